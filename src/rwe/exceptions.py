@@ -53,11 +53,29 @@ class InputError(RweError):
         self.problems = list(problems)
         super().__init__(self.format())
 
-    def format(self) -> str:
-        """Return the problems as one readable message, one line each."""
+    def format(self, most_rows: int = 10) -> str:
+        """Return the problems as one readable message.
+
+        Problems that differ only by row are folded into one line that lists the rows (the
+        first ``most_rows`` of them and how many more).
+        """
+        groups: dict[tuple, list[int | None]] = {}
+        for p in self.problems:
+            groups.setdefault((p.file, p.column, p.message), []).append(p.row)
         n = len(self.problems)
-        head = f"The input extract has {n} problem{'s' if n != 1 else ''}:"
-        return "\n".join([head, *(f"  - {p}" for p in self.problems)])
+        lines = [f"The input extract has {n} problem{'s' if n != 1 else ''}:"]
+        for (file, column, message), rows in groups.items():
+            where = [file]
+            known = [r for r in rows if r is not None]
+            if known:
+                shown = ", ".join(str(r) for r in known[:most_rows])
+                more = f" and {len(known) - most_rows} more" if len(known) > most_rows else ""
+                where.append(f"row{'s' if len(known) > 1 else ''} {shown}{more}")
+            if column is not None:
+                where.append(f"column '{column}'")
+            lines.append(f"  - {', '.join(where)}: {message}")
+        lines.append("Rows are data rows: row 1 is the first line after the header.")
+        return "\n".join(lines)
 
 
 class ConfigError(RweError):

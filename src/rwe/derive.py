@@ -1,0 +1,287 @@
+"""Analysis datasets (ADSL, ADRS, ADTTE, ADAE, ADLB) derived from validated site extracts.
+
+Each flag and endpoint rule of DESIGN.md §4 is one function with a verb name, in the manner
+of pharmaverse admiral: ``derive_<flag>(adsl) -> Series``. Flags are pandas nullable integers:
+1, 0, or missing when the inputs needed to decide are missing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+DAYS_PER_MONTH = 30.4375
+RESPONSE_RANK = {"sCR": 0, "CR": 1, "VGPR": 2, "PR": 3, "MR": 4, "SD": 5, "PD": 6}
+RESPONDER = ("sCR", "CR", "VGPR", "PR")
+IMID_REGIMENS = ("Ixa-Rd", "Ixa-Pd", "Ixa-Td")
+PFS_DEATH_EVENTS = ("all", "myeloma", "none")
+KEYS = ["site", "patient_id"]
+
+
+def _int(values) -> pd.Series:
+    return pd.Series(values).astype("Int64")
+
+
+def derive_triple_class_refractory(adsl: pd.DataFrame) -> pd.Series:
+    """1 if refractory to an IMiD, a proteasome inhibitor and an anti-CD38 antibody."""
+    cols = ["refractory_imid", "refractory_pi", "refractory_cd38"]
+    return (adsl[cols] == 1).all(axis=1).astype("Int64").where(adsl[cols].notna().all(axis=1))
+
+
+def derive_high_risk_cyto(adsl: pd.DataFrame) -> pd.Series:
+    """1 if any of del(17p), t(4;14), gain(1q21) is 1; 0 if all three tested and 0; else missing."""
+    cols = ["del17p", "t4_14", "gain1q21"]
+    any_high = (adsl[cols] == 1).any(axis=1)
+    all_normal = (adsl[cols] == 0).all(axis=1)
+    out = pd.Series(pd.NA, index=adsl.index, dtype="Int64")
+    out[any_high.fillna(False).astype(bool)] = 1
+    out[all_normal.fillna(False).astype(bool)] = 0
+    return out
+
+
+def derive_gfr_le70(adsl: pd.DataFrame, cutoff: float = 70) -> pd.Series:
+    """1 if GFR ≤ ``cutoff`` mL/min/1.73 m² (default 70), 0 above, missing if not measured."""
+    return (adsl["gfr"] <= cutoff).astype("Int64").where(adsl["gfr"].notna())
+
+
+def derive_age_ge80(adsl: pd.DataFrame) -> pd.Series:
+    """1 if age at day 0 is 80 or more (ages are top-coded at 90)."""
+    return (adsl["age"] >= 80).astype("Int64").where(adsl["age"].notna())
+
+
+def derive_second_line(adsl: pd.DataFrame) -> pd.Series:
+    """1 if exactly one prior line of therapy (ixazomib given in second line)."""
+    return (adsl["prior_lines"] == 1).astype("Int64").where(adsl["prior_lines"].notna())
+
+
+def derive_more_than_3_lines(adsl: pd.DataFrame) -> pd.Series:
+    """1 if more than three prior lines of therapy."""
+    return (adsl["prior_lines"] > 3).astype("Int64").where(adsl["prior_lines"].notna())
+
+
+def derive_imid_containing(adsl: pd.DataFrame) -> pd.Series:
+    """1 if the regimen contains an IMiD (Ixa-Rd, Ixa-Pd, Ixa-Td)."""
+    return adsl["regimen"].isin(IMID_REGIMENS).astype("Int64").where(adsl["regimen"].notna())
+
+
+def derive_responder(best_response: pd.Series) -> pd.Series:
+    """1 if best response is PR or better, 0 if MR, SD or PD, missing if NE or blank."""
+    out = best_response.isin(RESPONDER).astype("Int64")
+    return out.where(best_response.isin(list(RESPONSE_RANK)))
+
+
+def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
+    """Best overall response from serial IMWG assessments (Kumar et al., Lancet Oncol 2016).
+
+    A response category (MR or better) counts when two consecutive assessments are both at
+    least that good (confirmation); the best confirmed category from day 0 until the first
+    progression is the best response. Stable disease needs no confirmation. A patient with no
+    confirmed response or SD whose assessments show PD has best response PD; a patient with
+    only unconfirmed responses has SD; with no usable assessment, NE.
+
+    Parameters
+    ----------
+    responses : pandas.DataFrame
+        Columns ``site``, ``patient_id``, ``day``, ``response``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``site``, ``patient_id``, ``best_response`` and ``n_assessments``.
+    """
+    rows = []
+    for (site, pid), g in responses.sort_values("day").groupby(KEYS, sort=False):
+        ranks = g["response"].map(RESPONSE_RANK).dropna().astype(int).tolist()
+        if 6 in ranks:
+            ranks_before_pd = ranks[: ranks.index(6)]
+        else:
+            ranks_before_pd = ranks
+        confirmed = [max(a, b) for a, b in zip(ranks_before_pd, ranks_before_pd[1:], strict=False)]
+        best_confirmed = min([r for r in confirmed if r <= RESPONSE_RANK["MR"]], default=None)
+        if best_confirmed is not None:
+            best = best_confirmed
+        elif any(r <= RESPONSE_RANK["SD"] for r in ranks_before_pd):
+            best = RESPONSE_RANK["SD"]
+        elif 6 in ranks:
+            best = RESPONSE_RANK["PD"]
+        else:
+            best = None
+        label = "NE" if best is None else next(k for k, v in RESPONSE_RANK.items() if v == best)
+        rows.append((site, pid, label, len(g)))
+    return pd.DataFrame(rows, columns=[*KEYS, "best_response", "n_assessments"])
+
+
+def derive_adsl(
+    patients: pd.DataFrame, responses: pd.DataFrame | None = None, gfr_cutoff: float = 70
+) -> pd.DataFrame:
+    """Subject-level analysis dataset: one row per patient with every DESIGN.md §4 flag.
+
+    Parameters
+    ----------
+    patients : pandas.DataFrame
+        Validated ``patients.csv`` of all sites (typed, regimen aliases applied).
+    responses : pandas.DataFrame, optional
+        Validated ``responses.csv``; when given, best response is derived from it
+        (:func:`compute_best_response`) and patients without assessments are NE.
+    gfr_cutoff : float
+        Threshold of ``gfr_le70``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The patients' columns plus ``best_response_source`` and the flags.
+    """
+    adsl = patients.drop(columns=["_row"], errors="ignore").copy()
+    if responses is not None:
+        best = compute_best_response(responses).set_index(KEYS)["best_response"]
+        idx = pd.MultiIndex.from_frame(adsl[KEYS])
+        derived = pd.Series(best.reindex(idx).to_numpy(), index=adsl.index).fillna("NE")
+        adsl["best_response_reported"] = adsl.get("best_response")
+        adsl["best_response"] = derived
+        adsl["best_response_source"] = "responses.csv"
+    else:
+        adsl["best_response_source"] = "patients.csv"
+    adsl["triple_class_refractory"] = derive_triple_class_refractory(adsl)
+    adsl["high_risk_cyto"] = derive_high_risk_cyto(adsl)
+    adsl["gfr_le70"] = derive_gfr_le70(adsl, gfr_cutoff)
+    adsl["age_ge80"] = derive_age_ge80(adsl)
+    adsl["second_line"] = derive_second_line(adsl)
+    adsl["more_than_3_lines"] = derive_more_than_3_lines(adsl)
+    adsl["imid_containing"] = derive_imid_containing(adsl)
+    adsl["responder"] = derive_responder(adsl["best_response"])
+    return adsl
+
+
+def derive_adrs(adsl: pd.DataFrame) -> pd.DataFrame:
+    """Response analysis dataset: best overall response (PARAMCD ``BOR``) per patient."""
+    return pd.DataFrame({
+        "site": adsl["site"], "patient_id": adsl["patient_id"], "paramcd": "BOR",
+        "avalc": adsl["best_response"], "source": adsl["best_response_source"],
+    })  # fmt: skip
+
+
+def derive_os(adsl: pd.DataFrame) -> pd.DataFrame:
+    """Overall survival: day 0 to death from any cause; censored at last follow-up."""
+    died = adsl["death_day"].notna()
+    days = adsl["death_day"].where(died, adsl["last_followup_day"])
+    return _tte(adsl, "OS", days, (~died).astype(int))
+
+
+def derive_pfs(adsl: pd.DataFrame, death_events: str = "all") -> pd.DataFrame:
+    """Progression-free survival: day 0 to progression or death.
+
+    Parameters
+    ----------
+    adsl : pandas.DataFrame
+    death_events : {"all", "myeloma", "none"}
+        Which deaths without prior progression are events. ``all`` (IMWG/FDA convention):
+        every death. ``myeloma``: deaths from myeloma or of unknown cause; deaths from other
+        causes are censored at the day of death (Zhou et al.). ``none``: every death is censored
+        at its day.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ADTTE rows with PARAMCD ``PFS``. Patients without an event are censored at
+        ``last_assessment_day`` (or ``last_followup_day`` when blank).
+    """
+    if death_events not in PFS_DEATH_EVENTS:
+        raise ValueError(f"pfs_death_events must be one of {PFS_DEATH_EVENTS}, not {death_events!r}")
+    progressed = adsl["progression_day"].notna()
+    died = adsl["death_day"].notna() & ~progressed
+    if death_events == "all":
+        death_is_event = died
+    elif death_events == "myeloma":
+        death_is_event = died & adsl["death_cause"].fillna("unknown").isin(["myeloma", "unknown"])
+    else:
+        death_is_event = pd.Series(False, index=adsl.index)
+    death_is_event = death_is_event.astype(bool)
+    censor_day = adsl["last_assessment_day"].fillna(adsl["last_followup_day"])
+    days = censor_day.where(~died, adsl["death_day"])
+    days = days.where(~progressed, adsl["progression_day"])
+    event = progressed | death_is_event
+    return _tte(adsl, "PFS", days, (~event).astype(int))
+
+
+def _tte(adsl: pd.DataFrame, paramcd: str, days: pd.Series, cnsr: pd.Series) -> pd.DataFrame:
+    days = days.astype("Int64")
+    return pd.DataFrame({
+        "site": adsl["site"], "patient_id": adsl["patient_id"], "paramcd": paramcd,
+        "aval": days.astype(float) / DAYS_PER_MONTH, "aval_days": days, "cnsr": cnsr.astype("Int64"),
+    })  # fmt: skip
+
+
+def derive_adtte(adsl: pd.DataFrame, pfs_death_events: str = "all") -> pd.DataFrame:
+    """Time-to-event dataset: one row per patient and endpoint (PFS, OS), ``aval`` in months."""
+    return pd.concat([derive_pfs(adsl, pfs_death_events), derive_os(adsl)], ignore_index=True)
+
+
+def analysis_sets(adsl: pd.DataFrame, min_regimen_n: int = 20) -> dict[str, pd.DataFrame]:
+    """Analysis sets: ``all``, then each regimen with more than ``min_regimen_n`` patients.
+
+    Regimens are ordered by size (largest first), then name.
+    """
+    sets = {"all": adsl}
+    counts = adsl["regimen"].value_counts()
+    big = counts[counts > min_regimen_n]
+    for regimen in sorted(big.index, key=lambda r: (-big[r], r)):
+        sets[regimen] = adsl[adsl["regimen"] == regimen]
+    return sets
+
+
+def attrition(adsl: pd.DataFrame, adtte: pd.DataFrame, flags: list[str], covariates: list[str]) -> pd.DataFrame:
+    """CONSORT-style counts: who is in each analysis and why the others are not.
+
+    Parameters
+    ----------
+    adsl, adtte : pandas.DataFrame
+    flags : list of str
+        Subgroup flags; a patient whose flag is missing is left out of that comparison.
+    covariates : list of str
+        Covariates of the multivariable Cox model (complete-case analysis).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``step, n_in, n_excluded, reason, n_out``.
+    """
+    n = len(adsl)
+    rows = [("patients in the extract", n, 0, "", n)]
+    not_evaluable = (~adsl["best_response"].isin(list(RESPONSE_RANK))).sum()
+    rows.append(("response analysis", n, int(not_evaluable), "best response not evaluable (NE or blank)",
+                 n - int(not_evaluable)))  # fmt: skip
+    for endpoint in ("PFS", "OS"):
+        tte = adtte[adtte["paramcd"] == endpoint]
+        missing = int(tte["aval"].isna().sum())
+        rows.append((f"{endpoint} analysis", n, missing, "no usable time" if missing else "", n - missing))
+    for flag in dict.fromkeys([*flags, *covariates]):
+        if flag not in adsl.columns:
+            continue
+        missing = int(adsl[flag].isna().sum())
+        rows.append((f"subgroup {flag}", n, missing, f"{flag} not known" if missing else "", n - missing))
+    present = [c for c in covariates if c in adsl.columns]
+    if present:
+        complete = int(adsl[present].notna().all(axis=1).sum())
+        rows.append(("multivariable Cox (complete cases)", n, n - complete,
+                     "a covariate is missing" if complete < n else "", complete))  # fmt: skip
+    return pd.DataFrame(rows, columns=["step", "n_in", "n_excluded", "reason", "n_out"])
+
+
+def data_quality(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Missingness of every column of every file, per site.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``file, column, n, n_missing, percent_missing``; ``file`` is ``<site>/<name>.csv``.
+    """
+    rows = []
+    for stem, table in tables.items():
+        for site, part in table.groupby("site", sort=False):
+            for col in part.columns:
+                if col in ("site", "_row"):
+                    continue
+                n_missing = int(part[col].isna().sum())
+                rows.append((f"{site}/{stem}.csv", col, len(part), n_missing,
+                             100.0 * n_missing / len(part) if len(part) else np.nan))  # fmt: skip
+    return pd.DataFrame(rows, columns=["file", "column", "n", "n_missing", "percent_missing"])

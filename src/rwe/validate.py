@@ -1,0 +1,441 @@
+"""Validation of site extracts against the input contract (DESIGN.md §3).
+
+Validation is *lazy*: every file is checked completely and every problem found is collected,
+then one :class:`~rwe.exceptions.InputError` lists them all with file, row and column. Values
+of identifier-like columns are never part of a message.
+
+The checks run in four passes per file:
+
+1. columns: identifier-like and calendar-date columns are refused; unknown columns are refused
+   unless allowed; required columns must be present;
+2. types: every cell of a numeric column must parse;
+3. domain (a pandera schema, lazy): codes, ranges, required values, unique ids;
+4. cross-field logic: day ordering within a row and keys of the long tables.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from rwe.exceptions import InputError, Problem
+
+REGIMENS = ("Ixa-Rd", "Ixa-Pd", "Ixa-Td", "Ixa-Dd", "Ixa-Ed", "Ixa-Cd", "Ixa-d", "Ixa")
+RESPONSES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
+LAB_TESTS = ("WBC", "ANC", "HGB", "PLT", "SPEP_M", "UPEP_M", "FLC_involved", "FLC_ratio", "IFE",
+             "BMPC")  # fmt: skip
+GFR_RANGE = (0.0, 200.0)
+
+#: Column names that look like direct identifiers (always refused, whatever the config).
+IDENTIFIER_PATTERN = re.compile(
+    r"(^|_)(name|first_?name|last_?name|surname|given_?name|initials|mrn|medical_?record|"
+    r"record_?n(o|umber)|dob|birth|birth_?date|date_?of_?birth|address|street|city|zip|"
+    r"post_?code|phone|telephone|mobile|fax|e_?mail|ssn|social_?security|insurance|"
+    r"passport|national_?id|nhs_?n(o|umber)|case_?n(o|umber))($|_)"
+)
+#: Column names that look like calendar dates.
+DATE_NAME_PATTERN = re.compile(r"(^|_)(date|datum|dt)($|_)")
+#: Cell values that look like calendar dates (ISO, European and US spellings).
+DATE_VALUE_PATTERN = re.compile(
+    r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}.*)?\s*$"
+)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One column of the input contract.
+
+    Parameters
+    ----------
+    name : str
+        Column name.
+    kind : {"id", "text", "code", "int", "float"}
+        ``id`` is an identifier: never echoed. ``code`` must be one of ``codes``.
+    required : bool
+        Whether the column must be present.
+    nullable : bool
+        Whether a cell may be blank.
+    codes : tuple of str, optional
+        Allowed values of a ``code`` column (or of a 0/1 ``int`` column).
+    low, high : float, optional
+        Inclusive range of a numeric column.
+    """
+
+    name: str
+    kind: str
+    required: bool = True
+    unique: bool = False
+    nullable: bool = False
+    codes: tuple | None = None
+    low: float | None = None
+    high: float | None = None
+
+    def expected(self) -> str:
+        """Describe what the column holds, for messages."""
+        if self.codes is not None:
+            return "one of " + ", ".join(str(c) for c in self.codes)
+        what = {"int": "a whole number", "float": "a number", "text": "text", "id": "an id",
+                "code": "a code"}[self.kind]  # fmt: skip
+        if self.low is not None and self.high is not None:
+            what += f" from {self.low:g} to {self.high:g}"
+        elif self.low is not None:
+            what += f" ≥ {self.low:g}"
+        return what + (" or blank" if self.nullable else "")
+
+
+def _flag(name: str, nullable: bool = False, required: bool = True) -> Field:
+    return Field(name, "int", required=required, nullable=nullable, codes=(0, 1))
+
+
+def _day(name: str, nullable: bool = True, required: bool = True, low: float = 0) -> Field:
+    return Field(name, "int", required=required, nullable=nullable, low=low)
+
+
+def contract(regimens: tuple[str, ...] = REGIMENS, has_responses: bool = False) -> dict[str, list[Field]]:
+    """Return the input contract: the fields of every file of a site extract.
+
+    Parameters
+    ----------
+    regimens : tuple of str
+        Regimen codes accepted after aliases are applied.
+    has_responses : bool
+        Whether ``responses.csv`` is part of the extract (then ``best_response`` may be blank).
+    """
+    return {
+        "patients": [
+            Field("patient_id", "id", unique=True),
+            Field("sex", "code", codes=("M", "F")),
+            Field("age", "int", low=18, high=90),
+            Field("diagnosis", "code", codes=("MM", "POEMS", "MGCS", "other")),
+            _flag("al_amyloidosis"),
+            Field("years_since_diagnosis", "float", low=0),
+            Field("regimen", "code", codes=tuple(regimens)),
+            Field("setting", "code", codes=("relapse", "maintenance")),
+            Field("start_dose_mg", "float", low=0.1, high=10),
+            Field("prior_lines", "int", low=1, high=30),
+            _flag("refractory_imid"), _flag("refractory_pi"), _flag("refractory_cd38"),
+            _flag("prior_asct"), _flag("prior_allo"),
+            _flag("del17p", nullable=True), _flag("t4_14", nullable=True),
+            _flag("gain1q21", nullable=True), _flag("emd", nullable=True),
+            Field("gfr", "float", nullable=True, low=GFR_RANGE[0], high=GFR_RANGE[1]),
+            Field("pn_baseline_grade", "int", nullable=True, low=0, high=4),
+            Field("best_response", "code", required=not has_responses, nullable=True,
+                  codes=RESPONSES),
+            _day("progression_day"), _day("last_assessment_day"), _day("death_day"),
+            Field("death_cause", "code", nullable=True, codes=("myeloma", "other", "unknown")),
+            _day("last_followup_day", nullable=False),
+            Field("exposure_auc", "float", required=False, nullable=True, low=0),
+        ],  # fmt: skip
+        "responses": [
+            Field("patient_id", "id"),
+            _day("day", nullable=False),
+            Field("response", "code", codes=RESPONSES),
+        ],
+        "adverse_events": [
+            Field("patient_id", "id"),
+            Field("term", "text"),
+            Field("grade", "int", low=1, high=5),
+            _day("onset_day", nullable=False),
+        ],
+        "labs": [
+            Field("patient_id", "id"),
+            # Baseline labs are drawn before day 0: negative days are allowed here only.
+            _day("day", nullable=False, low=-365),
+            Field("test", "code", codes=LAB_TESTS),
+            Field("value", "float", low=0),
+            Field("unit", "text"),
+        ],
+    }
+
+
+def _file_label(table: pd.DataFrame, stem: str) -> str:
+    return f"{table['site'].iloc[0]}/{stem}.csv" if len(table) else f"{stem}.csv"
+
+
+def check_columns(
+    table: pd.DataFrame, fields: list[Field], label: str, allow_extra_columns: bool
+) -> list[Problem]:
+    """Refuse identifier-like, date-like and unknown columns; require the contract's columns."""
+    problems = []
+    known = {f.name for f in fields}
+    for col in table.columns:
+        if col in ("site", "_row") or col in known:
+            continue
+        if IDENTIFIER_PATTERN.search(col):
+            problems.append(Problem(label, None, col, "looks like a direct identifier and is never "
+                                    "accepted; remove the column from the extract"))  # fmt: skip
+        elif DATE_NAME_PATTERN.search(col):
+            problems.append(Problem(label, None, col, "looks like a calendar date and is never "
+                                    "accepted; give days from day 0 instead"))  # fmt: skip
+        elif not allow_extra_columns:
+            problems.append(Problem(label, None, col, "is not part of the input contract; remove "
+                                    "it or set allow_extra_columns: true in the config"))  # fmt: skip
+    for f in fields:
+        if f.required and f.name not in table.columns:
+            problems.append(Problem(label, None, f.name, f"required column is missing (expected "
+                                    f"{f.expected()})"))  # fmt: skip
+    return problems
+
+
+def check_date_values(table: pd.DataFrame, fields: list[Field], label: str) -> list[Problem]:
+    """Refuse any column (known or not) whose cells look like calendar dates."""
+    problems = []
+    for col in table.columns:
+        if col in ("site", "_row"):
+            continue
+        hits = table[col].dropna().astype(str).str.match(DATE_VALUE_PATTERN)
+        if hits.any():
+            rows = table.loc[hits[hits].index, "_row"].tolist()
+            problems.append(Problem(label, rows[0], col, f"holds calendar dates on {len(rows)} "
+                                    f"row(s) ({_rows(rows)}); give days from day 0 instead"))  # fmt: skip
+    return problems
+
+
+def _rows(rows: list[int], most: int = 8) -> str:
+    shown = ", ".join(str(r) for r in rows[:most])
+    return f"rows {shown}" + (f" and {len(rows) - most} more" if len(rows) > most else "")
+
+
+def parse_types(table: pd.DataFrame, fields: list[Field], label: str) -> tuple[pd.DataFrame, list[Problem]]:
+    """Convert numeric columns, reporting every cell that does not parse.
+
+    Returns
+    -------
+    typed : pandas.DataFrame
+        Integer columns as ``Int64``, float columns as ``float64``; cells that did not parse
+        are missing (and reported).
+    problems : list of Problem
+    """
+    typed = table.copy()
+    problems = []
+    for f in fields:
+        if f.name not in table.columns or f.kind not in ("int", "float"):
+            continue
+        raw = table[f.name]
+        values = pd.to_numeric(raw, errors="coerce")
+        bad = raw.notna() & values.isna()
+        if f.kind == "int":
+            fractional = values.notna() & (values != np.floor(values.fillna(0)))
+            bad |= fractional
+            values = values.where(~fractional)
+        for idx in bad[bad].index:
+            shown = "" if f.kind == "id" else f" (got '{raw[idx]}')"
+            problems.append(Problem(label, int(table.at[idx, "_row"]), f.name,
+                                    f"expected {f.expected()}{shown}"))  # fmt: skip
+        typed[f.name] = values.astype("Int64") if f.kind == "int" else values.astype("float64")
+    return typed, problems
+
+
+def domain_schema(fields: list[Field]) -> pa.DataFrameSchema:
+    """Build the pandera schema that checks codes, ranges, required values and unique ids."""
+    columns = {}
+    for f in fields:
+        checks = []
+        if f.codes is not None:
+            checks.append(pa.Check.isin(list(f.codes), error=f"expected {f.expected()}"))
+        elif f.low is not None or f.high is not None:
+            low = -np.inf if f.low is None else f.low
+            high = np.inf if f.high is None else f.high
+            checks.append(pa.Check.in_range(low, high, error=f"expected {f.expected()}"))
+        dtype = {"int": "Int64", "float": "float64"}.get(f.kind, object)
+        columns[f.name] = pa.Column(dtype, checks=checks, nullable=f.nullable, unique=f.unique,
+                                    required=False, coerce=False)  # fmt: skip
+    return pa.DataFrameSchema(columns, strict=False)
+
+
+def check_domain(typed: pd.DataFrame, fields: list[Field], label: str, parse_failed: set) -> list[Problem]:
+    """Run the pandera schema lazily and turn every failure into a :class:`Problem`.
+
+    Cells that already failed to parse (``parse_failed``: (row, column) pairs) are not
+    reported a second time as missing.
+    """
+    by_name = {f.name: f for f in fields}
+    present = [f for f in fields if f.name in typed.columns]
+    problems = []
+    try:
+        domain_schema(present).validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+        for case in cases.itertuples(index=False):
+            if case.column not in by_name or pd.isna(case.index):
+                continue
+            f = by_name[case.column]
+            row = int(typed.at[case.index, "_row"])
+            if (row, f.name) in parse_failed:
+                continue
+            if case.check == "not_nullable":
+                message = f"a value is required (expected {f.expected()})"
+            elif case.check == "field_uniqueness":
+                message = "duplicate patient_id: the same id is on more than one row"
+            else:
+                shown = "" if f.kind == "id" else f" (got '{case.failure_case}')"
+                message = f"{case.check}{shown}"
+            problems.append(Problem(label, row, f.name, message))
+    return problems
+
+
+def check_patient_logic(patients: pd.DataFrame, label: str) -> list[Problem]:
+    """Cross-field rules of ``patients.csv``.
+
+    - every day in the row is at most ``last_followup_day``;
+    - death is not before progression;
+    - ``death_cause`` is given only with ``death_day``;
+    - ``last_assessment_day`` is not before ``progression_day``.
+    """
+    problems = []
+    p = patients
+    for col in ("progression_day", "last_assessment_day", "death_day"):
+        if col in p.columns and "last_followup_day" in p.columns:
+            bad = (p[col] > p["last_followup_day"]).fillna(False)
+            problems += [Problem(label, int(r), col, "is after last_followup_day (last follow-up "
+                                 "must be on or after every other day in the row)")
+                         for r in p.loc[bad, "_row"]]  # fmt: skip
+    if {"death_day", "progression_day"} <= set(p.columns):
+        bad = (p["death_day"] < p["progression_day"]).fillna(False)
+        problems += [Problem(label, int(r), "death_day", "death is before progression_day")
+                     for r in p.loc[bad, "_row"]]  # fmt: skip
+    if {"death_day", "death_cause"} <= set(p.columns):
+        bad = p["death_cause"].notna() & p["death_day"].isna()
+        problems += [Problem(label, int(r), "death_cause", "a cause of death is given but "
+                             "death_day is blank") for r in p.loc[bad, "_row"]]  # fmt: skip
+    if {"last_assessment_day", "progression_day"} <= set(p.columns):
+        bad = (p["last_assessment_day"] < p["progression_day"]).fillna(False)
+        problems += [Problem(label, int(r), "last_assessment_day", "is before progression_day "
+                             "(progression is itself a disease assessment)")
+                     for r in p.loc[bad, "_row"]]  # fmt: skip
+    return problems
+
+
+def check_keys(table: pd.DataFrame, patients: pd.DataFrame, label: str) -> list[Problem]:
+    """Every row of a long table must belong to a patient of ``patients.csv`` (same site)."""
+    if "patient_id" not in table.columns or "patient_id" not in patients.columns:
+        return []
+    known = set(zip(patients["site"], patients["patient_id"], strict=True))
+    keys = pd.Series(list(zip(table["site"], table["patient_id"], strict=True)), index=table.index)
+    bad = ~keys.isin(known) & table["patient_id"].notna()
+    return [Problem(label, int(r), "patient_id", "this patient is not in patients.csv")
+            for r in table.loc[bad, "_row"]]  # fmt: skip
+
+
+def check_long_table_days(table: pd.DataFrame, patients: pd.DataFrame, day_col: str, label: str) -> list[Problem]:
+    """Days in a long table must not be after the patient's last follow-up."""
+    if day_col not in table.columns or "last_followup_day" not in patients.columns:
+        return []
+    last = patients.set_index(["site", "patient_id"])["last_followup_day"]
+    last = last[~last.index.duplicated()]
+    idx = pd.MultiIndex.from_frame(table[["site", "patient_id"]])
+    limit = pd.Series(last.reindex(idx).to_numpy(), index=table.index)
+    bad = (table[day_col] > limit).fillna(False)
+    return [Problem(label, int(r), day_col, "is after the patient's last_followup_day")
+            for r in table.loc[bad, "_row"]]  # fmt: skip
+
+
+def apply_regimen_aliases(patients: pd.DataFrame, aliases: dict[str, str]) -> pd.DataFrame:
+    """Map a site's own regimen spellings to the contract's codes (exact, then case-insensitive)."""
+    if "regimen" not in patients.columns:
+        return patients
+    exact = dict(aliases)
+    folded = {str(k).casefold(): v for k, v in aliases.items()}
+    folded.update({r.casefold(): r for r in REGIMENS})
+    out = patients.copy()
+    out["regimen"] = out["regimen"].map(
+        lambda r: r if pd.isna(r) else exact.get(r, folded.get(str(r).casefold(), r))
+    )
+    return out
+
+
+def validate_site(
+    tables: dict[str, pd.DataFrame],
+    site: str,
+    regimen_aliases: dict[str, str] | None = None,
+    allow_extra_columns: bool = False,
+) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
+    """Validate the raw tables of one site; return them typed, with every problem found.
+
+    Parameters
+    ----------
+    tables : dict of str to pandas.DataFrame
+        Raw text tables by file stem (``patients``, ``responses``, ``adverse_events``,
+        ``labs``), as :func:`rwe.io.read_site` returns them.
+    site : str
+        The site's name (messages name files as ``<site>/<file>.csv``).
+    regimen_aliases : dict, optional
+        A site's spellings mapped to regimen codes. The codes accepted are the contract's plus
+        the targets of the aliases.
+    allow_extra_columns : bool
+        Accept (and drop) columns that are not in the contract. Identifier-like and date
+        columns are refused regardless.
+
+    Returns
+    -------
+    typed : dict of str to pandas.DataFrame
+        The tables with typed columns and only the contract's columns (plus ``site``, ``_row``).
+    problems : list of Problem
+    """
+    aliases = regimen_aliases or {}
+    regimens = tuple(dict.fromkeys([*REGIMENS, *aliases.values()]))
+    spec = contract(regimens, has_responses="responses" in tables)
+    problems: list[Problem] = []
+    typed_tables = {}
+    for stem, table in tables.items():
+        if stem == "patients":
+            table = apply_regimen_aliases(table, aliases)
+        label, fields = f"{site}/{stem}.csv", spec[stem]
+        problems += check_columns(table, fields, label, allow_extra_columns)
+        problems += check_date_values(table, fields, label)
+        typed, parse_problems = parse_types(table, fields, label)
+        problems += parse_problems
+        parse_failed = {(p.row, p.column) for p in parse_problems}
+        problems += check_domain(typed, fields, label, parse_failed)
+        if stem == "patients":
+            problems += check_patient_logic(typed, label)
+        keep = ["site", *[f.name for f in fields if f.name in typed.columns], "_row"]
+        typed_tables[stem] = typed[keep]
+    patients = typed_tables.get("patients")
+    for stem, day_col in (("responses", "day"), ("adverse_events", "onset_day"), ("labs", "day")):
+        if stem in typed_tables and patients is not None:
+            label = f"{site}/{stem}.csv"
+            problems += check_keys(typed_tables[stem], patients, label)
+            problems += check_long_table_days(typed_tables[stem], patients, day_col, label)
+    return typed_tables, problems
+
+
+def validate_extract(
+    sites: dict[str, dict[str, pd.DataFrame]],
+    regimen_aliases: dict[str, str] | None = None,
+    allow_extra_columns: bool = False,
+) -> dict[str, pd.DataFrame]:
+    """Validate every site's extract and pool them.
+
+    Parameters
+    ----------
+    sites : dict of str to dict of str to pandas.DataFrame
+        Site name to its raw tables (see :func:`validate_site`).
+    regimen_aliases, allow_extra_columns
+        As in :func:`validate_site`.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Each file's typed table, all sites concatenated (a file absent at every site is absent).
+
+    Raises
+    ------
+    InputError
+        Listing every problem found in every file of every site.
+    """
+    problems: list[Problem] = []
+    pooled: dict[str, list[pd.DataFrame]] = {}
+    for site, tables in sites.items():
+        typed, site_problems = validate_site(tables, site, regimen_aliases, allow_extra_columns)
+        problems += site_problems
+        for stem, table in typed.items():
+            pooled.setdefault(stem, []).append(table)
+    if problems:
+        problems.sort(key=lambda p: (p.file, p.row if p.row is not None else -1, p.column or ""))
+        raise InputError(problems)
+    return {stem: pd.concat(parts, ignore_index=True) for stem, parts in pooled.items()}
