@@ -121,8 +121,9 @@ def derive_adsl(
     patients : pandas.DataFrame
         Validated ``patients.csv`` of all sites (typed, regimen aliases applied).
     responses : pandas.DataFrame, optional
-        Validated ``responses.csv``; when given, best response is derived from it
-        (:func:`compute_best_response`) and patients without assessments are NE.
+        Validated ``responses.csv`` of the sites that sent one; for those sites best response
+        is derived from it (:func:`compute_best_response`) and patients without assessments
+        are NE. Other sites keep the ``best_response`` column of ``patients.csv``.
     gfr_cutoff : float
         Threshold of ``gfr_le70``.
 
@@ -132,15 +133,19 @@ def derive_adsl(
         The patients' columns plus ``best_response_source`` and the flags.
     """
     adsl = patients.drop(columns=["_row"], errors="ignore").copy()
-    if responses is not None:
+    if "best_response" not in adsl.columns:
+        adsl["best_response"] = pd.Series(pd.NA, index=adsl.index, dtype=object)
+    adsl["best_response_source"] = "patients.csv"
+    if responses is not None and len(responses):
+        # Per site: a site that sent responses.csv has best response derived from it, and its
+        # patients without any assessment are NE.
         best = compute_best_response(responses).set_index(KEYS)["best_response"]
         idx = pd.MultiIndex.from_frame(adsl[KEYS])
         derived = pd.Series(best.reindex(idx).to_numpy(), index=adsl.index).fillna("NE")
-        adsl["best_response_reported"] = adsl.get("best_response")
-        adsl["best_response"] = derived
-        adsl["best_response_source"] = "responses.csv"
-    else:
-        adsl["best_response_source"] = "patients.csv"
+        from_responses = adsl["site"].isin(set(responses["site"]))
+        adsl["best_response_reported"] = adsl["best_response"]
+        adsl["best_response"] = adsl["best_response"].where(~from_responses, derived)
+        adsl.loc[from_responses, "best_response_source"] = "responses.csv"
     adsl["triple_class_refractory"] = derive_triple_class_refractory(adsl)
     adsl["high_risk_cyto"] = derive_high_risk_cyto(adsl)
     adsl["gfr_le70"] = derive_gfr_le70(adsl, gfr_cutoff)
@@ -285,3 +290,32 @@ def data_quality(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 rows.append((f"{site}/{stem}.csv", col, len(part), n_missing,
                              100.0 * n_missing / len(part) if len(part) else np.nan))  # fmt: skip
     return pd.DataFrame(rows, columns=["file", "column", "n", "n_missing", "percent_missing"])
+
+
+def derive_adae(adverse_events: pd.DataFrame) -> pd.DataFrame:
+    """Adverse-event dataset: reported CTCAE terms with their category (hematologic or not).
+
+    Lab-based grading of hematologic events is a safety-stage choice
+    (``safety.hematologic_source``), not part of this dataset.
+    """
+    from rwe.safety import ae_category
+
+    adae = adverse_events.drop(columns=["_row"], errors="ignore").copy()
+    adae["category"] = adae["term"].map(ae_category) if len(adae) else pd.Series(dtype=object)
+    adae["source"] = "reported"
+    return adae
+
+
+def derive_adlb(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.DataFrame:
+    """Laboratory dataset with harmonised units (counts in 10^9/L, haemoglobin in g/dL).
+
+    Raises
+    ------
+    InputError
+        Listing every row whose unit is not known for its test.
+    """
+    from rwe.safety import harmonise_lab_units
+
+    if not len(labs):
+        return labs.drop(columns=["_row"], errors="ignore")
+    return harmonise_lab_units(labs, file_label).drop(columns=["_row"], errors="ignore")

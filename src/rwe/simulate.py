@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from rwe.derive import compute_best_response
+
 DAYS_PER_MONTH = 30.4375
 RESPONSE_ORDER = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"]
 
@@ -304,7 +306,7 @@ def simulate_responses(patients: pd.DataFrame, rng: np.random.Generator) -> pd.D
         if pd.isna(best) or best == "NE":
             continue
         stop = p.last_assessment_day if pd.notna(p.last_assessment_day) else p.last_followup_day
-        days = list(range(28, max(int(stop), 29), 28))
+        days = list(range(28, int(stop) + 1, 28))
         if pd.notna(p.progression_day):
             days = [d for d in days if d < p.progression_day]
         target = RESPONSE_ORDER.index(best)
@@ -312,9 +314,10 @@ def simulate_responses(patients: pd.DataFrame, rng: np.random.Generator) -> pd.D
         if best == "PD":
             seq = []
         else:
-            climb = ladder[: rng.integers(1, len(ladder) + 1)]
-            if climb[-1] != best:
-                climb.append(best)
+            # Climb towards the best response, then hold it for the remaining assessments so it
+            # is confirmed (two consecutive) whenever there are at least two.
+            climb = ladder[: rng.integers(1, len(ladder) + 1)][: max(len(days) - 2, 0)]
+            climb = [c for c in climb if c != best]
             seq = climb + [best] * max(2, len(days) - len(climb))
         for day, resp in zip(days, seq, strict=False):
             rows.append((p.patient_id, day, resp))
@@ -346,11 +349,11 @@ def simulate_labs(patients: pd.DataFrame, rng: np.random.Generator) -> pd.DataFr
     rows = []
     for i, p in enumerate(patients.itertuples(index=False)):
         end = int(min(p.last_followup_day, 360))
-        days = [-3, *range(14, max(end, 15), 14)]
+        days = [-3, *range(14, end + 1, 14)]
         for test, unit in (("WBC", "10^9/L"), ("ANC", "10^9/L"), ("PLT", "10^9/L"), ("HGB", "g/dL")):
             nadir = med[test].iloc[i] * np.exp(rng.normal(0, sd[test]) - 0.25 * (exposure.iloc[i] - 1))
             baseline = nadir * rng.uniform(1.2, 1.8)
-            k = rng.integers(1, len(days))
+            k = rng.integers(1, len(days)) if len(days) > 1 else 0
             for j, day in enumerate(days):
                 value = nadir if j == k else nadir + (baseline - nadir) * rng.uniform(0.2, 1)
                 if j == 0:
@@ -380,6 +383,8 @@ def simulate_adverse_events(
     }
     for p in patients.itertuples(index=False):
         for term, (test, cuts) in thresholds.items():
+            if p.patient_id not in nadir.index:  # no labs on treatment
+                continue
             value = nadir.loc[p.patient_id, test]
             grade = next((g for cut, g in cuts if value < cut), 0)
             if grade >= 2 and rng.random() < 0.85:
@@ -430,10 +435,16 @@ def simulate_site(n: int, seed: int, site: str = "demo") -> dict[str, pd.DataFra
     """
     rng = np.random.default_rng(seed)
     patients = simulate_outcomes(simulate_patients(n, rng, site), rng)
+    responses = simulate_responses(patients, rng)
+    # The reported best response agrees with the serial assessments, as in a clean extract.
+    derived = compute_best_response(responses.assign(site=site)).set_index("patient_id")
+    patients["best_response"] = (
+        patients["patient_id"].map(derived["best_response"]).fillna("NE").to_numpy()
+    )
     labs = simulate_labs(patients, rng)
     return {
         "patients": patients,
-        "responses": simulate_responses(patients, rng),
+        "responses": responses,
         "adverse_events": simulate_adverse_events(patients, labs, rng),
         "labs": labs,
     }

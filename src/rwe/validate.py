@@ -439,3 +439,14 @@ def validate_extract(
         problems.sort(key=lambda p: (p.file, p.row if p.row is not None else -1, p.column or ""))
         raise InputError(problems)
     return {stem: pd.concat(parts, ignore_index=True) for stem, parts in pooled.items()}
+
+
+def empty_table(stem: str) -> pd.DataFrame:
+    """A typed table with the contract's columns and no rows (for a file a site did not send)."""
+    fields = contract()[stem]
+    columns = {"site": pd.Series(dtype=object)}
+    for f in fields:
+        dtype = {"int": "Int64", "float": "float64"}.get(f.kind, object)
+        columns[f.name] = pd.Series(dtype=dtype)
+    columns["_row"] = pd.Series(dtype="Int64")
+    return pd.DataFrame(columns)

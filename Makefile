@@ -1,0 +1,51 @@
+# Two commands do all set-up:  make run  (demo analysis)  and  make test  (test suite).
+PYTHON ?= python3.11
+VENV ?= .venv
+CONFIG ?= config/config.yaml
+CORES ?= 2
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+
+.PHONY: run test report lint demo-data clean system-deps help
+
+help:
+	@echo "make run [CONFIG=config/config.yaml] [CORES=2]  run the workflow (creates .venv on first use)"
+	@echo "make test                                     install test needs (R, chromium) and run pytest"
+	@echo "make report                                   also build the Snakemake report zip"
+	@echo "make demo-data                                regenerate data/demo from rwe.simulate"
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[test]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+run: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
+	@echo ""
+	@echo "Report: $$($(BIN)/python -c "import pathlib, yaml; c = yaml.safe_load(open('$(CONFIG)')); print(pathlib.Path(c.get('results_dir', 'results'), 'report.html').resolve())")"
+
+report: run
+	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report $$($(BIN)/python -c "import yaml; print(yaml.safe_load(open('$(CONFIG)')).get('results_dir', 'results'))")/snakemake_report.zip
+
+# R with the survival package (parity tests) and Chromium (browser test), from Debian.
+system-deps:
+	@if ! command -v Rscript >/dev/null || ! Rscript -e 'library(survival)' >/dev/null 2>&1 \
+	   || ! command -v chromium >/dev/null; then \
+	  echo "Installing R, r-cran-survival and chromium with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    r-base-core r-cran-survival chromium fonts-dejavu-core >/dev/null; \
+	fi
+
+test: $(STAMP) system-deps
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests workflow/scripts
+	$(BIN)/snakemake --lint --configfile $(CONFIG)
+
+demo-data: $(STAMP)
+	$(BIN)/rwe simulate data/demo --n 126 --seed 2026
+
+clean:
+	rm -rf results/adam results/tables results/figures results/logs results/*.html results/*.json .snakemake

@@ -1,0 +1,28 @@
+# rwe: real-world-evidence pipeline for multiple myeloma. Table of contents only; see README.md.
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+# The demo configuration, unless one was given with --configfile (not merged with it, so a
+# site list never silently includes the demo).
+if not config:
+
+    configfile: "config/config.yaml"
+
+
+validate(config, "workflow/schemas/config.schema.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/ingest.smk"
+include: "workflow/rules/derive.smk"
+
+
+rule all:
+    input:
+        all_outputs(),
+    default_target: True

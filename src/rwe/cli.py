@@ -1,0 +1,61 @@
+"""Command line: ``rwe simulate`` writes synthetic extracts; ``rwe check`` validates an extract."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rwe.exceptions import InputError
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    from rwe.simulate import simulate_study
+
+    written = simulate_study(args.n, args.seed, args.sites, args.out)
+    for site, files in written.items():
+        print(f"{site}: {', '.join(str(f) for f in files)}")
+    return 0
+
+
+def _check(args: argparse.Namespace) -> int:
+    from rwe.io import read_site
+    from rwe.validate import validate_extract
+
+    try:
+        tables, inputs = read_site(args.folder, args.site)
+        for item in inputs:
+            print(f"{item['site']}/{item['file']}: {item['rows']} rows ({item['format']})")
+        typed = validate_extract({args.site: tables}, allow_extra_columns=args.allow_extra_columns)
+    except InputError as err:
+        print(err, file=sys.stderr)
+        return 1
+    print(f"OK: {len(typed['patients'])} patients pass the input contract.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``rwe`` argument parser."""
+    parser = argparse.ArgumentParser(prog="rwe", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sim = sub.add_parser("simulate", help="write a synthetic site extract (or several)")
+    sim.add_argument("out", help="output folder (one subfolder per site when --sites > 1)")
+    sim.add_argument("--n", type=int, default=126, help="patients in all (default 126)")
+    sim.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    sim.add_argument("--sites", type=int, default=1, help="number of sites (default 1)")
+    sim.set_defaults(func=_simulate)
+    check = sub.add_parser("check", help="validate one site extract against the input contract")
+    check.add_argument("folder", help="the site's folder (patients.csv and optional long tables)")
+    check.add_argument("--site", default="site", help="site name used in messages")
+    check.add_argument("--allow-extra-columns", action="store_true")
+    check.set_defaults(func=_check)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``rwe`` command line."""
+    args = build_parser().parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Provenance of a run: what went in, with which code and settings, and when."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+PACKAGES = ("rwe", "pandas", "numpy", "scipy", "lifelines", "statsmodels", "scikit-learn",
+            "plotnine", "matplotlib", "pandera", "jinja2", "snakemake")  # fmt: skip
+
+
+def package_versions(names: tuple[str, ...] = PACKAGES) -> dict[str, str]:
+    """Installed version of each package (``not installed`` when absent)."""
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_commit(folder: str | Path = ".") -> str:
+    """The code's git commit, with ``-dirty`` when the work tree has uncommitted changes."""
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=folder, capture_output=True,
+                                text=True, check=True).stdout.strip()  # fmt: skip
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=folder,
+                               capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return commit + ("-dirty" if dirty else "")
+
+
+def provenance_record(inputs: list[dict], config: dict, folder: str | Path = ".") -> dict:
+    """Everything a reviewer needs to trace a run (DESIGN.md §6).
+
+    Parameters
+    ----------
+    inputs : list of dict
+        Per input file: site, file, sha256, rows, format (from :func:`rwe.io.read_site`).
+    config : dict
+        The configuration actually used (after schema defaults were filled in).
+    folder : str or pathlib.Path
+        Where the code lives (for the git commit).
+
+    Returns
+    -------
+    dict
+        ``inputs``, ``config``, ``packages``, ``git_commit``, ``run_time`` (UTC, ISO 8601).
+    """
+    return {
+        "inputs": inputs,
+        "config": config,
+        "packages": package_versions(),
+        "git_commit": git_commit(folder),
+        "run_time": datetime.now(UTC).isoformat(timespec="seconds"),
+    }

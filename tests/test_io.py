@@ -1,0 +1,73 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from rwe.exceptions import InputError
+from rwe.io import read_adam, read_extract_file, read_site, sha256
+
+
+def _write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+def test_reads_plain_utf8(tmp_path):
+    table, fmt = read_extract_file(_write(tmp_path / "a.csv", "patient_id,gfr\nP1,65.5\nP2,\n"))
+    assert fmt.describe() == "UTF-8, comma-separated, decimal point"
+    assert table["gfr"].tolist()[0] == "65.5"
+    assert pd.isna(table["gfr"].tolist()[1])
+
+
+def test_reads_utf8_with_bom(tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"\xef\xbb\xbfpatient_id,age\nP1,70\n")
+    table, fmt = read_extract_file(path)
+    assert list(table.columns) == ["patient_id", "age"]  # the BOM is not part of the first name
+    assert fmt.encoding == "UTF-8 with BOM"
+
+
+def test_reads_cp1252_semicolon_and_decimal_comma(tmp_path):
+    text = "patient_id;term;gfr\nP1;Übelkeit;65,5\nP2;Fatigue;70\n"
+    table, fmt = read_extract_file(_write(tmp_path / "a.csv", text, "cp1252"))
+    assert fmt.encoding == "cp1252"
+    assert fmt.separator == ";"
+    assert fmt.decimal == ","
+    assert table["term"].tolist()[0] == "Übelkeit"
+    assert table["gfr"].tolist() == ["65.5", "70"]
+
+
+def test_semicolon_without_decimal_comma_keeps_points(tmp_path):
+    table, fmt = read_extract_file(_write(tmp_path / "a.csv", "a;b\n1.5;2\n"))
+    assert fmt.decimal == "."
+    assert table["a"].tolist() == ["1.5"]
+
+
+def test_missing_tokens_and_whitespace(tmp_path):
+    table, _ = read_extract_file(_write(tmp_path / "a.csv", "a,b\n NA , x \n,y\n"))
+    assert table["a"].isna().all()
+    assert table["b"].tolist() == ["x", "y"]
+
+
+def test_read_site_requires_patients(tmp_path):
+    with pytest.raises(InputError, match="patients.csv"):
+        read_site(tmp_path, "s1")
+
+
+def test_read_site_records_provenance(site_folder):
+    tables, inputs = read_site(site_folder, "s1")
+    assert set(tables) == {"patients", "responses", "adverse_events", "labs"}
+    assert (tables["patients"]["site"] == "s1").all()
+    assert tables["patients"]["_row"].tolist()[:3] == [1, 2, 3]
+    by_file = {i["file"]: i for i in inputs}
+    assert by_file["patients.csv"]["sha256"] == sha256(site_folder / "patients.csv")
+    assert by_file["patients.csv"]["rows"] == len(tables["patients"])
+
+
+def test_read_adam_restores_nullable_flags(tmp_path):
+    path = tmp_path / "adsl.csv"
+    pd.DataFrame({"site": ["a", "a"], "patient_id": ["007", "8"], "gfr_le70": [1, None]}).to_csv(path, index=False)
+    adsl = read_adam(path)
+    assert str(adsl["gfr_le70"].dtype) == "Int64"
+    assert adsl["patient_id"].tolist() == ["007", "8"]  # ids stay text
+    assert adsl["gfr_le70"].isna().tolist() == [False, True]

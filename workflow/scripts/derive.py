@@ -1,0 +1,39 @@
+"""Derive ADSL, ADRS, ADTTE, ADAE, ADLB, the attrition and the baseline tables."""
+
+import logging
+import sys
+
+from rwe import derive
+from rwe.exceptions import InputError
+from rwe.io import read_adam, write_table
+from rwe.tables import baseline_table
+
+
+def main(snakemake):
+    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    p = snakemake.params
+    patients, responses, adverse_events, labs = (read_adam(f) for f in snakemake.input.validated)
+    try:
+        adlb = derive.derive_adlb(labs)
+    except InputError as err:
+        logging.error("%s", err)
+        print(err, file=sys.stderr)
+        sys.exit(1)
+    adsl = derive.derive_adsl(patients, responses, p.gfr_cutoff)
+    adtte = derive.derive_adtte(adsl, p.pfs_death_events)
+    outputs = {
+        "adsl": adsl,
+        "adrs": derive.derive_adrs(adsl),
+        "adtte": adtte,
+        "adae": derive.derive_adae(adverse_events),
+        "adlb": adlb,
+        "attrition": derive.attrition(adsl, adtte, p.subgroups, p.covariates),
+        "baseline": baseline_table(derive.analysis_sets(adsl, p.min_regimen_n)),
+    }
+    for name, frame in outputs.items():
+        write_table(frame, snakemake.output[name])
+    logging.info("derived %d patients; PFS deaths counted as events: %s", len(adsl), p.pfs_death_events)
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821
