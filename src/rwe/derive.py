@@ -31,11 +31,13 @@ def derive_triple_class_refractory(adsl: pd.DataFrame) -> pd.Series:
 def derive_high_risk_cyto(adsl: pd.DataFrame) -> pd.Series:
     """1 if any of del(17p), t(4;14), gain(1q21) is 1; 0 if all three tested and 0; else missing."""
     cols = ["del17p", "t4_14", "gain1q21"]
-    any_high = (adsl[cols] == 1).any(axis=1)
-    all_normal = (adsl[cols] == 0).all(axis=1)
+    # Comparisons with a missing value are missing: count them as "not shown", so an untested
+    # marker can neither make a patient high risk nor standard risk.
+    any_high = (adsl[cols] == 1).fillna(False).astype(bool).any(axis=1)
+    all_normal = (adsl[cols] == 0).fillna(False).astype(bool).all(axis=1)
     out = pd.Series(pd.NA, index=adsl.index, dtype="Int64")
-    out[any_high.fillna(False).astype(bool)] = 1
-    out[all_normal.fillna(False).astype(bool)] = 0
+    out[any_high] = 1
+    out[all_normal] = 0
     return out
 
 
