@@ -18,7 +18,9 @@ def _flags(values):
 
 
 def test_rule_1_triple_class_refractory():
-    adsl = _adsl(refractory_imid=[1, 1, 0, 1], refractory_pi=[1, 1, 1, 1], refractory_cd38=[1, 0, 1, 1])
+    adsl = _adsl(
+        refractory_imid=[1, 1, 0, 1], refractory_pi=[1, 1, 1, 1], refractory_cd38=[1, 0, 1, 1]
+    )
     assert derive.derive_triple_class_refractory(adsl).tolist() == [1, 0, 0, 1]
 
 
@@ -146,8 +148,16 @@ def test_derive_adsl_prefers_serial_assessments_per_site(demo_tables):
     expected = derive.compute_best_response(responses).set_index("patient_id")["best_response"]
     pid = patients.loc[0, "patient_id"]
     assert adsl.loc[0, "best_response"] == expected.get(pid, "NE")
-    for flag in ("triple_class_refractory", "high_risk_cyto", "gfr_le70", "age_ge80", "second_line",
-                 "more_than_3_lines", "imid_containing", "responder"):
+    for flag in (
+        "triple_class_refractory",
+        "high_risk_cyto",
+        "gfr_le70",
+        "age_ge80",
+        "second_line",
+        "more_than_3_lines",
+        "imid_containing",
+        "responder",
+    ):
         assert str(adsl[flag].dtype) == "Int64", flag
 
 
@@ -167,11 +177,20 @@ def test_analysis_sets_keep_regimens_above_the_threshold():
 
 
 def test_attrition_counts_every_excluded_patient_with_a_reason():
-    adsl = _adsl(best_response=["PR", "NE", None, "SD"], gfr_le70=_flags([1, None, 0, 1]),
-                 emd=_flags([0, 0, None, None]))
-    adtte = derive.derive_adtte(_adsl(
-        progression_day=_flags([None] * 4), last_assessment_day=_flags([10] * 4),
-        death_day=_flags([None] * 4), death_cause=[None] * 4, last_followup_day=_flags([10] * 4)))
+    adsl = _adsl(
+        best_response=["PR", "NE", None, "SD"],
+        gfr_le70=_flags([1, None, 0, 1]),
+        emd=_flags([0, 0, None, None]),
+    )
+    adtte = derive.derive_adtte(
+        _adsl(
+            progression_day=_flags([None] * 4),
+            last_assessment_day=_flags([10] * 4),
+            death_day=_flags([None] * 4),
+            death_cause=[None] * 4,
+            last_followup_day=_flags([10] * 4),
+        )
+    )
     table = derive.attrition(adsl, adtte, ["gfr_le70"], ["gfr_le70", "emd"])
     rows = table.set_index("step")
     assert rows.loc["response analysis", "n_excluded"] == 2

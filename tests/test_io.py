@@ -66,7 +66,9 @@ def test_read_site_records_provenance(site_folder):
 
 def test_read_adam_restores_nullable_flags(tmp_path):
     path = tmp_path / "adsl.csv"
-    pd.DataFrame({"site": ["a", "a"], "patient_id": ["007", "8"], "gfr_le70": [1, None]}).to_csv(path, index=False)
+    pd.DataFrame({"site": ["a", "a"], "patient_id": ["007", "8"], "gfr_le70": [1, None]}).to_csv(
+        path, index=False
+    )
     adsl = read_adam(path)
     assert str(adsl["gfr_le70"].dtype) == "Int64"
     assert adsl["patient_id"].tolist() == ["007", "8"]  # ids stay text

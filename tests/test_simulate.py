@@ -12,7 +12,9 @@ from rwe.simulate import published_reference, simulate_site
 def big_cohort():
     """A large cohort: marginals are close to the calibration targets, not only by luck."""
     tables = simulate_site(1000, seed=11, site="big")
-    adsl = derive_adsl(tables["patients"].assign(site="big"), tables["responses"].assign(site="big"))
+    adsl = derive_adsl(
+        tables["patients"].assign(site="big"), tables["responses"].assign(site="big")
+    )
     return tables, adsl
 
 

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
-from bad_extracts import CASES, SECRET_NAME, broken
 
+from bad_extracts import CASES, SECRET_NAME, broken
 from rwe.exceptions import InputError
 from rwe.io import read_site
 from rwe.simulate import write_site
@@ -21,8 +21,12 @@ def test_good_extract_passes_and_is_typed(site_folder):
     assert set(typed) == {"patients", "responses", "adverse_events", "labs"}
 
 
-@pytest.mark.parametrize(("name", "break_it", "file", "column", "words"), CASES, ids=[c[0] for c in CASES])
-def test_each_broken_rule_is_reported_with_file_row_and_column(tmp_path, demo_tables, name, break_it, file, column, words):
+@pytest.mark.parametrize(
+    ("name", "break_it", "file", "column", "words"), CASES, ids=[c[0] for c in CASES]
+)
+def test_each_broken_rule_is_reported_with_file_row_and_column(
+    tmp_path, demo_tables, name, break_it, file, column, words
+):
     tables, row = broken(demo_tables, break_it)
     write_site(tables, tmp_path)
     with pytest.raises(InputError) as err:
@@ -41,7 +45,12 @@ def test_issue_example_lists_all_four_problems_and_hides_the_name(tmp_path, demo
     """Duplicate id, a patient_name column, age 'abc' and death before progression: one message."""
     cases = {c[0]: c[1] for c in CASES}
     tables = {k: v.copy() for k, v in demo_tables.items()}
-    for name in ("duplicate_id", "identifier_column", "age_not_a_number", "death_before_progression"):
+    for name in (
+        "duplicate_id",
+        "identifier_column",
+        "age_not_a_number",
+        "death_before_progression",
+    ):
         cases[name](tables)
     write_site(tables, tmp_path)
     with pytest.raises(InputError) as err:

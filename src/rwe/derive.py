@@ -193,7 +193,9 @@ def derive_pfs(adsl: pd.DataFrame, death_events: str = "all") -> pd.DataFrame:
         ``last_assessment_day`` (or ``last_followup_day`` when blank).
     """
     if death_events not in PFS_DEATH_EVENTS:
-        raise ValueError(f"pfs_death_events must be one of {PFS_DEATH_EVENTS}, not {death_events!r}")
+        raise ValueError(
+            f"pfs_death_events must be one of {PFS_DEATH_EVENTS}, not {death_events!r}"
+        )
     progressed = adsl["progression_day"].notna()
     died = adsl["death_day"].notna() & ~progressed
     if death_events == "all":
@@ -236,7 +238,9 @@ def analysis_sets(adsl: pd.DataFrame, min_regimen_n: int = 20) -> dict[str, pd.D
     return sets
 
 
-def attrition(adsl: pd.DataFrame, adtte: pd.DataFrame, flags: list[str], covariates: list[str]) -> pd.DataFrame:
+def attrition(
+    adsl: pd.DataFrame, adtte: pd.DataFrame, flags: list[str], covariates: list[str]
+) -> pd.DataFrame:
     """CONSORT-style counts: who is in each analysis and why the others are not.
 
     Parameters
@@ -260,12 +264,16 @@ def attrition(adsl: pd.DataFrame, adtte: pd.DataFrame, flags: list[str], covaria
     for endpoint in ("PFS", "OS"):
         tte = adtte[adtte["paramcd"] == endpoint]
         missing = int(tte["aval"].isna().sum())
-        rows.append((f"{endpoint} analysis", n, missing, "no usable time" if missing else "", n - missing))
+        rows.append(
+            (f"{endpoint} analysis", n, missing, "no usable time" if missing else "", n - missing)
+        )
     for flag in dict.fromkeys([*flags, *covariates]):
         if flag not in adsl.columns:
             continue
         missing = int(adsl[flag].isna().sum())
-        rows.append((f"subgroup {flag}", n, missing, f"{flag} not known" if missing else "", n - missing))
+        rows.append(
+            (f"subgroup {flag}", n, missing, f"{flag} not known" if missing else "", n - missing)
+        )
     present = [c for c in covariates if c in adsl.columns]
     if present:
         complete = int(adsl[present].notna().all(axis=1).sum())

@@ -65,7 +65,9 @@ def _counts_from_shares(shares: dict[str, float], n: int) -> dict[str, int]:
     total = sum(shares.values())
     raw = {k: v / total * n for k, v in shares.items()}
     counts = {k: int(np.floor(v)) for k, v in raw.items()}
-    for k in sorted(raw, key=lambda k: raw[k] - counts[k], reverse=True)[: n - sum(counts.values())]:
+    for k in sorted(raw, key=lambda k: raw[k] - counts[k], reverse=True)[
+        : n - sum(counts.values())
+    ]:
         counts[k] += 1
     return counts
 
@@ -117,7 +119,9 @@ def simulate_patients(n: int, rng: np.random.Generator, site: str = "demo") -> p
     setting[maint] = "maintenance"
     df["setting"] = setting
     df["start_dose_mg"] = np.where(
-        _binary(rng, n, ref["start_dose_4mg"]["n"] / N) == 1, 4.0, rng.choice([3.0, 2.3], n, p=[0.8, 0.2])
+        _binary(rng, n, ref["start_dose_4mg"]["n"] / N) == 1,
+        4.0,
+        rng.choice([3.0, 2.3], n, p=[0.8, 0.2]),
     )
     # Prior lines: 27.8% second line (one prior line); the rest 2-13, median 2.
     second = _binary(rng, n, ref["second_line"]["n"] / N)
@@ -132,7 +136,9 @@ def simulate_patients(n: int, rng: np.random.Generator, site: str = "demo") -> p
     }
     for c, p in extra.items():
         df[f"refractory_{c}"] = np.where(tcr == 1, 1, rng.binomial(1, p, n))
-    partial_all = (tcr == 0) & df[["refractory_imid", "refractory_pi", "refractory_cd38"]].all(axis=1)
+    partial_all = (tcr == 0) & df[["refractory_imid", "refractory_pi", "refractory_cd38"]].all(
+        axis=1
+    )
     df.loc[partial_all, "refractory_cd38"] = 0
     # Heavily pretreated patients are the refractory ones.
     df.loc[tcr == 1, "prior_lines"] = np.maximum(df.loc[tcr == 1, "prior_lines"], 3)
@@ -312,7 +318,9 @@ def simulate_responses(patients: pd.DataFrame, rng: np.random.Generator) -> pd.D
         if pd.notna(p.progression_day):
             days = [d for d in days if d < p.progression_day]
         target = RESPONSE_ORDER.index(best)
-        ladder = [c for c in ["SD", "MR", "PR", "VGPR", "CR", "sCR"] if RESPONSE_ORDER.index(c) >= target]
+        ladder = [
+            c for c in ["SD", "MR", "PR", "VGPR", "CR", "sCR"] if RESPONSE_ORDER.index(c) >= target
+        ]
         if best == "PD":
             seq = []
         else:
@@ -334,7 +342,12 @@ def _nadir_medians(patients: pd.DataFrame) -> pd.DataFrame:
     imid = patients["regimen"].isin(["Ixa-Rd", "Ixa-Pd", "Ixa-Td"])
     anc = patients["regimen"].map(ANC_NADIR_MEDIAN).fillna(ANC_NADIR_IMID_FREE)
     wbc = np.where(imid, WBC_NADIR["imid"], WBC_NADIR["imid_free"])
-    wbc = wbc * anc / np.where(imid, 1.9, ANC_NADIR_IMID_FREE) ** 0.5 / np.where(imid, 1.9, 2.8) ** 0.5
+    wbc = (
+        wbc
+        * anc
+        / np.where(imid, 1.9, ANC_NADIR_IMID_FREE) ** 0.5
+        / np.where(imid, 1.9, 2.8) ** 0.5
+    )
     return pd.DataFrame({"ANC": anc, "WBC": wbc, "PLT": 140.0, "HGB": 11.2}, index=patients.index)
 
 
@@ -352,8 +365,15 @@ def simulate_labs(patients: pd.DataFrame, rng: np.random.Generator) -> pd.DataFr
     for i, p in enumerate(patients.itertuples(index=False)):
         end = int(min(p.last_followup_day, 360))
         days = [-3, *range(14, end + 1, 14)]
-        for test, unit in (("WBC", "10^9/L"), ("ANC", "10^9/L"), ("PLT", "10^9/L"), ("HGB", "g/dL")):
-            nadir = med[test].iloc[i] * np.exp(rng.normal(0, sd[test]) - 0.25 * (exposure.iloc[i] - 1))
+        for test, unit in (
+            ("WBC", "10^9/L"),
+            ("ANC", "10^9/L"),
+            ("PLT", "10^9/L"),
+            ("HGB", "g/dL"),
+        ):
+            nadir = med[test].iloc[i] * np.exp(
+                rng.normal(0, sd[test]) - 0.25 * (exposure.iloc[i] - 1)
+            )
             baseline = nadir * rng.uniform(1.2, 1.8)
             k = rng.integers(1, len(days)) if len(days) > 1 else 0
             for j, day in enumerate(days):

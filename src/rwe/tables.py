@@ -13,7 +13,17 @@ BASELINE_CATEGORICAL = (
 )  # fmt: skip
 #: Continuous baseline variables: median and range.
 BASELINE_CONTINUOUS = ("age", "years_since_diagnosis", "prior_lines", "gfr")
-BASELINE_COLUMNS = ["analysis_set", "variable", "level", "n", "N", "percent", "median", "min", "max"]
+BASELINE_COLUMNS = [
+    "analysis_set",
+    "variable",
+    "level",
+    "n",
+    "N",
+    "percent",
+    "median",
+    "min",
+    "max",
+]
 
 
 def _level(value) -> str:

@@ -95,7 +95,9 @@ def _day(name: str, nullable: bool = True, required: bool = True, low: float = 0
     return Field(name, "int", required=required, nullable=nullable, low=low)
 
 
-def contract(regimens: tuple[str, ...] = REGIMENS, has_responses: bool = False) -> dict[str, list[Field]]:
+def contract(
+    regimens: tuple[str, ...] = REGIMENS, has_responses: bool = False
+) -> dict[str, list[Field]]:
     """Return the input contract: the fields of every file of a site extract.
 
     Parameters
@@ -117,15 +119,23 @@ def contract(regimens: tuple[str, ...] = REGIMENS, has_responses: bool = False) 
             Field("setting", "code", codes=("relapse", "maintenance")),
             Field("start_dose_mg", "float", low=0.1, high=10),
             Field("prior_lines", "int", low=1, high=30),
-            _flag("refractory_imid"), _flag("refractory_pi"), _flag("refractory_cd38"),
-            _flag("prior_asct"), _flag("prior_allo"),
-            _flag("del17p", nullable=True), _flag("t4_14", nullable=True),
-            _flag("gain1q21", nullable=True), _flag("emd", nullable=True),
+            _flag("refractory_imid"),
+            _flag("refractory_pi"),
+            _flag("refractory_cd38"),
+            _flag("prior_asct"),
+            _flag("prior_allo"),
+            _flag("del17p", nullable=True),
+            _flag("t4_14", nullable=True),
+            _flag("gain1q21", nullable=True),
+            _flag("emd", nullable=True),
             Field("gfr", "float", nullable=True, low=GFR_RANGE[0], high=GFR_RANGE[1]),
             Field("pn_baseline_grade", "int", nullable=True, low=0, high=4),
-            Field("best_response", "code", required=not has_responses, nullable=True,
-                  codes=RESPONSES),
-            _day("progression_day"), _day("last_assessment_day"), _day("death_day"),
+            Field(
+                "best_response", "code", required=not has_responses, nullable=True, codes=RESPONSES
+            ),
+            _day("progression_day"),
+            _day("last_assessment_day"),
+            _day("death_day"),
             Field("death_cause", "code", nullable=True, codes=("myeloma", "other", "unknown")),
             _day("last_followup_day", nullable=False),
             Field("exposure_auc", "float", required=False, nullable=True, low=0),
@@ -200,7 +210,9 @@ def _rows(rows: list[int], most: int = 8) -> str:
     return f"rows {shown}" + (f" and {len(rows) - most} more" if len(rows) > most else "")
 
 
-def parse_types(table: pd.DataFrame, fields: list[Field], label: str) -> tuple[pd.DataFrame, list[Problem]]:
+def parse_types(
+    table: pd.DataFrame, fields: list[Field], label: str
+) -> tuple[pd.DataFrame, list[Problem]]:
     """Convert numeric columns, reporting every cell that does not parse.
 
     Returns
@@ -247,7 +259,9 @@ def domain_schema(fields: list[Field]) -> pa.DataFrameSchema:
     return pa.DataFrameSchema(columns, strict=False)
 
 
-def check_domain(typed: pd.DataFrame, fields: list[Field], label: str, parse_failed: set) -> list[Problem]:
+def check_domain(
+    typed: pd.DataFrame, fields: list[Field], label: str, parse_failed: set
+) -> list[Problem]:
     """Run the pandera schema lazily and turn every failure into a :class:`Problem`.
 
     Cells that already failed to parse (``parse_failed``: (row, column) pairs) are not
@@ -321,7 +335,9 @@ def check_keys(table: pd.DataFrame, patients: pd.DataFrame, label: str) -> list[
             for r in table.loc[bad, "_row"]]  # fmt: skip
 
 
-def check_long_table_days(table: pd.DataFrame, patients: pd.DataFrame, day_col: str, label: str) -> list[Problem]:
+def check_long_table_days(
+    table: pd.DataFrame, patients: pd.DataFrame, day_col: str, label: str
+) -> list[Problem]:
     """Days in a long table must not be after the patient's last follow-up."""
     if day_col not in table.columns or "last_followup_day" not in patients.columns:
         return []

@@ -32,7 +32,9 @@ def main(snakemake):
     }
     for name, frame in outputs.items():
         write_table(frame, snakemake.output[name])
-    logging.info("derived %d patients; PFS deaths counted as events: %s", len(adsl), p.pfs_death_events)
+    logging.info(
+        "derived %d patients; PFS deaths counted as events: %s", len(adsl), p.pfs_death_events
+    )
 
 
 if __name__ == "__main__":

@@ -19,7 +19,9 @@ def main(snakemake):
             raw[site], site_inputs = read_site(folder, site)
             inputs += site_inputs
         for item in inputs:
-            log.info("read %s/%s: %d rows (%s)", item["site"], item["file"], item["rows"], item["format"])
+            log.info(
+                "read %s/%s: %d rows (%s)", item["site"], item["file"], item["rows"], item["format"]
+            )
         typed = validate_extract(
             raw, snakemake.params.regimen_aliases, snakemake.params.allow_extra_columns
         )
