@@ -1,0 +1,33 @@
+# The seed paper's published figures next to this run's (meaningful for the demo extract).
+COMPARED_TABLES = [
+    "baseline",
+    "response",
+    "response_tests",
+    "km_medians",
+    "followup",
+    "cox",
+    "adverse_events",
+    "nadir",
+]
+
+
+rule published_comparison:
+    input:
+        tables=expand(table("{name}"), name=COMPARED_TABLES),
+    output:
+        report(
+            table("published_comparison"),
+            caption="../report/published_comparison.rst",
+            category="Published vs this run",
+        ),
+    params:
+        reference=config["report"]["published_reference"],
+        names=COMPARED_TABLES,
+    log:
+        results("logs/published_comparison.log"),
+    script:
+        "../scripts/published_comparison.py"
+
+
+if config["report"]["published_reference"]:
+    STAGE_OUTPUTS["published"] = [table("published_comparison")]

@@ -1,0 +1,24 @@
+"""Write the published-vs-this-run table (empty, with a note, when no reference is configured)."""
+
+import logging
+
+import pandas as pd
+
+from rwe.io import write_table
+from rwe.published import COMPARISON_COLUMNS, published_comparison
+
+
+def main(snakemake):
+    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    reference = snakemake.params.reference
+    if not reference:
+        write_table(pd.DataFrame(columns=COMPARISON_COLUMNS), snakemake.output[0])
+        logging.info("no published reference configured")
+        return
+    tables = {name: pd.read_csv(path) for name, path in zip(snakemake.params.names, snakemake.input.tables, strict=True)}
+    write_table(published_comparison(tables, reference), snakemake.output[0])
+    logging.info("compared with %s", reference)
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821
