@@ -92,7 +92,8 @@ def published_comparison(
         100 * _one(t["response"], "cbr", analysis_set="all", variable="all"),
         "%",
     )
-    tcr = resp["triple_class_refractory_orr"]
+    # YAML 1.1 reads the keys yes/no as booleans.
+    tcr = {{True: "yes", False: "no"}.get(k, k): v for k, v in resp["triple_class_refractory_orr"].items()}
     add(
         "ORR, triple-class refractory",
         tcr["yes"],
