@@ -41,6 +41,10 @@ OS_LOG_HR = {"gfr_le70": np.log(5.0), "triple_class_refractory": np.log(9.0),
              "responder": np.log(0.5)}  # fmt: skip
 
 # Nadir medians (10^9/L) by regimen (Zhou et al. Figures 6-7); IMiD-free regimens share one.
+# Nominal medians of the generating model relative to the published ones: the adjustments below
+# (responders progress after confirmation, deaths after progression) move the observed medians.
+PFS_MEDIAN_FACTOR = 1.1
+OS_MEDIAN_FACTOR = 1.05
 ANC_NADIR_MEDIAN = {"Ixa-Pd": 0.9, "Ixa-Rd": 2.2, "Ixa-Td": 1.9}
 ANC_NADIR_IMID_FREE = 2.8
 WBC_NADIR = {"imid": 3.6, "imid_free": 4.4}
@@ -263,11 +267,11 @@ def simulate_outcomes(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFram
     lp_os = sum(f[k] * v for k, v in OS_LOG_HR.items()).to_numpy()
     # Administrative censoring: accrual over ~8 years, analysis at a common data cut, plus
     # loss to follow-up; calibrated so the reverse-KM median follow-up is near 27 months.
-    followup = rng.uniform(2, 62, n) * np.where(rng.random(n) < 0.25, rng.uniform(0.3, 1, n), 1)
-    rate_pfs = _solve_baseline_rate(lp_pfs, surv["pfs"]["median"], followup)
+    followup = np.where(rng.random(n) < 0.5, rng.uniform(2, 100, n), rng.uniform(2, 36, n))
+    rate_pfs = _solve_baseline_rate(lp_pfs, PFS_MEDIAN_FACTOR * surv["pfs"]["median"], followup)
     # Deaths are pushed after progression below, which the rate solver does not see; a
     # longer nominal OS median compensates (checked by the published comparison of the demo).
-    rate_os = _solve_baseline_rate(lp_os, 1.35 * surv["os"]["median"], followup)
+    rate_os = _solve_baseline_rate(lp_os, OS_MEDIAN_FACTOR * surv["os"]["median"], followup)
     t_prog = rng.exponential(1 / (rate_pfs * np.exp(lp_pfs)))
     # Best response PD means progression at the first assessments; any other best response
     # needs two confirming assessments (4-weekly) before progression.
