@@ -1,0 +1,122 @@
+"""Run the real workflow with snakemake in a temporary directory, as a user would."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from bad_extracts import CASES, SECRET_NAME, broken
+from rwe.simulate import simulate_site, write_site
+
+ROOT = Path(__file__).resolve().parents[2]
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+pytestmark = pytest.mark.workflow
+
+
+def run_workflow(workdir: Path, config: dict, *targets: str) -> subprocess.CompletedProcess:
+    """Run snakemake on ROOT/Snakefile inside ``workdir`` with ``config``."""
+    config_path = workdir / "config.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    return subprocess.run(
+        [str(SNAKEMAKE), *targets, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
+         "--cores", "2", "--configfile", str(config_path)],
+        capture_output=True, text=True, timeout=900, check=False,
+    )  # fmt: skip
+
+
+def demo_config(sites: dict[str, str]) -> dict:
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["sites"] = sites
+    return config
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    """The whole workflow on the bundled demo extract."""
+    workdir = tmp_path_factory.mktemp("demo_run")
+    result = run_workflow(workdir, demo_config({"demo": str(ROOT / "data" / "demo")}))
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir / "results", result
+
+
+def test_demo_adsl_has_every_patient_and_flag(demo_run):
+    results, _ = demo_run
+    adsl = pd.read_csv(results / "adam" / "adsl.csv")
+    assert len(adsl) == 126
+    for flag in (
+        "triple_class_refractory",
+        "high_risk_cyto",
+        "gfr_le70",
+        "age_ge80",
+        "second_line",
+        "more_than_3_lines",
+        "imid_containing",
+        "responder",
+    ):
+        assert flag in adsl.columns
+        assert set(adsl[flag].dropna().unique()) <= {0, 1}
+
+
+def test_demo_adtte_and_attrition(demo_run):
+    results, _ = demo_run
+    adtte = pd.read_csv(results / "adam" / "adtte.csv")
+    assert adtte.groupby("paramcd").size().to_dict() == {"OS": 126, "PFS": 126}
+    attrition = pd.read_csv(results / "tables" / "attrition.csv")
+    assert list(attrition.columns) == ["step", "n_in", "n_excluded", "reason", "n_out"]
+    assert attrition.loc[0, "n_out"] == 126
+    quality = pd.read_csv(results / "tables" / "data_quality.csv")
+    assert list(quality.columns) == ["file", "column", "n", "n_missing", "percent_missing"]
+    assert "demo/patients.csv" in set(quality["file"])
+
+
+def test_provenance_records_inputs_config_and_versions(demo_run):
+    results, _ = demo_run
+    record = json.loads((results / "provenance.json").read_text())
+    files = {i["file"]: i for i in record["inputs"]}
+    assert files["patients.csv"]["rows"] == 126
+    assert len(files["patients.csv"]["sha256"]) == 64
+    assert record["config"]["pfs_death_events"] == "all"
+    assert record["packages"]["lifelines"]
+    assert record["git_commit"]
+    assert record["run_time"]
+
+
+def test_logs_hold_no_identifiers(demo_run):
+    results, _ = demo_run
+    ids = set(pd.read_csv(ROOT / "data" / "demo" / "patients.csv")["patient_id"])
+    for log in (results / "logs").glob("*.log"):
+        text = log.read_text()
+        assert not any(pid in text for pid in ids), log.name
+
+
+def test_rerun_with_nothing_changed_does_nothing(demo_run):
+    results, _ = demo_run
+    again = run_workflow(results.parent, demo_config({"demo": str(ROOT / "data" / "demo")}), "-n")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "Nothing to be done" in again.stdout + again.stderr
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+def test_bad_extract_fails_with_a_clear_message_and_writes_no_tables(tmp_path, case):
+    name, break_it, file, column, words = case
+    tables, row = broken(simulate_site(40, seed=3, site="bad"), break_it)
+    write_site(tables, tmp_path / "extract")
+    result = run_workflow(tmp_path, demo_config({"bad": str(tmp_path / "extract")}))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert f"bad/{file}" in output
+    assert f"column '{column}'" in output
+    assert words in output
+    if row is not None:
+        assert f"row {row}" in output or f", {row}," in output or f", {row} " in output
+    assert SECRET_NAME not in output
+    assert not (tmp_path / "results" / "tables").exists() or not any(
+        (tmp_path / "results" / "tables").iterdir()
+    )
+    assert not (tmp_path / "results" / "adam" / "adsl.csv").exists()
