@@ -120,3 +120,27 @@ def test_bad_extract_fails_with_a_clear_message_and_writes_no_tables(tmp_path, c
         (tmp_path / "results" / "tables").iterdir()
     )
     assert not (tmp_path / "results" / "adam" / "adsl.csv").exists()
+
+
+def test_two_sites_with_spreadsheet_exports_are_pooled(tmp_path):
+    """Site a sends plain CSV; site b a cp1252, semicolon, decimal-comma export with its own regimen spelling."""
+    a = simulate_site(30, seed=21, site="a")
+    b = simulate_site(30, seed=22, site="b")
+    write_site(a, tmp_path / "a")
+    b["patients"]["regimen"] = b["patients"]["regimen"].replace({"Ixa-Rd": "IRd"})
+    b["adverse_events"].loc[0, "term"] = "Übelkeit"
+    (tmp_path / "b").mkdir()
+    for name, frame in b.items():
+        frame.to_csv(tmp_path / "b" / f"{name}.csv", sep=";", decimal=",", index=False, encoding="cp1252")
+    config = demo_config({"a": str(tmp_path / "a"), "b": str(tmp_path / "b")})
+    result = run_workflow(tmp_path, config, "derive")
+    assert result.returncode == 0, result.stderr[-5000:]
+    adsl = pd.read_csv(tmp_path / "results" / "adam" / "adsl.csv")
+    assert adsl.groupby("site").size().to_dict() == {"a": 30, "b": 30}
+    assert "IRd" not in set(adsl["regimen"])
+    # Decimal commas are read as numbers, not refused or truncated.
+    auc = adsl.loc[adsl["site"] == "b", "exposure_auc"].to_numpy()
+    assert auc == pytest.approx(b["patients"]["exposure_auc"].to_numpy())
+    log = (tmp_path / "results" / "logs" / "ingest.log").read_text()
+    assert "cp1252, semicolon-separated, decimal comma" in log
+    assert "UTF-8, comma-separated, decimal point" in log
