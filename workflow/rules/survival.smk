@@ -1,0 +1,51 @@
+rule survival:
+    input:
+        adsl=adam("adsl"),
+        adtte=adam("adtte"),
+    output:
+        km_medians=report(
+            table("km_medians"),
+            caption="../report/km_medians.rst",
+            category="Survival",
+        ),
+        km_landmarks=report(
+            table("km_landmarks"),
+            caption="../report/km_landmarks.rst",
+            category="Survival",
+        ),
+        followup=report(
+            table("followup"), caption="../report/followup.rst", category="Survival"
+        ),
+        logrank=report(
+            table("logrank"), caption="../report/logrank.rst", category="Survival"
+        ),
+        cox=report(table("cox"), caption="../report/cox.rst", category="Survival"),
+        cox_diagnostics=report(
+            table("cox_diagnostics"),
+            caption="../report/cox_diagnostics.rst",
+            category="Survival",
+        ),
+    params:
+        min_regimen_n=config["min_regimen_n"],
+        subgroups=config["subgroups"],
+        conf_type=config["km"]["conf_type"],
+        landmarks_months=config["km"]["landmarks_months"],
+        covariates=config["cox"]["covariates"],
+        conf_level=config["conf_level"],
+    log:
+        results("logs/survival.log"),
+    script:
+        "../scripts/survival.py"
+
+
+STAGE_OUTPUTS["survival"] = [
+    table(name)
+    for name in [
+        "km_medians",
+        "km_landmarks",
+        "followup",
+        "logrank",
+        "cox",
+        "cox_diagnostics",
+    ]
+]
