@@ -63,7 +63,7 @@ def km_confint(surv: np.ndarray, std_err: np.ndarray, conf_type: str = "log", co
             return np.exp(np.log(xx) - z * se), np.minimum(np.exp(np.log(xx) + z * se), 1)
         xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
         half = z * se / np.log(xx)
-        return np.exp(-np.exp(np.log(-np.log(xx)) + half)), np.exp(-np.exp(np.log(-np.log(xx)) - half))
+        return np.exp(-np.exp(np.log(-np.log(xx)) - half)), np.exp(-np.exp(np.log(-np.log(xx)) + half))
 
 
 def km_curve(time, event, conf_type: str = "log", conf_level: float = 0.95) -> pd.DataFrame:
@@ -118,9 +118,11 @@ def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float = FINDQ_TOL) -> fl
     index = np.arange(1, n + 1, dtype=float)
 
     def approx_constant_right(knots: np.ndarray) -> float:
-        # R approx(knots, 1:n, p, method = "constant", f = 1): NA pairs dropped, NA outside.
+        # R approx(knots, 1:n, p, method = "constant", f = 1): NA pairs dropped, knots sorted
+        # (a CI limit need not be monotone), NA outside the knots.
         ok = ~np.isnan(knots)
-        k, v = knots[ok], index[ok]
+        order = np.argsort(knots[ok], kind="stable")
+        k, v = knots[ok][order], index[ok][order]
         if len(k) == 0 or p < k[0] or p > k[-1]:
             return np.nan
         hit = np.flatnonzero(k == p)
@@ -335,23 +337,25 @@ def cox_fit(time, event, X, terms: list[str], max_iter: int = 20, eps: float = 1
     beta = np.zeros(X.shape[1])
     ll0, u0, i0 = efron_loglik(time, event, X, beta)
     score_test = float(u0 @ np.linalg.solve(i0, u0)) if np.linalg.matrix_rank(i0) == len(beta) else np.nan
+    # The iteration of R's coxfit6.c: a step that lowers the log-likelihood is halved (and
+    # counts as an iteration); convergence is tested only after a full step.
     ll, u, imat = ll0, u0, i0
-    converged = False
-    iterations = 0
+    new_beta = beta + np.linalg.solve(imat, u)
+    converged, halving, iterations = False, False, 0
     for iterations in range(1, max_iter + 1):
-        step = np.linalg.solve(imat, u)
-        new = beta + step
-        ll_new, u_new, i_new = efron_loglik(time, event, X, new)
-        halvings = 0
-        while (not np.isfinite(ll_new) or ll_new < ll) and halvings < 30:
-            new = (beta + new) / 2
-            ll_new, u_new, i_new = efron_loglik(time, event, X, new)
-            halvings += 1
-        done = abs(1 - ll / ll_new) <= eps if ll_new != 0 else True
-        beta, ll, u, imat = new, ll_new, u_new, i_new
-        if done:
-            converged = True
+        new_ll, new_u, new_imat = efron_loglik(time, event, X, new_beta)
+        if not halving and abs(1 - ll / new_ll) <= eps:
+            beta, ll, u, imat, converged = new_beta, new_ll, new_u, new_imat, True
             break
+        if iterations == max_iter:
+            break
+        if not np.isfinite(new_ll) or new_ll < ll:
+            halving = True
+            new_beta = (new_beta + beta) / 2
+        else:
+            halving = False
+            beta, ll, u, imat = new_beta, new_ll, new_u, new_imat
+            new_beta = beta + np.linalg.solve(imat, u)
     var = np.linalg.inv(imat)
     # R coxph.fit: a coefficient whose next Newton step is still large relative to itself
     # "may be infinite" (monotone likelihood); toler.inf = sqrt(eps).
@@ -552,10 +556,14 @@ def cox_models(adsl, adtte, sets, covariates) -> list[CoxModel]:
                 fit = None
                 if terms:
                     fit = cox_fit(complete["aval"], complete["event"], complete[terms].astype(float).to_numpy(), terms)
-                    for term, infinite in zip(terms, fit.infinite, strict=True):
+                    if not fit.converged:
+                        for term in terms:
+                            term_notes[term] = "not estimable: the model did not converge (as R coxph warns)"
+                        fit = None
+                    for term, infinite in zip(terms, fit.infinite if fit is not None else [], strict=False):
                         if infinite:
                             term_notes[term] = "not estimable: coefficient may be infinite (monotone likelihood)"
-                    if fit.infinite.any() and len(terms) > 1:
+                    if fit is not None and fit.infinite.any() and len(terms) > 1:
                         notes.append("a coefficient of this model may be infinite: the others are unreliable")
                     if complete["event"].sum() < SMALL_SET_EVENTS * len(terms):
                         notes.append(f"fewer than {SMALL_SET_EVENTS} events per covariate: estimates unstable")
