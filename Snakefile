@@ -20,6 +20,7 @@ report: "workflow/report/workflow.rst"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/derive.smk"
+include: "workflow/rules/response.smk"
 include: "workflow/rules/survival.smk"
 include: "workflow/rules/published.smk"
 

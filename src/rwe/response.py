@@ -1,0 +1,194 @@
+"""Best response by IMWG category: ORR (≥PR) and CBR (≥MR) with exact CIs, and Fisher tests.
+
+- :func:`clopper_pearson` — R ``binom.test(x, n)$conf.int``.
+- :func:`fisher_exact` — R ``fisher.test`` on a 2×2 table: two-sided p and the conditional
+  maximum-likelihood odds ratio (not the sample odds ratio scipy reports).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+CATEGORIES = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"]
+RESPONSE_COLUMNS = ["analysis_set", "variable", "level", "n_evaluable", *CATEGORIES, "NE", "orr", "orr_ci_lower",
+                    "orr_ci_upper", "cbr", "cbr_ci_lower", "cbr_ci_upper"]  # fmt: skip
+RESPONSE_TEST_COLUMNS = ["analysis_set", "variable", "measure", "rate_1", "rate_0", "odds_ratio", "p"]
+MEASURES = {"orr": CATEGORIES[:4], "cbr": CATEGORIES[:5], "disease_control": CATEGORIES[:6]}
+#: Subgroups defined by the response itself cannot be compared on response.
+CIRCULAR = ("responder",)
+UNIROOT_TOL = np.finfo(float).eps ** 0.25  # R uniroot's default tol
+
+
+def clopper_pearson(x: int, n: int, conf_level: float = 0.95) -> tuple[float, float]:
+    """Exact binomial CI of x/n, as R ``binom.test(x, n, conf.level)$conf.int``."""
+    if n == 0:
+        return np.nan, np.nan
+    ci = stats.binomtest(int(x), int(n)).proportion_ci(confidence_level=conf_level, method="exact")
+    return float(ci.low), float(ci.high)
+
+
+def uniroot(f, lower: float, upper: float, tol: float = UNIROOT_TOL, maxiter: int = 1000) -> float:
+    """Root of ``f`` in [lower, upper] exactly as R ``uniroot`` finds it (R_zeroin2, Brent 1973).
+
+    R's default tolerance (eps^0.25) is coarse, so matching R's odds ratio to 1e-4 needs R's
+    own iteration, not merely another root finder.
+    """
+    eps = np.finfo(float).eps
+    a, b = lower, upper
+    fa, fb = f(a), f(b)
+    c, fc = a, fa
+    if fa == 0:
+        return a
+    if fb == 0:
+        return b
+    for _ in range(maxiter + 1):
+        prev_step = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol_act = 2 * eps * abs(b) + tol / 2
+        new_step = (c - b) / 2
+        if abs(new_step) <= tol_act or fb == 0:
+            return b
+        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
+            cb = c - b
+            if a == c:
+                t1 = fb / fa
+                p, q = cb * t1, 1.0 - t1
+            else:
+                q, t1, t2 = fa / fc, fb / fc, fb / fa
+                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
+                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            if p > 0:
+                q = -q
+            else:
+                p = -p
+            if p < (0.75 * cb * q - abs(tol_act * q) / 2) and p < abs(prev_step * q / 2):
+                new_step = p / q
+        if abs(new_step) < tol_act:
+            new_step = tol_act if new_step > 0 else -tol_act
+        a, fa = b, fb
+        b += new_step
+        fb = f(b)
+        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
+            c, fc = a, fa
+    return b
+
+
+def _hypergeometric(table: np.ndarray):
+    a, b, c, d = table.ravel()
+    m, n, k = a + c, b + d, a + b  # first column total, second column total, first row total
+    lo, hi = max(0, k - n), min(k, m)
+    support = np.arange(lo, hi + 1)
+    logdc = stats.hypergeom.logpmf(support, m + n, m, k)
+    return a, lo, hi, support, logdc
+
+
+def _dnhyper(support, logdc, ncp):
+    d = logdc + np.log(ncp) * support
+    d = np.exp(d - d.max())
+    return d / d.sum()
+
+
+def fisher_exact(table) -> tuple[float, float]:
+    """Fisher's exact test of a 2×2 table, as R ``fisher.test`` (two-sided).
+
+    Parameters
+    ----------
+    table : array-like, shape (2, 2)
+        Rows: group 1, group 0; columns: outcome yes, outcome no.
+
+    Returns
+    -------
+    odds_ratio : float
+        Conditional maximum-likelihood estimate (R's ``estimate``): 0 or inf at the edges of
+        the support; found as R does, with :func:`uniroot` (tol = eps^0.25).
+    p : float
+        Two-sided p: the probability of tables no more likely than the observed (relative
+        tolerance 1e-7, as R).
+    """
+    table = np.asarray(table, dtype=int)
+    x, lo, hi, support, logdc = _hypergeometric(table)
+    d = _dnhyper(support, logdc, 1.0)
+    p = float(min(1.0, d[d <= d[x - lo] * (1 + 1e-7)].sum()))
+
+    def mean(ncp):  # R's mnhyper
+        if ncp == 0:
+            return float(lo)
+        if ncp == np.inf:
+            return float(hi)
+        return float((support * _dnhyper(support, logdc, ncp)).sum())
+
+    if x == lo:
+        estimate = 0.0
+    elif x == hi:
+        estimate = np.inf
+    else:
+        mu = mean(1.0)
+        if mu > x:
+            estimate = uniroot(lambda t: mean(t) - x, 0.0, 1.0)
+        elif mu < x:
+            estimate = 1 / uniroot(lambda t: mean(1 / t) - x, np.finfo(float).eps, 1.0)
+        else:
+            estimate = 1.0
+    return float(estimate), p
+
+
+def _groups(adsl: pd.DataFrame, subgroups: list[str]):
+    yield "all", "all", adsl, 0
+    for var in subgroups:
+        if var not in adsl.columns or var in CIRCULAR:
+            continue
+        known = adsl[adsl[var].notna()]
+        for level in (0, 1):
+            yield var, str(level), known[known[var].astype(int) == level], len(adsl) - len(known)
+
+
+def response_table(sets: dict[str, pd.DataFrame], subgroups: list[str], conf_level: float = 0.95) -> pd.DataFrame:
+    """Best overall response counts, ORR and CBR with Clopper–Pearson CIs.
+
+    Denominators are the patients with an evaluable best response; ``NE`` counts those
+    without (NE or blank), who are left out. ``responder`` is not used as a subgroup (it is
+    the outcome).
+    """
+    rows = []
+    for name, adsl in sets.items():
+        for var, level, group, n_missing in _groups(adsl, subgroups):
+            best = group["best_response"]
+            evaluable = best[best.isin(CATEGORIES)]
+            n = len(evaluable)
+            counts = [int((evaluable == c).sum()) for c in CATEGORIES]
+            row = [name, var, level, n, *counts, len(group) - n]
+            for measure in ("orr", "cbr"):
+                x = int(evaluable.isin(MEASURES[measure]).sum())
+                row += [x / n if n else np.nan, *clopper_pearson(x, n, conf_level)]
+            rows.append([*row, n_missing])
+    return pd.DataFrame(rows, columns=[*RESPONSE_COLUMNS, "n_missing"])
+
+
+def response_test_table(sets: dict[str, pd.DataFrame], subgroups: list[str]) -> pd.DataFrame:
+    """Fisher's exact test of ORR and CBR between the levels of each subgroup flag.
+
+    ``rate_1`` and ``rate_0`` are the rates in level 1 and 0; ``odds_ratio`` is the conditional
+    MLE of the odds of response in level 1 relative to level 0 (R ``fisher.test``).
+    """
+    rows = []
+    for name, adsl in sets.items():
+        evaluable = adsl[adsl["best_response"].isin(CATEGORIES)]
+        for var in subgroups:
+            if var not in adsl.columns or var in CIRCULAR:
+                continue
+            known = evaluable[evaluable[var].notna()]
+            flag = known[var].astype(int)
+            for measure in ("orr", "cbr"):
+                outcome = known["best_response"].isin(MEASURES[measure])
+                n1, n0 = int((flag == 1).sum()), int((flag == 0).sum())
+                y1, y0 = int(outcome[flag == 1].sum()), int(outcome[flag == 0].sum())
+                if n1 == 0 or n0 == 0:
+                    rows.append((name, var, measure, np.nan, np.nan, np.nan, np.nan, n1, n0, "a level has no evaluable patients"))
+                    continue
+                odds_ratio, p = fisher_exact([[y1, n1 - y1], [y0, n0 - y0]])
+                rows.append((name, var, measure, y1 / n1, y0 / n0, odds_ratio, p, n1, n0, ""))
+    return pd.DataFrame(rows, columns=[*RESPONSE_TEST_COLUMNS, "n_1", "n_0", "note"])

@@ -1,0 +1,23 @@
+rule response:
+    input:
+        adsl=adam("adsl"),
+    output:
+        response=report(
+            table("response"), caption="../report/response.rst", category="Response"
+        ),
+        response_tests=report(
+            table("response_tests"),
+            caption="../report/response_tests.rst",
+            category="Response",
+        ),
+    params:
+        min_regimen_n=config["min_regimen_n"],
+        subgroups=config["subgroups"],
+        conf_level=config["conf_level"],
+    log:
+        results("logs/response.log"),
+    script:
+        "../scripts/response.py"
+
+
+STAGE_OUTPUTS["response"] = [table("response"), table("response_tests")]
