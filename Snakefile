@@ -22,6 +22,7 @@ include: "workflow/rules/ingest.smk"
 include: "workflow/rules/derive.smk"
 include: "workflow/rules/response.smk"
 include: "workflow/rules/survival.smk"
+include: "workflow/rules/safety.smk"
 include: "workflow/rules/published.smk"
 
 

@@ -345,14 +345,8 @@ def simulate_responses(patients: pd.DataFrame, rng: np.random.Generator) -> pd.D
 def _nadir_medians(patients: pd.DataFrame) -> pd.DataFrame:
     imid = patients["regimen"].isin(["Ixa-Rd", "Ixa-Pd", "Ixa-Td"])
     anc = patients["regimen"].map(ANC_NADIR_MEDIAN).fillna(ANC_NADIR_IMID_FREE)
-    wbc = np.where(imid, WBC_NADIR["imid"], WBC_NADIR["imid_free"])
-    wbc = (
-        wbc
-        * anc
-        / np.where(imid, 1.9, ANC_NADIR_IMID_FREE) ** 0.5
-        / np.where(imid, 1.9, 2.8) ** 0.5
-    )
-    return pd.DataFrame({"ANC": anc, "WBC": wbc, "PLT": 140.0, "HGB": 11.2}, index=patients.index)
+    wbc = np.where(imid, WBC_NADIR["imid"], WBC_NADIR["imid_free"]) * np.where(patients["regimen"] == "Ixa-Pd", 0.75, 1)
+    return pd.DataFrame({"ANC": anc, "WBC": wbc, "PLT": 150.0, "HGB": 11.5}, index=patients.index)
 
 
 def simulate_labs(patients: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -364,7 +358,7 @@ def simulate_labs(patients: pd.DataFrame, rng: np.random.Generator) -> pd.DataFr
     """
     med = _nadir_medians(patients)
     exposure = patients["exposure_auc"] / patients["exposure_auc"].median()
-    sd = {"ANC": 0.5, "WBC": 0.35, "PLT": 0.55, "HGB": 0.2}
+    sd = {"ANC": 0.5, "WBC": 0.3, "PLT": 0.5, "HGB": 0.15}
     rows = []
     for i, p in enumerate(patients.itertuples(index=False)):
         end = int(min(p.last_followup_day, 360))
@@ -413,7 +407,8 @@ def simulate_adverse_events(
                 continue
             value = nadir.loc[p.patient_id, test]
             grade = next((g for cut, g in cuts if value < cut), 0)
-            if grade >= 2 and rng.random() < 0.85:
+            # Reported hematologic AEs: most grade >= 3 lab toxicities, fewer grade 2 ones.
+            if (grade >= 3 and rng.random() < 0.5) or (grade == 2 and rng.random() < 0.3):
                 rows.append((p.patient_id, term, grade, int(rng.integers(14, 120))))
     exposure = (patients["exposure_auc"] / patients["exposure_auc"].median()).to_numpy()
     logit = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731

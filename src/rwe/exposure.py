@@ -1,0 +1,143 @@
+"""Exposure/dose–response by logistic regression (Gupta et al. 2016).
+
+For each safety outcome and for disease control, the probability of the outcome is modelled
+as ``logit P = intercept + slope * exposure`` with the time-averaged AUC per day when every
+patient of the set has one, otherwise the starting dose. Coefficients, Wald CIs and p are those
+of R ``glm(outcome ~ exposure, family = binomial)``; predicted probabilities and their CIs are
+computed on the link scale and transformed, as ``predict(fit, se.fit = TRUE)``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import statsmodels.api as sm
+from scipy import stats
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+
+from rwe.response import CATEGORIES, clopper_pearson
+
+#: Outcome name -> (AE term matcher, lowest grade); ``disease_control`` is best response ≥ SD.
+OUTCOMES = {
+    "neutropenia_ge3": ("Neutrophil count decreased", 3),
+    "thrombocytopenia_ge3": ("Platelet count decreased", 3),
+    "anemia_ge3": ("Anemia", 3),
+    "rash_ge2": ("Rash", 2),
+    "fatigue_ge2": ("Fatigue", 2),
+    "diarrhea_ge2": ("Diarrhea", 2),
+    "peripheral_neuropathy_ge2": ("Peripheral sensory neuropathy", 2),
+    "disease_control": (None, None),
+}
+ER_COLUMNS = ["outcome", "exposure", "n", "events", "intercept", "slope", "odds_ratio", "ci_lower", "ci_upper", "p"]
+PREDICTION_COLUMNS = ["outcome", "exposure", "at", "probability", "ci_lower", "ci_upper"]
+
+
+def outcome_flags(adsl: pd.DataFrame, ae: pd.DataFrame) -> pd.DataFrame:
+    """One 0/1 column per outcome for each patient of ``adsl`` (missing when not evaluable).
+
+    AE outcomes: the patient had an AE whose term contains the matcher at or above the grade
+    (patients without such an AE are 0). Disease control: best response SD or better among
+    patients with an evaluable response; a different quantity from CBR (≥ MR).
+    """
+    out = adsl[["site", "patient_id"]].copy()
+    for name, (term, grade) in OUTCOMES.items():
+        if term is None:
+            best = adsl["best_response"]
+            out[name] = best.isin(CATEGORIES[:6]).astype("Int64").where(best.isin(CATEGORIES))
+            continue
+        hit = ae[ae["term"].astype(str).str.contains(term, case=False, regex=False) & (ae["grade"] >= grade)]
+        keys = set(zip(hit["site"], hit["patient_id"], strict=True))
+        out[name] = pd.array([int(k in keys) for k in zip(out["site"], out["patient_id"], strict=True)], dtype="Int64")
+    return out
+
+
+def choose_exposure(adsl: pd.DataFrame) -> str:
+    """``exposure_auc`` when every patient has one, else ``start_dose_mg``."""
+    if "exposure_auc" in adsl.columns and adsl["exposure_auc"].notna().all() and len(adsl):
+        return "exposure_auc"
+    return "start_dose_mg"
+
+
+def logistic_fit(x, y):
+    """Maximum-likelihood logistic regression of y on x, as R ``glm(family = binomial)``."""
+    design = sm.add_constant(np.asarray(x, dtype=float), has_constant="add")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # perfect separation is reported by the caller
+        return sm.GLM(np.asarray(y, dtype=float), design, family=sm.families.Binomial()).fit()
+
+
+def predict_probability(fit, at: float, conf_level: float = 0.95) -> tuple[float, float, float]:
+    """Probability at exposure ``at`` with a CI from the link scale (R ``predict(se.fit=TRUE)``)."""
+    z = stats.norm.ppf(1 - (1 - conf_level) / 2)
+    row = np.array([1.0, at])
+    eta = float(row @ fit.params)
+    se = float(np.sqrt(row @ fit.cov_params() @ row))
+    expit = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
+    return expit(eta), expit(eta - z * se), expit(eta + z * se)
+
+
+def cross_validated_auc(x, y, folds: int = 5, seed: int = 0) -> float:
+    """Cross-validated ROC AUC of the one-covariate logistic model (stratified k-fold)."""
+    y = np.asarray(y, dtype=int)
+    if min(np.bincount(y, minlength=2)) < folds:
+        return np.nan
+    model = LogisticRegression(C=np.inf)
+    cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    return float(cross_val_score(model, np.asarray(x, dtype=float).reshape(-1, 1), y, cv=cv, scoring="roc_auc").mean())
+
+
+def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), cv_folds: int = 5,
+                      conf_level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+    """Logistic exposure/dose–response models for every outcome.
+
+    Returns
+    -------
+    models : pandas.DataFrame
+        Contract columns (``odds_ratio`` per unit of exposure with Wald CI and p), then
+        ``median_exposure``, observed proportions (and exact CIs) below and above the median,
+        ``cv_auc`` and ``note``.
+    predictions : pandas.DataFrame
+        Predicted probability with CI at each value of ``predict_at``.
+    """
+    exposure = choose_exposure(adsl)
+    flags = outcome_flags(adsl, ae)
+    z = stats.norm.ppf(1 - (1 - conf_level) / 2)
+    rows, preds = [], []
+    for outcome in OUTCOMES:
+        data = pd.DataFrame({"x": adsl[exposure].to_numpy(float), "y": flags[outcome].to_numpy()}).dropna()
+        x, y = data["x"].to_numpy(float), data["y"].astype(int).to_numpy()
+        n, events = len(y), int(y.sum())
+        median = float(np.median(x)) if n else np.nan
+        below, above = y[x <= median], y[x > median]
+        observed = [
+            below.mean() if len(below) else np.nan, *clopper_pearson(below.sum(), len(below), conf_level),
+            above.mean() if len(above) else np.nan, *clopper_pearson(above.sum(), len(above), conf_level),
+        ]  # fmt: skip
+        note = ""
+        if events == 0 or events == n:
+            note = "no events" if events == 0 else "every patient had the outcome"
+        elif np.unique(x).size < 2:
+            note = "exposure is constant"
+        if note:
+            rows.append((outcome, exposure, n, events, *(np.nan,) * 6, median, *observed, np.nan, f"not estimable: {note}"))
+            continue
+        fit = logistic_fit(x, y)
+        b0, b1 = fit.params
+        se1 = fit.bse[1]
+        separated = not np.isfinite(se1) or abs(b1) > 15 or se1 > 1e3
+        if separated:
+            rows.append((outcome, exposure, n, events, *(np.nan,) * 6, median, *observed, np.nan,
+                         "not estimable: complete separation"))  # fmt: skip
+            continue
+        p = float(fit.pvalues[1])
+        auc = cross_validated_auc(x, y, cv_folds)
+        rows.append((outcome, exposure, n, events, b0, b1, np.exp(b1), np.exp(b1 - z * se1), np.exp(b1 + z * se1), p,
+                     median, *observed, auc, "" if np.isfinite(auc) else f"too few events for {cv_folds}-fold AUC"))  # fmt: skip
+        for at in predict_at:
+            preds.append((outcome, exposure, at, *predict_probability(fit, at, conf_level)))
+    extra = ["median_exposure", "observed_below", "observed_below_ci_lower", "observed_below_ci_upper",
+             "observed_above", "observed_above_ci_lower", "observed_above_ci_upper", "cv_auc", "note"]  # fmt: skip
+    return pd.DataFrame(rows, columns=[*ER_COLUMNS, *extra]), pd.DataFrame(preds, columns=PREDICTION_COLUMNS)

@@ -1,0 +1,47 @@
+rule safety:
+    input:
+        adsl=adam("adsl"),
+        adae=adam("adae"),
+        adlb=adam("adlb"),
+    output:
+        adverse_events=report(
+            table("adverse_events"),
+            caption="../report/adverse_events.rst",
+            category="Safety",
+        ),
+        nadir=report(table("nadir"), caption="../report/nadir.rst", category="Safety"),
+        nadir_tests=report(
+            table("nadir_tests"), caption="../report/nadir_tests.rst", category="Safety"
+        ),
+        exposure_response=report(
+            table("exposure_response"),
+            caption="../report/exposure_response.rst",
+            category="Exposure-response",
+        ),
+        exposure_predictions=report(
+            table("exposure_predictions"),
+            caption="../report/exposure_predictions.rst",
+            category="Exposure-response",
+        ),
+    params:
+        min_regimen_n=config["min_regimen_n"],
+        hematologic_source=config["safety"]["hematologic_source"],
+        predict_at=config["exposure"]["predict_at"],
+        cv_folds=config["exposure"]["cv_folds"],
+        conf_level=config["conf_level"],
+    log:
+        results("logs/safety.log"),
+    script:
+        "../scripts/safety.py"
+
+
+STAGE_OUTPUTS["safety"] = [
+    table(name)
+    for name in [
+        "adverse_events",
+        "nadir",
+        "nadir_tests",
+        "exposure_response",
+        "exposure_predictions",
+    ]
+]
