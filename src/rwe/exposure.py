@@ -9,11 +9,10 @@ computed on the link scale and transformed, as ``predict(fit, se.fit = TRUE)``.
 
 from __future__ import annotations
 
-import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
@@ -61,12 +60,58 @@ def choose_exposure(adsl: pd.DataFrame) -> str:
     return "start_dose_mg"
 
 
-def logistic_fit(x, y):
-    """Maximum-likelihood logistic regression of y on x, as R ``glm(family = binomial)``."""
-    design = sm.add_constant(np.asarray(x, dtype=float), has_constant="add")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # perfect separation is reported by the caller
-        return sm.GLM(np.asarray(y, dtype=float), design, family=sm.families.Binomial()).fit()
+@dataclass
+class LogisticFit:
+    """Coefficients (intercept, slope) and their covariance, as R ``glm`` reports them."""
+
+    params: np.ndarray
+    cov: np.ndarray
+    iterations: int
+    converged: bool
+
+    @property
+    def bse(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.cov))
+
+    @property
+    def pvalues(self) -> np.ndarray:
+        return 2 * stats.norm.sf(np.abs(self.params / self.bse))
+
+
+def logistic_fit(x, y, epsilon: float = 1e-8, maxit: int = 25) -> LogisticFit:
+    """Logistic regression of y on x by IRLS exactly as R ``glm.fit(family = binomial)``.
+
+    Same start (mustart = (y + 0.5) / 2), same convergence rule (relative change in deviance
+    below ``epsilon``), and the covariance from the weights of the last iteration, which is
+    what ``summary.glm`` reports; so standard errors agree with R to many digits even when
+    few events make the likelihood flat.
+    """
+    X = np.column_stack([np.ones(len(x)), np.asarray(x, dtype=float)])
+    y = np.asarray(y, dtype=float)
+    mu = (y + 0.5) / 2
+    eta = np.log(mu / (1 - mu))
+
+    def deviance(mu):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(y > 0, y * np.log(y / mu), 0) + np.where(y < 1, (1 - y) * np.log((1 - y) / (1 - mu)), 0)
+        return 2 * terms.sum()
+
+    dev_old = deviance(mu)
+    converged, beta, xtwx = False, np.zeros(2), np.eye(2)
+    for iteration in range(1, maxit + 1):
+        mu_eta = mu * (1 - mu)
+        z = eta + (y - mu) / mu_eta
+        w = mu_eta  # mu.eta^2 / variance(mu) for the logit link
+        xtwx = X.T @ (X * w[:, None])
+        beta = np.linalg.solve(xtwx, X.T @ (w * z))
+        eta = X @ beta
+        mu = 1 / (1 + np.exp(-eta))
+        dev = deviance(mu)
+        if abs(dev - dev_old) / (abs(dev) + 0.1) < epsilon:
+            converged = True
+            break
+        dev_old = dev
+    return LogisticFit(params=beta, cov=np.linalg.inv(xtwx), iterations=iteration, converged=converged)
 
 
 def predict_probability(fit, at: float, conf_level: float = 0.95) -> tuple[float, float, float]:
@@ -74,7 +119,7 @@ def predict_probability(fit, at: float, conf_level: float = 0.95) -> tuple[float
     z = stats.norm.ppf(1 - (1 - conf_level) / 2)
     row = np.array([1.0, at])
     eta = float(row @ fit.params)
-    se = float(np.sqrt(row @ fit.cov_params() @ row))
+    se = float(np.sqrt(row @ fit.cov @ row))
     expit = lambda v: 1 / (1 + np.exp(-v))  # noqa: E731
     return expit(eta), expit(eta - z * se), expit(eta + z * se)
 
@@ -127,10 +172,9 @@ def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), c
         fit = logistic_fit(x, y)
         b0, b1 = fit.params
         se1 = fit.bse[1]
-        separated = not np.isfinite(se1) or abs(b1) > 15 or se1 > 1e3
-        if separated:
+        if not fit.converged or not np.isfinite(se1) or se1 > 1e3:
             rows.append((outcome, exposure, n, events, *(np.nan,) * 6, median, *observed, np.nan,
-                         "not estimable: complete separation"))  # fmt: skip
+                         "not estimable: the model did not converge (separation)"))  # fmt: skip
             continue
         p = float(fit.pvalues[1])
         auc = cross_validated_auc(x, y, cv_folds)

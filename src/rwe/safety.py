@@ -17,7 +17,7 @@ HEMATOLOGIC_TERMS = (
 
 #: Accepted units per test and the factor to the harmonised unit (counts 10^9/L, HGB g/dL).
 LAB_UNITS = {
-    "count": {"10^9/l": 1.0, "10^3/µl": 1.0, "10^3/ul": 1.0, "g/l": 1.0, "/nl": 1.0, "gpt/l": 1.0},
+    "count": {"10^9/l": 1.0, "10^3/ul": 1.0, "g/l": 1.0, "/nl": 1.0, "gpt/l": 1.0},
     "HGB": {"g/dl": 1.0, "g/l": 0.1},
 }
 COUNT_TESTS = ("WBC", "ANC", "PLT")
@@ -45,7 +45,9 @@ def ae_category(term: str) -> str:
 
 
 def _unit_key(unit) -> str:
-    return str(unit).strip().replace(" ", "").replace("×", "").replace("x10", "10").replace("μ", "µ").casefold()
+    """Spelling-insensitive unit: no spaces or ×, micro sign and Greek mu both as u."""
+    key = str(unit).strip().replace(" ", "").replace("×", "").replace("x10", "10").casefold()
+    return key.replace("\u00b5", "u").replace("\u03bc", "u")
 
 
 def harmonise_lab_units(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.DataFrame:

@@ -144,3 +144,26 @@ def test_two_sites_with_spreadsheet_exports_are_pooled(tmp_path):
     log = (tmp_path / "results" / "logs" / "ingest.log").read_text()
     assert "cp1252, semicolon-separated, decimal comma" in log
     assert "UTF-8, comma-separated, decimal point" in log
+
+
+def test_extract_without_labs_or_adverse_events_still_runs(tmp_path):
+    tables = simulate_site(40, seed=31, site="lean")
+    write_site({"patients": tables["patients"], "responses": tables["responses"]}, tmp_path / "extract")
+    result = run_workflow(tmp_path, demo_config({"lean": str(tmp_path / "extract")}))
+    assert result.returncode == 0, result.stderr[-5000:]
+    results = tmp_path / "results"
+    ae = pd.read_csv(results / "tables" / "adverse_events.csv")
+    assert (ae.loc[ae["term"].str.startswith("any "), "n"] == 0).all()
+    assert pd.read_csv(results / "tables" / "nadir_tests.csv").empty
+    assert (results / "report.html").exists()
+
+
+def test_unknown_lab_unit_fails_with_a_clear_message(tmp_path):
+    tables = simulate_site(30, seed=32, site="units")
+    tables["labs"].loc[[3, 7], "unit"] = "mmol/L"
+    write_site(tables, tmp_path / "extract")
+    result = run_workflow(tmp_path, demo_config({"units": str(tmp_path / "extract")}))
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "units/labs.csv, rows 4, 8, column 'unit': unit not known" in output
+    assert not (tmp_path / "results" / "tables" / "baseline.csv").exists()

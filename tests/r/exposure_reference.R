@@ -1,0 +1,18 @@
+# Reference values of glm(y ~ x, family = binomial) and predict(se.fit = TRUE) per outcome.
+# Usage: Rscript exposure_reference.R DATA_CSV OUT_DIR PREDICT_AT   (DATA_CSV: outcome, x, y)
+args <- commandArgs(trailingOnly = TRUE)
+er <- read.csv(args[1], stringsAsFactors = FALSE); out_dir <- args[2]
+predict_at <- as.numeric(strsplit(args[3], ",")[[1]])
+dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
+models <- list(); preds <- list(); z <- qnorm(0.975)
+for (o in unique(er$outcome)) {
+  fit <- glm(y ~ x, family = binomial, data = er[er$outcome == o, ])
+  s <- summary(fit)$coefficients
+  models[[o]] <- data.frame(outcome = o, intercept = s[1, 1], slope = s[2, 1], odds_ratio = exp(s[2, 1]),
+                            ci_lower = exp(s[2, 1] - z * s[2, 2]), ci_upper = exp(s[2, 1] + z * s[2, 2]), p = s[2, 4])
+  p <- predict(fit, newdata = data.frame(x = predict_at), se.fit = TRUE)
+  preds[[o]] <- data.frame(outcome = o, at = predict_at, probability = plogis(p$fit),
+                           ci_lower = plogis(p$fit - z * p$se.fit), ci_upper = plogis(p$fit + z * p$se.fit))
+}
+write.csv(do.call(rbind, models), file.path(out_dir, "exposure_response.csv"), row.names = FALSE)
+write.csv(do.call(rbind, preds), file.path(out_dir, "exposure_predictions.csv"), row.names = FALSE)

@@ -1,0 +1,80 @@
+"""Nadir tests (R wilcox.test) and exposure-response coefficients (R glm binomial), live."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from r_reference import assert_tables_match, run_r
+from test_survival_parity import extract_to_adam
+
+from rwe import exposure, safety
+from rwe.derive import derive_adae, derive_adlb
+from rwe.io import read_site
+from rwe.validate import validate_extract
+
+pytestmark = pytest.mark.r
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def demo():
+    tables, _ = read_site(ROOT / "data" / "demo", "demo")
+    typed = validate_extract({"demo": tables})
+    adsl, _ = extract_to_adam(ROOT / "data" / "demo", "demo")
+    return adsl, derive_adae(typed["adverse_events"]), derive_adlb(typed["labs"])
+
+
+def nadir_pairs(adsl, adlb):
+    """The demo's nadir comparisons plus small exact cases, with and without ties."""
+    rng = np.random.default_rng(8)
+    cases = {
+        "exact, no ties": (rng.normal(size=9), rng.normal(1, 1, size=12)),
+        "exact sizes with ties": (np.round(rng.normal(size=15), 1), np.round(rng.normal(size=10), 1)),
+        "large, normal approximation": (rng.normal(size=60), rng.normal(0.3, 1, size=70)),
+        "identical groups": (np.arange(5.0), np.arange(5.0)),
+    }
+    tests = safety.nadir_test_table({"all": adsl}, adlb)
+    nadirs = safety._nadirs_by_patient(adsl, safety.patient_nadirs(adlb))
+    for row in tests.itertuples():
+        part = nadirs[nadirs["test"] == row.test]
+        if row.comparison.startswith("IMiD"):
+            x, y = part[part["imid_containing"] == 1], part[part["imid_containing"] == 0]
+        else:
+            a, b = row.comparison.split(" vs ")
+            x, y = part[part["regimen"] == a], part[part["regimen"] == b]
+        cases[f"{row.test}: {row.comparison}"] = (x["nadir"].to_numpy(), y["nadir"].to_numpy())
+    return cases
+
+
+def test_wilcoxon_matches_r(tmp_path, demo):
+    adsl, _, adlb = demo
+    cases = nadir_pairs(adsl, adlb)
+    long = pd.concat([pd.DataFrame({"comparison": k, "group": g, "value": v})
+                      for k, (x, y) in cases.items() for g, v in ((1, x), (2, y))])  # fmt: skip
+    long.to_csv(tmp_path / "nadir_pairs.csv", index=False)
+    run_r("nadir_reference.R", tmp_path / "nadir_pairs.csv", tmp_path / "r_nadir.csv")
+    ours = pd.DataFrame([{"comparison": k, **safety.wilcoxon_rank_sum(x, y)} for k, (x, y) in cases.items()])
+    r = pd.read_csv(tmp_path / "r_nadir.csv")
+    assert assert_tables_match(ours, r, ["comparison"], ["W", "p"], "nadir_tests") >= 2 * len(cases)
+    assert (ours["method"] == "Wilcoxon rank sum exact test").any()  # both branches are exercised
+    assert ours["method"].str.contains("continuity").any()
+
+
+def test_logistic_models_match_r_glm(tmp_path, demo):
+    adsl, adae, adlb = demo
+    ae = safety.combine_hematologic(adae, safety.grade_from_labs(adlb), "both")
+    flags = exposure.outcome_flags(adsl, ae)
+    models, predictions = exposure.exposure_response(adsl, ae, predict_at=(0.6, 1.0))
+    estimable = models[~models["note"].fillna("").str.startswith("not estimable")]
+    assert len(estimable) >= 5
+    data = pd.concat([pd.DataFrame({"outcome": o, "x": adsl["exposure_auc"], "y": flags[o]}).dropna()
+                      for o in estimable["outcome"]])  # fmt: skip
+    data.to_csv(tmp_path / "er_data.csv", index=False)
+    run_r("exposure_reference.R", tmp_path / "er_data.csv", tmp_path / "r", "0.6,1.0")
+    r_models = pd.read_csv(tmp_path / "r" / "exposure_response.csv")
+    cols = ["intercept", "slope", "odds_ratio", "ci_lower", "ci_upper", "p"]
+    assert assert_tables_match(estimable, r_models, ["outcome"], cols, "exposure_response") == 6 * len(estimable)
+    r_pred = pd.read_csv(tmp_path / "r" / "exposure_predictions.csv")
+    assert assert_tables_match(predictions, r_pred, ["outcome", "at"], ["probability", "ci_lower", "ci_upper"],
+                               "exposure_predictions") > 0  # fmt: skip
