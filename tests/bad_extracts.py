@@ -91,6 +91,10 @@ def orphan_long_table_row(t):
     return _set(t, "labs", 0, "patient_id", "NOT-IN-PATIENTS")
 
 
+def unknown_lab_unit(t):
+    return _set(t, "labs", 2, "unit", "mmol/L")
+
+
 CASES = [
     ("duplicate_id", duplicate_id, "patients.csv", "patient_id", "duplicate"),
     ("identifier_column", identifier_column, "patients.csv", "patient_name", "identifier"),
@@ -108,6 +112,7 @@ CASES = [
     ("unknown_response", unknown_response, "responses.csv", "response", "one of sCR"),
     ("unknown_regimen", unknown_regimen, "patients.csv", "regimen", "one of Ixa-Rd"),
     ("unknown_sex", unknown_sex, "patients.csv", "sex", "one of M, F"),
+    ("unknown_lab_unit", unknown_lab_unit, "labs.csv", "unit", "unit not known"),
     ("orphan_long_table_row", orphan_long_table_row, "labs.csv", "patient_id",
      "not in patients.csv"),
 ]  # fmt: skip

@@ -316,16 +316,9 @@ def derive_adae(adverse_events: pd.DataFrame) -> pd.DataFrame:
     return adae
 
 
-def derive_adlb(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.DataFrame:
-    """Laboratory dataset with harmonised units (counts in 10^9/L, haemoglobin in g/dL).
+def derive_adlb(labs: pd.DataFrame) -> pd.DataFrame:
+    """Laboratory dataset: validated labs, units already harmonised by validation.
 
-    Raises
-    ------
-    InputError
-        Listing every row whose unit is not known for its test.
+    Counts are in 10^9/L and haemoglobin in g/dL (:func:`rwe.safety.harmonise_lab_units`).
     """
-    from rwe.safety import harmonise_lab_units
-
-    if not len(labs):
-        return labs.drop(columns=["_row"], errors="ignore")
-    return harmonise_lab_units(labs, file_label).drop(columns=["_row"], errors="ignore")
+    return labs.drop(columns=["_row"], errors="ignore")

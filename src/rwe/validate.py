@@ -10,7 +10,8 @@ The checks run in four passes per file:
    unless allowed; required columns must be present;
 2. types: every cell of a numeric column must parse;
 3. domain (a pandera schema, lazy): codes, ranges, required values, unique ids;
-4. cross-field logic: day ordering within a row and keys of the long tables.
+4. cross-field logic: day ordering within a row and keys of the long tables; lab units
+   (harmonised here, so an unknown unit is reported with everything else).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from rwe.exceptions import InputError, Problem
+from rwe.safety import harmonise_lab_units
 
 REGIMENS = ("Ixa-Rd", "Ixa-Pd", "Ixa-Td", "Ixa-Dd", "Ixa-Ed", "Ixa-Cd", "Ixa-d", "Ixa")
 RESPONSES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
@@ -411,6 +413,11 @@ def validate_site(
             problems += check_patient_logic(typed, label)
         keep = ["site", *[f.name for f in fields if f.name in typed.columns], "_row"]
         typed_tables[stem] = typed[keep]
+        if stem == "labs" and {"test", "unit", "value"} <= set(typed.columns):
+            try:
+                typed_tables[stem] = harmonise_lab_units(typed_tables[stem], label)
+            except InputError as err:
+                problems += err.problems
     patients = typed_tables.get("patients")
     for stem, day_col in (("responses", "day"), ("adverse_events", "onset_day"), ("labs", "day")):
         if stem in typed_tables and patients is not None:

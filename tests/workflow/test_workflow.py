@@ -166,4 +166,4 @@ def test_unknown_lab_unit_fails_with_a_clear_message(tmp_path):
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert "units/labs.csv, rows 4, 8, column 'unit': unit not known" in output
-    assert not (tmp_path / "results" / "tables" / "baseline.csv").exists()
+    assert not (tmp_path / "results" / "tables").exists()

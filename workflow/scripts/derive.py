@@ -1,10 +1,8 @@
 """Derive ADSL, ADRS, ADTTE, ADAE, ADLB, the attrition and the baseline tables."""
 
 import logging
-import sys
 
 from rwe import derive
-from rwe.exceptions import InputError
 from rwe.io import read_adam, write_table
 from rwe.tables import baseline_table
 
@@ -13,12 +11,7 @@ def main(snakemake):
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
     p = snakemake.params
     patients, responses, adverse_events, labs = (read_adam(f) for f in snakemake.input.validated)
-    try:
-        adlb = derive.derive_adlb(labs)
-    except InputError as err:
-        logging.error("%s", err)
-        print(err, file=sys.stderr)
-        sys.exit(1)
+    adlb = derive.derive_adlb(labs)
     adsl = derive.derive_adsl(patients, responses, p.gfr_cutoff)
     adtte = derive.derive_adtte(adsl, p.pfs_death_events)
     outputs = {
