@@ -89,7 +89,8 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``site``, ``patient_id``, ``best_response`` and ``n_assessments``.
+        ``site``, ``patient_id``, ``best_response``, ``n_assessments`` and
+        ``first_response_day`` (first assessment at PR or better, for responders).
     """
     rows = []
     for (site, pid), g in responses.sort_values("day").groupby(KEYS, sort=False):
@@ -109,8 +110,10 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
         else:
             best = None
         label = "NE" if best is None else next(k for k, v in RESPONSE_RANK.items() if v == best)
-        rows.append((site, pid, label, len(g)))
-    return pd.DataFrame(rows, columns=[*KEYS, "best_response", "n_assessments"])
+        responded = g.loc[g["response"].isin(RESPONDER), "day"]
+        first = int(responded.min()) if label in RESPONDER and len(responded) else None
+        rows.append((site, pid, label, len(g), first))
+    return pd.DataFrame(rows, columns=[*KEYS, "best_response", "n_assessments", "first_response_day"])
 
 
 def derive_adsl(
@@ -148,6 +151,8 @@ def derive_adsl(
         adsl["best_response_reported"] = adsl["best_response"]
         adsl["best_response"] = adsl["best_response"].where(~from_responses, derived)
         adsl.loc[from_responses, "best_response_source"] = "responses.csv"
+        first = compute_best_response(responses).set_index(KEYS)["first_response_day"]
+        adsl["first_response_day"] = pd.array(first.reindex(idx).to_numpy(), dtype="Int64")
     adsl["triple_class_refractory"] = derive_triple_class_refractory(adsl)
     adsl["high_risk_cyto"] = derive_high_risk_cyto(adsl)
     adsl["gfr_le70"] = derive_gfr_le70(adsl, gfr_cutoff)

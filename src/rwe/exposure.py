@@ -160,6 +160,7 @@ def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), c
         observed = [
             below.mean() if len(below) else np.nan, *clopper_pearson(below.sum(), len(below), conf_level),
             above.mean() if len(above) else np.nan, *clopper_pearson(above.sum(), len(above), conf_level),
+            np.median(x[x <= median]) if len(below) else np.nan, np.median(x[x > median]) if len(above) else np.nan,
         ]  # fmt: skip
         note = ""
         if events == 0 or events == n:
@@ -183,5 +184,20 @@ def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), c
         for at in predict_at:
             preds.append((outcome, exposure, at, *predict_probability(fit, at, conf_level)))
     extra = ["median_exposure", "observed_below", "observed_below_ci_lower", "observed_below_ci_upper",
-             "observed_above", "observed_above_ci_lower", "observed_above_ci_upper", "cv_auc", "note"]  # fmt: skip
+             "observed_above", "observed_above_ci_lower", "observed_above_ci_upper", "median_exposure_below",
+             "median_exposure_above", "cv_auc", "note"]  # fmt: skip
     return pd.DataFrame(rows, columns=[*ER_COLUMNS, *extra]), pd.DataFrame(preds, columns=PREDICTION_COLUMNS)
+
+
+def exposure_curves(adsl: pd.DataFrame, ae: pd.DataFrame, conf_level: float = 0.95, points: int = 60) -> pd.DataFrame:
+    """Fitted probability with CI over the observed exposure range, for each estimable outcome."""
+    models, _ = exposure_response(adsl, ae, predict_at=(), conf_level=conf_level)
+    exposure = choose_exposure(adsl)
+    flags = outcome_flags(adsl, ae)
+    rows = []
+    for outcome in models.dropna(subset=["slope"])["outcome"]:
+        data = pd.DataFrame({"x": adsl[exposure].to_numpy(float), "y": flags[outcome].to_numpy()}).dropna()
+        fit = logistic_fit(data["x"], data["y"].astype(int))
+        for x in np.linspace(data["x"].min(), data["x"].max(), points):
+            rows.append((outcome, x, *predict_probability(fit, x, conf_level)))
+    return pd.DataFrame(rows, columns=["outcome", "x", "probability", "ci_lower", "ci_upper"])

@@ -31,7 +31,7 @@ ADAM_INT_COLUMNS = (
     "age", "al_amyloidosis", "prior_lines", "refractory_imid", "refractory_pi",
     "refractory_cd38", "prior_asct", "prior_allo", "del17p", "t4_14", "gain1q21", "emd",
     "pn_baseline_grade", "progression_day", "last_assessment_day", "death_day",
-    "last_followup_day", "cnsr", "aval_days", "grade", "onset_day", "day", "_row", *ADSL_FLAGS,
+    "last_followup_day", "cnsr", "aval_days", "grade", "onset_day", "day", "_row", "first_response_day", *ADSL_FLAGS,
 )  # fmt: skip
 
 

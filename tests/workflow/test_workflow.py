@@ -142,8 +142,9 @@ def test_two_sites_with_spreadsheet_exports_are_pooled(tmp_path):
     auc = adsl.loc[adsl["site"] == "b", "exposure_auc"].to_numpy()
     assert auc == pytest.approx(b["patients"]["exposure_auc"].to_numpy())
     log = (tmp_path / "results" / "logs" / "ingest.log").read_text()
-    assert "cp1252, semicolon-separated, decimal comma" in log
-    assert "UTF-8, comma-separated, decimal point" in log
+    assert "b/adverse_events.csv" in log and "(cp1252, semicolon-separated" in log
+    assert "read b/patients.csv: 30 rows (UTF-8, semicolon-separated, decimal comma)" in log
+    assert "read a/patients.csv: 30 rows (UTF-8, comma-separated, decimal point)" in log
 
 
 def test_extract_without_labs_or_adverse_events_still_runs(tmp_path):
