@@ -24,6 +24,7 @@ include: "workflow/rules/response.smk"
 include: "workflow/rules/survival.smk"
 include: "workflow/rules/safety.smk"
 include: "workflow/rules/published.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

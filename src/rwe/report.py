@@ -1,0 +1,354 @@
+"""The reviewer's report: one self-contained HTML file (Jinja2, autoescaped, figures embedded).
+
+Nothing in the report comes from a patient-level row: it is built from the aggregate tables,
+the figures and ``provenance.json``. Every string from the input (regimen names, AE terms, site
+names) passes through Jinja2's autoescape; the page has a Content-Security-Policy that allows
+no script and no request to any address (images are ``data:`` URIs).
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+import yaml
+
+from rwe.plots import label
+from rwe.privacy import SUPPRESSED, suppress_table
+from rwe.response import CATEGORIES
+
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+SECTIONS = [
+    ("summary", "Summary of key results"), ("methods", "Methods"), ("attrition", "Patients analysed"),
+    ("data-quality", "Data quality and missingness"), ("baseline", "Baseline characteristics"),
+    ("response", "Response"), ("survival", "Survival"), ("cox", "Cox regression"), ("safety", "Safety"),
+    ("exposure", "Exposure–response"), ("published", "Published vs this run"), ("provenance", "Provenance"),
+]  # fmt: skip
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _missing(v) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or (isinstance(v, str) and v == "")
+
+
+def num(v, digits: int = 1) -> str:
+    """A number for display: fixed digits; text (suppressed cells) passes through; missing is —."""
+    if isinstance(v, str):
+        return v
+    if _missing(v):
+        return "—"
+    if isinstance(v, float) and math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    return f"{v:.{digits}f}"
+
+
+def text(v) -> str:
+    """Text for display; missing (NaN from an empty CSV cell) is empty."""
+    return "" if _missing(v) else str(v)
+
+
+def count(v) -> str:
+    if isinstance(v, str):
+        return v
+    return "—" if _missing(v) else f"{int(v)}"
+
+
+def pval(v) -> str:
+    """p as journals print it: three significant digits, ``<0.001`` below."""
+    if isinstance(v, str):
+        return v
+    if _missing(v):
+        return "—"
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def pct(v, digits: int = 1) -> str:
+    return v if isinstance(v, str) else ("—" if _missing(v) else f"{100 * v:.{digits}f}")
+
+
+def estimate_ci(est, lo, hi, digits=1, scale=1.0, missing="NR") -> str:
+    """``est (lo–hi)``; a missing estimate or limit is ``missing`` (not reached)."""
+    if SUPPRESSED in (est, lo, hi):
+        return SUPPRESSED
+
+    def f(v):
+        if isinstance(v, str):
+            return v
+        if _missing(v):
+            return missing
+        return "∞" if math.isinf(v) else f"{v * scale:.{digits}f}"
+
+    return f"{f(est)} ({f(lo)}–{f(hi)})"
+
+
+def table(frame: pd.DataFrame, columns: list[tuple[str, object]], caption: str = "", note: str = "") -> dict:
+    """A table for the template: header labels and rows of display strings."""
+    rows = [[fmt(r) for _, fmt in columns] for r in frame.to_dict("records")]
+    return {"header": [h for h, _ in columns], "rows": rows, "caption": caption, "note": note}
+
+
+def _level(variable, level) -> str:
+    if variable == "all":
+        return "All patients"
+    return f"{label(variable)}: {'yes' if str(level) == '1' else 'no'}"
+
+
+# --------------------------------------------------------------------------- sections
+
+
+def _figures(figures: pd.DataFrame, folder: Path, section: str) -> list[dict]:
+    out = []
+    for f in figures[figures["section"] == section].itertuples():
+        data = base64.b64encode((folder / f"{f.name}.png").read_bytes()).decode("ascii")
+        out.append({"title": f.title, "src": f"data:image/png;base64,{data}", "name": f.name})
+    return out
+
+
+def baseline_section(baseline: pd.DataFrame) -> dict:
+    """Wide baseline table: one column per analysis set, n (%) or median (range)."""
+    if baseline.empty:
+        return {}
+
+    def cell(r):
+        if str(r["n"]).startswith("<") or r["percent"] == SUPPRESSED or r["median"] == SUPPRESSED:
+            return str(r["n"]) if str(r["n"]).startswith("<") else SUPPRESSED
+        if not _missing(r["median"]):
+            return f"{num(r['median'])} ({num(r['min'])}–{num(r['max'])})"
+        return f"{count(r['n'])} ({num(r['percent'])})"
+
+    b = baseline.copy()
+    b["cell"] = [cell(r) for r in b.to_dict("records")]
+    b["row"] = [f"{label(v)}" + ("" if lv in ("all",) else f": {lv}") for v, lv in zip(b["variable"], b["level"], strict=True)]
+    order = list(dict.fromkeys(b["row"]))
+    sets = list(dict.fromkeys(b["analysis_set"]))
+    wide = b.pivot_table(index="row", columns="analysis_set", values="cell", aggfunc="first").reindex(order)[sets]
+    rows = [[r, *[wide.loc[r, s] if isinstance(wide.loc[r, s], str) else "—" for s in sets]] for r in order]
+    sizes = b[b["variable"] == "patients"].set_index("analysis_set")["n"]
+    header = ["Characteristic", *[f"{s} (N = {count(sizes.get(s))})" for s in sets]]
+    return {"header": header, "rows": rows, "caption": "Baseline characteristics: n (%) of patients with a known "
+            "value, or median (range); percentages exclude unknown values, counted in 'missing' rows.", "note": ""}
+
+
+def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure_dir: Path, provenance: dict,
+                  config: dict) -> dict:  # fmt: skip
+    """Everything the template shows, as display strings (suppressed where configured)."""
+    k = int(config.get("min_cell_count", 0))
+    t = {name: suppress_table(name, frame, k) for name, frame in tables.items()}
+    ctx = {"title": config.get("report", {}).get("title", "rwe report"), "csp": CSP, "sections": SECTIONS,
+           "k": k, "figures": {}}  # fmt: skip
+    for section in ("survival", "cox", "response", "safety", "exposure", "swimmer"):
+        ctx["figures"][section] = _figures(figures, figure_dir, section)
+    ctx["sites"] = list(config["sites"])
+    ctx["run_time"] = provenance.get("run_time", "")
+    ctx["summary"] = summary(tables)
+    ctx["methods"] = methods_text(config, provenance)
+    ctx["attrition"] = table(t["attrition"], [("Step", lambda r: r["step"]), ("In", lambda r: count(r["n_in"])),
+                             ("Excluded", lambda r: count(r["n_excluded"])), ("Reason", lambda r: text(r["reason"])),
+                             ("Analysed", lambda r: count(r["n_out"]))])  # fmt: skip
+    dq = tables["data_quality"]
+    ctx["data_quality"] = table(dq[dq["n_missing"] > 0], [("File", lambda r: r["file"]), ("Column", lambda r: r["column"]),
+                                ("Rows", lambda r: count(r["n"])), ("Missing", lambda r: count(r["n_missing"])),
+                                ("% missing", lambda r: num(r["percent_missing"]))],
+                                caption="Columns with missing values (all other columns are complete).")  # fmt: skip
+    ctx["inputs"] = provenance.get("inputs", [])
+    ctx["baseline"] = baseline_section(t["baseline"])
+    ctx["response"] = table(t["response"], [
+        ("Set", lambda r: r["analysis_set"]), ("Group", lambda r: _level(r["variable"], r["level"])),
+        ("Evaluable", lambda r: count(r["n_evaluable"])), *[(c, lambda r, c=c: count(r[c])) for c in CATEGORIES],
+        ("NE", lambda r: count(r["NE"])),
+        ("ORR % (95% CI)", lambda r: estimate_ci(r["orr"], r["orr_ci_lower"], r["orr_ci_upper"], scale=100, missing="—")),
+        ("CBR % (95% CI)", lambda r: estimate_ci(r["cbr"], r["cbr_ci_lower"], r["cbr_ci_upper"], scale=100, missing="—")),
+    ], caption="Best overall response (IMWG). ORR = PR or better; CBR = MR or better; exact Clopper–Pearson CIs. "
+       "NE: not evaluable, excluded from the denominators.")  # fmt: skip
+    ctx["response_tests"] = table(t["response_tests"], [
+        ("Set", lambda r: r["analysis_set"]), ("Subgroup", lambda r: label(r["variable"])),
+        ("Measure", lambda r: r["measure"].upper()), ("Rate yes %", lambda r: pct(r["rate_1"])),
+        ("Rate no %", lambda r: pct(r["rate_0"])), ("Odds ratio", lambda r: num(r["odds_ratio"], 2)),
+        ("p (Fisher)", lambda r: pval(r["p"])),
+    ], caption="Fisher's exact test, two-sided; odds ratio is the conditional maximum-likelihood estimate.")  # fmt: skip
+    ctx["km_medians"] = table(t["km_medians"], [
+        ("Set", lambda r: r["analysis_set"]), ("Endpoint", lambda r: r["endpoint"]),
+        ("Group", lambda r: _level(r["variable"], r["level"])), ("n", lambda r: count(r["n"])),
+        ("Events", lambda r: count(r["events"])),
+        ("Median, months (95% CI)", lambda r: estimate_ci(r["median"], r["ci_lower"], r["ci_upper"])),
+        ("Note", lambda r: text(r.get("note"))),
+    ], caption="Kaplan–Meier medians; NR = not reached.")  # fmt: skip
+    ctx["km_landmarks"] = table(t["km_landmarks"][t["km_landmarks"]["variable"] == "all"], [
+        ("Set", lambda r: r["analysis_set"]), ("Endpoint", lambda r: r["endpoint"]), ("Month", lambda r: num(r["month"], 0)),
+        ("At risk", lambda r: count(r["n_risk"])),
+        ("Survival % (95% CI)", lambda r: estimate_ci(r["surv"], r["ci_lower"], r["ci_upper"], scale=100, missing="—")),
+    ], caption="Survival at landmark months (all patients of each set; subgroups in km_landmarks.csv).")  # fmt: skip
+    ctx["followup"] = table(t["followup"], [
+        ("Set", lambda r: r["analysis_set"]), ("Endpoint", lambda r: r["endpoint"]),
+        ("Median follow-up, months (95% CI)", lambda r: estimate_ci(r["median_followup"], r["ci_lower"], r["ci_upper"])),
+    ], caption="Median follow-up by the reverse Kaplan–Meier method.")  # fmt: skip
+    ctx["logrank"] = table(t["logrank"], [
+        ("Set", lambda r: r["analysis_set"]), ("Endpoint", lambda r: r["endpoint"]),
+        ("Subgroup", lambda r: label(r["variable"])), ("Chi-square", lambda r: num(r["chisq"], 2)),
+        ("df", lambda r: count(r["df"])), ("p", lambda r: pval(r["p"])), ("Note", lambda r: text(r.get("note"))),
+    ], caption="Log-rank tests.")  # fmt: skip
+    ctx["cox"] = table(t["cox"], [
+        ("Set", lambda r: r["analysis_set"]), ("Endpoint", lambda r: r["endpoint"]), ("Model", lambda r: r["model"]),
+        ("Covariate", lambda r: label(r["term"])),
+        ("HR (95% CI)", lambda r: estimate_ci(r["hr"], r["ci_lower"], r["ci_upper"], digits=2, missing="—")),
+        ("p", lambda r: pval(r["p"])), ("n", lambda r: count(r["n"])), ("Events", lambda r: count(r["events"])),
+        ("Note", lambda r: text(r.get("note"))),
+    ], caption="Cox proportional-hazards models, Efron ties; Wald CIs and p; complete cases.")  # fmt: skip
+    diag = tables["cox_diagnostics"]
+    diag = diag[(diag["model"] == "multivariable") & ~diag["statistic"].isin(["n", "events", "n_dropped"])]
+    ctx["cox_diagnostics"] = table(diag, [
+        ("Set", lambda r: r["analysis_set"]), ("Endpoint", lambda r: r["endpoint"]),
+        ("Statistic", lambda r: {"lr": "Likelihood-ratio test", "wald": "Wald test", "score": "Score (log-rank) test",
+                                 "concordance": "Concordance", "zph": "PH test (cox.zph)"}.get(r["statistic"], r["statistic"])),
+        ("Term", lambda r: label(r["term"]) if isinstance(r["term"], str) and r["term"] else ""),
+        ("Value", lambda r: num(r["value"], 3)), ("df", lambda r: count(r["df"])), ("p", lambda r: pval(r["p"])),
+    ], caption="Diagnostics of the multivariable models: global tests, concordance, and the proportional-hazards "
+       "test of R cox.zph (Kaplan–Meier transform of time).")  # fmt: skip
+    ae = t["adverse_events"]
+    ae_all = ae[ae["analysis_set"] == "all"] if not ae.empty else ae
+    if not ae_all.empty:
+        wide = ae_all.assign(cell=[f"{count(n)} ({num(p)})" if not isinstance(p, str) else f"{n}"
+                                   for n, p in zip(ae_all["n"], ae_all["percent"], strict=True)])  # fmt: skip
+        wide = wide.pivot_table(index=["category", "term"], columns="grade_group", values="cell", aggfunc="first", sort=False)
+        rows = [[cat, term, *[wide.loc[(cat, term), g] for g in ("any", "ge2", "ge3", "ge4")]] for cat, term in wide.index]
+        n_all = int(ae_all["N"].iloc[0]) if not isinstance(ae_all["N"].iloc[0], str) else ae_all["N"].iloc[0]
+        ctx["adverse_events"] = {"header": ["Category", "Term (CTCAE v5)", "Any grade", "Grade ≥2", "Grade ≥3", "Grade 4"],
+                                 "rows": rows, "caption": f"Patients with each adverse event, n (%) of N = {n_all}; "
+                                 "worst grade per patient.", "note": ""}  # fmt: skip
+    else:
+        ctx["adverse_events"] = {}
+    ctx["nadir"] = table(t["nadir"][t["nadir"]["analysis_set"] == "all"], [
+        ("Test", lambda r: r["test"]), ("Group", lambda r: r["group"]), ("n", lambda r: count(r["n"])),
+        ("Median (range)", lambda r: estimate_ci(r["median"], r["min"], r["max"], digits=2, missing="—")),
+    ], caption="Nadir blood counts on treatment (all patients): WBC, ANC, PLT in 10^9/L, HGB in g/dL.")  # fmt: skip
+    ctx["nadir_tests"] = table(t["nadir_tests"], [
+        ("Set", lambda r: r["analysis_set"]), ("Test", lambda r: r["test"]), ("Comparison", lambda r: r["comparison"]),
+        ("W", lambda r: num(r["W"], 1)), ("p", lambda r: pval(r["p"])), ("Method", lambda r: r["method"]),
+    ], caption="Wilcoxon rank-sum (Mann–Whitney U) tests, two-sided.")  # fmt: skip
+    ctx["exposure"] = table(t["exposure_response"], [
+        ("Outcome", lambda r: r["outcome"].replace("_", " ")), ("Exposure", lambda r: r["exposure"]),
+        ("n", lambda r: count(r["n"])), ("Events", lambda r: count(r["events"])),
+        ("OR per unit (95% CI)", lambda r: estimate_ci(r["odds_ratio"], r["ci_lower"], r["ci_upper"], digits=2, missing="—")),
+        ("p", lambda r: pval(r["p"])),
+        ("Observed below / above median %", lambda r: f"{pct(r['observed_below'])} / {pct(r['observed_above'])}"),
+        ("CV AUC", lambda r: num(r["cv_auc"], 2)), ("Note", lambda r: text(r.get("note"))),
+    ], caption="Logistic regression of each outcome on exposure (Wald CI). Disease control = best response ≥ SD "
+       "(not CBR).")  # fmt: skip
+    ctx["predictions"] = table(t["exposure_predictions"], [
+        ("Outcome", lambda r: r["outcome"].replace("_", " ")), ("At", lambda r: num(r["at"], 2)),
+        ("Predicted % (95% CI)", lambda r: estimate_ci(r["probability"], r["ci_lower"], r["ci_upper"], scale=100, missing="—")),
+    ], caption="Predicted probability at the configured doses/exposures.")  # fmt: skip
+    pub = tables.get("published_comparison", pd.DataFrame())
+    ctx["published"] = table(pub, [
+        ("Quantity", lambda r: r["quantity"]), ("Published", lambda r: num(r["published"], 2)),
+        ("This run", lambda r: num(r["this_run"], 2)), ("Unit", lambda r: text(r["unit"])), ("Note", lambda r: text(r.get("note"))),
+    ], caption="Published figures (Zhou et al.) next to this run. The demo extract is synthetic and calibrated to them.") if len(pub) else {}  # fmt: skip
+    ctx["config_yaml"] = yaml.safe_dump(provenance.get("config", config), sort_keys=False, allow_unicode=True)
+    ctx["packages"] = provenance.get("packages", {})
+    ctx["git_commit"] = provenance.get("git_commit", "")
+    return ctx
+
+
+def summary(tables: dict[str, pd.DataFrame]) -> list[str]:
+    """Key results in sentences, from the 'all' analysis set."""
+    out = []
+    resp = tables["response"]
+    r = resp[(resp["analysis_set"] == "all") & (resp["variable"] == "all")]
+    base = tables["baseline"]
+    n = base[(base["analysis_set"] == "all") & (base["variable"] == "patients")]["n"]
+    if len(n):
+        out.append(f"{count(n.iloc[0])} patients were analysed.")
+    if len(r):
+        r = r.iloc[0]
+        out.append(f"ORR {estimate_ci(r['orr'], r['orr_ci_lower'], r['orr_ci_upper'], scale=100, missing='—')} %; "
+                   f"CBR {estimate_ci(r['cbr'], r['cbr_ci_lower'], r['cbr_ci_upper'], scale=100, missing='—')} % "
+                   f"(of {count(r['n_evaluable'])} evaluable).")  # fmt: skip
+    km = tables["km_medians"]
+    fu = tables["followup"]
+    for endpoint in ("PFS", "OS"):
+        m = km[(km["analysis_set"] == "all") & (km["endpoint"] == endpoint) & (km["variable"] == "all")]
+        if len(m):
+            m = m.iloc[0]
+            out.append(f"Median {endpoint} {estimate_ci(m['median'], m['ci_lower'], m['ci_upper'])} months "
+                       f"({count(m['events'])} events).")  # fmt: skip
+    f = fu[(fu["analysis_set"] == "all") & (fu["endpoint"] == "OS")]
+    if len(f):
+        out.append(f"Median follow-up (reverse Kaplan–Meier) {num(f['median_followup'].iloc[0])} months.")
+    cox = tables["cox"]
+    multi = cox[(cox["analysis_set"] == "all") & (cox["model"] == "multivariable")]
+    for row in multi.dropna(subset=["hr"]).itertuples():
+        if row.p < 0.05:
+            out.append(f"{row.endpoint}: {label(row.term)} HR {estimate_ci(row.hr, row.ci_lower, row.ci_upper, digits=2)}, "
+                       f"p {pval(row.p)} (multivariable).")  # fmt: skip
+    ae = tables["adverse_events"]
+    heme = ae[(ae["analysis_set"] == "all") & (ae["term"] == "any hematologic") & (ae["grade_group"] == "ge3")]
+    if len(heme):
+        out.append(f"Grade ≥3 hematologic adverse events in {num(heme['percent'].iloc[0])} % of patients.")
+    return out
+
+
+def methods_text(config: dict, provenance: dict) -> list[str]:
+    """The methods paragraph, generated from the configuration actually used."""
+    death = {
+        "all": "death from any cause without prior progression is a PFS event (IMWG/FDA convention)",
+        "myeloma": "death from myeloma (or of unknown cause) is a PFS event; deaths from other causes are censored "
+                   "at the day of death",
+        "none": "deaths without prior progression are censored at the day of death",
+    }[config["pfs_death_events"]]  # fmt: skip
+    level = int(round(100 * config.get("conf_level", 0.95)))
+    versions = provenance.get("packages", {})
+    heme = {"reported": "as reported", "labs": "graded from blood counts with CTCAE v5 thresholds",
+            "both": "the worse of the reported grade and the grade from blood counts (CTCAE v5)"}[
+        config.get("safety", {}).get("hematologic_source", "reported")]  # fmt: skip
+    k = int(config.get("min_cell_count", 0))
+    return [
+        "Time zero is the start of the ixazomib-containing therapy; months are days / 30.4375. "
+        "Overall survival (OS) runs to death from any cause, censored at last follow-up. Progression-free survival "
+        f"(PFS) runs to progression or death; {death}; patients without an event are censored at their last "
+        "disease assessment.",
+        "Best overall response follows the IMWG 2016 criteria (a response needs two consecutive assessments); "
+        "ORR is PR or better and CBR MR or better, among patients with an evaluable response; 95% CIs are exact "
+        "(Clopper–Pearson). Subgroups are compared with Fisher's exact test (two-sided) and the conditional "
+        "maximum-likelihood odds ratio.",
+        f"Survival is estimated by Kaplan–Meier with Greenwood variance and {level}% pointwise CIs on the "
+        f"'{config['km']['conf_type']}' scale; median CIs as R quantile.survfit. Median follow-up by reverse "
+        "Kaplan–Meier. Groups are compared with the log-rank test. Cox models use Efron's method for ties, Wald "
+        "CIs and p, complete cases; proportional hazards are checked with the score test of R cox.zph "
+        "(Kaplan–Meier transform). Multivariable covariates: "
+        + ", ".join(label(c) for c in config["cox"]["covariates"]) + ".",
+        f"Adverse events are graded by CTCAE v5; hematologic grades are {heme}. Patients, not events, are counted "
+        "at their worst grade. Nadir blood counts are compared with the Wilcoxon rank-sum test (exact for samples "
+        "under 50 without ties, otherwise normal approximation with continuity correction). Exposure–response "
+        "uses logistic regression on the time-averaged AUC per day when available, else on the starting dose "
+        "(Gupta et al. 2016).",
+        f"All p values are two-sided; intervals are {level}%. Analysis sets: all patients, and each regimen with "
+        f"more than {config['min_regimen_n']} patients. "
+        + (f"Counts below {k} are suppressed (shown as <{k})." if k > 0 else "No small-cell suppression was applied.")
+        + f" Computed with rwe (commit {provenance.get('git_commit', 'unknown')}), lifelines "
+        f"{versions.get('lifelines', '?')}, pandas {versions.get('pandas', '?')}; every estimate is checked against "
+        "R's survival package in the test suite.",
+    ]
+
+
+def render_report(context: dict) -> str:
+    """Render the HTML report from :func:`build_context` output."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("rwe", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default=True),
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("report.html.j2").render(**context)
+
+
+def write_report(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure_dir, provenance: dict, config: dict,
+                 path) -> None:  # fmt: skip
+    """Build and write ``report.html``."""
+    html = render_report(build_context(tables, figures, Path(figure_dir), provenance, config))
+    Path(path).write_text(html, encoding="utf-8")
+
+
