@@ -14,35 +14,7 @@ import yaml
 from bad_extracts import CASES, SECRET_NAME, broken
 from rwe.simulate import simulate_site, write_site
 
-ROOT = Path(__file__).resolve().parents[2]
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 pytestmark = pytest.mark.workflow
-
-
-def run_workflow(workdir: Path, config: dict, *targets: str) -> subprocess.CompletedProcess:
-    """Run snakemake on ROOT/Snakefile inside ``workdir`` with ``config``."""
-    config_path = workdir / "config.yaml"
-    config_path.write_text(yaml.safe_dump(config))
-    return subprocess.run(
-        [str(SNAKEMAKE), *targets, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-         "--cores", "2", "--configfile", str(config_path)],
-        capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-
-
-def demo_config(sites: dict[str, str]) -> dict:
-    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
-    config["sites"] = sites
-    return config
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    """The whole workflow on the bundled demo extract."""
-    workdir = tmp_path_factory.mktemp("demo_run")
-    result = run_workflow(workdir, demo_config({"demo": str(ROOT / "data" / "demo")}))
-    assert result.returncode == 0, result.stderr[-5000:]
-    return workdir / "results", result
 
 
 def test_demo_adsl_has_every_patient_and_flag(demo_run):

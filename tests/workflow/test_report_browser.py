@@ -1,0 +1,73 @@
+"""The report in a real browser (headless Chromium): offline, safe, complete."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pytest
+from playwright.sync_api import sync_playwright
+from runner import ROOT, demo_config, run_workflow
+
+from rwe.report import SECTIONS
+from rwe.simulate import simulate_site, write_site
+
+pytestmark = [pytest.mark.browser, pytest.mark.workflow]
+XSS = "<img src=x onerror=alert(1)>"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def open_in_chromium(path):
+    """Load a file in headless Chromium; return what a reviewer's browser saw."""
+    chromium = shutil.which("chromium")
+    assert chromium, "chromium not found: the browser test needs it (make test installs it)"
+    seen = {"requests": [], "console": [], "errors": [], "dialogs": []}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.on("request", lambda r: seen["requests"].append(r.url))
+        page.on("console", lambda m: seen["console"].append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: seen["errors"].append(str(e)))
+        page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
+        page.goto(path.as_uri())
+        page.wait_for_load_state("load")
+        seen["sections"] = page.eval_on_selector_all("section", "els => els.map(e => e.id)")
+        seen["images"] = page.eval_on_selector_all("img", "els => els.map(e => [e.src.slice(0, 22), e.naturalWidth])")
+        seen["text"] = page.inner_text("body")
+        seen["html"] = page.content()
+        browser.close()
+    return seen
+
+
+def test_demo_report_opens_offline_with_every_section_and_figure(demo_run):
+    results, _ = demo_run
+    seen = open_in_chromium(results / "report.html")
+    assert seen["requests"] == [(results / "report.html").as_uri()], "the report asked for something else"
+    assert seen["console"] == []
+    assert seen["errors"] == []
+    assert seen["sections"] == [sid for sid, _ in SECTIONS]
+    figures = (results / "figures.csv").read_text().strip().splitlines()[1:]
+    assert len(seen["images"]) == len(figures) > 20
+    assert all(src.startswith("data:image/png;base64") and width > 0 for src, width in seen["images"])
+    assert "Content-Security-Policy" in seen["html"]
+    for heading in ("Kaplan–Meier medians", "Cox proportional-hazards models", "Patients with each adverse event"):
+        assert heading in seen["text"]
+    assert "Not available" not in seen["text"]
+
+
+def test_input_strings_are_shown_as_text_not_markup(tmp_path):
+    tables = simulate_site(50, seed=41, site="xss")
+    tables["patients"].loc[:4, "regimen"] = XSS
+    tables["adverse_events"].loc[0, "term"] = "<script>alert('ae')</script>"
+    write_site(tables, tmp_path / "extract")
+    config = demo_config({"xss": str(tmp_path / "extract")})
+    config["regimen_aliases"] = {XSS: XSS}
+    result = run_workflow(tmp_path, config)
+    assert result.returncode == 0, result.stderr[-5000:]
+    seen = open_in_chromium(tmp_path / "results" / "report.html")
+    assert seen["dialogs"] == [] and seen["errors"] == []
+    assert XSS in seen["text"]  # shown to the reader, literally
+    html = (tmp_path / "results" / "report.html").read_text()
+    assert XSS not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert not re.search(r"<script", html, re.IGNORECASE)
