@@ -38,6 +38,8 @@ system-deps:
 	fi
 
 test: $(STAMP) system-deps
+	$(BIN)/ruff check src tests workflow/scripts
+	$(BIN)/ruff format --check src tests workflow/scripts
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

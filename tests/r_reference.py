@@ -28,7 +28,9 @@ def run_r(script: str, *args) -> subprocess.CompletedProcess:
     return result
 
 
-def assert_tables_match(python: pd.DataFrame, r: pd.DataFrame, keys: list[str], values: list[str], what: str) -> int:
+def assert_tables_match(
+    python: pd.DataFrame, r: pd.DataFrame, keys: list[str], values: list[str], what: str
+) -> int:
     """Every row of R's table has a twin in rwe's with equal values (relative 1e-4, NA = NA).
 
     Returns the number of values compared (so a test can assert nothing was silently skipped).
@@ -49,6 +51,8 @@ def assert_tables_match(python: pd.DataFrame, r: pd.DataFrame, keys: list[str], 
         both_na = np.isnan(a) & np.isnan(b)
         close = np.isclose(a, b, rtol=RTOL, atol=1e-12) | both_na
         bad = merged.loc[~close, keys].assign(rwe=a[~close], R=b[~close])
-        assert close.all(), f"{what}.{col}: {len(bad)} values differ from R:\n{bad.head(10).to_string()}"
+        assert close.all(), (
+            f"{what}.{col}: {len(bad)} values differ from R:\n{bad.head(10).to_string()}"
+        )
         compared += int((~both_na).sum())
     return compared

@@ -12,7 +12,9 @@ def _cohort(n=200, seed=1):
     adsl = pd.DataFrame({"site": "s", "patient_id": [f"p{i}" for i in range(n)], "start_dose_mg": dose,
                          "exposure_auc": np.nan, "best_response": rng.choice(["PR", "SD", "PD", "NE"], n)})  # fmt: skip
     sick = rng.random(n) < p
-    ae = pd.DataFrame({"site": "s", "patient_id": adsl.loc[sick, "patient_id"], "term": "Fatigue", "grade": 2})
+    ae = pd.DataFrame(
+        {"site": "s", "patient_id": adsl.loc[sick, "patient_id"], "term": "Fatigue", "grade": 2}
+    )
     return adsl, ae
 
 

@@ -20,7 +20,13 @@ def test_units_are_harmonised():
 
 
 def test_unknown_units_are_all_listed_with_their_rows():
-    labs = _labs([("a", 1, "HGB", 9.5, "mmol/L"), ("b", 2, "PLT", 100, "10^9/L"), ("c", 3, "ANC", 1.0, "cells")])
+    labs = _labs(
+        [
+            ("a", 1, "HGB", 9.5, "mmol/L"),
+            ("b", 2, "PLT", 100, "10^9/L"),
+            ("c", 3, "ANC", 1.0, "cells"),
+        ]
+    )
     with pytest.raises(InputError) as err:
         safety.harmonise_lab_units(labs)
     rows = {(p.row, p.column) for p in err.value.problems}
@@ -48,7 +54,9 @@ def test_lab_grades_keep_worst_and_first_day_and_ignore_baseline():
 
 
 def _sets():
-    adsl = pd.DataFrame({"site": "s", "patient_id": ["a", "b", "c", "d"], "pn_baseline_grade": [1, 0, 2, None]})
+    adsl = pd.DataFrame(
+        {"site": "s", "patient_id": ["a", "b", "c", "d"], "pn_baseline_grade": [1, 0, 2, None]}
+    )
     return {"all": adsl}
 
 
@@ -74,10 +82,29 @@ def test_neuropathy_is_shown_against_baseline():
 
 
 def test_hematologic_source_option():
-    adae = pd.DataFrame({"site": "s", "patient_id": ["a"], "term": ["Anemia"], "grade": [2], "category": ["hematologic"]})
-    labs = pd.DataFrame({"site": "s", "patient_id": ["a"], "term": ["Anemia"], "grade": [3], "category": ["hematologic"]})
+    adae = pd.DataFrame(
+        {
+            "site": "s",
+            "patient_id": ["a"],
+            "term": ["Anemia"],
+            "grade": [2],
+            "category": ["hematologic"],
+        }
+    )
+    labs = pd.DataFrame(
+        {
+            "site": "s",
+            "patient_id": ["a"],
+            "term": ["Anemia"],
+            "grade": [3],
+            "category": ["hematologic"],
+        }
+    )
     for source, worst in (("reported", 2), ("labs", 3), ("both", 3)):
-        assert safety.worst_grades(safety.combine_hematologic(adae, labs, source))["grade"].max() == worst
+        assert (
+            safety.worst_grades(safety.combine_hematologic(adae, labs, source))["grade"].max()
+            == worst
+        )
     with pytest.raises(ValueError, match="hematologic_source"):
         safety.combine_hematologic(adae, labs, "guess")
 

@@ -5,13 +5,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from r_reference import assert_tables_match, run_r
-from test_survival_parity import extract_to_adam
 
+from r_reference import assert_tables_match, run_r
 from rwe import exposure, safety
 from rwe.derive import derive_adae, derive_adlb
 from rwe.io import read_site
 from rwe.validate import validate_extract
+from test_survival_parity import extract_to_adam
 
 pytestmark = pytest.mark.r
 ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +30,10 @@ def nadir_pairs(adsl, adlb):
     rng = np.random.default_rng(8)
     cases = {
         "exact, no ties": (rng.normal(size=9), rng.normal(1, 1, size=12)),
-        "exact sizes with ties": (np.round(rng.normal(size=15), 1), np.round(rng.normal(size=10), 1)),
+        "exact sizes with ties": (
+            np.round(rng.normal(size=15), 1),
+            np.round(rng.normal(size=10), 1),
+        ),
         "large, normal approximation": (rng.normal(size=60), rng.normal(0.3, 1, size=70)),
         "identical groups": (np.arange(5.0), np.arange(5.0)),
     }
@@ -54,7 +57,9 @@ def test_wilcoxon_matches_r(tmp_path, demo):
                       for k, (x, y) in cases.items() for g, v in ((1, x), (2, y))])  # fmt: skip
     long.to_csv(tmp_path / "nadir_pairs.csv", index=False)
     run_r("nadir_reference.R", tmp_path / "nadir_pairs.csv", tmp_path / "r_nadir.csv")
-    ours = pd.DataFrame([{"comparison": k, **safety.wilcoxon_rank_sum(x, y)} for k, (x, y) in cases.items()])
+    ours = pd.DataFrame(
+        [{"comparison": k, **safety.wilcoxon_rank_sum(x, y)} for k, (x, y) in cases.items()]
+    )
     r = pd.read_csv(tmp_path / "r_nadir.csv")
     assert assert_tables_match(ours, r, ["comparison"], ["W", "p"], "nadir_tests") >= 2 * len(cases)
     assert (ours["method"] == "Wilcoxon rank sum exact test").any()  # both branches are exercised
@@ -74,7 +79,9 @@ def test_logistic_models_match_r_glm(tmp_path, demo):
     run_r("exposure_reference.R", tmp_path / "er_data.csv", tmp_path / "r", "0.6,1.0")
     r_models = pd.read_csv(tmp_path / "r" / "exposure_response.csv")
     cols = ["intercept", "slope", "odds_ratio", "ci_lower", "ci_upper", "p"]
-    assert assert_tables_match(estimable, r_models, ["outcome"], cols, "exposure_response") == 6 * len(estimable)
+    assert assert_tables_match(
+        estimable, r_models, ["outcome"], cols, "exposure_response"
+    ) == 6 * len(estimable)
     r_pred = pd.read_csv(tmp_path / "r" / "exposure_predictions.csv")
     assert assert_tables_match(predictions, r_pred, ["outcome", "at"], ["probability", "ci_lower", "ci_upper"],
                                "exposure_predictions") > 0  # fmt: skip

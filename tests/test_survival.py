@@ -93,7 +93,9 @@ def test_cox_agrees_with_lifelines_efron():
     ll = CoxPHFitter().fit(pd.DataFrame({"t": t, "e": e, "a": x[:, 0], "b": x[:, 1]}), "t", "e")
     assert fit.coef == pytest.approx(ll.params_.to_numpy(), rel=1e-5)
     assert fit.se == pytest.approx(ll.standard_errors_.to_numpy(), rel=1e-5)
-    assert fit.global_tests()["lr_chisq"] == pytest.approx(ll.log_likelihood_ratio_test().test_statistic, rel=1e-5)
+    assert fit.global_tests()["lr_chisq"] == pytest.approx(
+        ll.log_likelihood_ratio_test().test_statistic, rel=1e-5
+    )
 
 
 def _cohort(events_in_exposed: bool):
@@ -127,7 +129,9 @@ def test_cox_reports_degenerate_covariates_instead_of_nonsense():
 def test_cox_small_set_is_flagged():
     adsl, adtte = _cohort(events_in_exposed=True)
     table = survival.cox_table(adsl, adtte, {"all": adsl}, ["flag"])
-    assert "fewer than 10 events per covariate" in table.loc[0, "note"] or table.loc[0, "events"] >= 10
+    assert (
+        "fewer than 10 events per covariate" in table.loc[0, "note"] or table.loc[0, "events"] >= 10
+    )
     assert np.isfinite(table.loc[0, "hr"])
 
 

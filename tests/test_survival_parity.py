@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from r_reference import assert_tables_match, run_r
 
+from r_reference import assert_tables_match, run_r
 from rwe import survival
 from rwe.derive import analysis_sets, derive_adsl, derive_adtte
 from rwe.io import read_site
@@ -122,7 +122,9 @@ def test_demo_matches_r(tmp_path, demo, conf_type):
     assert compare_with_r(tmp_path, *demo, conf_type=conf_type) > 1000
 
 
-@pytest.mark.parametrize("transform", [with_ties, zero_events_subgroup, all_censored], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "transform", [with_ties, zero_events_subgroup, all_censored], ids=lambda f: f.__name__
+)
 def test_edge_cohorts_match_r(tmp_path, demo, transform):
     assert compare_with_r(tmp_path, *transform(*demo)) > 100
 

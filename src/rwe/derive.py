@@ -113,7 +113,9 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
         responded = g.loc[g["response"].isin(RESPONDER), "day"]
         first = int(responded.min()) if label in RESPONDER and len(responded) else None
         rows.append((site, pid, label, len(g), first))
-    return pd.DataFrame(rows, columns=[*KEYS, "best_response", "n_assessments", "first_response_day"])
+    return pd.DataFrame(
+        rows, columns=[*KEYS, "best_response", "n_assessments", "first_response_day"]
+    )
 
 
 def derive_adsl(

@@ -30,7 +30,18 @@ OUTCOMES = {
     "peripheral_neuropathy_ge2": ("Peripheral sensory neuropathy", 2),
     "disease_control": (None, None),
 }
-ER_COLUMNS = ["outcome", "exposure", "n", "events", "intercept", "slope", "odds_ratio", "ci_lower", "ci_upper", "p"]
+ER_COLUMNS = [
+    "outcome",
+    "exposure",
+    "n",
+    "events",
+    "intercept",
+    "slope",
+    "odds_ratio",
+    "ci_lower",
+    "ci_upper",
+    "p",
+]
 PREDICTION_COLUMNS = ["outcome", "exposure", "at", "probability", "ci_lower", "ci_upper"]
 
 
@@ -47,9 +58,15 @@ def outcome_flags(adsl: pd.DataFrame, ae: pd.DataFrame) -> pd.DataFrame:
             best = adsl["best_response"]
             out[name] = best.isin(CATEGORIES[:6]).astype("Int64").where(best.isin(CATEGORIES))
             continue
-        hit = ae[ae["term"].astype(str).str.contains(term, case=False, regex=False) & (ae["grade"] >= grade)]
+        hit = ae[
+            ae["term"].astype(str).str.contains(term, case=False, regex=False)
+            & (ae["grade"] >= grade)
+        ]
         keys = set(zip(hit["site"], hit["patient_id"], strict=True))
-        out[name] = pd.array([int(k in keys) for k in zip(out["site"], out["patient_id"], strict=True)], dtype="Int64")
+        out[name] = pd.array(
+            [int(k in keys) for k in zip(out["site"], out["patient_id"], strict=True)],
+            dtype="Int64",
+        )
     return out
 
 
@@ -71,10 +88,12 @@ class LogisticFit:
 
     @property
     def bse(self) -> np.ndarray:
+        """Standard errors (Wald)."""
         return np.sqrt(np.diag(self.cov))
 
     @property
     def pvalues(self) -> np.ndarray:
+        """Two-sided Wald p values (R ``summary.glm``'s ``Pr(>|z|)``)."""
         return 2 * stats.norm.sf(np.abs(self.params / self.bse))
 
 
@@ -93,12 +112,16 @@ def logistic_fit(x, y, epsilon: float = 1e-8, maxit: int = 25) -> LogisticFit:
 
     def deviance(mu):
         with np.errstate(divide="ignore", invalid="ignore"):
-            terms = np.where(y > 0, y * np.log(y / mu), 0) + np.where(y < 1, (1 - y) * np.log((1 - y) / (1 - mu)), 0)
+            terms = np.where(y > 0, y * np.log(y / mu), 0) + np.where(
+                y < 1, (1 - y) * np.log((1 - y) / (1 - mu)), 0
+            )
         return 2 * terms.sum()
 
     dev_old = deviance(mu)
     converged, beta, xtwx = False, np.zeros(2), np.eye(2)
-    for iteration in range(1, maxit + 1):
+    iteration = 0
+    while iteration < maxit:
+        iteration += 1
         mu_eta = mu * (1 - mu)
         z = eta + (y - mu) / mu_eta
         w = mu_eta  # mu.eta^2 / variance(mu) for the logit link
@@ -111,7 +134,9 @@ def logistic_fit(x, y, epsilon: float = 1e-8, maxit: int = 25) -> LogisticFit:
             converged = True
             break
         dev_old = dev
-    return LogisticFit(params=beta, cov=np.linalg.inv(xtwx), iterations=iteration, converged=converged)
+    return LogisticFit(
+        params=beta, cov=np.linalg.inv(xtwx), iterations=iteration, converged=converged
+    )
 
 
 def predict_probability(fit, at: float, conf_level: float = 0.95) -> tuple[float, float, float]:
@@ -131,7 +156,11 @@ def cross_validated_auc(x, y, folds: int = 5, seed: int = 0) -> float:
         return np.nan
     model = LogisticRegression(C=np.inf)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return float(cross_val_score(model, np.asarray(x, dtype=float).reshape(-1, 1), y, cv=cv, scoring="roc_auc").mean())
+    return float(
+        cross_val_score(
+            model, np.asarray(x, dtype=float).reshape(-1, 1), y, cv=cv, scoring="roc_auc"
+        ).mean()
+    )
 
 
 def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), cv_folds: int = 5,
@@ -152,7 +181,9 @@ def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), c
     z = stats.norm.ppf(1 - (1 - conf_level) / 2)
     rows, preds = [], []
     for outcome in OUTCOMES:
-        data = pd.DataFrame({"x": adsl[exposure].to_numpy(float), "y": flags[outcome].to_numpy()}).dropna()
+        data = pd.DataFrame(
+            {"x": adsl[exposure].to_numpy(float), "y": flags[outcome].to_numpy()}
+        ).dropna()
         x, y = data["x"].to_numpy(float), data["y"].astype(int).to_numpy()
         n, events = len(y), int(y.sum())
         median = float(np.median(x)) if n else np.nan
@@ -168,7 +199,19 @@ def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), c
         elif np.unique(x).size < 2:
             note = "exposure is constant"
         if note:
-            rows.append((outcome, exposure, n, events, *(np.nan,) * 6, median, *observed, np.nan, f"not estimable: {note}"))
+            rows.append(
+                (
+                    outcome,
+                    exposure,
+                    n,
+                    events,
+                    *(np.nan,) * 6,
+                    median,
+                    *observed,
+                    np.nan,
+                    f"not estimable: {note}",
+                )
+            )
             continue
         fit = logistic_fit(x, y)
         b0, b1 = fit.params
@@ -186,17 +229,23 @@ def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), c
     extra = ["median_exposure", "observed_below", "observed_below_ci_lower", "observed_below_ci_upper",
              "observed_above", "observed_above_ci_lower", "observed_above_ci_upper", "median_exposure_below",
              "median_exposure_above", "cv_auc", "note"]  # fmt: skip
-    return pd.DataFrame(rows, columns=[*ER_COLUMNS, *extra]), pd.DataFrame(preds, columns=PREDICTION_COLUMNS)
+    return pd.DataFrame(rows, columns=[*ER_COLUMNS, *extra]), pd.DataFrame(
+        preds, columns=PREDICTION_COLUMNS
+    )
 
 
-def exposure_curves(adsl: pd.DataFrame, ae: pd.DataFrame, conf_level: float = 0.95, points: int = 60) -> pd.DataFrame:
+def exposure_curves(
+    adsl: pd.DataFrame, ae: pd.DataFrame, conf_level: float = 0.95, points: int = 60
+) -> pd.DataFrame:
     """Fitted probability with CI over the observed exposure range, for each estimable outcome."""
     models, _ = exposure_response(adsl, ae, predict_at=(), conf_level=conf_level)
     exposure = choose_exposure(adsl)
     flags = outcome_flags(adsl, ae)
     rows = []
     for outcome in models.dropna(subset=["slope"])["outcome"]:
-        data = pd.DataFrame({"x": adsl[exposure].to_numpy(float), "y": flags[outcome].to_numpy()}).dropna()
+        data = pd.DataFrame(
+            {"x": adsl[exposure].to_numpy(float), "y": flags[outcome].to_numpy()}
+        ).dropna()
         fit = logistic_fit(data["x"], data["y"].astype(int))
         for x in np.linspace(data["x"].min(), data["x"].max(), points):
             rows.append((outcome, x, *predict_probability(fit, x, conf_level)))

@@ -32,7 +32,6 @@ from plotnine import (
     geom_segment,
     geom_step,
     geom_text,
-    geom_vline,
     ggplot,
     labs,
     position_dodge,
@@ -121,7 +120,9 @@ def km_plot(data: pd.DataFrame, title: str, group_label: str | None = None, conf
         part = data[data["group"] == g]
         curve = km_curve(part["aval"], part["event"], conf_type)
         start = pd.DataFrame({"time": [0.0], "surv": [1.0], "ci_lower": [1.0], "ci_upper": [1.0]})
-        c = pd.concat([start, curve[["time", "surv", "ci_lower", "ci_upper"]]], ignore_index=True).assign(group=g)
+        c = pd.concat(
+            [start, curve[["time", "surv", "ci_lower", "ci_upper"]]], ignore_index=True
+        ).assign(group=g)
         steps.append(c)
         censored = curve[curve["n_censor"] > 0]
         censors.append(censored.assign(group=g))
@@ -140,16 +141,24 @@ def km_plot(data: pd.DataFrame, title: str, group_label: str | None = None, conf
     risk = pd.DataFrame(risk, columns=["group", "time", "n", "y"])
     plot = ggplot() + rwe_theme()
     if ci_bands:
-        plot += geom_ribbon(band, aes("time", ymin="ci_lower", ymax="ci_upper", fill="group"), alpha=0.15)
+        plot += geom_ribbon(
+            band, aes("time", ymin="ci_lower", ymax="ci_upper", fill="group"), alpha=0.15
+        )
     plot += geom_step(steps, aes("time", "surv", color="group"), size=0.8)
     cens = pd.concat(censors) if censors else pd.DataFrame(columns=["time", "surv", "group"])
     if len(cens):
         plot += geom_point(cens, aes("time", "surv", color="group"), shape="|", size=3)
     for g, m in medians:
-        plot += annotate("segment", x=0, xend=m, y=0.5, yend=0.5, linetype="dashed", color="#777777", size=0.4)
-        plot += annotate("segment", x=m, xend=m, y=0, yend=0.5, linetype="dashed", color=colours[g], size=0.4)
+        plot += annotate(
+            "segment", x=0, xend=m, y=0.5, yend=0.5, linetype="dashed", color="#777777", size=0.4
+        )
+        plot += annotate(
+            "segment", x=m, xend=m, y=0, yend=0.5, linetype="dashed", color=colours[g], size=0.4
+        )
     plot += geom_hline(yintercept=0, color="#555555", size=0.4)
-    plot += annotate("text", x=0, y=-0.1, label="Number at risk", ha="left", size=8, fontweight="bold")
+    plot += annotate(
+        "text", x=0, y=-0.1, label="Number at risk", ha="left", size=8, fontweight="bold"
+    )
     plot += geom_text(risk, aes("time", "y", label="n", color="group"), size=8, show_legend=False)
     if p_value is not None and np.isfinite(p_value):
         text = "log-rank p < 0.001" if p_value < 0.001 else f"log-rank p = {p_value:.3f}"
@@ -157,10 +166,18 @@ def km_plot(data: pd.DataFrame, title: str, group_label: str | None = None, conf
     lowest = -0.16 - row_height * (len(groups) + 0.6)
     plot += scale_y_continuous(breaks=[0, 0.25, 0.5, 0.75, 1.0], labels=["0", "25", "50", "75", "100"],
                                limits=(lowest, 1.02), expand=(0, 0))  # fmt: skip
-    plot += scale_x_continuous(breaks=breaks, limits=(-max_month * 0.03, breaks[-1] * 1.01), expand=(0, 0))
+    plot += scale_x_continuous(
+        breaks=breaks, limits=(-max_month * 0.03, breaks[-1] * 1.01), expand=(0, 0)
+    )
     plot += scale_color_manual(values=colours)
     plot += scale_fill_manual(values=colours)
-    plot += labs(x="Months since start of ixazomib", y="Probability (%)", title=title, color=group_label, fill=group_label)
+    plot += labs(
+        x="Months since start of ixazomib",
+        y="Probability (%)",
+        title=title,
+        color=group_label,
+        fill=group_label,
+    )
     return plot
 
 
@@ -173,13 +190,20 @@ def forest_plot(cox: pd.DataFrame, title: str) -> ggplot:
     order = list(reversed(data["label"].tolist()))
     data["label"] = pd.Categorical(data["label"], categories=order, ordered=True)
     top = float(data["ci_upper"].replace(np.inf, np.nan).max()) if len(data) else 10
-    subtitle = f"n = {int(cox['n'].iloc[0])}, events = {int(cox['events'].iloc[0])}" if len(cox) else ""
+    subtitle = (
+        f"n = {int(cox['n'].iloc[0])}, events = {int(cox['events'].iloc[0])}" if len(cox) else ""
+    )
     return (
         ggplot(data, aes(x="label", y="hr"))
         + geom_hline(yintercept=1, linetype="dashed", color="#777777")
         + geom_pointrange(aes(ymin="ci_lower", ymax="ci_upper"), color=OKABE_ITO[0], size=0.6)
         + geom_text(aes(label="text", y=top * 1.6), ha="left", size=8)
-        + scale_y_log10(limits=(max(min(data["ci_lower"].min(), 0.5) * 0.8, 1e-3) if len(data) else 0.1, top * 12))
+        + scale_y_log10(
+            limits=(
+                max(min(data["ci_lower"].min(), 0.5) * 0.8, 1e-3) if len(data) else 0.1,
+                top * 12,
+            )
+        )
         + coord_flip()
         + rwe_theme()
         + labs(x="", y="Hazard ratio (log scale)", title=title, caption=subtitle)
@@ -191,10 +215,16 @@ def response_bar_plot(response: pd.DataFrame, title: str) -> ggplot:
     data = response.copy()
     data["group"] = np.where(data["variable"] == "all", "All patients",
                              data["variable"].map(label) + ": " + np.where(data["level"] == "1", "yes", "no"))  # fmt: skip
-    long = data.melt(id_vars=["group", "n_evaluable"], value_vars=CATEGORIES, var_name="category", value_name="n")
+    long = data.melt(
+        id_vars=["group", "n_evaluable"], value_vars=CATEGORIES, var_name="category", value_name="n"
+    )
     long["percent"] = 100 * long["n"] / long["n_evaluable"].replace(0, np.nan)
-    long["category"] = pd.Categorical(long["category"], categories=list(reversed(CATEGORIES)), ordered=True)
-    long["group"] = pd.Categorical(long["group"], categories=list(reversed(list(dict.fromkeys(data["group"])))), ordered=True)
+    long["category"] = pd.Categorical(
+        long["category"], categories=list(reversed(CATEGORIES)), ordered=True
+    )
+    long["group"] = pd.Categorical(
+        long["group"], categories=list(reversed(list(dict.fromkeys(data["group"])))), ordered=True
+    )
     return (
         ggplot(long, aes(x="group", y="percent", fill="category"))
         + geom_col(width=0.75)
@@ -216,7 +246,9 @@ def rate_plot(response: pd.DataFrame, title: str) -> ggplot:
     ])  # fmt: skip
     for col in ("rate", "lo", "hi"):
         long[col] = 100 * long[col]
-    long["group"] = pd.Categorical(long["group"], categories=list(reversed(list(dict.fromkeys(data["group"])))), ordered=True)
+    long["group"] = pd.Categorical(
+        long["group"], categories=list(reversed(list(dict.fromkeys(data["group"])))), ordered=True
+    )
     dodge = position_dodge(width=0.6)
     return (
         ggplot(long, aes(x="group", y="rate", color="measure"))
@@ -252,7 +284,9 @@ def nadir_plot(nadirs: pd.DataFrame, group_col: str, title: str, points: bool = 
     return plot
 
 
-def exposure_response_plot(curves: pd.DataFrame, observed: pd.DataFrame, exposure: str, title: str) -> ggplot:
+def exposure_response_plot(
+    curves: pd.DataFrame, observed: pd.DataFrame, exposure: str, title: str
+) -> ggplot:
     """Fitted probability with CI band and observed proportions below/above the median exposure."""
     xlab = "Time-averaged AUC per day" if exposure == "exposure_auc" else "Starting dose (mg)"
     return (
@@ -263,8 +297,12 @@ def exposure_response_plot(curves: pd.DataFrame, observed: pd.DataFrame, exposur
         + facet_wrap("~outcome", ncol=3)
         + scale_y_continuous(limits=(0, 1))
         + rwe_theme()
-        + labs(x=xlab, y="Probability of the outcome", title=title,
-               caption="Line and band: logistic model with 95% CI. Points: observed proportion (exact 95% CI) below/above the median exposure.")  # fmt: skip
+        + labs(
+            x=xlab,
+            y="Probability of the outcome",
+            title=title,
+            caption="Line and band: logistic model with 95% CI. Points: observed proportion (exact 95% CI) below/above the median exposure.",
+        )  # fmt: skip
     )
 
 
@@ -285,7 +323,11 @@ def swimmer_plot(data: pd.DataFrame, title: str) -> ggplot:
         + scale_color_manual(values=colours)
         + scale_x_continuous(breaks=month_breaks(float(d["months"].max()) if len(d) else 1))
         + rwe_theme()
-        + theme(axis_text_y=element_blank(), axis_ticks_major_y=element_blank(), panel_grid_major_y=element_blank())
+        + theme(
+            axis_text_y=element_blank(),
+            axis_ticks_major_y=element_blank(),
+            panel_grid_major_y=element_blank(),
+        )
         + labs(x="Months since start of ixazomib", y="Patients", title=title)
     )
 
@@ -348,18 +390,37 @@ def make_figures(adsl, adtte, adlb, tables: dict[str, pd.DataFrame], sets: dict[
                 known = data[data[var].notna()]
                 if known[var].nunique() < 2:
                     continue
-                known = known.assign(group=np.where(known[var].astype(int) == 1, f"{label(var)}: yes", f"{label(var)}: no"))
-                row = logrank[(logrank["analysis_set"] == set_name) & (logrank["endpoint"] == endpoint) & (logrank["variable"] == var)]
+                known = known.assign(
+                    group=np.where(
+                        known[var].astype(int) == 1, f"{label(var)}: yes", f"{label(var)}: no"
+                    )
+                )
+                row = logrank[
+                    (logrank["analysis_set"] == set_name)
+                    & (logrank["endpoint"] == endpoint)
+                    & (logrank["variable"] == var)
+                ]
                 p = float(row["p"].iloc[0]) if len(row) else None
                 t = f"{endpoint} by {label(var)}, {set_name}"
                 emit(km_plot(known, t, conf_type=conf_type, ci_bands=ci_bands, p_value=p),
                      f"km_{endpoint.lower()}_{set_name}_{var}", "survival", t)  # fmt: skip
     cox = tables["cox"]
     for endpoint in ("PFS", "OS"):
-        multi = cox[(cox["analysis_set"] == "all") & (cox["endpoint"] == endpoint) & (cox["model"] == "multivariable")]
+        multi = cox[
+            (cox["analysis_set"] == "all")
+            & (cox["endpoint"] == endpoint)
+            & (cox["model"] == "multivariable")
+        ]
         if multi["hr"].notna().any():
             t = f"Multivariable Cox model of {endpoint}, all patients"
-            emit(forest_plot(multi, t), f"forest_{endpoint.lower()}_all", "cox", t, width=8, height=3.5)
+            emit(
+                forest_plot(multi, t),
+                f"forest_{endpoint.lower()}_all",
+                "cox",
+                t,
+                width=8,
+                height=3.5,
+            )
     response = tables["response"]
     for set_name in sets:
         part = response[response["analysis_set"] == set_name]
@@ -372,7 +433,9 @@ def make_figures(adsl, adtte, adlb, tables: dict[str, pd.DataFrame], sets: dict[
              f"ORR and CBR with exact 95% CIs, {set_name}", height=height)  # fmt: skip
     nadirs = _nadirs_by_patient(adsl, patient_nadirs(adlb))
     if len(nadirs):
-        imid = nadirs.assign(group=np.where(nadirs["imid_containing"] == 1, "IMiD-containing", "IMiD-free"))
+        imid = nadirs.assign(
+            group=np.where(nadirs["imid_containing"] == 1, "IMiD-containing", "IMiD-free")
+        )
         emit(nadir_plot(imid, "group", "Nadir blood counts by IMiD use", points=not private), "nadir_imid", "safety",
              "Nadir blood counts, IMiD-containing vs IMiD-free", height=6)  # fmt: skip
         three = nadirs[nadirs["regimen"].isin(["Ixa-Pd", "Ixa-Rd", "Ixa-Td"])]

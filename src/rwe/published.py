@@ -93,7 +93,10 @@ def published_comparison(
         "%",
     )
     # YAML 1.1 reads the keys yes/no as booleans.
-    tcr = {{True: "yes", False: "no"}.get(k, k): v for k, v in resp["triple_class_refractory_orr"].items()}
+    tcr = {
+        {True: "yes", False: "no"}.get(k, k): v
+        for k, v in resp["triple_class_refractory_orr"].items()
+    }
     add(
         "ORR, triple-class refractory",
         tcr["yes"],

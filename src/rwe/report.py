@@ -33,7 +33,12 @@ SECTIONS = [
 
 
 def _missing(v) -> bool:
-    return v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA or (isinstance(v, str) and v == "")
+    return (
+        v is None
+        or (isinstance(v, float) and math.isnan(v))
+        or v is pd.NA
+        or (isinstance(v, str) and v == "")
+    )
 
 
 def num(v, digits: int = 1) -> str:
@@ -53,13 +58,14 @@ def text(v) -> str:
 
 
 def count(v) -> str:
+    """A whole count for display; text passes through; missing is —."""
     if isinstance(v, str):
         return v
     return "—" if _missing(v) else f"{int(v)}"
 
 
 def pval(v) -> str:
-    """p as journals print it: three significant digits, ``<0.001`` below."""
+    """P as journals print it: three significant digits, ``<0.001`` below."""
     if isinstance(v, str):
         return v
     if _missing(v):
@@ -68,6 +74,7 @@ def pval(v) -> str:
 
 
 def pct(v, digits: int = 1) -> str:
+    """A proportion shown as a percentage."""
     return v if isinstance(v, str) else ("—" if _missing(v) else f"{100 * v:.{digits}f}")
 
 
@@ -86,7 +93,9 @@ def estimate_ci(est, lo, hi, digits=1, scale=1.0, missing="NR") -> str:
     return f"{f(est)} ({f(lo)}–{f(hi)})"
 
 
-def table(frame: pd.DataFrame, columns: list[tuple[str, object]], caption: str = "", note: str = "") -> dict:
+def table(
+    frame: pd.DataFrame, columns: list[tuple[str, object]], caption: str = "", note: str = ""
+) -> dict:
     """A table for the template: header labels and rows of display strings."""
     rows = [[fmt(r) for _, fmt in columns] for r in frame.to_dict("records")]
     return {"header": [h for h, _ in columns], "rows": rows, "caption": caption, "note": note}
@@ -123,15 +132,28 @@ def baseline_section(baseline: pd.DataFrame) -> dict:
 
     b = baseline.copy()
     b["cell"] = [cell(r) for r in b.to_dict("records")]
-    b["row"] = [f"{label(v)}" + ("" if lv in ("all",) else f": {lv}") for v, lv in zip(b["variable"], b["level"], strict=True)]
+    b["row"] = [
+        f"{label(v)}" + ("" if lv in ("all",) else f": {lv}")
+        for v, lv in zip(b["variable"], b["level"], strict=True)
+    ]
     order = list(dict.fromkeys(b["row"]))
     sets = list(dict.fromkeys(b["analysis_set"]))
-    wide = b.pivot_table(index="row", columns="analysis_set", values="cell", aggfunc="first").reindex(order)[sets]
-    rows = [[r, *[wide.loc[r, s] if isinstance(wide.loc[r, s], str) else "—" for s in sets]] for r in order]
+    wide = b.pivot_table(
+        index="row", columns="analysis_set", values="cell", aggfunc="first"
+    ).reindex(order)[sets]
+    rows = [
+        [r, *[wide.loc[r, s] if isinstance(wide.loc[r, s], str) else "—" for s in sets]]
+        for r in order
+    ]
     sizes = b[b["variable"] == "patients"].set_index("analysis_set")["n"]
     header = ["Characteristic", *[f"{s} (N = {count(sizes.get(s))})" for s in sets]]
-    return {"header": header, "rows": rows, "caption": "Baseline characteristics: n (%) of patients with a known "
-            "value, or median (range); percentages exclude unknown values, counted in 'missing' rows.", "note": ""}
+    return {
+        "header": header,
+        "rows": rows,
+        "caption": "Baseline characteristics: n (%) of patients with a known "
+        "value, or median (range); percentages exclude unknown values, counted in 'missing' rows.",
+        "note": "",
+    }
 
 
 def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure_dir: Path, provenance: dict,
@@ -200,7 +222,9 @@ def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure
         ("Note", lambda r: text(r.get("note"))),
     ], caption="Cox proportional-hazards models, Efron ties; Wald CIs and p; complete cases.")  # fmt: skip
     diag = tables["cox_diagnostics"]
-    diag = diag[(diag["model"] == "multivariable") & ~diag["statistic"].isin(["n", "events", "n_dropped"])]
+    diag = diag[
+        (diag["model"] == "multivariable") & ~diag["statistic"].isin(["n", "events", "n_dropped"])
+    ]
     ctx["cox_diagnostics"] = table(diag, [
         ("Set", lambda r: r["analysis_set"]), ("Endpoint", lambda r: r["endpoint"]),
         ("Statistic", lambda r: {"lr": "Likelihood-ratio test", "wald": "Wald test", "score": "Score (log-rank) test",
@@ -214,9 +238,22 @@ def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure
     if not ae_all.empty:
         wide = ae_all.assign(cell=[f"{count(n)} ({num(p)})" if not isinstance(p, str) else f"{n}"
                                    for n, p in zip(ae_all["n"], ae_all["percent"], strict=True)])  # fmt: skip
-        wide = wide.pivot_table(index=["category", "term"], columns="grade_group", values="cell", aggfunc="first", sort=False)
-        rows = [[cat, term, *[wide.loc[(cat, term), g] for g in ("any", "ge2", "ge3", "ge4")]] for cat, term in wide.index]
-        n_all = int(ae_all["N"].iloc[0]) if not isinstance(ae_all["N"].iloc[0], str) else ae_all["N"].iloc[0]
+        wide = wide.pivot_table(
+            index=["category", "term"],
+            columns="grade_group",
+            values="cell",
+            aggfunc="first",
+            sort=False,
+        )
+        rows = [
+            [cat, term, *[wide.loc[(cat, term), g] for g in ("any", "ge2", "ge3", "ge4")]]
+            for cat, term in wide.index
+        ]
+        n_all = (
+            int(ae_all["N"].iloc[0])
+            if not isinstance(ae_all["N"].iloc[0], str)
+            else ae_all["N"].iloc[0]
+        )
         ctx["adverse_events"] = {"header": ["Category", "Term (CTCAE v5)", "Any grade", "Grade ≥2", "Grade ≥3", "Grade 4"],
                                  "rows": rows, "caption": f"Patients with each adverse event, n (%) of N = {n_all}; "
                                  "worst grade per patient.", "note": ""}  # fmt: skip
@@ -248,7 +285,9 @@ def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure
         ("Quantity", lambda r: r["quantity"]), ("Published", lambda r: num(r["published"], 2)),
         ("This run", lambda r: num(r["this_run"], 2)), ("Unit", lambda r: text(r["unit"])), ("Note", lambda r: text(r.get("note"))),
     ], caption="Published figures (Zhou et al.) next to this run. The demo extract is synthetic and calibrated to them.") if len(pub) else {}  # fmt: skip
-    ctx["config_yaml"] = yaml.safe_dump(provenance.get("config", config), sort_keys=False, allow_unicode=True)
+    ctx["config_yaml"] = yaml.safe_dump(
+        provenance.get("config", config), sort_keys=False, allow_unicode=True
+    )
     ctx["packages"] = provenance.get("packages", {})
     ctx["git_commit"] = provenance.get("git_commit", "")
     return ctx
@@ -271,14 +310,18 @@ def summary(tables: dict[str, pd.DataFrame]) -> list[str]:
     km = tables["km_medians"]
     fu = tables["followup"]
     for endpoint in ("PFS", "OS"):
-        m = km[(km["analysis_set"] == "all") & (km["endpoint"] == endpoint) & (km["variable"] == "all")]
+        m = km[
+            (km["analysis_set"] == "all") & (km["endpoint"] == endpoint) & (km["variable"] == "all")
+        ]
         if len(m):
             m = m.iloc[0]
             out.append(f"Median {endpoint} {estimate_ci(m['median'], m['ci_lower'], m['ci_upper'])} months "
                        f"({count(m['events'])} events).")  # fmt: skip
     f = fu[(fu["analysis_set"] == "all") & (fu["endpoint"] == "OS")]
     if len(f):
-        out.append(f"Median follow-up (reverse Kaplan–Meier) {num(f['median_followup'].iloc[0])} months.")
+        out.append(
+            f"Median follow-up (reverse Kaplan–Meier) {num(f['median_followup'].iloc[0])} months."
+        )
     cox = tables["cox"]
     multi = cox[(cox["analysis_set"] == "all") & (cox["model"] == "multivariable")]
     for row in multi.dropna(subset=["hr"]).itertuples():
@@ -286,9 +329,15 @@ def summary(tables: dict[str, pd.DataFrame]) -> list[str]:
             out.append(f"{row.endpoint}: {label(row.term)} HR {estimate_ci(row.hr, row.ci_lower, row.ci_upper, digits=2)}, "
                        f"p {pval(row.p)} (multivariable).")  # fmt: skip
     ae = tables["adverse_events"]
-    heme = ae[(ae["analysis_set"] == "all") & (ae["term"] == "any hematologic") & (ae["grade_group"] == "ge3")]
+    heme = ae[
+        (ae["analysis_set"] == "all")
+        & (ae["term"] == "any hematologic")
+        & (ae["grade_group"] == "ge3")
+    ]
     if len(heme):
-        out.append(f"Grade ≥3 hematologic adverse events in {num(heme['percent'].iloc[0])} % of patients.")
+        out.append(
+            f"Grade ≥3 hematologic adverse events in {num(heme['percent'].iloc[0])} % of patients."
+        )
     return out
 
 
@@ -320,7 +369,8 @@ def methods_text(config: dict, provenance: dict) -> list[str]:
         "Kaplan–Meier. Groups are compared with the log-rank test. Cox models use Efron's method for ties, Wald "
         "CIs and p, complete cases; proportional hazards are checked with the score test of R cox.zph "
         "(Kaplan–Meier transform). Multivariable covariates: "
-        + ", ".join(label(c) for c in config["cox"]["covariates"]) + ".",
+        + ", ".join(label(c) for c in config["cox"]["covariates"])
+        + ".",
         f"Adverse events are graded by CTCAE v5; hematologic grades are {heme}. Patients, not events, are counted "
         "at their worst grade. Nadir blood counts are compared with the Wilcoxon rank-sum test (exact for samples "
         "under 50 without ties, otherwise normal approximation with continuity correction). Exposure–response "
@@ -328,7 +378,11 @@ def methods_text(config: dict, provenance: dict) -> list[str]:
         "(Gupta et al. 2016).",
         f"All p values are two-sided; intervals are {level}%. Analysis sets: all patients, and each regimen with "
         f"more than {config['min_regimen_n']} patients. "
-        + (f"Counts below {k} are suppressed (shown as <{k})." if k > 0 else "No small-cell suppression was applied.")
+        + (
+            f"Counts below {k} are suppressed (shown as <{k})."
+            if k > 0
+            else "No small-cell suppression was applied."
+        )
         + f" Computed with rwe (commit {provenance.get('git_commit', 'unknown')}), lifelines "
         f"{versions.get('lifelines', '?')}, pandas {versions.get('pandas', '?')}; every estimate is checked against "
         "R's survival package in the test suite.",
@@ -350,5 +404,3 @@ def write_report(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure_
     """Build and write ``report.html``."""
     html = render_report(build_context(tables, figures, Path(figure_dir), provenance, config))
     Path(path).write_text(html, encoding="utf-8")
-
-

@@ -14,7 +14,15 @@ from scipy import stats
 CATEGORIES = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"]
 RESPONSE_COLUMNS = ["analysis_set", "variable", "level", "n_evaluable", *CATEGORIES, "NE", "orr", "orr_ci_lower",
                     "orr_ci_upper", "cbr", "cbr_ci_lower", "cbr_ci_upper"]  # fmt: skip
-RESPONSE_TEST_COLUMNS = ["analysis_set", "variable", "measure", "rate_1", "rate_0", "odds_ratio", "p"]
+RESPONSE_TEST_COLUMNS = [
+    "analysis_set",
+    "variable",
+    "measure",
+    "rate_1",
+    "rate_0",
+    "odds_ratio",
+    "p",
+]
 MEASURES = {"orr": CATEGORIES[:4], "cbr": CATEGORIES[:5], "disease_control": CATEGORIES[:6]}
 #: Subgroups defined by the response itself cannot be compared on response.
 CIRCULAR = ("responder",)
@@ -146,7 +154,9 @@ def _groups(adsl: pd.DataFrame, subgroups: list[str]):
             yield var, str(level), known[known[var].astype(int) == level], len(adsl) - len(known)
 
 
-def response_table(sets: dict[str, pd.DataFrame], subgroups: list[str], conf_level: float = 0.95) -> pd.DataFrame:
+def response_table(
+    sets: dict[str, pd.DataFrame], subgroups: list[str], conf_level: float = 0.95
+) -> pd.DataFrame:
     """Best overall response counts, ORR and CBR with Clopper–Pearson CIs.
 
     Denominators are the patients with an evaluable best response; ``NE`` counts those
@@ -187,7 +197,20 @@ def response_test_table(sets: dict[str, pd.DataFrame], subgroups: list[str]) -> 
                 n1, n0 = int((flag == 1).sum()), int((flag == 0).sum())
                 y1, y0 = int(outcome[flag == 1].sum()), int(outcome[flag == 0].sum())
                 if n1 == 0 or n0 == 0:
-                    rows.append((name, var, measure, np.nan, np.nan, np.nan, np.nan, n1, n0, "a level has no evaluable patients"))
+                    rows.append(
+                        (
+                            name,
+                            var,
+                            measure,
+                            np.nan,
+                            np.nan,
+                            np.nan,
+                            np.nan,
+                            n1,
+                            n0,
+                            "a level has no evaluable patients",
+                        )
+                    )
                     continue
                 odds_ratio, p = fisher_exact([[y1, n1 - y1], [y0, n0 - y0]])
                 rows.append((name, var, measure, y1 / n1, y0 / n0, odds_ratio, p, n1, n0, ""))

@@ -41,7 +41,11 @@ PN_TERM = "Peripheral sensory neuropathy"
 
 def ae_category(term: str) -> str:
     """``hematologic`` for the CTCAE v5 blood-count terms, else ``non-hematologic``."""
-    return "hematologic" if str(term).strip().casefold() in {t.casefold() for t in HEMATOLOGIC_TERMS} else "non-hematologic"
+    return (
+        "hematologic"
+        if str(term).strip().casefold() in {t.casefold() for t in HEMATOLOGIC_TERMS}
+        else "non-hematologic"
+    )
 
 
 def _unit_key(unit) -> str:
@@ -115,7 +119,9 @@ def grade_from_labs(adlb: pd.DataFrame) -> pd.DataFrame:
             worst = int(g["grade"].max())
             first = int(g.loc[g["grade"] == worst, "day"].min())
             rows.append((site, pid, term, worst, first, "hematologic", "labs"))
-    return pd.DataFrame(rows, columns=["site", "patient_id", "term", "grade", "onset_day", "category", "source"])
+    return pd.DataFrame(
+        rows, columns=["site", "patient_id", "term", "grade", "onset_day", "category", "source"]
+    )
 
 
 def patient_nadirs(adlb: pd.DataFrame) -> pd.DataFrame:
@@ -134,7 +140,9 @@ def patient_nadirs(adlb: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- AE tables
 
 
-def combine_hematologic(adae: pd.DataFrame, lab_grades: pd.DataFrame, source: str = "both") -> pd.DataFrame:
+def combine_hematologic(
+    adae: pd.DataFrame, lab_grades: pd.DataFrame, source: str = "both"
+) -> pd.DataFrame:
     """The AEs analysed, with hematologic grades from reports, labs or the worst of both.
 
     Parameters
@@ -147,10 +155,16 @@ def combine_hematologic(adae: pd.DataFrame, lab_grades: pd.DataFrame, source: st
         ``safety.hematologic_source``.
     """
     if source not in ("reported", "labs", "both"):
-        raise ValueError(f"safety.hematologic_source must be reported, labs or both, not {source!r}")
+        raise ValueError(
+            f"safety.hematologic_source must be reported, labs or both, not {source!r}"
+        )
     reported_heme = adae[adae["category"] == "hematologic"]
     non_heme = adae[adae["category"] != "hematologic"]
-    parts = {"reported": [reported_heme], "labs": [lab_grades], "both": [reported_heme, lab_grades]}[source]
+    parts = {
+        "reported": [reported_heme],
+        "labs": [lab_grades],
+        "both": [reported_heme, lab_grades],
+    }[source]
     return pd.concat([non_heme, *parts], ignore_index=True)
 
 
@@ -176,21 +190,35 @@ def adverse_event_table(sets: dict[str, pd.DataFrame], ae: pd.DataFrame) -> pd.D
     for name, adsl in sets.items():
         n_total = len(adsl)
         keys = pd.MultiIndex.from_frame(adsl[["site", "patient_id"]])
-        in_set = worst[pd.MultiIndex.from_frame(worst[["site", "patient_id"]]).isin(keys)] if len(worst) else worst
+        in_set = (
+            worst[pd.MultiIndex.from_frame(worst[["site", "patient_id"]]).isin(keys)]
+            if len(worst)
+            else worst
+        )
         blocks = [(cat, term, g) for (cat, term), g in in_set.groupby(["category", "term"])]
         for cat in ("hematologic", "non-hematologic"):
             part = in_set[in_set["category"] == cat]
-            blocks.append((cat, f"any {cat}", part.groupby(["site", "patient_id"], as_index=False)["grade"].max()))
+            blocks.append(
+                (
+                    cat,
+                    f"any {cat}",
+                    part.groupby(["site", "patient_id"], as_index=False)["grade"].max(),
+                )
+            )
         pn = in_set[in_set["term"] == PN_TERM].merge(adsl[["site", "patient_id", "pn_baseline_grade"]],
                                                       on=["site", "patient_id"])  # fmt: skip
         worse = pn[pn["grade"] > pn["pn_baseline_grade"].fillna(0)]
         blocks.append(("non-hematologic", f"{PN_TERM} (worse than baseline)", worse))
-        baseline = adsl[adsl["pn_baseline_grade"].fillna(0) > 0].rename(columns={"pn_baseline_grade": "grade"})
+        baseline = adsl[adsl["pn_baseline_grade"].fillna(0) > 0].rename(
+            columns={"pn_baseline_grade": "grade"}
+        )
         blocks.append(("non-hematologic", "Peripheral neuropathy before treatment", baseline))
         for cat, term, g in blocks:
             for group, lowest in GRADE_GROUPS.items():
                 n = int((g["grade"] >= lowest).sum())
-                rows.append((name, cat, term, group, n, n_total, 100.0 * n / n_total if n_total else np.nan))
+                rows.append(
+                    (name, cat, term, group, n, n_total, 100.0 * n / n_total if n_total else np.nan)
+                )
     return pd.DataFrame(rows, columns=AE_COLUMNS)
 
 
@@ -239,7 +267,10 @@ def wilcoxon_rank_sum(x, y) -> dict:
         return {"W": w, "p": min(2 * p, 1.0), "method": "Wilcoxon rank sum exact test"}
     _, tie_counts = np.unique(ranks, return_counts=True)
     z = w - nx * ny / 2
-    sigma = np.sqrt((nx * ny / 12) * ((nx + ny + 1) - np.sum(tie_counts**3 - tie_counts) / ((nx + ny) * (nx + ny - 1))))
+    sigma = np.sqrt(
+        (nx * ny / 12)
+        * ((nx + ny + 1) - np.sum(tie_counts**3 - tie_counts) / ((nx + ny) * (nx + ny - 1)))
+    )
     z = (z - np.sign(z) * 0.5) / sigma
     p = 2 * min(stats.norm.cdf(z), stats.norm.sf(z))
     return {"W": w, "p": float(p), "method": "Wilcoxon rank sum test with continuity correction"}
@@ -250,7 +281,9 @@ PAIRWISE_REGIMENS = [("Ixa-Pd", "Ixa-Rd"), ("Ixa-Pd", "Ixa-Td"), ("Ixa-Rd", "Ixa
 
 
 def _nadirs_by_patient(adsl: pd.DataFrame, nadirs: pd.DataFrame) -> pd.DataFrame:
-    return adsl[["site", "patient_id", "regimen", "imid_containing"]].merge(nadirs, on=["site", "patient_id"])
+    return adsl[["site", "patient_id", "regimen", "imid_containing"]].merge(
+        nadirs, on=["site", "patient_id"]
+    )
 
 
 def nadir_table(sets: dict[str, pd.DataFrame], adlb: pd.DataFrame) -> pd.DataFrame:
@@ -262,7 +295,10 @@ def nadir_table(sets: dict[str, pd.DataFrame], adlb: pd.DataFrame) -> pd.DataFra
         for test in NADIR_TESTS:
             part = data[data["test"] == test]
             groups = [("all", part)]
-            groups += [(label, part[part["imid_containing"] == flag]) for flag, label in IMID_GROUPS.items()]
+            groups += [
+                (label, part[part["imid_containing"] == flag])
+                for flag, label in IMID_GROUPS.items()
+            ]
             groups += [(regimen, g) for regimen, g in part.groupby("regimen")]
             for group, g in groups:
                 v = g["nadir"]
@@ -279,8 +315,17 @@ def nadir_test_table(sets: dict[str, pd.DataFrame], adlb: pd.DataFrame) -> pd.Da
         data = _nadirs_by_patient(adsl, nadirs)
         for test in NADIR_TESTS:
             part = data[data["test"] == test]
-            pairs = [("IMiD-containing vs IMiD-free", part[part["imid_containing"] == 1], part[part["imid_containing"] == 0])]
-            pairs += [(f"{a} vs {b}", part[part["regimen"] == a], part[part["regimen"] == b]) for a, b in PAIRWISE_REGIMENS]
+            pairs = [
+                (
+                    "IMiD-containing vs IMiD-free",
+                    part[part["imid_containing"] == 1],
+                    part[part["imid_containing"] == 0],
+                )
+            ]
+            pairs += [
+                (f"{a} vs {b}", part[part["regimen"] == a], part[part["regimen"] == b])
+                for a, b in PAIRWISE_REGIMENS
+            ]
             for comparison, x, y in pairs:
                 if x.empty or y.empty:
                     continue  # e.g. a single-regimen analysis set

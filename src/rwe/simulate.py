@@ -345,7 +345,9 @@ def simulate_responses(patients: pd.DataFrame, rng: np.random.Generator) -> pd.D
 def _nadir_medians(patients: pd.DataFrame) -> pd.DataFrame:
     imid = patients["regimen"].isin(["Ixa-Rd", "Ixa-Pd", "Ixa-Td"])
     anc = patients["regimen"].map(ANC_NADIR_MEDIAN).fillna(ANC_NADIR_IMID_FREE)
-    wbc = np.where(imid, WBC_NADIR["imid"], WBC_NADIR["imid_free"]) * np.where(patients["regimen"] == "Ixa-Pd", 0.75, 1)
+    wbc = np.where(imid, WBC_NADIR["imid"], WBC_NADIR["imid_free"]) * np.where(
+        patients["regimen"] == "Ixa-Pd", 0.75, 1
+    )
     return pd.DataFrame({"ANC": anc, "WBC": wbc, "PLT": 150.0, "HGB": 11.5}, index=patients.index)
 
 

@@ -26,10 +26,41 @@ from rwe.derive import KEYS
 CONF_TYPES = ("log", "log-log", "plain")
 FINDQ_TOL = np.sqrt(np.finfo(float).eps)  # R: sqrt(.Machine$double.eps)
 ENDPOINTS = ("PFS", "OS")
-KM_MEDIAN_COLUMNS = ["analysis_set", "endpoint", "variable", "level", "n", "events", "median", "ci_lower", "ci_upper"]
-KM_LANDMARK_COLUMNS = ["analysis_set", "endpoint", "variable", "level", "month", "n_risk", "surv", "ci_lower", "ci_upper"]
+KM_MEDIAN_COLUMNS = [
+    "analysis_set",
+    "endpoint",
+    "variable",
+    "level",
+    "n",
+    "events",
+    "median",
+    "ci_lower",
+    "ci_upper",
+]
+KM_LANDMARK_COLUMNS = [
+    "analysis_set",
+    "endpoint",
+    "variable",
+    "level",
+    "month",
+    "n_risk",
+    "surv",
+    "ci_lower",
+    "ci_upper",
+]
 LOGRANK_COLUMNS = ["analysis_set", "endpoint", "variable", "chisq", "df", "p"]
-COX_COLUMNS = ["analysis_set", "endpoint", "model", "term", "hr", "ci_lower", "ci_upper", "p", "n", "events"]
+COX_COLUMNS = [
+    "analysis_set",
+    "endpoint",
+    "model",
+    "term",
+    "hr",
+    "ci_lower",
+    "ci_upper",
+    "p",
+    "n",
+    "events",
+]
 FOLLOWUP_COLUMNS = ["analysis_set", "endpoint", "median_followup", "ci_lower", "ci_upper"]
 SMALL_SET_EVENTS = 10  # fewer events than this: estimates flagged as unstable
 
@@ -41,7 +72,9 @@ def _z(conf_level: float) -> float:
     return float(stats.norm.ppf(1 - (1 - conf_level) / 2))
 
 
-def km_confint(surv: np.ndarray, std_err: np.ndarray, conf_type: str = "log", conf_level: float = 0.95):
+def km_confint(
+    surv: np.ndarray, std_err: np.ndarray, conf_type: str = "log", conf_level: float = 0.95
+):
     """Pointwise CI of S(t) as R ``survival:::survfit_confint`` (``std_err`` on the log scale).
 
     Returns
@@ -63,7 +96,9 @@ def km_confint(surv: np.ndarray, std_err: np.ndarray, conf_type: str = "log", co
             return np.exp(np.log(xx) - z * se), np.minimum(np.exp(np.log(xx) + z * se), 1)
         xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
         half = z * se / np.log(xx)
-        return np.exp(-np.exp(np.log(-np.log(xx)) - half)), np.exp(-np.exp(np.log(-np.log(xx)) + half))
+        return np.exp(-np.exp(np.log(-np.log(xx)) - half)), np.exp(
+            -np.exp(np.log(-np.log(xx)) + half)
+        )
 
 
 def km_curve(time, event, conf_type: str = "log", conf_level: float = 0.95) -> pd.DataFrame:
@@ -89,7 +124,18 @@ def km_curve(time, event, conf_type: str = "log", conf_level: float = 0.95) -> p
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=int)
     if time.size == 0:
-        return pd.DataFrame(columns=["time", "n_risk", "n_event", "n_censor", "surv", "std_err", "ci_lower", "ci_upper"])
+        return pd.DataFrame(
+            columns=[
+                "time",
+                "n_risk",
+                "n_event",
+                "n_censor",
+                "surv",
+                "std_err",
+                "ci_lower",
+                "ci_upper",
+            ]
+        )
     times, inverse = np.unique(time, return_inverse=True)
     n_event = np.bincount(inverse, weights=event, minlength=len(times))
     n_total = np.bincount(inverse, minlength=len(times))
@@ -174,7 +220,12 @@ def km_at(curve: pd.DataFrame, t: float, n_subjects: int) -> dict:
     if before.empty:
         return {"n_risk": n_subjects, "surv": 1.0, "ci_lower": 1.0, "ci_upper": 1.0}
     last = before.iloc[-1]
-    return {"n_risk": n_risk, "surv": last["surv"], "ci_lower": last["ci_lower"], "ci_upper": last["ci_upper"]}
+    return {
+        "n_risk": n_risk,
+        "surv": last["surv"],
+        "ci_lower": last["ci_lower"],
+        "ci_upper": last["ci_upper"],
+    }
 
 
 # --------------------------------------------------------------------------- log-rank
@@ -281,6 +332,7 @@ class CoxResult:
 
     @property
     def se(self) -> np.ndarray:
+        """Standard errors of the coefficients."""
         return np.sqrt(np.diag(self.var))
 
     def table(self, conf_level: float = 0.95) -> pd.DataFrame:
@@ -336,7 +388,9 @@ def cox_fit(time, event, X, terms: list[str], max_iter: int = 20, eps: float = 1
     X = np.asarray(X, dtype=float)
     beta = np.zeros(X.shape[1])
     ll0, u0, i0 = efron_loglik(time, event, X, beta)
-    score_test = float(u0 @ np.linalg.solve(i0, u0)) if np.linalg.matrix_rank(i0) == len(beta) else np.nan
+    score_test = (
+        float(u0 @ np.linalg.solve(i0, u0)) if np.linalg.matrix_rank(i0) == len(beta) else np.nan
+    )
     # The iteration of R's coxfit6.c: a step that lowers the log-likelihood is halved (and
     # counts as an iteration); convergence is tested only after a full step.
     ll, u, imat = ll0, u0, i0
@@ -454,7 +508,9 @@ def km_median_table(adsl, adtte, sets, subgroups, conf_type="log", conf_level=0.
     return pd.DataFrame(rows, columns=[*KM_MEDIAN_COLUMNS, "n_missing", "note"])
 
 
-def km_landmark_table(adsl, adtte, sets, subgroups, landmarks_months, conf_type="log", conf_level=0.95):
+def km_landmark_table(
+    adsl, adtte, sets, subgroups, landmarks_months, conf_type="log", conf_level=0.95
+):
     """Survival at landmark months with CI and number at risk (R ``summary(fit, times=)``)."""
     rows = []
     for name, subset in sets.items():
@@ -478,7 +534,16 @@ def followup_table(adsl, adtte, sets, conf_type="log", conf_level=0.95) -> pd.Da
             data = _with_tte(subset, adtte, endpoint)
             curve = km_curve(data["aval"], 1 - data["event"], conf_type, conf_level)
             median, lower, upper = km_quantile(curve)
-            rows.append((name, endpoint, median, lower, upper, "" if not np.isnan(median) else "not reached"))
+            rows.append(
+                (
+                    name,
+                    endpoint,
+                    median,
+                    lower,
+                    upper,
+                    "" if not np.isnan(median) else "not reached",
+                )
+            )
     return pd.DataFrame(rows, columns=[*FOLLOWUP_COLUMNS, "note"])
 
 
@@ -544,7 +609,9 @@ def cox_models(adsl, adtte, sets, covariates) -> list[CoxModel]:
     for name, subset in sets.items():
         for endpoint in ENDPOINTS:
             data = _with_tte(subset, adtte, endpoint)
-            for model, wanted in [("univariable", [c]) for c in covariates] + [("multivariable", list(covariates))]:
+            for model, wanted in [("univariable", [c]) for c in covariates] + [
+                ("multivariable", list(covariates))
+            ]:
                 present = [c for c in wanted if c in data.columns and data[c].notna().any()]
                 complete = data.dropna(subset=present)
                 term_notes = {c: _term_note(complete, c) for c in wanted}
@@ -555,19 +622,38 @@ def cox_models(adsl, adtte, sets, covariates) -> list[CoxModel]:
                     notes.append(f"{dropped} patients with a missing covariate left out")
                 fit = None
                 if terms:
-                    fit = cox_fit(complete["aval"], complete["event"], complete[terms].astype(float).to_numpy(), terms)
+                    fit = cox_fit(
+                        complete["aval"],
+                        complete["event"],
+                        complete[terms].astype(float).to_numpy(),
+                        terms,
+                    )
                     if not fit.converged:
                         for term in terms:
-                            term_notes[term] = "not estimable: the model did not converge (as R coxph warns)"
+                            term_notes[term] = (
+                                "not estimable: the model did not converge (as R coxph warns)"
+                            )
                         fit = None
-                    for term, infinite in zip(terms, fit.infinite if fit is not None else [], strict=False):
+                    for term, infinite in zip(
+                        terms, fit.infinite if fit is not None else [], strict=False
+                    ):
                         if infinite:
-                            term_notes[term] = "not estimable: coefficient may be infinite (monotone likelihood)"
+                            term_notes[term] = (
+                                "not estimable: coefficient may be infinite (monotone likelihood)"
+                            )
                     if fit is not None and fit.infinite.any() and len(terms) > 1:
-                        notes.append("a coefficient of this model may be infinite: the others are unreliable")
+                        notes.append(
+                            "a coefficient of this model may be infinite: the others are unreliable"
+                        )
                     if complete["event"].sum() < SMALL_SET_EVENTS * len(terms):
-                        notes.append(f"fewer than {SMALL_SET_EVENTS} events per covariate: estimates unstable")
-                out.append(CoxModel(name, endpoint, model, wanted, complete, fit, term_notes, notes, dropped))
+                        notes.append(
+                            f"fewer than {SMALL_SET_EVENTS} events per covariate: estimates unstable"
+                        )
+                out.append(
+                    CoxModel(
+                        name, endpoint, model, wanted, complete, fit, term_notes, notes, dropped
+                    )
+                )
     return out
 
 
@@ -588,7 +674,17 @@ def cox_table(adsl, adtte, sets, covariates, conf_level=0.95) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*COX_COLUMNS, "n_dropped", "note"])
 
 
-COX_DIAGNOSTICS_COLUMNS = ["analysis_set", "endpoint", "model", "covariates", "statistic", "term", "value", "df", "p"]
+COX_DIAGNOSTICS_COLUMNS = [
+    "analysis_set",
+    "endpoint",
+    "model",
+    "covariates",
+    "statistic",
+    "term",
+    "value",
+    "df",
+    "p",
+]
 
 
 def cox_diagnostics_table(adsl, adtte, sets, covariates) -> pd.DataFrame:
@@ -607,7 +703,9 @@ def cox_diagnostics_table(adsl, adtte, sets, covariates) -> pd.DataFrame:
             continue
         tests = m.fit.global_tests()
         for stat in ("lr", "wald", "score"):
-            rows.append((*base, stat, "", tests[f"{stat}_chisq"], tests[f"{stat}_df"], tests[f"{stat}_p"]))
+            rows.append(
+                (*base, stat, "", tests[f"{stat}_chisq"], tests[f"{stat}_df"], tests[f"{stat}_p"])
+            )
         rows.append((*base, "concordance", "", m.fit.concordance(), np.nan, np.nan))
         for z in cox_zph(m.fit).itertuples(index=False):
             rows.append((*base, "zph", z.term, z.chisq, z.df, z.p))

@@ -11,5 +11,3 @@ def demo_run(tmp_path_factory):
     result = run_workflow(workdir, demo_config({"demo": str(ROOT / "data" / "demo")}))
     assert result.returncode == 0, result.stderr[-5000:]
     return workdir / "results", result
-
-

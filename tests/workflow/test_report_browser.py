@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 from playwright.sync_api import sync_playwright
-from runner import ROOT, demo_config, run_workflow
+from runner import demo_config, run_workflow
 
 from rwe.report import SECTIONS
 from rwe.simulate import simulate_site, write_site
@@ -33,7 +33,9 @@ def open_in_chromium(path):
         page.goto(path.as_uri())
         page.wait_for_load_state("load")
         seen["sections"] = page.eval_on_selector_all("section", "els => els.map(e => e.id)")
-        seen["images"] = page.eval_on_selector_all("img", "els => els.map(e => [e.src.slice(0, 22), e.naturalWidth])")
+        seen["images"] = page.eval_on_selector_all(
+            "img", "els => els.map(e => [e.src.slice(0, 22), e.naturalWidth])"
+        )
         seen["text"] = page.inner_text("body")
         seen["html"] = page.content()
         browser.close()
@@ -43,15 +45,23 @@ def open_in_chromium(path):
 def test_demo_report_opens_offline_with_every_section_and_figure(demo_run):
     results, _ = demo_run
     seen = open_in_chromium(results / "report.html")
-    assert seen["requests"] == [(results / "report.html").as_uri()], "the report asked for something else"
+    assert seen["requests"] == [(results / "report.html").as_uri()], (
+        "the report asked for something else"
+    )
     assert seen["console"] == []
     assert seen["errors"] == []
     assert seen["sections"] == [sid for sid, _ in SECTIONS]
     figures = (results / "figures.csv").read_text().strip().splitlines()[1:]
     assert len(seen["images"]) == len(figures) > 20
-    assert all(src.startswith("data:image/png;base64") and width > 0 for src, width in seen["images"])
+    assert all(
+        src.startswith("data:image/png;base64") and width > 0 for src, width in seen["images"]
+    )
     assert "Content-Security-Policy" in seen["html"]
-    for heading in ("Kaplan–Meier medians", "Cox proportional-hazards models", "Patients with each adverse event"):
+    for heading in (
+        "Kaplan–Meier medians",
+        "Cox proportional-hazards models",
+        "Patients with each adverse event",
+    ):
         assert heading in seen["text"]
     assert "Not available" not in seen["text"]
 
@@ -66,8 +76,10 @@ def test_input_strings_are_shown_as_text_not_markup(tmp_path):
     result = run_workflow(tmp_path, config)
     assert result.returncode == 0, result.stderr[-5000:]
     seen = open_in_chromium(tmp_path / "results" / "report.html")
-    assert seen["dialogs"] == [] and seen["errors"] == []
+    assert seen["dialogs"] == []
+    assert seen["errors"] == []
     assert XSS in seen["text"]  # shown to the reader, literally
     html = (tmp_path / "results" / "report.html").read_text()
-    assert XSS not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert XSS not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert not re.search(r"<script", html, re.IGNORECASE)

@@ -34,7 +34,9 @@ def test_demo_report_matches_snapshot(demo_run):
     if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not SNAPSHOT.exists():
         SNAPSHOT.write_text(html, encoding="utf-8")
         if os.environ.get("CI"):
-            pytest.fail("no snapshot in CI: run UPDATE_SNAPSHOTS=1 make test and commit tests/snapshots/")
+            pytest.fail(
+                "no snapshot in CI: run UPDATE_SNAPSHOTS=1 make test and commit tests/snapshots/"
+            )
     expected = SNAPSHOT.read_text(encoding="utf-8")
     if html != expected:
         diff = "\n".join(list(difflib.unified_diff(expected.splitlines(), html.splitlines(), "snapshot", "this run",

@@ -15,7 +15,10 @@ def main(snakemake):
         write_table(pd.DataFrame(columns=COMPARISON_COLUMNS), snakemake.output[0])
         logging.info("no published reference configured")
         return
-    tables = {name: pd.read_csv(path) for name, path in zip(snakemake.params.names, snakemake.input.tables, strict=True)}
+    tables = {
+        name: pd.read_csv(path)
+        for name, path in zip(snakemake.params.names, snakemake.input.tables, strict=True)
+    }
     write_table(published_comparison(tables, reference), snakemake.output[0])
     logging.info("compared with %s", reference)
 

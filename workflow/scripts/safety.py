@@ -13,11 +13,18 @@ def main(snakemake):
     adsl, adae, adlb = (read_adam(snakemake.input[k]) for k in ("adsl", "adae", "adlb"))
     sets = analysis_sets(adsl, p.min_regimen_n)
     ae = safety.combine_hematologic(adae, safety.grade_from_labs(adlb), p.hematologic_source)
-    logging.info("hematologic AEs from: %s; %d AE rows, %d lab rows", p.hematologic_source, len(ae), len(adlb))
+    logging.info(
+        "hematologic AEs from: %s; %d AE rows, %d lab rows",
+        p.hematologic_source,
+        len(ae),
+        len(adlb),
+    )
     write_table(safety.adverse_event_table(sets, ae), snakemake.output.adverse_events)
     write_table(safety.nadir_table(sets, adlb), snakemake.output.nadir)
     write_table(safety.nadir_test_table(sets, adlb), snakemake.output.nadir_tests)
-    models, predictions = exposure.exposure_response(adsl, ae, p.predict_at, p.cv_folds, p.conf_level)
+    models, predictions = exposure.exposure_response(
+        adsl, ae, p.predict_at, p.cv_folds, p.conf_level
+    )
     write_table(models, snakemake.output.exposure_response)
     write_table(predictions, snakemake.output.exposure_predictions)
     logging.info("exposure-response on %s", models["exposure"].iloc[0] if len(models) else "-")

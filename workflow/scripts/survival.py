@@ -16,7 +16,9 @@ def main(snakemake):
     ci = {"conf_type": p.conf_type, "conf_level": p.conf_level}
     tables = {
         "km_medians": survival.km_median_table(adsl, adtte, sets, p.subgroups, **ci),
-        "km_landmarks": survival.km_landmark_table(adsl, adtte, sets, p.subgroups, p.landmarks_months, **ci),
+        "km_landmarks": survival.km_landmark_table(
+            adsl, adtte, sets, p.subgroups, p.landmarks_months, **ci
+        ),
         "followup": survival.followup_table(adsl, adtte, sets, **ci),
         "logrank": survival.logrank_table(adsl, adtte, sets, p.subgroups),
         "cox": survival.cox_table(adsl, adtte, sets, p.covariates, p.conf_level),
