@@ -280,6 +280,23 @@ def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure
         ("Outcome", lambda r: r["outcome"].replace("_", " ")), ("At", lambda r: num(r["at"], 2)),
         ("Predicted % (95% CI)", lambda r: estimate_ci(r["probability"], r["ci_lower"], r["ci_upper"], scale=100, missing="—")),
     ], caption="Predicted probability at the configured doses/exposures.")  # fmt: skip
+    supplied = {i["file"] for i in provenance.get("inputs", [])}
+    for needed, keys in (
+        ("adverse_events.csv", ["adverse_events"]),
+        ("labs.csv", ["nadir", "nadir_tests"]),
+    ):
+        if needed not in supplied:
+            for key in keys:
+                ctx[key] = {
+                    "missing": f"Not available: no site sent {needed}, so this analysis was not run."
+                }
+    if (
+        "labs.csv" not in supplied
+        and config.get("safety", {}).get("hematologic_source") != "reported"
+    ):
+        ctx["adverse_events"]["note"] = (
+            "Hematologic grades from labs were requested, but no labs.csv was sent."
+        )
     pub = tables.get("published_comparison", pd.DataFrame())
     ctx["published"] = table(pub, [
         ("Quantity", lambda r: r["quantity"]), ("Published", lambda r: num(r["published"], 2)),

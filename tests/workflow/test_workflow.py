@@ -10,6 +10,7 @@ import pytest
 from runner import ROOT, demo_config, run_workflow
 
 from bad_extracts import CASES, SECRET_NAME, broken
+from rwe.report import build_context, render_report
 from rwe.simulate import simulate_site, write_site
 
 pytestmark = pytest.mark.workflow
@@ -130,7 +131,9 @@ def test_extract_without_labs_or_adverse_events_still_runs(tmp_path):
     ae = pd.read_csv(results / "tables" / "adverse_events.csv")
     assert (ae.loc[ae["term"].str.startswith("any "), "n"] == 0).all()
     assert pd.read_csv(results / "tables" / "nadir_tests.csv").empty
-    assert (results / "report.html").exists()
+    html = (results / "report.html").read_text()
+    assert "no site sent adverse_events.csv" in html
+    assert "no site sent labs.csv" in html
 
 
 def test_unknown_lab_unit_fails_with_a_clear_message(tmp_path):
@@ -153,3 +156,35 @@ def test_snakemake_report_builds_with_captions(demo_run):
         names = archive.namelist()
     assert any(n.endswith("km_medians.csv") for n in names)
     assert any(n.endswith(".png") for n in names)
+
+
+def test_changing_one_option_reruns_only_what_depends_on_it(demo_run):
+    """A new CI type re-runs survival and what shows it, not ingest, derive or safety."""
+    results, _ = demo_run
+    config = demo_config({"demo": str(ROOT / "data" / "demo")})
+    config["km"]["conf_type"] = "log-log"
+    plan = run_workflow(results.parent, config, "-n")
+    assert plan.returncode == 0, plan.stderr[-3000:]
+    jobs = plan.stdout + plan.stderr
+    assert "rule survival:" in jobs
+    for untouched in ("rule ingest:", "rule derive:", "rule safety:", "rule response:"):
+        assert untouched not in jobs
+
+
+def test_small_cells_are_suppressed_in_the_report(demo_run):
+    results, _ = demo_run
+    names = ["attrition", "data_quality", "baseline", "response", "response_tests", "km_medians", "km_landmarks",
+             "followup", "logrank", "cox", "cox_diagnostics", "adverse_events", "nadir", "nadir_tests",
+             "exposure_response", "exposure_predictions", "published_comparison"]  # fmt: skip
+    tables = {n: pd.read_csv(results / "tables" / f"{n}.csv") for n in names}
+    provenance = json.loads((results / "provenance.json").read_text())
+    config = dict(provenance["config"], min_cell_count=10)
+    figures = pd.read_csv(results / "figures.csv").iloc[0:0]
+    html = render_report(build_context(tables, figures, results / "figures", provenance, config))
+    assert "&lt;10" in html
+    # The AE counts between 1 and 9 of the unsuppressed table are nowhere as "n (%)" cells.
+    ae = tables["adverse_events"]
+    small = ae[(ae["analysis_set"] == "all") & ae["n"].between(1, 9)]
+    assert len(small)
+    for row in small.itertuples():
+        assert f"<td>{row.n} ({row.percent:.1f})</td>" not in html
