@@ -259,6 +259,24 @@ def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure
                                  "worst grade per patient.", "note": ""}  # fmt: skip
     else:
         ctx["adverse_events"] = {}
+    totals = ae[
+        ae["term"].isin(["any hematologic", "any non-hematologic"])
+        & ae["grade_group"].isin(["any", "ge3"])
+    ]
+    if not totals.empty:
+        totals = totals.assign(col=totals["term"].str.replace("any ", "") + " " + totals["grade_group"].map({"any": "any grade", "ge3": "grade ≥3"}),
+                               cell=[f"{count(n)} ({num(p)})" if not isinstance(p, str) else f"{n}"
+                                     for n, p in zip(totals["n"], totals["percent"], strict=True)])  # fmt: skip
+        wide = totals.pivot_table(
+            index="analysis_set", columns="col", values="cell", aggfunc="first", sort=False
+        )
+        sizes = totals.groupby("analysis_set", sort=False)["N"].first()
+        ctx["ae_by_set"] = {"header": ["Analysis set / regimen", "N", *wide.columns],
+                            "rows": [[s, count(sizes[s]), *wide.loc[s].tolist()] for s in wide.index],
+                            "caption": "Patients with any hematologic and non-hematologic adverse event, by analysis "
+                            "set and regimen, n (%).", "note": ""}  # fmt: skip
+    else:
+        ctx["ae_by_set"] = {}
     ctx["nadir"] = table(t["nadir"][t["nadir"]["analysis_set"] == "all"], [
         ("Test", lambda r: r["test"]), ("Group", lambda r: r["group"]), ("n", lambda r: count(r["n"])),
         ("Median (range)", lambda r: estimate_ci(r["median"], r["min"], r["max"], digits=2, missing="—")),

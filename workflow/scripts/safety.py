@@ -19,7 +19,13 @@ def main(snakemake):
         len(ae),
         len(adlb),
     )
-    write_table(safety.adverse_event_table(sets, ae), snakemake.output.adverse_events)
+    # Adverse events are also tabulated for every regimen, however small (suppression applies).
+    by_regimen = {
+        r: adsl[adsl["regimen"] == r] for r in sorted(adsl["regimen"].unique()) if r not in sets
+    }
+    write_table(
+        safety.adverse_event_table({**sets, **by_regimen}, ae), snakemake.output.adverse_events
+    )
     write_table(safety.nadir_table(sets, adlb), snakemake.output.nadir)
     write_table(safety.nadir_test_table(sets, adlb), snakemake.output.nadir_tests)
     models, predictions = exposure.exposure_response(
