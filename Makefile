@@ -47,7 +47,7 @@ lint: $(STAMP)
 	$(BIN)/snakemake --lint --configfile $(CONFIG)
 
 demo-data: $(STAMP)
-	$(BIN)/rwe simulate data/demo --n 126 --seed 10
+	$(BIN)/rwe simulate data/demo --n 126 --seed 77
 
 clean:
 	rm -rf results/adam results/tables results/figures results/logs results/*.html results/*.json .snakemake

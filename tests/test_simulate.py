@@ -88,7 +88,7 @@ def test_bundled_demo_is_what_the_simulator_writes(tmp_path):
 
     from rwe.simulate import simulate_study
 
-    simulate_study(126, 10, 1, tmp_path)
+    simulate_study(126, 77, 1, tmp_path)
     demo = Path(__file__).resolve().parents[1] / "data" / "demo"
     for name in ("patients", "responses", "adverse_events", "labs"):
         assert (tmp_path / f"{name}.csv").read_bytes() == (demo / f"{name}.csv").read_bytes(), name

@@ -110,7 +110,7 @@ def km_plot(data: pd.DataFrame, title: str, group_label: str | None = None, conf
     The numbers at risk are drawn inside the panel below the curves, so they line up with the
     x-axis ticks exactly (as survminer's ``ggsurvplot(risk.table = TRUE)``).
     """
-    groups = list(dict.fromkeys(data["group"]))
+    groups = sorted(data["group"].unique())  # the legend's order ("…: no" before "…: yes")
     colours = dict(zip(groups, OKABE_ITO, strict=False))
     max_month = float(data["aval"].max()) if len(data) else 1.0
     breaks = month_breaks(max_month)

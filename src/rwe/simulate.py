@@ -199,7 +199,7 @@ def simulate_best_response(df: pd.DataFrame, rng: np.random.Generator) -> pd.Ser
     n_ne = int(round((published_reference()["zhou_2026"]["n"] - resp["evaluable"]) / 126 * n))
     f = _flags(df)
     score = (
-        -2.0 * f["triple_class_refractory"]
+        -0.6 * f["triple_class_refractory"]
         - 0.9 * df["refractory_pi"]
         + 0.9 * (df["prior_lines"] == 1)
         + rng.normal(0, 1, n)
