@@ -245,6 +245,22 @@ def analysis_sets(adsl: pd.DataFrame, min_regimen_n: int = 20) -> dict[str, pd.D
     return sets
 
 
+def subgroup_levels(data: pd.DataFrame, subgroups: list[str]):
+    """The groups every subgroup analysis reports: the whole set, then each flag's levels.
+
+    Yields ``(variable, level, subset, n_missing)``: ``("all", "all", data, 0)`` first, then
+    for each flag present in ``data`` its levels ``"0"`` and ``"1"`` among patients whose flag
+    is known, with the number whose flag is missing (left out, and counted).
+    """
+    yield "all", "all", data, 0
+    for var in subgroups:
+        if var not in data.columns:
+            continue
+        known = data[data[var].notna()]
+        for level in (0, 1):
+            yield var, str(level), known[known[var].astype(int) == level], len(data) - len(known)
+
+
 def attrition(
     adsl: pd.DataFrame, adtte: pd.DataFrame, flags: list[str], covariates: list[str]
 ) -> pd.DataFrame:

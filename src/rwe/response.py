@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from rwe.derive import subgroup_levels
+
 CATEGORIES = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"]
 RESPONSE_COLUMNS = ["analysis_set", "variable", "level", "n_evaluable", *CATEGORIES, "NE", "orr", "orr_ci_lower",
                     "orr_ci_upper", "cbr", "cbr_ci_lower", "cbr_ci_upper"]  # fmt: skip
@@ -144,16 +146,6 @@ def fisher_exact(table) -> tuple[float, float]:
     return float(estimate), p
 
 
-def _groups(adsl: pd.DataFrame, subgroups: list[str]):
-    yield "all", "all", adsl, 0
-    for var in subgroups:
-        if var not in adsl.columns or var in CIRCULAR:
-            continue
-        known = adsl[adsl[var].notna()]
-        for level in (0, 1):
-            yield var, str(level), known[known[var].astype(int) == level], len(adsl) - len(known)
-
-
 def response_table(
     sets: dict[str, pd.DataFrame], subgroups: list[str], conf_level: float = 0.95
 ) -> pd.DataFrame:
@@ -165,7 +157,9 @@ def response_table(
     """
     rows = []
     for name, adsl in sets.items():
-        for var, level, group, n_missing in _groups(adsl, subgroups):
+        for var, level, group, n_missing in subgroup_levels(
+            adsl, [v for v in subgroups if v not in CIRCULAR]
+        ):
             best = group["best_response"]
             evaluable = best[best.isin(CATEGORIES)]
             n = len(evaluable)

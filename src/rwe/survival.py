@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from rwe.derive import KEYS
+from rwe.derive import KEYS, subgroup_levels
 
 CONF_TYPES = ("log", "log-log", "plain")
 FINDQ_TOL = np.sqrt(np.finfo(float).eps)  # R: sqrt(.Machine$double.eps)
@@ -471,17 +471,6 @@ def _with_tte(adsl: pd.DataFrame, adtte: pd.DataFrame, endpoint: str) -> pd.Data
     return data
 
 
-def _groups(data: pd.DataFrame, subgroups: list[str]):
-    """(variable, level, subset, n_missing) for the whole set and each subgroup level."""
-    yield "all", "all", data, 0
-    for var in subgroups:
-        if var not in data.columns:
-            continue
-        known = data[data[var].notna()]
-        for level in (0, 1):
-            yield var, str(level), known[known[var].astype(int) == level], len(data) - len(known)
-
-
 def km_median_table(adsl, adtte, sets, subgroups, conf_type="log", conf_level=0.95) -> pd.DataFrame:
     """Kaplan–Meier median PFS and OS with CI per analysis set and subgroup level.
 
@@ -491,7 +480,7 @@ def km_median_table(adsl, adtte, sets, subgroups, conf_type="log", conf_level=0.
     for name, subset in sets.items():
         for endpoint in ENDPOINTS:
             data = _with_tte(subset, adtte, endpoint)
-            for var, level, group, n_missing in _groups(data, subgroups):
+            for var, level, group, n_missing in subgroup_levels(data, subgroups):
                 curve = km_curve(group["aval"], group["event"], conf_type, conf_level)
                 median, lower, upper = km_quantile(curve)
                 notes = []
@@ -516,7 +505,7 @@ def km_landmark_table(
     for name, subset in sets.items():
         for endpoint in ENDPOINTS:
             data = _with_tte(subset, adtte, endpoint)
-            for var, level, group, _ in _groups(data, subgroups):
+            for var, level, group, _ in subgroup_levels(data, subgroups):
                 curve = km_curve(group["aval"], group["event"], conf_type, conf_level)
                 for month in landmarks_months:
                     at = km_at(curve, month, len(group))
