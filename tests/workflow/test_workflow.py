@@ -188,3 +188,13 @@ def test_small_cells_are_suppressed_in_the_report(demo_run):
     assert len(small)
     for row in small.itertuples():
         assert f"<td>{row.n} ({row.percent:.1f})</td>" not in html
+
+
+def test_invalid_config_is_refused_before_anything_runs(tmp_path):
+    config = demo_config({"demo": str(ROOT / "data" / "demo")})
+    config["km"]["conf_type"] = "logit"
+    result = run_workflow(tmp_path, config)
+    assert result.returncode != 0
+    assert "conf_type" in result.stderr
+    assert "'logit' is not one of ['log', 'log-log', 'plain']" in result.stderr
+    assert not (tmp_path / "results").exists()
