@@ -28,7 +28,7 @@ def test_unknown_units_are_all_listed_with_their_rows():
         ]
     )
     with pytest.raises(InputError) as err:
-        safety.harmonise_lab_units(labs)
+        safety.harmonise_lab_units(labs, "s/labs.csv")
     rows = {(p.row, p.column) for p in err.value.problems}
     assert rows == {(1, "unit"), (3, "unit")}
     assert "s/labs.csv" in str(err.value)

@@ -22,6 +22,8 @@ LAB_UNITS = {
 }
 COUNT_TESTS = ("WBC", "ANC", "PLT")
 HARMONISED_UNIT = {"WBC": "10^9/L", "ANC": "10^9/L", "PLT": "10^9/L", "HGB": "g/dL"}
+#: The spellings named in error messages.
+ACCEPTED_UNITS = {"count": ("10^9/L", "10^3/µL", "G/L", "Gpt/L", "/nL"), "HGB": ("g/dL", "g/L")}
 
 #: CTCAE v5 grading of blood counts: (term, test, [(upper bound exclusive, grade), ...]) with
 #: the lower limits of normal ANC 1.8, PLT 150, WBC 4.0 (10^9/L) and HGB 12 g/dL.
@@ -31,12 +33,20 @@ LAB_GRADES = {
     "WBC": ("White blood cell decreased", [(1.0, 4), (2.0, 3), (3.0, 2), (4.0, 1)]),
     "HGB": ("Anemia", [(8.0, 3), (10.0, 2), (12.0, 1)]),
 }
+ADAE_COLUMNS = ["site", "patient_id", "term", "grade", "onset_day", "category", "source"]
 GRADE_GROUPS = {"any": 1, "ge2": 2, "ge3": 3, "ge4": 4}
 AE_COLUMNS = ["analysis_set", "category", "term", "grade_group", "n", "N", "percent"]
 NADIR_COLUMNS = ["analysis_set", "test", "group", "n", "median", "min", "max"]
 NADIR_TEST_COLUMNS = ["analysis_set", "test", "comparison", "p"]
 NADIR_TESTS = ("WBC", "ANC", "HGB", "PLT")
 PN_TERM = "Peripheral sensory neuropathy"
+PN_WORSENED = f"{PN_TERM} (worse than baseline)"
+PN_BASELINE = "Peripheral neuropathy before treatment"
+HEMATOLOGIC_SOURCE_LABEL = {
+    "reported": "reported",
+    "labs": "labs (CTCAE v5 thresholds)",
+    "both": "worst of reported and labs",
+}
 
 
 def ae_category(term: str) -> str:
@@ -57,20 +67,29 @@ def _unit_key(unit) -> str:
 def harmonise_lab_units(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.DataFrame:
     """Convert blood counts to 10^9/L and haemoglobin to g/dL.
 
-    Counts in 10^9/L, 10^3/µL, G/L, Gpt/L or /nL are the same number; haemoglobin in g/L is
-    divided by 10. Other tests (SPEP_M, FLC, …) pass through unchanged.
+    Counts (WBC, ANC, PLT) in 10^9/L, 10^3/µL, G/L, Gpt/L or /nL are the same number;
+    haemoglobin in g/dL is kept and in g/L divided by 10. Other tests (SPEP_M, UPEP_M, FLC,
+    IFE, BMPC, …) pass through unchanged. Unit spellings are compared without spaces, case,
+    ``×``/``x`` and with µ (micro sign or Greek mu) read as ``u``.
 
     Parameters
     ----------
     labs : pandas.DataFrame
-        ``site, patient_id, day, test, value, unit`` and optionally ``_row`` (data row).
+        ``site, patient_id, day, test, value, unit`` and optionally ``_row`` (the 1-based data
+        row of the source file, used in messages).
     file_label : str
-        Used in messages when ``site`` is absent.
+        The file named in messages (e.g. ``demo/labs.csv``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``labs`` with ``value`` converted and ``unit`` set to the harmonised unit.
 
     Raises
     ------
     InputError
-        Listing every row whose unit is not known for its test (file, row, column ``unit``).
+        Listing every row whose unit is not known for its test (file, row, column ``unit`` and
+        the accepted units); never a patient identifier or a value.
     """
     out = labs.copy()
     problems = []
@@ -79,32 +98,58 @@ def harmonise_lab_units(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.
         if not mask.any():
             continue
         units = LAB_UNITS["count" if test in COUNT_TESTS else "HGB"]
-        keys = out.loc[mask, "unit"].map(_unit_key)
-        factor = keys.map(units)
-        bad = factor.isna()
-        for idx in bad[bad].index:
-            label = f"{out.at[idx, 'site']}/labs.csv" if "site" in out.columns else file_label
+        factor = out.loc[mask, "unit"].map(_unit_key).map(units)
+        expected = ", ".join(ACCEPTED_UNITS["count" if test in COUNT_TESTS else "HGB"])
+        for idx in factor.index[factor.isna()]:
             row = int(out.at[idx, "_row"]) if "_row" in out.columns else None
-            problems.append(Problem(label, row, "unit", f"unit not known for {test}; expected one of "
-                                    f"{', '.join(sorted({'10^9/L', '10^3/µL', 'G/L', '/nL'} if test in COUNT_TESTS else {'g/dL', 'g/L'}))}"))  # fmt: skip
-        out.loc[mask, "value"] = out.loc[mask, "value"] * factor.fillna(1.0)
+            problems.append(
+                Problem(
+                    file_label,
+                    row,
+                    "unit",
+                    f"unit not known for {test}; expected one of {expected}",
+                )
+            )
+        out.loc[mask, "value"] = pd.to_numeric(out.loc[mask, "value"]) * factor.fillna(1.0)
         out.loc[mask, "unit"] = HARMONISED_UNIT[test]
     if problems:
-        raise InputError(problems)
+        raise InputError(sorted(problems, key=lambda p: p.row or 0))
     return out
 
 
 def grade_from_labs(adlb: pd.DataFrame) -> pd.DataFrame:
     """CTCAE v5 grades of hematologic toxicity from blood counts on treatment (day ≥ 0).
 
+    Thresholds (:data:`LAB_GRADES`, CTCAE v5.0 "Investigations" and "Anemia"), with one lower
+    limit of normal for everyone: ANC 1.8, PLT 150, WBC 4.0 (10^9/L), HGB 12 g/dL (the female
+    LLN for both sexes, so grade 1 anemia is conservative in men; grades 2–3 do not use LLN).
+
+    ============================  ======  ===========  ======  ======  ======
+    term                          test    grade 1      2       3       4
+    ============================  ======  ===========  ======  ======  ======
+    Neutrophil count decreased    ANC     < 1.8        < 1.5   < 1.0   < 0.5
+    Platelet count decreased      PLT     < 150        < 75    < 50    < 25
+    White blood cell decreased    WBC     < 4.0        < 3.0   < 2.0   < 1.0
+    Anemia                        HGB     < 12         < 10    < 8     —
+    ============================  ======  ===========  ======  ======  ======
+
+    Anemia grade 4 (life-threatening) is a clinical, not a laboratory, grade.
+
+    Parameters
+    ----------
+    adlb : pandas.DataFrame
+        ``site, patient_id, day, test, value`` with harmonised units
+        (:func:`harmonise_lab_units`).
+
     Returns
     -------
     pandas.DataFrame
         ADAE-shaped rows (``site, patient_id, term, grade, onset_day, category, source``): the
-        worst grade per patient and term, with the first day it was reached.
+        worst grade per patient and term, ``onset_day`` the first day that grade was reached,
+        ``category`` "hematologic", ``source`` "labs". Patients never below LLN have no row.
     """
     rows = []
-    on_treatment = adlb[(adlb["day"] >= 0) & adlb["test"].isin(list(LAB_GRADES))]
+    on_treatment = adlb[(pd.to_numeric(adlb["day"]) >= 0) & adlb["test"].isin(list(LAB_GRADES))]
     for test, (term, cuts) in LAB_GRADES.items():
         part = on_treatment[on_treatment["test"] == test]
         if part.empty:
@@ -119,20 +164,27 @@ def grade_from_labs(adlb: pd.DataFrame) -> pd.DataFrame:
             worst = int(g["grade"].max())
             first = int(g.loc[g["grade"] == worst, "day"].min())
             rows.append((site, pid, term, worst, first, "hematologic", "labs"))
-    return pd.DataFrame(
-        rows, columns=["site", "patient_id", "term", "grade", "onset_day", "category", "source"]
-    )
+    return pd.DataFrame(rows, columns=ADAE_COLUMNS)
 
 
 def patient_nadirs(adlb: pd.DataFrame) -> pd.DataFrame:
     """Lowest WBC, ANC, HGB and PLT per patient on treatment (day > 0).
 
+    Day 0 is the pre-dose sample of the first cycle, so the nadir is taken strictly after it;
+    earlier days are baseline. (Lab-based CTCAE grades, :func:`grade_from_labs`, include day 0,
+    so a patient cytopenic at start is graded, as CTCAE counts any value on treatment.)
+
+    Parameters
+    ----------
+    adlb : pandas.DataFrame
+        ``site, patient_id, day, test, value`` in harmonised units.
+
     Returns
     -------
     pandas.DataFrame
-        ``site, patient_id, test, nadir``.
+        ``site, patient_id, test, nadir``: one row per patient and test with a value after day 0.
     """
-    on_treatment = adlb[(adlb["day"] > 0) & adlb["test"].isin(NADIR_TESTS)]
+    on_treatment = adlb[(pd.to_numeric(adlb["day"]) > 0) & adlb["test"].isin(NADIR_TESTS)]
     nadir = on_treatment.groupby(["site", "patient_id", "test"], sort=False)["value"].min()
     return nadir.rename("nadir").reset_index()
 
@@ -170,56 +222,71 @@ def combine_hematologic(
 
 def worst_grades(ae: pd.DataFrame) -> pd.DataFrame:
     """Worst grade per patient and term (patients, not events, are counted)."""
+    keys = ["site", "patient_id", "term", "category"]
     if ae.empty:
-        return pd.DataFrame(columns=["site", "patient_id", "term", "category", "grade"])
-    return ae.groupby(["site", "patient_id", "term", "category"], as_index=False)["grade"].max()
+        return pd.DataFrame(columns=[*keys, "grade"])
+    return ae.groupby(keys, as_index=False)["grade"].max()
 
 
-def adverse_event_table(sets: dict[str, pd.DataFrame], ae: pd.DataFrame) -> pd.DataFrame:
+def adverse_event_table(
+    sets: dict[str, pd.DataFrame], ae: pd.DataFrame, hematologic_source: str = "both"
+) -> pd.DataFrame:
     """Patients with each CTCAE term at any grade, grade ≥2, ≥3 and 4, per analysis set.
 
-    Rows per term and category, plus ``any hematologic`` and ``any non-hematologic`` totals
-    (worst grade over the category's terms), and peripheral neuropathy against the
-    pre-existing grade: ``Peripheral sensory neuropathy (worse than baseline)`` counts
-    patients whose on-treatment grade exceeds ``pn_baseline_grade``, and
-    ``Peripheral neuropathy before treatment`` counts the baseline grades.
-    ``N`` is every patient of the set; ``percent`` = 100 n / N.
+    One row per set, term and grade group (``any``, ``ge2``, ``ge3``, ``ge4``), counting each
+    patient once at the worst grade of the term; then the totals ``any hematologic`` and
+    ``any non-hematologic`` (worst grade over the category's terms); then peripheral
+    neuropathy against the pre-existing grade: :data:`PN_WORSENED` counts patients whose
+    on-treatment grade of :data:`PN_TERM` exceeds ``pn_baseline_grade`` (blank read as 0), and
+    :data:`PN_BASELINE` the pre-existing grades themselves (not adverse events).
+
+    Parameters
+    ----------
+    sets : dict of str to pandas.DataFrame
+        Analysis sets of ADSL (``site, patient_id, pn_baseline_grade``).
+    ae : pandas.DataFrame
+        The AEs analysed (:func:`combine_hematologic`): ``site, patient_id, term, grade,
+        category``.
+    hematologic_source : {"reported", "labs", "both"}
+        Where the hematologic grades came from; written in the ``source`` column.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``analysis_set, category, term, grade_group, n, N, percent`` (``N`` every patient of
+        the set, ``percent`` = 100 n / N), then ``source`` and ``note``. No rows when there are
+        no adverse-event records at all (no ``adverse_events.csv`` and no lab grades): zero
+        counts would claim an absence of toxicity that was never recorded.
     """
+    columns = [*AE_COLUMNS, "source", "note"]
+    if ae.empty:
+        return pd.DataFrame(columns=columns)
+    source = {"hematologic": HEMATOLOGIC_SOURCE_LABEL[hematologic_source],
+              "non-hematologic": "reported"}  # fmt: skip
     worst = worst_grades(ae)
     rows = []
     for name, adsl in sets.items():
         n_total = len(adsl)
-        keys = pd.MultiIndex.from_frame(adsl[["site", "patient_id"]])
-        in_set = (
-            worst[pd.MultiIndex.from_frame(worst[["site", "patient_id"]]).isin(keys)]
-            if len(worst)
-            else worst
-        )
-        blocks = [(cat, term, g) for (cat, term), g in in_set.groupby(["category", "term"])]
+        patients = adsl[["site", "patient_id", "pn_baseline_grade"]]
+        in_set = worst.merge(patients, on=["site", "patient_id"])
+        blocks = [(cat, term, g, source[cat], "")
+                  for (cat, term), g in in_set.groupby(["category", "term"])]  # fmt: skip
         for cat in ("hematologic", "non-hematologic"):
-            part = in_set[in_set["category"] == cat]
-            blocks.append(
-                (
-                    cat,
-                    f"any {cat}",
-                    part.groupby(["site", "patient_id"], as_index=False)["grade"].max(),
-                )
-            )
-        pn = in_set[in_set["term"] == PN_TERM].merge(adsl[["site", "patient_id", "pn_baseline_grade"]],
-                                                      on=["site", "patient_id"])  # fmt: skip
+            part = in_set[in_set["category"] == cat].groupby(["site", "patient_id"])["grade"].max()
+            blocks.append((cat, f"any {cat}", part.to_frame(), source[cat], ""))
+        pn = in_set[in_set["term"] == PN_TERM]
         worse = pn[pn["grade"] > pn["pn_baseline_grade"].fillna(0)]
-        blocks.append(("non-hematologic", f"{PN_TERM} (worse than baseline)", worse))
-        baseline = adsl[adsl["pn_baseline_grade"].fillna(0) > 0].rename(
-            columns={"pn_baseline_grade": "grade"}
-        )
-        blocks.append(("non-hematologic", "Peripheral neuropathy before treatment", baseline))
-        for cat, term, g in blocks:
+        blocks.append(("non-hematologic", PN_WORSENED, worse, "reported",
+                       "on-treatment grade above pn_baseline_grade (blank baseline read as 0)"))  # fmt: skip
+        baseline = patients.rename(columns={"pn_baseline_grade": "grade"}).fillna({"grade": 0})
+        blocks.append(("non-hematologic", PN_BASELINE, baseline, "pn_baseline_grade",
+                       "pre-existing before day 0, not an adverse event"))  # fmt: skip
+        for cat, term, g, src, note in blocks:
             for group, lowest in GRADE_GROUPS.items():
                 n = int((g["grade"] >= lowest).sum())
-                rows.append(
-                    (name, cat, term, group, n, n_total, 100.0 * n / n_total if n_total else np.nan)
-                )
-    return pd.DataFrame(rows, columns=AE_COLUMNS)
+                percent = 100.0 * n / n_total if n_total else np.nan
+                rows.append((name, cat, term, group, n, n_total, percent, src, note))
+    return pd.DataFrame(rows, columns=columns)
 
 
 # --------------------------------------------------------------------------- nadirs
@@ -287,7 +354,15 @@ def _nadirs_by_patient(adsl: pd.DataFrame, nadirs: pd.DataFrame) -> pd.DataFrame
 
 
 def nadir_table(sets: dict[str, pd.DataFrame], adlb: pd.DataFrame) -> pd.DataFrame:
-    """Median and range of nadir WBC, ANC, HGB, PLT: overall, by IMiD use and by regimen."""
+    """Median and range of nadir WBC, ANC, HGB, PLT: overall, by IMiD use and by regimen.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``analysis_set, test, group, n, median, min, max`` with ``group`` "all",
+        "IMiD-containing", "IMiD-free" or a regimen; only groups with at least one patient
+        (no rows at all without laboratory values).
+    """
     nadirs = patient_nadirs(adlb)
     rows = []
     for name, adsl in sets.items():
@@ -302,13 +377,21 @@ def nadir_table(sets: dict[str, pd.DataFrame], adlb: pd.DataFrame) -> pd.DataFra
             groups += [(regimen, g) for regimen, g in part.groupby("regimen")]
             for group, g in groups:
                 v = g["nadir"]
-                rows.append((name, test, group, len(v), v.median() if len(v) else np.nan,
-                             v.min() if len(v) else np.nan, v.max() if len(v) else np.nan))  # fmt: skip
+                if len(v):
+                    rows.append((name, test, group, len(v), v.median(), v.min(), v.max()))
     return pd.DataFrame(rows, columns=NADIR_COLUMNS)
 
 
 def nadir_test_table(sets: dict[str, pd.DataFrame], adlb: pd.DataFrame) -> pd.DataFrame:
-    """Wilcoxon rank-sum tests of nadirs: IMiD-containing vs IMiD-free, and Pd vs Rd vs Td."""
+    """Wilcoxon rank-sum tests of nadirs: IMiD-containing vs IMiD-free, and Pd vs Rd vs Td.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``analysis_set, test, comparison, p``, then ``W`` (R's statistic), ``n_1``, ``n_2`` and
+        ``method`` (exact or normal approximation, :func:`wilcoxon_rank_sum`). A comparison with
+        an empty group (e.g. within a single-regimen set) has no row.
+    """
     nadirs = patient_nadirs(adlb)
     rows = []
     for name, adsl in sets.items():

@@ -23,9 +23,12 @@ def main(snakemake):
     by_regimen = {
         r: adsl[adsl["regimen"] == r] for r in sorted(adsl["regimen"].unique()) if r not in sets
     }
-    write_table(
-        safety.adverse_event_table({**sets, **by_regimen}, ae), snakemake.output.adverse_events
-    )
+    ae_table = safety.adverse_event_table({**sets, **by_regimen}, ae, p.hematologic_source)
+    if ae_table.empty:
+        logging.info(
+            "no adverse-event records (reported or from labs): adverse_events.csv is empty"
+        )
+    write_table(ae_table, snakemake.output.adverse_events)
     write_table(safety.nadir_table(sets, adlb), snakemake.output.nadir)
     write_table(safety.nadir_test_table(sets, adlb), snakemake.output.nadir_tests)
     models, predictions = exposure.exposure_response(
