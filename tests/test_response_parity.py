@@ -32,7 +32,7 @@ def compare(tmp_path, adsl, min_regimen_n=20):
     )
     sets = analysis_sets(adsl, min_regimen_n)
     n = assert_tables_match(response_table(sets, SUBGROUPS), pd.read_csv(tmp_path / "r" / "response.csv"),
-                            RESPONSE_COLUMNS[:3], RESPONSE_COLUMNS[3:], "response")  # fmt: skip
+                            RESPONSE_COLUMNS[:3], [*RESPONSE_COLUMNS[3:], "n_not_evaluable"], "response")  # fmt: skip
     n += assert_tables_match(response_test_table(sets, SUBGROUPS), pd.read_csv(tmp_path / "r" / "response_tests.csv"),
                              RESPONSE_TEST_COLUMNS[:3], RESPONSE_TEST_COLUMNS[3:], "response_tests")  # fmt: skip
     return n
@@ -44,9 +44,10 @@ def test_demo_matches_r(tmp_path):
 
 
 def test_edge_tables_match_r(tmp_path):
-    """A subgroup where everyone responds, one where nobody does, and a tiny regimen."""
+    """A subgroup where everyone responds, one where nobody does, blanks, and a tiny regimen."""
     adsl, _ = extract_to_adam(ROOT / "data" / "demo", "demo")
     adsl = adsl.copy()
+    adsl.loc[adsl.index[:4], "best_response"] = np.nan  # blank: not evaluable, and not "NE"
     adsl.loc[adsl["emd"] == 1, "best_response"] = "CR"  # every EMD patient responds: OR = Inf
     adsl.loc[adsl["age_ge80"] == 1, "best_response"] = "PD"  # no old patient responds: OR = 0
     adsl.loc[(adsl["emd"] == 1) & (adsl["age_ge80"] == 1), "emd"] = 0

@@ -87,19 +87,54 @@ def uniroot(f, lower: float, upper: float, tol: float = UNIROOT_TOL, maxiter: in
     return b
 
 
-def _hypergeometric(table: np.ndarray):
-    a, b, c, d = table.ravel()
+def _hypergeometric(table) -> tuple[int, np.ndarray, np.ndarray]:
+    """Observed a, its support and log densities given the margins (R fisher.test's logdc)."""
+    a, b, c, d = np.asarray(table, dtype=int).ravel()
     m, n, k = a + c, b + d, a + b  # first column total, second column total, first row total
-    lo, hi = max(0, k - n), min(k, m)
-    support = np.arange(lo, hi + 1)
-    logdc = stats.hypergeom.logpmf(support, m + n, m, k)
-    return a, lo, hi, support, logdc
+    support = np.arange(max(0, k - n), min(k, m) + 1)
+    return int(a), support, stats.hypergeom.logpmf(support, m + n, m, k)
 
 
-def _dnhyper(support, logdc, ncp):
+def _dnhyper(support, logdc, ncp: float) -> np.ndarray:
+    """Noncentral hypergeometric density over the support (R fisher.test's dnhyper)."""
     d = logdc + np.log(ncp) * support
     d = np.exp(d - d.max())
     return d / d.sum()
+
+
+def conditional_mle_odds_ratio(table) -> float:
+    """Conditional maximum-likelihood odds ratio of a 2×2 table, as R ``fisher.test()$estimate``.
+
+    Given the margins, the top-left count follows Fisher's noncentral hypergeometric
+    distribution with odds ratio ψ. The conditional MLE is the ψ at which its mean equals the
+    observed count (the score equation), 0 when the count is the smallest possible and ``inf``
+    when it is the largest. It is not the sample odds ratio ad/bc that
+    ``scipy.stats.fisher_exact`` reports (for [[2, 1], [1, 2]]: 3.13 vs 4). Solved as R does,
+    on (0, 1] for ψ or 1/ψ with :func:`uniroot` at R's default tolerance.
+
+    Parameters
+    ----------
+    table : array-like, shape (2, 2)
+        Rows: group 1, group 0; columns: outcome yes, outcome no.
+    """
+    x, support, logdc = _hypergeometric(table)
+    lo, hi = support[0], support[-1]
+    if x == lo:
+        return 0.0
+    if x == hi:
+        return np.inf
+
+    def mean(ncp):  # R's mnhyper
+        if ncp == 0:
+            return float(lo)
+        return float((support * _dnhyper(support, logdc, ncp)).sum())
+
+    mu = mean(1.0)
+    if mu > x:
+        return float(uniroot(lambda t: mean(t) - x, 0.0, 1.0))
+    if mu < x:
+        return float(1 / uniroot(lambda t: mean(1 / t) - x, np.finfo(float).eps, 1.0))
+    return 1.0
 
 
 def fisher_exact(table) -> tuple[float, float]:
@@ -113,37 +148,15 @@ def fisher_exact(table) -> tuple[float, float]:
     Returns
     -------
     odds_ratio : float
-        Conditional maximum-likelihood estimate (R's ``estimate``): 0 or inf at the edges of
-        the support; found as R does, with :func:`uniroot` (tol = eps^0.25).
+        :func:`conditional_mle_odds_ratio` (R's ``estimate``).
     p : float
-        Two-sided p: the probability of tables no more likely than the observed (relative
-        tolerance 1e-7, as R).
+        Two-sided p: the total probability of the tables, given the margins, that are no more
+        likely than the observed one (relative tolerance 1e-7, as R).
     """
-    table = np.asarray(table, dtype=int)
-    x, lo, hi, support, logdc = _hypergeometric(table)
+    x, support, logdc = _hypergeometric(table)
     d = _dnhyper(support, logdc, 1.0)
-    p = float(min(1.0, d[d <= d[x - lo] * (1 + 1e-7)].sum()))
-
-    def mean(ncp):  # R's mnhyper
-        if ncp == 0:
-            return float(lo)
-        if ncp == np.inf:
-            return float(hi)
-        return float((support * _dnhyper(support, logdc, ncp)).sum())
-
-    if x == lo:
-        estimate = 0.0
-    elif x == hi:
-        estimate = np.inf
-    else:
-        mu = mean(1.0)
-        if mu > x:
-            estimate = uniroot(lambda t: mean(t) - x, 0.0, 1.0)
-        elif mu < x:
-            estimate = 1 / uniroot(lambda t: mean(1 / t) - x, np.finfo(float).eps, 1.0)
-        else:
-            estimate = 1.0
-    return float(estimate), p
+    p = float(min(1.0, d[d <= d[x - support[0]] * (1 + 1e-7)].sum()))
+    return conditional_mle_odds_ratio(table), p
 
 
 def response_table(
@@ -151,9 +164,23 @@ def response_table(
 ) -> pd.DataFrame:
     """Best overall response counts, ORR and CBR with Clopper–Pearson CIs.
 
-    Denominators are the patients with an evaluable best response; ``NE`` counts those
-    without (NE or blank), who are left out. ``responder`` is not used as a subgroup (it is
-    the outcome).
+    Parameters
+    ----------
+    sets : dict of str to pandas.DataFrame
+        Analysis sets of ADSL (``best_response`` and the subgroup flags).
+    subgroups : list of str
+        Flags whose levels 0 and 1 get a row each, after the ``all``/``all`` row. ``responder``
+        is left out: it is defined by the response (the rates would be 0 % and 100 %).
+    conf_level : float
+        Of the Clopper–Pearson intervals (R ``binom.test``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        DESIGN.md §6 columns, then ``n_not_evaluable`` (NE or blank: left out of the
+        denominators) and ``n_missing`` (patients whose flag is missing, left out of the
+        subgroup's levels). ``NE`` counts the explicit NE; ``n_evaluable`` the rest of the
+        denominator; ORR = sCR–PR, CBR = sCR–MR.
     """
     rows = []
     for name, adsl in sets.items():
@@ -164,48 +191,42 @@ def response_table(
             evaluable = best[best.isin(CATEGORIES)]
             n = len(evaluable)
             counts = [int((evaluable == c).sum()) for c in CATEGORIES]
-            row = [name, var, level, n, *counts, len(group) - n]
+            row = [name, var, level, n, *counts, int((best == "NE").sum())]
             for measure in ("orr", "cbr"):
                 x = int(evaluable.isin(MEASURES[measure]).sum())
                 row += [x / n if n else np.nan, *clopper_pearson(x, n, conf_level)]
-            rows.append([*row, n_missing])
-    return pd.DataFrame(rows, columns=[*RESPONSE_COLUMNS, "n_missing"])
+            rows.append([*row, len(group) - n, n_missing])
+    return pd.DataFrame(rows, columns=[*RESPONSE_COLUMNS, "n_not_evaluable", "n_missing"])
 
 
 def response_test_table(sets: dict[str, pd.DataFrame], subgroups: list[str]) -> pd.DataFrame:
     """Fisher's exact test of ORR and CBR between the levels of each subgroup flag.
 
-    ``rate_1`` and ``rate_0`` are the rates in level 1 and 0; ``odds_ratio`` is the conditional
-    MLE of the odds of response in level 1 relative to level 0 (R ``fisher.test``).
+    Among evaluable patients whose flag is known. ``rate_1`` and ``rate_0`` are the rates in
+    level 1 and level 0; ``odds_ratio`` is the conditional MLE of the odds of response in level
+    1 relative to level 0 and ``p`` the two-sided p, both as R ``fisher.test``
+    (:func:`fisher_exact`). Then ``n_1``, ``n_0`` (evaluable patients per level) and ``note``.
+    ``responder`` gets rows without estimates and a note: it is the outcome itself.
     """
     rows = []
     for name, adsl in sets.items():
         evaluable = adsl[adsl["best_response"].isin(CATEGORIES)]
         for var in subgroups:
-            if var not in adsl.columns or var in CIRCULAR:
+            if var not in adsl.columns:
                 continue
             known = evaluable[evaluable[var].notna()]
             flag = known[var].astype(int)
+            n1, n0 = int((flag == 1).sum()), int((flag == 0).sum())
             for measure in ("orr", "cbr"):
                 outcome = known["best_response"].isin(MEASURES[measure])
-                n1, n0 = int((flag == 1).sum()), int((flag == 0).sum())
                 y1, y0 = int(outcome[flag == 1].sum()), int(outcome[flag == 0].sum())
-                if n1 == 0 or n0 == 0:
-                    rows.append(
-                        (
-                            name,
-                            var,
-                            measure,
-                            np.nan,
-                            np.nan,
-                            np.nan,
-                            np.nan,
-                            n1,
-                            n0,
-                            "a level has no evaluable patients",
-                        )
-                    )
+                if var in CIRCULAR:
+                    note = "not tested: responder is defined by the best response (circular)"
+                elif n1 == 0 or n0 == 0:
+                    note = "not tested: a level has no evaluable patients"
+                else:
+                    odds_ratio, p = fisher_exact([[y1, n1 - y1], [y0, n0 - y0]])
+                    rows.append((name, var, measure, y1 / n1, y0 / n0, odds_ratio, p, n1, n0, ""))
                     continue
-                odds_ratio, p = fisher_exact([[y1, n1 - y1], [y0, n0 - y0]])
-                rows.append((name, var, measure, y1 / n1, y0 / n0, odds_ratio, p, n1, n0, ""))
+                rows.append((name, var, measure, *(np.nan,) * 4, n1, n0, note))
     return pd.DataFrame(rows, columns=[*RESPONSE_TEST_COLUMNS, "n_1", "n_0", "note"])

@@ -3,7 +3,9 @@
 args <- commandArgs(trailingOnly = TRUE)
 adsl <- read.csv(args[1], stringsAsFactors = FALSE)
 out_dir <- args[2]; min_regimen_n <- as.integer(args[3])
-subgroups <- setdiff(strsplit(args[4], ",")[[1]], "responder"); conf_level <- as.numeric(args[5])
+tested <- strsplit(args[4], ",")[[1]]; conf_level <- as.numeric(args[5])
+circular <- "responder"  # defined by the response: no rows in response.csv, NA tests with a note
+subgroups <- setdiff(tested, circular)
 cats <- c("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
 counts <- sort(table(adsl$regimen), decreasing = TRUE)
 regimens <- names(counts)[counts > min_regimen_n]
@@ -20,18 +22,19 @@ for (set in names(sets)) {
     orr <- sum(e %in% cats[1:4]); cbr <- sum(e %in% cats[1:5])
     row <- data.frame(analysis_set = set, variable = g[[1]], level = g[[2]], n_evaluable = n)
     for (c in cats) row[[c]] <- sum(e == c)
-    row$NE <- nrow(x) - n
+    row$NE <- sum(x$best_response %in% "NE")
     ci <- exact(orr, n); row$orr <- if (n) orr / n else NA; row$orr_ci_lower <- ci[1]; row$orr_ci_upper <- ci[2]
     ci <- exact(cbr, n); row$cbr <- if (n) cbr / n else NA; row$cbr_ci_lower <- ci[1]; row$cbr_ci_upper <- ci[2]
+    row$n_not_evaluable <- nrow(x) - n
     resp[[length(resp) + 1]] <- row
   }
-  for (v in subgroups) for (m in c("orr", "cbr")) {
+  for (v in intersect(tested, names(d))) for (m in c("orr", "cbr")) {
     k <- ev[!is.na(ev[[v]]), ]
     yes <- k$best_response %in% cats[1:(if (m == "orr") 4 else 5)]
     f <- k[[v]]
     n1 <- sum(f == 1); n0 <- sum(f == 0)
     res <- c(NA, NA, NA, NA)
-    if (n1 > 0 && n0 > 0) {
+    if (n1 > 0 && n0 > 0 && !(v %in% circular)) {
       tab <- matrix(c(sum(yes[f == 1]), sum(yes[f == 0]), sum(!yes[f == 1]), sum(!yes[f == 0])), 2)
       ft <- fisher.test(tab)
       res <- c(sum(yes[f == 1]) / n1, sum(yes[f == 0]) / n0, ft$estimate, ft$p.value)
