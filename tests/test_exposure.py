@@ -44,3 +44,38 @@ def test_disease_control_is_sd_or_better_and_not_cbr():
     flags = exposure.outcome_flags(adsl, ae)
     expected = adsl["best_response"].map({"PR": 1, "SD": 1, "PD": 0}).astype("Int64")
     pd.testing.assert_series_equal(flags["disease_control"], expected, check_names=False)
+
+
+def test_irls_agrees_with_statsmodels_glm_binomial():
+    """rwe's IRLS (R glm.fit's start and stopping rule) and statsmodels' GLM give one model."""
+    import statsmodels.api as sm
+
+    adsl, ae = _cohort(300, seed=4)
+    y = exposure.outcome_flags(adsl, ae)["fatigue_ge2"].to_numpy(int)
+    x = adsl["start_dose_mg"].to_numpy(float)
+    ours = exposure.logistic_fit(x, y)
+    theirs = sm.GLM(y, sm.add_constant(x), family=sm.families.Binomial()).fit()
+    assert ours.converged
+    assert ours.params == pytest.approx(theirs.params, rel=1e-6)
+    assert ours.bse == pytest.approx(theirs.bse, rel=1e-6)
+    assert ours.pvalues == pytest.approx(theirs.pvalues, rel=1e-6)
+
+
+def test_prediction_ci_is_built_on_the_link_scale():
+    adsl, ae = _cohort(300, seed=5)
+    y = exposure.outcome_flags(adsl, ae)["fatigue_ge2"].to_numpy(int)
+    fit = exposure.logistic_fit(adsl["start_dose_mg"], y)
+    p, lower, upper = exposure.predict_probability(fit, 3.0)
+    logit = lambda v: np.log(v / (1 - v))  # noqa: E731
+    # Symmetric around the prediction on the logit scale, not on the probability scale.
+    assert logit(p) - logit(lower) == pytest.approx(logit(upper) - logit(p), rel=1e-9)
+    assert 0 < lower < p < upper < 1
+
+
+def test_constant_exposure_is_reported_not_estimated():
+    adsl, ae = _cohort()
+    models, predictions = exposure.exposure_response(adsl.assign(start_dose_mg=4.0), ae)
+    fatigue = models.set_index("outcome").loc["fatigue_ge2"]
+    assert fatigue["note"] == "not estimable: exposure is constant"
+    assert np.isnan(fatigue["odds_ratio"])
+    assert "fatigue_ge2" not in set(predictions["outcome"])
