@@ -70,13 +70,20 @@ def test_logistic_models_match_r_glm(tmp_path, demo):
     adsl, adae, adlb = demo
     ae = safety.combine_hematologic(adae, safety.grade_from_labs(adlb), "both")
     flags = exposure.outcome_flags(adsl, ae)
-    models, predictions = exposure.exposure_response(adsl, ae, predict_at=(0.6, 1.0))
+    models, predictions = exposure.exposure_response(adsl, ae, predict_at=(3, 4))
     estimable = models[~models["note"].fillna("").str.startswith("not estimable")]
     assert len(estimable) >= 5
     data = pd.concat([pd.DataFrame({"outcome": o, "x": adsl["exposure_auc"], "y": flags[o]}).dropna()
                       for o in estimable["outcome"]])  # fmt: skip
     data.to_csv(tmp_path / "er_data.csv", index=False)
-    run_r("exposure_reference.R", tmp_path / "er_data.csv", tmp_path / "r", "0.6,1.0")
+    points = sorted(predictions["at"].unique())  # the median AUC of patients on 3 and 4 mg
+    assert len(points) == 2
+    run_r(
+        "exposure_reference.R",
+        tmp_path / "er_data.csv",
+        tmp_path / "r",
+        ",".join(repr(float(p)) for p in points),
+    )
     r_models = pd.read_csv(tmp_path / "r" / "exposure_response.csv")
     cols = ["intercept", "slope", "odds_ratio", "ci_lower", "ci_upper", "p"]
     assert assert_tables_match(

@@ -42,7 +42,8 @@ ER_COLUMNS = [
     "ci_upper",
     "p",
 ]
-PREDICTION_COLUMNS = ["outcome", "exposure", "at", "probability", "ci_lower", "ci_upper"]
+PREDICTION_COLUMNS = ["outcome", "exposure", "at", "probability", "ci_lower", "ci_upper", "dose_mg"]
+FEW_EVENTS = 10
 
 
 def outcome_flags(adsl: pd.DataFrame, ae: pd.DataFrame) -> pd.DataFrame:
@@ -163,6 +164,25 @@ def cross_validated_auc(x, y, folds: int = 5, seed: int = 0) -> float:
     )
 
 
+def prediction_points(adsl: pd.DataFrame, exposure: str, doses) -> list[tuple[float, float]]:
+    """(dose, exposure value) pairs at which to predict.
+
+    On the dose scale the doses themselves; on the AUC scale the median exposure of the
+    patients who started on each dose (as Gupta et al. predicted at 3 and 4 mg); a dose nobody
+    started on is skipped.
+    """
+    if exposure == "start_dose_mg":
+        return [(float(d), float(d)) for d in doses]
+    points = []
+    for dose in doses:
+        on_dose = adsl.loc[
+            np.isclose(adsl["start_dose_mg"].astype(float), float(dose)), exposure
+        ].dropna()
+        if len(on_dose):
+            points.append((float(dose), float(on_dose.median())))
+    return points
+
+
 def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), cv_folds: int = 5,
                       conf_level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
     """Logistic exposure/dose–response models for every outcome.
@@ -174,7 +194,8 @@ def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), c
         ``median_exposure``, observed proportions (and exact CIs) below and above the median,
         ``cv_auc`` and ``note``.
     predictions : pandas.DataFrame
-        Predicted probability with CI at each value of ``predict_at``.
+        Predicted probability with CI at each dose of ``predict_at`` (on the AUC scale, at the
+        median exposure of the patients on that dose; see :func:`prediction_points`).
     """
     exposure = choose_exposure(adsl)
     flags = outcome_flags(adsl, ae)
@@ -222,10 +243,13 @@ def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), c
             continue
         p = float(fit.pvalues[1])
         auc = cross_validated_auc(x, y, cv_folds)
+        notes = [] if np.isfinite(auc) else [f"too few events for {cv_folds}-fold AUC"]
+        if events < FEW_EVENTS:
+            notes.insert(0, f"fewer than {FEW_EVENTS} events: estimate unstable")
         rows.append((outcome, exposure, n, events, b0, b1, np.exp(b1), np.exp(b1 - z * se1), np.exp(b1 + z * se1), p,
-                     median, *observed, auc, "" if np.isfinite(auc) else f"too few events for {cv_folds}-fold AUC"))  # fmt: skip
-        for at in predict_at:
-            preds.append((outcome, exposure, at, *predict_probability(fit, at, conf_level)))
+                     median, *observed, auc, "; ".join(notes)))  # fmt: skip
+        for dose, at in prediction_points(adsl, exposure, predict_at):
+            preds.append((outcome, exposure, at, *predict_probability(fit, at, conf_level), dose))
     extra = ["median_exposure", "observed_below", "observed_below_ci_lower", "observed_below_ci_upper",
              "observed_above", "observed_above_ci_lower", "observed_above_ci_upper", "median_exposure_below",
              "median_exposure_above", "cv_auc", "note"]  # fmt: skip

@@ -185,7 +185,11 @@ def forest_plot(cox: pd.DataFrame, title: str) -> ggplot:
     """Forest plot of a multivariable Cox model: HR with CI on a log scale, reference line at 1."""
     data = cox.dropna(subset=["hr"]).copy()
     data["label"] = data["term"].map(label)
-    data["text"] = [f"{h:.2f} ({lo:.2f}–{hi:.2f}), p = {p:.3g}" for h, lo, hi, p in
+
+    def p_text(p):
+        return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+    data["text"] = [f"{h:.2f} ({lo:.2f}–{hi:.2f}), {p_text(p)}" for h, lo, hi, p in
                     zip(data["hr"], data["ci_lower"], data["ci_upper"], data["p"], strict=True)]  # fmt: skip
     order = list(reversed(data["label"].tolist()))
     data["label"] = pd.Categorical(data["label"], categories=order, ordered=True)

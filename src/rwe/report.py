@@ -295,7 +295,8 @@ def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure
     ], caption="Logistic regression of each outcome on exposure (Wald CI). Disease control = best response ≥ SD "
        "(not CBR).")  # fmt: skip
     ctx["predictions"] = table(t["exposure_predictions"], [
-        ("Outcome", lambda r: r["outcome"].replace("_", " ")), ("At", lambda r: num(r["at"], 2)),
+        ("Outcome", lambda r: r["outcome"].replace("_", " ")),
+        ("At", lambda r: f"{num(r['dose_mg'], 1)} mg" + ("" if r["exposure"] == "start_dose_mg" else f" (median AUC {num(r['at'], 3)})")),
         ("Predicted % (95% CI)", lambda r: estimate_ci(r["probability"], r["ci_lower"], r["ci_upper"], scale=100, missing="—")),
     ], caption="Predicted probability at the configured doses/exposures.")  # fmt: skip
     supplied = {i["file"] for i in provenance.get("inputs", [])}

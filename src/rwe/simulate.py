@@ -416,9 +416,10 @@ def simulate_adverse_events(
     logit = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
     nonheme = {
         # term: (base log-odds, slope per relative exposure, grades and their probabilities)
-        "Fatigue": (-3.0, 0.6, [1, 2, 3], [0.5, 0.4, 0.1]),
-        "Diarrhea": (-3.2, 0.6, [1, 2, 3], [0.6, 0.3, 0.1]),
-        "Rash maculo-papular": (-3.6, 0.5, [1, 2, 3], [0.6, 0.3, 0.1]),
+        # Same rates at the median exposure as before, with Gupta et al.'s rise with exposure.
+        "Fatigue": (-4.4, 2.0, [1, 2, 3], [0.5, 0.4, 0.1]),
+        "Diarrhea": (-4.6, 2.0, [1, 2, 3], [0.6, 0.3, 0.1]),
+        "Rash maculo-papular": (-5.1, 2.0, [1, 2, 3], [0.6, 0.3, 0.1]),
         "Nausea": (-3.2, 0.2, [1, 2], [0.7, 0.3]),
         "Peripheral edema": (-3.6, 0.0, [1, 2], [0.8, 0.2]),
     }
