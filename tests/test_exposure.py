@@ -79,3 +79,27 @@ def test_constant_exposure_is_reported_not_estimated():
     assert fatigue["note"] == "not estimable: exposure is constant"
     assert np.isnan(fatigue["odds_ratio"])
     assert "fatigue_ge2" not in set(predictions["outcome"])
+
+
+def test_without_adverse_event_records_ae_outcomes_are_noted_and_disease_control_is_fitted():
+    adsl, ae = _cohort(400, seed=6)
+    adsl["best_response"] = np.where(adsl["start_dose_mg"] > 3, "PR", "PD")
+    adsl.loc[adsl.index[::3], "best_response"] = "SD"
+    adsl.loc[adsl.index[::5], "best_response"] = "PD"
+    models, _ = exposure.exposure_response(adsl, ae.iloc[0:0])
+    models = models.set_index("outcome")
+    ae_outcomes = models.drop(index="disease_control")
+    assert ae_outcomes["slope"].isna().all()
+    assert ae_outcomes["note"].str.startswith("not estimable: no adverse-event records").all()
+    assert np.isfinite(models.loc["disease_control", "slope"])
+
+
+def test_partly_missing_auc_falls_back_to_dose_with_a_note():
+    adsl, ae = _cohort(300, seed=7)
+    adsl["exposure_auc"] = adsl["start_dose_mg"] * 0.25
+    adsl.loc[adsl.index[:5], "exposure_auc"] = np.nan
+    models, _ = exposure.exposure_response(adsl, ae)
+    assert (models["exposure"] == "start_dose_mg").all()
+    assert models["note"].str.contains("exposure_auc missing for 5 of 300 patients").all()
+    models, _ = exposure.exposure_response(adsl.dropna(subset=["exposure_auc"]), ae)
+    assert (models["exposure"] == "exposure_auc").all()

@@ -126,3 +126,54 @@ def test_wilcoxon_exact_by_hand():
     assert result["p"] == pytest.approx(2 / 10)
     assert result["method"] == "Wilcoxon rank sum exact test"
     assert np.isnan(safety.wilcoxon_rank_sum([], [1.0])["p"])
+
+
+def test_stage_runs_on_header_only_adam_files(tmp_path):
+    """An extract without adverse_events.csv and labs.csv: header-only ADAE/ADLB, as derive writes."""
+    from rwe import exposure
+    from rwe.io import read_adam
+
+    (tmp_path / "adae.csv").write_text(",".join(safety.ADAE_COLUMNS) + "\n")
+    (tmp_path / "adlb.csv").write_text("site,patient_id,day,test,value,unit\n")
+    adae, adlb = read_adam(tmp_path / "adae.csv"), read_adam(tmp_path / "adlb.csv")
+    adsl = _sets()["all"].assign(regimen="Ixa-Rd", imid_containing=1, start_dose_mg=[4, 3, 4, 3],
+                                 exposure_auc=np.nan, best_response=["PR", "PD", "SD", "CR"])  # fmt: skip
+    lab_grades = safety.grade_from_labs(adlb)
+    assert lab_grades.empty
+    assert list(lab_grades.columns) == safety.ADAE_COLUMNS
+    for source in ("reported", "labs", "both"):
+        ae = safety.combine_hematologic(adae, lab_grades, source)
+        table = safety.adverse_event_table({"all": adsl}, ae, source)
+        assert table.empty
+        assert list(table.columns) == [*safety.AE_COLUMNS, "source", "note"]
+    assert safety.nadir_table({"all": adsl}, adlb).empty
+    assert safety.nadir_test_table({"all": adsl}, adlb).empty
+    models, predictions = exposure.exposure_response(adsl, ae)
+    assert len(models) == len(exposure.OUTCOMES)
+    assert predictions.empty
+
+
+def test_ae_table_states_the_hematologic_source():
+    ae = pd.DataFrame({"site": "s", "patient_id": ["a", "b"], "term": ["Anemia", "Fatigue"], "grade": [3, 1],
+                       "category": ["hematologic", "non-hematologic"]})  # fmt: skip
+    table = safety.adverse_event_table(_sets(), ae, "both").set_index(["term", "grade_group"])
+    assert table.loc[("Anemia", "ge3"), "source"] == "worst of reported and labs"
+    assert table.loc[("any hematologic", "any"), "source"] == "worst of reported and labs"
+    assert table.loc[("Fatigue", "any"), "source"] == "reported"
+    assert table.loc[("Anemia", "ge4"), "n"] == 0
+
+
+def test_nadirs_are_after_day_0_and_grouped_by_imid_use_and_regimen():
+    adsl = pd.DataFrame({"site": "s", "patient_id": ["a", "b", "c"], "regimen": ["Ixa-Rd", "Ixa-Rd", "Ixa-d"],
+                         "imid_containing": pd.array([1, 1, 0], dtype="Int64")})  # fmt: skip
+    adlb = pd.DataFrame({"site": "s", "patient_id": ["a", "a", "a", "b", "c"], "day": [0, 7, 14, 7, 7],
+                         "test": "PLT", "value": [10.0, 90, 80, 120, 60], "unit": "10^9/L"})  # fmt: skip
+    assert safety.patient_nadirs(adlb)["nadir"].tolist() == [80, 120, 60]  # day 0 is baseline
+    table = safety.nadir_table({"all": adsl}, adlb).set_index("group")
+    assert set(table["test"]) == {"PLT"}  # no rows for tests without values
+    assert table.loc["all", ["n", "median", "min", "max"]].tolist() == [3, 80, 60, 120]
+    assert table.loc["IMiD-containing", ["n", "median"]].tolist() == [2, 100]
+    assert table.loc["Ixa-d", "n"] == 1
+    tests = safety.nadir_test_table({"all": adsl}, adlb)
+    assert tests["comparison"].tolist() == ["IMiD-containing vs IMiD-free"]  # no Pd or Td patients
+    assert tests[["n_1", "n_2"]].values.tolist() == [[2, 1]]

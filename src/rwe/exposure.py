@@ -200,8 +200,18 @@ def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), c
     exposure = choose_exposure(adsl)
     flags = outcome_flags(adsl, ae)
     z = stats.norm.ppf(1 - (1 - conf_level) / 2)
+    general = []
+    if (
+        exposure == "start_dose_mg"
+        and "exposure_auc" in adsl
+        and adsl["exposure_auc"].notna().any()
+    ):
+        missing = int(adsl["exposure_auc"].isna().sum())
+        general.append(
+            f"exposure_auc missing for {missing} of {len(adsl)} patients: start dose used"
+        )
     rows, preds = [], []
-    for outcome in OUTCOMES:
+    for outcome, (term, _) in OUTCOMES.items():
         data = pd.DataFrame(
             {"x": adsl[exposure].to_numpy(float), "y": flags[outcome].to_numpy()}
         ).dropna()
@@ -214,38 +224,31 @@ def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), c
             above.mean() if len(above) else np.nan, *clopper_pearson(above.sum(), len(above), conf_level),
             np.median(x[x <= median]) if len(below) else np.nan, np.median(x[x > median]) if len(above) else np.nan,
         ]  # fmt: skip
-        note = ""
-        if events == 0 or events == n:
+        if term is not None and ae.empty:
+            note = "no adverse-event records (no adverse_events.csv and no lab grades)"
+        elif n == 0:
+            note = "no patient with a known outcome and exposure"
+        elif events == 0 or events == n:
             note = "no events" if events == 0 else "every patient had the outcome"
         elif np.unique(x).size < 2:
             note = "exposure is constant"
+        else:
+            note = ""
+            fit = logistic_fit(x, y)
+            b0, b1 = fit.params
+            se1 = fit.bse[1]
+            if not fit.converged or not np.isfinite(se1) or se1 > 1e3:
+                note = "the model did not converge (separation)"
         if note:
-            rows.append(
-                (
-                    outcome,
-                    exposure,
-                    n,
-                    events,
-                    *(np.nan,) * 6,
-                    median,
-                    *observed,
-                    np.nan,
-                    f"not estimable: {note}",
-                )
-            )
-            continue
-        fit = logistic_fit(x, y)
-        b0, b1 = fit.params
-        se1 = fit.bse[1]
-        if not fit.converged or not np.isfinite(se1) or se1 > 1e3:
             rows.append((outcome, exposure, n, events, *(np.nan,) * 6, median, *observed, np.nan,
-                         "not estimable: the model did not converge (separation)"))  # fmt: skip
+                         "; ".join([f"not estimable: {note}", *general])))  # fmt: skip
             continue
         p = float(fit.pvalues[1])
         auc = cross_validated_auc(x, y, cv_folds)
         notes = [] if np.isfinite(auc) else [f"too few events for {cv_folds}-fold AUC"]
         if events < FEW_EVENTS:
             notes.insert(0, f"fewer than {FEW_EVENTS} events: estimate unstable")
+        notes += general
         rows.append((outcome, exposure, n, events, b0, b1, np.exp(b1), np.exp(b1 - z * se1), np.exp(b1 + z * se1), p,
                      median, *observed, auc, "; ".join(notes)))  # fmt: skip
         for dose, at in prediction_points(adsl, exposure, predict_at):
