@@ -17,7 +17,7 @@ from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-from rwe.response import CATEGORIES, clopper_pearson
+from rwe.response import CATEGORIES, MEASURES, clopper_pearson
 
 #: Outcome name -> (AE term matcher, lowest grade); ``disease_control`` is best response ≥ SD.
 OUTCOMES = {
@@ -57,7 +57,9 @@ def outcome_flags(adsl: pd.DataFrame, ae: pd.DataFrame) -> pd.DataFrame:
     for name, (term, grade) in OUTCOMES.items():
         if term is None:
             best = adsl["best_response"]
-            out[name] = best.isin(CATEGORIES[:6]).astype("Int64").where(best.isin(CATEGORIES))
+            out[name] = (
+                best.isin(MEASURES["disease_control"]).astype("Int64").where(best.isin(CATEGORIES))
+            )
             continue
         hit = ae[
             ae["term"].astype(str).str.contains(term, case=False, regex=False)
