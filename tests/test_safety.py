@@ -19,6 +19,19 @@ def test_units_are_harmonised():
     assert out["unit"].tolist()[:3] == ["g/dL", "10^9/L", "10^9/L"]
 
 
+@pytest.mark.parametrize("unit", ["10^9/L", "x10^9/L", "×10^9/L", "10E9/L", "10**9/L", "10^3/µL", "10^3/μL",
+                                  "10^3/uL", "G/L", "Gpt/L", " /nL "])  # fmt: skip
+def test_count_unit_spellings_are_one_unit(unit):
+    out = safety.harmonise_lab_units(_labs([("a", 1, "PLT", 120.0, unit)]))
+    assert (out["value"].iloc[0], out["unit"].iloc[0]) == (120.0, "10^9/L")
+
+
+def test_ae_category_of_ctcae_terms():
+    assert safety.ae_category(" febrile NEUTROPENIA ") == "hematologic"
+    assert safety.ae_category("Lymphocyte count decreased") == "hematologic"
+    assert safety.ae_category("Peripheral sensory neuropathy") == "non-hematologic"
+
+
 def test_unknown_units_are_all_listed_with_their_rows():
     labs = _labs(
         [

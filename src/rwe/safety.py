@@ -49,18 +49,24 @@ HEMATOLOGIC_SOURCE_LABEL = {
 }
 
 
+_HEMATOLOGIC_KEYS = frozenset(t.casefold() for t in HEMATOLOGIC_TERMS)
+
+
 def ae_category(term: str) -> str:
-    """``hematologic`` for the CTCAE v5 blood-count terms, else ``non-hematologic``."""
-    return (
-        "hematologic"
-        if str(term).strip().casefold() in {t.casefold() for t in HEMATOLOGIC_TERMS}
-        else "non-hematologic"
-    )
+    """Category of a CTCAE v5 term: ``hematologic`` or ``non-hematologic``.
+
+    Hematologic are the blood-count terms of :data:`HEMATOLOGIC_TERMS` (Blood and lymphatic
+    system disorders: Anemia, Febrile neutropenia; Investigations: Neutrophil, Platelet,
+    White blood cell and Lymphocyte count decreased), compared without case or surrounding
+    spaces. Every other term is non-hematologic.
+    """
+    return "hematologic" if str(term).strip().casefold() in _HEMATOLOGIC_KEYS else "non-hematologic"
 
 
 def _unit_key(unit) -> str:
-    """Spelling-insensitive unit: no spaces or ×, micro sign and Greek mu both as u."""
-    key = str(unit).strip().replace(" ", "").replace("×", "").replace("x10", "10").casefold()
+    """Spelling-insensitive unit: no spaces or ×, micro sign and Greek mu as u, 10E9 = 10**9 = 10^9."""
+    key = str(unit).strip().replace(" ", "").replace("×", "").casefold().replace("x10", "10")
+    key = key.replace("10**", "10^").replace("10e", "10^").replace("10*", "10^")
     return key.replace("\u00b5", "u").replace("\u03bc", "u")
 
 
