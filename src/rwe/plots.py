@@ -6,6 +6,7 @@ analysis datasets) and returns a ``plotnine.ggplot``; :func:`save` writes PNG (3
 
 from __future__ import annotations
 
+import re
 import warnings
 from pathlib import Path
 
@@ -13,13 +14,14 @@ import numpy as np
 import pandas as pd
 from plotnine import (
     aes,
-    annotate,
     coord_flip,
     element_blank,
     element_line,
     element_rect,
     element_text,
+    facet_grid,
     facet_wrap,
+    geom_blank,
     geom_boxplot,
     geom_col,
     geom_errorbar,
@@ -45,7 +47,7 @@ from plotnine import (
 )
 
 from rwe.response import CATEGORIES
-from rwe.survival import km_curve
+from rwe.survival import km_curve, km_quantile
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -86,95 +88,164 @@ def month_breaks(max_month: float) -> list[float]:
     return list(np.arange(0, max_month + step, step))
 
 
+def _step_band(steps: pd.DataFrame) -> pd.DataFrame:
+    """CI limits as a step function: each point repeated at the next time, per group."""
+    band = steps.reset_index(drop=True)
+    band["order"] = 2 * np.arange(len(band))
+    ends = band.assign(time=band.groupby("group")["time"].shift(-1), order=band["order"] + 1)
+    return pd.concat([band, ends]).dropna(subset=["time"]).sort_values(["group", "order"])
+
+
+def risk_table(data: pd.DataFrame, breaks: list[float], min_cell_count: int = 0) -> pd.DataFrame:
+    """Numbers at risk (time ≥ t) of each group at each x-axis break, as survminer's risk table.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        ``aval`` (months) and ``group``.
+    breaks : list of float
+        The months at which to count.
+    min_cell_count : int
+        Counts from 1 to k − 1 are shown as ``<k``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group, time, n, label`` (label is the text shown).
+    """
+    rows = []
+    for group, part in data.groupby("group", sort=True):
+        for b in breaks:
+            n = int((part["aval"] >= b).sum())
+            shown = f"<{min_cell_count}" if 0 < n < min_cell_count else str(n)
+            rows.append((group, b, n, shown))
+    return pd.DataFrame(rows, columns=["group", "time", "n", "label"])
+
+
 def km_plot(data: pd.DataFrame, title: str, group_label: str | None = None, conf_type: str = "log",
-            ci_bands: bool = True, p_value: float | None = None) -> ggplot:  # fmt: skip
-    """Kaplan–Meier curves with censor marks, CI bands, median lines and a numbers-at-risk table.
+            ci_bands: bool = True, p_value: float | None = None, endpoint: str = "",
+            conf_level: float = 0.95, min_cell_count: int = 0) -> ggplot:  # fmt: skip
+    """Kaplan–Meier curves with a numbers-at-risk table aligned under the x-axis.
+
+    As survminer's ``ggsurvplot(fit, risk.table = TRUE, conf.int = TRUE, surv.median.line = "hv",
+    pval = TRUE)`` on R ``survfit(Surv(aval, event) ~ group)``: step curves, censor marks (+),
+    pointwise CI bands, dashed drop lines at each median (R ``quantile.survfit``), the log-rank p,
+    and below the curves one row of numbers at risk per group at every x-axis break. Both parts are
+    facets of one plot, so the numbers sit exactly under the ticks.
 
     Parameters
     ----------
     data : pandas.DataFrame
         ``aval`` (months), ``event`` (1/0) and ``group`` (label of each curve).
     title : str
-        Figure title (endpoint and analysis set).
+        Figure title.
     group_label : str, optional
         Legend title for the groups.
-    conf_type : str
+    conf_type : {"log", "log-log", "plain"}
         CI type of the bands (R ``conf.type``).
     ci_bands : bool
         Draw pointwise CI bands.
     p_value : float, optional
-        Log-rank p, printed on the plot.
+        Log-rank p (R ``survdiff``), printed on the plot.
+    endpoint : str
+        ``PFS`` or ``OS``, for the y-axis title.
+    conf_level : float
+        Confidence level of the bands.
+    min_cell_count : int
+        Numbers at risk from 1 to k − 1 are shown as ``<k``.
 
-    Notes
-    -----
-    The numbers at risk are drawn inside the panel below the curves, so they line up with the
-    x-axis ticks exactly (as survminer's ``ggsurvplot(risk.table = TRUE)``).
+    Returns
+    -------
+    plotnine.ggplot
     """
     groups = sorted(data["group"].unique())  # the legend's order ("…: no" before "…: yes")
     colours = dict(zip(groups, OKABE_ITO, strict=False))
     max_month = float(data["aval"].max()) if len(data) else 1.0
     breaks = month_breaks(max_month)
-    steps, censors, medians, risk = [], [], [], []
-    row_height = 0.075
-    for i, g in enumerate(groups):
+    steps, censors, medians = [], [], []
+    for g in groups:
         part = data[data["group"] == g]
-        curve = km_curve(part["aval"], part["event"], conf_type)
+        curve = km_curve(part["aval"], part["event"], conf_type, conf_level)
         start = pd.DataFrame({"time": [0.0], "surv": [1.0], "ci_lower": [1.0], "ci_upper": [1.0]})
-        c = pd.concat(
-            [start, curve[["time", "surv", "ci_lower", "ci_upper"]]], ignore_index=True
-        ).assign(group=g)
-        steps.append(c)
-        censored = curve[curve["n_censor"] > 0]
-        censors.append(censored.assign(group=g))
-        below = curve[curve["surv"] <= 0.5]
-        if len(below):
-            medians.append((g, float(below["time"].iloc[0])))
-        for b in breaks:
-            at_risk = int((part["aval"] >= b).sum())
-            risk.append((g, b, at_risk, -0.16 - row_height * (i + 1)))
-    steps = pd.concat(steps)
-    # Step ribbons: repeat each point so the band is a step function.
-    band = steps.reset_index(drop=True)
-    band["order"] = 2 * np.arange(len(band))
-    step_ends = band.assign(time=band.groupby("group")["time"].shift(-1), order=band["order"] + 1)
-    band = pd.concat([band, step_ends]).dropna(subset=["time"]).sort_values(["group", "order"])
-    risk = pd.DataFrame(risk, columns=["group", "time", "n", "y"])
+        steps.append(pd.concat([start, curve[["time", "surv", "ci_lower", "ci_upper"]]],
+                               ignore_index=True).assign(group=g))  # fmt: skip
+        censors.append(curve.loc[curve["n_censor"] > 0, ["time", "surv"]].assign(group=g))
+        median = km_quantile(curve, 0.5)[0] if len(curve) else np.nan
+        if np.isfinite(median):
+            medians.append((g, median))
+    steps = pd.concat(steps).assign(panel="curve")
+    cens = pd.concat(censors).assign(panel="curve")
+    # Risk rows sit at y = -1, -2, … in their own facet; y labels are the group names.
+    row_of = {g: -(i + 1) for i, g in enumerate(groups)}
+    risk = risk_table(data, breaks, min_cell_count)
+    risk = risk.assign(y=risk["group"].map(row_of), panel="risk")
+    names = {v: g for g, v in row_of.items()}
+
+    def y_breaks(limits):
+        return [0, 0.25, 0.5, 0.75, 1.0] if limits[1] > 0.5 else sorted(names)
+
+    def y_labels(values):
+        return [names.get(v, "") if v < 0 else f"{100 * v:.0f}" for v in values]
+
+    panels = ["curve", "risk"]
+    frame = pd.DataFrame({"panel": panels, "time": [0.0, 0.0], "y": [1.02, -(len(groups) + 0.5)],
+                          "y_top": [-0.02, 0.0]})  # fmt: skip
+    heading = pd.DataFrame(
+        {"panel": ["risk"], "time": [0.0], "y": [-0.25], "label": ["Number at risk"]}
+    )
+    grid = pd.DataFrame({"panel": "curve", "y": [0.25, 0.5, 0.75, 1.0]})
     plot = ggplot() + rwe_theme()
+    plot += geom_hline(grid, aes(yintercept="y"), color="#e5e5e5", size=0.4)
+    # Invisible points fix each facet's y range (free scales).
+    plot += geom_blank(frame, aes("time", "y"))
+    plot += geom_blank(frame, aes("time", "y_top"))
     if ci_bands:
-        plot += geom_ribbon(
-            band, aes("time", ymin="ci_lower", ymax="ci_upper", fill="group"), alpha=0.15
-        )
+        plot += geom_ribbon(_step_band(steps), aes("time", ymin="ci_lower", ymax="ci_upper", fill="group"),
+                            alpha=0.15, show_legend=False)  # fmt: skip
     plot += geom_step(steps, aes("time", "surv", color="group"), size=0.8)
-    cens = pd.concat(censors) if censors else pd.DataFrame(columns=["time", "surv", "group"])
     if len(cens):
-        plot += geom_point(cens, aes("time", "surv", color="group"), shape="|", size=3)
-    for g, m in medians:
-        plot += annotate(
-            "segment", x=0, xend=m, y=0.5, yend=0.5, linetype="dashed", color="#777777", size=0.4
+        plot += geom_point(
+            cens, aes("time", "surv", color="group"), shape="+", size=2.6, show_legend=False
         )
-        plot += annotate(
-            "segment", x=m, xend=m, y=0, yend=0.5, linetype="dashed", color=colours[g], size=0.4
+    if medians:
+        m = pd.DataFrame(medians, columns=["group", "median"]).assign(
+            panel="curve", half=0.5, zero=0.0
         )
-    plot += geom_hline(yintercept=0, color="#555555", size=0.4)
-    plot += annotate(
-        "text", x=0, y=-0.1, label="Number at risk", ha="left", size=8, fontweight="bold"
+        plot += geom_segment(m, aes(x="zero", xend="median", y="half", yend="half"), linetype="dashed",
+                             color="#777777", size=0.4)  # fmt: skip
+        plot += geom_segment(m, aes(x="median", xend="median", y="zero", yend="half", color="group"),
+                             linetype="dashed", size=0.4, show_legend=False)  # fmt: skip
+    plot += geom_text(
+        risk, aes("time", "y", label="label", color="group"), size=8, show_legend=False
     )
-    plot += geom_text(risk, aes("time", "y", label="n", color="group"), size=8, show_legend=False)
+    plot += geom_text(
+        heading, aes("time", "y", label="label"), ha="left", size=8, fontweight="bold"
+    )
     if p_value is not None and np.isfinite(p_value):
-        text = "log-rank p < 0.001" if p_value < 0.001 else f"log-rank p = {p_value:.3f}"
-        plot += annotate("text", x=max_month * 0.98, y=0.95, label=text, ha="right", size=9)
-    lowest = -0.16 - row_height * (len(groups) + 0.6)
-    plot += scale_y_continuous(breaks=[0, 0.25, 0.5, 0.75, 1.0], labels=["0", "25", "50", "75", "100"],
-                               limits=(lowest, 1.02), expand=(0, 0))  # fmt: skip
-    plot += scale_x_continuous(
-        breaks=breaks, limits=(-max_month * 0.03, breaks[-1] * 1.01), expand=(0, 0)
+        text = "Log-rank p < 0.001" if p_value < 0.001 else f"Log-rank p = {p_value:.3f}"
+        plot += geom_text(pd.DataFrame({"panel": ["curve"], "time": [breaks[-1]], "y": [0.95], "label": [text]}),
+                          aes("time", "y", label="label"), ha="right", size=9)  # fmt: skip
+    plot += facet_grid(
+        "panel ~ .", scales="free_y", space={"x": [1], "y": [4, 0.3 + 0.35 * len(groups)]}
     )
+    plot += scale_y_continuous(breaks=y_breaks, labels=y_labels, expand=(0, 0))
+    plot += scale_x_continuous(breaks=breaks, limits=(0, breaks[-1]), expand=(0.04, 0))
     plot += scale_color_manual(values=colours)
     plot += scale_fill_manual(values=colours)
+    plot += theme(
+        strip_text_y=element_blank(),
+        strip_background_y=element_blank(),
+        panel_grid_major_y=element_blank(),
+        panel_spacing_y=0.015,
+    )
+    if len(groups) == 1:
+        plot += theme(legend_position="none")
     plot += labs(
         x="Months since start of ixazomib",
-        y="Probability (%)",
+        y=f"{endpoint or 'Survival'} probability (%)",
         title=title,
+        subtitle="+ censored; dashed: median"
+        + (f"; band: {round(100 * conf_level)}% CI" if ci_bands else ""),
         color=group_label,
         fill=group_label,
     )
@@ -214,11 +285,19 @@ def forest_plot(cox: pd.DataFrame, title: str) -> ggplot:
     )
 
 
+def response_groups(response: pd.DataFrame) -> list[str]:
+    """Row labels of a response table: ``All patients (n = 120)``, ``Second line: yes (n = 27)``."""
+    names = [
+        "All patients" if v == "all" else f"{label(v)}: {'yes' if str(lv) == '1' else 'no'}"
+        for v, lv in zip(response["variable"], response["level"], strict=True)
+    ]
+    return [f"{g} (n = {int(n)})" for g, n in zip(names, response["n_evaluable"], strict=True)]
+
+
 def response_bar_plot(response: pd.DataFrame, title: str) -> ggplot:
     """Best response distribution (stacked, % of evaluable) overall and by subgroup level."""
     data = response.copy()
-    data["group"] = np.where(data["variable"] == "all", "All patients",
-                             data["variable"].map(label) + ": " + np.where(data["level"] == "1", "yes", "no"))  # fmt: skip
+    data["group"] = response_groups(data)
     long = data.melt(
         id_vars=["group", "n_evaluable"], value_vars=CATEGORIES, var_name="category", value_name="n"
     )
@@ -242,8 +321,7 @@ def response_bar_plot(response: pd.DataFrame, title: str) -> ggplot:
 def rate_plot(response: pd.DataFrame, title: str) -> ggplot:
     """ORR and CBR with exact 95% CIs, overall and by subgroup level."""
     data = response.copy()
-    data["group"] = np.where(data["variable"] == "all", "All patients",
-                             data["variable"].map(label) + ": " + np.where(data["level"] == "1", "yes", "no"))  # fmt: skip
+    data["group"] = response_groups(data)
     long = pd.concat([
         data.assign(measure="ORR (≥ PR)", rate=data["orr"], lo=data["orr_ci_lower"], hi=data["orr_ci_upper"]),
         data.assign(measure="CBR (≥ MR)", rate=data["cbr"], lo=data["cbr_ci_lower"], hi=data["cbr_ci_upper"]),
@@ -340,12 +418,37 @@ def save(plot: ggplot, path_stem: str | Path, width: float = 7, height: float = 
     """Write ``<stem>.png`` (300 dpi) and ``<stem>.svg``; returns both paths."""
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".svg")]
+    paths = [stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.svg"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # plotnine's notes on removed rows and saving
         for path in paths:
             plot.save(path, width=width, height=height, dpi=300, verbose=False)
     return paths
+
+
+#: Figure kinds: sub-folder of ``results/figures`` and report section of each.
+FIGURE_KINDS = {"km": "survival", "forest": "cox", "response": "response", "nadir": "safety",
+                "exposure": "exposure", "swimmer": "swimmer"}  # fmt: skip
+
+
+def set_title(set_name: str) -> str:
+    """Reader's name of an analysis set: ``all`` is all patients, else the regimen."""
+    return "all patients" if set_name == "all" else set_name
+
+
+def file_stem(text: str) -> str:
+    """A file-name-safe stem for a name that came from the input (a regimen)."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_") or "set"
+
+
+def outcome_label(outcome: str) -> str:
+    """``neutropenia_ge3`` -> ``Neutropenia grade ≥3``; ``disease_control`` -> ``Disease control (≥ SD)``."""
+    if outcome == "disease_control":
+        return "Disease control (≥ SD)"
+    term, _, grade = outcome.rpartition("_ge")
+    if not term:
+        return outcome.replace("_", " ").capitalize()
+    return f"{term.replace('_', ' ').capitalize()} grade ≥{grade}"
 
 
 def _subgroup_data(adsl: pd.DataFrame, adtte: pd.DataFrame, endpoint: str) -> pd.DataFrame:
@@ -354,117 +457,139 @@ def _subgroup_data(adsl: pd.DataFrame, adtte: pd.DataFrame, endpoint: str) -> pd
     return data.assign(event=1 - data["cnsr"].astype(int))
 
 
+def _observed_points(models: pd.DataFrame) -> pd.DataFrame:
+    """Observed proportions below/above the median exposure, at each half's median exposure."""
+    rows = []
+    for m in models.dropna(subset=["slope"]).itertuples():
+        for side in ("below", "above"):
+            rows.append((outcome_label(m.outcome), float(getattr(m, f"median_exposure_{side}")),
+                         getattr(m, f"observed_{side}"), getattr(m, f"observed_{side}_ci_lower"),
+                         getattr(m, f"observed_{side}_ci_upper")))  # fmt: skip
+    return pd.DataFrame(rows, columns=["outcome", "x", "rate", "lo", "hi"])
+
+
 def make_figures(adsl, adtte, adlb, tables: dict[str, pd.DataFrame], sets: dict[str, pd.DataFrame], config: dict,
                  out_dir: str | Path) -> pd.DataFrame:  # fmt: skip
-    """Draw every figure of the report into ``out_dir``.
+    """Draw every figure of the report into ``out_dir/<kind>/`` (PNG at 300 dpi and SVG).
 
-    With ``min_cell_count`` > 0 the patient-level pictures (swimmer plot, jittered points)
-    are left out.
+    Parameters
+    ----------
+    adsl, adtte, adlb : pandas.DataFrame
+        Analysis datasets (patient level; only aggregates and curves leave this function).
+    tables : dict of str to pandas.DataFrame
+        ``logrank``, ``cox``, ``response``, ``exposure_response`` and ``exposure_curves``
+        (fitted probability over a grid: ``outcome, x, probability, ci_lower, ci_upper``).
+    sets : dict of str to pandas.DataFrame
+        Analysis sets (:func:`rwe.derive.analysis_sets`).
+    config : dict
+        Reads ``km.conf_type``, ``conf_level``, ``subgroups``, ``figures.ci_bands`` and
+        ``min_cell_count``. With k = ``min_cell_count`` > 0 the patient-level pictures (the
+        swimmer plot, the jittered points of the nadir plots) are left out, and so is every
+        curve, bar or box of a group with fewer than k patients.
+    out_dir : str or pathlib.Path
+        The figures folder.
 
     Returns
     -------
     pandas.DataFrame
-        ``name, section, title`` of each figure written (``<name>.png`` and ``<name>.svg``).
+        ``name, kind, section, file, title`` of each figure; ``file`` is the path under
+        ``out_dir`` without suffix (``km/km_pfs_all_all``).
     """
     from rwe.safety import _nadirs_by_patient, patient_nadirs
 
     out_dir = Path(out_dir)
-    conf_type = config["km"]["conf_type"]
+    for kind in FIGURE_KINDS:
+        (out_dir / kind).mkdir(parents=True, exist_ok=True)
+    conf_type = config.get("km", {}).get("conf_type", "log")
+    conf_level = config.get("conf_level", 0.95)
     ci_bands = config.get("figures", {}).get("ci_bands", True)
-    private = config.get("min_cell_count", 0) > 0
-    subgroups = config["subgroups"]
-    logrank = tables["logrank"]
+    k = int(config.get("min_cell_count", 0))
+    subgroups = config.get("subgroups", [])
+    stems = {name: file_stem(name) for name in sets}
+    if len(set(stems.values())) < len(stems):  # two regimens with the same safe stem
+        stems = {name: f"{stem}_{i}" for i, (name, stem) in enumerate(stems.items())}
     written = []
 
-    def emit(plot, name, section, title, width=7, height=5):
-        save(plot, out_dir / name, width, height)
-        written.append((name, section, title))
+    def emit(plot, kind, name, title, width=7, height=5):
+        save(plot, out_dir / kind / name, width, height)
+        written.append((name, kind, FIGURE_KINDS[kind], f"{kind}/{name}", title))
 
+    def big_enough(counts) -> bool:
+        return k <= 1 or all(n >= k for n in counts)
+
+    logrank = tables["logrank"]
     for set_name, subset in sets.items():
         for endpoint in ("PFS", "OS"):
             data = _subgroup_data(subset, adtte, endpoint)
-            if data.empty:
+            if data.empty or not big_enough([len(data)]):
                 continue
-            title = f"{endpoint}, {set_name}"
-            emit(km_plot(data.assign(group="All patients"), title, conf_type=conf_type, ci_bands=ci_bands),
-                 f"km_{endpoint.lower()}_{set_name}_all", "survival", title)  # fmt: skip
+            title = f"{endpoint}, {set_title(set_name)}"
+            emit(km_plot(data.assign(group="All patients"), title, conf_type=conf_type, ci_bands=ci_bands,
+                         endpoint=endpoint, conf_level=conf_level, min_cell_count=k),
+                 "km", f"km_{endpoint.lower()}_{stems[set_name]}_all", title, height=5.5)  # fmt: skip
             if set_name != "all":
                 continue
             for var in subgroups:
-                known = data[data[var].notna()]
-                if known[var].nunique() < 2:
-                    continue
-                known = known.assign(
-                    group=np.where(
-                        known[var].astype(int) == 1, f"{label(var)}: yes", f"{label(var)}: no"
-                    )
+                known = data[data[var].notna()] if var in data else data.iloc[0:0]
+                sizes = (
+                    known[var].astype(int).value_counts() if len(known) else pd.Series(dtype=int)
                 )
-                row = logrank[
-                    (logrank["analysis_set"] == set_name)
-                    & (logrank["endpoint"] == endpoint)
-                    & (logrank["variable"] == var)
-                ]
-                p = float(row["p"].iloc[0]) if len(row) else None
-                t = f"{endpoint} by {label(var)}, {set_name}"
-                emit(km_plot(known, t, conf_type=conf_type, ci_bands=ci_bands, p_value=p),
-                     f"km_{endpoint.lower()}_{set_name}_{var}", "survival", t)  # fmt: skip
+                if len(sizes) < 2 or not big_enough(sizes):
+                    continue
+                known = known.assign(group=np.where(known[var].astype(int) == 1, f"{label(var)}: yes",
+                                                    f"{label(var)}: no"))  # fmt: skip
+                row = logrank[(logrank["analysis_set"] == set_name) & (logrank["endpoint"] == endpoint)
+                              & (logrank["variable"] == var)]  # fmt: skip
+                p = pd.to_numeric(row["p"], errors="coerce").iloc[0] if len(row) else None
+                t = f"{endpoint} by {label(var)}, {set_title(set_name)}"
+                emit(km_plot(known, t, conf_type=conf_type, ci_bands=ci_bands, p_value=p, endpoint=endpoint,
+                             conf_level=conf_level, min_cell_count=k),
+                     "km", f"km_{endpoint.lower()}_{stems[set_name]}_{var}", t, height=5.5)  # fmt: skip
     cox = tables["cox"]
     for endpoint in ("PFS", "OS"):
-        multi = cox[
-            (cox["analysis_set"] == "all")
-            & (cox["endpoint"] == endpoint)
-            & (cox["model"] == "multivariable")
-        ]
+        multi = cox[(cox["analysis_set"] == "all") & (cox["endpoint"] == endpoint)
+                    & (cox["model"] == "multivariable")]  # fmt: skip
         if multi["hr"].notna().any():
             t = f"Multivariable Cox model of {endpoint}, all patients"
-            emit(
-                forest_plot(multi, t),
-                f"forest_{endpoint.lower()}_all",
-                "cox",
-                t,
-                width=8,
-                height=3.5,
-            )
+            emit(forest_plot(multi, t), "forest", f"forest_{endpoint.lower()}_all", t, width=8,
+                 height=1.6 + 0.45 * len(multi))  # fmt: skip
     response = tables["response"]
     for set_name in sets:
-        part = response[response["analysis_set"] == set_name]
-        if part["n_evaluable"].sum() == 0:
+        part = response[(response["analysis_set"] == set_name) & (response["n_evaluable"] > 0)]
+        if k > 1:
+            part = part[part["n_evaluable"] >= k]
+        if part.empty:
             continue
         height = 2 + 0.28 * len(part)
-        emit(response_bar_plot(part, f"Best response, {set_name}"), f"response_{set_name}", "response",
-             f"Best response by IMWG category, {set_name}", height=height)  # fmt: skip
-        emit(rate_plot(part, f"ORR and CBR, {set_name}"), f"rates_{set_name}", "response",
-             f"ORR and CBR with exact 95% CIs, {set_name}", height=height)  # fmt: skip
-    nadirs = _nadirs_by_patient(adsl, patient_nadirs(adlb))
+        stem = stems[set_name]
+        emit(response_bar_plot(part, f"Best response, {set_title(set_name)}"), "response", f"response_{stem}",
+             f"Best response by IMWG category, {set_title(set_name)}", height=height)  # fmt: skip
+        emit(rate_plot(part, f"ORR and CBR, {set_title(set_name)}"), "response", f"rates_{stem}",
+             f"ORR and CBR with exact {round(100 * conf_level)}% CIs, {set_title(set_name)}", height=height)  # fmt: skip
+    nadirs = _nadirs_by_patient(adsl, patient_nadirs(adlb)) if len(adlb) else pd.DataFrame()
     if len(nadirs):
         imid = nadirs.assign(
             group=np.where(nadirs["imid_containing"] == 1, "IMiD-containing", "IMiD-free")
         )
-        emit(nadir_plot(imid, "group", "Nadir blood counts by IMiD use", points=not private), "nadir_imid", "safety",
-             "Nadir blood counts, IMiD-containing vs IMiD-free", height=6)  # fmt: skip
         three = nadirs[nadirs["regimen"].isin(["Ixa-Pd", "Ixa-Rd", "Ixa-Td"])]
-        if three["regimen"].nunique() > 1:
-            emit(nadir_plot(three, "regimen", "Nadir blood counts by IMiD regimen", points=not private),
-                 "nadir_regimen", "safety", "Nadir blood counts, Ixa-Pd vs Ixa-Rd vs Ixa-Td", height=6)  # fmt: skip
-    models, preds = tables["exposure_response"], tables.get("exposure_curves")
-    if preds is not None and len(preds):
-        observed = []
-        for m in models.dropna(subset=["slope"]).itertuples():
-            below_x, above_x = float(m.median_exposure_below), float(m.median_exposure_above)
-            observed += [(m.outcome, below_x, m.observed_below, m.observed_below_ci_lower, m.observed_below_ci_upper),
-                         (m.outcome, above_x, m.observed_above, m.observed_above_ci_lower, m.observed_above_ci_upper)]  # fmt: skip
-        observed = pd.DataFrame(observed, columns=["outcome", "x", "rate", "lo", "hi"])
-        exposure = models["exposure"].iloc[0]
+        for data, col, name, title in ((imid, "group", "nadir_imid", "IMiD-containing vs IMiD-free"),
+                                       (three, "regimen", "nadir_regimen", "Ixa-Pd vs Ixa-Rd vs Ixa-Td")):  # fmt: skip
+            sizes = data.groupby(col)["patient_id"].nunique()
+            data = data[data[col].isin(sizes[sizes >= max(k, 1)].index)]
+            if data[col].nunique() > 1:
+                emit(nadir_plot(data, col, f"Nadir blood counts, {title}", points=k <= 1), "nadir", name,
+                     f"Nadir blood counts, {title}", height=6)  # fmt: skip
+    models, preds = tables.get("exposure_response"), tables.get("exposure_curves")
+    if preds is not None and len(preds) and models is not None:
+        preds = preds.assign(outcome=preds["outcome"].map(outcome_label))
         rows = int(np.ceil(preds["outcome"].nunique() / 3))
-        emit(exposure_response_plot(preds, observed, exposure, "Exposure–response"), "exposure_response",
-             "exposure", "Exposure–response: fitted probability and observed proportions", width=9, height=2.6 * rows + 1)  # fmt: skip
-    if not private:
-        months = lambda col: adsl[col].astype(float) / 30.4375  # noqa: E731
-        swim = pd.DataFrame({
-            "months": months("last_followup_day"),
-            "response_month": months("first_response_day") if "first_response_day" in adsl else np.nan,
-            "progression_month": months("progression_day"), "death_month": months("death_day"),
-        })  # fmt: skip
-        emit(swimmer_plot(swim, "Time on study"), "swimmer_all", "swimmer", "Time on study with first response, progression and death",
-             height=max(5, len(swim) * 0.045))  # fmt: skip
-    return pd.DataFrame(written, columns=["name", "section", "title"])
+        emit(exposure_response_plot(preds, _observed_points(models), models["exposure"].iloc[0],
+                                    "Exposure–response"), "exposure", "exposure_response",
+             "Exposure–response: fitted probability and observed proportions", width=9, height=2.6 * rows + 1)  # fmt: skip
+    if k <= 1 and len(adsl):
+        months = lambda col: adsl[col].astype(float) / 30.4375 if col in adsl else np.nan  # noqa: E731
+        swim = pd.DataFrame({"months": months("last_followup_day"), "response_month": months("first_response_day"),
+                             "progression_month": months("progression_day"), "death_month": months("death_day")})  # fmt: skip
+        emit(swimmer_plot(swim, "Time on study"), "swimmer", "swimmer_all",
+             "Time on study with first response, progression and death", height=max(5, len(swim) * 0.045))  # fmt: skip
+    return pd.DataFrame(written, columns=["name", "kind", "section", "file", "title"])

@@ -1,89 +1,169 @@
-"""Small-cell suppression of shareable tables (DESIGN.md §8).
+"""Small-cell suppression of the report and of the shareable tables (DESIGN.md §8).
 
-With ``min_cell_count`` k > 0, every count from 1 to k − 1 is replaced by ``<k``, and the
-statistics of a group that small (its percentages, medians, CIs) by ``suppressed``. Zero is a
-fact that identifies nobody and is kept.
+With ``min_cell_count`` k > 0, every count from 1 to k − 1 is written ``<k``, and a statistic
+that describes a group that small (its percentage, median, range, CI, rate) is written
+``suppressed``. Zero identifies nobody and is kept. A percentage whose numerator is a small count
+(7.5 % of 40 = 3 patients) is suppressed with it, since it tells the count.
+
+This is primary suppression only: a hidden cell can sometimes be recovered from the totals of
+the other cells (secondary suppression is not attempted).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+
+import numpy as np
 import pandas as pd
 
 SUPPRESSED = "suppressed"
 
-#: Per table: count columns, the column holding the group size, and the columns that
-#: describe that group (suppressed with it).
-RULES: dict[str, tuple[list[str], str | None, list[str]]] = {
-    "baseline": (["n"], "N", ["percent", "median", "min", "max"]),
-    "response": (["n_evaluable", "sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE"], "n_evaluable",
-                 ["orr", "orr_ci_lower", "orr_ci_upper", "cbr", "cbr_ci_lower", "cbr_ci_upper"]),
-    "response_tests": (["n_1", "n_0"], None, []),
-    "km_medians": (["n", "events"], "n", ["median", "ci_lower", "ci_upper"]),
-    "km_landmarks": (["n_risk"], None, []),
-    "cox": (["n", "events"], "n", ["hr", "ci_lower", "ci_upper", "p"]),
-    "adverse_events": (["n"], "N", ["percent"]),
-    "nadir": (["n"], "n", ["median", "min", "max"]),
-    "nadir_tests": (["n_1", "n_2"], None, []),
-    "exposure_response": (["n", "events"], "n", []),
-    "attrition": (["n_in", "n_excluded", "n_out"], None, []),
+_RESPONSE_COUNTS = ["n_evaluable", "sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE"]
+
+
+def _numerator(rate: str, size: str) -> Callable[[pd.DataFrame], pd.Series]:
+    """Count behind a proportion column (``rate * size``), for tables that hold only the rate."""
+
+    def count(frame: pd.DataFrame) -> pd.Series:
+        rates = pd.to_numeric(frame[rate], errors="coerce")
+        sizes = pd.to_numeric(frame[size], errors="coerce")
+        return (rates * sizes).round()
+
+    return count
+
+
+def _statistic_count(frame: pd.DataFrame) -> pd.Series:
+    """In cox_diagnostics, ``value`` is a count on the rows whose statistic is n, events, n_dropped."""
+    is_count = frame["statistic"].isin(["n", "events", "n_dropped"])
+    return pd.to_numeric(frame["value"], errors="coerce").where(is_count)
+
+
+#: Per output table: ``counts`` (columns of patient counts), ``dependent`` (column -> the count
+#: columns whose smallness hides it) and ``derived`` (hidden helper counts, e.g. the numerator
+#: of a rate, available to ``dependent`` and dropped afterwards).
+RULES: dict[str, dict] = {
+    "attrition": {"counts": ["n_in", "n_excluded", "n_out"]},
+    "data_quality": {"counts": ["n_missing"], "dependent": {"percent_missing": ["n_missing"]}},
+    "baseline": {
+        "counts": ["n", "N"],
+        "dependent": {c: ["n", "N"] for c in ("percent", "median", "min", "max")},
+    },
+    "response": {
+        "counts": _RESPONSE_COUNTS,
+        "derived": {"_orr_n": _numerator("orr", "n_evaluable"), "_cbr_n": _numerator("cbr", "n_evaluable")},
+        "dependent": {
+            **{c: ["n_evaluable", "_orr_n"] for c in ("orr", "orr_ci_lower", "orr_ci_upper")},
+            **{c: ["n_evaluable", "_cbr_n"] for c in ("cbr", "cbr_ci_lower", "cbr_ci_upper")},
+        },
+    },
+    "response_tests": {
+        "counts": ["n_1", "n_0"],
+        "derived": {"_r1": _numerator("rate_1", "n_1"), "_r0": _numerator("rate_0", "n_0")},
+        "dependent": {"rate_1": ["n_1", "_r1"], "rate_0": ["n_0", "_r0"], "odds_ratio": ["n_1", "n_0", "_r1", "_r0"]},
+    },
+    "km_medians": {
+        "counts": ["n", "events", "n_missing"],
+        "dependent": {c: ["n"] for c in ("median", "ci_lower", "ci_upper")},
+    },
+    "km_landmarks": {"counts": ["n_risk"]},
+    "logrank": {"counts": ["n_missing"]},
+    "cox": {
+        "counts": ["n", "events", "n_dropped"],
+        "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
+    },
+    "cox_diagnostics": {"derived": {"_count": _statistic_count}, "dependent": {"value": ["_count"]}},
+    "adverse_events": {"counts": ["n", "N"], "dependent": {"percent": ["n", "N"]}},
+    "nadir": {"counts": ["n"], "dependent": {c: ["n"] for c in ("median", "min", "max")}},
+    "nadir_tests": {"counts": ["n_1", "n_2"], "dependent": {"W": ["n_1", "n_2"]}},
+    "exposure_response": {
+        "counts": ["n", "events"],
+        "dependent": {
+            c: ["events"]
+            for c in ("observed_below", "observed_below_ci_lower", "observed_below_ci_upper",
+                      "observed_above", "observed_above_ci_lower", "observed_above_ci_upper")
+        },
+    },
 }  # fmt: skip
 
 
-def _small(value, k: int) -> bool:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return False
-    return 0 < v < k
+def is_small(values: pd.Series, k: int) -> pd.Series:
+    """True where a value is a count from 1 to k − 1 (text, blanks and zero are not)."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    return (numbers > 0) & (numbers < k)
 
 
 def suppress_small_cells(
     table: pd.DataFrame,
     k: int,
-    count_columns: list[str],
-    group_size_column: str | None = None,
-    dependent_columns: list[str] | None = None,
+    count_columns: Sequence[str],
+    dependent_columns: Mapping[str, Sequence[str]] | Sequence[str] = (),
 ) -> pd.DataFrame:
-    """Replace counts 1..k−1 by ``<k`` and the statistics of groups smaller than k.
+    """Write counts from 1 to k − 1 as ``<k`` and hide the statistics of groups that small.
 
     Parameters
     ----------
     table : pandas.DataFrame
-        An aggregate table.
+        An aggregate table (one row per estimate).
     k : int
-        ``min_cell_count``; 0 or 1 returns the table unchanged.
-    count_columns : list of str
-        Columns holding counts of patients.
-    group_size_column : str, optional
-        Column holding the size of the group a row describes.
-    dependent_columns : list of str, optional
-        Columns describing that group (percent, median, CI …), suppressed with it.
+        ``min_cell_count``. With k ≤ 1 nothing is small and an unchanged copy is returned.
+    count_columns : sequence of str
+        Columns holding numbers of patients; absent columns are skipped.
+    dependent_columns : mapping or sequence of str
+        Statistics to hide with small counts. A mapping names, for each statistic, the count
+        columns whose smallness hides it (a column there need not be shown: it may be a helper);
+        a plain list hides the statistic wherever any of ``count_columns`` is small.
 
     Returns
     -------
     pandas.DataFrame
-        A copy; suppressed cells are text.
+        A copy with the same columns; suppressed cells hold the text ``<k`` or ``suppressed``.
     """
+    out = table.copy()
     if k <= 1 or table.empty:
-        return table.copy()
-    out = table.astype(object).copy()
-    small_group = pd.Series(False, index=table.index)
-    if group_size_column and group_size_column in table.columns:
-        small_group = table[group_size_column].map(lambda v: _small(v, k))
-    for col in count_columns:
-        if col in table.columns:
-            mask = table[col].map(lambda v: _small(v, k))
-            out.loc[mask, col] = f"<{k}"
-    for col in dependent_columns or []:
-        if col in table.columns:
-            out.loc[small_group, col] = SUPPRESSED
-    # A percentage of a small count identifies as much as the count itself.
-    if "percent" in table.columns and "n" in table.columns:
-        out.loc[table["n"].map(lambda v: _small(v, k)), "percent"] = SUPPRESSED
+        return out
+    if not isinstance(dependent_columns, Mapping):
+        dependent_columns = {c: list(count_columns) for c in dependent_columns}
+    small = {c: is_small(table[c], k) for c in table.columns}
+    hide = {}
+    for column, sizes in dependent_columns.items():
+        if column in table.columns:
+            masks = [small[s] for s in sizes if s in small]
+            hide[column] = np.logical_or.reduce(masks) if masks else None
+    for column in count_columns:
+        if column in table.columns and small[column].any():
+            out[column] = out[column].astype(object)
+            out.loc[small[column], column] = f"<{k}"
+    for column, mask in hide.items():
+        if mask is not None and mask.any():
+            out[column] = out[column].astype(object)
+            out.loc[mask, column] = SUPPRESSED
     return out
 
 
 def suppress_table(name: str, table: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Apply the suppression rule of the named output table (unchanged if it has none)."""
-    counts, size, dependents = RULES.get(name, ([], None, []))
-    return suppress_small_cells(table, k, counts, size, dependents)
+    """Apply :data:`RULES` of the named output table (an unknown table is returned unchanged).
+
+    Parameters
+    ----------
+    name : str
+        File stem of the table in ``results/tables`` (``km_medians`` …).
+    table : pandas.DataFrame
+        The table as written by its stage.
+    k : int
+        ``min_cell_count``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The suppressed copy, with exactly the columns of ``table``.
+    """
+    rule = RULES.get(name, {})
+    derived = {}
+    for helper, count in rule.get("derived", {}).items():
+        try:
+            derived[helper] = count(table)
+        except KeyError:  # a column the helper needs is absent: nothing to derive
+            continue
+    helped = table.assign(**derived) if derived else table
+    out = suppress_small_cells(helped, k, rule.get("counts", []), rule.get("dependent", {}))
+    return out[list(table.columns)]

@@ -27,6 +27,34 @@ SECTIONS = [
     ("response", "Response"), ("survival", "Survival"), ("cox", "Cox regression"), ("safety", "Safety"),
     ("exposure", "Exposure–response"), ("published", "Published vs this run"), ("provenance", "Provenance"),
 ]  # fmt: skip
+#: Columns the report reads from each table: DESIGN.md §6 contract columns, then the extras the
+#: stages append (docs/architecture.md). A table or column that is absent is shown as empty.
+TABLE_COLUMNS: dict[str, list[str]] = {
+    "attrition": ["step", "n_in", "n_excluded", "reason", "n_out"],
+    "data_quality": ["file", "column", "n", "n_missing", "percent_missing"],
+    "baseline": ["analysis_set", "variable", "level", "n", "N", "percent", "median", "min", "max"],
+    "response": ["analysis_set", "variable", "level", "n_evaluable", *CATEGORIES, "NE", "orr", "orr_ci_lower",
+                 "orr_ci_upper", "cbr", "cbr_ci_lower", "cbr_ci_upper"],
+    "response_tests": ["analysis_set", "variable", "measure", "rate_1", "rate_0", "odds_ratio", "p"],
+    "km_medians": ["analysis_set", "endpoint", "variable", "level", "n", "events", "median", "ci_lower",
+                   "ci_upper", "note"],
+    "km_landmarks": ["analysis_set", "endpoint", "variable", "level", "month", "n_risk", "surv", "ci_lower",
+                     "ci_upper"],
+    "followup": ["analysis_set", "endpoint", "median_followup", "ci_lower", "ci_upper"],
+    "logrank": ["analysis_set", "endpoint", "variable", "chisq", "df", "p", "note"],
+    "cox": ["analysis_set", "endpoint", "model", "term", "hr", "ci_lower", "ci_upper", "p", "n", "events", "note"],
+    "cox_diagnostics": ["analysis_set", "endpoint", "model", "statistic", "term", "value", "df", "p"],
+    "adverse_events": ["analysis_set", "category", "term", "grade_group", "n", "N", "percent"],
+    "nadir": ["analysis_set", "test", "group", "n", "median", "min", "max"],
+    "nadir_tests": ["analysis_set", "test", "comparison", "p", "W", "method"],
+    "exposure_response": ["outcome", "exposure", "n", "events", "intercept", "slope", "odds_ratio", "ci_lower",
+                          "ci_upper", "p", "observed_below", "observed_above", "cv_auc", "note"],
+    "exposure_predictions": ["outcome", "exposure", "at", "probability", "ci_lower", "ci_upper", "dose_mg"],
+    "published_comparison": ["quantity", "published", "this_run", "unit", "note"],
+}  # fmt: skip
+#: Template keys that show a table, where they differ from the table's name.
+SECTION_KEYS = {"adverse_events": ["adverse_events", "ae_by_set"], "exposure_response": ["exposure"],
+                "exposure_predictions": ["predictions"], "published_comparison": ["published"]}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- formatting
@@ -113,7 +141,8 @@ def _level(variable, level) -> str:
 def _figures(figures: pd.DataFrame, folder: Path, section: str) -> list[dict]:
     out = []
     for f in figures[figures["section"] == section].itertuples():
-        data = base64.b64encode((folder / f"{f.name}.png").read_bytes()).decode("ascii")
+        stem = f.file if "file" in figures.columns else f.name
+        data = base64.b64encode((folder / f"{stem}.png").read_bytes()).decode("ascii")
         out.append({"title": f.title, "src": f"data:image/png;base64,{data}", "name": f.name})
     return out
 
@@ -156,24 +185,66 @@ def baseline_section(baseline: pd.DataFrame) -> dict:
     }
 
 
+def complete_tables(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Every table of :data:`TABLE_COLUMNS`, with every column the report reads.
+
+    A table that was not given becomes an empty frame (its section says "not available"); a
+    column a stage did not write (an optional extra such as ``note``) becomes empty.
+
+    Returns
+    -------
+    tuple
+        The completed tables, and the names of the tables that were not given.
+    """
+    absent = [name for name in TABLE_COLUMNS if name not in tables]
+    complete = {}
+    for name, columns in TABLE_COLUMNS.items():
+        frame = tables.get(name, pd.DataFrame(columns=columns))
+        extra = [c for c in columns if c not in frame.columns]
+        complete[name] = frame.reindex(columns=[*frame.columns, *extra])
+    return complete, absent
+
+
 def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure_dir: Path, provenance: dict,
                   config: dict) -> dict:  # fmt: skip
-    """Everything the template shows, as display strings (suppressed where configured)."""
+    """Everything the template shows, as display strings (suppressed where configured).
+
+    Parameters
+    ----------
+    tables : dict of str to pandas.DataFrame
+        The aggregate tables by file stem (``results/tables/<name>.csv``); any may be absent.
+    figures : pandas.DataFrame
+        The figure index written by :func:`rwe.plots.make_figures` (``name, section, title``,
+        optionally ``file``, the path of the figure under ``figure_dir`` without suffix).
+    figure_dir : pathlib.Path
+        Folder of the figure files.
+    provenance : dict
+        ``results/provenance.json``.
+    config : dict
+        The configuration of the run.
+
+    Returns
+    -------
+    dict
+        The template context. Every table passes through :func:`rwe.privacy.suppress_table`
+        with ``min_cell_count`` before anything is shown.
+    """
     k = int(config.get("min_cell_count", 0))
+    tables, absent = complete_tables(tables)
     t = {name: suppress_table(name, frame, k) for name, frame in tables.items()}
     ctx = {"title": config.get("report", {}).get("title", "rwe report"), "csp": CSP, "sections": SECTIONS,
            "k": k, "figures": {}}  # fmt: skip
     for section in ("survival", "cox", "response", "safety", "exposure", "swimmer"):
         ctx["figures"][section] = _figures(figures, figure_dir, section)
-    ctx["sites"] = list(config["sites"])
+    ctx["sites"] = list(config.get("sites", {}))
     ctx["run_time"] = provenance.get("run_time", "")
-    ctx["summary"] = summary(tables)
+    ctx["summary"] = summary(t)
     ctx["methods"] = methods_text(config, provenance)
     ctx["attrition"] = table(t["attrition"], [("Step", lambda r: r["step"]), ("In", lambda r: count(r["n_in"])),
                              ("Excluded", lambda r: count(r["n_excluded"])), ("Reason", lambda r: text(r["reason"])),
                              ("Analysed", lambda r: count(r["n_out"]))])  # fmt: skip
-    dq = tables["data_quality"]
-    ctx["data_quality"] = table(dq[dq["n_missing"] > 0], [("File", lambda r: r["file"]), ("Column", lambda r: r["column"]),
+    dq = t["data_quality"][pd.to_numeric(tables["data_quality"]["n_missing"], errors="coerce") > 0]
+    ctx["data_quality"] = table(dq, [("File", lambda r: r["file"]), ("Column", lambda r: r["column"]),
                                 ("Rows", lambda r: count(r["n"])), ("Missing", lambda r: count(r["n_missing"])),
                                 ("% missing", lambda r: num(r["percent_missing"]))],
                                 caption="Columns with missing values (all other columns are complete).")  # fmt: skip
@@ -221,7 +292,7 @@ def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure
         ("p", lambda r: pval(r["p"])), ("n", lambda r: count(r["n"])), ("Events", lambda r: count(r["events"])),
         ("Note", lambda r: text(r.get("note"))),
     ], caption="Cox proportional-hazards models, Efron ties; Wald CIs and p; complete cases.")  # fmt: skip
-    diag = tables["cox_diagnostics"]
+    diag = t["cox_diagnostics"]
     diag = diag[
         (diag["model"] == "multivariable") & ~diag["statistic"].isin(["n", "events", "n_dropped"])
     ]
@@ -316,11 +387,19 @@ def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure
         ctx["adverse_events"]["note"] = (
             "Hematologic grades from labs were requested, but no labs.csv was sent."
         )
-    pub = tables.get("published_comparison", pd.DataFrame())
+    for name in absent:
+        for key in SECTION_KEYS.get(name, [name]):
+            ctx[key] = {
+                "missing": f"Not available: tables/{name}.csv was not produced by this run."
+            }
+    reference = config.get("report", {}).get("published_reference")
+    pub = t["published_comparison"]
+    ctx["published_reference"] = reference
     ctx["published"] = table(pub, [
         ("Quantity", lambda r: r["quantity"]), ("Published", lambda r: num(r["published"], 2)),
         ("This run", lambda r: num(r["this_run"], 2)), ("Unit", lambda r: text(r["unit"])), ("Note", lambda r: text(r.get("note"))),
-    ], caption="Published figures (Zhou et al.) next to this run. The demo extract is synthetic and calibrated to them.") if len(pub) else {}  # fmt: skip
+    ], caption=f"Published figures ({reference}) next to this run. The demo extract is synthetic and calibrated to "
+       "them: agreement checks the pipeline, not the medicine.") if reference and len(pub) else {}  # fmt: skip
     ctx["config_yaml"] = yaml.safe_dump(
         provenance.get("config", config), sort_keys=False, allow_unicode=True
     )
@@ -361,7 +440,7 @@ def summary(tables: dict[str, pd.DataFrame]) -> list[str]:
     cox = tables["cox"]
     multi = cox[(cox["analysis_set"] == "all") & (cox["model"] == "multivariable")]
     for row in multi.dropna(subset=["hr"]).itertuples():
-        if row.p < 0.05:
+        if not isinstance(row.p, str) and row.p < 0.05 and not isinstance(row.hr, str):
             out.append(f"{row.endpoint}: {label(row.term)} HR {estimate_ci(row.hr, row.ci_lower, row.ci_upper, digits=2)}, "
                        f"p {pval(row.p)} (multivariable).")  # fmt: skip
     ae = tables["adverse_events"]
@@ -384,7 +463,7 @@ def methods_text(config: dict, provenance: dict) -> list[str]:
         "myeloma": "death from myeloma (or of unknown cause) is a PFS event; deaths from other causes are censored "
                    "at the day of death",
         "none": "deaths without prior progression are censored at the day of death",
-    }[config["pfs_death_events"]]  # fmt: skip
+    }[config.get("pfs_death_events", "all")]  # fmt: skip
     level = int(round(100 * config.get("conf_level", 0.95)))
     versions = provenance.get("packages", {})
     heme = {"reported": "as reported", "labs": "graded from blood counts with CTCAE v5 thresholds",
@@ -395,17 +474,17 @@ def methods_text(config: dict, provenance: dict) -> list[str]:
         "Time zero is the start of the ixazomib-containing therapy; months are days / 30.4375. "
         "Overall survival (OS) runs to death from any cause, censored at last follow-up. Progression-free survival "
         f"(PFS) runs to progression or death; {death}; patients without an event are censored at their last "
-        "disease assessment.",
+        "disease assessment (last follow-up when no assessment is recorded).",
         "Best overall response follows the IMWG 2016 criteria (a response needs two consecutive assessments); "
-        "ORR is PR or better and CBR MR or better, among patients with an evaluable response; 95% CIs are exact "
+        f"ORR is PR or better and CBR MR or better, among patients with an evaluable response; {level}% CIs are exact "
         "(Clopper–Pearson). Subgroups are compared with Fisher's exact test (two-sided) and the conditional "
         "maximum-likelihood odds ratio.",
         f"Survival is estimated by Kaplan–Meier with Greenwood variance and {level}% pointwise CIs on the "
-        f"'{config['km']['conf_type']}' scale; median CIs as R quantile.survfit. Median follow-up by reverse "
+        f"'{config.get('km', {}).get('conf_type', 'log')}' scale; median CIs as R quantile.survfit. Median follow-up by reverse "
         "Kaplan–Meier. Groups are compared with the log-rank test. Cox models use Efron's method for ties, Wald "
         "CIs and p, complete cases; proportional hazards are checked with the score test of R cox.zph "
         "(Kaplan–Meier transform). Multivariable covariates: "
-        + ", ".join(label(c) for c in config["cox"]["covariates"])
+        + ", ".join(label(c) for c in config.get("cox", {}).get("covariates", []))
         + ".",
         f"Adverse events are graded by CTCAE v5; hematologic grades are {heme}. Patients, not events, are counted "
         "at their worst grade. Nadir blood counts are compared with the Wilcoxon rank-sum test (exact for samples "
@@ -413,9 +492,11 @@ def methods_text(config: dict, provenance: dict) -> list[str]:
         "uses logistic regression on the time-averaged AUC per day when available, else on the starting dose "
         "(Gupta et al. 2016).",
         f"All p values are two-sided; intervals are {level}%. Analysis sets: all patients, and each regimen with "
-        f"more than {config['min_regimen_n']} patients. "
+        f"more than {config.get('min_regimen_n', 20)} patients. "
         + (
-            f"Counts below {k} are suppressed (shown as <{k})."
+            f"Counts from 1 to {k - 1} are shown as <{k}, and the percentages, medians and CIs of groups that "
+            "small as 'suppressed'; patient-level pictures (the swimmer plot, the individual points of the nadir "
+            "plots) and curves of groups that small are left out."
             if k > 0
             else "No small-cell suppression was applied."
         )
@@ -433,6 +514,27 @@ def render_report(context: dict) -> str:
         undefined=jinja2.StrictUndefined,
     )
     return env.get_template("report.html.j2").render(**context)
+
+
+def read_tables(paths: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
+    """Read the aggregate tables; a file that is absent or empty is left out (its section says so).
+
+    Parameters
+    ----------
+    paths : dict of str to path
+        Table name -> CSV path.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+    """
+    tables = {}
+    for name, path in paths.items():
+        try:
+            tables[name] = pd.read_csv(path)
+        except (FileNotFoundError, pd.errors.EmptyDataError):
+            continue
+    return tables
 
 
 def write_report(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure_dir, provenance: dict, config: dict,

@@ -1,3 +1,5 @@
+# Figures, the reviewer's HTML report and the shareable (small-cell suppressed) tables.
+
 REPORT_TABLES = [
     "attrition",
     "data_quality",
@@ -15,7 +17,29 @@ REPORT_TABLES = [
     "nadir_tests",
     "exposure_response",
     "exposure_predictions",
+    "published_comparison",
 ]
+FIGURE_TABLES = ["logrank", "cox", "response", "exposure_response"]
+# Figure kind -> (category in the Snakemake report); one folder and one caption per kind.
+FIGURE_KINDS = {
+    "km": "Survival",
+    "forest": "Cox regression",
+    "response": "Response",
+    "nadir": "Safety",
+    "exposure": "Exposure-response",
+    "swimmer": "Survival",
+}
+
+
+def figure_folder(kind):
+    """Folder of one kind of figure, marked for the Snakemake report with its caption."""
+    return report(
+        directory(results(f"figures/{kind}")),
+        patterns=["{name}.png"],
+        caption=f"../report/figure_{kind}.rst",
+        category=FIGURE_KINDS[kind],
+        labels={"figure": "{name}"},
+    )
 
 
 rule figures:
@@ -24,17 +48,19 @@ rule figures:
         adtte=adam("adtte"),
         adae=adam("adae"),
         adlb=adam("adlb"),
-        tables=expand(table("{name}"), name=["logrank", "cox", "response", "exposure_response"]),
+        tables=expand(table("{name}"), name=FIGURE_TABLES),
     output:
-        figures=report(
-            directory(results("figures")),
-            patterns=["{name}.png"],
-            caption="../report/figures.rst",
-            category="Figures",
-        ),
+        **{kind: figure_folder(kind) for kind in FIGURE_KINDS},
         index=results("figures.csv"),
     params:
-        config=config,
+        names=FIGURE_TABLES,
+        conf_type=config["km"]["conf_type"],
+        conf_level=config["conf_level"],
+        subgroups=config["subgroups"],
+        ci_bands=config["figures"]["ci_bands"],
+        min_cell_count=config["min_cell_count"],
+        min_regimen_n=config["min_regimen_n"],
+        hematologic_source=config["safety"]["hematologic_source"],
     log:
         results("logs/figures.log"),
     script:
@@ -44,12 +70,15 @@ rule figures:
 rule report:
     input:
         tables=expand(table("{name}"), name=REPORT_TABLES),
-        published=table("published_comparison"),
-        figures=results("figures"),
+        figures=expand(results("figures/{kind}"), kind=FIGURE_KINDS),
         index=results("figures.csv"),
         provenance=results("provenance.json"),
     output:
-        results("report.html"),
+        report(
+            results("report.html"),
+            caption="../report/report_html.rst",
+            category="Report",
+        ),
     params:
         names=REPORT_TABLES,
         config=config,
@@ -61,11 +90,17 @@ rule report:
 
 rule shareable:
     input:
-        tables=expand(table("{name}"), name=REPORT_TABLES + ["published_comparison"]),
+        tables=expand(table("{name}"), name=REPORT_TABLES),
     output:
-        directory(results("shareable")),
+        report(
+            directory(results("shareable")),
+            patterns=["{name}.csv"],
+            caption="../report/report_shareable.rst",
+            category="Shareable tables",
+            labels={"table": "{name}"},
+        ),
     params:
-        names=REPORT_TABLES + ["published_comparison"],
+        names=REPORT_TABLES,
         min_cell_count=config["min_cell_count"],
     log:
         results("logs/shareable.log"),

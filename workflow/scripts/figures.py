@@ -1,6 +1,7 @@
-"""Draw every figure (PNG and SVG) into results/figures and list them in figures.csv."""
+"""Draw every figure (PNG and SVG) into results/figures/<kind>/ and list them in figures.csv."""
 
 import logging
+from pathlib import Path
 
 import pandas as pd
 
@@ -11,20 +12,26 @@ from rwe.io import read_adam, write_table
 
 def main(snakemake):
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
-    config = snakemake.params.config
+    p = snakemake.params
     adsl, adtte, adae, adlb = (
         read_adam(snakemake.input[k]) for k in ("adsl", "adtte", "adae", "adlb")
     )
-    names = ["logrank", "cox", "response", "exposure_response"]
     tables = {
-        name: pd.read_csv(path) for name, path in zip(names, snakemake.input.tables, strict=True)
+        name: pd.read_csv(path) for name, path in zip(p.names, snakemake.input.tables, strict=True)
     }
-    ae = safety.combine_hematologic(
-        adae, safety.grade_from_labs(adlb), config["safety"]["hematologic_source"]
+    ae = safety.combine_hematologic(adae, safety.grade_from_labs(adlb), p.hematologic_source)
+    tables["exposure_curves"] = exposure.exposure_curves(adsl, ae, p.conf_level)
+    config = {
+        "km": {"conf_type": p.conf_type},
+        "conf_level": p.conf_level,
+        "subgroups": p.subgroups,
+        "figures": {"ci_bands": p.ci_bands},
+        "min_cell_count": p.min_cell_count,
+    }
+    out_dir = Path(snakemake.output.km).parent
+    index = plots.make_figures(
+        adsl, adtte, adlb, tables, analysis_sets(adsl, p.min_regimen_n), config, out_dir
     )
-    tables["exposure_curves"] = exposure.exposure_curves(adsl, ae, config["conf_level"])
-    sets = analysis_sets(adsl, config["min_regimen_n"])
-    index = plots.make_figures(adsl, adtte, adlb, tables, sets, config, snakemake.output.figures)
     write_table(index, snakemake.output.index)
     logging.info("%d figures written", len(index))
 

@@ -2,31 +2,24 @@
 
 import json
 import logging
+from pathlib import Path
 
 import pandas as pd
 
-from rwe.report import write_report
+from rwe.report import read_tables, write_report
 
 
 def main(snakemake):
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
-    tables = {
-        name: pd.read_csv(path)
-        for name, path in zip(snakemake.params.names, snakemake.input.tables, strict=True)
-    }
-    tables["published_comparison"] = pd.read_csv(snakemake.input.published)
+    tables = read_tables(dict(zip(snakemake.params.names, snakemake.input.tables, strict=True)))
     with open(snakemake.input.provenance, encoding="utf-8") as fh:
         provenance = json.load(fh)
     figures = pd.read_csv(snakemake.input.index)
+    figure_dir = Path(snakemake.input.figures[0]).parent
     write_report(
-        tables,
-        figures,
-        snakemake.input.figures,
-        provenance,
-        snakemake.params.config,
-        snakemake.output[0],
+        tables, figures, figure_dir, provenance, snakemake.params.config, snakemake.output[0]
     )
-    logging.info("report written with %d tables and %d figures", len(tables), len(figures))
+    logging.info("report written from %d tables", len(tables))
 
 
 if __name__ == "__main__":

@@ -3,10 +3,9 @@
 import logging
 from pathlib import Path
 
-import pandas as pd
-
 from rwe.io import write_table
 from rwe.privacy import suppress_table
+from rwe.report import read_tables
 
 
 def main(snakemake):
@@ -14,9 +13,10 @@ def main(snakemake):
     k = snakemake.params.min_cell_count
     out = Path(snakemake.output[0])
     out.mkdir(parents=True, exist_ok=True)
-    for name, path in zip(snakemake.params.names, snakemake.input.tables, strict=True):
-        write_table(suppress_table(name, pd.read_csv(path), k), out / f"{name}.csv")
-    logging.info("%d tables written; counts below %d suppressed", len(snakemake.params.names), k)
+    tables = read_tables(dict(zip(snakemake.params.names, snakemake.input.tables, strict=True)))
+    for name, frame in tables.items():
+        write_table(suppress_table(name, frame, k), out / f"{name}.csv")
+    logging.info("%d tables written; counts from 1 to %d suppressed", len(tables), max(k - 1, 0))
 
 
 if __name__ == "__main__":
