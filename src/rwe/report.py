@@ -409,49 +409,49 @@ def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure
 
 
 def summary(tables: dict[str, pd.DataFrame]) -> list[str]:
-    """Key results in sentences, from the 'all' analysis set."""
+    """Key results in sentences, from the 'all' analysis set of the (suppressed) tables.
+
+    A sentence whose estimate is suppressed is left out rather than printed as "suppressed".
+    """
     out = []
-    resp = tables["response"]
-    r = resp[(resp["analysis_set"] == "all") & (resp["variable"] == "all")]
-    base = tables["baseline"]
-    n = base[(base["analysis_set"] == "all") & (base["variable"] == "patients")]["n"]
-    if len(n):
-        out.append(f"{count(n.iloc[0])} patients were analysed.")
-    if len(r):
-        r = r.iloc[0]
-        out.append(f"ORR {estimate_ci(r['orr'], r['orr_ci_lower'], r['orr_ci_upper'], scale=100, missing='—')} %; "
-                   f"CBR {estimate_ci(r['cbr'], r['cbr_ci_lower'], r['cbr_ci_upper'], scale=100, missing='—')} % "
-                   f"(of {count(r['n_evaluable'])} evaluable).")  # fmt: skip
-    km = tables["km_medians"]
-    fu = tables["followup"]
+
+    def first(name, **match):
+        frame = tables[name]
+        for column, value in match.items():
+            frame = frame[frame[column] == value]
+        return frame.iloc[0] if len(frame) else None
+
+    def say(sentence, *values):
+        if not any(v == SUPPRESSED for v in values):
+            out.append(sentence)
+
+    n = first("baseline", analysis_set="all", variable="patients")
+    if n is not None:
+        say(f"{count(n['n'])} patients were analysed.")
+    r = first("response", analysis_set="all", variable="all")
+    if r is not None:
+        say(f"ORR {estimate_ci(r['orr'], r['orr_ci_lower'], r['orr_ci_upper'], scale=100, missing='—')} %; "
+            f"CBR {estimate_ci(r['cbr'], r['cbr_ci_lower'], r['cbr_ci_upper'], scale=100, missing='—')} % "
+            f"(of {count(r['n_evaluable'])} evaluable).", r["orr"], r["cbr"])  # fmt: skip
     for endpoint in ("PFS", "OS"):
-        m = km[
-            (km["analysis_set"] == "all") & (km["endpoint"] == endpoint) & (km["variable"] == "all")
-        ]
-        if len(m):
-            m = m.iloc[0]
-            out.append(f"Median {endpoint} {estimate_ci(m['median'], m['ci_lower'], m['ci_upper'])} months "
-                       f"({count(m['events'])} events).")  # fmt: skip
-    f = fu[(fu["analysis_set"] == "all") & (fu["endpoint"] == "OS")]
-    if len(f):
-        out.append(
-            f"Median follow-up (reverse Kaplan–Meier) {num(f['median_followup'].iloc[0])} months."
-        )
+        m = first("km_medians", analysis_set="all", endpoint=endpoint, variable="all")
+        if m is not None:
+            say(f"Median {endpoint} {estimate_ci(m['median'], m['ci_lower'], m['ci_upper'])} months "
+                f"({count(m['events'])} events).", m["median"])  # fmt: skip
+    f = first("followup", analysis_set="all", endpoint="OS")
+    if f is not None:
+        say(f"Median follow-up (reverse Kaplan–Meier) {num(f['median_followup'])} months.")
     cox = tables["cox"]
     multi = cox[(cox["analysis_set"] == "all") & (cox["model"] == "multivariable")]
-    for row in multi.dropna(subset=["hr"]).itertuples():
-        if not isinstance(row.p, str) and row.p < 0.05 and not isinstance(row.hr, str):
-            out.append(f"{row.endpoint}: {label(row.term)} HR {estimate_ci(row.hr, row.ci_lower, row.ci_upper, digits=2)}, "
-                       f"p {pval(row.p)} (multivariable).")  # fmt: skip
-    ae = tables["adverse_events"]
-    heme = ae[
-        (ae["analysis_set"] == "all")
-        & (ae["term"] == "any hematologic")
-        & (ae["grade_group"] == "ge3")
-    ]
-    if len(heme):
-        out.append(
-            f"Grade ≥3 hematologic adverse events in {num(heme['percent'].iloc[0])} % of patients."
+    for row in multi.dropna(subset=["hr", "p"]).itertuples():
+        if not isinstance(row.hr, str) and not isinstance(row.p, str) and row.p < 0.05:
+            say(f"{row.endpoint}: {label(row.term)} HR {estimate_ci(row.hr, row.ci_lower, row.ci_upper, digits=2)}, "
+                f"p {pval(row.p)} (multivariable).")  # fmt: skip
+    heme = first("adverse_events", analysis_set="all", term="any hematologic", grade_group="ge3")
+    if heme is not None:
+        say(
+            f"Grade ≥3 hematologic adverse events in {num(heme['percent'])} % of patients.",
+            heme["percent"],
         )
     return out
 

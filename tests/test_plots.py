@@ -1,0 +1,198 @@
+"""Figures: what they show is computed right, files are written as promised, privacy is kept."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from rwe import plots
+from rwe.response import CATEGORIES
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    """40 patients of two regimens: ADSL, ADTTE (PFS, OS) and ADLB with on-treatment counts."""
+    rng = np.random.default_rng(5)
+    n = 40
+    pid = [f"P{i:03d}" for i in range(n)]
+    followup = rng.integers(60, 1500, n)
+    progression = np.where(
+        rng.random(n) < 0.6, (followup * rng.uniform(0.2, 0.9, n)).astype(int), np.nan
+    )
+    death = np.where(rng.random(n) < 0.3, followup, np.nan)
+    adsl = pd.DataFrame({
+        "site": "s", "patient_id": pid, "regimen": np.where(np.arange(n) < 25, "Ixa-Rd", "Ixa-Pd"),
+        "imid_containing": 1, "emd": pd.array(np.where(np.arange(n) % 4 == 0, 1, 0), dtype="Int64"),
+        "age_ge80": pd.array(np.where(np.arange(n) < 3, 1, 0), dtype="Int64"),
+        "last_followup_day": followup, "progression_day": progression, "death_day": death,
+        "first_response_day": np.where(rng.random(n) < 0.5, 56, np.nan),
+    })  # fmt: skip
+    adsl.loc[30:, "imid_containing"] = 0
+    pfs_day = np.fmin(np.nan_to_num(progression, nan=np.inf), followup)
+    adtte = pd.concat([
+        pd.DataFrame({"site": "s", "patient_id": pid, "paramcd": "PFS", "aval": pfs_day / 30.4375,
+                      "cnsr": np.where(np.isnan(progression), 1, 0)}),
+        pd.DataFrame({"site": "s", "patient_id": pid, "paramcd": "OS", "aval": followup / 30.4375,
+                      "cnsr": np.where(np.isnan(death), 1, 0)}),
+    ])  # fmt: skip
+    adlb = pd.DataFrame({
+        "site": "s", "patient_id": np.repeat(pid, 2), "day": np.tile([0, 28], n), "test": "ANC",
+        "value": rng.uniform(0.5, 4, 2 * n), "unit": "10^9/L",
+    })  # fmt: skip
+    return adsl, adtte, adlb
+
+
+def response_rows():
+    counts = {"sCR": 1, "CR": 3, "VGPR": 6, "PR": 10, "MR": 8, "SD": 5, "PD": 4}
+    row = {"analysis_set": "all", "variable": "all", "level": "all", "n_evaluable": 37, **counts, "NE": 3,
+           "orr": 20 / 37, "orr_ci_lower": 0.37, "orr_ci_upper": 0.7, "cbr": 28 / 37, "cbr_ci_lower": 0.59,
+           "cbr_ci_upper": 0.88}  # fmt: skip
+    small = {
+        **row,
+        "variable": "age_ge80",
+        "level": "1",
+        "n_evaluable": 3,
+        **dict.fromkeys(CATEGORIES, 0),
+        "PR": 3,
+    }
+    return pd.DataFrame([row, small])
+
+
+def figure_tables():
+    cox = pd.DataFrame({"analysis_set": "all", "endpoint": ["PFS", "PFS"], "model": "multivariable",
+                        "term": ["emd", "age_ge80"], "hr": [2.0, np.nan], "ci_lower": [1.1, np.nan],
+                        "ci_upper": [3.6, np.nan], "p": [0.02, np.nan], "n": 40, "events": 24})  # fmt: skip
+    logrank = pd.DataFrame({"analysis_set": "all", "endpoint": ["PFS", "OS"], "variable": "emd", "chisq": 1.0,
+                            "df": 1, "p": [0.2, 0.0004]})  # fmt: skip
+    return {"cox": cox, "logrank": logrank, "response": response_rows(),
+            "exposure_response": pd.DataFrame(columns=["outcome", "exposure", "slope"])}  # fmt: skip
+
+
+def png_size(path):
+    """Width and height in pixels from the PNG header."""
+    return struct.unpack(">II", path.read_bytes()[16:24])
+
+
+def test_risk_table_counts_patients_still_at_risk():
+    data = pd.DataFrame(
+        {"aval": [1.0, 2.0, 6.0, 6.0, 13.0, 30.0], "group": ["a", "a", "a", "b", "b", "b"]}
+    )
+    risk = plots.risk_table(data, [0, 6, 12, 24])
+    expected = {
+        ("a", 0): 3,
+        ("a", 6): 1,
+        ("a", 12): 0,
+        ("b", 0): 3,
+        ("b", 6): 3,
+        ("b", 12): 2,
+        ("b", 24): 1,
+    }
+    got = {(g, t): n for g, t, n in zip(risk["group"], risk["time"], risk["n"], strict=True)}
+    for key, n in expected.items():
+        assert got[key] == n, key
+    shown = plots.risk_table(data, [0, 6, 12, 24], min_cell_count=3).set_index(["group", "time"])[
+        "label"
+    ]
+    assert shown[("b", 12)] == "<3"
+    assert shown[("a", 12)] == "0"
+    assert shown[("a", 0)] == "3"
+
+
+def test_month_breaks_cover_follow_up_with_at_most_eleven_ticks():
+    for longest in (2.5, 11, 40, 97, 250):
+        breaks = plots.month_breaks(longest)
+        assert breaks[0] == 0
+        assert breaks[-1] >= longest
+        assert len(breaks) <= 11
+        assert len(set(np.diff(breaks))) == 1
+
+
+def test_km_plot_draws_curves_and_numbers_at_risk_in_two_aligned_facets(cohort, tmp_path):
+    adsl, adtte, _ = cohort
+    data = plots._subgroup_data(adsl, adtte, "PFS")
+    data = data.assign(group=np.where(data["emd"] == 1, "EMD: yes", "EMD: no"))
+    plot = plots.km_plot(data, "PFS by EMD", p_value=0.03, endpoint="PFS")
+    built = plot.draw()
+    assert len(built.axes) == 2  # the curve panel and the risk table panel
+    top, bottom = sorted(built.axes, key=lambda ax: -ax.get_position().y0)
+    assert top.get_position().x0 == pytest.approx(bottom.get_position().x0)
+    assert top.get_position().width == pytest.approx(bottom.get_position().width)
+    texts = [t.get_text() for t in bottom.texts]
+    assert str(int((data[data["group"] == "EMD: no"]["aval"] >= 0).sum())) in texts
+    assert "Number at risk" in texts
+    assert any("Log-rank p = 0.030" == t.get_text() for t in top.texts)
+    paths = plots.save(plots.km_plot(data, "PFS by EMD"), tmp_path / "km", width=7, height=5.5)
+    assert [p.suffix for p in paths] == [".png", ".svg"]
+    assert png_size(paths[0]) == (7 * 300, int(5.5 * 300))  # 300 dpi
+    assert paths[1].read_text().lstrip().startswith("<?xml")
+
+
+def test_file_stems_are_safe_for_names_from_the_input():
+    assert plots.file_stem("<img src=x onerror=alert(1)>") == "img_src_x_onerror_alert_1"
+    assert plots.file_stem("../../etc") == "etc"
+    assert plots.file_stem("Ixa-Rd") == "Ixa-Rd"
+
+
+def test_outcome_labels():
+    assert plots.outcome_label("neutropenia_ge3") == "Neutropenia grade ≥3"
+    assert plots.outcome_label("peripheral_neuropathy_ge2") == "Peripheral neuropathy grade ≥2"
+    assert plots.outcome_label("disease_control") == "Disease control (≥ SD)"
+
+
+def make(cohort, tmp_path, **config):
+    adsl, adtte, adlb = cohort
+    sets = {"all": adsl, "Ixa-Rd": adsl[adsl["regimen"] == "Ixa-Rd"]}
+    config = {"subgroups": ["emd", "age_ge80"], **config}
+    return plots.make_figures(adsl, adtte, adlb, figure_tables(), sets, config, tmp_path)
+
+
+def test_every_figure_is_written_and_indexed(cohort, tmp_path):
+    index = make(cohort, tmp_path)
+    assert list(index.columns) == ["name", "kind", "section", "file", "title"]
+    for stem in index["file"]:
+        assert (tmp_path / f"{stem}.png").stat().st_size > 10_000
+        assert (tmp_path / f"{stem}.svg").exists()
+    kinds = set(index["kind"])
+    assert {"km", "forest", "response", "nadir", "swimmer"} <= kinds
+    names = set(index["name"])
+    assert {
+        "km_pfs_all_all",
+        "km_os_all_emd",
+        "km_pfs_Ixa-Rd_all",
+        "forest_pfs_all",
+        "swimmer_all",
+    } <= names
+    assert "km_pfs_Ixa-Rd_emd" not in names  # subgroup curves for the whole cohort only
+
+
+def test_patient_level_pictures_and_small_groups_are_left_out_with_min_cell_count(cohort, tmp_path):
+    index = make(cohort, tmp_path, min_cell_count=5)
+    names = set(index["name"])
+    assert "swimmer_all" not in names
+    assert "km_pfs_all_emd" in names  # 10 vs 30 patients
+    assert "km_pfs_all_age_ge80" not in names  # 3 patients aged 80 or more
+    assert not any((tmp_path / "swimmer").iterdir())
+    without = make(cohort, tmp_path / "open")
+    assert "km_pfs_all_age_ge80" in set(without["name"])
+
+
+def test_nadir_points_only_without_suppression(cohort):
+    adsl, _, adlb = cohort
+    nadirs = adsl[["patient_id", "imid_containing"]].merge(
+        adlb[adlb["day"] > 0].rename(columns={"value": "nadir"}), on="patient_id"
+    )
+    with_points = plots.nadir_plot(nadirs, "imid_containing", "t", points=True)
+    without = plots.nadir_plot(nadirs, "imid_containing", "t", points=False)
+    layer_names = lambda p: [type(layer.geom).__name__ for layer in p.layers]  # noqa: E731
+    assert "geom_jitter" in layer_names(with_points)
+    assert "geom_jitter" not in layer_names(without)
+
+
+def test_response_labels_carry_the_evaluable_n():
+    assert plots.response_groups(response_rows()) == [
+        "All patients (n = 37)",
+        "Age ≥ 80: yes (n = 3)",
+    ]
