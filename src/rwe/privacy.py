@@ -18,7 +18,19 @@ import pandas as pd
 
 SUPPRESSED = "suppressed"
 
-_RESPONSE_COUNTS = ["n_evaluable", "sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE"]
+_RESPONSE_COUNTS = [
+    "n_evaluable",
+    "sCR",
+    "CR",
+    "VGPR",
+    "PR",
+    "MR",
+    "SD",
+    "PD",
+    "NE",
+    "n_not_evaluable",
+    "n_missing",
+]
 
 
 def _numerator(rate: str, size: str) -> Callable[[pd.DataFrame], pd.Series]:
