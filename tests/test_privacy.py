@@ -117,7 +117,14 @@ def test_input_is_not_modified_and_unknown_tables_pass_through():
 def test_every_count_column_of_the_rules_is_a_column_of_its_table():
     """A typo in RULES would silently leave a count unsuppressed."""
     for name, rule in RULES.items():
-        known = set(TABLE_COLUMNS[name]) | {"n_missing", "n_dropped", "n_1", "n_0", "n_2"}
+        known = set(TABLE_COLUMNS[name]) | {
+            "n_missing",
+            "n_not_evaluable",
+            "n_dropped",
+            "n_1",
+            "n_0",
+            "n_2",
+        }
         known |= set(rule.get("derived", {}))
         known |= {c for c in ("observed_below_ci_lower", "observed_below_ci_upper",
                               "observed_above_ci_lower", "observed_above_ci_upper")}  # fmt: skip
