@@ -83,3 +83,16 @@ def test_input_strings_are_shown_as_text_not_markup(tmp_path):
     assert XSS not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert not re.search(r"<script", html, re.IGNORECASE)
+
+
+def test_the_browser_check_catches_requests_console_errors_and_dialogs(tmp_path):
+    """Negative control: a page that misbehaves is caught, so a clean report means something."""
+    page = tmp_path / "bad.html"
+    page.write_text(
+        '<html><body><img src="http://127.0.0.1:9/x.png"><script>console.error("boom"); alert("hi");'
+        "</script></body></html>"
+    )
+    seen = open_in_chromium(page)
+    assert any(url.startswith("http://127.0.0.1:9/") for url in seen["requests"])
+    assert any("boom" in line for line in seen["console"])
+    assert seen["dialogs"] == ["hi"]
