@@ -7,16 +7,14 @@ run time, commit, hashes, versions and image bytes normalised. Update it deliber
 
 from __future__ import annotations
 
-import difflib
-import os
 import re
 from html import unescape
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from rwe.report import CSP, SECTIONS, TABLE_COLUMNS, build_context, render_report, write_report
+from snapshot import assert_matches_snapshot
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "report_fixture.html"
 XSS = "<img src=x onerror=alert(1)>"
@@ -201,27 +199,5 @@ def test_published_comparison_only_with_a_reference(tmp_path):
     assert "No published reference is configured" in html
 
 
-def normalise(html: str) -> str:
-    """Drop what legitimately differs between runs: image bytes, run time, commit, hashes, versions."""
-    html = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "data:image/png;base64,<figure>", html)
-    html = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+00:00", "<run time>", html)
-    html = re.sub(r"\b[0-9a-f]{40}(-dirty)?\b", "<commit>", html)
-    html = re.sub(r"\b[0-9a-f]{64}\b", "<sha256>", html)
-    html = re.sub(r"(<tr><td>[\w.-]+</td><td>)\d[^<]*(</td></tr>)", r"\1<version>\2", html)
-    return re.sub(r"(lifelines|pandas) \d[\d.]*", r"\1 <version>", html)
-
-
 def test_fixture_report_matches_snapshot(tmp_path):
-    html = normalise(fixture_report(tmp_path).read_text(encoding="utf-8"))
-    if os.environ.get("UPDATE_SNAPSHOTS") == "1":
-        SNAPSHOT.write_text(html, encoding="utf-8")
-    if not SNAPSHOT.exists():
-        pytest.fail(
-            f"no snapshot: run UPDATE_SNAPSHOTS=1 pytest {__file__} and commit {SNAPSHOT.name}"
-        )
-    expected = SNAPSHOT.read_text(encoding="utf-8")
-    if html != expected:
-        diff = difflib.unified_diff(
-            expected.splitlines(), html.splitlines(), "snapshot", "this run", lineterm=""
-        )
-        pytest.fail("the report differs from its snapshot:\n" + "\n".join(list(diff)[:80]))
+    assert_matches_snapshot(fixture_report(tmp_path).read_text(encoding="utf-8"), SNAPSHOT)
