@@ -146,15 +146,17 @@ def derive_adsl(
     if responses is not None and len(responses):
         # Per site: a site that sent responses.csv has best response derived from it, and its
         # patients without any assessment are NE.
-        best = compute_best_response(responses).set_index(KEYS)["best_response"]
+        computed = compute_best_response(responses).set_index(KEYS)
         idx = pd.MultiIndex.from_frame(adsl[KEYS])
-        derived = pd.Series(best.reindex(idx).to_numpy(), index=adsl.index).fillna("NE")
+        derived = pd.Series(
+            computed["best_response"].reindex(idx).to_numpy(), index=adsl.index
+        ).fillna("NE")
         from_responses = adsl["site"].isin(set(responses["site"]))
         adsl["best_response_reported"] = adsl["best_response"]
         adsl["best_response"] = adsl["best_response"].where(~from_responses, derived)
         adsl.loc[from_responses, "best_response_source"] = "responses.csv"
-        first = compute_best_response(responses).set_index(KEYS)["first_response_day"]
-        adsl["first_response_day"] = pd.array(first.reindex(idx).to_numpy(), dtype="Int64")
+        first = computed["first_response_day"].reindex(idx).to_numpy()
+        adsl["first_response_day"] = pd.array(first, dtype="Int64")
     adsl["triple_class_refractory"] = derive_triple_class_refractory(adsl)
     adsl["high_risk_cyto"] = derive_high_risk_cyto(adsl)
     adsl["gfr_le70"] = derive_gfr_le70(adsl, gfr_cutoff)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -105,11 +105,11 @@ def read_extract_file(path: str | Path) -> tuple[pd.DataFrame, FileFormat]:
     raw = Path(path).read_bytes()
     encoding = detect_encoding(raw)
     text = raw.decode(encoding)
-    fmt = detect_format(text)
-    fmt = FileFormat(encoding="UTF-8" if encoding == "utf-8-sig" else encoding, **{
-        k: v for k, v in asdict(fmt).items() if k != "encoding"})  # fmt: skip
-    if raw.startswith(b"\xef\xbb\xbf"):
-        fmt = FileFormat("UTF-8 with BOM", fmt.separator, fmt.decimal)
+    if encoding == "cp1252":
+        label = "cp1252"
+    else:
+        label = "UTF-8 with BOM" if raw.startswith(b"\xef\xbb\xbf") else "UTF-8"
+    fmt = replace(detect_format(text), encoding=label)
     table = pd.read_csv(
         io.StringIO(text),
         sep=fmt.separator,

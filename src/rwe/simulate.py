@@ -223,13 +223,12 @@ def simulate_best_response(df: pd.DataFrame, rng: np.random.Generator) -> pd.Ser
     return best
 
 
-def _solve_baseline_rate(lp: np.ndarray, target_median: float, censor: np.ndarray) -> float:
+def _solve_baseline_rate(lp: np.ndarray, target_median: float) -> float:
     """Baseline exponential rate so that the median event time in the cohort is the target.
 
     Uses the uncensored population median of the mixture (bisection on the rate): the censoring
     pattern is then added separately, as in the real cohort.
     """
-    del censor
     lo, hi = 1e-5, 10.0
     for _ in range(80):
         mid = np.sqrt(lo * hi)
@@ -268,10 +267,10 @@ def simulate_outcomes(df: pd.DataFrame, rng: np.random.Generator) -> pd.DataFram
     # Administrative censoring: accrual over ~8 years, analysis at a common data cut, plus
     # loss to follow-up; calibrated so the reverse-KM median follow-up is near 27 months.
     followup = np.where(rng.random(n) < 0.5, rng.uniform(2, 100, n), rng.uniform(2, 36, n))
-    rate_pfs = _solve_baseline_rate(lp_pfs, PFS_MEDIAN_FACTOR * surv["pfs"]["median"], followup)
+    rate_pfs = _solve_baseline_rate(lp_pfs, PFS_MEDIAN_FACTOR * surv["pfs"]["median"])
     # Deaths are pushed after progression below, which the rate solver does not see; a
     # longer nominal OS median compensates (checked by the published comparison of the demo).
-    rate_os = _solve_baseline_rate(lp_os, OS_MEDIAN_FACTOR * surv["os"]["median"], followup)
+    rate_os = _solve_baseline_rate(lp_os, OS_MEDIAN_FACTOR * surv["os"]["median"])
     t_prog = rng.exponential(1 / (rate_pfs * np.exp(lp_pfs)))
     # Best response PD means progression at the first assessments; any other best response
     # needs two confirming assessments (4-weekly) before progression.

@@ -164,10 +164,6 @@ def contract(
     }
 
 
-def _file_label(table: pd.DataFrame, stem: str) -> str:
-    return f"{table['site'].iloc[0]}/{stem}.csv" if len(table) else f"{stem}.csv"
-
-
 def check_columns(
     table: pd.DataFrame, fields: list[Field], label: str, allow_extra_columns: bool
 ) -> list[Problem]:
@@ -193,7 +189,7 @@ def check_columns(
     return problems
 
 
-def check_date_values(table: pd.DataFrame, fields: list[Field], label: str) -> list[Problem]:
+def check_date_values(table: pd.DataFrame, label: str) -> list[Problem]:
     """Refuse any column (known or not) whose cells look like calendar dates."""
     problems = []
     for col in table.columns:
@@ -404,7 +400,7 @@ def validate_site(
             table = apply_regimen_aliases(table, aliases)
         label, fields = f"{site}/{stem}.csv", spec[stem]
         problems += check_columns(table, fields, label, allow_extra_columns)
-        problems += check_date_values(table, fields, label)
+        problems += check_date_values(table, label)
         typed, parse_problems = parse_types(table, fields, label)
         problems += parse_problems
         parse_failed = {(p.row, p.column) for p in parse_problems}
