@@ -50,4 +50,4 @@ demo-data: $(STAMP)
 	$(BIN)/rwe simulate data/demo --n 126 --seed 77
 
 clean:
-	rm -rf results/adam results/tables results/figures results/logs results/*.html results/*.json .snakemake
+	rm -rf results/adam results/tables results/figures results/logs results/benchmarks results/*.html results/*.json .snakemake

@@ -21,6 +21,8 @@ rule derive:
         covariates=config["cox"]["covariates"],
     log:
         results("logs/derive.log"),
+    benchmark:
+        results("benchmarks/derive.tsv"),
     script:
         "../scripts/derive.py"
 

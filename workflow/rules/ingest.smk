@@ -15,6 +15,8 @@ rule ingest:
         allow_extra_columns=config["allow_extra_columns"],
     log:
         results("logs/ingest.log"),
+    benchmark:
+        results("benchmarks/ingest.tsv"),
     script:
         "../scripts/ingest.py"
 
@@ -28,6 +30,8 @@ rule provenance:
         config=config,
     log:
         results("logs/provenance.log"),
+    benchmark:
+        results("benchmarks/provenance.tsv"),
     script:
         "../scripts/provenance.py"
 

@@ -25,6 +25,8 @@ rule published_comparison:
         names=COMPARED_TABLES,
     log:
         results("logs/published_comparison.log"),
+    benchmark:
+        results("benchmarks/published_comparison.tsv"),
     script:
         "../scripts/published_comparison.py"
 

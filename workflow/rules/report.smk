@@ -63,6 +63,8 @@ rule figures:
         hematologic_source=config["safety"]["hematologic_source"],
     log:
         results("logs/figures.log"),
+    benchmark:
+        results("benchmarks/figures.tsv"),
     script:
         "../scripts/figures.py"
 
@@ -84,6 +86,8 @@ rule report:
         config=config,
     log:
         results("logs/report.log"),
+    benchmark:
+        results("benchmarks/report.tsv"),
     script:
         "../scripts/report.py"
 
@@ -104,6 +108,8 @@ rule shareable:
         min_cell_count=config["min_cell_count"],
     log:
         results("logs/shareable.log"),
+    benchmark:
+        results("benchmarks/shareable.tsv"),
     script:
         "../scripts/shareable.py"
 

@@ -16,6 +16,8 @@ rule response:
         conf_level=config["conf_level"],
     log:
         results("logs/response.log"),
+    benchmark:
+        results("benchmarks/response.tsv"),
     script:
         "../scripts/response.py"
 

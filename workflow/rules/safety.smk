@@ -31,6 +31,8 @@ rule safety:
         conf_level=config["conf_level"],
     log:
         results("logs/safety.log"),
+    benchmark:
+        results("benchmarks/safety.tsv"),
     script:
         "../scripts/safety.py"
 

@@ -34,6 +34,8 @@ rule survival:
         conf_level=config["conf_level"],
     log:
         results("logs/survival.log"),
+    benchmark:
+        results("benchmarks/survival.tsv"),
     script:
         "../scripts/survival.py"
 
