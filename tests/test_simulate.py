@@ -5,7 +5,14 @@ import pytest
 
 from rwe.cli import main as cli_main
 from rwe.derive import derive_adsl
-from rwe.simulate import published_reference, simulate_site
+from rwe.simulate import (
+    published_reference,
+    resample_draw,
+    resample_site,
+    simulate_site,
+    write_resampled_site,
+    write_site,
+)
 
 
 @pytest.fixture(scope="module")
@@ -92,3 +99,72 @@ def test_bundled_demo_is_what_the_simulator_writes(tmp_path):
     demo = Path(__file__).resolve().parents[1] / "data" / "demo"
     for name in ("patients", "responses", "adverse_events", "labs"):
         assert (tmp_path / f"{name}.csv").read_bytes() == (demo / f"{name}.csv").read_bytes(), name
+
+
+@pytest.fixture(scope="module")
+def resampled(demo_tables):
+    return resample_site(demo_tables, 150, seed=4, site="r")
+
+
+def test_resample_has_n_patients_with_unique_new_ids(demo_tables, resampled):
+    patients = resampled["patients"]
+    assert len(patients) == 150
+    assert patients["patient_id"].is_unique
+    assert patients["patient_id"].str.fullmatch(r"SIM-r-\d{4}").all()
+    assert not set(patients["patient_id"]) & set(demo_tables["patients"]["patient_id"])
+    assert list(patients.columns) == list(demo_tables["patients"].columns)
+
+
+def test_resample_is_reproducible(demo_tables, resampled):
+    again = resample_site(demo_tables, 150, seed=4, site="r")
+    for name in resampled:
+        pd.testing.assert_frame_equal(resampled[name], again[name])
+    other = resample_site(demo_tables, 150, seed=5, site="r")
+    assert not other["patients"].equals(resampled["patients"])
+
+
+def test_every_long_table_row_belongs_to_a_resampled_patient(resampled):
+    ids = set(resampled["patients"]["patient_id"])
+    for name in ("responses", "adverse_events", "labs"):
+        assert set(resampled[name]["patient_id"]) <= ids, name
+
+
+def test_resampled_rows_follow_the_draw(demo_tables, resampled):
+    """Patient k is source patient draw[k], with all (and only) that patient's rows."""
+    draw = resample_draw(len(demo_tables["patients"]), 150, seed=4)
+    source_ids = demo_tables["patients"]["patient_id"].to_numpy()[draw]
+    new_ids = resampled["patients"]["patient_id"].to_numpy()
+    baseline = demo_tables["patients"].drop(columns="patient_id")
+    pd.testing.assert_frame_equal(
+        resampled["patients"].drop(columns="patient_id"),
+        baseline.iloc[draw].reset_index(drop=True),
+    )
+    for name in ("responses", "adverse_events", "labs"):
+        source, out = demo_tables[name], resampled[name]
+        expected = pd.concat(
+            [source[source["patient_id"] == sid].drop(columns="patient_id") for sid in source_ids]
+        ).reset_index(drop=True)
+        pd.testing.assert_frame_equal(out.drop(columns="patient_id"), expected, check_dtype=False)
+        per_new = out["patient_id"].value_counts().reindex(new_ids, fill_value=0).to_numpy()
+        per_source = source["patient_id"].value_counts().reindex(source_ids, fill_value=0)
+        assert (per_new == per_source.to_numpy()).all(), name
+    # With replacement: 150 draws from 60 patients repeat some of them.
+    assert len(set(draw)) < len(draw)
+
+
+def test_chunked_writer_is_byte_identical(tmp_path, demo_tables):
+    write_site(resample_site(demo_tables, 77, seed=9, site="w"), tmp_path / "whole")
+    write_resampled_site(demo_tables, 77, 9, tmp_path / "chunked", site="w", chunk_patients=10)
+    for name in demo_tables:
+        whole = (tmp_path / "whole" / f"{name}.csv").read_bytes()
+        assert (tmp_path / "chunked" / f"{name}.csv").read_bytes() == whole, name
+
+
+def test_cli_resample_writes_a_valid_extract(tmp_path, site_folder, capsys):
+    out = tmp_path / "big"
+    assert cli_main(["resample", str(site_folder), str(out), "--n", "200", "--seed", "3"]) == 0
+    patients = pd.read_csv(out / "patients.csv")
+    assert len(patients) == 200
+    assert patients["patient_id"].is_unique
+    assert cli_main(["check", str(out), "--site", "big"]) == 0
+    assert "OK: 200 patients" in capsys.readouterr().out

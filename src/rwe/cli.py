@@ -1,4 +1,4 @@
-"""Command line: ``rwe simulate`` writes synthetic extracts; ``rwe check`` validates an extract."""
+"""Command line: ``rwe simulate``, ``rwe resample`` (bootstrap a larger extract), ``rwe check``."""
 
 from __future__ import annotations
 
@@ -14,6 +14,29 @@ def _simulate(args: argparse.Namespace) -> int:
     written = simulate_study(args.n, args.seed, args.sites, args.out)
     for site, files in written.items():
         print(f"{site}: {', '.join(str(f) for f in files)}")
+    return 0
+
+
+def _resample(args: argparse.Namespace) -> int:
+    """Bootstrap ``--n`` patients from the extract in ``src`` (see rwe.simulate.resample_site).
+
+    Every file is read as text and copied verbatim apart from the new patient ids, so the
+    output has exactly the source's values and formats.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    from rwe.simulate import write_resampled_site
+
+    src = Path(args.src)
+    tables = {
+        stem: pd.read_csv(src / f"{stem}.csv", dtype=str, keep_default_na=False)
+        for stem in ("patients", "responses", "adverse_events", "labs")
+        if stem == "patients" or (src / f"{stem}.csv").is_file()
+    }
+    written = write_resampled_site(tables, args.n, args.seed, args.out, site=args.site)
+    print(f"{args.site}: {', '.join(str(f) for f in written)}")
     return 0
 
 
@@ -43,6 +66,16 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     sim.add_argument("--sites", type=int, default=1, help="number of sites (default 1)")
     sim.set_defaults(func=_simulate)
+    res = sub.add_parser(
+        "resample",
+        help="bootstrap a site extract of --n patients from another (with replacement)",
+    )
+    res.add_argument("src", help="folder of the source extract (patients.csv and long tables)")
+    res.add_argument("out", help="output folder")
+    res.add_argument("--n", type=int, required=True, help="patients to draw")
+    res.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    res.add_argument("--site", default="boot", help="site name in the new ids (default boot)")
+    res.set_defaults(func=_resample)
     check = sub.add_parser("check", help="validate one site extract against the input contract")
     check.add_argument("folder", help="the site's folder (patients.csv and optional long tables)")
     check.add_argument("--site", default="site", help="site name used in messages")
