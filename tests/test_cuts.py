@@ -8,12 +8,19 @@ from rwe.cuts import estimate_changes, headline_estimates, patient_changes, pati
 
 
 def km(median_pfs):
-    return pd.DataFrame({
-        "analysis_set": ["all", "all", "all"], "endpoint": ["PFS", "PFS", "OS"],
-        "variable": ["all", "emd", "all"], "level": ["all", "1", "all"], "n": [10, 4, 10],
-        "events": [6, 3, 4], "median": [median_pfs, 2.0, np.nan], "ci_lower": [3.0, 1.0, 9.0],
-        "ci_upper": [np.nan, 5.0, np.nan],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "analysis_set": ["all", "all", "all"],
+            "endpoint": ["PFS", "PFS", "OS"],
+            "variable": ["all", "emd", "all"],
+            "level": ["all", "1", "all"],
+            "n": [10, 4, 10],
+            "events": [6, 3, 4],
+            "median": [median_pfs, 2.0, np.nan],
+            "ci_lower": [3.0, 1.0, 9.0],
+            "ci_upper": [np.nan, 5.0, np.nan],
+        }
+    )
 
 
 def test_headline_estimates_keep_whole_set_rows_only():
@@ -59,11 +66,13 @@ def test_patient_changes_per_site():
     prev = outcomes(
         [("a", "1", "PR", 3.0, 9.0), ("a", "2", "SD", 2.0, 5.0), ("b", "1", "CR", 8.0, 12.0)]
     )
-    cur = outcomes([
-        ("a", "1", "PR", 3.0, 9.0),     # unchanged
-        ("a", "3", "PD", 1.0, 2.0),     # added
-        ("b", "1", "CR", 8.0, 14.0),    # longer OS follow-up: changed
-    ])  # fmt: skip
+    cur = outcomes(
+        [
+            ("a", "1", "PR", 3.0, 9.0),  # unchanged
+            ("a", "3", "PD", 1.0, 2.0),  # added
+            ("b", "1", "CR", 8.0, 14.0),  # longer OS follow-up: changed
+        ]
+    )
     out = patient_changes(prev, cur).set_index("site")
     assert out.loc["a"].to_dict() == {
         "n_previous": 2,

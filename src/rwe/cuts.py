@@ -98,8 +98,14 @@ def estimate_changes(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFr
     ``changed`` or ``unchanged`` (equal to 1e-12 relative, or both not estimable).
     """
     keys = ["table", "estimate", "statistic"]
-    merged = previous.merge(current, on=keys, how="outer", suffixes=("_previous", "_current"),
-                            indicator=True, sort=False)  # fmt: skip
+    merged = previous.merge(
+        current,
+        on=keys,
+        how="outer",
+        suffixes=("_previous", "_current"),
+        indicator=True,
+        sort=False,
+    )
     prev = pd.to_numeric(merged["value_previous"], errors="coerce")
     cur = pd.to_numeric(merged["value_current"], errors="coerce")
     same = np.isclose(prev, cur, rtol=1e-12, atol=0) | (prev.isna() & cur.isna())
@@ -108,10 +114,17 @@ def estimate_changes(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFr
         ["new", "dropped", "unchanged"],
         "changed",
     )
-    return pd.DataFrame({
-        "table": merged["table"], "estimate": merged["estimate"], "statistic": merged["statistic"],
-        "previous": prev, "current": cur, "difference": cur - prev, "status": status,
-    })[ESTIMATE_CHANGE_COLUMNS]  # fmt: skip
+    return pd.DataFrame(
+        {
+            "table": merged["table"],
+            "estimate": merged["estimate"],
+            "statistic": merged["statistic"],
+            "previous": prev,
+            "current": cur,
+            "difference": cur - prev,
+            "status": status,
+        }
+    )[ESTIMATE_CHANGE_COLUMNS]
 
 
 def patient_outcomes(adsl: pd.DataFrame, adtte: pd.DataFrame) -> pd.DataFrame:

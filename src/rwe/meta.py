@@ -105,10 +105,22 @@ def inverse_variance(yi, vi, method: str = "REML", conf_level: float = 0.95) -> 
     vi = np.asarray(vi, dtype=float)
     k = len(yi)
     if k == 0 or not np.all(np.isfinite(yi)) or not np.all(np.isfinite(vi)) or np.any(vi <= 0):
-        return {"k": k, "estimate": np.nan, "se": np.nan, "ci_lower": np.nan, "ci_upper": np.nan,
-                "z": np.nan, "p": np.nan, "tau2": np.nan, "q": np.nan, "q_df": np.nan,
-                "q_p": np.nan, "i2": np.nan, "h2": np.nan,
-                "note": "not estimable: no site with a finite estimate and positive variance"}  # fmt: skip
+        return {
+            "k": k,
+            "estimate": np.nan,
+            "se": np.nan,
+            "ci_lower": np.nan,
+            "ci_upper": np.nan,
+            "z": np.nan,
+            "p": np.nan,
+            "tau2": np.nan,
+            "q": np.nan,
+            "q_df": np.nan,
+            "q_p": np.nan,
+            "i2": np.nan,
+            "h2": np.nan,
+            "note": "not estimable: no site with a finite estimate and positive variance",
+        }
     note = ""
     tau2 = 0.0
     if k > 1 and method == "DL":
