@@ -6,13 +6,15 @@ CORES ?= 2
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test report lint demo-data clean system-deps help
+.PHONY: run test report lint demo-data clean system-deps help bench test-cluster
 
 help:
 	@echo "make run [CONFIG=config/config.yaml] [CORES=2]  run the workflow (creates .venv on first use)"
 	@echo "make test                                     install test needs (R, chromium) and run pytest"
 	@echo "make report                                   also build the Snakemake report zip"
 	@echo "make demo-data                                regenerate data/demo from rwe.simulate"
+	@echo "make test-cluster [CONFIG=...]                run on a throw-away one-node SLURM cluster and locally, compare tables"
+	@echo "make bench [BENCH_SIZES=\"1000 10000\"]          time rwe beside R and lifelines -> docs/benchmarks.md"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,6 +43,35 @@ test: $(STAMP) system-deps
 	$(BIN)/ruff check src tests workflow/scripts
 	$(BIN)/ruff format --check src tests workflow/scripts
 	$(BIN)/python -m pytest
+
+# Benchmark beside R and lifelines (not part of make test): cohorts in bench/data, results in
+# bench/results/<n>, summary in docs/benchmarks.md. BENCH_ARGS passes bench/run.py options, e.g.
+# BENCH_ARGS="--cohort-only 1000000 --lifelines-cap 300 --preliminary".
+BENCH_SIZES ?= 1000 10000 100000 1000000
+BENCH_ARGS ?=
+bench: $(STAMP)
+	@if ! test -x /usr/bin/time || ! command -v Rscript >/dev/null || ! Rscript -e 'library(survival)' >/dev/null 2>&1; then \
+	  echo "Installing time, R and r-cran-survival with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    time r-base-core r-cran-survival >/dev/null; \
+	fi
+	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --cores $(CORES) $(BENCH_ARGS)
+
+# Opt-in, not part of `make test`: a real one-node SLURM cluster from Debian's packages (as root),
+# the workflow through profiles/slurm, the same workflow locally, every tables/*.csv compared.
+CLUSTER_STAMP := $(VENV)/.cluster-$(shell cksum pyproject.toml | cut -d' ' -f1)
+$(CLUSTER_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[cluster]"
+	rm -f $(VENV)/.cluster-* && touch $@
+
+test-cluster: $(CLUSTER_STAMP)
+	@if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null \
+	   || ! command -v sbatch >/dev/null || ! command -v munged >/dev/null; then \
+	  echo "Installing slurmctld, slurmd, slurm-client and munge with apt-get"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    slurmctld slurmd slurm-client munge >/dev/null; \
+	fi
+	VENV=$(VENV) tests/cluster/run_cluster_test.sh $(CONFIG)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests workflow/scripts

@@ -1,0 +1,302 @@
+"""Markdown of ``docs/benchmarks.md`` from the measurements of ``bench/run.py``."""
+
+from __future__ import annotations
+
+import math
+
+LIKE_FOR_LIKE = ("survival", "response")  # the rules whose analyses bench_survival.R repeats
+TARGET_RATIO, TARGET_1M_S, TARGET_1M_MB = 1.0, 120, 4096
+
+
+def _s(x: float | None) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "–"
+    return f"{x:.0f}" if x >= 100 else f"{x:.1f}" if x >= 10 else f"{x:.2f}"
+
+
+def _mb(x: float | None) -> str:
+    return "–" if x is None else f"{x:,.0f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+def _analysed(results: list[dict]) -> list[dict]:
+    """Sizes with rule benchmarks and an R run (the workflow may have failed in a late rule)."""
+    return [r for r in results if r.get("rwe", {}).get("rules") and r.get("r")]
+
+
+def _failed(result: dict) -> str:
+    failed = result["rwe"].get("failed_rules") or []
+    return f"; failed in {', '.join(failed)}" if failed else ""
+
+
+def like_for_like_s(result: dict) -> float:
+    """Wall seconds of the rwe rules that compute what the R script computes."""
+    return sum(result["rwe"]["rules"].get(rule, {}).get("wall_s", 0.0) for rule in LIKE_FOR_LIKE)
+
+
+def _lifelines(result: dict) -> str:
+    ll = result.get("lifelines")
+    if not ll:
+        return "–"
+    if ll.get("status") == "capped":
+        done = f", {ll['fits_done']} of {ll['fits_total']} fits" if ll.get("fits_done") else ""
+        return f"> {_s(ll['cap_s'] if 'cap_s' in ll else ll['wall_s'])} (cap{done})"
+    return _s(ll["wall_s"])
+
+
+def machine_section(m: dict) -> list[str]:
+    """The machine and software versions."""
+    rows = [
+        ["CPU", m["cpu"]],
+        ["Cores", str(m["cores"])],
+        ["RAM", f"{m['ram_gb']:.0f} GB"],
+        ["OS", m["os"]],
+        ["Python", m["python"]],
+        ["R", m["r"]],
+        ["Packages", m["packages"]],
+        ["rwe commit", m["commit"]],
+        ["Run", m["date"]],
+    ]
+    return ["## Machine", "", *_table(["", ""], rows), ""]
+
+
+def summary_section(results: list[dict], args) -> list[str]:
+    """One row per size: cohort, rwe, R, lifelines, ratios, report size."""
+    rows = []
+    for r in results:
+        c = r["cohort"]
+        row = [f"{r['n']:,}", f"{_s(c['wall_s'])} s, {c['bytes'] / 1e6:,.0f} MB"]
+        if "rwe" not in r:
+            rows.append(row + ["not run"] + ["–"] * 9)
+            continue
+        w = r["rwe"]
+        if not r.get("r"):
+            rows.append(row + [f"failed ({w['returncode']}{_failed(r)})"] + ["–"] * 9)
+            continue
+        R, like = r["r"], like_for_like_s(r)
+        rows.append(
+            row
+            + [
+                f"{_s(w['wall_s'])} ({_s(w['cpu_s'])}){_failed(r)}",
+                _mb(w["max_rss_mb"]),
+                _s(like),
+                f"{_s(R['wall_s'])} ({_s(R['cpu_s'])})",
+                _mb(R["max_rss_mb"]),
+                f"{w['wall_s'] / R['wall_s']:.1f}",
+                f"{like / R['wall_s']:.1f}",
+                _lifelines(r),
+                f"{w['report_bytes'] / 1e6:.1f} MB" if w["report_bytes"] else "–",
+            ]
+        )
+    header = [
+        "n",
+        "cohort: resample time, size",
+        "rwe workflow s (CPU s)",
+        "rwe peak MB",
+        "rwe survival+response rules s",
+        "R s (CPU s)",
+        "R peak MB",
+        "rwe/R (workflow)",
+        "rwe/R (same analyses)",
+        "lifelines s",
+        "report.html",
+    ]
+    return ["## Summary", "", *_table(header, rows), ""]
+
+
+def rules_section(results: list[dict]) -> list[str]:
+    """Every rule's wall time, CPU time and peak RSS per size (Snakemake benchmark files)."""
+    done = _analysed(results)
+    if not done:
+        return []
+    rules = sorted(
+        {rule for r in done for rule in r["rwe"]["rules"]},
+        key=lambda rule: -done[-1]["rwe"]["rules"].get(rule, {}).get("wall_s", 0),
+    )
+    rows = []
+    for rule in rules:
+        cells = []
+        for r in done:
+            b = r["rwe"]["rules"].get(rule)
+            cells.append(
+                "–"
+                if b is None
+                else f"{_s(b['wall_s'])} s ({_s(b['cpu_s'])}), {_mb(b['max_rss_mb'])} MB"
+            )
+        rows.append([rule, *cells])
+    header = ["rule", *[f"n = {r['n']:,}: wall (CPU), peak RSS" for r in done]]
+    return [
+        "## Per rule",
+        "",
+        "Sorted by wall time at the largest size run.",
+        "",
+        *_table(header, rows),
+        "",
+    ]
+
+
+def slope(ns: list[int], ts: list[float]) -> float:
+    """Least-squares slope of log(time) on log(n): 1 is linear, 0 is a fixed cost."""
+    x, y = [math.log(n) for n in ns], [math.log(max(t, 1e-3)) for t in ts]
+    mx, my = sum(x) / len(x), sum(y) / len(y)
+    return sum((a - mx) * (b - my) for a, b in zip(x, y, strict=True)) / sum(
+        (a - mx) ** 2 for a in x
+    )
+
+
+def growth_section(results: list[dict], rule_cost: dict[str, str]) -> list[str]:
+    """Log-log slopes of each rule's wall time between consecutive sizes and overall."""
+    done = _analysed(results)
+    lines = ["## How each step's cost grows with n", ""]
+    if len(done) < 2:
+        return lines + ["Needs at least two sizes.", ""]
+    ns = [r["n"] for r in done]
+    series = {
+        rule: [r["rwe"]["rules"].get(rule, {}).get("wall_s") for r in done]
+        for rule in done[-1]["rwe"]["rules"]
+    }
+    series["whole workflow"] = [r["rwe"]["wall_s"] for r in done]
+    series["R (survival + response)"] = [r["r"]["wall_s"] for r in done]
+    pairs = list(zip(ns, ns[1:], strict=False))
+    rows = []
+    for name, ts in series.items():
+        if any(t is None for t in ts):
+            continue
+        steps = [
+            f"{math.log(t2 / t1) / math.log(n2 / n1):.2f}"
+            for (n1, n2), t1, t2 in zip(pairs, ts, ts[1:], strict=False)
+        ]
+        rows.append([name, *steps, f"{slope(ns, ts):.2f}", rule_cost.get(name, "")])
+    header = ["step", *[f"{a:,}→{b:,}" for a, b in pairs], "fit", "what the cost is made of"]
+    return lines + [
+        "Slope of log(wall time) against log(n): 1 means time grows in proportion to n, 0 means "
+        "a fixed cost (Python and library start-up, about 1–3 s a rule) still dominates. Slopes "
+        "between small sizes understate the asymptotic growth for that reason; the largest pair "
+        "is the one to extrapolate from.",
+        "",
+        *_table(header, rows),
+        "",
+    ]
+
+
+def targets_section(results: list[dict]) -> list[str]:
+    """Which target is met, and which rule holds back the missed ones."""
+    lines = ["## Targets", ""]
+    for r in _analysed(results):
+        rules = r["rwe"]["rules"]
+        top = sorted(rules, key=lambda k: -rules[k]["wall_s"])[:3]
+        slowest = ", ".join(f"{k} {_s(rules[k]['wall_s'])} s" for k in top)
+        ratio, like = r["rwe"]["wall_s"] / r["r"]["wall_s"], like_for_like_s(r) / r["r"]["wall_s"]
+        verdict = "met" if like <= TARGET_RATIO else "missed"
+        if _failed(r):
+            lines.append(
+                f"- n = {r['n']:,}: the workflow did not complete{_failed(r)} (see "
+                f"`bench/results/{r['n']}/logs/snakemake.log`); its total is a lower bound."
+            )
+        lines.append(
+            f"- n = {r['n']:,}: rwe/R ≤ {TARGET_RATIO} on the same analyses {verdict} "
+            f"({like:.1f}: survival {_s(rules.get('survival', {}).get('wall_s'))} s + response "
+            f"{_s(rules.get('response', {}).get('wall_s'))} s vs R {_s(r['r']['wall_s'])} s); "
+            f"whole workflow / R = {ratio:.1f}, held back by {slowest}."
+        )
+    big = next((r for r in _analysed(results) if r["n"] == 1_000_000), None)
+    if big is None:
+        lines.append(
+            f"- 1,000,000 patients under {TARGET_1M_S // 60} min and {TARGET_1M_MB // 1024} GB: "
+            "not measured in this run (only the cohort generation, if listed above)."
+        )
+    else:
+        w = big["rwe"]
+        ok = w["wall_s"] <= TARGET_1M_S and w["max_rss_mb"] <= TARGET_1M_MB
+        top = max(w["rules"], key=lambda k: w["rules"][k]["wall_s"])
+        fat = max(w["rules"], key=lambda k: w["rules"][k]["max_rss_mb"])
+        lines.append(
+            f"- 1,000,000 patients: {_s(w['wall_s'])} s, {_mb(w['max_rss_mb'])} MB peak: "
+            f"{'met' if ok else 'missed'}; slowest rule {top}, largest memory {fat}."
+        )
+    return [*lines, ""]
+
+
+def agreement_section(results: list[dict]) -> list[str]:
+    """R and rwe computed the same numbers (so the timings compare like with like)."""
+    cell = lambda a, name, key: f"{a[name][key]:.1e}" if name in a else "–"  # noqa: E731
+    rows = [
+        [
+            f"{r['n']:,}",
+            str(a.get("km_medians", {}).get("compared", "–")),
+            cell(a, "km_medians", "max_abs_diff"),
+            str(a.get("cox", {}).get("compared", "–")),
+            cell(a, "cox", "max_abs_diff"),
+        ]
+        for r in results
+        if (a := r.get("agreement"))
+    ]
+    if not rows:
+        return []
+    header = [
+        "n",
+        "KM medians compared",
+        "max |R − rwe| (months)",
+        "Cox HRs compared",
+        "max |R − rwe|",
+    ]
+    return ["## R and rwe agree", "", *_table(header, rows), ""]
+
+
+def render(machine: dict, results: list[dict], args, rule_cost: dict[str, str]) -> str:
+    """The whole document."""
+    lines = ["# Benchmarks: rwe beside R's survival package and lifelines", ""]
+    if args.preliminary:
+        lines += [
+            "> **Preliminary.** Measured while other work shared the 2 cores and the "
+            "survival, figure and report stages were being optimised; the final numbers "
+            "will be regenerated with `make bench`.",
+            "",
+        ]
+    sizes = " ".join(str(r["n"]) for r in results if "rwe" in r)
+    lines += [
+        f"Generated by `make bench` (`bench/run.py`) on {machine['date']}. Reproduce with "
+        f'`make bench BENCH_SIZES="{sizes}"`; cohorts and raw results land in the git-ignored '
+        "`bench/data/` and `bench/results/<n>/` (`measurements.json`, logs, R's tables).",
+        "",
+        "What is timed, each from outside with `/usr/bin/time -v` (wall time, user+system CPU "
+        "time, peak resident memory of the largest process):",
+        "",
+        f"- **Cohorts**: {args.source_n:,} patients simulated by `rwe simulate --seed {args.seed}`, "
+        "then bootstrapped to n patients by `rwe resample` (each drawn patient keeps its "
+        "responses, adverse events and ~90 lab rows).",
+        f"- **rwe**: `snakemake --cores {args.cores}` of the whole workflow (every rule, figures "
+        "and report included) from an empty results folder; per-rule numbers from Snakemake's "
+        "`benchmark:` files.",
+        "- **R**: `bench/bench_survival.R` on rwe's `adsl.csv` and `adtte.csv`: survfit, "
+        "quantile, summary at landmarks, reverse KM, survdiff, coxph (Efron) with cox.zph and "
+        "concordance, binom.test and fisher.test, as an R user would write them. R's time "
+        "therefore excludes reading, validating and deriving the raw extract; `read.csv` of "
+        f"the four raw files alone is timed for n ≤ {args.r_raw_max:,} below. The like-for-like "
+        "ratio compares R with rwe's `survival` + `response` rules (each includes its own "
+        "start-up and reading of the ADaM files).",
+        f"- **lifelines**: the survival fits only (KaplanMeierFitter, logrank_test, CoxPHFitter "
+        f"with concordance and the proportional-hazards test), stopped after {_s(args.lifelines_cap)} s.",
+        "- Wall times depend on what else runs on the machine; CPU times are given beside them.",
+        "",
+    ]
+    lines += machine_section(machine) + summary_section(results, args)
+    raw = [r for r in _analysed(results) if "read_raw" in r["r"]]
+    if raw:
+        lines += [
+            "R reading the raw extract (`read.csv` of the four files): "
+            + "; ".join(
+                f"n = {r['n']:,}: {_s(float(r['r']['read_raw']['read_raw']))} s, "
+                f"{_mb(r['r']['read_raw']['max_rss_mb'])} MB"
+                for r in raw
+            )
+            + ".",
+            "",
+        ]
+    lines += rules_section(results) + growth_section(results, rule_cost)
+    lines += targets_section(results) + agreement_section(results)
+    return "\n".join(lines)

@@ -1,0 +1,322 @@
+"""``make bench``: time rwe's whole workflow beside R's survival package and lifelines.
+
+For each cohort size: bootstrap a cohort from one simulated extract (``rwe resample``), run the
+whole Snakemake workflow on it, run the same survival and response analyses in R
+(``bench/bench_survival.R``) and the survival fits in lifelines (``bench/bench_lifelines.py``)
+on rwe's ADSL/ADTTE, and write ``docs/benchmarks.md``. Every command runs under
+``/usr/bin/time -v`` (wall time, CPU time, peak RSS). Cohorts and results go to the git-ignored
+``bench/data`` and ``bench/results``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA, RESULTS = ROOT / "bench" / "data", ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent
+BYTES_PER_PATIENT = 3_600  # on disk, all four CSVs of a cohort (measured: 100k -> 347 MB)
+
+# What each rule's cost is made of, for the "how cost grows" section.
+RULE_COST = {
+    "ingest": "reads and validates every row of every file: linear in rows, and labs.csv holds "
+    "about 90 rows a patient, so this is the largest input.",
+    "provenance": "SHA-256 of every input file: linear in bytes.",
+    "derive": "groupby over responses and labs (best response, ADaM tables): linear in rows "
+    "plus a sort, O(r log r).",
+    "response": "counts per analysis set and subgroup level (linear in n); the exact tests cost "
+    "O(k) per table for counts k, so about linear too.",
+    "survival": "each Kaplan-Meier fit and log-rank test sorts the times, O(n log n); each Cox "
+    "fit is a few Newton steps of O(n p^2) after the sort; concordance O(n log n); cox.zph "
+    "O(n p^2). About 40 fits per analysis set and endpoint.",
+    "safety": "AE grade tables and lab nadirs are groupbys over adae/adlb (linear in rows); "
+    "Mann-Whitney sorts, O(n log n); exposure-response IRLS is O(n p^2) per iteration and "
+    "per cross-validation fold.",
+    "published_comparison": "compares small aggregate tables with the paper: independent of n.",
+    "figures": "KM curves have one step per distinct event time (at most n); box plots and "
+    "patient-level panels grow with n unless a selection is drawn; rendering dominates.",
+    "report": "embeds the figures and tables in one HTML file: grows with the figures, not n.",
+    "shareable": "copies aggregate tables with small-cell suppression: independent of n.",
+}
+
+
+def timed(cmd: list[str], log: Path, timeout: float | None = None) -> dict:
+    """Run ``cmd`` under /usr/bin/time -v; return wall, CPU, peak RSS, exit code and stdout."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    stats = log.with_suffix(".time")
+    with open(log, "w") as err:
+        try:
+            proc = subprocess.run(
+                ["/usr/bin/time", "-v", "-o", str(stats), *map(str, cmd)],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired:
+            return {"returncode": "timeout", "stdout": "", "wall_s": timeout}
+    text = stats.read_text()
+    field = lambda name: re.search(rf"{name}: (.+)", text).group(1)  # noqa: E731
+    wall = [float(x) for x in field(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\)").split(":")]
+    return {
+        "returncode": proc.returncode,
+        "stdout": proc.stdout,
+        "wall_s": sum(x * 60**i for i, x in enumerate(reversed(wall))),
+        "cpu_s": float(field("User time \\(seconds\\)"))
+        + float(field("System time \\(seconds\\)")),
+        "max_rss_mb": int(field(r"Maximum resident set size \(kbytes\)")) / 1024,
+    }
+
+
+def make_cohort(n: int, seed: int, source_n: int) -> dict:
+    """Bootstrap an n-patient cohort from a simulated source extract (reused if already there)."""
+    folder = DATA / str(n)
+    stamp = folder / "cohort.json"
+    spec = {"n": n, "seed": seed, "source_n": source_n}
+    if (
+        stamp.is_file()
+        and {k: v for k, v in json.loads(stamp.read_text()).items() if k in spec} == spec
+    ):
+        return json.loads(stamp.read_text())
+    free = shutil.disk_usage(DATA.parent).free
+    if free < 4 * BYTES_PER_PATIENT * n:  # the cohort, its validated copy, ADaM and slack
+        raise SystemExit(
+            f"bench: {free / 1e9:.0f} GB free, need ~{4 * BYTES_PER_PATIENT * n / 1e9:.0f} GB for n={n}"
+        )
+    source = DATA / f"source_{source_n}_{seed}"
+    if not (source / "labs.csv").is_file():
+        subprocess.run(
+            [BIN / "rwe", "simulate", source, "--n", str(source_n), "--seed", str(seed)], check=True
+        )
+    shutil.rmtree(folder, ignore_errors=True)
+    start = time.perf_counter()
+    run = timed(
+        [BIN / "rwe", "resample", source, folder, "--n", n, "--seed", seed, "--site", "bench"],
+        RESULTS / str(n) / "logs" / "resample.log",
+    )
+    if run["returncode"] != 0:
+        raise SystemExit(f"bench: rwe resample failed for n={n}")
+    files = {p.name: p.stat().st_size for p in folder.glob("*.csv")}
+    info = spec | {
+        "wall_s": time.perf_counter() - start,
+        "max_rss_mb": run["max_rss_mb"],
+        "bytes": sum(files.values()),
+        "files": files,
+    }
+    stamp.write_text(json.dumps(info, indent=1))
+    return info
+
+
+def bench_config(n: int, out: Path) -> Path:
+    """The demo config pointed at the bench cohort and a results folder of its own."""
+    config = yaml.safe_load((ROOT / "config" / "config.yaml").read_text())
+    config["sites"] = {"bench": str((DATA / str(n)).relative_to(ROOT))}
+    config["results_dir"] = str((out / "rwe").relative_to(ROOT))
+    path = out / "config.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def run_rwe(config: Path, out: Path, cores: int) -> dict:
+    """The whole workflow from scratch, timed from outside, with every rule's benchmark."""
+    shutil.rmtree(out / "rwe", ignore_errors=True)
+    cmd = [
+        BIN / "snakemake",
+        "--cores",
+        cores,
+        "--keep-going",
+        "--configfile",
+        config.relative_to(ROOT),
+    ]
+    run = timed(cmd, out / "logs" / "snakemake.log")
+    rules = {}
+    for tsv in sorted((out / "rwe" / "benchmarks").glob("*.tsv")):
+        row = pd.read_csv(tsv, sep="\t").iloc[0]
+        rules[tsv.stem] = {
+            "wall_s": float(row["s"]),
+            "max_rss_mb": float(row["max_rss"]),
+            "cpu_s": float(row["cpu_time"]),
+        }
+    report = out / "rwe" / "report.html"
+    return run | {
+        "rules": rules,
+        "report_bytes": report.stat().st_size if report.is_file() else None,
+    }
+
+
+def run_r(config: dict, out: Path, raw_max: int, n: int) -> dict:
+    """bench_survival.R on rwe's ADSL/ADTTE (and read.csv of the raw extract if n <= raw_max)."""
+    lists = [
+        ",".join(map(str, x))
+        for x in (
+            config["subgroups"],
+            config["cox"]["covariates"],
+            config["km"]["landmarks_months"],
+        )
+    ]
+    cmd = [
+        "Rscript",
+        "bench/bench_survival.R",
+        out / "rwe" / "adam",
+        out / "r",
+        config["km"]["conf_type"],
+        config["conf_level"],
+        config["min_regimen_n"],
+        *lists,
+    ]
+    run = timed(cmd, out / "logs" / "r.log")
+    run["steps"] = dict(re.findall(r"^(\w+)=(.+)$", run.pop("stdout"), flags=re.M))
+    if n <= raw_max:
+        raw = timed(
+            ["Rscript", "bench/bench_survival.R", "--read-raw", DATA / str(n)],
+            out / "logs" / "r_raw.log",
+        )
+        run["read_raw"] = raw | dict(re.findall(r"^(\w+)=(.+)$", raw.pop("stdout"), flags=re.M))
+    return run
+
+
+def run_lifelines(config_path: Path, out: Path, cap: float) -> dict:
+    """bench_lifelines.py with its time cap (and a hard stop at twice the cap)."""
+    cmd = [sys.executable, "bench/bench_lifelines.py", out / "rwe" / "adam", config_path, cap]
+    run = timed(cmd, out / "logs" / "lifelines.log", timeout=2 * cap + 120)
+    if run["returncode"] == "timeout":
+        return run | {"status": "capped", "fits_done": None}
+    return run | json.loads(run.pop("stdout"))
+
+
+def agreement(out: Path) -> dict:
+    """Largest difference between R's and rwe's KM medians and Cox hazard ratios."""
+    keys = {
+        "km_medians": (["analysis_set", "endpoint", "variable", "level"], "median"),
+        "cox": (["analysis_set", "endpoint", "model", "term"], "hr"),
+    }
+    result = {}
+    for name, (on, value) in keys.items():
+        if not (out / "rwe" / "tables" / f"{name}.csv").is_file():
+            continue
+        r = pd.read_csv(out / "r" / f"{name}.csv", dtype={"level": str})
+        rwe = pd.read_csv(out / "rwe" / "tables" / f"{name}.csv", dtype={"level": str})
+        both = r.merge(rwe, on=on, suffixes=("_r", "_rwe")).dropna(
+            subset=[f"{value}_r", f"{value}_rwe"]
+        )
+        diff = (
+            (both[f"{value}_r"] - both[f"{value}_rwe"]).abs().max() if len(both) else float("nan")
+        )
+        result[name] = {"compared": len(both), "max_abs_diff": float(diff)}
+    return result
+
+
+def machine() -> dict:
+    """CPU, cores, RAM, OS and the versions of everything timed."""
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = re.search(r"model name\s*: (.+)", cpuinfo)
+    mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))
+    osr = dict(re.findall(r'^(\w+)="?([^"\n]*)"?$', Path("/etc/os-release").read_text(), re.M))
+    r = subprocess.run(
+        [
+            "Rscript",
+            "-e",
+            'cat(R.version.string, "; survival", format(packageVersion("survival")))',
+        ],
+        capture_output=True,
+        text=True,
+    )
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    )
+    packages = [
+        "rwe",
+        "pandas",
+        "numpy",
+        "scipy",
+        "lifelines",
+        "statsmodels",
+        "plotnine",
+        "snakemake",
+    ]
+    return {
+        "cpu": model.group(1) if model else platform.processor(),
+        "cores": os.cpu_count(),
+        "ram_gb": mem_kb / 1024**2,
+        "os": f"{osr.get('PRETTY_NAME', platform.system())}, kernel {platform.release()}",
+        "python": platform.python_version(),
+        "r": r.stdout.strip(),
+        "packages": ", ".join(f"{p} {metadata.version(p)}" for p in packages),
+        "commit": commit.stdout.strip(),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def bench_size(n: int, args: argparse.Namespace) -> dict:
+    """Everything measured for one cohort size (saved to bench/results/<n>/measurements.json)."""
+    out = RESULTS / str(n)
+    out.mkdir(parents=True, exist_ok=True)
+    result = {"n": n, "cohort": make_cohort(n, args.seed, args.source_n)}
+    if n not in args.cohort_only:
+        config_path = bench_config(n, out)
+        config = yaml.safe_load(config_path.read_text())
+        print(f"bench n={n}: rwe workflow", flush=True)
+        result["rwe"] = run_rwe(config_path, out, args.cores)
+        if result["rwe"]["returncode"] != 0:
+            print(f"bench n={n}: the workflow failed, see {out / 'logs' / 'snakemake.log'}")
+        if (out / "rwe" / "adam" / "adtte.csv").is_file():  # R and lifelines start from ADaM
+            print(f"bench n={n}: R", flush=True)
+            result["r"] = run_r(config, out, args.r_raw_max, n)
+            print(f"bench n={n}: lifelines", flush=True)
+            result["lifelines"] = run_lifelines(config_path, out, args.lifelines_cap)
+            result["agreement"] = agreement(out) if result["r"]["returncode"] == 0 else None
+    (out / "measurements.json").write_text(json.dumps(result, indent=1, default=str))
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the options, measure each size, write the markdown."""
+    from document import render  # bench/document.py
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 10_000, 100_000, 1_000_000])
+    parser.add_argument(
+        "--cohort-only",
+        type=int,
+        nargs="*",
+        default=[],
+        help="sizes for which only the cohort is generated and measured",
+    )
+    parser.add_argument("--cores", type=int, default=2)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--source-n", type=int, default=10_000, help="patients simulated, then resampled"
+    )
+    parser.add_argument("--lifelines-cap", type=float, default=600, help="seconds per size")
+    parser.add_argument(
+        "--r-raw-max", type=int, default=100_000, help="largest n whose raw CSVs R reads"
+    )
+    parser.add_argument(
+        "--preliminary", action="store_true", help="mark the document as preliminary"
+    )
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    args = parser.parse_args(argv)
+    sizes = sorted(set(args.sizes) | set(args.cohort_only))
+    results = [bench_size(n, args) for n in sizes]
+    args.out.write_text(render(machine(), results, args, RULE_COST))
+    print(f"bench: wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
