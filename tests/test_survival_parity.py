@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from r_reference import assert_tables_match, run_r
-from rwe import survival
+from rwe import survival_tables as st
 from rwe.derive import analysis_sets, derive_adsl, derive_adtte
 from rwe.io import read_site
 from rwe.validate import validate_extract
@@ -97,13 +97,15 @@ def compare_with_r(tmp_path: Path, adsl: pd.DataFrame, adtte: pd.DataFrame, conf
           ",".join(COVARIATES), ",".join(map(str, LANDMARKS)))  # fmt: skip
     sets = analysis_sets(adsl, min_regimen_n)
     ci = {"conf_type": conf_type, "conf_level": 0.95}
+    km = st.km_fits(adsl, adtte, sets, SUBGROUPS, **ci)
+    models = st.cox_models(adsl, adtte, sets, COVARIATES)
     ours = {
-        "km_medians": survival.km_median_table(adsl, adtte, sets, SUBGROUPS, **ci),
-        "km_landmarks": survival.km_landmark_table(adsl, adtte, sets, SUBGROUPS, LANDMARKS, **ci),
-        "followup": survival.followup_table(adsl, adtte, sets, **ci),
-        "logrank": survival.logrank_table(adsl, adtte, sets, SUBGROUPS),
-        "cox": survival.cox_table(adsl, adtte, sets, COVARIATES),
-        "cox_diagnostics": survival.cox_diagnostics_table(adsl, adtte, sets, COVARIATES),
+        "km_medians": st.km_median_table(km),
+        "km_landmarks": st.km_landmark_table(km, LANDMARKS),
+        "followup": st.followup_table(adsl, adtte, sets, **ci),
+        "logrank": st.logrank_table(adsl, adtte, sets, SUBGROUPS),
+        "cox": st.cox_table(models),
+        "cox_diagnostics": st.cox_diagnostics_table(models),
     }
     compared = 0
     for name, (keys, values) in KEYS.items():

@@ -1,68 +1,60 @@
-"""Kaplan–Meier, log-rank and Cox analyses of PFS and OS, computed as R's ``survival`` does.
+"""Kaplan–Meier, log-rank and Cox estimators, computed as R's ``survival`` package does.
 
-Every estimator here names the R function it reproduces; ``tests/r/survival_reference.R``
-recomputes each table with R and ``tests/test_survival_parity.py`` compares them at 1e-4.
+The numerics only (the tables built from them are in :mod:`rwe.survival_tables`). Every public
+function names the R function it reproduces; ``tests/r/survival_reference.R`` recomputes each
+table with R and ``tests/test_survival_parity.py`` compares them at 1e-4.
 
 - :func:`km_curve` — ``survfit(Surv(time, status) ~ 1)`` with Greenwood variance and the
   ``conf.type`` CI of S(t) (``log``, ``log-log``, ``plain``).
 - :func:`km_quantile` — ``quantile.survfit`` (its internal ``findq``), so medians and their CIs,
   including the midpoint rule for a curve that is flat at exactly 0.5.
 - :func:`km_at` — ``summary(fit, times = t)``.
-- :func:`logrank` — ``survdiff``.
+- :func:`logrank` — ``survdiff`` (optionally ``+ strata(s)``).
 - :func:`cox_fit` — ``coxph(ties = "efron")`` by Newton–Raphson; Wald, likelihood-ratio and
-  score (log-rank) global tests; ``concordance``; :func:`cox_zph` — ``cox.zph(transform = "km")``.
+  score (log-rank) global tests; :func:`concordance` — ``concordance``; :func:`cox_zph` —
+  ``cox.zph(transform = "km")``.
+
+Every estimator sorts its data by time once and works with cumulative sums over the sorted
+data, so each is O(n log n) with no Python loop over event times.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from rwe.derive import KEYS, subgroup_levels
-
 CONF_TYPES = ("log", "log-log", "plain")
 FINDQ_TOL = np.sqrt(np.finfo(float).eps)  # R: sqrt(.Machine$double.eps)
-ENDPOINTS = ("PFS", "OS")
-KM_MEDIAN_COLUMNS = [
-    "analysis_set",
-    "endpoint",
-    "variable",
-    "level",
-    "n",
-    "events",
-    "median",
-    "ci_lower",
-    "ci_upper",
-]
-KM_LANDMARK_COLUMNS = [
-    "analysis_set",
-    "endpoint",
-    "variable",
-    "level",
-    "month",
+KM_CURVE_COLUMNS = [
+    "time",
     "n_risk",
+    "n_event",
+    "n_censor",
     "surv",
+    "std_err",
     "ci_lower",
     "ci_upper",
 ]
-LOGRANK_COLUMNS = ["analysis_set", "endpoint", "variable", "chisq", "df", "p"]
-COX_COLUMNS = [
-    "analysis_set",
-    "endpoint",
-    "model",
-    "term",
-    "hr",
-    "ci_lower",
-    "ci_upper",
-    "p",
-    "n",
-    "events",
-]
-FOLLOWUP_COLUMNS = ["analysis_set", "endpoint", "median_followup", "ci_lower", "ci_upper"]
-SMALL_SET_EVENTS = 10  # fewer events than this: estimates flagged as unstable
+
+
+# --------------------------------------------------------------------------- sorted data
+
+
+def _runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start of each run of equal values in a sorted array, and each element's run number."""
+    change = np.empty(sorted_values.size, dtype=bool)
+    change[:1] = True
+    np.not_equal(sorted_values[1:], sorted_values[:-1], out=change[1:])
+    return np.flatnonzero(change), np.cumsum(change) - 1
+
+
+def _reverse_cumsum(values: np.ndarray) -> np.ndarray:
+    """Sum over this and every later row (the risk-set sums of time-sorted data)."""
+    return np.cumsum(values[::-1], axis=0)[::-1]
 
 
 # --------------------------------------------------------------------------- Kaplan–Meier
@@ -75,7 +67,18 @@ def _z(conf_level: float) -> float:
 def km_confint(
     surv: np.ndarray, std_err: np.ndarray, conf_type: str = "log", conf_level: float = 0.95
 ):
-    """Pointwise CI of S(t) as R ``survival:::survfit_confint`` (``std_err`` on the log scale).
+    """Pointwise CI of S(t), as R ``survival:::survfit_confint``.
+
+    Parameters
+    ----------
+    surv : numpy.ndarray
+        Survival estimates.
+    std_err : numpy.ndarray
+        Standard errors on the log scale (R's ``std.err``).
+    conf_type : {"log", "log-log", "plain"}
+        Scale of the interval (R ``conf.type``).
+    conf_level : float
+        Confidence level.
 
     Returns
     -------
@@ -122,35 +125,25 @@ def km_curve(time, event, conf_type: str = "log", conf_level: float = 0.95) -> p
         Greenwood standard error of the cumulative hazard (R's ``std.err``).
     """
     time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=int)
+    event = np.asarray(event, dtype=float)
     if time.size == 0:
-        return pd.DataFrame(
-            columns=[
-                "time",
-                "n_risk",
-                "n_event",
-                "n_censor",
-                "surv",
-                "std_err",
-                "ci_lower",
-                "ci_upper",
-            ]
-        )
-    times, inverse = np.unique(time, return_inverse=True)
-    n_event = np.bincount(inverse, weights=event, minlength=len(times))
-    n_total = np.bincount(inverse, minlength=len(times))
+        return pd.DataFrame(columns=KM_CURVE_COLUMNS)
+    if np.any(time[1:] < time[:-1]):
+        order = np.argsort(time, kind="stable")
+        time, event = time[order], event[order]
+    starts, _ = _runs(time)
+    n_event = np.add.reduceat(event, starts)
+    n_total = np.diff(np.append(starts, time.size))
     n_censor = n_total - n_event
-    n_risk = n_total[::-1].cumsum()[::-1]
+    n_risk = time.size - starts
     with np.errstate(divide="ignore", invalid="ignore"):
         surv = np.cumprod(1 - n_event / n_risk)
         greenwood = np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0.0)
         std_err = np.sqrt(np.cumsum(greenwood))
     lower, upper = km_confint(surv, std_err, conf_type, conf_level)
-    return pd.DataFrame({
-        "time": times, "n_risk": n_risk.astype(int), "n_event": n_event.astype(int),
-        "n_censor": n_censor.astype(int), "surv": surv, "std_err": std_err,
-        "ci_lower": lower, "ci_upper": upper,
-    })  # fmt: skip
+    columns = [time[starts], n_risk, n_event.astype(int), n_censor.astype(int), surv, std_err]
+    columns += [lower, upper]
+    return pd.DataFrame(dict(zip(KM_CURVE_COLUMNS, columns, strict=True)))
 
 
 def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float = FINDQ_TOL) -> float:
@@ -207,32 +200,76 @@ def km_quantile(curve: pd.DataFrame, prob: float = 0.5) -> tuple[float, float, f
 
 
 def km_at(curve: pd.DataFrame, t: float, n_subjects: int) -> dict:
-    """Survival at time ``t`` as R ``summary(fit, times = t)`` (``extend = FALSE``).
+    """Survival at time ``t``, as R ``summary(fit, times = t)`` (``extend = FALSE``).
 
-    The estimate is the curve's value at the last time ≤ t; ``n_risk`` is the number still at
-    risk at ``t``. Beyond the last follow-up time the estimate is undefined (NaN).
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        A :func:`km_curve`.
+    t : float
+        The time.
+    n_subjects : int
+        Patients in the curve (at risk before the first time).
+
+    Returns
+    -------
+    dict
+        ``n_risk, surv, ci_lower, ci_upper``: the curve's value at the last time ≤ t and the
+        number still at risk at ``t``; NaN beyond the last follow-up time (undefined).
     """
-    if curve.empty or t > curve["time"].max():
+    times = curve["time"].to_numpy(float)
+    if times.size == 0 or t > times[-1]:
         return {"n_risk": np.nan, "surv": np.nan, "ci_lower": np.nan, "ci_upper": np.nan}
-    before = curve[curve["time"] <= t]
-    after = curve[curve["time"] >= t]
-    n_risk = int(after["n_risk"].iloc[0]) if len(after) else 0
-    if before.empty:
+    after = int(np.searchsorted(times, t, side="left"))  # first time >= t
+    n_risk = int(curve["n_risk"].iloc[after])
+    last = int(np.searchsorted(times, t, side="right")) - 1  # last time <= t
+    if last < 0:
         return {"n_risk": n_subjects, "surv": 1.0, "ci_lower": 1.0, "ci_upper": 1.0}
-    last = before.iloc[-1]
     return {
         "n_risk": n_risk,
-        "surv": last["surv"],
-        "ci_lower": last["ci_lower"],
-        "ci_upper": last["ci_upper"],
+        "surv": curve["surv"].iloc[last],
+        "ci_lower": curve["ci_lower"].iloc[last],
+        "ci_upper": curve["ci_upper"].iloc[last],
     }
 
 
 # --------------------------------------------------------------------------- log-rank
 
 
-def logrank(time, event, group) -> dict:
+def _survdiff_terms(time, event, g, k):
+    """Observed, expected and variance matrix of one stratum, from one sort by time."""
+    order = np.argsort(time, kind="stable")
+    time, event, g = time[order], event[order], g[order]
+    starts, run = _runs(time)
+    n_times = starts.size
+    # Patients by (time, group), then at risk by group: everyone with a time >= t.
+    counts = np.bincount(run * k + g, minlength=n_times * k).reshape(n_times, k)
+    n_g = _reverse_cumsum(counts).astype(float)
+    d = np.add.reduceat(event, starts)
+    keep = d > 0
+    n_g, d = n_g[keep], d[keep]
+    n = n_g.sum(axis=1)
+    share = n_g / n[:, None]
+    expected = d @ share
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weight = np.where(n > 1, d * (n - d) / (n - 1), 0.0)
+    var = np.diag(weight @ share) - (share * weight[:, None]).T @ share
+    observed = np.bincount(g, weights=event, minlength=k)
+    return observed, expected, var
+
+
+def logrank(time, event, group, strata=None) -> dict:
     """Log-rank test of equal survival across groups, as R ``survdiff(rho = 0)``.
+
+    Parameters
+    ----------
+    time, event : array-like
+        Follow-up times and 1 = event / 0 = censored.
+    group : array-like
+        Group of each patient.
+    strata : array-like, optional
+        Stratum of each patient: the stratified test, as R ``survdiff(... + strata(s))``
+        (observed, expected and variance summed over strata).
 
     Returns
     -------
@@ -242,78 +279,197 @@ def logrank(time, event, group) -> dict:
         (R returns chisq 0 and p NA).
     """
     time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=int)
+    event = np.asarray(event, dtype=float)
     groups, g = np.unique(np.asarray(group), return_inverse=True)
     k = len(groups)
-    observed = np.bincount(g, weights=event, minlength=k)
-    expected = np.zeros(k)
-    var = np.zeros((k, k))
-    for t in np.unique(time[event == 1]):
-        at_risk = time >= t
-        n = at_risk.sum()
-        n_g = np.bincount(g[at_risk], minlength=k).astype(float)
-        d = event[(time == t)].sum()
-        expected += d * n_g / n
-        if n > 1:
-            share = n_g / n
-            var += d * (n - d) / (n - 1) * (np.diag(share) - np.outer(share, share))
+    observed, expected, var = np.zeros(k), np.zeros(k), np.zeros((k, k))
+    layers = (
+        np.zeros(time.size, dtype=int)
+        if strata is None
+        else np.unique(strata, return_inverse=True)[1]
+    )
+    for layer in np.unique(layers):
+        rows = layers == layer
+        o, e, v = _survdiff_terms(time[rows], event[rows], g[rows], k)
+        observed, expected, var = observed + o, expected + e, var + v
     usable = expected > 0
     df = int(usable.sum()) - 1
     if usable.sum() < 2:
-        return {"chisq": np.nan, "df": np.nan, "p": np.nan, "observed": observed, "expected": expected,
-                "note": "not testable: fewer than two groups with events"}  # fmt: skip
+        return {
+            "chisq": np.nan,
+            "df": np.nan,
+            "p": np.nan,
+            "observed": observed,
+            "expected": expected,
+            "note": "not testable: fewer than two groups with events",
+        }
     diff = (observed - expected)[usable][1:]
     vv = var[np.ix_(usable, usable)][1:, 1:]
     chisq = float(diff @ np.linalg.solve(vv, diff))
-    return {"chisq": chisq, "df": df, "p": float(stats.chi2.sf(chisq, df)), "observed": observed,
-            "expected": expected, "note": ""}  # fmt: skip
+    return {
+        "chisq": chisq,
+        "df": df,
+        "p": float(stats.chi2.sf(chisq, df)),
+        "observed": observed,
+        "expected": expected,
+        "note": "",
+    }
 
 
 # --------------------------------------------------------------------------- Cox
 
 
-def _efron_by_time(time, event, X, beta):
-    """Per event time: Efron log-likelihood, score and information contributions at ``beta``.
+class _RiskSets:
+    """Time-sorted data of one Cox model and the index arrays of its risk sets (one sort).
 
-    Yields ``(t, loglik, score, info)`` for each distinct event time.
+    Rows are sorted by time; ``run`` numbers the distinct times, so the risk set of a time is
+    every row whose run is at least its own. Each death is one term of the Efron sum: the j-th
+    (0-based) of d deaths at a time has ``fraction`` j / d.
     """
-    eta = X @ beta
-    risk = np.exp(eta)
-    for t in np.unique(time[event == 1]):
-        at_risk = time >= t
-        dead = (time == t) & (event == 1)
-        d = int(dead.sum())
-        r, x = risk[at_risk], X[at_risk]
-        s0, s1, s2 = r.sum(), r @ x, (x * r[:, None]).T @ x
-        rd, xd = risk[dead], X[dead]
-        d0, d1, d2 = rd.sum(), rd @ xd, (xd * rd[:, None]).T @ xd
-        loglik = eta[dead].sum()
-        score = xd.sum(axis=0)
-        info = np.zeros((X.shape[1], X.shape[1]))
-        for j in range(d):
-            f = j / d
-            a0, a1, a2 = s0 - f * d0, s1 - f * d1, s2 - f * d2
-            mean = a1 / a0
-            loglik -= np.log(a0)
-            score = score - mean
-            info += a2 / a0 - np.outer(mean, mean)
-        yield t, loglik, score, info
+
+    def __init__(self, time, event, X, presorted: bool = False):
+        time, X = np.asarray(time, dtype=float), np.asarray(X)
+        order = slice(None) if presorted else np.argsort(time, kind="stable")
+        self.order = order
+        self.time = time[order]
+        self.dead = np.asarray(event)[order] == 1
+        X = X[order].astype(float)
+        self.X = X - X.mean(axis=0)  # centred as R coxph does: a better-conditioned sum
+        self.starts, self.run = _runs(self.time)
+        self.n_times = self.starts.size
+        self.death_run = self.run[self.dead]
+        deaths = np.bincount(self.death_run, minlength=self.n_times)
+        first_death = np.cumsum(deaths) - deaths
+        j = np.arange(self.death_run.size) - first_death[self.death_run]
+        self.fraction = j / deaths[self.death_run]
+        self.Xd = self.X[self.dead]
+
+    def efron(self, beta: np.ndarray, weights: tuple[np.ndarray, ...] = ()):
+        """Efron log-likelihood, score and information at ``beta`` (R ``coxfit6``).
+
+        ``weights`` are per-distinct-time weights g(t); for each, also the weighted sums over
+        event times of the score and information contributions (what ``cox.zph`` needs).
+
+        Returns
+        -------
+        loglik, score, info, weighted
+            ``weighted`` is a list of ``(sum g U_t, sum g I_t)`` per weight.
+        """
+        X, Xd, run, k, f = self.X, self.Xd, self.run, self.death_run, self.fraction
+        eta = X @ beta
+        with np.errstate(over="ignore"):
+            risk = np.exp(eta)
+        risk_d = risk[self.dead]
+        per_time = lambda v, idx=run: np.bincount(idx, weights=v, minlength=self.n_times)  # noqa: E731
+        s0 = _reverse_cumsum(per_time(risk))
+        s1 = _reverse_cumsum(np.column_stack([per_time(risk * x) for x in X.T]))
+        d0 = per_time(risk_d, k)
+        d1 = np.column_stack([per_time(risk_d * x, k) for x in Xd.T])
+        # One term per death: a0 = S0 - f D0, a1 = S1 - f D1, mean = a1 / a0.
+        a0 = s0[k] - f * d0[k]
+        mean = (s1[k] - f[:, None] * d1[k]) / a0[:, None]
+        with np.errstate(divide="ignore"):
+            loglik = float(eta[self.dead].sum() - np.log(a0).sum())
+        score = Xd.sum(axis=0) - mean.sum(axis=0)
+        w0, w1 = per_time(1 / a0, k), per_time(f / a0, k)
+
+        def information(g):
+            # sum_t g_t sum_j (S2 - f_j D2) / a0_j - mean_j mean_j': S2 at t is the sum over
+            # rows at risk, so row i carries the cumulative weight of the times up to its own.
+            at_risk = np.cumsum(g * w0)[run]
+            total = (X * (risk * at_risk)[:, None]).T @ X
+            total -= (Xd * (risk_d * (g * w1)[k])[:, None]).T @ Xd
+            return total - (mean * g[k][:, None]).T @ mean
+
+        info = information(np.ones(self.n_times))
+        weighted = [(g[k] @ Xd - g[k] @ mean, information(g)) for g in weights]
+        return loglik, score, info, weighted
 
 
 def efron_loglik(time, event, X, beta):
-    """Efron partial log-likelihood, score vector and information matrix at ``beta``."""
-    p = X.shape[1]
-    ll, u, imat = 0.0, np.zeros(p), np.zeros((p, p))
-    for _, l_t, u_t, i_t in _efron_by_time(time, event, X, beta):
-        ll += l_t
-        u += u_t
-        imat += i_t
-    return ll, u, imat
+    """Efron partial log-likelihood, score vector and information matrix at ``beta``.
+
+    As R ``coxph(ties = "efron")`` computes them (``survival:::coxfit6``), by cumulative sums
+    over the time-sorted data.
+
+    Returns
+    -------
+    loglik : float
+    score : numpy.ndarray
+    info : numpy.ndarray
+    """
+    loglik, score, info, _ = _RiskSets(time, event, X).efron(np.asarray(beta, float))
+    return loglik, score, info
 
 
-@dataclass
+def concordance(time, event, risk) -> float:
+    """Harrell's C of a risk score, as R ``concordance(coxph)`` (``timewt = "n"``).
+
+    A pair is comparable when the one with the shorter time had an event; a subject censored at
+    an event time is still at risk then, and pairs tied on an event time are not comparable. A
+    higher risk with the shorter time is concordant; ties in the risk count 1/2.
+
+    Counted in O(n log K) for K distinct risk values by a wavelet matrix over the time-sorted
+    ranks of the risk: for each event, how many later subjects have a lower, equal or higher
+    risk.
+
+    Returns
+    -------
+    float
+        NaN when no pair is comparable.
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event) == 1
+    # Sorted by time, events before censorings at the same time: the comparable partners of
+    # an event are every row after the events at its time.
+    order = np.lexsort((~event, time))
+    time, event = time[order], event[order]
+    values, rank = np.unique(np.asarray(risk, dtype=float)[order], return_inverse=True)
+    starts, run = _runs(time)
+    deaths = np.add.reduceat(event.astype(int), starts)
+    partners_from = (starts + deaths)[run[event]]
+    x = rank[event]
+    below = _count_below(rank, partners_from, np.concatenate([x, x + 1]), values.size)
+    less, less_equal = below[: x.size], below[x.size :]
+    total = float((time.size - partners_from).sum())
+    if total == 0:
+        return np.nan
+    concordant = float(less.sum())
+    tied = float((less_equal - less).sum())
+    return (concordant + tied / 2) / total
+
+
+def _count_below(values: np.ndarray, start: np.ndarray, x: np.ndarray, n_values: int) -> np.ndarray:
+    """For each query q: how many of ``values[start[q]:]`` are below ``x[q]`` (wavelet matrix).
+
+    ``values`` are integers in [0, n_values) and ``x`` in [0, n_values]; one pass per bit, most
+    significant first: at each level the values are stably partitioned by the bit and each
+    query's range follows its own bit, counting the range's zeros when its bit is 1.
+    """
+    queries = x.size // start.size
+    lo = np.tile(start, queries)
+    hi = np.full(x.size, values.size)
+    count = np.zeros(x.size, dtype=np.int64)
+    for level in reversed(range(max(int(n_values).bit_length(), 1))):
+        bit = (values >> level) & 1
+        zeros_before = np.concatenate([[0], np.cumsum(1 - bit)])
+        n_zeros = zeros_before[-1]
+        lo0, hi0 = zeros_before[lo], zeros_before[hi]
+        one = ((x >> level) & 1) == 1
+        count += np.where(one, hi0 - lo0, 0)
+        lo = np.where(one, n_zeros + lo - lo0, lo0)
+        hi = np.where(one, n_zeros + hi - hi0, hi0)
+        values = np.concatenate([values[bit == 0], values[bit == 1]])
+    return count
+
+
+@dataclass(eq=False)
 class CoxResult:
-    """A fitted Cox model (what ``summary(coxph(...))`` prints)."""
+    """A fitted Cox model: what ``summary(coxph(...))``, ``concordance`` and ``cox.zph`` report.
+
+    The global tests, the concordance and the ``cox.zph`` test are computed once, when first
+    read, from the time-sorted data the fit kept.
+    """
 
     terms: list[str]
     coef: np.ndarray
@@ -330,6 +486,10 @@ class CoxResult:
     event: np.ndarray = field(repr=False)
     X: np.ndarray = field(repr=False)
 
+    def risk_sets(self) -> _RiskSets:
+        """The fit's data as risk sets (kept sorted by time, so no second sort)."""
+        return _RiskSets(self.time, self.event, self.X, presorted=True)
+
     @property
     def se(self) -> np.ndarray:
         """Standard errors of the coefficients."""
@@ -340,40 +500,48 @@ class CoxResult:
         z = _z(conf_level)
         se = self.se
         with np.errstate(over="ignore"):
-            return pd.DataFrame({
-                "term": self.terms, "coef": self.coef, "se": se, "hr": np.exp(self.coef),
-                "ci_lower": np.exp(self.coef - z * se), "ci_upper": np.exp(self.coef + z * se),
-                "z": self.coef / se, "p": 2 * stats.norm.sf(np.abs(self.coef / se)),
-            })  # fmt: skip
+            return pd.DataFrame(
+                {
+                    "term": self.terms,
+                    "coef": self.coef,
+                    "se": se,
+                    "hr": np.exp(self.coef),
+                    "ci_lower": np.exp(self.coef - z * se),
+                    "ci_upper": np.exp(self.coef + z * se),
+                    "z": self.coef / se,
+                    "p": 2 * stats.norm.sf(np.abs(self.coef / se)),
+                }
+            )
 
+    @cached_property
     def global_tests(self) -> dict:
         """Likelihood-ratio, Wald and score (log-rank) tests of all coefficients = 0."""
         p = len(self.terms)
         lr = 2 * (self.loglik - self.loglik_null)
         wald = float(self.coef @ np.linalg.solve(self.var, self.coef))
         return {
-            "lr_chisq": lr, "lr_df": p, "lr_p": stats.chi2.sf(lr, p),
-            "wald_chisq": wald, "wald_df": p, "wald_p": stats.chi2.sf(wald, p),
-            "score_chisq": self.score_test, "score_df": p, "score_p": stats.chi2.sf(self.score_test, p),
-        }  # fmt: skip
+            "lr_chisq": lr,
+            "lr_df": p,
+            "lr_p": stats.chi2.sf(lr, p),
+            "wald_chisq": wald,
+            "wald_df": p,
+            "wald_p": stats.chi2.sf(wald, p),
+            "score_chisq": self.score_test,
+            "score_df": p,
+            "score_p": stats.chi2.sf(self.score_test, p),
+        }
 
+    @cached_property
     def concordance(self) -> float:
-        """Harrell's C as R ``concordance(coxph)``: ties in the predictor count 1/2.
+        """Harrell's C of the linear predictor, as R ``concordance(fit)`` (:func:`concordance`)."""
+        # Column by column, so that patients with equal covariates get exactly equal scores.
+        score = sum(self.X[:, j] * c for j, c in enumerate(self.coef))
+        return concordance(self.time, self.event, score)
 
-        A pair is comparable when the one with the shorter time had an event; a subject
-        censored at an event time is still at risk then. Pairs tied on an event time are
-        not comparable.
-        """
-        eta = self.X @ self.coef
-        concordant = discordant = tied = 0.0
-        for i in np.flatnonzero(self.event == 1):
-            later = (self.time > self.time[i]) | ((self.time == self.time[i]) & (self.event == 0))
-            diff = eta[i] - eta[later]
-            concordant += np.sum(diff > 0)
-            discordant += np.sum(diff < 0)
-            tied += np.sum(diff == 0)
-        total = concordant + discordant + tied
-        return (concordant + tied / 2) / total if total else np.nan
+    @cached_property
+    def zph(self) -> pd.DataFrame:
+        """The proportional-hazards test, as R ``cox.zph(fit)`` (:func:`cox_zph`)."""
+        return cox_zph(self)
 
 
 def cox_fit(time, event, X, terms: list[str], max_iter: int = 20, eps: float = 1e-9) -> CoxResult:
@@ -382,12 +550,26 @@ def cox_fit(time, event, X, terms: list[str], max_iter: int = 20, eps: float = 1
     Starts at 0 and iterates with step halving until the relative change of the partial
     log-likelihood is below ``eps`` (R ``coxph.control(eps = 1e-9)``); the variance is the
     inverse information at the estimate.
+
+    Parameters
+    ----------
+    time, event : array-like
+        Follow-up times and 1 = event / 0 = censored.
+    X : array-like, shape (n, p)
+        Covariates.
+    terms : list of str
+        Names of the columns of ``X``.
+    max_iter, eps : int, float
+        R ``coxph.control(iter.max, eps)``.
+
+    Returns
+    -------
+    CoxResult
     """
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=int)
-    X = np.asarray(X, dtype=float)
+    X = np.asarray(X)
+    risk_sets = _RiskSets(time, event, X)
     beta = np.zeros(X.shape[1])
-    ll0, u0, i0 = efron_loglik(time, event, X, beta)
+    ll0, u0, i0, _ = risk_sets.efron(beta)
     score_test = (
         float(u0 @ np.linalg.solve(i0, u0)) if np.linalg.matrix_rank(i0) == len(beta) else np.nan
     )
@@ -397,7 +579,7 @@ def cox_fit(time, event, X, terms: list[str], max_iter: int = 20, eps: float = 1
     new_beta = beta + np.linalg.solve(imat, u)
     converged, halving, iterations = False, False, 0
     for iterations in range(1, max_iter + 1):
-        new_ll, new_u, new_imat = efron_loglik(time, event, X, new_beta)
+        new_ll, new_u, new_imat, _ = risk_sets.efron(new_beta)
         if not halving and abs(1 - ll / new_ll) <= eps:
             beta, ll, u, imat, converged = new_beta, new_ll, new_u, new_imat, True
             break
@@ -415,9 +597,30 @@ def cox_fit(time, event, X, terms: list[str], max_iter: int = 20, eps: float = 1
     # "may be infinite" (monotone likelihood); toler.inf = sqrt(eps).
     step = np.abs(u @ var)
     infinite = (step > eps) & (step > np.sqrt(eps) * np.abs(beta))
-    return CoxResult(terms=list(terms), coef=beta, var=var, loglik_null=ll0, loglik=ll,
-                     score_test=score_test, n=len(time), events=int(event.sum()), iterations=iterations,
-                     converged=converged, infinite=infinite, time=time, event=event, X=X)  # fmt: skip
+    return CoxResult(
+        terms=list(terms),
+        coef=beta,
+        var=var,
+        loglik_null=ll0,
+        loglik=ll,
+        score_test=score_test,
+        n=len(risk_sets.time),
+        events=int(risk_sets.dead.sum()),
+        iterations=iterations,
+        converged=converged,
+        infinite=infinite,
+        time=risk_sets.time,
+        event=risk_sets.dead.astype(np.int8),
+        X=_compact(np.asarray(X)[risk_sets.order]),
+    )
+
+
+def _compact(X: np.ndarray) -> np.ndarray:
+    """``X`` as int8 when that holds it exactly (0/1 flags), to keep fitted models small."""
+    X = np.asarray(X, dtype=float)
+    if np.all((X >= -128) & (X <= 127) & (X == np.round(X))):
+        return X.astype(np.int8)
+    return X
 
 
 def cox_zph(fit: CoxResult) -> pd.DataFrame:
@@ -425,30 +628,23 @@ def cox_zph(fit: CoxResult) -> pd.DataFrame:
 
     The score test, at the fitted coefficients, for adding ``x * g(t)`` with g the
     left-continuous Kaplan–Meier transform of time centred at its mean over events; one
-    1-df test per term and a global test.
+    1-df test per term and a global test. The score and information contributions of every
+    event time come from the same cumulative sums as the fit, weighted by g(t).
 
     Returns
     -------
     pandas.DataFrame
         ``term`` (terms then ``GLOBAL``), ``chisq``, ``df``, ``p``.
     """
-    time, event, X, p = fit.time, fit.event, fit.X, len(fit.terms)
-    curve = km_curve(time, event)
-    # g(t) = 1 - S(t-): the KM estimate just before t (R: findInterval(left.open = TRUE)).
-    idx = np.searchsorted(curve["time"].to_numpy(), time, side="left")
-    s_before = np.concatenate([[1.0], curve["surv"].to_numpy()])[idx]
-    ttimes = 1 - s_before
-    gtime = ttimes - ttimes[event == 1].mean()
-    g_at = dict(zip(time[event == 1], gtime[event == 1], strict=False))
-    u2 = np.zeros(p)
-    imat = np.zeros((2 * p, 2 * p))
-    for t, _, u_t, i_t in _efron_by_time(time, event, X, fit.coef):
-        g = g_at[t]
-        u2 += g * u_t
-        imat[:p, :p] += i_t
-        imat[:p, p:] += g * i_t
-        imat[p:, :p] += g * i_t
-        imat[p:, p:] += g * g * i_t
+    rs, p = fit.risk_sets(), len(fit.terms)
+    curve = km_curve(rs.time, rs.dead.astype(int))
+    # g(t) = 1 - S(t-): the KM estimate just before each distinct time (R: findInterval with
+    # left.open = TRUE), centred at its mean over the events.
+    s_before = np.concatenate([[1.0], curve["surv"].to_numpy()[:-1]])
+    g = 1 - s_before
+    g = g - g[rs.death_run].mean()
+    _, _, info, [(u2, imat_g), (_, imat_gg)] = rs.efron(fit.coef, weights=(g, g * g))
+    imat = np.block([[info, imat_g], [imat_g, imat_gg]])
     rows = []
     for j, term in enumerate(fit.terms):
         keep = [*range(p), p + j]
@@ -459,243 +655,3 @@ def cox_zph(fit: CoxResult) -> pd.DataFrame:
     chisq = float(u @ np.linalg.solve(imat, u))
     rows.append(("GLOBAL", chisq, p, stats.chi2.sf(chisq, p)))
     return pd.DataFrame(rows, columns=["term", "chisq", "df", "p"])
-
-
-# --------------------------------------------------------------------------- tables
-
-
-def _with_tte(adsl: pd.DataFrame, adtte: pd.DataFrame, endpoint: str) -> pd.DataFrame:
-    tte = adtte[adtte["paramcd"] == endpoint][[*KEYS, "aval", "cnsr"]]
-    data = adsl.merge(tte, on=KEYS, how="inner", validate="one_to_one")
-    data["event"] = 1 - data["cnsr"].astype(int)
-    return data
-
-
-def km_median_table(adsl, adtte, sets, subgroups, conf_type="log", conf_level=0.95) -> pd.DataFrame:
-    """Kaplan–Meier median PFS and OS with CI per analysis set and subgroup level.
-
-    An empty median (or CI limit) means not reached; ``note`` says so.
-    """
-    rows = []
-    for name, subset in sets.items():
-        for endpoint in ENDPOINTS:
-            data = _with_tte(subset, adtte, endpoint)
-            for var, level, group, n_missing in subgroup_levels(data, subgroups):
-                curve = km_curve(group["aval"], group["event"], conf_type, conf_level)
-                median, lower, upper = km_quantile(curve)
-                notes = []
-                if len(group) == 0:
-                    notes.append("no patients")
-                elif np.isnan(median):
-                    notes.append("median not reached")
-                elif np.isnan(upper):
-                    notes.append("upper limit not reached")
-                if 0 < group["event"].sum() < SMALL_SET_EVENTS:
-                    notes.append(f"fewer than {SMALL_SET_EVENTS} events: imprecise")
-                rows.append((name, endpoint, var, level, len(group), int(group["event"].sum()), median, lower,
-                             upper, n_missing, "; ".join(notes)))  # fmt: skip
-    return pd.DataFrame(rows, columns=[*KM_MEDIAN_COLUMNS, "n_missing", "note"])
-
-
-def km_landmark_table(
-    adsl, adtte, sets, subgroups, landmarks_months, conf_type="log", conf_level=0.95
-):
-    """Survival at landmark months with CI and number at risk (R ``summary(fit, times=)``)."""
-    rows = []
-    for name, subset in sets.items():
-        for endpoint in ENDPOINTS:
-            data = _with_tte(subset, adtte, endpoint)
-            for var, level, group, _ in subgroup_levels(data, subgroups):
-                curve = km_curve(group["aval"], group["event"], conf_type, conf_level)
-                for month in landmarks_months:
-                    at = km_at(curve, month, len(group))
-                    note = "beyond the last follow-up time" if np.isnan(at["surv"]) else ""
-                    rows.append((name, endpoint, var, level, month, at["n_risk"], at["surv"], at["ci_lower"],
-                                 at["ci_upper"], note))  # fmt: skip
-    return pd.DataFrame(rows, columns=[*KM_LANDMARK_COLUMNS, "note"])
-
-
-def followup_table(adsl, adtte, sets, conf_type="log", conf_level=0.95) -> pd.DataFrame:
-    """Median follow-up by reverse Kaplan–Meier (censoring as the event), with its CI."""
-    rows = []
-    for name, subset in sets.items():
-        for endpoint in ENDPOINTS:
-            data = _with_tte(subset, adtte, endpoint)
-            curve = km_curve(data["aval"], 1 - data["event"], conf_type, conf_level)
-            median, lower, upper = km_quantile(curve)
-            rows.append(
-                (
-                    name,
-                    endpoint,
-                    median,
-                    lower,
-                    upper,
-                    "" if not np.isnan(median) else "not reached",
-                )
-            )
-    return pd.DataFrame(rows, columns=[*FOLLOWUP_COLUMNS, "note"])
-
-
-def logrank_table(adsl, adtte, sets, subgroups) -> pd.DataFrame:
-    """Log-rank test (R ``survdiff``) per analysis set, endpoint and subgroup flag."""
-    rows = []
-    for name, subset in sets.items():
-        for endpoint in ENDPOINTS:
-            data = _with_tte(subset, adtte, endpoint)
-            for var in subgroups:
-                if var not in data.columns:
-                    continue
-                known = data[data[var].notna()]
-                if known[var].nunique() < 2:
-                    rows.append((name, endpoint, var, np.nan, np.nan, np.nan, len(data) - len(known),
-                                 "not testable: one level has no patients"))  # fmt: skip
-                    continue
-                test = logrank(known["aval"], known["event"], known[var].astype(int))
-                rows.append((name, endpoint, var, test["chisq"], test["df"], test["p"], len(data) - len(known),
-                             test["note"]))  # fmt: skip
-    return pd.DataFrame(rows, columns=[*LOGRANK_COLUMNS, "n_missing", "note"])
-
-
-@dataclass
-class CoxModel:
-    """One Cox model of one analysis set and endpoint, with what was dropped and why."""
-
-    analysis_set: str
-    endpoint: str
-    model: str
-    covariates: list[str]
-    data: pd.DataFrame
-    fit: CoxResult | None
-    term_notes: dict[str, str]
-    notes: list[str]
-    n_dropped: int
-
-
-def _term_note(data: pd.DataFrame, cov: str) -> str:
-    """Why ``cov`` cannot be estimated in ``data`` ('' when it can)."""
-    if cov not in data.columns:
-        return "not a column of ADSL: dropped"
-    values = data[cov].dropna()
-    if values.empty:
-        return "all missing: dropped"
-    if values.nunique() < 2:
-        return "constant: dropped"
-    if set(values.unique()) <= {0, 1}:
-        for level in (0, 1):
-            if data.loc[data[cov] == level, "event"].sum() == 0:
-                return f"not estimable: no events with {cov} = {level} (monotone likelihood)"
-    return ""
-
-
-def cox_models(adsl, adtte, sets, covariates) -> list[CoxModel]:
-    """Univariable (one per covariate) and multivariable Cox models per set and endpoint.
-
-    Complete-case analysis: patients with a missing covariate are left out and counted. A
-    covariate that is constant or all missing is dropped with a note; one with no events in a
-    level (monotone likelihood, an infinite estimate) is reported as not estimable.
-    """
-    out = []
-    for name, subset in sets.items():
-        for endpoint in ENDPOINTS:
-            data = _with_tte(subset, adtte, endpoint)
-            for model, wanted in [("univariable", [c]) for c in covariates] + [
-                ("multivariable", list(covariates))
-            ]:
-                present = [c for c in wanted if c in data.columns and data[c].notna().any()]
-                complete = data.dropna(subset=present)
-                term_notes = {c: _term_note(complete, c) for c in wanted}
-                terms = [c for c in wanted if not term_notes[c]]
-                notes = []
-                dropped = len(data) - len(complete)
-                if dropped:
-                    notes.append(f"{dropped} patients with a missing covariate left out")
-                fit = None
-                if terms:
-                    fit = cox_fit(
-                        complete["aval"],
-                        complete["event"],
-                        complete[terms].astype(float).to_numpy(),
-                        terms,
-                    )
-                    if not fit.converged:
-                        for term in terms:
-                            term_notes[term] = (
-                                "not estimable: the model did not converge (as R coxph warns)"
-                            )
-                        fit = None
-                    for term, infinite in zip(
-                        terms, fit.infinite if fit is not None else [], strict=False
-                    ):
-                        if infinite:
-                            term_notes[term] = (
-                                "not estimable: coefficient may be infinite (monotone likelihood)"
-                            )
-                    if fit is not None and fit.infinite.any() and len(terms) > 1:
-                        notes.append(
-                            "a coefficient of this model may be infinite: the others are unreliable"
-                        )
-                    if complete["event"].sum() < SMALL_SET_EVENTS * len(terms):
-                        notes.append(
-                            f"fewer than {SMALL_SET_EVENTS} events per covariate: estimates unstable"
-                        )
-                out.append(
-                    CoxModel(
-                        name, endpoint, model, wanted, complete, fit, term_notes, notes, dropped
-                    )
-                )
-    return out
-
-
-def cox_table(adsl, adtte, sets, covariates, conf_level=0.95) -> pd.DataFrame:
-    """HR, Wald CI and p per term of the univariable and multivariable Cox models (R ``coxph``)."""
-    rows = []
-    for m in cox_models(adsl, adtte, sets, covariates):
-        estimates = m.fit.table(conf_level).set_index("term") if m.fit is not None else None
-        for term in m.covariates:
-            if estimates is not None and term in estimates.index and not m.term_notes[term]:
-                e = estimates.loc[term]
-                values = (e["hr"], e["ci_lower"], e["ci_upper"], e["p"])
-            else:
-                values = (np.nan,) * 4
-            note = "; ".join(n for n in [m.term_notes[term], *m.notes] if n)
-            rows.append((m.analysis_set, m.endpoint, m.model, term, *values, len(m.data),
-                         int(m.data["event"].sum()), m.n_dropped, note))  # fmt: skip
-    return pd.DataFrame(rows, columns=[*COX_COLUMNS, "n_dropped", "note"])
-
-
-COX_DIAGNOSTICS_COLUMNS = [
-    "analysis_set",
-    "endpoint",
-    "model",
-    "covariates",
-    "statistic",
-    "term",
-    "value",
-    "df",
-    "p",
-]
-
-
-def cox_diagnostics_table(adsl, adtte, sets, covariates) -> pd.DataFrame:
-    """Global tests, concordance and ``cox.zph`` of every Cox model, one row per statistic.
-
-    ``statistic`` is ``n``, ``events``, ``n_dropped``, ``lr``, ``wald``, ``score`` (global
-    tests: value = chi-square), ``concordance`` or ``zph`` (per term and ``GLOBAL``).
-    """
-    rows = []
-    for m in cox_models(adsl, adtte, sets, covariates):
-        base = (m.analysis_set, m.endpoint, m.model, "+".join(m.covariates))
-        rows += [(*base, "n", "", len(m.data), np.nan, np.nan),
-                 (*base, "events", "", int(m.data["event"].sum()), np.nan, np.nan),
-                 (*base, "n_dropped", "", m.n_dropped, np.nan, np.nan)]  # fmt: skip
-        if m.fit is None:
-            continue
-        tests = m.fit.global_tests()
-        for stat in ("lr", "wald", "score"):
-            rows.append(
-                (*base, stat, "", tests[f"{stat}_chisq"], tests[f"{stat}_df"], tests[f"{stat}_p"])
-            )
-        rows.append((*base, "concordance", "", m.fit.concordance(), np.nan, np.nan))
-        for z in cox_zph(m.fit).itertuples(index=False):
-            rows.append((*base, "zph", z.term, z.chisq, z.df, z.p))
-    return pd.DataFrame(rows, columns=COX_DIAGNOSTICS_COLUMNS)

@@ -13,6 +13,7 @@ rule survival:
             caption="../report/km_landmarks.rst",
             category="Survival",
         ),
+        km_curves=adam("km_curves"),
         followup=report(
             table("followup"), caption="../report/followup.rst", category="Survival"
         ),
@@ -40,7 +41,7 @@ rule survival:
         "../scripts/survival.py"
 
 
-STAGE_OUTPUTS["survival"] = [
+STAGE_OUTPUTS["survival"] = [adam("km_curves")] + [
     table(name)
     for name in [
         "km_medians",

@@ -1,8 +1,8 @@
-"""Kaplan–Meier medians and landmarks, reverse-KM follow-up, log-rank and Cox tables."""
+"""Kaplan–Meier medians, landmarks and curves, reverse-KM follow-up, log-rank and Cox tables."""
 
 import logging
 
-from rwe import survival
+from rwe import survival_tables as st
 from rwe.derive import analysis_sets
 from rwe.io import read_adam, write_table
 
@@ -14,15 +14,16 @@ def main(snakemake):
     sets = analysis_sets(adsl, p.min_regimen_n)
     logging.info("analysis sets: %s", ", ".join(f"{k} (n={len(v)})" for k, v in sets.items()))
     ci = {"conf_type": p.conf_type, "conf_level": p.conf_level}
+    km = st.km_fits(adsl, adtte, sets, p.subgroups, **ci)
+    models = st.cox_models(adsl, adtte, sets, p.covariates)
     tables = {
-        "km_medians": survival.km_median_table(adsl, adtte, sets, p.subgroups, **ci),
-        "km_landmarks": survival.km_landmark_table(
-            adsl, adtte, sets, p.subgroups, p.landmarks_months, **ci
-        ),
-        "followup": survival.followup_table(adsl, adtte, sets, **ci),
-        "logrank": survival.logrank_table(adsl, adtte, sets, p.subgroups),
-        "cox": survival.cox_table(adsl, adtte, sets, p.covariates, p.conf_level),
-        "cox_diagnostics": survival.cox_diagnostics_table(adsl, adtte, sets, p.covariates),
+        "km_medians": st.km_median_table(km),
+        "km_landmarks": st.km_landmark_table(km, p.landmarks_months),
+        "km_curves": st.km_curves(km),
+        "followup": st.followup_table(adsl, adtte, sets, **ci),
+        "logrank": st.logrank_table(adsl, adtte, sets, p.subgroups),
+        "cox": st.cox_table(models, p.conf_level),
+        "cox_diagnostics": st.cox_diagnostics_table(models),
     }
     for name, frame in tables.items():
         write_table(frame, snakemake.output[name])

@@ -1,0 +1,409 @@
+"""Survival tables: Kaplan–Meier medians and landmarks, follow-up, log-rank and Cox.
+
+Built from the R-port numerics of :mod:`rwe.survival`. ADTTE is pivoted and joined to ADSL once
+(:func:`endpoint_data`); :func:`analysis_groups` then walks analysis set × endpoint × subgroup
+level with boolean masks, so a group is a pair of arrays, never a merged DataFrame. A
+Kaplan–Meier curve is computed once per group (:func:`km_fits`) and read by the median,
+landmark and curve tables; a Cox model is fitted once (:func:`cox_models`) and read by both the
+coefficient and the diagnostics table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from rwe.derive import KEYS
+from rwe.survival import (
+    KM_CURVE_COLUMNS,
+    CoxResult,
+    cox_fit,
+    km_at,
+    km_curve,
+    km_quantile,
+    logrank,
+)
+
+ENDPOINTS = ("PFS", "OS")
+SMALL_SET_EVENTS = 10  # fewer events than this: estimates flagged as unstable
+GROUP_COLUMNS = ["analysis_set", "endpoint", "variable", "level"]
+KM_MEDIAN_COLUMNS = [*GROUP_COLUMNS, "n", "events", "median", "ci_lower", "ci_upper"]
+KM_LANDMARK_COLUMNS = [*GROUP_COLUMNS, "month", "n_risk", "surv", "ci_lower", "ci_upper"]
+KM_CURVES_COLUMNS = [*GROUP_COLUMNS, *KM_CURVE_COLUMNS]
+LOGRANK_COLUMNS = ["analysis_set", "endpoint", "variable", "chisq", "df", "p"]
+FOLLOWUP_COLUMNS = ["analysis_set", "endpoint", "median_followup", "ci_lower", "ci_upper"]
+COX_COLUMNS = ["analysis_set", "endpoint", "model", "term", "hr", "ci_lower", "ci_upper", "p"]
+COX_COLUMNS += ["n", "events"]
+COX_DIAGNOSTICS_COLUMNS = ["analysis_set", "endpoint", "model", "covariates", "statistic"]
+COX_DIAGNOSTICS_COLUMNS += ["term", "value", "df", "p"]
+
+
+# --------------------------------------------------------------------------- groups
+
+
+def _rows_of(adsl: pd.DataFrame, subset: pd.DataFrame) -> np.ndarray:
+    """Positions in ``adsl`` of the patients of ``subset`` (a set), in the set's order."""
+    keys = adsl[KEYS]
+    if adsl.index.is_unique:
+        rows = adsl.index.get_indexer(subset.index)
+        if (rows >= 0).all() and (keys.iloc[rows].to_numpy() == subset[KEYS].to_numpy()).all():
+            return rows
+    rows = pd.MultiIndex.from_frame(keys).get_indexer(pd.MultiIndex.from_frame(subset[KEYS]))
+    if (rows < 0).any():
+        raise ValueError("an analysis set holds patients that are not in ADSL")
+    return rows
+
+
+def endpoint_data(
+    adsl: pd.DataFrame, adtte: pd.DataFrame, sets: dict[str, pd.DataFrame], columns: list[str]
+) -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """Per analysis set and endpoint, the set's patients that have the endpoint in ADTTE.
+
+    ADTTE is pivoted to one row per patient and joined to ADSL once; each set is then a
+    selection of rows of that join, in the set's order.
+
+    Yields
+    ------
+    analysis_set, endpoint, data
+        ``data`` has ``time`` (AVAL), ``event`` (1 − CNSR) and those ADSL ``columns`` present.
+    """
+    columns = [c for c in dict.fromkeys(columns) if c in adsl.columns]
+    tte = adtte[adtte["paramcd"].isin(ENDPOINTS)]
+    wide = tte.pivot(index=KEYS, columns="paramcd", values=["aval", "cnsr"])
+    wide.columns = [f"{value}:{endpoint}" for value, endpoint in wide.columns]
+    wide = wide.reindex(columns=[f"{v}:{e}" for v in ("aval", "cnsr") for e in ENDPOINTS])
+    joined = adsl[[*KEYS, *columns]].join(wide, on=KEYS, validate="one_to_one")
+    for name, subset in sets.items():
+        members = joined.iloc[_rows_of(adsl, subset)]
+        for endpoint in ENDPOINTS:
+            has = members[f"cnsr:{endpoint}"].notna().to_numpy()
+            data = members.loc[has, columns].assign(
+                time=members.loc[has, f"aval:{endpoint}"].to_numpy(float),
+                event=1 - members.loc[has, f"cnsr:{endpoint}"].to_numpy(float).astype(int),
+            )
+            yield name, endpoint, data
+
+
+@dataclass(frozen=True)
+class Group:
+    """The patients of one analysis set, endpoint and subgroup level, as arrays."""
+
+    analysis_set: str
+    endpoint: str
+    variable: str
+    level: str
+    time: np.ndarray = field(repr=False)
+    event: np.ndarray = field(repr=False)
+    n_missing: int
+
+
+def analysis_groups(
+    adsl: pd.DataFrame, adtte: pd.DataFrame, sets: dict[str, pd.DataFrame], subgroups: list[str]
+) -> Iterator[Group]:
+    """Every group a survival table reports, as arrays of time and event.
+
+    Per set and endpoint: the whole set, then each subgroup flag's levels ``"0"`` and ``"1"``
+    among patients whose flag is known. The order of :func:`rwe.derive.subgroup_levels`; a flag that is not a column of ADSL is
+    skipped; ``n_missing`` counts the patients whose flag is missing (left out).
+    """
+    for name, endpoint, data in endpoint_data(adsl, adtte, sets, subgroups):
+        time, event = data["time"].to_numpy(), data["event"].to_numpy()
+        yield Group(name, endpoint, "all", "all", time, event, 0)
+        for var in subgroups:
+            if var not in data.columns:
+                continue
+            values = data[var].to_numpy(dtype=float, na_value=np.nan)
+            known = ~np.isnan(values)
+            n_missing = int((~known).sum())
+            for level in (0, 1):
+                rows = known & (np.trunc(np.where(known, values, 0)) == level)
+                yield Group(name, endpoint, var, str(level), time[rows], event[rows], n_missing)
+
+
+# --------------------------------------------------------------------------- Kaplan–Meier
+
+
+@dataclass(frozen=True)
+class KaplanMeierFit:
+    """The Kaplan–Meier curve of one group (R ``survfit``), with its counts."""
+
+    analysis_set: str
+    endpoint: str
+    variable: str
+    level: str
+    n: int
+    events: int
+    n_missing: int
+    curve: pd.DataFrame = field(repr=False)
+
+
+def km_fits(
+    adsl, adtte, sets, subgroups, conf_type: str = "log", conf_level: float = 0.95
+) -> list[KaplanMeierFit]:
+    """One Kaplan–Meier curve per analysis group (:func:`analysis_groups`)."""
+    return [
+        KaplanMeierFit(
+            g.analysis_set,
+            g.endpoint,
+            g.variable,
+            g.level,
+            len(g.time),
+            int(g.event.sum()),
+            g.n_missing,
+            km_curve(g.time, g.event, conf_type, conf_level),
+        )
+        for g in analysis_groups(adsl, adtte, sets, subgroups)
+    ]
+
+
+def _key(fit) -> tuple[str, str, str, str]:
+    return fit.analysis_set, fit.endpoint, fit.variable, fit.level
+
+
+def km_median_table(fits: list[KaplanMeierFit]) -> pd.DataFrame:
+    """Kaplan–Meier median PFS and OS with CI per analysis set and subgroup level.
+
+    Medians as R ``quantile.survfit``; an empty median (or CI limit) means not reached, and
+    ``note`` says so.
+    """
+    rows = []
+    for fit in fits:
+        median, lower, upper = km_quantile(fit.curve)
+        notes = []
+        if fit.n == 0:
+            notes.append("no patients")
+        elif np.isnan(median):
+            notes.append("median not reached")
+        elif np.isnan(upper):
+            notes.append("upper limit not reached")
+        if 0 < fit.events < SMALL_SET_EVENTS:
+            notes.append(f"fewer than {SMALL_SET_EVENTS} events: imprecise")
+        rows.append(
+            (*_key(fit), fit.n, fit.events, median, lower, upper, fit.n_missing, "; ".join(notes))
+        )
+    return pd.DataFrame(rows, columns=[*KM_MEDIAN_COLUMNS, "n_missing", "note"])
+
+
+def km_landmark_table(fits: list[KaplanMeierFit], landmarks_months) -> pd.DataFrame:
+    """Survival at landmark months with CI and number at risk (R ``summary(fit, times =)``)."""
+    rows = []
+    for fit in fits:
+        for month in landmarks_months:
+            at = km_at(fit.curve, month, fit.n)
+            note = "beyond the last follow-up time" if np.isnan(at["surv"]) else ""
+            rows.append(
+                (*_key(fit), month, at["n_risk"], at["surv"], at["ci_lower"], at["ci_upper"], note)
+            )
+    return pd.DataFrame(rows, columns=[*KM_LANDMARK_COLUMNS, "note"])
+
+
+def km_curves(fits: list[KaplanMeierFit]) -> pd.DataFrame:
+    """Every group's Kaplan–Meier curve in one long table (the columns of ``km_curve``)."""
+    parts = [fit.curve.assign(**dict(zip(GROUP_COLUMNS, _key(fit), strict=True))) for fit in fits]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=KM_CURVES_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[KM_CURVES_COLUMNS]
+
+
+def followup_table(adsl, adtte, sets, conf_type="log", conf_level=0.95) -> pd.DataFrame:
+    """Median follow-up by reverse Kaplan–Meier (censoring as the event), with its CI."""
+    rows = []
+    for g in analysis_groups(adsl, adtte, sets, []):
+        curve = km_curve(g.time, 1 - g.event, conf_type, conf_level)
+        median, lower, upper = km_quantile(curve)
+        note = "" if not np.isnan(median) else "not reached"
+        rows.append((g.analysis_set, g.endpoint, median, lower, upper, note))
+    return pd.DataFrame(rows, columns=[*FOLLOWUP_COLUMNS, "note"])
+
+
+# --------------------------------------------------------------------------- log-rank
+
+
+def logrank_table(adsl, adtte, sets, subgroups) -> pd.DataFrame:
+    """Log-rank test (R ``survdiff``) per analysis set, endpoint and subgroup flag."""
+    rows = []
+    levels = {}
+    for g in analysis_groups(adsl, adtte, sets, subgroups):
+        if g.variable == "all":
+            continue
+        levels[g.level] = g
+        if g.level != "1":
+            continue
+        zero, one = levels["0"], g
+        base = (g.analysis_set, g.endpoint, g.variable)
+        if len(zero.time) == 0 or len(one.time) == 0:
+            rows.append(
+                (
+                    *base,
+                    np.nan,
+                    np.nan,
+                    np.nan,
+                    g.n_missing,
+                    "not testable: one level has no patients",
+                )
+            )
+            continue
+        group = np.repeat([0, 1], [len(zero.time), len(one.time)])
+        test = logrank(
+            np.concatenate([zero.time, one.time]), np.concatenate([zero.event, one.event]), group
+        )
+        rows.append((*base, test["chisq"], test["df"], test["p"], g.n_missing, test["note"]))
+    return pd.DataFrame(rows, columns=[*LOGRANK_COLUMNS, "n_missing", "note"])
+
+
+# --------------------------------------------------------------------------- Cox
+
+
+@dataclass
+class CoxModel:
+    """One Cox model of one analysis set and endpoint, fitted once, with what was dropped."""
+
+    analysis_set: str
+    endpoint: str
+    model: str
+    covariates: list[str]
+    n: int
+    events: int
+    fit: CoxResult | None
+    term_notes: dict[str, str]
+    notes: list[str]
+    n_dropped: int
+
+
+def _term_note(values: np.ndarray, event: np.ndarray, cov: str) -> str:
+    """Why ``cov`` cannot be estimated among the complete cases ('' when it can)."""
+    if values is None:
+        return "not a column of ADSL: dropped"
+    known = values[~np.isnan(values)]
+    if known.size == 0:
+        return "all missing: dropped"
+    distinct = np.unique(known)
+    if distinct.size < 2:
+        return "constant: dropped"
+    if set(distinct) <= {0, 1}:
+        for level in (0, 1):
+            if event[values == level].sum() == 0:
+                return f"not estimable: no events with {cov} = {level} (monotone likelihood)"
+    return ""
+
+
+def _cox_model(name, endpoint, model, wanted, data: pd.DataFrame) -> CoxModel:
+    """Complete-case Cox fit of ``wanted`` in ``data``, with its notes (R ``coxph``)."""
+    values = {c: data[c].to_numpy(dtype=float, na_value=np.nan) for c in wanted if c in data}
+    present = [c for c in values if not np.isnan(values[c]).all()]
+    complete = np.ones(len(data), dtype=bool)
+    for c in present:
+        complete &= ~np.isnan(values[c])
+    event = data["event"].to_numpy()[complete]
+    values = {c: v[complete] for c, v in values.items()}
+    term_notes = {c: _term_note(values.get(c), event, c) for c in wanted}
+    terms = [c for c in wanted if not term_notes[c]]
+    notes = []
+    dropped = int(len(data) - complete.sum())
+    if dropped:
+        notes.append(f"{dropped} patients with a missing covariate left out")
+    fit = None
+    if terms:
+        time = data["time"].to_numpy()[complete]
+        fit = cox_fit(time, event, np.column_stack([values[c] for c in terms]), terms)
+        if not fit.converged:
+            for term in terms:
+                term_notes[term] = "not estimable: the model did not converge (as R coxph warns)"
+            fit = None
+        for term, infinite in zip(terms, fit.infinite if fit is not None else [], strict=False):
+            if infinite:
+                term_notes[term] = (
+                    "not estimable: coefficient may be infinite (monotone likelihood)"
+                )
+        if fit is not None and fit.infinite.any() and len(terms) > 1:
+            notes.append("a coefficient of this model may be infinite: the others are unreliable")
+        if event.sum() < SMALL_SET_EVENTS * len(terms):
+            notes.append(f"fewer than {SMALL_SET_EVENTS} events per covariate: estimates unstable")
+    return CoxModel(
+        name,
+        endpoint,
+        model,
+        list(wanted),
+        int(complete.sum()),
+        int(event.sum()),
+        fit,
+        term_notes,
+        notes,
+        dropped,
+    )
+
+
+def cox_models(adsl, adtte, sets, covariates) -> list[CoxModel]:
+    """Univariable (one per covariate) and multivariable Cox models per set and endpoint.
+
+    Complete-case analysis: patients with a missing covariate are left out and counted. A
+    covariate that is constant or all missing is dropped with a note; one with no events in a
+    level (monotone likelihood, an infinite estimate) is reported as not estimable. Each model
+    is fitted once; :func:`cox_table` and :func:`cox_diagnostics_table` read the same fits.
+    """
+    specs = [("univariable", [c]) for c in covariates] + [("multivariable", list(covariates))]
+    return [
+        _cox_model(name, endpoint, model, wanted, data)
+        for name, endpoint, data in endpoint_data(adsl, adtte, sets, covariates)
+        for model, wanted in specs
+    ]
+
+
+def cox_table(models: list[CoxModel], conf_level: float = 0.95) -> pd.DataFrame:
+    """HR, Wald CI and p per term of the Cox models (R ``summary(coxph)``)."""
+    rows = []
+    for m in models:
+        estimates = m.fit.table(conf_level).set_index("term") if m.fit is not None else None
+        for term in m.covariates:
+            if estimates is not None and term in estimates.index and not m.term_notes[term]:
+                e = estimates.loc[term]
+                values = (e["hr"], e["ci_lower"], e["ci_upper"], e["p"])
+            else:
+                values = (np.nan,) * 4
+            note = "; ".join(n for n in [m.term_notes[term], *m.notes] if n)
+            rows.append(
+                (
+                    m.analysis_set,
+                    m.endpoint,
+                    m.model,
+                    term,
+                    *values,
+                    m.n,
+                    m.events,
+                    m.n_dropped,
+                    note,
+                )
+            )
+    return pd.DataFrame(rows, columns=[*COX_COLUMNS, "n_dropped", "note"])
+
+
+def cox_diagnostics_table(models: list[CoxModel]) -> pd.DataFrame:
+    """Global tests, concordance and ``cox.zph`` of every Cox model, one row per statistic.
+
+    ``statistic`` is ``n``, ``events``, ``n_dropped``, ``lr``, ``wald``, ``score`` (global
+    tests: value = chi-square), ``concordance`` (R ``concordance``) or ``zph`` (R ``cox.zph``,
+    per term and ``GLOBAL``).
+    """
+    rows = []
+    for m in models:
+        base = (m.analysis_set, m.endpoint, m.model, "+".join(m.covariates))
+        rows += [
+            (*base, "n", "", m.n, np.nan, np.nan),
+            (*base, "events", "", m.events, np.nan, np.nan),
+            (*base, "n_dropped", "", m.n_dropped, np.nan, np.nan),
+        ]
+        if m.fit is None:
+            continue
+        tests = m.fit.global_tests
+        for stat in ("lr", "wald", "score"):
+            rows.append(
+                (*base, stat, "", tests[f"{stat}_chisq"], tests[f"{stat}_df"], tests[f"{stat}_p"])
+            )
+        rows.append((*base, "concordance", "", m.fit.concordance, np.nan, np.nan))
+        for z in m.fit.zph.itertuples(index=False):
+            rows.append((*base, "zph", z.term, z.chisq, z.df, z.p))
+    return pd.DataFrame(rows, columns=COX_DIAGNOSTICS_COLUMNS)
