@@ -39,3 +39,13 @@ STAGE_OUTPUTS = {}
 def all_outputs():
     """Everything `rule all` builds: each stage registers its outputs in STAGE_OUTPUTS."""
     return [path for paths in STAGE_OUTPUTS.values() for path in paths]
+
+
+# Glue steps that take about a second: on a cluster (profiles/slurm) they run in the main
+# Snakemake process instead of waiting for a SLURM slot each.
+localrules:
+    all,
+    provenance,
+    published_comparison,
+    shareable,
+    report,
