@@ -71,11 +71,11 @@ def summary_section(results: list[dict], args) -> list[str]:
         c = r["cohort"]
         row = [f"{r['n']:,}", f"{_s(c['wall_s'])} s, {c['bytes'] / 1e6:,.0f} MB"]
         if "rwe" not in r:
-            rows.append(row + ["not run"] + ["–"] * 9)
+            rows.append(row + ["not run"] + ["–"] * 8)
             continue
         w = r["rwe"]
         if not r.get("r"):
-            rows.append(row + [f"failed ({w['returncode']}{_failed(r)})"] + ["–"] * 9)
+            rows.append(row + [f"failed ({w['returncode']}{_failed(r)})"] + ["–"] * 8)
             continue
         R, like = r["r"], like_for_like_s(r)
         rows.append(
@@ -240,9 +240,9 @@ def agreement_section(results: list[dict]) -> list[str]:
     header = [
         "n",
         "KM medians compared",
-        "max |R − rwe| (months)",
+        "largest R − rwe difference (months)",
         "Cox HRs compared",
-        "max |R − rwe|",
+        "largest R − rwe difference",
     ]
     return ["## R and rwe agree", "", *_table(header, rows), ""]
 

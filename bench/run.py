@@ -17,6 +17,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -29,7 +30,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 DATA, RESULTS = ROOT / "bench" / "data", ROOT / "bench" / "results"
 BIN = Path(sys.executable).parent
-BYTES_PER_PATIENT = 3_600  # on disk, all four CSVs of a cohort (measured: 100k -> 347 MB)
+BYTES_PER_PATIENT = 3_850  # on disk, all four CSVs of a cohort (measured: 10^6 -> 3.84 GB)
 
 # What each rule's cost is made of, for the "how cost grows" section.
 RULE_COST = {
@@ -59,23 +60,26 @@ def timed(cmd: list[str], log: Path, timeout: float | None = None) -> dict:
     log.parent.mkdir(parents=True, exist_ok=True)
     stats = log.with_suffix(".time")
     with open(log, "w") as err:
+        proc = subprocess.Popen(
+            ["/usr/bin/time", "-v", "-o", str(stats), *map(str, cmd)],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+            start_new_session=True,  # its own process group, so a timeout stops the whole run
+        )
         try:
-            proc = subprocess.run(
-                ["/usr/bin/time", "-v", "-o", str(stats), *map(str, cmd)],
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                stderr=err,
-                text=True,
-                timeout=timeout,
-            )
+            stdout, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
             return {"returncode": "timeout", "stdout": "", "wall_s": timeout}
     text = stats.read_text()
     field = lambda name: re.search(rf"{name}: (.+)", text).group(1)  # noqa: E731
     wall = [float(x) for x in field(r"Elapsed \(wall clock\) time \(h:mm:ss or m:ss\)").split(":")]
     return {
         "returncode": proc.returncode,
-        "stdout": proc.stdout,
+        "stdout": stdout,
         "wall_s": sum(x * 60**i for i, x in enumerate(reversed(wall))),
         "cpu_s": float(field("User time \\(seconds\\)"))
         + float(field("System time \\(seconds\\)")),
@@ -153,8 +157,10 @@ def run_rwe(config: Path, out: Path, cores: int) -> dict:
             "cpu_s": float(row["cpu_time"]),
         }
     report = out / "rwe" / "report.html"
+    failed = re.findall(r"^Error in rule (\w+)", (out / "logs" / "snakemake.log").read_text(), re.M)
     return run | {
         "rules": rules,
+        "failed_rules": failed,
         "report_bytes": report.stat().st_size if report.is_file() else None,
     }
 
