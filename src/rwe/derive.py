@@ -317,13 +317,17 @@ def data_quality(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """
     rows = []
     for stem, table in tables.items():
-        for site, part in table.groupby("site", sort=False):
-            for col in part.columns:
+        codes, sites = pd.factorize(table["site"])  # in order of appearance
+        for i, site in enumerate(sites):
+            # A mask, not a copy of each site's rows (the laboratory table is large).
+            in_site = slice(None) if len(sites) == 1 else codes == i
+            n = len(table) if len(sites) == 1 else int(in_site.sum())
+            for col in table.columns:
                 if col in ("site", "_row"):
                     continue
-                n_missing = int(part[col].isna().sum())
-                rows.append((f"{site}/{stem}.csv", col, len(part), n_missing,
-                             100.0 * n_missing / len(part) if len(part) else np.nan))  # fmt: skip
+                n_missing = int(table[col].isna().to_numpy()[in_site].sum())
+                rows.append((f"{site}/{stem}.csv", col, n, n_missing,
+                             100.0 * n_missing / n if n else np.nan))  # fmt: skip
     return pd.DataFrame(rows, columns=["file", "column", "n", "n_missing", "percent_missing"])
 
 

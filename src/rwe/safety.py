@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from rwe.exceptions import InputError, Problem
 
@@ -97,17 +96,32 @@ def harmonise_lab_units(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.
         Listing every row whose unit is not known for its test (file, row, column ``unit`` and
         the accepted units); never a patient identifier or a value.
     """
-    out = labs.copy()
+    out = labs.copy(deep=False)  # value and unit are replaced, never modified in place
+    tests = pd.Categorical(out["test"])
+    units = pd.Categorical(out["unit"])
+    # Units are looked up once per distinct spelling; rows follow by their category code.
+    unit_keys = pd.Series(units.categories, dtype=object).map(_unit_key)
+    unit_codes = np.asarray(units.codes)
+    values = out["value"]
+    if values.dtype != float:
+        values = pd.to_numeric(values, errors="coerce").where(values.notna(), values)
+    values = values.to_numpy(copy=True)
+    new_units = pd.Series(units.categories, dtype=object).tolist()
+    new_codes = unit_codes.copy()
     problems = []
     for test in (*COUNT_TESTS, "HGB"):
-        mask = out["test"] == test
+        if test not in tests.categories:
+            continue
+        mask = np.asarray(tests.codes) == tests.categories.get_loc(test)
         if not mask.any():
             continue
-        units = LAB_UNITS["count" if test in COUNT_TESTS else "HGB"]
-        factor = out.loc[mask, "unit"].map(_unit_key).map(units)
-        expected = ", ".join(ACCEPTED_UNITS["count" if test in COUNT_TESTS else "HGB"])
-        for idx in factor.index[factor.isna()]:
-            row = int(out.at[idx, "_row"]) if "_row" in out.columns else None
+        family = "count" if test in COUNT_TESTS else "HGB"
+        per_unit = np.append(unit_keys.map(LAB_UNITS[family]).to_numpy(dtype=float), np.nan)
+        factor = per_unit[unit_codes[mask]]
+        expected = ", ".join(ACCEPTED_UNITS[family])
+        rows = out["_row"].to_numpy()[mask] if "_row" in out.columns else None
+        for i in np.flatnonzero(np.isnan(factor)):
+            row = int(rows[i]) if rows is not None else None
             problems.append(
                 Problem(
                     file_label,
@@ -116,10 +130,18 @@ def harmonise_lab_units(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.
                     f"unit not known for {test}; expected one of {expected}",
                 )
             )
-        out.loc[mask, "value"] = pd.to_numeric(out.loc[mask, "value"]) * factor.fillna(1.0)
-        out.loc[mask, "unit"] = HARMONISED_UNIT[test]
+        values[mask] = values[mask] * np.where(np.isnan(factor), 1.0, factor)
+        if HARMONISED_UNIT[test] not in new_units:
+            new_units.append(HARMONISED_UNIT[test])
+        new_codes[mask] = new_units.index(HARMONISED_UNIT[test])
     if problems:
         raise InputError(sorted(problems, key=lambda p: p.row or 0))
+    out["value"] = pd.Series(values, index=out.index)
+    unit = pd.Categorical.from_codes(new_codes, new_units)
+    out["unit"] = pd.Series(
+        unit if isinstance(out["unit"].dtype, pd.CategoricalDtype) else unit.astype(object),
+        index=out.index,
+    )
     return out
 
 
@@ -325,6 +347,8 @@ def wilcoxon_rank_sum(x, y) -> dict:
     dict
         ``W`` (R's statistic: rank sum of x minus nx(nx+1)/2), ``p``, ``method``.
     """
+    from scipy import stats  # imported here: validation imports this module, not scipy
+
     x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     nx, ny = len(x), len(y)
     if nx == 0 or ny == 0:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
+from pandas.api.types import union_categoricals
 
 from rwe.exceptions import InputError, Problem
 from rwe.safety import harmonise_lab_units
@@ -195,12 +196,34 @@ def check_date_values(table: pd.DataFrame, label: str) -> list[Problem]:
     for col in table.columns:
         if col in ("site", "_row"):
             continue
-        hits = table[col].dropna().astype(str).str.match(DATE_VALUE_PATTERN)
+        hits = _text_mask(table[col], lambda v: v.astype(str).str.match(DATE_VALUE_PATTERN))
         if hits.any():
-            rows = table.loc[hits[hits].index, "_row"].tolist()
+            rows = table.loc[hits, "_row"].tolist()
             problems.append(Problem(label, rows[0], col, f"holds calendar dates on {len(rows)} "
                                     f"row(s) ({_rows(rows)}); give days from day 0 instead"))  # fmt: skip
     return problems
+
+
+def _distinct(column: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """Codes (−1 for missing) and the distinct non-missing values of a column.
+
+    A categorical column (every text column read by :func:`rwe.io.read_extract_file`) already
+    has them; other columns are factorized.
+    """
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return column.cat.codes.to_numpy(), pd.Series(column.cat.categories, dtype=object)
+    codes, uniques = pd.factorize(column)
+    return codes, pd.Series(uniques)
+
+
+def _text_mask(column: pd.Series, test) -> np.ndarray:
+    """Boolean mask of the non-missing cells for which ``test`` (on a Series of values) holds.
+
+    ``test`` runs once per distinct value, not once per cell.
+    """
+    codes, values = _distinct(column)
+    hit = np.asarray(test(values), dtype=bool) if len(values) else np.zeros(0, dtype=bool)
+    return np.append(hit, False)[codes]
 
 
 def _rows(rows: list[int], most: int = 8) -> str:
@@ -220,23 +243,31 @@ def parse_types(
         are missing (and reported).
     problems : list of Problem
     """
-    typed = table.copy()
+    typed = table.copy(deep=False)  # columns are replaced, never modified in place
     problems = []
     for f in fields:
         if f.name not in table.columns or f.kind not in ("int", "float"):
             continue
         raw = table[f.name]
-        values = pd.to_numeric(raw, errors="coerce")
-        bad = raw.notna() & values.isna()
+        # Each distinct text is parsed once, then spread over the rows by its code.
+        codes, distinct = _distinct(raw)
+        parsed = pd.to_numeric(distinct, errors="coerce").to_numpy(dtype=float)
+        bad_value = np.isnan(parsed)
         if f.kind == "int":
-            fractional = values.notna() & (values != np.floor(values.fillna(0)))
-            bad |= fractional
-            values = values.where(~fractional)
-        for idx in bad[bad].index:
-            shown = "" if f.kind == "id" else f" (got '{raw[idx]}')"
-            problems.append(Problem(label, int(table.at[idx, "_row"]), f.name,
+            fractional = ~bad_value & (parsed != np.floor(np.nan_to_num(parsed)))
+            bad_value |= fractional
+            parsed[fractional] = np.nan
+        values = np.append(parsed, np.nan)[codes]
+        bad = np.append(bad_value, False)[codes]
+        for idx in np.flatnonzero(bad):
+            shown = "" if f.kind == "id" else f" (got '{raw.iloc[idx]}')"
+            problems.append(Problem(label, int(table["_row"].iloc[idx]), f.name,
                                     f"expected {f.expected()}{shown}"))  # fmt: skip
-        typed[f.name] = values.astype("Int64") if f.kind == "int" else values.astype("float64")
+        if f.kind == "int":
+            # Built directly (astype("Int64") re-checks every float for being whole).
+            missing = np.isnan(values)
+            values = pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
+        typed[f.name] = pd.Series(values, index=table.index, name=f.name)
     return typed, problems
 
 
@@ -264,20 +295,48 @@ def check_domain(
 
     Cells that already failed to parse (``parse_failed``: (row, column) pairs) are not
     reported a second time as missing.
+
+    Codes, ranges and required values are properties of a value, not of its row, so the schema
+    validates the distinct values of each column (missing counted as one) and every failure is
+    spread back over the rows holding that value: a laboratory file of 90 million rows has a
+    few thousand distinct values per column, and pandera on every row took minutes. Unique
+    columns (``patient_id`` of ``patients.csv``) are validated row by row, as uniqueness is
+    about rows.
     """
-    by_name = {f.name: f for f in fields}
-    present = [f for f in fields if f.name in typed.columns]
+    rows = typed["_row"].to_numpy()
     problems = []
+    for f in fields:
+        if f.name not in typed.columns:
+            continue
+        text = f.kind in ("id", "text", "code")
+        if f.unique:
+            cells = np.arange(len(typed))
+            values = typed[f.name].astype(object) if text else typed[f.name]
+        else:
+            cells, distinct = _distinct(typed[f.name])
+            values = distinct.astype(object) if text else distinct
+            if (cells < 0).any():
+                missing = pd.Series([pd.NA if f.kind == "int" else np.nan], dtype=values.dtype)
+                values = pd.concat([values, missing], ignore_index=True)
+                cells = np.where(cells < 0, len(distinct), cells)
+        messages = _domain_failures(f, values.reset_index(drop=True).to_frame(f.name))
+        if not messages:
+            continue
+        for i in np.flatnonzero(np.isin(cells, list(messages))):
+            row = int(rows[i])
+            if (row, f.name) not in parse_failed:
+                problems.append(Problem(label, row, f.name, messages[int(cells[i])]))
+    return problems
+
+
+def _domain_failures(f: Field, column: pd.DataFrame) -> dict[int, str]:
+    """Messages of the pandera failures of one column, by position in ``column``."""
     try:
-        domain_schema(present).validate(typed, lazy=True)
+        domain_schema([f]).validate(column, lazy=True)
     except pa.errors.SchemaErrors as err:
-        cases = err.failure_cases
-        for case in cases.itertuples(index=False):
-            if case.column not in by_name or pd.isna(case.index):
-                continue
-            f = by_name[case.column]
-            row = int(typed.at[case.index, "_row"])
-            if (row, f.name) in parse_failed:
+        messages = {}
+        for case in err.failure_cases.itertuples(index=False):
+            if case.column != f.name or pd.isna(case.index):
                 continue
             if case.check == "not_nullable":
                 message = f"a value is required (expected {f.expected()})"
@@ -286,8 +345,9 @@ def check_domain(
             else:
                 shown = "" if f.kind == "id" else f" (got '{case.failure_case}')"
                 message = f"{case.check}{shown}"
-            problems.append(Problem(label, row, f.name, message))
-    return problems
+            messages.setdefault(int(case.index), message)
+        return messages
+    return {}
 
 
 def check_patient_logic(patients: pd.DataFrame, label: str) -> list[Problem]:
@@ -322,15 +382,38 @@ def check_patient_logic(patients: pd.DataFrame, label: str) -> list[Problem]:
     return problems
 
 
+def _per_patient(table: pd.DataFrame, patients: pd.DataFrame, values: pd.Series) -> np.ndarray:
+    """``values`` (aligned with ``patients``) of each row's patient: same site and id.
+
+    NaN when the patient is not in ``patients`` (the first row of a duplicated id counts).
+    Looked up once per distinct site and patient id, then spread over the rows by code: a
+    laboratory table has ~90 rows per patient.
+    """
+    out = np.full(len(table), np.nan)
+    site_codes, sites = _distinct(table["site"])
+    id_codes, ids = _distinct(table["patient_id"])
+    patient_sites = patients["site"].astype(object).to_numpy()
+    for i, site in enumerate(sites):
+        mine = patient_sites == site
+        known = pd.Series(
+            values[mine].to_numpy(dtype=float, na_value=np.nan),
+            index=patients.loc[mine, "patient_id"].astype(object).to_numpy(),
+        )
+        known = known[~known.index.duplicated()]
+        per_id = np.append(known.reindex(ids.to_numpy()).to_numpy(), np.nan)
+        in_site = site_codes == i
+        out[in_site] = per_id[id_codes[in_site]]
+    return out
+
+
 def check_keys(table: pd.DataFrame, patients: pd.DataFrame, label: str) -> list[Problem]:
     """Every row of a long table must belong to a patient of ``patients.csv`` (same site)."""
     if "patient_id" not in table.columns or "patient_id" not in patients.columns:
         return []
-    known = set(zip(patients["site"], patients["patient_id"], strict=True))
-    keys = pd.Series(list(zip(table["site"], table["patient_id"], strict=True)), index=table.index)
-    bad = ~keys.isin(known) & table["patient_id"].notna()
+    known = _per_patient(table, patients, pd.Series(1.0, index=patients.index))
+    bad = np.isnan(known) & table["patient_id"].notna().to_numpy()
     return [Problem(label, int(r), "patient_id", "this patient is not in patients.csv")
-            for r in table.loc[bad, "_row"]]  # fmt: skip
+            for r in table["_row"].to_numpy()[bad]]  # fmt: skip
 
 
 def check_long_table_days(
@@ -339,13 +422,11 @@ def check_long_table_days(
     """Days in a long table must not be after the patient's last follow-up."""
     if day_col not in table.columns or "last_followup_day" not in patients.columns:
         return []
-    last = patients.set_index(["site", "patient_id"])["last_followup_day"]
-    last = last[~last.index.duplicated()]
-    idx = pd.MultiIndex.from_frame(table[["site", "patient_id"]])
-    limit = pd.Series(last.reindex(idx).to_numpy(), index=table.index)
-    bad = (table[day_col] > limit).fillna(False)
+    limit = _per_patient(table, patients, patients["last_followup_day"])
+    days = table[day_col].to_numpy(dtype=float, na_value=np.nan)
+    bad = days > limit  # NaN on either side compares False
     return [Problem(label, int(r), day_col, "is after the patient's last_followup_day")
-            for r in table.loc[bad, "_row"]]  # fmt: skip
+            for r in table["_row"].to_numpy()[bad]]  # fmt: skip
 
 
 def apply_regimen_aliases(patients: pd.DataFrame, aliases: dict[str, str]) -> pd.DataFrame:
@@ -457,7 +538,23 @@ def validate_extract(
     if problems:
         problems.sort(key=lambda p: (p.file, p.row if p.row is not None else -1, p.column or ""))
         raise InputError(problems)
-    return {stem: pd.concat(parts, ignore_index=True) for stem, parts in pooled.items()}
+    return {stem: _pool(parts) for stem, parts in pooled.items()}
+
+
+def _pool(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Concatenate the sites' tables, keeping text columns categorical (with every category)."""
+    if len(parts) == 1:
+        return parts[0].reset_index(drop=True)
+    if any(list(part.columns) != list(parts[0].columns) for part in parts):
+        return pd.concat(parts, ignore_index=True)  # a column only some sites sent
+    columns = {}
+    for col in parts[0].columns:
+        pieces = [part[col] for part in parts]
+        if all(isinstance(p.dtype, pd.CategoricalDtype) for p in pieces):
+            columns[col] = pd.Series(union_categoricals([p.array for p in pieces]))
+        else:
+            columns[col] = pd.concat(pieces, ignore_index=True)
+    return pd.DataFrame(columns)
 
 
 def empty_table(stem: str) -> pd.DataFrame:
