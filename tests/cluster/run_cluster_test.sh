@@ -16,8 +16,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/rwe-cluster.XXXXXX")
 local_pid=
 finish() {
   status=$?
-  [ -n "$local_pid" ] && kill "$local_pid" 2>/dev/null
-  tests/cluster/stop_slurm.sh "$work/slurm" || true
+  set +e  # every clean-up step runs, whatever failed
+  if [ -n "$local_pid" ]; then kill "$local_pid" 2>/dev/null; fi
+  tests/cluster/stop_slurm.sh "$work/slurm"
   if [ "$status" -eq 0 ]; then
     rm -rf "$work"
   else

@@ -11,6 +11,11 @@ dir=$(cd "$dir" && pwd)
 host=$(hostname -s)
 export SLURM_CONF=$dir/slurm.conf
 
+if pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null; then
+  echo "start_slurm: a slurmctld or slurmd is already running here; stop it first" >&2
+  exit 1
+fi
+
 # munged runs as user munge with its socket in /run/munge; reuse one that already answers.
 if munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
   echo "start_slurm: munged already running, reusing it"
