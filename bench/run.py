@@ -315,10 +315,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--preliminary", action="store_true", help="mark the document as preliminary"
     )
+    parser.add_argument(
+        "--render-only",
+        action="store_true",
+        help="rewrite the markdown from bench/results/<n>/measurements.json without measuring",
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args(argv)
     sizes = sorted(set(args.sizes) | set(args.cohort_only))
-    results = [bench_size(n, args) for n in sizes]
+    if args.render_only:
+        results = [json.loads((RESULTS / str(n) / "measurements.json").read_text()) for n in sizes]
+    else:
+        results = [bench_size(n, args) for n in sizes]
     args.out.write_text(render(machine(), results, args, RULE_COST))
     print(f"bench: wrote {args.out}")
     return 0
