@@ -429,7 +429,9 @@ def concordance(time, event, risk) -> float:
     deaths = np.add.reduceat(event.astype(int), starts)
     partners_from = (starts + deaths)[run[event]]
     x = rank[event]
-    below = _count_below(rank, partners_from, np.concatenate([x, x + 1]), values.size)
+    if x.size == 0:
+        return np.nan
+    below = _count_below(rank, np.tile(partners_from, 2), np.concatenate([x, x + 1]), values.size)
     less, less_equal = below[: x.size], below[x.size :]
     total = float((time.size - partners_from).sum())
     if total == 0:
@@ -440,14 +442,13 @@ def concordance(time, event, risk) -> float:
 
 
 def _count_below(values: np.ndarray, start: np.ndarray, x: np.ndarray, n_values: int) -> np.ndarray:
-    """For each query q: how many of ``values[start[q]:]`` are below ``x[q]`` (wavelet matrix).
+    """For each query q, how many of ``values[start[q]:]`` are below ``x[q]`` (wavelet matrix).
 
     ``values`` are integers in [0, n_values) and ``x`` in [0, n_values]; one pass per bit, most
     significant first: at each level the values are stably partitioned by the bit and each
     query's range follows its own bit, counting the range's zeros when its bit is 1.
     """
-    queries = x.size // start.size
-    lo = np.tile(start, queries)
+    lo = start
     hi = np.full(x.size, values.size)
     count = np.zeros(x.size, dtype=np.int64)
     for level in reversed(range(max(int(n_values).bit_length(), 1))):
