@@ -92,30 +92,57 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
         ``site``, ``patient_id``, ``best_response``, ``n_assessments`` and
         ``first_response_day`` (first assessment at PR or better, for responders).
     """
-    rows = []
-    for (site, pid), g in responses.sort_values("day").groupby(KEYS, sort=False):
-        ranks = g["response"].map(RESPONSE_RANK).dropna().astype(int).tolist()
-        if 6 in ranks:
-            ranks_before_pd = ranks[: ranks.index(6)]
-        else:
-            ranks_before_pd = ranks
-        confirmed = [max(a, b) for a, b in zip(ranks_before_pd, ranks_before_pd[1:], strict=False)]
-        best_confirmed = min([r for r in confirmed if r <= RESPONSE_RANK["MR"]], default=None)
-        if best_confirmed is not None:
-            best = best_confirmed
-        elif any(r <= RESPONSE_RANK["SD"] for r in ranks_before_pd):
-            best = RESPONSE_RANK["SD"]
-        elif 6 in ranks:
-            best = RESPONSE_RANK["PD"]
-        else:
-            best = None
-        label = "NE" if best is None else next(k for k, v in RESPONSE_RANK.items() if v == best)
-        responded = g.loc[g["response"].isin(RESPONDER), "day"]
-        first = int(responded.min()) if label in RESPONDER and len(responded) else None
-        rows.append((site, pid, label, len(g), first))
-    return pd.DataFrame(
-        rows, columns=[*KEYS, "best_response", "n_assessments", "first_response_day"]
+    # Vectorised over all assessments (one pass, no per-patient loop). Within a patient,
+    # assessments are in day order (the same sort as before, so ties keep their order).
+    ordered = responses.sort_values("day")
+    ordered = ordered[ordered[KEYS].notna().all(axis=1)]
+    group = ordered.groupby(KEYS, sort=False).ngroup().to_numpy()
+    n_groups = int(group.max()) + 1 if len(group) else 0
+    by_patient = np.argsort(group, kind="stable")
+    group = group[by_patient]
+    response = ordered["response"].astype(object).to_numpy()[by_patient]
+    day = ordered["day"].to_numpy(dtype=float, na_value=np.nan)[by_patient]
+    rank = pd.Series(response).map(RESPONSE_RANK).to_numpy(dtype=float)
+
+    def per_patient(values, mask, how, fill):
+        """Reduce ``values[mask]`` per patient (``fill`` for a patient with no such value)."""
+        series = pd.Series(values[mask]).groupby(group[mask])
+        return series.agg(how).reindex(range(n_groups), fill_value=fill).to_numpy()
+
+    # Usable assessments (NE dropped), in order; "before PD" is the prefix before the first PD.
+    usable = ~np.isnan(rank)
+    u_rank, u_group = rank[usable], group[usable]
+    is_pd = u_rank == RESPONSE_RANK["PD"]
+    seen_pd = pd.Series(is_pd).groupby(u_group).cumsum().to_numpy() > 0
+    before_pd = ~seen_pd
+    # Confirmation: two consecutive usable assessments before PD, the worse of the two counts.
+    pair = np.zeros(len(u_rank), dtype=bool)
+    pair[1:] = before_pd[1:] & (u_group[1:] == u_group[:-1])
+    pair_rank = np.full(len(u_rank), np.inf)
+    pair_rank[1:] = np.maximum(u_rank[1:], u_rank[:-1])
+    confirmed = pair & (pair_rank <= RESPONSE_RANK["MR"])
+    best_confirmed = np.full(n_groups, np.inf)
+    np.minimum.at(best_confirmed, u_group[confirmed], pair_rank[confirmed])
+    any_before_pd = np.zeros(n_groups, dtype=bool)
+    any_before_pd[u_group[before_pd]] = True
+    any_pd = np.zeros(n_groups, dtype=bool)
+    any_pd[u_group[is_pd]] = True
+    best = np.where(
+        np.isfinite(best_confirmed),
+        best_confirmed,
+        np.where(any_before_pd, RESPONSE_RANK["SD"], np.where(any_pd, RESPONSE_RANK["PD"], -1)),
     )
+    label_of = {v: k for k, v in RESPONSE_RANK.items()}
+    labels = np.array([label_of.get(int(b), "NE") for b in best], dtype=object)
+    n_assessments = np.bincount(group, minlength=n_groups)
+    responded = pd.Series(response).isin(RESPONDER).to_numpy() & ~np.isnan(day)
+    first = per_patient(day, responded, "min", np.nan)
+    first = np.where(pd.Series(labels).isin(RESPONDER).to_numpy(), first, np.nan)
+    firsts = ordered.iloc[by_patient][KEYS].drop_duplicates(keep="first")
+    return pd.DataFrame({
+        "site": firsts["site"].to_numpy(), "patient_id": firsts["patient_id"].to_numpy(),
+        "best_response": labels, "n_assessments": n_assessments, "first_response_day": first,
+    })  # fmt: skip
 
 
 def derive_adsl(

@@ -10,8 +10,9 @@ from rwe.tables import baseline_table
 def main(snakemake):
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
     p = snakemake.params
-    patients, responses, adverse_events, labs = (read_adam(f) for f in snakemake.input.validated)
-    adlb = derive.derive_adlb(labs)
+    patients, responses, adverse_events = (read_adam(f) for f in snakemake.input.validated[:3])
+    # The laboratory table is large (~90 rows per patient) and only passed through here.
+    adlb = derive.derive_adlb(read_adam(snakemake.input.validated[3], text_as_category=True))
     adsl = derive.derive_adsl(patients, responses, p.gfr_cutoff)
     adtte = derive.derive_adtte(adsl, p.pfs_death_events)
     outputs = {
