@@ -6,6 +6,7 @@ import math
 
 R_STEPS = ("read_adam", "survival", "response")  # as bench_survival.R prints them
 LIKE_FOR_LIKE = ("survival", "response")  # the rules whose analyses bench_survival.R repeats
+MEASURABLE_S = 0.5  # CPU seconds below which a slope is start-up noise
 TARGET_RATIO, TARGET_1M_S, TARGET_1M_MB = 1.0, 120, 4096
 
 
@@ -32,6 +33,12 @@ def _analysed(results: list[dict]) -> list[dict]:
 def _failed(result: dict) -> str:
     failed = result["rwe"].get("failed_rules") or []
     return f"; failed in {', '.join(failed)}" if failed else ""
+
+
+def _by_time(result: dict) -> list[str]:
+    """Rules of one size, slowest (wall time) first."""
+    rules = result["rwe"]["rules"]
+    return sorted(rules, key=lambda rule: -rules[rule]["wall_s"])
 
 
 def like_for_like_s(result: dict, clock: str = "wall_s") -> float:
@@ -183,34 +190,38 @@ def slope(ns: list[int], ts: list[float]) -> float:
 
 
 def growth_section(results: list[dict], rule_cost: dict[str, str]) -> list[str]:
-    """Log-log slopes of each rule's wall time between consecutive sizes and overall."""
+    """Log-log slopes of each step's CPU time between consecutive sizes and over all sizes."""
     done = _analysed(results)
     lines = ["## How each step's cost grows with n", ""]
     if len(done) < 2:
         return lines + ["Needs at least two sizes.", ""]
     ns = [r["n"] for r in done]
     series = {
-        rule: [r["rwe"]["rules"].get(rule, {}).get("wall_s") for r in done]
-        for rule in done[-1]["rwe"]["rules"]
+        rule: [r["rwe"]["rules"].get(rule, {}).get("cpu_s") for r in done]
+        for rule in _by_time(done[-1])
     }
-    series["whole workflow"] = [r["rwe"]["wall_s"] for r in done]
-    series["R (survival + response)"] = [r["r"]["wall_s"] for r in done]
+    series["whole workflow"] = [r["rwe"]["cpu_s"] for r in done]
+    series["R (survival + response)"] = [r["r"]["cpu_s"] for r in done]
     pairs = list(zip(ns, ns[1:], strict=False))
     rows = []
     for name, ts in series.items():
         if any(t is None for t in ts):
             continue
         steps = [
-            f"{math.log(t2 / t1) / math.log(n2 / n1):.2f}"
+            f"{math.log(t2 / t1) / math.log(n2 / n1):.2f}" if min(t1, t2) >= MEASURABLE_S else "–"
             for (n1, n2), t1, t2 in zip(pairs, ts, ts[1:], strict=False)
         ]
-        rows.append([name, *steps, f"{slope(ns, ts):.2f}", rule_cost.get(name, "")])
+        kept = [(n, t) for n, t in zip(ns, ts, strict=True) if t >= MEASURABLE_S]
+        fit = f"{slope(*zip(*kept, strict=True)):.2f}" if len(kept) > 1 else "–"
+        rows.append([name, *steps, fit, rule_cost.get(name, "")])
     header = ["step", *[f"{a:,}→{b:,}" for a, b in pairs], "fit", "what the cost is made of"]
     return lines + [
-        "Slope of log(wall time) against log(n): 1 means time grows in proportion to n, 0 means "
-        "a fixed cost (Python and library start-up, about 1–3 s a rule) still dominates. Slopes "
-        "between small sizes understate the asymptotic growth for that reason; the largest pair "
-        "is the one to extrapolate from.",
+        "Slope of log(CPU time) against log(n), between consecutive sizes and fitted over all "
+        "of them: 1 means time grows in proportion to n, 0 means a fixed cost (Python and "
+        "library start-up, about 1–2 s of CPU a rule) still dominates. CPU time rather than "
+        "wall time, because the wall time of a rule on a shared machine also counts waiting for "
+        "a core. Slopes between small sizes understate the asymptotic growth; the largest pair "
+        f"is the one to extrapolate from. – : under {MEASURABLE_S} s of CPU, too short to time.",
         "",
         *_table(header, rows),
         "",
