@@ -218,3 +218,31 @@ def test_km_curve_is_the_same_sorted_or_not():
     pd.testing.assert_frame_equal(
         survival.km_curve(time, event), survival.km_curve(time[order], event[order])
     )
+
+
+def binary_covariates(X):
+    """Two 0/1 covariates: identical patients are collapsed into one row with a count."""
+    return np.column_stack([X[:, 0], X[:, 1] > 0]).astype(float)
+
+
+@pytest.mark.parametrize(("time", "event", "X"), CASES, ids=IDS)
+def test_collapsed_identical_patients_give_the_same_sums(time, event, X):
+    X = binary_covariates(X)
+    beta = np.array([0.4, -0.3])
+    loglik, score, info = survival.efron_loglik(time, event, X, beta)
+    ref_loglik, ref_score, ref_info = efron_reference(time, event, X, beta)
+    assert loglik == pytest.approx(ref_loglik, rel=1e-12, abs=1e-12)
+    assert score == pytest.approx(ref_score, rel=1e-10, abs=1e-12)
+    assert info == pytest.approx(ref_info, rel=1e-10, abs=1e-12)
+
+
+@pytest.mark.parametrize(("time", "event", "X"), CASES[:6], ids=IDS[:6])
+def test_collapsed_fit_gives_the_same_zph_and_concordance(time, event, X):
+    X = binary_covariates(X)
+    fit = survival.cox_fit(time, event, X, ["a", "b"])
+    assert fit.n == len(time)
+    assert fit.events == event.sum()
+    assert fit.zph["chisq"].to_numpy()[:2] == pytest.approx(
+        zph_reference(time, event, X, fit.coef), rel=1e-9
+    )
+    assert fit.concordance == pytest.approx(concordance_reference(time, event, X @ fit.coef))

@@ -5,6 +5,7 @@ R parity of every table on whole cohorts is in test_survival_parity.py.
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from rwe import survival_tables as st
 from rwe.derive import derive_adtte
@@ -65,3 +66,42 @@ def test_pfs_death_events_option_changes_pfs_medians():
         medians[option] = table.query("endpoint == 'PFS'")["median"].item()
     assert medians["all"] < medians["myeloma"]
     assert np.isnan(medians["none"])  # every death censored: no PFS events at all
+
+
+def test_groups_do_not_depend_on_the_order_of_adtte_or_the_index_of_a_set():
+    adsl, adtte = _cohort(events_in_exposed=True)
+    stranger = adtte.iloc[:1].assign(patient_id="not in ADSL")
+    shuffled = pd.concat([adtte.sample(frac=1, random_state=1), stranger])
+    subset = adsl[adsl["flag"] == 1]
+    reindexed = subset.reset_index(drop=True)
+    expected = st.km_median_table(st.km_fits(adsl, adtte, {"all": adsl, "f": subset}, ["flag"]))
+    got = st.km_median_table(st.km_fits(adsl, shuffled, {"all": adsl, "f": reindexed}, ["flag"]))
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_a_second_adtte_row_for_a_patient_is_an_error():
+    adsl, adtte = _cohort(events_in_exposed=True)
+    with pytest.raises(ValueError, match="more than one row"):
+        st.km_fits(adsl, pd.concat([adtte, adtte.iloc[:1]]), {"all": adsl}, [])
+
+
+def test_km_curves_is_every_group_curve_in_one_table():
+    adsl, adtte = _cohort(events_in_exposed=True)
+    fits = st.km_fits(adsl, adtte, {"all": adsl}, ["flag"])
+    curves = st.km_curves(fits)
+    assert list(curves.columns) == st.KM_CURVES_COLUMNS
+    assert len(curves) == sum(len(f.curve) for f in fits)
+    one = curves.query("endpoint == 'OS' and variable == 'flag' and level == '1'")
+    fit = next(f for f in fits if (f.endpoint, f.variable, f.level) == ("OS", "flag", "1"))
+    assert one["surv"].tolist() == fit.curve["surv"].tolist()
+
+
+def test_cox_models_are_fitted_once_and_read_by_both_tables():
+    adsl, adtte = _cohort(events_in_exposed=True)
+    adtte = adtte.assign(aval=adtte["aval"] + np.arange(len(adtte)) / 100)  # events spread out
+    models = st.cox_models(adsl, adtte, {"all": adsl}, ["flag"])
+    st.cox_table(models)
+    diagnostics = st.cox_diagnostics_table(models)
+    fit = models[0].fit
+    assert "zph" in vars(fit)  # computed once, kept on the model
+    assert diagnostics.query("statistic == 'concordance'")["value"].iloc[0] == fit.concordance

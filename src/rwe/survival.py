@@ -320,70 +320,114 @@ def logrank(time, event, group, strata=None) -> dict:
 
 
 class _RiskSets:
-    """Time-sorted data of one Cox model and the index arrays of its risk sets (one sort).
+    """The data of one Cox model sorted by time once, with identical rows collapsed.
 
-    Rows are sorted by time; ``run`` numbers the distinct times, so the risk set of a time is
-    every row whose run is at least its own. Each death is one term of the Efron sum: the j-th
-    (0-based) of d deaths at a time has ``fraction`` j / d.
+    Rows with the same time, status and covariates are one row with a count (``weight``), so a
+    cohort of a million patients with a few binary covariates is a few thousand rows; every
+    sum below is the sum over the patients. Within a time, events come before censorings.
+    ``run`` numbers the distinct times: the risk set of a time is every row whose run is at
+    least its own. The Efron terms of a time with d deaths have fractions j / d, j < d.
     """
 
-    def __init__(self, time, event, X, presorted: bool = False):
-        time, X = np.asarray(time, dtype=float), np.asarray(X)
-        order = slice(None) if presorted else np.argsort(time, kind="stable")
-        self.order = order
-        self.time = time[order]
-        self.dead = np.asarray(event)[order] == 1
-        X = X[order].astype(float)
-        self.X = X - X.mean(axis=0)  # centred as R coxph does: a better-conditioned sum
+    def __init__(self, time, event, X):
+        time, X = np.asarray(time, dtype=float), np.asarray(X, dtype=float)
+        censored = (np.asarray(event) != 1).astype(np.int64)
+        order = np.argsort(time, kind="stable")  # cheap when the caller sorted already
+        time, censored, X = time[order], censored[order], X[order]
+        _, run = _runs(time)
+        key = run * 2 + censored
+        lowest = X.min(axis=0, initial=0)
+        span = X.max(axis=0, initial=0) - lowest + 1
+        integer = X.size == 0 or bool(np.all(X == np.round(X)))
+        if integer and np.prod(span, dtype=float) * (key[-1] + 1 if key.size else 1) < 2**62:
+            for j in range(X.shape[1]):  # covariate pattern in mixed radix, after time and status
+                key = key * int(span[j]) + (X[:, j] - lowest[j]).astype(np.int64)
+        else:  # continuous covariates: no two rows are collapsed
+            key = key * time.size + np.arange(time.size)
+        reorder = np.argsort(key, kind="stable")
+        key = key[reorder]
+        first, _ = _runs(key)
+        self.weight = np.diff(np.append(first, key.size)).astype(float)
+        rows = reorder[first]
+        self.time, self.dead, X = time[rows], censored[rows] == 0, X[rows]
+        self.X_raw = X
+        self.X = np.asfortranarray(X - self.weight @ X / self.weight.sum())  # centred as R
         self.starts, self.run = _runs(self.time)
         self.n_times = self.starts.size
+        # Per distinct death time (k): deaths d, and one term per death with fraction j / d.
         self.death_run = self.run[self.dead]
-        deaths = np.bincount(self.death_run, minlength=self.n_times)
-        first_death = np.cumsum(deaths) - deaths
-        j = np.arange(self.death_run.size) - first_death[self.death_run]
-        self.fraction = j / deaths[self.death_run]
-        self.Xd = self.X[self.dead]
+        self.death_times, at = np.unique(self.death_run, return_inverse=True)
+        self.death_index = at  # for each death row, its death time
+        self.deaths = np.bincount(at, weights=self.weight[self.dead]).astype(np.int64)
+        self.term_time = np.repeat(np.arange(self.deaths.size), self.deaths)
+        first_term = np.cumsum(self.deaths) - self.deaths
+        self.fraction = (np.arange(self.term_time.size) - first_term[self.term_time]) / np.repeat(
+            self.deaths, self.deaths
+        ).astype(float)
+
+    @property
+    def n(self) -> int:
+        return int(self.weight.sum())
+
+    @property
+    def events(self) -> int:
+        return int(self.deaths.sum())
 
     def efron(self, beta: np.ndarray, weights: tuple[np.ndarray, ...] = ()):
         """Efron log-likelihood, score and information at ``beta`` (R ``coxfit6``).
 
-        ``weights`` are per-distinct-time weights g(t); for each, also the weighted sums over
-        event times of the score and information contributions (what ``cox.zph`` needs).
+        ``weights`` are weights g per distinct death time; for each, also the g-weighted sums
+        over death times of the score and information contributions (what ``cox.zph`` needs).
 
         Returns
         -------
         loglik, score, info, weighted
             ``weighted`` is a list of ``(sum g U_t, sum g I_t)`` per weight.
         """
-        X, Xd, run, k, f = self.X, self.Xd, self.run, self.death_run, self.fraction
+        X, w, dead, k = self.X, self.weight, self.dead, self.death_index
         eta = X @ beta
         with np.errstate(over="ignore"):
-            risk = np.exp(eta)
-        risk_d = risk[self.dead]
-        per_time = lambda v, idx=run: np.bincount(idx, weights=v, minlength=self.n_times)  # noqa: E731
-        s0 = _reverse_cumsum(per_time(risk))
-        s1 = _reverse_cumsum(np.column_stack([per_time(risk * x) for x in X.T]))
-        d0 = per_time(risk_d, k)
-        d1 = np.column_stack([per_time(risk_d * x, k) for x in Xd.T])
-        # One term per death: a0 = S0 - f D0, a1 = S1 - f D1, mean = a1 / a0.
-        a0 = s0[k] - f * d0[k]
-        mean = (s1[k] - f[:, None] * d1[k]) / a0[:, None]
+            risk = w * np.exp(eta)
+        # Risk-set sums at each death time: S0, S1 over rows at risk; D0, D1 over its deaths.
+        at_death = self.death_times
+        s0 = _reverse_cumsum(np.add.reduceat(risk, self.starts))[at_death]
+        s1 = _reverse_cumsum(np.add.reduceat(X * risk[:, None], self.starts))[at_death]
+        risk_d, Xd = risk[dead], X[dead]
+        n_d = self.deaths.size
+        d0 = np.bincount(k, weights=risk_d, minlength=n_d)
+        d1 = np.column_stack([np.bincount(k, weights=risk_d * x, minlength=n_d) for x in Xd.T])
+        d1 = d1.reshape(n_d, X.shape[1])
+        # The Efron terms (one per death): a0 = S0 - f D0; their sums per death time.
+        f, t = self.fraction, self.term_time
+        a0 = s0[t] - f * d0[t]
+        per_time = lambda v: np.bincount(t, weights=v, minlength=n_d)  # noqa: E731
         with np.errstate(divide="ignore"):
-            loglik = float(eta[self.dead].sum() - np.log(a0).sum())
-        score = Xd.sum(axis=0) - mean.sum(axis=0)
-        w0, w1 = per_time(1 / a0, k), per_time(f / a0, k)
+            loglik = float(w[dead] @ eta[dead] - np.log(a0).sum())
+        q = [per_time(v) for v in (1 / a0, f / a0, 1 / a0**2, f / a0**2, f * f / a0**2)]
+        inv, f_inv, inv2, f_inv2, ff_inv2 = q
+        x_dead = np.column_stack([np.bincount(k, weights=w[dead] * x, minlength=n_d) for x in Xd.T])
+        x_dead = x_dead.reshape(n_d, X.shape[1])
+        # Score per death time: deaths' covariates minus the sum of the Efron means.
+        u_t = x_dead - s1 * inv[:, None] + d1 * f_inv[:, None]
+        # Sum of the Efron means' outer products at each time, weighted by g.
+        run_of = np.zeros(self.n_times)
 
         def information(g):
-            # sum_t g_t sum_j (S2 - f_j D2) / a0_j - mean_j mean_j': S2 at t is the sum over
-            # rows at risk, so row i carries the cumulative weight of the times up to its own.
-            at_risk = np.cumsum(g * w0)[run]
-            total = (X * (risk * at_risk)[:, None]).T @ X
-            total -= (Xd * (risk_d * (g * w1)[k])[:, None]).T @ Xd
-            return total - (mean * g[k][:, None]).T @ mean
+            mean_sq = (s1 * (g * inv2)[:, None]).T @ s1 + (d1 * (g * ff_inv2)[:, None]).T @ d1
+            cross = (s1 * (g * f_inv2)[:, None]).T @ d1
+            mean_sq -= cross + cross.T
+            # sum g (S2 - f D2) / a0: S2 of a time is over rows at risk, so each row carries
+            # the cumulative weight of the death times up to its own.
+            run_of[:] = 0
+            run_of[at_death] = g * inv
+            at_risk = np.cumsum(run_of)[self.run]
+            total = X.T @ (X * (risk * at_risk)[:, None])
+            total -= Xd.T @ (Xd * (risk_d * (g * f_inv)[k])[:, None])
+            return total - mean_sq
 
-        info = information(np.ones(self.n_times))
-        weighted = [(g[k] @ Xd - g[k] @ mean, information(g)) for g in weights]
-        return loglik, score, info, weighted
+        info = information(np.ones(n_d))
+        weighted = [(g @ u_t, information(g)) for g in weights]
+        return loglik, u_t.sum(axis=0), info, weighted
 
 
 def efron_loglik(time, event, X, beta):
@@ -402,7 +446,7 @@ def efron_loglik(time, event, X, beta):
     return loglik, score, info
 
 
-def concordance(time, event, risk) -> float:
+def concordance(time, event, risk, weights=None) -> float:
     """Harrell's C of a risk score, as R ``concordance(coxph)`` (``timewt = "n"``).
 
     A pair is comparable when the one with the shorter time had an event; a subject censored at
@@ -413,6 +457,13 @@ def concordance(time, event, risk) -> float:
     ranks of the risk: for each event, how many later subjects have a lower, equal or higher
     risk.
 
+    Parameters
+    ----------
+    time, event, risk : array-like
+        Follow-up times, 1 = event / 0 = censored, and the risk score (higher = worse).
+    weights : array-like, optional
+        Number of patients each row stands for (default 1).
+
     Returns
     -------
     float
@@ -420,47 +471,56 @@ def concordance(time, event, risk) -> float:
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event) == 1
+    weights = np.ones(time.size) if weights is None else np.asarray(weights, dtype=float)
     # Sorted by time, events before censorings at the same time: the comparable partners of
     # an event are every row after the events at its time.
     order = np.lexsort((~event, time))
-    time, event = time[order], event[order]
+    time, event, weights = time[order], event[order], weights[order]
     values, rank = np.unique(np.asarray(risk, dtype=float)[order], return_inverse=True)
     starts, run = _runs(time)
-    deaths = np.add.reduceat(event.astype(int), starts)
-    partners_from = (starts + deaths)[run[event]]
-    x = rank[event]
-    if x.size == 0:
+    event_rows = np.add.reduceat(event.astype(np.int64), starts)
+    partners_from = (starts + event_rows)[run[event]]
+    if partners_from.size == 0:
         return np.nan
-    below = _count_below(rank, np.tile(partners_from, 2), np.concatenate([x, x + 1]), values.size)
-    less, less_equal = below[: x.size], below[x.size :]
-    total = float((time.size - partners_from).sum())
+    weight_after = np.append(_reverse_cumsum(weights), 0.0)
+    w_event = weights[event]
+    total = float(w_event @ weight_after[partners_from])
     if total == 0:
         return np.nan
-    concordant = float(less.sum())
-    tied = float((less_equal - less).sum())
+    x = rank[event]
+    below = _count_below(
+        rank, weights, np.tile(partners_from, 2), np.concatenate([x, x + 1]), values.size
+    )
+    less, less_equal = below[: x.size], below[x.size :]
+    concordant = float(w_event @ less)
+    tied = float(w_event @ (less_equal - less))
     return (concordant + tied / 2) / total
 
 
-def _count_below(values: np.ndarray, start: np.ndarray, x: np.ndarray, n_values: int) -> np.ndarray:
-    """For each query q, how many of ``values[start[q]:]`` are below ``x[q]`` (wavelet matrix).
+def _count_below(values, weights, start, x, n_values: int) -> np.ndarray:
+    """For each query q, the weight of ``values[start[q]:]`` below ``x[q]`` (wavelet matrix).
 
     ``values`` are integers in [0, n_values) and ``x`` in [0, n_values]; one pass per bit, most
-    significant first: at each level the values are stably partitioned by the bit and each
-    query's range follows its own bit, counting the range's zeros when its bit is 1.
+    significant first: at each level the values (and weights) are stably partitioned by the
+    bit and each query's range follows its own bit, adding the weight of the range's zeros
+    when its bit is 1.
     """
     lo = start
     hi = np.full(x.size, values.size)
-    count = np.zeros(x.size, dtype=np.int64)
+    count = np.zeros(x.size)
     for level in reversed(range(max(int(n_values).bit_length(), 1))):
         bit = (values >> level) & 1
-        zeros_before = np.concatenate([[0], np.cumsum(1 - bit)])
+        zero = bit == 0
+        zeros_before = np.concatenate([[0], np.cumsum(zero)])
+        weight_before = np.concatenate([[0.0], np.cumsum(np.where(zero, weights, 0.0))])
         n_zeros = zeros_before[-1]
-        lo0, hi0 = zeros_before[lo], zeros_before[hi]
         one = ((x >> level) & 1) == 1
-        count += np.where(one, hi0 - lo0, 0)
+        count += np.where(one, weight_before[hi] - weight_before[lo], 0.0)
+        lo0, hi0 = zeros_before[lo], zeros_before[hi]
         lo = np.where(one, n_zeros + lo - lo0, lo0)
         hi = np.where(one, n_zeros + hi - hi0, hi0)
-        values = np.concatenate([values[bit == 0], values[bit == 1]])
+        values = np.concatenate([values[zero], values[~zero]])
+        weights = np.concatenate([weights[zero], weights[~zero]])
     return count
 
 
@@ -483,13 +543,7 @@ class CoxResult:
     iterations: int
     converged: bool
     infinite: np.ndarray
-    time: np.ndarray = field(repr=False)
-    event: np.ndarray = field(repr=False)
-    X: np.ndarray = field(repr=False)
-
-    def risk_sets(self) -> _RiskSets:
-        """The fit's data as risk sets (kept sorted by time, so no second sort)."""
-        return _RiskSets(self.time, self.event, self.X, presorted=True)
+    risk_sets: _RiskSets = field(repr=False)
 
     @property
     def se(self) -> np.ndarray:
@@ -536,8 +590,9 @@ class CoxResult:
     def concordance(self) -> float:
         """Harrell's C of the linear predictor, as R ``concordance(fit)`` (:func:`concordance`)."""
         # Column by column, so that patients with equal covariates get exactly equal scores.
-        score = sum(self.X[:, j] * c for j, c in enumerate(self.coef))
-        return concordance(self.time, self.event, score)
+        rs = self.risk_sets
+        score = sum(rs.X_raw[:, j] * c for j, c in enumerate(self.coef))
+        return concordance(rs.time, rs.dead.astype(int), score, rs.weight)
 
     @cached_property
     def zph(self) -> pd.DataFrame:
@@ -567,9 +622,8 @@ def cox_fit(time, event, X, terms: list[str], max_iter: int = 20, eps: float = 1
     -------
     CoxResult
     """
-    X = np.asarray(X)
     risk_sets = _RiskSets(time, event, X)
-    beta = np.zeros(X.shape[1])
+    beta = np.zeros(risk_sets.X.shape[1])
     ll0, u0, i0, _ = risk_sets.efron(beta)
     score_test = (
         float(u0 @ np.linalg.solve(i0, u0)) if np.linalg.matrix_rank(i0) == len(beta) else np.nan
@@ -605,23 +659,13 @@ def cox_fit(time, event, X, terms: list[str], max_iter: int = 20, eps: float = 1
         loglik_null=ll0,
         loglik=ll,
         score_test=score_test,
-        n=len(risk_sets.time),
-        events=int(risk_sets.dead.sum()),
+        n=risk_sets.n,
+        events=risk_sets.events,
         iterations=iterations,
         converged=converged,
         infinite=infinite,
-        time=risk_sets.time,
-        event=risk_sets.dead.astype(np.int8),
-        X=_compact(np.asarray(X)[risk_sets.order]),
+        risk_sets=risk_sets,
     )
-
-
-def _compact(X: np.ndarray) -> np.ndarray:
-    """``X`` as int8 when that holds it exactly (0/1 flags), to keep fitted models small."""
-    X = np.asarray(X, dtype=float)
-    if np.all((X >= -128) & (X <= 127) & (X == np.round(X))):
-        return X.astype(np.int8)
-    return X
 
 
 def cox_zph(fit: CoxResult) -> pd.DataFrame:
@@ -637,13 +681,14 @@ def cox_zph(fit: CoxResult) -> pd.DataFrame:
     pandas.DataFrame
         ``term`` (terms then ``GLOBAL``), ``chisq``, ``df``, ``p``.
     """
-    rs, p = fit.risk_sets(), len(fit.terms)
-    curve = km_curve(rs.time, rs.dead.astype(int))
-    # g(t) = 1 - S(t-): the KM estimate just before each distinct time (R: findInterval with
-    # left.open = TRUE), centred at its mean over the events.
-    s_before = np.concatenate([[1.0], curve["surv"].to_numpy()[:-1]])
-    g = 1 - s_before
-    g = g - g[rs.death_run].mean()
+    rs, p = fit.risk_sets, len(fit.terms)
+    # Kaplan–Meier over the distinct times; g(t) = 1 - S(t-), the estimate just before each
+    # death time (R: findInterval with left.open = TRUE), centred at its mean over the deaths.
+    n_event = np.add.reduceat(rs.weight * rs.dead, rs.starts)
+    n_risk = _reverse_cumsum(np.add.reduceat(rs.weight, rs.starts))
+    s_before = np.concatenate([[1.0], np.cumprod(1 - n_event / n_risk)[:-1]])
+    g = (1 - s_before)[rs.death_times]
+    g = g - rs.deaths @ g / rs.deaths.sum()
     _, _, info, [(u2, imat_g), (_, imat_gg)] = rs.efron(fit.coef, weights=(g, g * g))
     imat = np.block([[info, imat_g], [imat_g, imat_gg]])
     rows = []

@@ -57,40 +57,55 @@ def _rows_of(adsl: pd.DataFrame, subset: pd.DataFrame) -> np.ndarray:
     return rows
 
 
+def _positions_in(adsl: pd.DataFrame, tte: pd.DataFrame) -> np.ndarray:
+    """Row of ADSL of each ADTTE row of one endpoint (-1 when the patient is not in ADSL)."""
+    keys = adsl[KEYS]
+    if len(tte) == len(keys) and all(
+        (tte[k].to_numpy() == keys[k].to_numpy()).all() for k in KEYS
+    ):  # ADTTE as derive writes it: one row per patient in ADSL's order
+        return np.arange(len(tte))
+    rows = pd.MultiIndex.from_frame(keys).get_indexer(pd.MultiIndex.from_frame(tte[KEYS]))
+    if np.bincount(rows[rows >= 0], minlength=1).max() > 1:
+        raise ValueError("ADTTE has more than one row per patient and endpoint")
+    return rows
+
+
 def endpoint_data(
     adsl: pd.DataFrame, adtte: pd.DataFrame, sets: dict[str, pd.DataFrame], columns: list[str]
 ) -> Iterator[tuple[str, str, pd.DataFrame]]:
     """Per analysis set and endpoint, the set's patients that have the endpoint in ADTTE.
 
-    ADTTE is pivoted to one row per patient and joined to ADSL once; each set is then a
-    selection of rows of that join, sorted by time (stable: ties keep the set's order).
+    ADTTE is joined to ADSL once per endpoint (each ADTTE row located in ADSL by its keys);
+    each set is then a selection of ADSL rows, sorted by time (stable: ties keep the set's
+    order), so that no estimator downstream sorts again.
 
     Yields
     ------
     analysis_set, endpoint, data
-        ``data`` has ``time`` (AVAL), ``event`` (1 − CNSR) and those ADSL ``columns`` present.
+        ``data`` has ``time`` (AVAL), ``event`` (1 − CNSR) and those ADSL ``columns`` present,
+        as floats (missing = NaN).
     """
     columns = [c for c in dict.fromkeys(columns) if c in adsl.columns]
-    tte = adtte.loc[adtte["paramcd"].isin(ENDPOINTS), [*KEYS, "paramcd", "aval", "cnsr"]]
-    tte = tte.astype({"aval": float, "cnsr": float})
-    wide = tte.pivot(index=KEYS, columns="paramcd", values=["aval", "cnsr"])
-    wide.columns = [f"{value}:{endpoint}" for value, endpoint in wide.columns]
-    wide = wide.reindex(columns=[f"{v}:{e}" for v in ("aval", "cnsr") for e in ENDPOINTS])
-    joined = adsl[[*KEYS, *columns]].join(wide, on=KEYS, validate="one_to_one")
-    aval = {e: joined[f"aval:{e}"].to_numpy(float) for e in ENDPOINTS}
-    has = {e: joined[f"cnsr:{e}"].notna().to_numpy() for e in ENDPOINTS}
-    event = {e: 1 - joined[f"cnsr:{e}"].fillna(1).to_numpy().astype(int) for e in ENDPOINTS}
-    covariates = joined[columns]
+    values = {c: adsl[c].to_numpy(dtype=float, na_value=np.nan) for c in columns}
+    aval, cnsr = {}, {}
+    for endpoint in ENDPOINTS:
+        tte = adtte[adtte["paramcd"] == endpoint]
+        rows = _positions_in(adsl, tte)
+        found = rows >= 0
+        aval[endpoint] = np.full(len(adsl), np.nan)
+        cnsr[endpoint] = np.full(len(adsl), np.nan)
+        aval[endpoint][rows[found]] = tte["aval"].to_numpy(dtype=float, na_value=np.nan)[found]
+        cnsr[endpoint][rows[found]] = tte["cnsr"].to_numpy(dtype=float, na_value=np.nan)[found]
     for name, subset in sets.items():
         rows = _rows_of(adsl, subset)
         for endpoint in ENDPOINTS:
-            # Sorted by time once here, so that no estimator downstream sorts again.
-            with_endpoint = rows[has[endpoint][rows]]
-            with_endpoint = with_endpoint[np.argsort(aval[endpoint][with_endpoint], kind="stable")]
-            data = covariates.iloc[with_endpoint].assign(
-                time=aval[endpoint][with_endpoint], event=event[endpoint][with_endpoint]
-            )
-            yield name, endpoint, data
+            with_endpoint = rows[~np.isnan(cnsr[endpoint][rows])]
+            time = aval[endpoint][with_endpoint]
+            with_endpoint = with_endpoint[np.argsort(time, kind="stable")]
+            data = {c: v[with_endpoint] for c, v in values.items()}
+            data["time"] = aval[endpoint][with_endpoint]
+            data["event"] = 1 - cnsr[endpoint][with_endpoint].astype(int)
+            yield name, endpoint, pd.DataFrame(data)
 
 
 @dataclass(frozen=True)
