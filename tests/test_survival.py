@@ -1,12 +1,11 @@
 """Unit tests of rwe.survival on examples small enough to check by hand.
 
-R parity on whole cohorts is in test_survival_parity.py.
+R parity on whole cohorts is in test_survival_parity.py, lifelines in test_survival_lifelines.py,
+the vectorised kernels against their slow definitions in test_survival_kernels.py.
 """
 
 import numpy as np
-import pandas as pd
 import pytest
-from lifelines import CoxPHFitter
 
 from rwe import survival
 
@@ -79,19 +78,3 @@ def test_logrank_without_events_is_not_testable():
     test = survival.logrank([1, 2, 3, 4], [0, 0, 0, 0], [0, 0, 1, 1])
     assert np.isnan(test["chisq"])
     assert "not testable" in test["note"]
-
-
-def test_cox_agrees_with_lifelines_efron():
-    """Two independent implementations of the Efron partial likelihood agree."""
-    rng = np.random.default_rng(3)
-    n = 120
-    x = np.column_stack([rng.integers(0, 2, n), rng.normal(size=n)])
-    t = np.round(rng.exponential(np.exp(-0.7 * x[:, 0]) * 10), 0) + 1  # many ties
-    e = rng.integers(0, 2, n)
-    fit = survival.cox_fit(t, e, x, ["a", "b"])
-    ll = CoxPHFitter().fit(pd.DataFrame({"t": t, "e": e, "a": x[:, 0], "b": x[:, 1]}), "t", "e")
-    assert fit.coef == pytest.approx(ll.params_.to_numpy(), rel=1e-5)
-    assert fit.se == pytest.approx(ll.standard_errors_.to_numpy(), rel=1e-5)
-    assert fit.global_tests["lr_chisq"] == pytest.approx(
-        ll.log_likelihood_ratio_test().test_statistic, rel=1e-5
-    )
