@@ -10,6 +10,7 @@ import pytest
 
 from rwe import plots
 from rwe.response import CATEGORIES
+from rwe.survival_tables import km_curves, km_fits
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +81,8 @@ def test_risk_table_counts_patients_still_at_risk():
     data = pd.DataFrame(
         {"aval": [1.0, 2.0, 6.0, 6.0, 13.0, 30.0], "group": ["a", "a", "a", "b", "b", "b"]}
     )
-    risk = plots.risk_table(data, [0, 6, 12, 24])
+    curves = plots.group_curves(data.assign(event=1))
+    risk = plots.risk_table(curves, [0, 6, 12, 24])
     expected = {
         ("a", 0): 3,
         ("a", 6): 1,
@@ -93,7 +95,7 @@ def test_risk_table_counts_patients_still_at_risk():
     got = {(g, t): n for g, t, n in zip(risk["group"], risk["time"], risk["n"], strict=True)}
     for key, n in expected.items():
         assert got[key] == n, key
-    shown = plots.risk_table(data, [0, 6, 12, 24], min_cell_count=3).set_index(["group", "time"])[
+    shown = plots.risk_table(curves, [0, 6, 12, 24], min_cell_count=3).set_index(["group", "time"])[
         "label"
     ]
     assert shown[("b", 12)] == "<3"
@@ -110,11 +112,16 @@ def test_month_breaks_cover_follow_up_with_at_most_eleven_ticks():
         assert len(set(np.diff(breaks))) == 1
 
 
-def test_km_plot_draws_curves_and_numbers_at_risk_in_two_aligned_facets(cohort, tmp_path):
+def pfs_by_emd(cohort):
+    """Patient rows (aval, event, group) of PFS by EMD."""
     adsl, adtte, _ = cohort
-    data = plots._subgroup_data(adsl, adtte, "PFS")
-    data = data.assign(group=np.where(data["emd"] == 1, "EMD: yes", "EMD: no"))
-    plot = plots.km_plot(data, "PFS by EMD", p_value=0.03, endpoint="PFS")
+    pfs = adtte[adtte["paramcd"] == "PFS"].merge(adsl, on=["site", "patient_id"])
+    return pfs.assign(event=1 - pfs["cnsr"], group=np.where(pfs["emd"] == 1, "EMD: yes", "EMD: no"))
+
+
+def test_km_plot_draws_curves_and_numbers_at_risk_in_two_aligned_facets(cohort, tmp_path):
+    data = pfs_by_emd(cohort)
+    plot = plots.km_plot(plots.group_curves(data), "PFS by EMD", p_value=0.03, endpoint="PFS")
     built = plot.draw()
     assert len(built.axes) == 2  # the curve panel and the risk table panel
     top, bottom = sorted(built.axes, key=lambda ax: -ax.get_position().y0)
@@ -124,9 +131,12 @@ def test_km_plot_draws_curves_and_numbers_at_risk_in_two_aligned_facets(cohort, 
     assert str(int((data[data["group"] == "EMD: no"]["aval"] >= 0).sum())) in texts
     assert "Number at risk" in texts
     assert any("Log-rank p = 0.030" == t.get_text() for t in top.texts)
-    paths = plots.save(plots.km_plot(data, "PFS by EMD"), tmp_path / "km", width=7, height=5.5)
+    paths = plots.save(
+        plots.km_plot(plots.group_curves(data), "PFS by EMD"), tmp_path / "km", width=7, height=5.5
+    )
     assert [p.suffix for p in paths] == [".png", ".svg"]
-    assert png_size(paths[0]) == (7 * 300, int(5.5 * 300))  # 300 dpi
+    assert plots.PNG_DPI >= 150  # DESIGN.md §6
+    assert png_size(paths[0]) == (7 * plots.PNG_DPI, int(5.5 * plots.PNG_DPI))
     assert paths[1].read_text().lstrip().startswith("<?xml")
 
 
@@ -146,7 +156,9 @@ def make(cohort, tmp_path, **config):
     adsl, adtte, adlb = cohort
     sets = {"all": adsl, "Ixa-Rd": adsl[adsl["regimen"] == "Ixa-Rd"]}
     config = {"subgroups": ["emd", "age_ge80"], **config}
-    return plots.make_figures(adsl, adtte, adlb, figure_tables(), sets, config, tmp_path)
+    tables = figure_tables()
+    tables["km_curves"] = km_curves(km_fits(adsl, adtte, sets, config["subgroups"]))
+    return plots.make_figures(adsl, adlb, tables, sets, config, tmp_path)
 
 
 def test_every_figure_is_written_and_indexed(cohort, tmp_path):
@@ -184,11 +196,11 @@ def test_nadir_points_only_without_suppression(cohort):
     nadirs = adsl[["patient_id", "imid_containing"]].merge(
         adlb[adlb["day"] > 0].rename(columns={"value": "nadir"}), on="patient_id"
     )
-    with_points = plots.nadir_plot(nadirs, "imid_containing", "t", points=True)
-    without = plots.nadir_plot(nadirs, "imid_containing", "t", points=False)
+    with_points = plots.nadir_plot(nadirs, "imid_containing", "t", points=nadirs)
+    without = plots.nadir_plot(nadirs, "imid_containing", "t")
     layer_names = lambda p: [type(layer.geom).__name__ for layer in p.layers]  # noqa: E731
-    assert "geom_jitter" in layer_names(with_points)
-    assert "geom_jitter" not in layer_names(without)
+    assert "geom_point" in layer_names(with_points)
+    assert "geom_point" not in layer_names(without)
 
 
 def test_response_labels_carry_the_evaluable_n():
@@ -196,3 +208,71 @@ def test_response_labels_carry_the_evaluable_n():
         "All patients (n = 37)",
         "Age ≥ 80: yes (n = 3)",
     ]
+
+
+def test_the_selection_of_patients_is_reproducible_and_exactly_max_patients():
+    first = plots.sample_positions(2000, 40)
+    assert len(first) == 40
+    assert len(set(first)) == 40
+    assert list(first) == sorted(first)
+    assert first.min() >= 0
+    assert first.max() < 2000
+    assert (plots.sample_positions(2000, 40) == first).all()  # same seed, same patients
+    assert not (plots.sample_positions(2000, 40, seed=plots.SELECTION_SEED + 1) == first).all()
+    assert list(plots.sample_positions(30, 40)) == list(range(30))  # at most max: everyone
+
+
+def test_the_selection_note_is_built_from_the_configured_values():
+    shown, total = 37, 1_000_000
+    note = plots.selection_note(shown, total)
+    assert note == f"{shown:,} of {total:,} patients, a random sample (seed {plots.SELECTION_SEED})"
+    assert note.startswith("37 of 1,000,000 patients")
+    assert plots.selection_note(total, total) == ""
+
+
+def swimmer_rows(plot) -> int:
+    """Bars drawn by a swimmer plot: the segments of its one line collection."""
+    from matplotlib.collections import LineCollection
+
+    figure = plot.draw()
+    bars = [c for ax in figure.axes for c in ax.collections if isinstance(c, LineCollection)]
+    return sum(len(c.get_segments()) for c in bars)
+
+
+@pytest.mark.parametrize("max_patients", [7, 13])
+def test_patient_level_figures_show_max_patients_and_say_so(
+    cohort, tmp_path, monkeypatch, max_patients
+):
+    adsl, _, _ = cohort
+    jobs = []
+    monkeypatch.setattr(plots, "save_all", lambda todo, workers=1: jobs.extend(todo))
+    index = make(cohort, tmp_path, figures={"max_patients": max_patients})
+    titles = index.set_index("name")["title"]
+    note = plots.selection_note(max_patients, len(adsl))
+    assert note.startswith(f"{max_patients} of {len(adsl)} patients")
+    assert titles["swimmer_all"].endswith(note)
+    assert titles["nadir_imid"].endswith(note)
+    assert note not in titles["km_pfs_all_all"]  # curves use every patient
+    plot = {path.name: plot for plot, path, *_ in jobs}["swimmer_all"]
+    assert plot.labels.subtitle == note
+    assert swimmer_rows(plot) == max_patients
+    nadir = {path.name: plot for plot, path, *_ in jobs}["nadir_imid"]
+    points = [la for la in nadir.layers if type(la.geom).__name__ == "geom_point"][0]
+    assert points._data[["site", "patient_id"]].drop_duplicates().shape[0] == max_patients  # noqa: SLF001
+    again = []
+    monkeypatch.setattr(plots, "save_all", lambda todo, workers=1: again.extend(todo))
+    make(cohort, tmp_path / "again", figures={"max_patients": max_patients})
+    rerun = {path.name: plot for plot, path, *_ in again}["swimmer_all"]
+    assert rerun.labels.subtitle == note
+    bars = lambda p: p.layers[0]._data["months"].tolist()  # noqa: E731, SLF001
+    assert bars(rerun) == bars(plot)  # the same patients
+
+
+def test_swimmer_size_is_bounded_and_shows_no_identifier(cohort):
+    assert plots.swimmer_height(10**6) == plots.swimmer_height(10**3) <= 14
+    adsl, _, _ = cohort
+    swim = pd.DataFrame({"months": adsl["last_followup_day"] / 30.4375, "response_month": np.nan,
+                         "progression_month": np.nan, "death_month": np.nan})  # fmt: skip
+    figure = plots.swimmer_plot(swim, "t").draw()
+    texts = [t.get_text() for ax in figure.axes for t in ax.get_yticklabels() if t.get_visible()]
+    assert not any(pid in " ".join(texts) for pid in adsl["patient_id"])

@@ -1,17 +1,29 @@
 """Publication figures with plotnine: one theme, the Okabe–Ito colour-blind-safe palette.
 
-Every function takes analysis tables (and, where a curve or a distribution needs them, the
-analysis datasets) and returns a ``plotnine.ggplot``; :func:`save` writes PNG (300 dpi) and SVG.
+Every function takes analysis tables (and, where a distribution needs them, the analysis
+datasets) and returns a ``plotnine.ggplot``; :func:`save` draws it once and writes PNG
+(:data:`PNG_DPI` dpi) and SVG from the same matplotlib figure.
+
+Nothing grows without bound with the number of patients: Kaplan–Meier curves have one step per
+distinct time, and patient-level pictures (the swimmer plot, the nadir points) show at most
+``figures.max_patients`` patients, a reproducible random sample stated in the figure and its
+caption (:func:`sample_positions`, :func:`selection_note`).
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import re
 import warnings
 from pathlib import Path
 
+import matplotlib as mpl
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_svg import FigureCanvasSVG
+from PIL import Image
 from plotnine import (
     aes,
     coord_flip,
@@ -26,7 +38,6 @@ from plotnine import (
     geom_col,
     geom_errorbar,
     geom_hline,
-    geom_jitter,
     geom_line,
     geom_point,
     geom_pointrange,
@@ -37,6 +48,7 @@ from plotnine import (
     ggplot,
     labs,
     position_dodge,
+    position_jitter,
     scale_color_manual,
     scale_fill_manual,
     scale_x_continuous,
@@ -46,8 +58,9 @@ from plotnine import (
     theme_bw,
 )
 
+from rwe.derive import DAYS_PER_MONTH, KEYS
 from rwe.response import CATEGORIES
-from rwe.survival import km_curve, km_quantile
+from rwe.survival import KM_CURVE_COLUMNS, km_curve, km_quantile
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -62,6 +75,35 @@ LABELS = {
     "gfr_le70": "GFR ≤ 70", "imid_containing": "IMiD-containing", "responder": "Responder (≥ PR)",
     "more_than_3_lines": "More than 3 prior lines",
 }  # fmt: skip
+
+
+#: Resolution of the PNG files: above DESIGN's 150 dpi floor, sharp in print; SVG is the vector copy.
+PNG_DPI = 200
+FAST_OCTREE = Image.Quantize.FASTOCTREE
+#: Seed of the random selection of patients in patient-level figures (stated in their captions).
+SELECTION_SEED = 2026
+#: Default of ``figures.max_patients`` (the schema holds the same default).
+MAX_PATIENTS = 150
+
+
+def sample_positions(n_total: int, max_patients: int, seed: int = SELECTION_SEED) -> np.ndarray:
+    """Positions (sorted) of the patients a patient-level figure shows.
+
+    All ``n_total`` when there are at most ``max_patients``; otherwise a simple random sample of
+    exactly ``max_patients`` without replacement, ``numpy.random.default_rng(seed).choice``. The
+    same patients in the same order (callers sort by site and patient id) give the same sample.
+    """
+    if n_total <= max_patients:
+        return np.arange(n_total)
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n_total, size=max_patients, replace=False))
+
+
+def selection_note(shown: int, total: int, seed: int = SELECTION_SEED) -> str:
+    """``50 of 2,000 patients, a random sample (seed 2026)``; empty when every patient is shown."""
+    if shown >= total:
+        return ""
+    return f"{shown:,} of {total:,} patients, a random sample (seed {seed})"
 
 
 def label(variable: str) -> str:
@@ -96,13 +138,48 @@ def _step_band(steps: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([band, ends]).dropna(subset=["time"]).sort_values(["group", "order"])
 
 
-def risk_table(data: pd.DataFrame, breaks: list[float], min_cell_count: int = 0) -> pd.DataFrame:
-    """Numbers at risk (time ≥ t) of each group at each x-axis break, as survminer's risk table.
+def group_curves(
+    data: pd.DataFrame, conf_type: str = "log", conf_level: float = 0.95
+) -> pd.DataFrame:
+    """Kaplan–Meier curve of each group of patient rows, in the long layout :func:`km_plot` reads.
 
     Parameters
     ----------
     data : pandas.DataFrame
-        ``aval`` (months) and ``group``.
+        ``aval`` (months), ``event`` (1/0) and ``group``.
+    conf_type, conf_level
+        As :func:`rwe.survival.km_curve`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group`` and the columns of :func:`rwe.survival.km_curve` (as ``adam/km_curves.csv``).
+    """
+    parts = [
+        km_curve(part["aval"], part["event"], conf_type, conf_level).assign(group=g)
+        for g, part in data.groupby("group", sort=True)
+    ]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=["group", *KM_CURVE_COLUMNS])
+    return pd.concat(parts, ignore_index=True)[["group", *KM_CURVE_COLUMNS]]
+
+
+def group_sizes(curves: pd.DataFrame) -> pd.Series:
+    """Patients in each group of a curve frame: the number at risk at its first time."""
+    return curves.sort_values("time").groupby("group", sort=True)["n_risk"].first().astype(int)
+
+
+def risk_table(curves: pd.DataFrame, breaks: list[float], min_cell_count: int = 0) -> pd.DataFrame:
+    """Numbers at risk (time ≥ t) of each group at each x-axis break, as survminer's risk table.
+
+    Read from the curves: at a break t, the number at risk of the first curve time ≥ t (no one
+    leaves between t and that time), or 0 after the last time.
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        ``group, time, n_risk`` (:func:`group_curves` or ``adam/km_curves.csv``).
     breaks : list of float
         The months at which to count.
     min_cell_count : int
@@ -114,17 +191,19 @@ def risk_table(data: pd.DataFrame, breaks: list[float], min_cell_count: int = 0)
         ``group, time, n, label`` (label is the text shown).
     """
     rows = []
-    for group, part in data.groupby("group", sort=True):
-        for b in breaks:
-            n = int((part["aval"] >= b).sum())
+    for group, part in curves.sort_values("time").groupby("group", sort=True):
+        times, at_risk = part["time"].to_numpy(float), part["n_risk"].to_numpy(int)
+        first = np.searchsorted(times, np.asarray(breaks, dtype=float), side="left")
+        for b, i in zip(breaks, first, strict=True):
+            n = int(at_risk[i]) if i < len(times) else 0
             shown = f"<{min_cell_count}" if 0 < n < min_cell_count else str(n)
             rows.append((group, b, n, shown))
     return pd.DataFrame(rows, columns=["group", "time", "n", "label"])
 
 
-def km_plot(data: pd.DataFrame, title: str, group_label: str | None = None, conf_type: str = "log",
-            ci_bands: bool = True, p_value: float | None = None, endpoint: str = "",
-            conf_level: float = 0.95, min_cell_count: int = 0) -> ggplot:  # fmt: skip
+def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci_bands: bool = True,
+            p_value: float | None = None, endpoint: str = "", conf_level: float = 0.95,
+            min_cell_count: int = 0) -> ggplot:  # fmt: skip
     """Kaplan–Meier curves with a numbers-at-risk table aligned under the x-axis.
 
     As survminer's ``ggsurvplot(fit, risk.table = TRUE, conf.int = TRUE, surv.median.line = "hv",
@@ -133,16 +212,19 @@ def km_plot(data: pd.DataFrame, title: str, group_label: str | None = None, conf
     and below the curves one row of numbers at risk per group at every x-axis break. Both parts are
     facets of one plot, so the numbers sit exactly under the ticks.
 
+    Drawn from curves, not patients: one step and at most one censor mark per distinct time, so
+    the figure does not grow with the number of patients.
+
     Parameters
     ----------
-    data : pandas.DataFrame
-        ``aval`` (months), ``event`` (1/0) and ``group`` (label of each curve).
+    curves : pandas.DataFrame
+        ``group`` (label of each curve) and the columns of :func:`rwe.survival.km_curve`
+        (``time, n_risk, n_censor, surv, ci_lower, ci_upper``), as :func:`group_curves` or
+        ``adam/km_curves.csv``; the CI type is the one the curves were computed with.
     title : str
         Figure title.
     group_label : str, optional
         Legend title for the groups.
-    conf_type : {"log", "log-log", "plain"}
-        CI type of the bands (R ``conf.type``).
     ci_bands : bool
         Draw pointwise CI bands.
     p_value : float, optional
@@ -150,7 +232,7 @@ def km_plot(data: pd.DataFrame, title: str, group_label: str | None = None, conf
     endpoint : str
         ``PFS`` or ``OS``, for the y-axis title.
     conf_level : float
-        Confidence level of the bands.
+        Confidence level of the bands (for the subtitle).
     min_cell_count : int
         Numbers at risk from 1 to k − 1 are shown as ``<k``.
 
@@ -158,26 +240,25 @@ def km_plot(data: pd.DataFrame, title: str, group_label: str | None = None, conf
     -------
     plotnine.ggplot
     """
-    groups = sorted(data["group"].unique())  # the legend's order ("…: no" before "…: yes")
+    curves = curves.sort_values(["group", "time"])
+    groups = sorted(curves["group"].unique())  # the legend's order ("…: no" before "…: yes")
     colours = dict(zip(groups, OKABE_ITO, strict=False))
-    max_month = float(data["aval"].max()) if len(data) else 1.0
+    max_month = float(curves["time"].max()) if len(curves) else 1.0
     breaks = month_breaks(max_month)
-    steps, censors, medians = [], [], []
+    steps, medians = [], []
     for g in groups:
-        part = data[data["group"] == g]
-        curve = km_curve(part["aval"], part["event"], conf_type, conf_level)
+        curve = curves[curves["group"] == g]
         start = pd.DataFrame({"time": [0.0], "surv": [1.0], "ci_lower": [1.0], "ci_upper": [1.0]})
         steps.append(pd.concat([start, curve[["time", "surv", "ci_lower", "ci_upper"]]],
                                ignore_index=True).assign(group=g))  # fmt: skip
-        censors.append(curve.loc[curve["n_censor"] > 0, ["time", "surv"]].assign(group=g))
-        median = km_quantile(curve, 0.5)[0] if len(curve) else np.nan
+        median = km_quantile(curve.reset_index(drop=True), 0.5)[0] if len(curve) else np.nan
         if np.isfinite(median):
             medians.append((g, median))
     steps = pd.concat(steps).assign(panel="curve")
-    cens = pd.concat(censors).assign(panel="curve")
+    cens = curves.loc[curves["n_censor"] > 0, ["time", "surv", "group"]].assign(panel="curve")
     # Risk rows sit at y = -1, -2, … in their own facet; y labels are the group names.
     row_of = {g: -(i + 1) for i, g in enumerate(groups)}
-    risk = risk_table(data, breaks, min_cell_count)
+    risk = risk_table(curves, breaks, min_cell_count)
     risk = risk.assign(y=risk["group"].map(row_of), panel="risk")
     names = {v: g for g, v in row_of.items()}
 
@@ -187,18 +268,16 @@ def km_plot(data: pd.DataFrame, title: str, group_label: str | None = None, conf
     def y_labels(values):
         return [names.get(v, "") if v < 0 else f"{100 * v:.0f}" for v in values]
 
-    panels = ["curve", "risk"]
-    frame = pd.DataFrame({"panel": panels, "time": [0.0, 0.0], "y": [1.02, -(len(groups) + 0.5)],
-                          "y_top": [-0.02, 0.0]})  # fmt: skip
+    # Invisible points fix each facet's y range (free scales).
+    frame = pd.DataFrame({"panel": ["curve", "risk", "curve", "risk"], "time": 0.0,
+                          "y": [1.02, -(len(groups) + 0.5), -0.02, 0.0]})  # fmt: skip
     heading = pd.DataFrame(
         {"panel": ["risk"], "time": [0.0], "y": [-0.25], "label": ["Number at risk"]}
     )
     grid = pd.DataFrame({"panel": "curve", "y": [0.25, 0.5, 0.75, 1.0]})
     plot = ggplot() + rwe_theme()
     plot += geom_hline(grid, aes(yintercept="y"), color="#e5e5e5", size=0.4)
-    # Invisible points fix each facet's y range (free scales).
     plot += geom_blank(frame, aes("time", "y"))
-    plot += geom_blank(frame, aes("time", "y_top"))
     if ci_bands:
         plot += geom_ribbon(_step_band(steps), aes("time", ymin="ci_lower", ymax="ci_upper", fill="group"),
                             alpha=0.15, show_legend=False)  # fmt: skip
@@ -344,25 +423,53 @@ def rate_plot(response: pd.DataFrame, title: str) -> ggplot:
     )
 
 
-def nadir_plot(nadirs: pd.DataFrame, group_col: str, title: str, points: bool = True) -> ggplot:
-    """Boxplots of nadir counts with jittered points and a dashed CTCAE grade-3 line per test."""
-    data = nadirs.copy()
-    data["panel"] = data["test"] + " (" + data["test"].map(UNITS) + ")"
+def nadir_plot(nadirs: pd.DataFrame, group_col: str, title: str, points: pd.DataFrame | None = None,
+               note: str = "") -> ggplot:  # fmt: skip
+    """Boxplots of nadir counts per group, with jittered points and a dashed CTCAE grade-3 line.
+
+    Parameters
+    ----------
+    nadirs : pandas.DataFrame
+        ``test``, ``nadir`` and ``group_col``: every patient's nadirs, summarised by the boxes.
+    group_col : str
+        Column of the groups (x-axis).
+    title : str
+        Figure title.
+    points : pandas.DataFrame, optional
+        Rows of ``nadirs`` drawn as jittered points (a selection of patients, see
+        :func:`sample_positions`); none when omitted (small-cell suppression).
+    note : str
+        What the points are (:func:`selection_note`), added to the caption.
+
+    Returns
+    -------
+    plotnine.ggplot
+        Whiskers reach 1.5 IQR; outliers are not drawn as marks of their own (they are patients).
+    """
+
+    def panel(frame):
+        return frame["test"] + " (" + frame["test"].map(UNITS) + ")"
+
+    data = nadirs.assign(panel=panel(nadirs))
     lines = pd.DataFrame({"test": list(GRADE3), "threshold": list(GRADE3.values())})
-    lines["panel"] = lines["test"] + " (" + lines["test"].map(UNITS) + ")"
     lines = lines[lines["test"].isin(data["test"])]
+    lines = lines.assign(panel=panel(lines))
+    caption = "Dashed: CTCAE v5 grade 3." + (
+        f" Points: {note}; boxes: all patients." if note else ""
+    )
     plot = (
         ggplot(data, aes(x=group_col, y="nadir", fill=group_col))
-        + geom_boxplot(outlier_shape="" if points else "o", alpha=0.6, width=0.6)
+        + geom_boxplot(outlier_shape="", alpha=0.6, width=0.6)
         + geom_hline(lines, aes(yintercept="threshold"), linetype="dashed", color="#D55E00")
         + facet_wrap("~panel", scales="free_y", ncol=2)
         + scale_fill_manual(values=OKABE_ITO)
         + rwe_theme()
         + theme(legend_position="none")
-        + labs(x="", y="Nadir on treatment", title=title, caption="Dashed: CTCAE v5 grade 3")
+        + labs(x="", y="Nadir on treatment", title=title, caption=caption)
     )
-    if points:
-        plot += geom_jitter(width=0.15, height=0, size=1, alpha=0.6)
+    if points is not None and len(points):
+        jitter = position_jitter(width=0.15, height=0, random_state=SELECTION_SEED)
+        plot += geom_point(points.assign(panel=panel(points)), position=jitter, size=1, alpha=0.6)
     return plot
 
 
@@ -388,9 +495,14 @@ def exposure_response_plot(
     )
 
 
-def swimmer_plot(data: pd.DataFrame, title: str) -> ggplot:
-    """Time on study per patient (rows ordered by time), with first response and progression."""
-    d = data.sort_values("months").reset_index(drop=True)
+def swimmer_plot(data: pd.DataFrame, title: str, note: str = "") -> ggplot:
+    """Time on study per patient (rows ordered by time), with first response and progression.
+
+    One row per patient of ``data`` (months since start: ``months``, ``response_month``,
+    ``progression_month``, ``death_month``) and no identifier on the axis; the caller passes a
+    selection of at most ``figures.max_patients`` patients and says so in ``note``.
+    """
+    d = data.sort_values("months", kind="stable").reset_index(drop=True)
     d["row"] = np.arange(1, len(d) + 1)
     markers = pd.concat([
         d.dropna(subset=["response_month"]).assign(x=lambda t: t["response_month"], what="first response ≥ PR"),
@@ -410,20 +522,74 @@ def swimmer_plot(data: pd.DataFrame, title: str) -> ggplot:
             axis_ticks_major_y=element_blank(),
             panel_grid_major_y=element_blank(),
         )
-        + labs(x="Months since start of ixazomib", y="Patients", title=title)
+        + labs(
+            x="Months since start of ixazomib",
+            y="Patients",
+            title=title,
+            subtitle=note or f"All {len(d):,} patients",
+        )
     )
 
 
+def swimmer_height(rows: int) -> float:
+    """Inches of a swimmer plot of ``rows`` patients: 0.06 in a row, within 5 and 14 inches."""
+    return float(np.clip(1.5 + 0.06 * rows, 5, 14))
+
+
 def save(plot: ggplot, path_stem: str | Path, width: float = 7, height: float = 5) -> list[Path]:
-    """Write ``<stem>.png`` (300 dpi) and ``<stem>.svg``; returns both paths."""
+    """Draw ``plot`` once and write ``<stem>.png`` (:data:`PNG_DPI` dpi) and ``<stem>.svg``.
+
+    Both files come from the same matplotlib figure (plotnine's ``save`` would draw it once per
+    format). The PNG holds 256 colours (Pillow's fast octree quantizer, no dithering): a figure
+    has few colours, so it looks the same and is a third of the size, which keeps the report
+    (every PNG embedded) small. The layout is computed once, for the PNG, and kept for the SVG;
+    the figure is closed after. ``plot`` gets the figure size and dpi.
+    """
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.parent / f"{stem.name}.png", stem.parent / f"{stem.name}.svg"]
+    plot += theme(figure_size=(width, height), dpi=PNG_DPI)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # plotnine's notes on removed rows and saving
-        for path in paths:
-            plot.save(path, width=width, height=height, dpi=300, verbose=False)
+        warnings.simplefilter("ignore")  # plotnine's notes on removed rows
+        figure = plot.draw()
+        try:
+            with mpl.rc_context(plot.theme.rcParams):
+                canvas = FigureCanvasAgg(figure)
+                canvas.draw()
+                image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
+                image = image.convert("RGB").quantize(256, FAST_OCTREE, dither=Image.Dither.NONE)
+                image.save(paths[0], dpi=(PNG_DPI, PNG_DPI))
+                figure.set_layout_engine("none")  # keep the layout of the PNG
+                FigureCanvasSVG(figure).print_svg(paths[1])  # no savefig: it would lay out again
+        finally:
+            plt.close(figure)
     return paths
+
+
+#: Figures waiting to be drawn by worker processes (read after fork; see :func:`save_all`).
+_PENDING: list[tuple] = []
+
+
+def _save_pending(i: int) -> list[Path]:
+    return save(*_PENDING[i])
+
+
+def save_all(jobs: list[tuple], workers: int = 1) -> None:
+    """:func:`save` each ``(plot, path_stem, width, height)``, in ``workers`` processes.
+
+    Workers are forked, so they inherit the plots (closures included) without pickling them.
+    """
+    global _PENDING
+    if workers <= 1 or len(jobs) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        for job in jobs:
+            save(*job)
+        return
+    _PENDING = jobs
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(jobs))) as pool:
+            pool.map(_save_pending, range(len(jobs)), chunksize=1)
+    finally:
+        _PENDING = []
 
 
 #: Figure kinds: sub-folder of ``results/figures`` and report section of each.
@@ -451,12 +617,6 @@ def outcome_label(outcome: str) -> str:
     return f"{term.replace('_', ' ').capitalize()} grade ≥{grade}"
 
 
-def _subgroup_data(adsl: pd.DataFrame, adtte: pd.DataFrame, endpoint: str) -> pd.DataFrame:
-    tte = adtte[adtte["paramcd"] == endpoint][["site", "patient_id", "aval", "cnsr"]]
-    data = adsl.merge(tte, on=["site", "patient_id"])
-    return data.assign(event=1 - data["cnsr"].astype(int))
-
-
 def _observed_points(models: pd.DataFrame) -> pd.DataFrame:
     """Observed proportions below/above the median exposure, at each half's median exposure."""
     rows = []
@@ -468,26 +628,49 @@ def _observed_points(models: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["outcome", "x", "rate", "lo", "hi"])
 
 
-def make_figures(adsl, adtte, adlb, tables: dict[str, pd.DataFrame], sets: dict[str, pd.DataFrame], config: dict,
-                 out_dir: str | Path) -> pd.DataFrame:  # fmt: skip
-    """Draw every figure of the report into ``out_dir/<kind>/`` (PNG at 300 dpi and SVG).
+def _curve_of(curves: pd.DataFrame, set_name: str, endpoint: str, variable: str) -> pd.DataFrame:
+    """The curves of one analysis set, endpoint and subgroup flag, labelled for the legend."""
+    part = curves[(curves["analysis_set"] == set_name) & (curves["endpoint"] == endpoint)
+                  & (curves["variable"] == variable)]  # fmt: skip
+    if variable == "all":
+        return part.assign(group="All patients")
+    return part.assign(group=np.where(part["level"].astype(str) == "1", f"{label(variable)}: yes",
+                                      f"{label(variable)}: no"))  # fmt: skip
+
+
+def _selected(patients: pd.DataFrame, max_patients: int) -> tuple[pd.DataFrame, str]:
+    """The patients a patient-level figure shows (sorted by site and id first) and its note."""
+    patients = patients.sort_values(KEYS, kind="stable")
+    shown = patients.iloc[sample_positions(len(patients), max_patients)]
+    return shown, selection_note(len(shown), len(patients))
+
+
+def make_figures(adsl, adlb, tables: dict[str, pd.DataFrame], sets: dict[str, pd.DataFrame], config: dict,
+                 out_dir: str | Path, workers: int = 1) -> pd.DataFrame:  # fmt: skip
+    """Draw every figure of the report into ``out_dir/<kind>/`` (PNG and SVG).
 
     Parameters
     ----------
-    adsl, adtte, adlb : pandas.DataFrame
-        Analysis datasets (patient level; only aggregates and curves leave this function).
+    adsl, adlb : pandas.DataFrame
+        Analysis datasets (patient level; only aggregates, curves and a stated selection of
+        patients leave this function).
     tables : dict of str to pandas.DataFrame
-        ``logrank``, ``cox``, ``response``, ``exposure_response`` and ``exposure_curves``
-        (fitted probability over a grid: ``outcome, x, probability, ci_lower, ci_upper``).
+        ``km_curves`` (``adam/km_curves.csv``: ``analysis_set, endpoint, variable, level`` and
+        the columns of :func:`rwe.survival.km_curve`), ``logrank``, ``cox``, ``response``,
+        ``exposure_response`` and ``exposure_curves`` (fitted probability over a grid:
+        ``outcome, x, probability, ci_lower, ci_upper``).
     sets : dict of str to pandas.DataFrame
         Analysis sets (:func:`rwe.derive.analysis_sets`).
     config : dict
-        Reads ``km.conf_type``, ``conf_level``, ``subgroups``, ``figures.ci_bands`` and
-        ``min_cell_count``. With k = ``min_cell_count`` > 0 the patient-level pictures (the
-        swimmer plot, the jittered points of the nadir plots) are left out, and so is every
-        curve, bar or box of a group with fewer than k patients.
+        Reads ``conf_level``, ``subgroups``, ``figures.ci_bands``, ``figures.max_patients`` and
+        ``min_cell_count``. Patient-level pictures (the swimmer plot, the nadir points) show at
+        most ``figures.max_patients`` patients, a random sample stated in the title. With
+        k = ``min_cell_count`` > 0 they are left out, and so is every curve, bar or box of a
+        group with fewer than k patients.
     out_dir : str or pathlib.Path
         The figures folder.
+    workers : int
+        Processes that draw the figures (:func:`save_all`).
 
     Returns
     -------
@@ -500,50 +683,40 @@ def make_figures(adsl, adtte, adlb, tables: dict[str, pd.DataFrame], sets: dict[
     out_dir = Path(out_dir)
     for kind in FIGURE_KINDS:
         (out_dir / kind).mkdir(parents=True, exist_ok=True)
-    conf_type = config.get("km", {}).get("conf_type", "log")
     conf_level = config.get("conf_level", 0.95)
     ci_bands = config.get("figures", {}).get("ci_bands", True)
+    max_patients = int(config.get("figures", {}).get("max_patients", MAX_PATIENTS))
     k = int(config.get("min_cell_count", 0))
     subgroups = config.get("subgroups", [])
     stems = {name: file_stem(name) for name in sets}
     if len(set(stems.values())) < len(stems):  # two regimens with the same safe stem
         stems = {name: f"{stem}_{i}" for i, (name, stem) in enumerate(stems.items())}
-    written = []
+    written, jobs = [], []
 
     def emit(plot, kind, name, title, width=7, height=5):
-        save(plot, out_dir / kind / name, width, height)
+        jobs.append((plot, out_dir / kind / name, width, height))
         written.append((name, kind, FIGURE_KINDS[kind], f"{kind}/{name}", title))
 
     def big_enough(counts) -> bool:
         return k <= 1 or all(n >= k for n in counts)
 
-    logrank = tables["logrank"]
-    for set_name, subset in sets.items():
+    curves, logrank = tables["km_curves"], tables["logrank"]
+    for set_name in sets:
         for endpoint in ("PFS", "OS"):
-            data = _subgroup_data(subset, adtte, endpoint)
-            if data.empty or not big_enough([len(data)]):
-                continue
-            title = f"{endpoint}, {set_title(set_name)}"
-            emit(km_plot(data.assign(group="All patients"), title, conf_type=conf_type, ci_bands=ci_bands,
-                         endpoint=endpoint, conf_level=conf_level, min_cell_count=k),
-                 "km", f"km_{endpoint.lower()}_{stems[set_name]}_all", title, height=5.5)  # fmt: skip
-            if set_name != "all":
-                continue
-            for var in subgroups:
-                known = data[data[var].notna()] if var in data else data.iloc[0:0]
-                sizes = (
-                    known[var].astype(int).value_counts() if len(known) else pd.Series(dtype=int)
-                )
-                if len(sizes) < 2 or not big_enough(sizes):
+            for var in ["all", *subgroups] if set_name == "all" else ["all"]:
+                part = _curve_of(curves, set_name, endpoint, var)
+                sizes = group_sizes(part) if len(part) else pd.Series(dtype=int)
+                if len(sizes) < (1 if var == "all" else 2) or not big_enough(sizes):
                     continue
-                known = known.assign(group=np.where(known[var].astype(int) == 1, f"{label(var)}: yes",
-                                                    f"{label(var)}: no"))  # fmt: skip
-                row = logrank[(logrank["analysis_set"] == set_name) & (logrank["endpoint"] == endpoint)
-                              & (logrank["variable"] == var)]  # fmt: skip
-                p = pd.to_numeric(row["p"], errors="coerce").iloc[0] if len(row) else None
-                t = f"{endpoint} by {label(var)}, {set_title(set_name)}"
-                emit(km_plot(known, t, conf_type=conf_type, ci_bands=ci_bands, p_value=p, endpoint=endpoint,
-                             conf_level=conf_level, min_cell_count=k),
+                p = None
+                if var != "all":
+                    row = logrank[(logrank["analysis_set"] == set_name) & (logrank["endpoint"] == endpoint)
+                                  & (logrank["variable"] == var)]  # fmt: skip
+                    p = pd.to_numeric(row["p"], errors="coerce").iloc[0] if len(row) else None
+                t = f"{endpoint}, {set_title(set_name)}" if var == "all" else \
+                    f"{endpoint} by {label(var)}, {set_title(set_name)}"  # fmt: skip
+                emit(km_plot(part, t, ci_bands=ci_bands, p_value=p, endpoint=endpoint, conf_level=conf_level,
+                             min_cell_count=k),
                      "km", f"km_{endpoint.lower()}_{stems[set_name]}_{var}", t, height=5.5)  # fmt: skip
     cox = tables["cox"]
     for endpoint in ("PFS", "OS"):
@@ -576,9 +749,15 @@ def make_figures(adsl, adtte, adlb, tables: dict[str, pd.DataFrame], sets: dict[
                                        (three, "regimen", "nadir_regimen", "Ixa-Pd vs Ixa-Rd vs Ixa-Td")):  # fmt: skip
             sizes = data.groupby(col)["patient_id"].nunique()
             data = data[data[col].isin(sizes[sizes >= max(k, 1)].index)]
-            if data[col].nunique() > 1:
-                emit(nadir_plot(data, col, f"Nadir blood counts, {title}", points=k <= 1), "nadir", name,
-                     f"Nadir blood counts, {title}", height=6)  # fmt: skip
+            if data[col].nunique() < 2:
+                continue
+            points, note = None, ""
+            if k <= 1:
+                shown, note = _selected(data[KEYS].drop_duplicates(), max_patients)
+                points = data.merge(shown, on=KEYS)
+            caption = f"Nadir blood counts, {title}" + (f"; points: {note}" if note else "")
+            emit(nadir_plot(data, col, f"Nadir blood counts, {title}", points, note), "nadir", name, caption,
+                 height=6)  # fmt: skip
     models, preds = tables.get("exposure_response"), tables.get("exposure_curves")
     if preds is not None and len(preds) and models is not None:
         preds = preds.assign(outcome=preds["outcome"].map(outcome_label))
@@ -587,9 +766,12 @@ def make_figures(adsl, adtte, adlb, tables: dict[str, pd.DataFrame], sets: dict[
                                     "Exposure–response"), "exposure", "exposure_response",
              "Exposure–response: fitted probability and observed proportions", width=9, height=2.6 * rows + 1)  # fmt: skip
     if k <= 1 and len(adsl):
-        months = lambda col: adsl[col].astype(float) / 30.4375 if col in adsl else np.nan  # noqa: E731
+        shown, note = _selected(adsl, max_patients)
+        months = lambda col: shown[col].astype(float) / DAYS_PER_MONTH if col in shown else np.nan  # noqa: E731
         swim = pd.DataFrame({"months": months("last_followup_day"), "response_month": months("first_response_day"),
                              "progression_month": months("progression_day"), "death_month": months("death_day")})  # fmt: skip
-        emit(swimmer_plot(swim, "Time on study"), "swimmer", "swimmer_all",
-             "Time on study with first response, progression and death", height=max(5, len(swim) * 0.045))  # fmt: skip
+        title = "Time on study with first response, progression and death"
+        emit(swimmer_plot(swim, "Time on study", note), "swimmer", "swimmer_all",
+             title + (f": {note}" if note else ""), height=swimmer_height(len(swim)))  # fmt: skip
+    save_all(jobs, workers)
     return pd.DataFrame(written, columns=["name", "kind", "section", "file", "title"])

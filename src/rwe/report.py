@@ -16,7 +16,8 @@ import jinja2
 import pandas as pd
 import yaml
 
-from rwe.plots import label
+from rwe.derive import DAYS_PER_MONTH
+from rwe.plots import MAX_PATIENTS, SELECTION_SEED, label
 from rwe.privacy import SUPPRESSED, suppress_table
 from rwe.response import CATEGORIES
 
@@ -470,8 +471,9 @@ def methods_text(config: dict, provenance: dict) -> list[str]:
             "both": "the worse of the reported grade and the grade from blood counts (CTCAE v5)"}[
         config.get("safety", {}).get("hematologic_source", "reported")]  # fmt: skip
     k = int(config.get("min_cell_count", 0))
+    max_patients = config.get("figures", {}).get("max_patients", MAX_PATIENTS)
     return [
-        "Time zero is the start of the ixazomib-containing therapy; months are days / 30.4375. "
+        f"Time zero is the start of the ixazomib-containing therapy; months are days / {DAYS_PER_MONTH}. "
         "Overall survival (OS) runs to death from any cause, censored at last follow-up. Progression-free survival "
         f"(PFS) runs to progression or death; {death}; patients without an event are censored at their last "
         "disease assessment (last follow-up when no assessment is recorded).",
@@ -498,7 +500,9 @@ def methods_text(config: dict, provenance: dict) -> list[str]:
             "small as 'suppressed'; patient-level pictures (the swimmer plot, the individual points of the nadir "
             "plots) and curves of groups that small are left out."
             if k > 0
-            else "No small-cell suppression was applied."
+            else "No small-cell suppression was applied. Patient-level pictures (the swimmer plot, the individual "
+            f"points of the nadir plots) show at most {max_patients} patients: with more, a random sample "
+            f"(seed {SELECTION_SEED}), stated under the figure."
         )
         + f" Computed with rwe (commit {provenance.get('git_commit', 'unknown')}), lifelines "
         f"{versions.get('lifelines', '?')}, pandas {versions.get('pandas', '?')}; every estimate is checked against "

@@ -45,9 +45,9 @@ def figure_folder(kind):
 rule figures:
     input:
         adsl=adam("adsl"),
-        adtte=adam("adtte"),
         adae=adam("adae"),
         adlb=adam("adlb"),
+        km_curves=adam("km_curves"),
         tables=expand(table("{name}"), name=FIGURE_TABLES),
     output:
         **{kind: figure_folder(kind) for kind in FIGURE_KINDS},
@@ -58,9 +58,11 @@ rule figures:
         conf_level=config["conf_level"],
         subgroups=config["subgroups"],
         ci_bands=config["figures"]["ci_bands"],
+        max_patients=config["figures"]["max_patients"],
         min_cell_count=config["min_cell_count"],
         min_regimen_n=config["min_regimen_n"],
         hematologic_source=config["safety"]["hematologic_source"],
+    threads: 2
     log:
         results("logs/figures.log"),
     benchmark:

@@ -3,37 +3,45 @@
 import logging
 from pathlib import Path
 
-import pandas as pd
+import matplotlib
 
-from rwe import exposure, plots, safety
-from rwe.derive import analysis_sets
-from rwe.io import read_adam, write_table
+matplotlib.use("Agg")  # files only: no display, before plotnine imports pyplot
+
+import pandas as pd  # noqa: E402
+
+from rwe import exposure, plots, safety  # noqa: E402
+from rwe.derive import analysis_sets  # noqa: E402
+from rwe.io import read_adam, write_table  # noqa: E402
 
 
 def main(snakemake):
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
     p = snakemake.params
-    adsl, adtte, adae, adlb = (
-        read_adam(snakemake.input[k]) for k in ("adsl", "adtte", "adae", "adlb")
-    )
+    adsl, adae, adlb = (read_adam(snakemake.input[k]) for k in ("adsl", "adae", "adlb"))
     tables = {
         name: pd.read_csv(path) for name, path in zip(p.names, snakemake.input.tables, strict=True)
     }
+    tables["km_curves"] = pd.read_csv(snakemake.input.km_curves, dtype={"level": str})
     ae = safety.combine_hematologic(adae, safety.grade_from_labs(adlb), p.hematologic_source)
     tables["exposure_curves"] = exposure.exposure_curves(adsl, ae, p.conf_level)
     config = {
-        "km": {"conf_type": p.conf_type},
         "conf_level": p.conf_level,
         "subgroups": p.subgroups,
-        "figures": {"ci_bands": p.ci_bands},
+        "figures": {"ci_bands": p.ci_bands, "max_patients": p.max_patients},
         "min_cell_count": p.min_cell_count,
     }
     out_dir = Path(snakemake.output.km).parent
     index = plots.make_figures(
-        adsl, adtte, adlb, tables, analysis_sets(adsl, p.min_regimen_n), config, out_dir
+        adsl,
+        adlb,
+        tables,
+        analysis_sets(adsl, p.min_regimen_n),
+        config,
+        out_dir,
+        workers=snakemake.threads,
     )
     write_table(index, snakemake.output.index)
-    logging.info("%d figures written", len(index))
+    logging.info("%d figures written with %d processes", len(index), snakemake.threads)
 
 
 if __name__ == "__main__":
