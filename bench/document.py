@@ -314,7 +314,8 @@ def render(machine: dict, results: list[dict], args, rule_cost: dict[str, str]) 
         "",
         f"- **Cohorts**: {args.source_n:,} patients simulated by `rwe simulate --seed {args.seed}`, "
         "then bootstrapped to n patients by `rwe resample` (each drawn patient keeps its "
-        "responses, adverse events and ~90 lab rows).",
+        "responses, adverse events and ~90 lab rows); the one-off simulation of the source "
+        "is not in the cohort times.",
         f"- **rwe**: `snakemake --cores {args.cores}` of the whole workflow (every rule, figures "
         "and report included) from an empty results folder; per-rule numbers from Snakemake's "
         "`benchmark:` files.",
@@ -328,6 +329,9 @@ def render(machine: dict, results: list[dict], args, rule_cost: dict[str, str]) 
         f"- **lifelines**: the survival fits only (KaplanMeierFitter, logrank_test, CoxPHFitter "
         f"with concordance and the proportional-hazards test), stopped after {_s(args.lifelines_cap)} s.",
         "- Wall times depend on what else runs on the machine; CPU times are given beside them.",
+        "- Peak memory: the summary's is the largest single process (`/usr/bin/time`); the "
+        "per-rule one is Snakemake's `max_rss`, summed over the rule's process tree, so it can "
+        "exceed the summary's.",
         "",
     ]
     lines += machine_section(machine) + summary_section(results, args)
