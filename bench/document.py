@@ -58,8 +58,10 @@ def _lifelines(result: dict) -> str:
     return f"{_s(ll['wall_s'])} ({_mb(ll.get('max_rss_mb'))} MB)"
 
 
-def machine_section(m: dict) -> list[str]:
-    """The machine and software versions."""
+def machine_section(m: dict, results: list[dict]) -> list[str]:
+    """The machine and software versions (the commit each size was measured at, if recorded)."""
+    measured = {r["commit"] for r in results if "commit" in r}
+    m = m | ({"commit": "; ".join(sorted(measured))} if measured else {})
     rows = [
         ["CPU", m["cpu"]],
         ["Cores", str(m["cores"])],
@@ -298,9 +300,10 @@ def render(machine: dict, results: list[dict], args, rule_cost: dict[str, str]) 
     lines = ["# Benchmarks: rwe beside R's survival package and lifelines", ""]
     if args.preliminary:
         lines += [
-            "> **Preliminary.** Measured while other work shared the 2 cores and the "
-            "survival, figure and report stages were being optimised; the final numbers "
-            "will be regenerated with `make bench`.",
+            "> **Preliminary.** Measured while other work shared the 2 cores and while the "
+            "survival, derive, safety and figure code was changing between (and during) the "
+            "sizes' runs, so sizes may have run different code; the final numbers will be "
+            "regenerated with `make bench`.",
             "",
         ]
     sizes = " ".join(str(r["n"]) for r in results if "rwe" in r)
@@ -334,7 +337,7 @@ def render(machine: dict, results: list[dict], args, rule_cost: dict[str, str]) 
         "exceed the summary's.",
         "",
     ]
-    lines += machine_section(machine) + summary_section(results, args)
+    lines += machine_section(machine, results) + summary_section(results, args)
     lines += detail_section(results)
     lines += rules_section(results) + growth_section(results, rule_cost)
     lines += targets_section(results) + agreement_section(results)

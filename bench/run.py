@@ -227,6 +227,13 @@ def agreement(out: Path) -> dict:
     return result
 
 
+def git_commit() -> str:
+    """Short commit of the working tree, marked when it has uncommitted changes."""
+    git = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True).stdout  # noqa: E731
+    dirty = git("status", "--porcelain", "--untracked-files=no").strip()
+    return git("rev-parse", "--short", "HEAD").strip() + (" + uncommitted changes" if dirty else "")
+
+
 def machine() -> dict:
     """CPU, cores, RAM, OS and the versions of everything timed."""
     cpuinfo = Path("/proc/cpuinfo").read_text()
@@ -242,9 +249,7 @@ def machine() -> dict:
         capture_output=True,
         text=True,
     )
-    commit = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
-    )
+    commit = git_commit()
     packages = [
         "rwe",
         "pandas",
@@ -263,7 +268,7 @@ def machine() -> dict:
         "python": platform.python_version(),
         "r": r.stdout.strip(),
         "packages": ", ".join(f"{p} {metadata.version(p)}" for p in packages),
-        "commit": commit.stdout.strip(),
+        "commit": commit,
         "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
@@ -272,7 +277,7 @@ def bench_size(n: int, args: argparse.Namespace) -> dict:
     """Everything measured for one cohort size (saved to bench/results/<n>/measurements.json)."""
     out = RESULTS / str(n)
     out.mkdir(parents=True, exist_ok=True)
-    result = {"n": n, "cohort": make_cohort(n, args.seed, args.source_n)}
+    result = {"n": n, "commit": git_commit(), "cohort": make_cohort(n, args.seed, args.source_n)}
     if n not in args.cohort_only:
         config_path = bench_config(n, out)
         config = yaml.safe_load(config_path.read_text())
