@@ -96,7 +96,9 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
     # assessments are in day order (the same sort as before, so ties keep their order).
     ordered = responses.sort_values("day")
     ordered = ordered[ordered[KEYS].notna().all(axis=1)]
-    group = ordered.groupby(KEYS, sort=False).ngroup().to_numpy()
+    site = pd.factorize(ordered["site"])[0].astype(np.int64)
+    patient = pd.factorize(ordered["patient_id"])[0].astype(np.int64)
+    group = pd.factorize(site * (int(patient.max(initial=0)) + 1) + patient)[0]  # by appearance
     n_groups = int(group.max()) + 1 if len(group) else 0
     by_patient = np.argsort(group, kind="stable")
     group = group[by_patient]

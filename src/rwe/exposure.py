@@ -14,8 +14,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import stats
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 from rwe.response import CATEGORIES, MEASURES, clopper_pearson
 
@@ -54,6 +52,9 @@ def outcome_flags(adsl: pd.DataFrame, ae: pd.DataFrame) -> pd.DataFrame:
     patients with an evaluable response; a different quantity from CBR (≥ MR).
     """
     out = adsl[["site", "patient_id"]].copy()
+    patients = pd.MultiIndex.from_arrays(
+        [out["site"].astype(object), out["patient_id"].astype(object)]
+    )
     for name, (term, grade) in OUTCOMES.items():
         if term is None:
             best = adsl["best_response"]
@@ -61,15 +62,14 @@ def outcome_flags(adsl: pd.DataFrame, ae: pd.DataFrame) -> pd.DataFrame:
                 best.isin(MEASURES["disease_control"]).astype("Int64").where(best.isin(CATEGORIES))
             )
             continue
-        hit = ae[
-            ae["term"].astype(str).str.contains(term, case=False, regex=False)
-            & (ae["grade"] >= grade)
-        ]
-        keys = set(zip(hit["site"], hit["patient_id"], strict=True))
-        out[name] = pd.array(
-            [int(k in keys) for k in zip(out["site"], out["patient_id"], strict=True)],
-            dtype="Int64",
+        # Terms matched once per distinct term; patients matched by (site, id) index lookup.
+        term_codes, terms = pd.factorize(ae["term"].astype(str))
+        matches = pd.Series(terms).str.contains(term, case=False, regex=False).to_numpy()
+        hit = ae[np.append(matches, False)[term_codes] & (ae["grade"] >= grade).to_numpy(bool)]
+        keys = pd.MultiIndex.from_arrays(
+            [hit["site"].astype(object), hit["patient_id"].astype(object)]
         )
+        out[name] = pd.array(patients.isin(keys).astype(int), dtype="Int64")
     return out
 
 
@@ -153,17 +153,28 @@ def predict_probability(fit, at: float, conf_level: float = 0.95) -> tuple[float
 
 
 def cross_validated_auc(x, y, folds: int = 5, seed: int = 0) -> float:
-    """Cross-validated ROC AUC of the one-covariate logistic model (stratified k-fold)."""
+    """Cross-validated ROC AUC of the one-covariate logistic model (stratified k-fold).
+
+    The folds are scikit-learn's ``StratifiedKFold(folds, shuffle=True, random_state=seed)``
+    and each fold's AUC is ``roc_auc_score`` of the model's linear predictor on the held-out
+    patients, as ``cross_val_score(LogisticRegression(C=inf), ..., scoring="roc_auc")``. With one
+    covariate the linear predictor b0 + b1·x orders patients exactly as sign(b1)·x, which is all
+    an AUC uses; so each fold needs only the sign of the slope, fitted by :func:`logistic_fit`
+    (R's IRLS, milliseconds) instead of scikit-learn's iterative solver (seconds on 10^5 patients).
+    """
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
     y = np.asarray(y, dtype=int)
     if min(np.bincount(y, minlength=2)) < folds:
         return np.nan
-    model = LogisticRegression(C=np.inf)
+    x = np.asarray(x, dtype=float)
     cv = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
-    return float(
-        cross_val_score(
-            model, np.asarray(x, dtype=float).reshape(-1, 1), y, cv=cv, scoring="roc_auc"
-        ).mean()
-    )
+    scores = []
+    for train, test in cv.split(x.reshape(-1, 1), y):
+        slope = logistic_fit(x[train], y[train]).params[1]
+        scores.append(roc_auc_score(y[test], np.sign(slope) * x[test]))
+    return float(np.array(scores).mean())
 
 
 def prediction_points(adsl: pd.DataFrame, exposure: str, doses) -> list[tuple[float, float]]:

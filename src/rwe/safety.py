@@ -176,7 +176,7 @@ def grade_from_labs(adlb: pd.DataFrame) -> pd.DataFrame:
         worst grade per patient and term, ``onset_day`` the first day that grade was reached,
         ``category`` "hematologic", ``source`` "labs". Patients never below LLN have no row.
     """
-    rows = []
+    parts = []
     on_treatment = adlb[(pd.to_numeric(adlb["day"]) >= 0) & adlb["test"].isin(list(LAB_GRADES))]
     for test, (term, cuts) in LAB_GRADES.items():
         part = on_treatment[on_treatment["test"] == test]
@@ -186,13 +186,31 @@ def grade_from_labs(adlb: pd.DataFrame) -> pd.DataFrame:
         grade = np.zeros(len(part), dtype=int)
         for bound, g in reversed(cuts):  # mildest first, so the worst bound wins
             grade[values < bound] = g
-        graded = part.assign(grade=grade)
-        graded = graded[graded["grade"] > 0]
-        for (site, pid), g in graded.groupby(["site", "patient_id"], sort=False):
-            worst = int(g["grade"].max())
-            first = int(g.loc[g["grade"] == worst, "day"].min())
-            rows.append((site, pid, term, worst, first, "hematologic", "labs"))
-    return pd.DataFrame(rows, columns=ADAE_COLUMNS)
+        graded = grade > 0
+        if not graded.any():
+            continue
+        # Per patient (in order of appearance): the worst grade and the first day it was reached.
+        patient = _patient_codes(part)[graded]
+        grade, day = grade[graded], part["day"].to_numpy(dtype=float, na_value=np.nan)[graded]
+        worst = pd.Series(grade).groupby(patient, sort=False).max()
+        at_worst = grade == worst.reindex(patient).to_numpy()
+        first = pd.Series(day[at_worst]).groupby(patient[at_worst], sort=False).min()
+        keys = part[["site", "patient_id"]][graded].astype(object).drop_duplicates()
+        parts.append(pd.DataFrame({
+            "site": keys["site"].to_numpy(), "patient_id": keys["patient_id"].to_numpy(),
+            "term": term, "grade": worst.to_numpy(), "onset_day": first.reindex(worst.index).to_numpy().astype(np.int64),
+            "category": "hematologic", "source": "labs",
+        }))  # fmt: skip
+    if not parts:
+        return pd.DataFrame([], columns=ADAE_COLUMNS)
+    return pd.concat(parts, ignore_index=True)
+
+
+def _patient_codes(table: pd.DataFrame) -> np.ndarray:
+    """One integer per (site, patient_id), numbered in order of first appearance."""
+    site = pd.factorize(table["site"])[0].astype(np.int64)
+    patient = pd.factorize(table["patient_id"])[0].astype(np.int64)
+    return pd.factorize(site * (int(patient.max(initial=0)) + 1) + patient)[0]
 
 
 def patient_nadirs(adlb: pd.DataFrame) -> pd.DataFrame:
@@ -213,8 +231,14 @@ def patient_nadirs(adlb: pd.DataFrame) -> pd.DataFrame:
         ``site, patient_id, test, nadir``: one row per patient and test with a value after day 0.
     """
     on_treatment = adlb[(pd.to_numeric(adlb["day"]) > 0) & adlb["test"].isin(NADIR_TESTS)]
-    nadir = on_treatment.groupby(["site", "patient_id", "test"], sort=False)["value"].min()
-    return nadir.rename("nadir").reset_index()
+    keys = ["site", "patient_id", "test"]
+    # Grouped by integer codes in order of appearance (fast on categorical laboratory tables).
+    patient = _patient_codes(on_treatment)
+    test = pd.factorize(on_treatment["test"])[0]
+    group = pd.factorize(patient * len(NADIR_TESTS) + test)[0]
+    nadir = on_treatment["value"].groupby(group, sort=False).min()
+    first = on_treatment[keys].iloc[~pd.Series(group).duplicated().to_numpy()].astype(object)
+    return first.assign(nadir=nadir.to_numpy()).reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- AE tables
@@ -383,8 +407,20 @@ def _nadirs_by_patient(adsl: pd.DataFrame, nadirs: pd.DataFrame) -> pd.DataFrame
     )
 
 
-def nadir_table(sets: dict[str, pd.DataFrame], adlb: pd.DataFrame) -> pd.DataFrame:
+def nadir_table(
+    sets: dict[str, pd.DataFrame], adlb: pd.DataFrame, nadirs: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Median and range of nadir WBC, ANC, HGB, PLT: overall, by IMiD use and by regimen.
+
+    Parameters
+    ----------
+    sets : dict of str to pandas.DataFrame
+        Analysis sets of ADSL.
+    adlb : pandas.DataFrame
+        Laboratory values in harmonised units.
+    nadirs : pandas.DataFrame, optional
+        :func:`patient_nadirs` of ``adlb``, when the caller has it already (it is the costly
+        part on a large laboratory table).
 
     Returns
     -------
@@ -393,7 +429,8 @@ def nadir_table(sets: dict[str, pd.DataFrame], adlb: pd.DataFrame) -> pd.DataFra
         "IMiD-containing", "IMiD-free" or a regimen; only groups with at least one patient
         (no rows at all without laboratory values).
     """
-    nadirs = patient_nadirs(adlb)
+    if nadirs is None:
+        nadirs = patient_nadirs(adlb)
     rows = []
     for name, adsl in sets.items():
         data = _nadirs_by_patient(adsl, nadirs)
@@ -412,8 +449,20 @@ def nadir_table(sets: dict[str, pd.DataFrame], adlb: pd.DataFrame) -> pd.DataFra
     return pd.DataFrame(rows, columns=NADIR_COLUMNS)
 
 
-def nadir_test_table(sets: dict[str, pd.DataFrame], adlb: pd.DataFrame) -> pd.DataFrame:
+def nadir_test_table(
+    sets: dict[str, pd.DataFrame], adlb: pd.DataFrame, nadirs: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Wilcoxon rank-sum tests of nadirs: IMiD-containing vs IMiD-free, and Pd vs Rd vs Td.
+
+    Parameters
+    ----------
+    sets : dict of str to pandas.DataFrame
+        Analysis sets of ADSL.
+    adlb : pandas.DataFrame
+        Laboratory values in harmonised units.
+    nadirs : pandas.DataFrame, optional
+        :func:`patient_nadirs` of ``adlb``, when the caller has it already (it is the costly
+        part on a large laboratory table).
 
     Returns
     -------
@@ -422,7 +471,8 @@ def nadir_test_table(sets: dict[str, pd.DataFrame], adlb: pd.DataFrame) -> pd.Da
         ``method`` (exact or normal approximation, :func:`wilcoxon_rank_sum`). A comparison with
         an empty group (e.g. within a single-regimen set) has no row.
     """
-    nadirs = patient_nadirs(adlb)
+    if nadirs is None:
+        nadirs = patient_nadirs(adlb)
     rows = []
     for name, adsl in sets.items():
         data = _nadirs_by_patient(adsl, nadirs)

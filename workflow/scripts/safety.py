@@ -6,11 +6,15 @@ from rwe import exposure, safety
 from rwe.derive import analysis_sets
 from rwe.io import read_adam, write_table
 
+LAB_COLUMNS = ["site", "patient_id", "day", "test", "value"]
+
 
 def main(snakemake):
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
     p = snakemake.params
-    adsl, adae, adlb = (read_adam(snakemake.input[k]) for k in ("adsl", "adae", "adlb"))
+    adsl, adae = read_adam(snakemake.input.adsl), read_adam(snakemake.input.adae)
+    # ~90 laboratory rows per patient: texts as categoricals, only the columns used here.
+    adlb = read_adam(snakemake.input.adlb, columns=LAB_COLUMNS, text_as_category=True)
     sets = analysis_sets(adsl, p.min_regimen_n)
     ae = safety.combine_hematologic(adae, safety.grade_from_labs(adlb), p.hematologic_source)
     logging.info(
@@ -29,8 +33,9 @@ def main(snakemake):
             "no adverse-event records (reported or from labs): adverse_events.csv is empty"
         )
     write_table(ae_table, snakemake.output.adverse_events)
-    write_table(safety.nadir_table(sets, adlb), snakemake.output.nadir)
-    write_table(safety.nadir_test_table(sets, adlb), snakemake.output.nadir_tests)
+    nadirs = safety.patient_nadirs(adlb)
+    write_table(safety.nadir_table(sets, adlb, nadirs), snakemake.output.nadir)
+    write_table(safety.nadir_test_table(sets, adlb, nadirs), snakemake.output.nadir_tests)
     models, predictions = exposure.exposure_response(
         adsl, ae, p.predict_at, p.cv_folds, p.conf_level
     )
