@@ -273,6 +273,21 @@ def read_adam(
     return table
 
 
+def read_tables(paths: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
+    """Read aggregate tables by name; a file that is absent or empty is left out.
+
+    The same reading as :func:`rwe.report.read_tables`, without the report's imports (the
+    shareable rule pays for nothing but pandas).
+    """
+    tables = {}
+    for name, path in paths.items():
+        try:
+            tables[name] = pd.read_csv(path)
+        except (FileNotFoundError, pd.errors.EmptyDataError):
+            continue
+    return tables
+
+
 def write_table(table: pd.DataFrame, path: str | Path) -> None:
     """Write a result table as CSV (unrounded numbers, empty cells for missing).
 

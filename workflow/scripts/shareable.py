@@ -3,9 +3,8 @@
 import logging
 from pathlib import Path
 
-from rwe.io import write_table
+from rwe.io import read_tables, write_table
 from rwe.privacy import suppress_table
-from rwe.report import read_tables
 
 
 def main(snakemake):
