@@ -80,6 +80,8 @@ LABELS = {
 #: Resolution of the PNG files: above DESIGN's 150 dpi floor, sharp in print; SVG is the vector copy.
 PNG_DPI = 200
 FAST_OCTREE = Image.Quantize.FASTOCTREE
+#: SVG text stays text (editable in a journal's tools, a third faster to write, smaller).
+SVG_TEXT = {"svg.fonttype": "none"}
 #: Seed of the random selection of patients in patient-level figures (stated in their captions).
 SELECTION_SEED = 2026
 #: Default of ``figures.max_patients`` (the schema holds the same default).
@@ -542,8 +544,9 @@ def save(plot: ggplot, path_stem: str | Path, width: float = 7, height: float = 
     Both files come from the same matplotlib figure (plotnine's ``save`` would draw it once per
     format). The PNG holds 256 colours (Pillow's fast octree quantizer, no dithering): a figure
     has few colours, so it looks the same and is a third of the size, which keeps the report
-    (every PNG embedded) small. The layout is computed once, for the PNG, and kept for the SVG;
-    the figure is closed after. ``plot`` gets the figure size and dpi.
+    (every PNG embedded) small. SVG text is text (:data:`SVG_TEXT`). The layout is computed
+    once, for the PNG, and kept for the SVG; the figure is closed after. ``plot`` gets the
+    figure size and dpi.
     """
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -553,7 +556,7 @@ def save(plot: ggplot, path_stem: str | Path, width: float = 7, height: float = 
         warnings.simplefilter("ignore")  # plotnine's notes on removed rows
         figure = plot.draw()
         try:
-            with mpl.rc_context(plot.theme.rcParams):
+            with mpl.rc_context({**plot.theme.rcParams, **SVG_TEXT}):
                 canvas = FigureCanvasAgg(figure)
                 canvas.draw()
                 image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
