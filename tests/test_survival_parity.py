@@ -21,18 +21,39 @@ from rwe.validate import validate_extract
 
 pytestmark = pytest.mark.r
 ROOT = Path(__file__).resolve().parents[1]
-SUBGROUPS = ["second_line", "refractory_pi", "triple_class_refractory", "emd", "high_risk_cyto", "age_ge80",
-             "gfr_le70", "imid_containing", "responder"]  # fmt: skip
+SUBGROUPS = [
+    "second_line",
+    "refractory_pi",
+    "triple_class_refractory",
+    "emd",
+    "high_risk_cyto",
+    "age_ge80",
+    "gfr_le70",
+    "imid_containing",
+    "responder",
+]
 COVARIATES = ["gfr_le70", "triple_class_refractory", "emd", "high_risk_cyto", "age_ge80"]
 LANDMARKS = [6, 12, 24]
 KEYS = {
-    "km_medians": (["analysis_set", "endpoint", "variable", "level"], ["n", "events", "median", "ci_lower", "ci_upper"]),
-    "km_landmarks": (["analysis_set", "endpoint", "variable", "level", "month"], ["n_risk", "surv", "ci_lower", "ci_upper"]),
+    "km_medians": (
+        ["analysis_set", "endpoint", "variable", "level"],
+        ["n", "events", "median", "ci_lower", "ci_upper"],
+    ),
+    "km_landmarks": (
+        ["analysis_set", "endpoint", "variable", "level", "month"],
+        ["n_risk", "surv", "ci_lower", "ci_upper"],
+    ),
     "followup": (["analysis_set", "endpoint"], ["median_followup", "ci_lower", "ci_upper"]),
     "logrank": (["analysis_set", "endpoint", "variable"], ["chisq", "df", "p"]),
-    "cox": (["analysis_set", "endpoint", "model", "term"], ["hr", "ci_lower", "ci_upper", "p", "n", "events"]),
-    "cox_diagnostics": (["analysis_set", "endpoint", "model", "covariates", "statistic", "term"], ["value", "df", "p"]),
-}  # fmt: skip
+    "cox": (
+        ["analysis_set", "endpoint", "model", "term"],
+        ["hr", "ci_lower", "ci_upper", "p", "n", "events"],
+    ),
+    "cox_diagnostics": (
+        ["analysis_set", "endpoint", "model", "covariates", "statistic", "term"],
+        ["value", "df", "p"],
+    ),
+}
 
 
 def extract_to_adam(folder: Path, site: str, **derive_options) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -70,31 +91,65 @@ def veteran(tmp_path: Path):
     v = pd.read_csv(tmp_path / "veteran.csv")
     n = len(v)
     prior = (v["prior"] == 10).astype(int)
-    patients = pd.DataFrame({
-        "patient_id": [f"V{i:03d}" for i in range(n)], "sex": "M", "age": v["age"].clip(18, 90),
-        "diagnosis": "MM", "al_amyloidosis": 0, "years_since_diagnosis": v["diagtime"] / 12,
-        "regimen": np.where(v["trt"] == 1, "Ixa-Rd", "Ixa-Pd"), "setting": "relapse", "start_dose_mg": 4,
-        "prior_lines": 1 + prior * 3, "refractory_imid": prior, "refractory_pi": prior, "refractory_cd38": prior,
-        "prior_asct": 0, "prior_allo": 0, "del17p": (v["celltype"] == "smallcell").astype(int), "t4_14": 0,
-        "gain1q21": 0, "emd": (v["celltype"] == "squamous").astype(int), "gfr": v["karno"],
-        "pn_baseline_grade": 0, "best_response": "SD", "progression_day": None, "last_assessment_day": v["time"],
-        "death_day": np.where(v["status"] == 1, v["time"], None), "death_cause": np.where(v["status"] == 1, "myeloma", None),
-        "last_followup_day": v["time"],
-    })  # fmt: skip
+    patients = pd.DataFrame(
+        {
+            "patient_id": [f"V{i:03d}" for i in range(n)],
+            "sex": "M",
+            "age": v["age"].clip(18, 90),
+            "diagnosis": "MM",
+            "al_amyloidosis": 0,
+            "years_since_diagnosis": v["diagtime"] / 12,
+            "regimen": np.where(v["trt"] == 1, "Ixa-Rd", "Ixa-Pd"),
+            "setting": "relapse",
+            "start_dose_mg": 4,
+            "prior_lines": 1 + prior * 3,
+            "refractory_imid": prior,
+            "refractory_pi": prior,
+            "refractory_cd38": prior,
+            "prior_asct": 0,
+            "prior_allo": 0,
+            "del17p": (v["celltype"] == "smallcell").astype(int),
+            "t4_14": 0,
+            "gain1q21": 0,
+            "emd": (v["celltype"] == "squamous").astype(int),
+            "gfr": v["karno"],
+            "pn_baseline_grade": 0,
+            "best_response": "SD",
+            "progression_day": None,
+            "last_assessment_day": v["time"],
+            "death_day": np.where(v["status"] == 1, v["time"], None),
+            "death_cause": np.where(v["status"] == 1, "myeloma", None),
+            "last_followup_day": v["time"],
+        }
+    )
     folder = tmp_path / "veteran"
     folder.mkdir()
     patients.to_csv(folder / "patients.csv", index=False)
     return extract_to_adam(folder, "veteran")
 
 
-def compare_with_r(tmp_path: Path, adsl: pd.DataFrame, adtte: pd.DataFrame, conf_type: str = "log",
-                   min_regimen_n: int = 20) -> int:  # fmt: skip
+def compare_with_r(
+    tmp_path: Path,
+    adsl: pd.DataFrame,
+    adtte: pd.DataFrame,
+    conf_type: str = "log",
+    min_regimen_n: int = 20,
+) -> int:
     adam = tmp_path / "adam"
     adam.mkdir(exist_ok=True)
     adsl.to_csv(adam / "adsl.csv", index=False)
     adtte.to_csv(adam / "adtte.csv", index=False)
-    run_r("survival_reference.R", adam, tmp_path / "r", conf_type, 0.95, min_regimen_n, ",".join(SUBGROUPS),
-          ",".join(COVARIATES), ",".join(map(str, LANDMARKS)))  # fmt: skip
+    run_r(
+        "survival_reference.R",
+        adam,
+        tmp_path / "r",
+        conf_type,
+        0.95,
+        min_regimen_n,
+        ",".join(SUBGROUPS),
+        ",".join(COVARIATES),
+        ",".join(map(str, LANDMARKS)),
+    )
     sets = analysis_sets(adsl, min_regimen_n)
     ci = {"conf_type": conf_type, "conf_level": 0.95}
     km = st.km_fits(adsl, adtte, sets, SUBGROUPS, **ci)

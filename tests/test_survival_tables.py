@@ -14,17 +14,25 @@ from rwe.derive import derive_adtte
 def _cohort(events_in_exposed: bool):
     rng = np.random.default_rng(4)
     n = 40
-    adsl = pd.DataFrame({"site": "s", "patient_id": [f"p{i}" for i in range(n)],
-                         "flag": pd.array(rng.integers(0, 2, n), dtype="Int64"),
-                         "constant": pd.array([1] * n, dtype="Int64"),
-                         "empty": pd.array([None] * n, dtype="Int64")})  # fmt: skip
+    adsl = pd.DataFrame(
+        {
+            "site": "s",
+            "patient_id": [f"p{i}" for i in range(n)],
+            "flag": pd.array(rng.integers(0, 2, n), dtype="Int64"),
+            "constant": pd.array([1] * n, dtype="Int64"),
+            "empty": pd.array([None] * n, dtype="Int64"),
+        }
+    )
     event = rng.integers(0, 2, n)
     if not events_in_exposed:
         event[adsl["flag"].to_numpy() == 1] = 0
-    adsl = adsl.assign(progression_day=pd.array(np.where(event == 1, 100, None), dtype="Int64"),
-                       last_assessment_day=pd.array(rng.integers(100, 400, n), dtype="Int64"),
-                       death_day=pd.array([None] * n, dtype="Int64"), death_cause=None,
-                       last_followup_day=pd.array([400] * n, dtype="Int64"))  # fmt: skip
+    adsl = adsl.assign(
+        progression_day=pd.array(np.where(event == 1, 100, None), dtype="Int64"),
+        last_assessment_day=pd.array(rng.integers(100, 400, n), dtype="Int64"),
+        death_day=pd.array([None] * n, dtype="Int64"),
+        death_cause=None,
+        last_followup_day=pd.array([400] * n, dtype="Int64"),
+    )
     adsl["last_assessment_day"] = adsl["last_assessment_day"].where(event == 0, 100)
     return adsl, derive_adtte(adsl)
 
@@ -53,12 +61,17 @@ def test_pfs_death_events_option_changes_pfs_medians():
     rng = np.random.default_rng(5)
     n = 60
     death = rng.integers(50, 300, n)
-    adsl = pd.DataFrame({"site": "s", "patient_id": [f"p{i}" for i in range(n)],
-                         "progression_day": pd.array([None] * n, dtype="Int64"),
-                         "last_assessment_day": pd.array(death - 10, dtype="Int64"),
-                         "death_day": pd.array(death, dtype="Int64"),
-                         "death_cause": np.where(rng.random(n) < 0.5, "other", "myeloma"),
-                         "last_followup_day": pd.array(death, dtype="Int64")})  # fmt: skip
+    adsl = pd.DataFrame(
+        {
+            "site": "s",
+            "patient_id": [f"p{i}" for i in range(n)],
+            "progression_day": pd.array([None] * n, dtype="Int64"),
+            "last_assessment_day": pd.array(death - 10, dtype="Int64"),
+            "death_day": pd.array(death, dtype="Int64"),
+            "death_cause": np.where(rng.random(n) < 0.5, "other", "myeloma"),
+            "last_followup_day": pd.array(death, dtype="Int64"),
+        }
+    )
     medians = {}
     for option in ("all", "myeloma", "none"):
         adtte = derive_adtte(adsl, option)
