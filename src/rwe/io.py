@@ -213,7 +213,9 @@ def read_site(folder: str | Path, site: str) -> tuple[dict[str, pd.DataFrame], l
             continue
         table, fmt = read_extract_file(path)
         table.insert(0, "site", pd.Categorical.from_codes(np.zeros(len(table), np.int8), [site]))
-        table["_row"] = np.arange(1, len(table) + 1, dtype=np.int64)
+        table["_row"] = np.arange(
+            1, len(table) + 1, dtype=np.int64 if len(table) >> 31 else np.int32
+        )
         tables[stem] = table
         inputs.append({
             "site": site, "file": f"{stem}.csv", "sha256": sha256(path), "rows": len(table),
@@ -273,6 +275,17 @@ def read_adam(
     return table
 
 
+def read_text_table(path: str | Path, drop: tuple[str, ...] = ("_row",)) -> pd.DataFrame:
+    """Read a table written by :func:`write_table` with every column as categorical text.
+
+    For passing a large table through unchanged (the derive stage copies the validated
+    laboratory table, ~90 rows per patient, to ADLB): :func:`write_table` writes each cell's
+    text back as read, with a fraction of the memory and time of parsing numbers. Missing cells
+    are read as pandas reads them by default, as :func:`read_adam` does.
+    """
+    return pd.read_csv(path, usecols=lambda c: c not in drop, dtype="category")
+
+
 def read_tables(paths: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
     """Read aggregate tables by name; a file that is absent or empty is left out.
 
@@ -326,8 +339,8 @@ def _csv_cells(table: pd.DataFrame) -> list | None:
     """Per column, how to write its cells, or None when a column is of a kind not handled here.
 
     Each entry is ``("codes", codes, texts)`` (the text of each distinct value as bytes, the
-    missing code −1 pointing at the empty text appended last) or ``("int", values, missing)``
-    for integers with many distinct values (row numbers), which are formatted arithmetically.
+    missing code −1 pointing at the empty text appended last) or ``("int", values, None)``
+    for integers, which are formatted arithmetically.
     Texts are those pandas writes: ``str`` of numpy floats (``astype(str)``), of integers and
     of text, quoted as the csv module quotes.
     """
@@ -349,14 +362,12 @@ def _csv_cells(table: pd.DataFrame) -> list | None:
             codes, distinct = pd.factorize(column)
             texts = list(np.asarray(distinct, dtype=np.float64).astype(str))
         elif dtype.kind in "iu" or str(dtype) in ("Int64", "Int32", "Int8", "Int16"):
-            missing = column.isna().to_numpy()
-            values = column.to_numpy(dtype=np.int64, na_value=0)
-            cells.append(("int", values, missing))
+            cells.append(("int", column.array, None))  # converted chunk by chunk
             continue
         else:
             return None
         texts = [t.encode("utf-8") for t in texts] + [b""]
-        cells.append(("codes", np.where(codes < 0, len(texts) - 1, codes), texts))
+        cells.append(("codes", codes, np.array(texts, dtype=f"S{max(map(len, texts)) or 1}")))
     return cells
 
 
@@ -381,13 +392,16 @@ def _int_bytes(values: np.ndarray, missing: np.ndarray) -> np.ndarray:
 def _csv_bytes(cells: list, start: int, stop: int) -> bytes:
     """The CSV lines of rows ``start:stop``: each column's bytes side by side, NULs removed."""
     parts = []
-    for kind, a, b in cells:
+    for kind, values, texts in cells:
+        chunk = values[start:stop]
         if kind == "int":
-            parts.append(_int_bytes(a[start:stop], b[start:stop]))
+            missing = np.asarray(pd.isna(chunk))
+            parts.append(
+                _int_bytes(np.asarray(chunk.to_numpy(dtype=np.int64, na_value=0)), missing)
+            )
         else:
-            texts = np.array(b, dtype=f"S{max(len(t) for t in b) or 1}")
             width = texts.dtype.itemsize
-            parts.append(texts[a[start:stop]].view(np.uint8).reshape(-1, width))
+            parts.append(texts[chunk].view(np.uint8).reshape(-1, width))  # code -1: the last, b""
     rows = stop - start
     comma = np.full((rows, 1), ord(","), dtype=np.uint8)
     pieces = []

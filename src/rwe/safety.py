@@ -177,25 +177,28 @@ def grade_from_labs(adlb: pd.DataFrame) -> pd.DataFrame:
         ``category`` "hematologic", ``source`` "labs". Patients never below LLN have no row.
     """
     parts = []
-    on_treatment = adlb[(pd.to_numeric(adlb["day"]) >= 0) & adlb["test"].isin(list(LAB_GRADES))]
+    on_treatment = (pd.to_numeric(adlb["day"]) >= 0) & adlb["test"].isin(list(LAB_GRADES))
+    on_treatment = on_treatment.to_numpy(dtype=bool, na_value=False)
     for test, (term, cuts) in LAB_GRADES.items():
-        part = on_treatment[on_treatment["test"] == test]
-        if part.empty:
+        # Row positions, not copies of the table (a laboratory table has ~90 rows per patient).
+        rows = np.flatnonzero(on_treatment & (adlb["test"] == test).to_numpy(dtype=bool))
+        if not len(rows):
             continue
-        values = part["value"].to_numpy(dtype=float)
-        grade = np.zeros(len(part), dtype=int)
+        values = adlb["value"].to_numpy(dtype=float)[rows]
+        grade = np.zeros(len(rows), dtype=int)
         for bound, g in reversed(cuts):  # mildest first, so the worst bound wins
             grade[values < bound] = g
         graded = grade > 0
         if not graded.any():
             continue
         # Per patient (in order of appearance): the worst grade and the first day it was reached.
-        patient = _patient_codes(part)[graded]
-        grade, day = grade[graded], part["day"].to_numpy(dtype=float, na_value=np.nan)[graded]
+        part = adlb[["site", "patient_id", "day"]].iloc[rows[graded]]
+        patient = _patient_codes(part)
+        grade, day = grade[graded], part["day"].to_numpy(dtype=float, na_value=np.nan)
         worst = pd.Series(grade).groupby(patient, sort=False).max()
         at_worst = grade == worst.reindex(patient).to_numpy()
         first = pd.Series(day[at_worst]).groupby(patient[at_worst], sort=False).min()
-        keys = part[["site", "patient_id"]][graded].astype(object).drop_duplicates()
+        keys = part[["site", "patient_id"]].astype(object).drop_duplicates()
         parts.append(pd.DataFrame({
             "site": keys["site"].to_numpy(), "patient_id": keys["patient_id"].to_numpy(),
             "term": term, "grade": worst.to_numpy(), "onset_day": first.reindex(worst.index).to_numpy().astype(np.int64),
@@ -230,15 +233,15 @@ def patient_nadirs(adlb: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         ``site, patient_id, test, nadir``: one row per patient and test with a value after day 0.
     """
-    on_treatment = adlb[(pd.to_numeric(adlb["day"]) > 0) & adlb["test"].isin(NADIR_TESTS)]
     keys = ["site", "patient_id", "test"]
-    # Grouped by integer codes in order of appearance (fast on categorical laboratory tables).
-    patient = _patient_codes(on_treatment)
-    test = pd.factorize(on_treatment["test"])[0]
-    group = pd.factorize(patient * len(NADIR_TESTS) + test)[0]
-    nadir = on_treatment["value"].groupby(group, sort=False).min()
-    first = on_treatment[keys].iloc[~pd.Series(group).duplicated().to_numpy()].astype(object)
-    return first.assign(nadir=nadir.to_numpy()).reset_index(drop=True)
+    on_treatment = (pd.to_numeric(adlb["day"]) > 0) & adlb["test"].isin(NADIR_TESTS)
+    # Only the columns needed are taken (a laboratory table has ~90 rows per patient); the
+    # groups are those of categorical codes when the table is categorical.
+    rows = np.flatnonzero(on_treatment.to_numpy(dtype=bool, na_value=False))
+    part = adlb[[*keys, "value"]].iloc[rows]
+    nadir = part.groupby(keys, sort=False, observed=True)["value"].min()
+    nadir = nadir.rename("nadir").reset_index()
+    return nadir.astype(dict.fromkeys(keys, object))
 
 
 # --------------------------------------------------------------------------- AE tables

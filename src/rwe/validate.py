@@ -249,26 +249,43 @@ def parse_types(
         if f.name not in table.columns or f.kind not in ("int", "float"):
             continue
         raw = table[f.name]
-        # Each distinct text is parsed once, then spread over the rows by its code.
-        codes, distinct = _distinct(raw)
-        parsed = pd.to_numeric(distinct, errors="coerce").to_numpy(dtype=float)
-        bad_value = np.isnan(parsed)
-        if f.kind == "int":
-            fractional = ~bad_value & (parsed != np.floor(np.nan_to_num(parsed)))
-            bad_value |= fractional
-            parsed[fractional] = np.nan
-        values = np.append(parsed, np.nan)[codes]
-        bad = np.append(bad_value, False)[codes]
-        for idx in np.flatnonzero(bad):
-            shown = "" if f.kind == "id" else f" (got '{raw.iloc[idx]}')"
-            problems.append(Problem(label, int(table["_row"].iloc[idx]), f.name,
-                                    f"expected {f.expected()}{shown}"))  # fmt: skip
-        if f.kind == "int":
-            # Built directly (astype("Int64") re-checks every float for being whole).
-            missing = np.isnan(values)
-            values = pd.arrays.IntegerArray(np.where(missing, 0, values).astype(np.int64), missing)
-        typed[f.name] = pd.Series(values, index=table.index, name=f.name)
+        codes, parsed, bad_value = _parse_distinct(raw, f.kind)
+        if bad_value.any():
+            for idx in np.flatnonzero(np.append(bad_value, False)[codes]):
+                shown = "" if f.kind == "id" else f" (got '{raw.iloc[idx]}')"
+                problems.append(Problem(label, int(table["_row"].iloc[idx]), f.name,
+                                        f"expected {f.expected()}{shown}"))  # fmt: skip
+        typed[f.name] = pd.Series(_spread(parsed, codes, f.kind), index=table.index, name=f.name)
     return typed, problems
+
+
+def _parse_distinct(raw: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse each distinct text of a numeric column once.
+
+    Returns the row codes (−1 missing), the number of each distinct text (NaN when it does not
+    parse, or is not whole in an ``int`` column) and which distinct texts are bad.
+    """
+    codes, distinct = _distinct(raw)
+    parsed = pd.to_numeric(distinct, errors="coerce").to_numpy(dtype=float)
+    bad_value = np.isnan(parsed)
+    if kind == "int":
+        fractional = ~bad_value & (parsed != np.floor(np.nan_to_num(parsed)))
+        bad_value |= fractional
+        parsed[fractional] = np.nan
+    return codes, parsed, bad_value
+
+
+def _spread(parsed: np.ndarray, codes: np.ndarray, kind: str):
+    """Per-row values from per-distinct values: ``Int64`` for ``int`` columns, else float64.
+
+    Built directly from the codes (astype("Int64") of a float column re-checks every value and
+    needs two more copies of a 90-million-row column).
+    """
+    missing = np.append(np.isnan(parsed), True)
+    if kind == "int":
+        whole = np.append(np.where(missing[:-1], 0, parsed).astype(np.int64), 0)
+        return pd.arrays.IntegerArray(whole[codes], missing[codes])
+    return np.append(parsed, np.nan)[codes]
 
 
 def domain_schema(fields: list[Field]) -> pa.DataFrameSchema:
@@ -289,12 +306,18 @@ def domain_schema(fields: list[Field]) -> pa.DataFrameSchema:
 
 
 def check_domain(
-    typed: pd.DataFrame, fields: list[Field], label: str, parse_failed: set
+    typed: pd.DataFrame,
+    fields: list[Field],
+    label: str,
+    parse_failed: set,
+    raw: pd.DataFrame | None = None,
 ) -> list[Problem]:
     """Run the pandera schema lazily and turn every failure into a :class:`Problem`.
 
     Cells that already failed to parse (``parse_failed``: (row, column) pairs) are not
-    reported a second time as missing.
+    reported a second time as missing. ``raw``, the text table :func:`parse_types` converted,
+    lets numeric columns be checked per distinct text (already coded) instead of factorizing
+    the typed column.
 
     Codes, ranges and required values are properties of a value, not of its row, so the schema
     validates the distinct values of each column (missing counted as one) and every failure is
@@ -313,15 +336,22 @@ def check_domain(
             cells = np.arange(len(typed))
             values = typed[f.name].astype(object) if text else typed[f.name]
         else:
-            cells, distinct = _distinct(typed[f.name])
+            numeric = f.kind in ("int", "float")
+            if numeric and raw is not None and isinstance(raw[f.name].dtype, pd.CategoricalDtype):
+                # The typed value of each distinct text, exactly as parse_types made it.
+                cells, parsed, _ = _parse_distinct(raw[f.name], f.kind)
+                distinct = pd.Series(_spread(parsed, np.arange(len(parsed)), f.kind))
+            else:
+                cells, distinct = _distinct(typed[f.name])
             values = distinct.astype(object) if text else distinct
             if (cells < 0).any():
                 missing = pd.Series([pd.NA if f.kind == "int" else np.nan], dtype=values.dtype)
                 values = pd.concat([values, missing], ignore_index=True)
-                cells = np.where(cells < 0, len(distinct), cells)
         messages = _domain_failures(f, values.reset_index(drop=True).to_frame(f.name))
         if not messages:
             continue
+        if not f.unique:
+            cells = np.where(cells < 0, len(values) - 1, cells)
         for i in np.flatnonzero(np.isin(cells, list(messages))):
             row = int(rows[i])
             if (row, f.name) not in parse_failed:
@@ -389,10 +419,10 @@ def _per_patient(table: pd.DataFrame, patients: pd.DataFrame, values: pd.Series)
     Looked up once per distinct site and patient id, then spread over the rows by code: a
     laboratory table has ~90 rows per patient.
     """
-    out = np.full(len(table), np.nan)
     site_codes, sites = _distinct(table["site"])
     id_codes, ids = _distinct(table["patient_id"])
     patient_sites = patients["site"].astype(object).to_numpy()
+    out = None if len(sites) == 1 else np.full(len(table), np.nan)
     for i, site in enumerate(sites):
         mine = patient_sites == site
         known = pd.Series(
@@ -401,9 +431,11 @@ def _per_patient(table: pd.DataFrame, patients: pd.DataFrame, values: pd.Series)
         )
         known = known[~known.index.duplicated()]
         per_id = np.append(known.reindex(ids.to_numpy()).to_numpy(), np.nan)
+        if out is None:  # one site (the usual case): no per-site masks over every row
+            return per_id[id_codes]
         in_site = site_codes == i
         out[in_site] = per_id[id_codes[in_site]]
-    return out
+    return np.full(len(table), np.nan) if out is None else out
 
 
 def check_keys(table: pd.DataFrame, patients: pd.DataFrame, label: str) -> list[Problem]:
@@ -423,8 +455,9 @@ def check_long_table_days(
     if day_col not in table.columns or "last_followup_day" not in patients.columns:
         return []
     limit = _per_patient(table, patients, patients["last_followup_day"])
-    days = table[day_col].to_numpy(dtype=float, na_value=np.nan)
-    bad = days > limit  # NaN on either side compares False
+    # Compared on the nullable array itself (no float copy of a 90-million-row column); a
+    # missing day or limit is not a problem.
+    bad = pd.array(table[day_col].array > limit).fillna(False).to_numpy(dtype=bool)
     return [Problem(label, int(r), day_col, "is after the patient's last_followup_day")
             for r in table["_row"].to_numpy()[bad]]  # fmt: skip
 
@@ -485,7 +518,7 @@ def validate_site(
         typed, parse_problems = parse_types(table, fields, label)
         problems += parse_problems
         parse_failed = {(p.row, p.column) for p in parse_problems}
-        problems += check_domain(typed, fields, label, parse_failed)
+        problems += check_domain(typed, fields, label, parse_failed, table)
         if stem == "patients":
             problems += check_patient_logic(typed, label)
         keep = ["site", *[f.name for f in fields if f.name in typed.columns], "_row"]

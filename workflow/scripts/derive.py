@@ -3,7 +3,7 @@
 import logging
 
 from rwe import derive
-from rwe.io import read_adam, write_table
+from rwe.io import read_adam, read_text_table, write_table
 from rwe.tables import baseline_table
 
 
@@ -11,8 +11,8 @@ def main(snakemake):
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
     p = snakemake.params
     patients, responses, adverse_events = (read_adam(f) for f in snakemake.input.validated[:3])
-    # The laboratory table is large (~90 rows per patient) and only passed through here.
-    adlb = derive.derive_adlb(read_adam(snakemake.input.validated[3], text_as_category=True))
+    # The laboratory table is large (~90 rows per patient) and only passed through here, as text.
+    adlb = derive.derive_adlb(read_text_table(snakemake.input.validated[3]))
     adsl = derive.derive_adsl(patients, responses, p.gfr_cutoff)
     adtte = derive.derive_adtte(adsl, p.pfs_death_events)
     outputs = {

@@ -30,12 +30,14 @@ def main(snakemake):
         log.error("%s", err)
         print(err, file=sys.stderr)
         sys.exit(1)
+    n_sites = len(raw)
+    del raw  # the text tables: only the typed ones are written
     for stem, path in zip(EXTRACT_FILES, snakemake.output.validated, strict=True):
         write_table(typed.get(stem, empty_table(stem)), path)
     with open(snakemake.output.inputs, "w", encoding="utf-8") as fh:
         json.dump(inputs, fh, indent=2)
     write_table(data_quality(typed), snakemake.output.data_quality)
-    log.info("validated %d patients from %d site(s)", len(typed["patients"]), len(raw))
+    log.info("validated %d patients from %d site(s)", len(typed["patients"]), n_sites)
 
 
 if __name__ == "__main__":
