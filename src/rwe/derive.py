@@ -287,9 +287,17 @@ def subgroup_levels(data: pd.DataFrame, subgroups: list[str]):
     for var in subgroups:
         if var not in data.columns:
             continue
-        known = data[data[var].notna()]
+        flag = data[var]
+        known = flag.notna().to_numpy(dtype=bool)
+        n_missing = len(data) - int(known.sum())
         for level in (0, 1):
-            yield var, str(level), known[known[var].astype(int) == level], len(data) - len(known)
+            # One selection per level (no intermediate copy of the patients with a known flag).
+            yield (
+                var,
+                str(level),
+                data[known & (flag == level).to_numpy(dtype=bool, na_value=False)],
+                n_missing,
+            )
 
 
 def attrition(

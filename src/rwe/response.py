@@ -184,16 +184,21 @@ def response_table(
     """
     rows = []
     for name, adsl in sets.items():
-        for var, level, group, n_missing in subgroup_levels(
-            adsl, [v for v in subgroups if v not in CIRCULAR]
-        ):
-            best = group["best_response"]
-            evaluable = best[best.isin(CATEGORIES)]
-            n = len(evaluable)
-            counts = [int((evaluable == c).sum()) for c in CATEGORIES]
-            row = [name, var, level, n, *counts, int((best == "NE").sum())]
+        variables = [v for v in subgroups if v not in CIRCULAR]
+        # Only the columns used, best response as a categorical (one count per category).
+        data = adsl[
+            ["best_response", *dict.fromkeys(v for v in variables if v in adsl.columns)]
+        ].copy()
+        data["best_response"] = pd.Categorical(
+            data["best_response"], categories=[*CATEGORIES, "NE"]
+        )
+        for var, level, group, n_missing in subgroup_levels(data, variables):
+            counted = group["best_response"].value_counts()
+            n = int(counted[CATEGORIES].sum())
+            counts = [int(counted[c]) for c in CATEGORIES]
+            row = [name, var, level, n, *counts, int(counted["NE"])]
             for measure in ("orr", "cbr"):
-                x = int(evaluable.isin(MEASURES[measure]).sum())
+                x = int(counted[MEASURES[measure]].sum())
                 row += [x / n if n else np.nan, *clopper_pearson(x, n, conf_level)]
             rows.append([*row, len(group) - n, n_missing])
     return pd.DataFrame(rows, columns=[*RESPONSE_COLUMNS, "n_not_evaluable", "n_missing"])
@@ -210,7 +215,8 @@ def response_test_table(sets: dict[str, pd.DataFrame], subgroups: list[str]) -> 
     """
     rows = []
     for name, adsl in sets.items():
-        evaluable = adsl[adsl["best_response"].isin(CATEGORIES)]
+        used = ["best_response", *dict.fromkeys(v for v in subgroups if v in adsl.columns)]
+        evaluable = adsl.loc[adsl["best_response"].isin(CATEGORIES), used]  # only what is used
         for var in subgroups:
             if var not in adsl.columns:
                 continue
