@@ -17,13 +17,16 @@ from rwe.simulate import simulate_study
 pytestmark = pytest.mark.workflow
 
 N_PATIENTS = 2000
-#: Report size bound. Nothing in the report grows with the number of patients: the figures are
-#: bounded by analysis sets × subgroups (~36 at the demo config) and each PNG by its fixed inches
-#: at 200 dpi in 256 colours (≤ ~80 kB, a swimmer of at most max_patients rows ≤ ~200 kB);
-#: tables are aggregates bounded by subgroups, AE terms and files. 36 × 80 kB × 4/3 (base64)
-#: ≈ 3.9 MB is a loose ceiling; the demo (126 patients) report is ~1.9 MB. 6 MB leaves room for
-#: a few more subgroups without letting a per-patient element (1 kB × 2,000 = 2 MB) slip in.
-MAX_REPORT_BYTES = 6_000_000
+#: Report size bound. Nothing in the report grows with the number of patients. Figures: per
+#: analysis set (all + each regimen above min_regimen_n: 9 here) two KM and two response
+#: figures, two KM per subgroup of the whole cohort, two forest, two nadir, one exposure, one
+#: swimmer: ~60 here. Each PNG has fixed inches at 200 dpi in 256 colours: 39 kB on average at
+#: 2,000 patients, as at the demo's 126 (a swimmer of at most max_patients rows). Tables are
+#: aggregates bounded by subgroups, AE terms and files (~0.2 MB). 60 × 39 kB × 4/3 (base64)
+#: + 0.2 MB ≈ 3.3 MB; 5 MB leaves 50% headroom, while one per-patient element of 1 kB would
+#: add 2 MB here and 1 GB at 1,000,000 patients.
+MAX_REPORT_BYTES = 5_000_000
+MAX_MEAN_PNG_BYTES = 60_000
 NOTE = re.compile(r"([\d,]+) of ([\d,]+) patients, a random sample \(seed (\d+)\)")
 
 
@@ -70,9 +73,14 @@ def test_patient_level_figures_say_they_show_a_selection(large_run):
 
 
 def test_figures_and_report_do_not_grow_with_the_cohort(large_run):
-    results, _ = large_run
+    results, config = large_run
     size = (results / "report.html").stat().st_size
     assert size < MAX_REPORT_BYTES, size
+    figures = pd.read_csv(results / "figures.csv")
+    sets = pd.read_csv(results / "tables" / "baseline.csv")["analysis_set"].nunique()
+    assert len(figures) <= 4 * sets + 2 * len(config["subgroups"]) + 6  # bounded by the config
+    pngs = [(results / "figures" / f"{f}.png").stat().st_size for f in figures["file"]]
+    assert sum(pngs) / len(pngs) < MAX_MEAN_PNG_BYTES
     swimmer = (results / "figures" / "swimmer" / "swimmer_all.png").read_bytes()
     height = int.from_bytes(swimmer[20:24], "big")
     assert height <= plots.swimmer_height(N_PATIENTS) * plots.PNG_DPI
