@@ -140,6 +140,10 @@ def _step_band(steps: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([band, ends]).dropna(subset=["time"]).sort_values(["group", "order"])
 
 
+#: Colour key of the black texts of a KM plot (not a group: left out of the legend).
+TEXT_KEY = " "
+
+
 def group_curves(
     data: pd.DataFrame, conf_type: str = "log", conf_level: float = 0.95
 ) -> pd.DataFrame:
@@ -273,46 +277,51 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
     # Invisible points fix each facet's y range (free scales).
     frame = pd.DataFrame({"panel": ["curve", "risk", "curve", "risk"], "time": 0.0,
                           "y": [1.02, -(len(groups) + 0.5), -0.02, 0.0]})  # fmt: skip
-    heading = pd.DataFrame(
-        {"panel": ["risk"], "time": [0.0], "y": [-0.25], "label": ["Number at risk"]}
-    )
+    # Every text in one layer (one layer less to build and draw per text kind): the numbers at
+    # risk in their group's colour, the heading and the log-rank p in black.
+    texts = [
+        risk.assign(ha="center", fontweight="normal"),
+        pd.DataFrame({"panel": ["risk"], "time": [0.0], "y": [-0.25], "label": ["Number at risk"],
+                      "group": [TEXT_KEY], "ha": ["left"], "fontweight": ["bold"]}),
+    ]  # fmt: skip
+    if p_value is not None and np.isfinite(p_value):
+        text = "Log-rank p < 0.001" if p_value < 0.001 else f"Log-rank p = {p_value:.3f}"
+        texts.append(pd.DataFrame({"panel": ["curve"], "time": [breaks[-1]], "y": [0.95], "label": [text],
+                                   "group": [TEXT_KEY], "ha": ["right"], "fontweight": ["normal"]}))  # fmt: skip
     grid = pd.DataFrame({"panel": "curve", "y": [0.25, 0.5, 0.75, 1.0]})
     plot = ggplot() + rwe_theme()
     plot += geom_hline(grid, aes(yintercept="y"), color="#e5e5e5", size=0.4)
     plot += geom_blank(frame, aes("time", "y"))
     if ci_bands:
-        plot += geom_ribbon(_step_band(steps), aes("time", ymin="ci_lower", ymax="ci_upper", fill="group"),
-                            alpha=0.15, show_legend=False)  # fmt: skip
+        band = aes("time", ymin="ci_lower", ymax="ci_upper", fill="group")
+        plot += geom_ribbon(
+            _step_band(steps), band, alpha=0.15, outline_type="full", show_legend=False
+        )
     plot += geom_step(steps, aes("time", "surv", color="group"), size=0.8)
     if len(cens):
         plot += geom_point(
             cens, aes("time", "surv", color="group"), shape="+", size=2.6, show_legend=False
         )
-    if medians:
-        m = pd.DataFrame(medians, columns=["group", "median"]).assign(
-            panel="curve", half=0.5, zero=0.0
+    if medians:  # dashed drop lines: across at 50% to the median, then down to the axis
+        m = pd.DataFrame(medians, columns=["group", "median"])
+        across = m.assign(x=0.0, xend=m["median"], y=0.5, yend=0.5)
+        down = m.assign(x=m["median"], xend=m["median"], y=0.0, yend=0.5)
+        plot += geom_segment(
+            pd.concat([across, down]).assign(panel="curve"),
+            aes(x="x", xend="xend", y="y", yend="yend", color="group"),
+            linetype="dashed",
+            size=0.4,
+            show_legend=False,
         )
-        plot += geom_segment(m, aes(x="zero", xend="median", y="half", yend="half"), linetype="dashed",
-                             color="#777777", size=0.4)  # fmt: skip
-        plot += geom_segment(m, aes(x="median", xend="median", y="zero", yend="half", color="group"),
-                             linetype="dashed", size=0.4, show_legend=False)  # fmt: skip
-    plot += geom_text(
-        risk, aes("time", "y", label="label", color="group"), size=8, show_legend=False
-    )
-    plot += geom_text(
-        heading, aes("time", "y", label="label"), ha="left", size=8, fontweight="bold"
-    )
-    if p_value is not None and np.isfinite(p_value):
-        text = "Log-rank p < 0.001" if p_value < 0.001 else f"Log-rank p = {p_value:.3f}"
-        plot += geom_text(pd.DataFrame({"panel": ["curve"], "time": [breaks[-1]], "y": [0.95], "label": [text]}),
-                          aes("time", "y", label="label"), ha="right", size=9)  # fmt: skip
+    words = aes("time", "y", label="label", color="group", ha="ha", fontweight="fontweight")
+    plot += geom_text(pd.concat(texts, ignore_index=True), words, size=8, show_legend=False)
     plot += facet_grid(
         "panel ~ .", scales="free_y", space={"x": [1], "y": [4, 0.3 + 0.35 * len(groups)]}
     )
     plot += scale_y_continuous(breaks=y_breaks, labels=y_labels, expand=(0, 0))
     plot += scale_x_continuous(breaks=breaks, limits=(0, breaks[-1]), expand=(0.04, 0))
-    plot += scale_color_manual(values=colours)
-    plot += scale_fill_manual(values=colours)
+    plot += scale_color_manual(values={**colours, TEXT_KEY: "#000000"}, breaks=groups)
+    plot += scale_fill_manual(values=colours, breaks=groups)
     plot += theme(
         strip_text_y=element_blank(),
         strip_background_y=element_blank(),
