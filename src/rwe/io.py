@@ -266,13 +266,21 @@ def read_adam(
     table = pd.read_csv(path, usecols=wanted, dtype=dtypes)[wanted]
     for col in wanted:
         if col in ADAM_INT_COLUMNS:
-            values = table[col].to_numpy()
-            missing = np.isnan(values)
-            if (values[~missing] != np.round(values[~missing])).any():
-                raise ValueError(f"{path}: column {col} holds non-integer values")
-            integers = np.where(missing, 0, values).astype(np.int64)
-            table[col] = pd.arrays.IntegerArray(integers, missing)
+            table[col] = _float_to_int64(table[col].to_numpy(), f"{path}: column {col}")
     return table
+
+
+def _float_to_int64(values: np.ndarray, label: str, chunk: int = 1 << 22) -> pd.arrays.IntegerArray:
+    """Whole floats (NaN = missing) as ``Int64``, converted in chunks to bound the temporaries."""
+    missing = np.isnan(values)
+    integers = np.zeros(len(values), dtype=np.int64)
+    for start in range(0, len(values), chunk):
+        part = values[start : start + chunk]
+        whole = np.where(missing[start : start + chunk], 0, part)
+        integers[start : start + chunk] = whole
+        if (integers[start : start + chunk] != whole).any():
+            raise ValueError(f"{label} holds non-integer values")
+    return pd.arrays.IntegerArray(integers, missing)
 
 
 def read_text_table(path: str | Path, drop: tuple[str, ...] = ("_row",)) -> pd.DataFrame:

@@ -117,20 +117,26 @@ def harmonise_lab_units(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.
             continue
         family = "count" if test in COUNT_TESTS else "HGB"
         per_unit = np.append(unit_keys.map(LAB_UNITS[family]).to_numpy(dtype=float), np.nan)
-        factor = per_unit[unit_codes[mask]]
         expected = ", ".join(ACCEPTED_UNITS[family])
-        rows = out["_row"].to_numpy()[mask] if "_row" in out.columns else None
-        for i in np.flatnonzero(np.isnan(factor)):
-            row = int(rows[i]) if rows is not None else None
-            problems.append(
-                Problem(
-                    file_label,
-                    row,
-                    "unit",
-                    f"unit not known for {test}; expected one of {expected}",
+        # Per-row work only on the rows that need it: unknown units (reported) and units
+        # whose factor is not 1 (converted); every other value stays as it is.
+        unknown = np.isnan(per_unit)
+        if unknown.any():
+            bad = np.flatnonzero(mask & unknown[unit_codes])
+            rows = out["_row"].to_numpy()[bad] if "_row" in out.columns else [None] * len(bad)
+            for row in rows:
+                problems.append(
+                    Problem(
+                        file_label,
+                        None if row is None else int(row),
+                        "unit",
+                        f"unit not known for {test}; expected one of {expected}",
+                    )
                 )
-            )
-        values[mask] = values[mask] * np.where(np.isnan(factor), 1.0, factor)
+        scaled = ~unknown & (per_unit != 1.0)
+        if scaled.any():
+            idx = np.flatnonzero(mask & scaled[unit_codes])
+            values[idx] = values[idx] * per_unit[unit_codes[idx]]
         if HARMONISED_UNIT[test] not in new_units:
             new_units.append(HARMONISED_UNIT[test])
         new_codes[mask] = new_units.index(HARMONISED_UNIT[test])

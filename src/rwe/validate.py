@@ -522,8 +522,11 @@ def validate_site(
         if stem == "patients":
             problems += check_patient_logic(typed, label)
         keep = ["site", *[f.name for f in fields if f.name in typed.columns], "_row"]
-        typed_tables[stem] = typed[keep]
-        if stem == "labs" and {"test", "unit", "value"} <= set(typed.columns):
+        # Selecting columns copies them: only when there is something to drop (a 90-million-row
+        # laboratory table is not copied for nothing).
+        typed_tables[stem] = typed if keep == list(typed.columns) else typed[keep]
+        del typed
+        if stem == "labs" and {"test", "unit", "value"} <= set(typed_tables[stem].columns):
             try:
                 typed_tables[stem] = harmonise_lab_units(typed_tables[stem], label)
             except InputError as err:
@@ -577,6 +580,8 @@ def validate_extract(
 def _pool(parts: list[pd.DataFrame]) -> pd.DataFrame:
     """Concatenate the sites' tables, keeping text columns categorical (with every category)."""
     if len(parts) == 1:
+        if isinstance(parts[0].index, pd.RangeIndex) and parts[0].index.start == 0:
+            return parts[0]  # already numbered 0..n-1: no copy
         return parts[0].reset_index(drop=True)
     if any(list(part.columns) != list(parts[0].columns) for part in parts):
         return pd.concat(parts, ignore_index=True)  # a column only some sites sent
