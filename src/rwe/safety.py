@@ -105,7 +105,8 @@ def harmonise_lab_units(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.
     values = out["value"]
     if values.dtype != float:
         values = pd.to_numeric(values, errors="coerce").where(values.notna(), values)
-    values = values.to_numpy(copy=True)
+    values = values.to_numpy()
+    copied = False  # the input's values are copied only if a unit needs converting
     new_units = pd.Series(units.categories, dtype=object).tolist()
     new_codes = unit_codes.copy()
     problems = []
@@ -136,6 +137,8 @@ def harmonise_lab_units(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.
         scaled = ~unknown & (per_unit != 1.0)
         if scaled.any():
             idx = np.flatnonzero(mask & scaled[unit_codes])
+            if len(idx) and not copied:
+                values, copied = values.copy(), True
             values[idx] = values[idx] * per_unit[unit_codes[idx]]
         if HARMONISED_UNIT[test] not in new_units:
             new_units.append(HARMONISED_UNIT[test])
