@@ -97,3 +97,20 @@ def test_write_table_writes_the_bytes_of_to_csv(tmp_path):
     write_table(table, tmp_path / "fast.csv")
     table.to_csv(tmp_path / "pandas.csv", index=False)
     assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()
+
+
+def test_read_adam_text_as_category_keeps_values_and_types(tmp_path):
+    from rwe.io import read_text_table, write_table
+
+    path = tmp_path / "adlb.csv"
+    path.write_text("site,patient_id,day,test,value,_row\na,007,-3,HGB,11.2,1\na,8,,PLT,1e-05,2\n")
+    adlb = read_adam(path, ["site", "patient_id", "day", "test", "value"], text_as_category=True)
+    assert list(adlb.columns) == ["site", "patient_id", "day", "test", "value"]
+    assert adlb["patient_id"].tolist() == ["007", "8"]  # ids stay text
+    assert str(adlb["day"].dtype) == "Int64"
+    assert adlb["day"].isna().tolist() == [False, True]
+    assert adlb["value"].tolist() == [11.2, 1e-05]
+    write_table(read_text_table(path), tmp_path / "copy.csv")  # passed through as text
+    assert (tmp_path / "copy.csv").read_text() == (
+        "site,patient_id,day,test,value\na,007,-3,HGB,11.2\na,8,,PLT,1e-05\n"
+    )

@@ -114,3 +114,32 @@ def test_problems_of_several_sites_are_listed_together(tmp_path, demo_tables):
         validate_extract(raw)
     files = {p.file for p in err.value.problems}
     assert {"a/patients.csv", "b/patients.csv"} <= files
+
+
+def test_a_bad_value_on_many_rows_is_reported_on_each_row(tmp_path, demo_tables):
+    """Checks run once per distinct value; every row holding a failing value is still named."""
+    tables = {k: v.copy() for k, v in demo_tables.items()}
+    labs = tables["labs"]
+    labs["test"] = labs["test"].astype(object)
+    labs.loc[[2, 5, 9], "test"] = "GLUCOSE"
+    labs["day"] = labs["day"].astype(object)
+    labs.loc[[3, 7], "day"] = "x"
+    write_site(tables, tmp_path)
+    with pytest.raises(InputError) as err:
+        _validate(tmp_path)
+    rows = {(p.column, p.row) for p in err.value.problems if p.file == "s1/labs.csv"}
+    assert {("test", 3), ("test", 6), ("test", 10), ("day", 4), ("day", 8)} <= rows
+    assert not any(p.column == "day" and "required" in p.message for p in err.value.problems)
+
+
+def test_pooled_sites_keep_every_value(tmp_path, demo_tables):
+    """Sites are pooled with their categorical texts merged (union of categories)."""
+    for site in ("a", "b"):
+        write_site(demo_tables, tmp_path / site)
+    raw = {site: read_site(tmp_path / site, site)[0] for site in ("a", "b")}
+    labs = validate_extract(raw)["labs"]
+    n = len(demo_tables["labs"])
+    assert len(labs) == 2 * n
+    assert labs["site"].astype(object).tolist() == ["a"] * n + ["b"] * n
+    expected = demo_tables["labs"]["test"].astype(str).tolist() * 2
+    assert labs["test"].astype(object).tolist() == expected
