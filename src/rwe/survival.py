@@ -44,17 +44,49 @@ KM_CURVE_COLUMNS = [
 # --------------------------------------------------------------------------- sorted data
 
 
-def _runs(sorted_values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start of each run of equal values in a sorted array, and each element's run number."""
+def _runs(sorted_values: np.ndarray, *more: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start of each run of equal values in a sorted array, and each element's run number.
+
+    With ``more`` arrays (sorted together with the first, e.g. stratum then time), a run is a
+    run of equal values in all of them.
+    """
     change = np.empty(sorted_values.size, dtype=bool)
     change[:1] = True
     np.not_equal(sorted_values[1:], sorted_values[:-1], out=change[1:])
+    for values in more:
+        change[1:] |= values[1:] != values[:-1]
     return np.flatnonzero(change), np.cumsum(change) - 1
 
 
-def _reverse_cumsum(values: np.ndarray) -> np.ndarray:
-    """Sum over this and every later row (the risk-set sums of time-sorted data)."""
-    return np.cumsum(values[::-1], axis=0)[::-1]
+def _reverse_cumsum(values: np.ndarray, bounds: np.ndarray | None = None) -> np.ndarray:
+    """Sum over this and every later row (the risk-set sums of time-sorted data).
+
+    With ``bounds`` (the first row of each stratum, then the number of rows), the sums restart
+    in each stratum: over this and every later row of the same stratum.
+    """
+    if bounds is None or bounds.size <= 2:
+        return np.cumsum(values[::-1], axis=0)[::-1]
+    out = np.empty_like(values, dtype=float)
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):  # one pass per stratum
+        out[lo:hi] = np.cumsum(values[lo:hi][::-1], axis=0)[::-1]
+    return out
+
+
+def _cumsum(values: np.ndarray, bounds: np.ndarray | None = None) -> np.ndarray:
+    """Sum over this and every earlier row, restarting in each stratum (as :func:`_reverse_cumsum`)."""
+    if bounds is None or bounds.size <= 2:
+        return np.cumsum(values, axis=0)
+    out = np.empty_like(values, dtype=float)
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        out[lo:hi] = np.cumsum(values[lo:hi], axis=0)
+    return out
+
+
+def _stratum_codes(strata, n: int) -> np.ndarray:
+    """Integer code of each row's stratum (all 0 without strata)."""
+    if strata is None:
+        return np.zeros(n, dtype=np.int64)
+    return np.unique(np.asarray(strata), return_inverse=True)[1].astype(np.int64).reshape(-1)
 
 
 # --------------------------------------------------------------------------- Kaplan–Meier
@@ -322,19 +354,26 @@ def logrank(time, event, group, strata=None) -> dict:
 class _RiskSets:
     """The data of one Cox model sorted by time once, with identical rows collapsed.
 
-    Rows with the same time, status and covariates are one row with a count (``weight``), so a
-    cohort of a million patients with a few binary covariates is a few thousand rows; every
-    sum below is the sum over the patients. Within a time, events come before censorings.
-    ``run`` numbers the distinct times: the risk set of a time is every row whose run is at
-    least its own. The Efron terms of a time with d deaths have fractions j / d, j < d.
+    Rows with the same stratum, time, status and covariates are one row with a count
+    (``weight``), so a cohort of a million patients with a few binary covariates is a few
+    thousand rows; every sum below is the sum over the patients. Rows are sorted by stratum,
+    then time; within a time, events come before censorings. ``run`` numbers the distinct
+    (stratum, time) pairs: the risk set of a time is every row of its stratum whose run is at
+    least its own, so the cumulative sums restart in each stratum (``bounds``: the first
+    distinct time of each stratum). The Efron terms of a time with d deaths have fractions
+    j / d, j < d.
     """
 
-    def __init__(self, time, event, X):
+    def __init__(self, time, event, X, strata=None):
         time, X = np.asarray(time, dtype=float), np.asarray(X, dtype=float)
         censored = (np.asarray(event) != 1).astype(np.int64)
-        order = np.argsort(time, kind="stable")  # cheap when the caller sorted already
-        time, censored, X = time[order], censored[order], X[order]
-        _, run = _runs(time)
+        stratum = _stratum_codes(strata, time.size)
+        if strata is None:
+            order = np.argsort(time, kind="stable")  # cheap when the caller sorted already
+        else:
+            order = np.lexsort((time, stratum))
+        time, censored, X, stratum = time[order], censored[order], X[order], stratum[order]
+        _, run = _runs(time, stratum)
         key = run * 2 + censored
         lowest = X.min(axis=0, initial=0)
         span = X.max(axis=0, initial=0) - lowest + 1
@@ -350,10 +389,12 @@ class _RiskSets:
         self.weight = np.diff(np.append(first, key.size)).astype(float)
         rows = reorder[first]
         self.time, self.dead, X = time[rows], censored[rows] == 0, X[rows]
+        self.stratum = stratum[rows]
         self.X_raw = X
         self.X = np.asfortranarray(X - self.weight @ X / self.weight.sum())  # centred as R
-        self.starts, self.run = _runs(self.time)
+        self.starts, self.run = _runs(self.time, self.stratum)
         self.n_times = self.starts.size
+        self.bounds = np.append(_runs(self.stratum[self.starts])[0], self.n_times)
         # Per distinct death time (k): deaths d, and one term per death with fraction j / d.
         self.death_run = self.run[self.dead]
         self.death_times, at = np.unique(self.death_run, return_inverse=True)
@@ -390,8 +431,9 @@ class _RiskSets:
             risk = w * np.exp(eta)
         # Risk-set sums at each death time: S0, S1 over rows at risk; D0, D1 over its deaths.
         at_death = self.death_times
-        s0 = _reverse_cumsum(np.add.reduceat(risk, self.starts))[at_death]
-        s1 = _reverse_cumsum(np.add.reduceat(X * risk[:, None], self.starts))[at_death]
+        s0 = _reverse_cumsum(np.add.reduceat(risk, self.starts), self.bounds)[at_death]
+        s1 = _reverse_cumsum(np.add.reduceat(X * risk[:, None], self.starts), self.bounds)
+        s1 = s1[at_death]
         risk_d, Xd = risk[dead], X[dead]
         n_d = self.deaths.size
         d0 = np.bincount(k, weights=risk_d, minlength=n_d)
@@ -417,10 +459,10 @@ class _RiskSets:
             cross = (s1 * (g * f_inv2)[:, None]).T @ d1
             mean_sq -= cross + cross.T
             # sum g (S2 - f D2) / a0: S2 of a time is over rows at risk, so each row carries
-            # the cumulative weight of the death times up to its own.
+            # the cumulative weight of the death times of its stratum up to its own.
             run_of[:] = 0
             run_of[at_death] = g * inv
-            at_risk = np.cumsum(run_of)[self.run]
+            at_risk = _cumsum(run_of, self.bounds)[self.run]
             total = X.T @ (X * (risk * at_risk)[:, None])
             total -= Xd.T @ (Xd * (risk_d * (g * f_inv)[k])[:, None])
             return total - mean_sq
@@ -430,11 +472,12 @@ class _RiskSets:
         return loglik, u_t.sum(axis=0), info, weighted
 
 
-def efron_loglik(time, event, X, beta):
+def efron_loglik(time, event, X, beta, strata=None):
     """Efron partial log-likelihood, score vector and information matrix at ``beta``.
 
     As R ``coxph(ties = "efron")`` computes them (``survival:::coxfit6``), by cumulative sums
-    over the time-sorted data.
+    over the time-sorted data; with ``strata``, risk sets within each stratum (R
+    ``+ strata(s)``).
 
     Returns
     -------
@@ -442,16 +485,19 @@ def efron_loglik(time, event, X, beta):
     score : numpy.ndarray
     info : numpy.ndarray
     """
-    loglik, score, info, _ = _RiskSets(time, event, X).efron(np.asarray(beta, float))
+    risk_sets = _RiskSets(time, event, X, strata)
+    loglik, score, info, _ = risk_sets.efron(np.asarray(beta, float))
     return loglik, score, info
 
 
-def concordance(time, event, risk, weights=None) -> float:
+def concordance(time, event, risk, weights=None, strata=None) -> float:
     """Harrell's C of a risk score, as R ``concordance(coxph)`` (``timewt = "n"``).
 
     A pair is comparable when the one with the shorter time had an event; a subject censored at
     an event time is still at risk then, and pairs tied on an event time are not comparable. A
-    higher risk with the shorter time is concordant; ties in the risk count 1/2.
+    higher risk with the shorter time is concordant; ties in the risk count 1/2. With
+    ``strata``, only pairs within a stratum are compared and the counts are summed over strata
+    (R ``concordance`` of a model with ``strata()``).
 
     Counted in O(n log K) for K distinct risk values by a wavelet matrix over the time-sorted
     ranks of the risk: for each event, how many later subjects have a lower, equal or higher
@@ -463,6 +509,8 @@ def concordance(time, event, risk, weights=None) -> float:
         Follow-up times, 1 = event / 0 = censored, and the risk score (higher = worse).
     weights : array-like, optional
         Number of patients each row stands for (default 1).
+    strata : array-like, optional
+        Stratum of each row.
 
     Returns
     -------
@@ -472,21 +520,33 @@ def concordance(time, event, risk, weights=None) -> float:
     time = np.asarray(time, dtype=float)
     event = np.asarray(event) == 1
     weights = np.ones(time.size) if weights is None else np.asarray(weights, dtype=float)
+    risk = np.asarray(risk, dtype=float)
+    codes = _stratum_codes(strata, time.size)
+    counts = [
+        _concordance_counts(time[rows], event[rows], risk[rows], weights[rows])
+        for rows in (codes == c for c in np.unique(codes))
+    ]
+    agree, total = np.sum(counts, axis=0) if counts else (0.0, 0.0)
+    return np.nan if total == 0 else float(agree / total)
+
+
+def _concordance_counts(time, event, risk, weights) -> tuple[float, float]:
+    """Concordant pairs (ties in the risk counted 1/2) and comparable pairs, weighted."""
     # Sorted by time, events before censorings at the same time: the comparable partners of
     # an event are every row after the events at its time.
     order = np.lexsort((~event, time))
     time, event, weights = time[order], event[order], weights[order]
-    values, rank = np.unique(np.asarray(risk, dtype=float)[order], return_inverse=True)
+    values, rank = np.unique(risk[order], return_inverse=True)
     starts, run = _runs(time)
     event_rows = np.add.reduceat(event.astype(np.int64), starts)
     partners_from = (starts + event_rows)[run[event]]
     if partners_from.size == 0:
-        return np.nan
+        return 0.0, 0.0
     weight_after = np.append(_reverse_cumsum(weights), 0.0)
     w_event = weights[event]
     total = float(w_event @ weight_after[partners_from])
     if total == 0:
-        return np.nan
+        return 0.0, 0.0
     x = rank[event]
     below = _count_below(
         rank, weights, np.tile(partners_from, 2), np.concatenate([x, x + 1]), values.size
@@ -494,7 +554,7 @@ def concordance(time, event, risk, weights=None) -> float:
     less, less_equal = below[: x.size], below[x.size :]
     concordant = float(w_event @ less)
     tied = float(w_event @ (less_equal - less))
-    return (concordant + tied / 2) / total
+    return concordant + tied / 2, total
 
 
 def _count_below(values, weights, start, x, n_values: int) -> np.ndarray:
@@ -592,7 +652,7 @@ class CoxResult:
         # Column by column, so that patients with equal covariates get exactly equal scores.
         rs = self.risk_sets
         score = sum(rs.X_raw[:, j] * c for j, c in enumerate(self.coef))
-        return concordance(rs.time, rs.dead.astype(int), score, rs.weight)
+        return concordance(rs.time, rs.dead.astype(int), score, rs.weight, rs.stratum)
 
     @cached_property
     def zph(self) -> pd.DataFrame:
@@ -600,7 +660,9 @@ class CoxResult:
         return cox_zph(self)
 
 
-def cox_fit(time, event, X, terms: list[str], max_iter: int = 20, eps: float = 1e-9) -> CoxResult:
+def cox_fit(
+    time, event, X, terms: list[str], max_iter: int = 20, eps: float = 1e-9, strata=None
+) -> CoxResult:
     """Cox proportional-hazards model with Efron ties, as R ``coxph`` (Newton–Raphson).
 
     Starts at 0 and iterates with step halving until the relative change of the partial
@@ -617,12 +679,15 @@ def cox_fit(time, event, X, terms: list[str], max_iter: int = 20, eps: float = 1
         Names of the columns of ``X``.
     max_iter, eps : int, float
         R ``coxph.control(iter.max, eps)``.
+    strata : array-like, optional
+        Stratum of each patient: risk sets are formed within strata and each stratum has its
+        own baseline hazard, as R ``coxph(Surv(time, status) ~ x + strata(s))``.
 
     Returns
     -------
     CoxResult
     """
-    risk_sets = _RiskSets(time, event, X)
+    risk_sets = _RiskSets(time, event, X, strata)
     beta = np.zeros(risk_sets.X.shape[1])
     ll0, u0, i0, _ = risk_sets.efron(beta)
     score_test = (
@@ -674,7 +739,10 @@ def cox_zph(fit: CoxResult) -> pd.DataFrame:
     The score test, at the fitted coefficients, for adding ``x * g(t)`` with g the
     left-continuous Kaplan–Meier transform of time centred at its mean over events; one
     1-df test per term and a global test. The score and information contributions of every
-    event time come from the same cumulative sums as the fit, weighted by g(t).
+    event time come from the same cumulative sums as the fit, weighted by g(t). For a
+    stratified fit, as R: the Kaplan–Meier transform is of all patients together (one curve,
+    ignoring strata) and the score and information are summed over the within-stratum risk
+    sets.
 
     Returns
     -------
@@ -682,12 +750,15 @@ def cox_zph(fit: CoxResult) -> pd.DataFrame:
         ``term`` (terms then ``GLOBAL``), ``chisq``, ``df``, ``p``.
     """
     rs, p = fit.risk_sets, len(fit.terms)
-    # Kaplan–Meier over the distinct times; g(t) = 1 - S(t-), the estimate just before each
-    # death time (R: findInterval with left.open = TRUE), centred at its mean over the deaths.
-    n_event = np.add.reduceat(rs.weight * rs.dead, rs.starts)
-    n_risk = _reverse_cumsum(np.add.reduceat(rs.weight, rs.starts))
+    # Kaplan–Meier over the distinct times of all strata together; g(t) = 1 - S(t-), the
+    # estimate just before each death time (R: findInterval with left.open = TRUE), centred
+    # at its mean over the deaths.
+    _, at = np.unique(rs.time, return_inverse=True)
+    at = at.reshape(-1)
+    n_event = np.bincount(at, weights=rs.weight * rs.dead)
+    n_risk = _reverse_cumsum(np.bincount(at, weights=rs.weight))
     s_before = np.concatenate([[1.0], np.cumprod(1 - n_event / n_risk)[:-1]])
-    g = (1 - s_before)[rs.death_times]
+    g = (1 - s_before)[at[rs.starts[rs.death_times]]]
     g = g - rs.deaths @ g / rs.deaths.sum()
     _, _, info, [(u2, imat_g), (_, imat_gg)] = rs.efron(fit.coef, weights=(g, g * g))
     imat = np.block([[info, imat_g], [imat_g, imat_gg]])
