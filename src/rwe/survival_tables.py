@@ -39,6 +39,8 @@ COX_COLUMNS = ["analysis_set", "endpoint", "model", "term", "hr", "ci_lower", "c
 COX_COLUMNS += ["n", "events"]
 COX_DIAGNOSTICS_COLUMNS = ["analysis_set", "endpoint", "model", "covariates", "statistic"]
 COX_DIAGNOSTICS_COLUMNS += ["term", "value", "df", "p"]
+#: Column of :func:`endpoint_data` that holds the stratum code of a stratified analysis.
+STRATUM = "stratum_code"
 
 
 # --------------------------------------------------------------------------- groups
@@ -71,7 +73,11 @@ def _positions_in(adsl: pd.DataFrame, tte: pd.DataFrame) -> np.ndarray:
 
 
 def endpoint_data(
-    adsl: pd.DataFrame, adtte: pd.DataFrame, sets: dict[str, pd.DataFrame], columns: list[str]
+    adsl: pd.DataFrame,
+    adtte: pd.DataFrame,
+    sets: dict[str, pd.DataFrame],
+    columns: list[str],
+    codes: dict[str, np.ndarray] | None = None,
 ) -> Iterator[tuple[str, str, pd.DataFrame]]:
     """Per analysis set and endpoint, the set's patients that have the endpoint in ADTTE.
 
@@ -83,10 +89,12 @@ def endpoint_data(
     ------
     analysis_set, endpoint, data
         ``data`` has ``time`` (AVAL), ``event`` (1 − CNSR) and those ADSL ``columns`` present,
-        as floats (missing = NaN).
+        as floats (missing = NaN), and each of ``codes`` (arrays in ADSL's row order, such as
+        the integer code of each patient's site: :func:`site_codes`).
     """
     columns = [c for c in dict.fromkeys(columns) if c in adsl.columns]
     values = {c: adsl[c].to_numpy(dtype=float, na_value=np.nan) for c in columns}
+    values.update(codes or {})
     aval, cnsr = {}, {}
     for endpoint in ENDPOINTS:
         tte = adtte[adtte["paramcd"] == endpoint]
@@ -106,6 +114,18 @@ def endpoint_data(
             data["time"] = aval[endpoint][with_endpoint]
             data["event"] = 1 - cnsr[endpoint][with_endpoint].astype(int)
             yield name, endpoint, pd.DataFrame(data)
+
+
+def site_codes(adsl: pd.DataFrame, column: str = "site") -> dict[str, np.ndarray]:
+    """The integer code of each ADSL row's ``column`` (e.g. its site), for :func:`endpoint_data`.
+
+    Returns
+    -------
+    dict
+        ``{STRATUM: codes}``; codes number the values in sorted order (R's factor levels).
+    """
+    values = adsl[column].astype(str).to_numpy()
+    return {STRATUM: np.unique(values, return_inverse=True)[1].reshape(-1)}
 
 
 @dataclass(frozen=True)
@@ -312,8 +332,26 @@ def _term_note(values: np.ndarray, event: np.ndarray, cov: str) -> str:
     return ""
 
 
-def _cox_model(name, endpoint, model, wanted, data: pd.DataFrame) -> CoxModel:
-    """Complete-case Cox fit of ``wanted`` in ``data``, with its notes (R ``coxph``)."""
+def _constant_within_strata(values: np.ndarray, strata: np.ndarray) -> bool:
+    """True when ``values`` (no NaN) take one value within each stratum."""
+    if values.size == 0:
+        return False
+    lowest = np.full(strata.max() + 1, np.inf)
+    highest = np.full(strata.max() + 1, -np.inf)
+    np.minimum.at(lowest, strata, values)
+    np.maximum.at(highest, strata, values)
+    return bool(np.all((lowest == highest) | np.isinf(lowest)))
+
+
+def cox_model(
+    name, endpoint, model, wanted, data: pd.DataFrame, strata: str | None = None
+) -> CoxModel:
+    """Complete-case Cox fit of ``wanted`` in ``data``, with its notes (R ``coxph``).
+
+    With ``strata`` (what the strata are, e.g. ``"site"``), the fit is stratified by the codes
+    in ``data[STRATUM]`` (R ``+ strata(site)``), and a covariate that is constant within every
+    stratum is dropped with a note (R would report it as singular, NA).
+    """
     values = {c: data[c].to_numpy(dtype=float, na_value=np.nan) for c in wanted if c in data}
     present = [c for c in values if not np.isnan(values[c]).all()]
     complete = np.ones(len(data), dtype=bool)
@@ -321,7 +359,14 @@ def _cox_model(name, endpoint, model, wanted, data: pd.DataFrame) -> CoxModel:
         complete &= ~np.isnan(values[c])
     event = data["event"].to_numpy()[complete]
     values = {c: v[complete] for c, v in values.items()}
+    stratum = data[STRATUM].to_numpy()[complete] if strata else None
     term_notes = {c: _term_note(values.get(c), event, c) for c in wanted}
+    if strata:
+        for c in wanted:
+            if not term_notes[c] and _constant_within_strata(values[c], stratum):
+                term_notes[c] = (
+                    f"constant within every {strata}: not estimable stratified by {strata}"
+                )
     terms = [c for c in wanted if not term_notes[c]]
     notes = []
     dropped = int(len(data) - complete.sum())
@@ -330,7 +375,8 @@ def _cox_model(name, endpoint, model, wanted, data: pd.DataFrame) -> CoxModel:
     fit = None
     if terms:
         time = data["time"].to_numpy()[complete]
-        fit = cox_fit(time, event, np.column_stack([values[c] for c in terms]), terms)
+        X = np.column_stack([values[c] for c in terms])
+        fit = cox_fit(time, event, X, terms, strata=stratum)
         if not fit.converged:
             for term in terms:
                 term_notes[term] = "not estimable: the model did not converge (as R coxph warns)"
@@ -358,18 +404,25 @@ def _cox_model(name, endpoint, model, wanted, data: pd.DataFrame) -> CoxModel:
     )
 
 
-def cox_models(adsl, adtte, sets, covariates) -> list[CoxModel]:
+def cox_models(adsl, adtte, sets, covariates, strata: str | None = None) -> list[CoxModel]:
     """Univariable (one per covariate) and multivariable Cox models per set and endpoint.
 
     Complete-case analysis: patients with a missing covariate are left out and counted. A
     covariate that is constant or all missing is dropped with a note; one with no events in a
     level (monotone likelihood, an infinite estimate) is reported as not estimable. Each model
     is fitted once; :func:`cox_table` and :func:`cox_diagnostics_table` read the same fits.
+
+    Parameters
+    ----------
+    strata : str, optional
+        A column of ADSL (``"site"``): every model is stratified by it, as R
+        ``coxph(Surv(time, status) ~ x + strata(site))`` (a baseline hazard per site).
     """
     specs = [("univariable", [c]) for c in covariates] + [("multivariable", list(covariates))]
+    codes = site_codes(adsl, strata) if strata else None
     return [
-        _cox_model(name, endpoint, model, wanted, data)
-        for name, endpoint, data in endpoint_data(adsl, adtte, sets, covariates)
+        cox_model(name, endpoint, model, wanted, data, strata)
+        for name, endpoint, data in endpoint_data(adsl, adtte, sets, covariates, codes)
         for model, wanted in specs
     ]
 
