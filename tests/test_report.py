@@ -61,8 +61,107 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
         "published_comparison": [("median PFS", 7.9, 8.1, "months", ""), ("ORR", 52.5, 52.6, "%", "")],
     }  # fmt: skip
     extra = {"response_tests": ["n_1", "n_0"]}
-    return {name: pd.DataFrame(rows[name], columns=TABLE_COLUMNS[name] + extra.get(name, []))
-            for name in TABLE_COLUMNS}  # fmt: skip
+    tables = {name: pd.DataFrame(rows[name], columns=TABLE_COLUMNS[name] + extra.get(name, []))
+              for name in rows}  # fmt: skip
+    return tables | site_tables()
+
+
+def site_tables() -> dict[str, pd.DataFrame]:
+    """The site-aware tables of two sites, one named with markup (it must be escaped)."""
+    summary = {
+        "n": 30,
+        "pfs_events": 20,
+        "pfs_median": 8.0,
+        "pfs_ci_lower": 6.0,
+        "pfs_ci_upper": 11.0,
+        "os_events": 9,
+        "n_evaluable": 28,
+        "orr": 0.5,
+        "orr_ci_lower": 0.31,
+        "orr_ci_upper": 0.69,
+        "note": "",
+    }
+    meta = {
+        "analysis_set": "all",
+        "endpoint": "PFS",
+        "model": "multivariable",
+        "term": "gfr_le70",
+        "note": "",
+    }
+    rows = {
+        "site_summary": [
+            {"site": "north", **summary},
+            {"site": XSS, **summary},
+            {"site": "pooled", **summary, "n": 60},
+        ],
+        "logrank_stratified": [
+            {
+                "analysis_set": "all",
+                "endpoint": "PFS",
+                "variable": "emd",
+                "chisq": 3.1,
+                "df": 1,
+                "p": 0.08,
+                "stratified_by": "site",
+                "n_missing": 0,
+                "note": "",
+            }
+        ],
+        "cox_stratified": [
+            {
+                "analysis_set": "all",
+                "endpoint": "PFS",
+                "model": "multivariable",
+                "term": "gfr_le70",
+                "hr": 2.3,
+                "ci_lower": 1.3,
+                "ci_upper": 4.0,
+                "p": 0.004,
+                "n": 58,
+                "events": 44,
+                "n_dropped": 2,
+                "note": "",
+            }
+        ],
+        "cox_stratified_diagnostics": [],
+        "site_meta": [
+            {
+                **meta,
+                "site": "north",
+                "method": "",
+                "hr": 1.9,
+                "ci_lower": 1.0,
+                "ci_upper": 3.6,
+                "weight_fe": 55.0,
+                "n": 30,
+                "events": 22,
+            },
+            {
+                **meta,
+                "site": XSS,
+                "method": "",
+                "note": "left out of the pooling: constant: dropped",
+                "n": 30,
+                "events": 22,
+            },
+            {
+                **meta,
+                "site": "pooled",
+                "method": "FE",
+                "hr": 1.9,
+                "ci_lower": 1.0,
+                "ci_upper": 3.6,
+                "p": 0.05,
+                "k": 1,
+                "q": 0.0,
+                "q_p": 1.0,
+                "i2": 0.0,
+                "tau2": 0.0,
+                "note": f"one site: nothing to pool; {XSS} left out",
+            },
+        ],
+    }
+    return {name: pd.DataFrame(r).reindex(columns=TABLE_COLUMNS[name]) for name, r in rows.items()}
 
 
 def fixture_provenance() -> dict:

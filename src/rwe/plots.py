@@ -41,17 +41,21 @@ from plotnine import (
     geom_line,
     geom_point,
     geom_pointrange,
+    geom_polygon,
     geom_ribbon,
     geom_segment,
     geom_step,
     geom_text,
+    geom_vline,
     ggplot,
     labs,
     position_dodge,
     position_jitter,
     scale_color_manual,
     scale_fill_manual,
+    scale_size_continuous,
     scale_x_continuous,
+    scale_x_log10,
     scale_y_continuous,
     scale_y_log10,
     theme,
@@ -375,6 +379,98 @@ def forest_plot(cox: pd.DataFrame, title: str) -> ggplot:
     )
 
 
+#: metafor ``method`` of a pooled row of ``site_meta.csv`` -> its label in the meta forest plot.
+POOLED_LABELS = {"FE": "Fixed effect", "DL": "Random effects (DL)", "REML": "Random effects (REML)"}
+
+
+def _hr_text(hr, lower, upper) -> str:
+    return f"{hr:.2f} ({lower:.2f}–{upper:.2f})"
+
+
+def meta_forest_plot(meta: pd.DataFrame, title: str, min_cell_count: int = 0) -> ggplot:
+    """Per-site forest plot of one endpoint and covariate with the pooled estimates as diamonds.
+
+    Parameters
+    ----------
+    meta : pandas.DataFrame
+        The rows of ``site_meta.csv`` of one endpoint and term: one per site (``method``
+        empty), then the pooled rows (``method`` FE, DL, REML).
+    title : str
+        Plot title.
+    min_cell_count : int
+        A site with fewer patients or events than this is listed without its estimate.
+
+    Returns
+    -------
+    plotnine.ggplot
+        Each site's HR and CI (a square sized by its fixed-effect weight; a site left out of the
+        pooling is listed with the reason), a diamond per pooled estimate, log scale, reference
+        line at 1; Q, I² and τ² in the caption.
+    """
+    method = meta["method"].fillna("").astype(str)
+    per_site, pooled = meta[method == ""].copy(), meta[method != ""].copy()
+    pooled["label"] = pooled["method"].map(POOLED_LABELS)
+    labels = [*per_site["site"].astype(str), *pooled["label"]]
+    y = {name: float(len(labels) - i) for i, name in enumerate(labels)}
+    small = (per_site["n"] < min_cell_count) | (per_site["events"] < min_cell_count)
+    shown = per_site[per_site["hr"].notna() & ~small].assign(
+        y=lambda d: d["site"].astype(str).map(y)
+    )
+    texts = [
+        "suppressed (small site)"
+        if is_small
+        else (
+            "left out of the pooling"
+            if np.isnan(r.hr)
+            else _hr_text(r.hr, r.ci_lower, r.ci_upper) + f"  {r.weight_fe:.0f}%"
+        )
+        for r, is_small in zip(per_site.itertuples(), small, strict=True)
+    ]
+    pooled = pooled[pooled["hr"].notna()]
+    texts += [_hr_text(r.hr, r.ci_lower, r.ci_upper) for r in pooled.itertuples()]
+    limits = pd.concat([shown[["ci_lower", "ci_upper"]], pooled[["ci_lower", "ci_upper"]]])
+    low = max(min(float(limits["ci_lower"].min()), 0.5) * 0.8, 1e-3) if len(limits) else 0.5
+    top = min(max(float(limits["ci_upper"].max()), 2.0), 1e3) if len(limits) else 2.0
+    text = pd.DataFrame({"y": [y[n] for n in labels[: len(texts)]], "text": texts, "x": top * 1.6})
+    diamonds = pd.DataFrame(
+        [
+            (r.label, x, y[r.label] + dy)
+            for r in pooled.itertuples()
+            for x, dy in ((r.ci_lower, 0), (r.hr, 0.3), (r.ci_upper, 0), (r.hr, -0.3))
+        ],
+        columns=["label", "x", "y"],
+    )
+    fe = pooled[pooled["method"] == "FE"]
+    caption = ""
+    if len(fe):
+        reml = pooled[pooled["method"] == "REML"]
+        tau2 = f"; τ² (REML) = {reml['tau2'].iloc[0]:.3f}" if len(reml) else ""
+        q, q_p, i2 = fe["q"].iloc[0], fe["q_p"].iloc[0], fe["i2"].iloc[0]
+        q_text = "p < 0.001" if q_p < 0.001 else f"p = {q_p:.3f}"
+        caption = (
+            f"%: fixed-effect weight. Q = {q:.2f} ({q_text}); I² = {i2:.0f}%{tau2}; "
+            f"k = {int(fe['k'].iloc[0])} sites"
+        )
+    plot = (
+        ggplot()
+        + geom_vline(xintercept=1, linetype="dashed", color="#777777")
+        + geom_segment(
+            shown, aes(x="ci_lower", xend="ci_upper", y="y", yend="y"), color=OKABE_ITO[0]
+        )
+        + geom_point(shown, aes(x="hr", y="y", size="weight_fe"), shape="s", color=OKABE_ITO[0])
+        + geom_polygon(diamonds, aes(x="x", y="y", group="label"), fill=OKABE_ITO[1])
+        + geom_text(text, aes(x="x", y="y", label="text"), ha="left", size=8)
+        + scale_size_continuous(range=(1, 6), limits=(0, 100), guide=None)
+        + scale_x_log10(limits=(low, top * 12))
+        + scale_y_continuous(
+            breaks=[y[n] for n in labels], labels=labels, limits=(0.5, len(labels) + 0.5)
+        )
+        + rwe_theme()
+        + labs(x="Hazard ratio (log scale)", y="", title=title, caption=caption)
+    )
+    return plot
+
+
 def response_groups(response: pd.DataFrame) -> list[str]:
     """Row labels of a response table: ``All patients (n = 120)``, ``Second line: yes (n = 27)``."""
     names = [
@@ -606,7 +702,7 @@ def save_all(jobs: list[tuple], workers: int = 1) -> None:
 
 #: Figure kinds: sub-folder of ``results/figures`` and report section of each.
 FIGURE_KINDS = {"km": "survival", "forest": "cox", "response": "response", "nadir": "safety",
-                "exposure": "exposure", "swimmer": "swimmer"}  # fmt: skip
+                "exposure": "exposure", "swimmer": "swimmer", "meta": "sites"}  # fmt: skip
 
 
 def set_title(set_name: str) -> str:
@@ -738,6 +834,20 @@ def make_figures(adsl, adlb, tables: dict[str, pd.DataFrame], sets: dict[str, pd
             t = f"Multivariable Cox model of {endpoint}, all patients"
             emit(forest_plot(multi, t), "forest", f"forest_{endpoint.lower()}_all", t, width=8,
                  height=1.6 + 0.45 * len(multi))  # fmt: skip
+    meta = tables.get("site_meta", pd.DataFrame(columns=["endpoint", "term", "hr"]))
+    for (endpoint, term), part in meta.dropna(subset=["term"]).groupby(
+        ["endpoint", "term"], sort=False
+    ):
+        if part["hr"].notna().any():
+            t = f"{endpoint}: {label(term)}, per site and pooled"
+            emit(
+                meta_forest_plot(part, t, k),
+                "meta",
+                f"meta_{endpoint.lower()}_{file_stem(term)}",
+                t,
+                width=8,
+                height=1.4 + 0.38 * len(part),
+            )
     response = tables["response"]
     for set_name in sets:
         part = response[(response["analysis_set"] == set_name) & (response["n_evaluable"] > 0)]

@@ -84,6 +84,26 @@ RULES: dict[str, dict] = {
         "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
     },
     "cox_diagnostics": {"derived": {"_count": _statistic_count}, "dependent": {"value": ["_count"]}},
+    "site_summary": {
+        "counts": ["n", "pfs_events", "os_events", "n_evaluable"],
+        "derived": {"_orr_n": _numerator("orr", "n_evaluable"), "_cbr_n": _numerator("cbr", "n_evaluable")},
+        "dependent": {
+            **{f"{e}_{c}": ["n"] for e in ("pfs", "os") for c in ("median", "ci_lower", "ci_upper")},
+            **{c: ["n"] for c in ("median_followup", "followup_ci_lower", "followup_ci_upper")},
+            **{c: ["n_evaluable", "_orr_n"] for c in ("orr", "orr_ci_lower", "orr_ci_upper")},
+            **{c: ["n_evaluable", "_cbr_n"] for c in ("cbr", "cbr_ci_lower", "cbr_ci_upper")},
+        },
+    },
+    "logrank_stratified": {"counts": ["n_missing"]},
+    "cox_stratified": {
+        "counts": ["n", "events", "n_dropped"],
+        "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
+    },
+    "cox_stratified_diagnostics": {"derived": {"_count": _statistic_count}, "dependent": {"value": ["_count"]}},
+    "site_meta": {
+        "counts": ["n", "events"],
+        "dependent": {c: ["n", "events"] for c in ("log_hr", "se", "hr", "ci_lower", "ci_upper")},
+    },
     "adverse_events": {"counts": ["n", "N"], "dependent": {"percent": ["n", "N"]}},
     "nadir": {"counts": ["n"], "dependent": {c: ["n"] for c in ("median", "min", "max")}},
     "nadir_tests": {"counts": ["n_1", "n_2"], "dependent": {"W": ["n_1", "n_2"]}},

@@ -20,12 +20,20 @@ from rwe.derive import DAYS_PER_MONTH
 from rwe.plots import MAX_PATIENTS, SELECTION_SEED, label
 from rwe.privacy import SUPPRESSED, suppress_table
 from rwe.response import CATEGORIES
+from rwe.sites import (
+    COX_STRATIFIED_COLUMNS,
+    LOGRANK_STRATIFIED_COLUMNS,
+    ONE_SITE_NOTE,
+    SITE_META_COLUMNS,
+    SITE_SUMMARY_COLUMNS,
+)
+from rwe.survival_tables import COX_DIAGNOSTICS_COLUMNS
 
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 SECTIONS = [
     ("summary", "Summary of key results"), ("methods", "Methods"), ("attrition", "Patients analysed"),
     ("data-quality", "Data quality and missingness"), ("baseline", "Baseline characteristics"),
-    ("response", "Response"), ("survival", "Survival"), ("cox", "Cox regression"), ("safety", "Safety"),
+    ("response", "Response"), ("survival", "Survival"), ("cox", "Cox regression"), ("sites", "Sites"), ("safety", "Safety"),
     ("exposure", "Exposure–response"), ("published", "Published vs this run"), ("provenance", "Provenance"),
 ]  # fmt: skip
 #: Columns the report reads from each table: DESIGN.md §6 contract columns, then the extras the
@@ -45,6 +53,11 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "logrank": ["analysis_set", "endpoint", "variable", "chisq", "df", "p", "note"],
     "cox": ["analysis_set", "endpoint", "model", "term", "hr", "ci_lower", "ci_upper", "p", "n", "events", "note"],
     "cox_diagnostics": ["analysis_set", "endpoint", "model", "statistic", "term", "value", "df", "p"],
+    "site_summary": SITE_SUMMARY_COLUMNS,
+    "logrank_stratified": LOGRANK_STRATIFIED_COLUMNS,
+    "cox_stratified": COX_STRATIFIED_COLUMNS,
+    "cox_stratified_diagnostics": [*COX_DIAGNOSTICS_COLUMNS, "note"],
+    "site_meta": SITE_META_COLUMNS,
     "adverse_events": ["analysis_set", "category", "term", "grade_group", "n", "N", "percent"],
     "nadir": ["analysis_set", "test", "group", "n", "median", "min", "max"],
     "nadir_tests": ["analysis_set", "test", "comparison", "p", "W", "method"],
@@ -235,7 +248,7 @@ def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure
     t = {name: suppress_table(name, frame, k) for name, frame in tables.items()}
     ctx = {"title": config.get("report", {}).get("title", "rwe report"), "csp": CSP, "sections": SECTIONS,
            "k": k, "figures": {}}  # fmt: skip
-    for section in ("survival", "cox", "response", "safety", "exposure", "swimmer"):
+    for section in ("survival", "cox", "response", "safety", "exposure", "swimmer", "sites"):
         ctx["figures"][section] = _figures(figures, figure_dir, section)
     ctx["sites"] = list(config.get("sites", {}))
     ctx["run_time"] = provenance.get("run_time", "")
@@ -297,6 +310,7 @@ def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure
     diag = diag[
         (diag["model"] == "multivariable") & ~diag["statistic"].isin(["n", "events", "n_dropped"])
     ]
+    ctx |= sites_section(t)
     ctx["cox_diagnostics"] = table(diag, [
         ("Set", lambda r: r["analysis_set"]), ("Endpoint", lambda r: r["endpoint"]),
         ("Statistic", lambda r: {"lr": "Likelihood-ratio test", "wald": "Wald test", "score": "Score (log-rank) test",
@@ -409,6 +423,137 @@ def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure
     return ctx
 
 
+def _one_site(frame: pd.DataFrame) -> bool:
+    """True when a site-aware table holds only the one-site note row."""
+    return len(frame) > 0 and bool((frame["note"] == ONE_SITE_NOTE).all())
+
+
+def _hr_ci(r, hr="hr", lower="ci_lower", upper="ci_upper") -> str:
+    return estimate_ci(r[hr], r[lower], r[upper], digits=2, missing="—")
+
+
+def sites_section(t: dict[str, pd.DataFrame]) -> dict:
+    """The Sites section, from the suppressed tables.
+
+    The per-site summary, HRs stratified by site beside the pooled ones, stratified log-rank
+    tests and the per-site meta-analysis.
+
+    With one site, each table but the summary says that nothing was stratified or pooled.
+    """
+    one_site = {"missing": "One site: nothing stratified by site or pooled across sites."}
+    summary_rows = t["site_summary"]
+    out = {
+        "site_summary": table(
+            summary_rows,
+            [
+                ("Site", lambda r: text(r["site"])),
+                ("n", lambda r: count(r["n"])),
+                (
+                    "Median PFS, months (95% CI)",
+                    lambda r: estimate_ci(r["pfs_median"], r["pfs_ci_lower"], r["pfs_ci_upper"]),
+                ),
+                (
+                    "Median OS, months (95% CI)",
+                    lambda r: estimate_ci(r["os_median"], r["os_ci_lower"], r["os_ci_upper"]),
+                ),
+                (
+                    "ORR % (95% CI)",
+                    lambda r: estimate_ci(
+                        r["orr"], r["orr_ci_lower"], r["orr_ci_upper"], scale=100, missing="—"
+                    ),
+                ),
+                (
+                    "CBR % (95% CI)",
+                    lambda r: estimate_ci(
+                        r["cbr"], r["cbr_ci_lower"], r["cbr_ci_upper"], scale=100, missing="—"
+                    ),
+                ),
+                (
+                    "Median follow-up, months (95% CI)",
+                    lambda r: estimate_ci(
+                        r["median_followup"], r["followup_ci_lower"], r["followup_ci_upper"]
+                    ),
+                ),
+                ("Note", lambda r: text(r["note"])),
+            ],
+            caption="Per site and pooled: Kaplan–Meier medians (NR = not reached), ORR and CBR with "
+            "exact CIs among evaluable patients, median follow-up by reverse Kaplan–Meier (OS).",
+        )
+    }
+    strat = t["cox_stratified"]
+    if _one_site(strat):
+        out["cox_by_site"] = one_site
+    else:
+        cox = t["cox"][t["cox"]["analysis_set"] == "all"]
+        keys = ["endpoint", "model", "term"]
+        both = cox.merge(strat[strat["analysis_set"] == "all"], on=keys, suffixes=("", "_s"))
+        out["cox_by_site"] = table(
+            both,
+            [
+                ("Endpoint", lambda r: r["endpoint"]),
+                ("Model", lambda r: r["model"]),
+                ("Covariate", lambda r: label(r["term"])),
+                ("HR pooled (95% CI)", _hr_ci),
+                ("p", lambda r: pval(r["p"])),
+                (
+                    "HR stratified by site (95% CI)",
+                    lambda r: _hr_ci(r, "hr_s", "ci_lower_s", "ci_upper_s"),
+                ),
+                ("p ", lambda r: pval(r["p_s"])),
+                ("Note (stratified)", lambda r: text(r["note_s"])),
+            ],
+            caption="Cox models of all patients, pooled as one cohort and stratified by site "
+            "(a baseline hazard per site, R coxph strata()); Efron ties, Wald CIs, complete cases.",
+        )
+    lr = t["logrank_stratified"]
+    out["logrank_stratified"] = (
+        one_site
+        if _one_site(lr)
+        else table(
+            lr,
+            [
+                ("Set", lambda r: r["analysis_set"]),
+                ("Endpoint", lambda r: r["endpoint"]),
+                ("Subgroup", lambda r: label(r["variable"])),
+                ("Chi-square", lambda r: num(r["chisq"], 2)),
+                ("df", lambda r: count(r["df"])),
+                ("p", lambda r: pval(r["p"])),
+                ("Note", lambda r: text(r["note"])),
+            ],
+            caption="Log-rank tests stratified by site (R survdiff strata()).",
+        )
+    )
+    meta = t["site_meta"]
+    if _one_site(meta):
+        out["site_meta"] = one_site
+    else:
+        pooled = meta[meta["method"].fillna("").astype(str) != ""]
+        methods = {
+            "FE": "Fixed effect",
+            "DL": "Random (DerSimonian–Laird)",
+            "REML": "Random (REML)",
+        }
+        out["site_meta"] = table(
+            pooled,
+            [
+                ("Endpoint", lambda r: r["endpoint"]),
+                ("Covariate", lambda r: label(r["term"])),
+                ("Model", lambda r: methods.get(r["method"], r["method"])),
+                ("HR (95% CI)", _hr_ci),
+                ("p", lambda r: pval(r["p"])),
+                ("Sites", lambda r: count(r["k"])),
+                ("Q (p)", lambda r: f"{num(r['q'], 2)} ({pval(r['q_p'])})"),
+                ("I² %", lambda r: num(r["i2"], 0)),
+                ("τ²", lambda r: num(r["tau2"], 3)),
+                ("Note", lambda r: text(r["note"])),
+            ],
+            caption="Meta-analysis of the per-site multivariable Cox models: inverse-variance "
+            "pooled hazard ratios, fixed effect and random effects (DerSimonian–Laird and REML, "
+            "as metafor::rma); per-site estimates and weights in site_meta.csv and the plots.",
+        )
+    return out
+
+
 def summary(tables: dict[str, pd.DataFrame]) -> list[str]:
     """Key results in sentences, from the 'all' analysis set of the (suppressed) tables.
 
@@ -488,6 +633,7 @@ def methods_text(config: dict, provenance: dict) -> list[str]:
         "(Kaplan–Meier transform). Multivariable covariates: "
         + ", ".join(label(c) for c in config.get("cox", {}).get("covariates", []))
         + ".",
+        sites_methods(config),
         f"Adverse events are graded by CTCAE v5; hematologic grades are {heme}. Patients, not events, are counted "
         "at their worst grade. Nadir blood counts are compared with the Wilcoxon rank-sum test (exact for samples "
         "under 50 without ties, otherwise normal approximation with continuity correction). Exposure–response "
@@ -508,6 +654,23 @@ def methods_text(config: dict, provenance: dict) -> list[str]:
         f"{versions.get('lifelines', '?')}, pandas {versions.get('pandas', '?')}; every estimate is checked against "
         "R's survival package in the test suite.",
     ]
+
+
+def sites_methods(config: dict) -> str:
+    """The methods sentence on sites: what was stratified and pooled, or that nothing was."""
+    if len(config.get("sites", {})) < 2:
+        return "One site: nothing was stratified by site or pooled across sites."
+    return (
+        "The sites are pooled into one cohort with a site column. Log-rank tests are also "
+        "stratified by site (R survdiff strata()) and Cox models stratified by site (R coxph "
+        "strata()): a baseline hazard per site, concordance within sites, cox.zph as R computes "
+        "it for a stratified model. Each site's multivariable Cox model gives a log hazard ratio "
+        "and its variance per covariate; these are pooled by inverse variance, fixed effect and "
+        "random effects with the between-site variance tau² by DerSimonian–Laird and REML as "
+        "metafor::rma, with Cochran's Q, I² and H². A site where a covariate cannot be estimated "
+        "(constant, no events in a level, an infinite estimate) is left out of that covariate's "
+        "pooling, and counted."
+    )
 
 
 def render_report(context: dict) -> str:

@@ -12,6 +12,11 @@ REPORT_TABLES = [
     "logrank",
     "cox",
     "cox_diagnostics",
+    "site_summary",
+    "logrank_stratified",
+    "cox_stratified",
+    "cox_stratified_diagnostics",
+    "site_meta",
     "adverse_events",
     "nadir",
     "nadir_tests",
@@ -19,7 +24,7 @@ REPORT_TABLES = [
     "exposure_predictions",
     "published_comparison",
 ]
-FIGURE_TABLES = ["logrank", "cox", "response", "exposure_response"]
+FIGURE_TABLES = ["logrank", "cox", "response", "exposure_response", "site_meta"]
 # Figure kind -> (category in the Snakemake report); one folder and one caption per kind.
 FIGURE_KINDS = {
     "km": "Survival",
@@ -28,6 +33,7 @@ FIGURE_KINDS = {
     "nadir": "Safety",
     "exposure": "Exposure-response",
     "swimmer": "Survival",
+    "meta": "Sites",
 }
 
 

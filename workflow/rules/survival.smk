@@ -1,3 +1,13 @@
+# Site-aware tables (rwe.sites): with one site each holds a note row.
+SITE_TABLES = [
+    "site_summary",
+    "logrank_stratified",
+    "cox_stratified",
+    "cox_stratified_diagnostics",
+    "site_meta",
+]
+
+
 rule survival:
     input:
         adsl=adam("adsl"),
@@ -26,6 +36,10 @@ rule survival:
             caption="../report/cox_diagnostics.rst",
             category="Survival",
         ),
+        **{
+            name: report(table(name), caption=f"../report/{name}.rst", category="Sites")
+            for name in SITE_TABLES
+        },
     params:
         min_regimen_n=config["min_regimen_n"],
         subgroups=config["subgroups"],
@@ -50,5 +64,6 @@ STAGE_OUTPUTS["survival"] = [adam("km_curves")] + [
         "logrank",
         "cox",
         "cox_diagnostics",
+        *SITE_TABLES,
     ]
 ]

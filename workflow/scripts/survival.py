@@ -1,7 +1,9 @@
-"""Kaplan–Meier medians, landmarks and curves, reverse-KM follow-up, log-rank and Cox tables."""
+"""Kaplan–Meier medians, landmarks and curves, reverse-KM follow-up, log-rank and Cox tables;
+per-site summary, analyses stratified by site and the per-site meta-analysis."""
 
 import logging
 
+from rwe import sites
 from rwe import survival_tables as st
 from rwe.derive import analysis_sets
 from rwe.io import read_adam, write_table
@@ -24,6 +26,15 @@ def main(snakemake):
         "logrank": st.logrank_table(adsl, adtte, sets, p.subgroups),
         "cox": st.cox_table(models, p.conf_level),
         "cox_diagnostics": st.cox_diagnostics_table(models),
+    }
+    stratified = sites.stratified_cox_models(adsl, adtte, sets, p.covariates)
+    per_site = sites.site_cox_models(adsl, adtte, p.covariates)
+    tables |= {
+        "site_summary": sites.site_summary(adsl, adtte, **ci),
+        "logrank_stratified": sites.logrank_stratified_table(adsl, adtte, sets, p.subgroups),
+        "cox_stratified": sites.cox_stratified_table(stratified, p.conf_level),
+        "cox_stratified_diagnostics": sites.cox_stratified_diagnostics_table(stratified),
+        "site_meta": sites.site_meta(per_site, p.covariates, p.conf_level),
     }
     for name, frame in tables.items():
         write_table(frame, snakemake.output[name])
