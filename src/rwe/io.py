@@ -274,15 +274,21 @@ def read_adam(
         return table
     header = pd.read_csv(path, nrows=0).columns
     wanted = [c for c in header if columns is None or c in columns]
-    # Integers are parsed as floats (exact below 2**53) and made Int64 here: read_csv's own
-    # Int64 parsing is five times slower.
-    numeric = (*ADAM_INT_COLUMNS, *ADAM_FLOAT_COLUMNS)
-    dtypes = {c: float if c in numeric else "category" for c in wanted}
-    table = pd.read_csv(path, usecols=wanted, dtype=dtypes)[wanted]
+    # Every column is read as categorical text (parsing a number per distinct text, not per
+    # cell: pandas' float and Int64 parsing of 90 million rows peaked at several gigabytes),
+    # then numbers are spread from the categories, parsed as read_csv parses them.
+    table = pd.read_csv(path, usecols=wanted, dtype="category")[wanted]
     _return_freed_memory()
     for col in wanted:
+        if col not in ADAM_INT_COLUMNS and col not in ADAM_FLOAT_COLUMNS:
+            continue
+        codes = table[col].cat.codes.to_numpy()
+        parsed = pd.to_numeric(pd.Series(table[col].cat.categories, dtype=object)).to_numpy(float)
+        per_code = np.append(parsed, np.nan)
         if col in ADAM_INT_COLUMNS:
-            table[col] = _float_to_int64(table[col].to_numpy(), f"{path}: column {col}")
+            table[col] = _float_to_int64(per_code, f"{path}: column {col}")[codes]
+        else:
+            table[col] = per_code[codes]
     return table
 
 
