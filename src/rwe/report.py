@@ -442,6 +442,8 @@ def sites_section(t: dict[str, pd.DataFrame]) -> dict:
     """
     one_site = {"missing": "One site: nothing stratified by site or pooled across sites."}
     summary_rows = t["site_summary"]
+    names = ("cox_stratified", "logrank_stratified", "site_meta")
+    one_site_only = all(_one_site(t[name]) for name in names)
     out = {
         "site_summary": table(
             summary_rows,
@@ -478,7 +480,8 @@ def sites_section(t: dict[str, pd.DataFrame]) -> dict:
             ],
             caption="Per site and pooled: Kaplan–Meier medians (NR = not reached), ORR and CBR with "
             "exact CIs among evaluable patients, median follow-up by reverse Kaplan–Meier (OS).",
-        )
+        ),
+        "sites_note": one_site["missing"] if one_site_only else "",
     }
     strat = t["cox_stratified"]
     if _one_site(strat):
