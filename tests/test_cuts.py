@@ -40,7 +40,10 @@ def test_missing_tables_contribute_nothing():
 def test_estimate_changes_status():
     prev = headline_estimates({"km_medians": km(7.5)})
     cur = headline_estimates({"km_medians": km(8.0).iloc[[0, 1]]})  # OS row gone
-    out = estimate_changes(prev, cur).set_index(["estimate", "statistic"])
+    changes = estimate_changes(prev, cur)
+    # The current cut's order first (PFS rows before the previous-only OS rows), not sorted.
+    assert list(changes["estimate"].unique()) == ["all / PFS", "all / OS"]
+    out = changes.set_index(["estimate", "statistic"])
     assert out.loc[("all / PFS", "median"), "status"] == "changed"
     assert out.loc[("all / PFS", "median"), "difference"] == pytest.approx(0.5)
     assert out.loc[("all / PFS", "ci_upper"), "status"] == "unchanged"  # NA both times
@@ -88,6 +91,12 @@ def test_patient_changes_per_site():
         "removed": 0,
         "outcome_changed": 1,
     }
+
+
+def test_a_csv_round_trip_of_the_times_is_no_change():
+    prev = outcomes([("a", "1", "PR", 87.72073921971253, 9.0)])
+    cur = outcomes([("a", "1", "PR", 87.72073921971252, 9.0)])
+    assert patient_changes(prev, cur)["outcome_changed"].item() == 0
 
 
 def test_same_patient_id_at_two_sites_is_two_patients():

@@ -63,7 +63,19 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
     extra = {"response_tests": ["n_1", "n_0"]}
     tables = {name: pd.DataFrame(rows[name], columns=TABLE_COLUMNS[name] + extra.get(name, []))
               for name in rows}  # fmt: skip
-    return tables | site_tables()
+    return tables | site_tables() | change_tables()
+
+
+def change_tables() -> dict[str, pd.DataFrame]:
+    """A second data cut: one estimate changed, one unchanged, three patients at a site named with markup."""
+    changes = [
+        ("cut-1", "cut-2", "km_medians", "all / PFS", "median", 7.5, 8.1, 0.6, "changed"),
+        ("cut-1", "cut-2", "km_medians", "all / PFS", "n", 57, 60, 3, "changed"),
+        ("cut-1", "cut-2", "response", "all", "orr", 0.5, 0.5, 0.0, "unchanged"),
+    ]
+    patients = [(XSS, 57, 60, 3, 0, 1)]
+    return {"changes": pd.DataFrame(changes, columns=TABLE_COLUMNS["changes"]),
+            "changes_patients": pd.DataFrame(patients, columns=TABLE_COLUMNS["changes_patients"])}  # fmt: skip
 
 
 def site_tables() -> dict[str, pd.DataFrame]:
@@ -178,6 +190,7 @@ def fixture_provenance() -> dict:
 def fixture_config(**changes) -> dict:
     config = {
         "sites": {"site": "data/site"},
+        "data_cut": "cut-2",
         "pfs_death_events": "all",
         "conf_level": 0.95,
         "km": {"conf_type": "log", "landmarks_months": [12]},
@@ -290,6 +303,24 @@ def test_methods_follow_the_configuration(tmp_path):
     assert "Efron" in html
     html = render(tmp_path)
     assert "death from any cause without prior progression is a PFS event" in html
+
+
+def test_changes_since_the_last_cut_show_what_moved(tmp_path):
+    html = render(tmp_path)
+    section = html[html.index('<section id="changes">') :]
+    section = section[: section.index("</section>")]
+    assert (
+        "Headline estimates of data cut cut-2 that differ from cut-1; 1 others are unchanged"
+        in section
+    )
+    assert "<td>7.50</td><td>8.10</td><td>0.60</td><td>changed</td>" in section
+    assert "<td>57</td><td>60</td><td>3</td>" in section
+    assert "orr" not in section.split("</caption>", 2)[-1]  # the unchanged row is not listed
+    assert XSS not in section
+    first = change_tables()
+    first["changes"]["previous_cut"] = None
+    html = render(tmp_path, fixture_tables() | first)
+    assert "Data cut cut-2 is the first kept under results/cuts/: nothing to compare yet." in html
 
 
 def test_published_comparison_only_with_a_reference(tmp_path):

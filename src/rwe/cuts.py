@@ -50,6 +50,8 @@ ESTIMATE_CHANGE_COLUMNS = [
     "difference",
     "status",
 ]
+#: Statistics of HEADLINES that are patient counts (for display and small-cell suppression).
+COUNT_STATISTICS = ("n", "events", "n_out", "n_evaluable")
 PATIENT_CHANGE_COLUMNS = ["site", "n_previous", "n_current", "added", "removed", "outcome_changed"]
 OUTCOME_COLUMNS = ["pfs_months", "pfs_censored", "os_months", "os_censored", "best_response"]
 
@@ -98,6 +100,8 @@ def estimate_changes(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFr
     ``changed`` or ``unchanged`` (equal to 1e-12 relative, or both not estimable).
     """
     keys = ["table", "estimate", "statistic"]
+    # The current cut's order, then what only the previous cut had (an outer merge would sort).
+    order = pd.concat([current[keys], previous[keys]]).drop_duplicates()
     merged = previous.merge(
         current,
         on=keys,
@@ -106,6 +110,7 @@ def estimate_changes(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFr
         indicator=True,
         sort=False,
     )
+    merged = order.merge(merged, on=keys, how="left")
     prev = pd.to_numeric(merged["value_previous"], errors="coerce")
     cur = pd.to_numeric(merged["value_current"], errors="coerce")
     same = np.isclose(prev, cur, rtol=1e-12, atol=0) | (prev.isna() & cur.isna())
@@ -162,8 +167,12 @@ def patient_changes(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFra
     changed = pd.Series(False, index=merged.index)
     for col in OUTCOME_COLUMNS:
         a, b = merged[f"{col}_p"], merged[f"{col}_c"]
-        differs = (a != b) & ~(a.isna() & b.isna())
-        changed |= differs & (merged["_merge"] == "both")
+        if col == "best_response":
+            same = (a.astype(object) == b.astype(object)) | (a.isna() & b.isna())
+        else:  # months from whole days: a CSV round trip may move the last digit, a day cannot
+            a, b = pd.to_numeric(a).to_numpy(float), pd.to_numeric(b).to_numpy(float)
+            same = np.isclose(a, b, rtol=1e-9, atol=0) | (np.isnan(a) & np.isnan(b))
+        changed |= ~same & (merged["_merge"] == "both")
     merged["added"] = merged["_merge"] == "right_only"
     merged["removed"] = merged["_merge"] == "left_only"
     merged["outcome_changed"] = changed

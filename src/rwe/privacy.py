@@ -16,6 +16,8 @@ from collections.abc import Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from rwe.cuts import COUNT_STATISTICS
+
 SUPPRESSED = "suppressed"
 
 _RESPONSE_COUNTS = [
@@ -48,6 +50,16 @@ def _statistic_count(frame: pd.DataFrame) -> pd.Series:
     """In cox_diagnostics, ``value`` is a count on the rows whose statistic is n, events, n_dropped."""
     is_count = frame["statistic"].isin(["n", "events", "n_dropped"])
     return pd.to_numeric(frame["value"], errors="coerce").where(is_count)
+
+
+def _changes_count(column: str) -> Callable[[pd.DataFrame], pd.Series]:
+    """In changes, ``previous``/``current`` are counts on the rows whose statistic is a count."""
+
+    def count(frame: pd.DataFrame) -> pd.Series:
+        is_count = frame["statistic"].isin(COUNT_STATISTICS)
+        return pd.to_numeric(frame[column], errors="coerce").where(is_count)
+
+    return count
 
 
 #: Per output table: ``counts`` (columns of patient counts), ``dependent`` (column -> the count
@@ -104,6 +116,11 @@ RULES: dict[str, dict] = {
         "counts": ["n", "events"],
         "dependent": {c: ["n", "events"] for c in ("log_hr", "se", "hr", "ci_lower", "ci_upper")},
     },
+    "changes": {
+        "derived": {"_previous": _changes_count("previous"), "_current": _changes_count("current")},
+        "dependent": {"previous": ["_previous"], "current": ["_current"], "difference": ["_previous", "_current"]},
+    },
+    "changes_patients": {"counts": ["n_previous", "n_current", "added", "removed", "outcome_changed"]},
     "adverse_events": {"counts": ["n", "N"], "dependent": {"percent": ["n", "N"]}},
     "nadir": {"counts": ["n"], "dependent": {c: ["n"] for c in ("median", "min", "max")}},
     "nadir_tests": {"counts": ["n_1", "n_2"], "dependent": {"W": ["n_1", "n_2"]}},

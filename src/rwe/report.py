@@ -16,6 +16,7 @@ import jinja2
 import pandas as pd
 import yaml
 
+from rwe.cuts import COUNT_STATISTICS, ESTIMATE_CHANGE_COLUMNS, PATIENT_CHANGE_COLUMNS
 from rwe.derive import DAYS_PER_MONTH
 from rwe.plots import MAX_PATIENTS, SELECTION_SEED, label
 from rwe.privacy import SUPPRESSED, suppress_table
@@ -34,7 +35,8 @@ SECTIONS = [
     ("summary", "Summary of key results"), ("methods", "Methods"), ("attrition", "Patients analysed"),
     ("data-quality", "Data quality and missingness"), ("baseline", "Baseline characteristics"),
     ("response", "Response"), ("survival", "Survival"), ("cox", "Cox regression"), ("sites", "Sites"), ("safety", "Safety"),
-    ("exposure", "Exposure–response"), ("published", "Published vs this run"), ("provenance", "Provenance"),
+    ("exposure", "Exposure–response"), ("published", "Published vs this run"),
+    ("changes", "Changes since the last data cut"), ("provenance", "Provenance"),
 ]  # fmt: skip
 #: Columns the report reads from each table: DESIGN.md §6 contract columns, then the extras the
 #: stages append (docs/architecture.md). A table or column that is absent is shown as empty.
@@ -65,6 +67,8 @@ TABLE_COLUMNS: dict[str, list[str]] = {
                           "ci_upper", "p", "observed_below", "observed_above", "cv_auc", "note"],
     "exposure_predictions": ["outcome", "exposure", "at", "probability", "ci_lower", "ci_upper", "dose_mg"],
     "published_comparison": ["quantity", "published", "this_run", "unit", "note"],
+    "changes": ["previous_cut", "current_cut", *ESTIMATE_CHANGE_COLUMNS],
+    "changes_patients": PATIENT_CHANGE_COLUMNS,
 }  # fmt: skip
 #: Template keys that show a table, where they differ from the table's name.
 SECTION_KEYS = {"adverse_events": ["adverse_events", "ae_by_set"], "exposure_response": ["exposure"],
@@ -402,6 +406,7 @@ def build_context(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure
         ctx["adverse_events"]["note"] = (
             "Hematologic grades from labs were requested, but no labs.csv was sent."
         )
+    ctx |= changes_section(t, config.get("data_cut", ""))
     for name in absent:
         for key in SECTION_KEYS.get(name, [name]):
             ctx[key] = {
@@ -555,6 +560,67 @@ def sites_section(t: dict[str, pd.DataFrame]) -> dict:
             "as metafor::rma); per-site estimates and weights in site_meta.csv and the plots.",
         )
     return out
+
+
+def changes_section(t: dict[str, pd.DataFrame], label: str) -> dict:
+    """Changes since the last data cut: patients per site, then the estimates that moved.
+
+    Parameters
+    ----------
+    t : dict of str to pandas.DataFrame
+        The suppressed tables; ``changes`` and ``changes_patients`` are read.
+    label : str
+        This run's ``data_cut``.
+    """
+    changes, patients = t["changes"], t["changes_patients"]
+    if changes.empty:  # not produced: the tables say so
+        return {"changes_note": ""}
+    previous = changes["previous_cut"].dropna().astype(str)
+    previous = previous[previous != ""]
+    if previous.empty:
+        note = f"Data cut {label} is the first kept under results/cuts/: nothing to compare yet."
+        return {"changes_note": note, "changes": {}, "changes_patients": {}}
+    before = previous.iloc[0]
+
+    def value(r, column):
+        if r["statistic"] in COUNT_STATISTICS:
+            return count(r[column])
+        if r["statistic"].startswith(("orr", "cbr")):
+            return pct(r[column])
+        return pval(r[column]) if r["statistic"] == "p" else num(r[column], 2)
+
+    moved = changes[changes["status"] != "unchanged"]
+    unchanged = int((changes["status"] == "unchanged").sum())
+    return {
+        "changes_note": "",
+        "changes_patients": table(
+            patients,
+            [
+                ("Site", lambda r: text(r["site"])),
+                (f"Patients in {before}", lambda r: count(r["n_previous"])),
+                (f"Patients in {label}", lambda r: count(r["n_current"])),
+                ("Added", lambda r: count(r["added"])),
+                ("Removed", lambda r: count(r["removed"])),
+                ("Outcome changed", lambda r: count(r["outcome_changed"])),
+            ],
+            caption="Patients per site in the previous and in this data cut. A changed outcome is "
+            "a different PFS or OS time or status, or a different best response.",
+        ),
+        "changes": table(
+            moved,
+            [
+                ("Table", lambda r: text(r["table"])),
+                ("Estimate", lambda r: text(r["estimate"])),
+                ("Statistic", lambda r: text(r["statistic"])),
+                (before, lambda r: value(r, "previous")),
+                (label, lambda r: value(r, "current")),
+                ("Difference", lambda r: value(r, "difference")),
+                ("Status", lambda r: text(r["status"])),
+            ],
+            caption=f"Headline estimates of data cut {label} that differ from {before}; "
+            f"{unchanged} others are unchanged (all in tables/changes.csv). ORR and CBR in %.",
+        ),
+    }
 
 
 def summary(tables: dict[str, pd.DataFrame]) -> list[str]:

@@ -23,6 +23,8 @@ REPORT_TABLES = [
     "exposure_response",
     "exposure_predictions",
     "published_comparison",
+    "changes",
+    "changes_patients",
 ]
 FIGURE_TABLES = ["logrank", "cox", "response", "exposure_response", "site_meta"]
 # Figure kind -> (category in the Snakemake report); one folder and one caption per kind.
