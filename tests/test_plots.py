@@ -10,6 +10,7 @@ import pytest
 
 from rwe import plots
 from rwe.response import CATEGORIES
+from rwe.safety import patient_nadirs
 from rwe.survival_tables import km_curves, km_fits
 
 
@@ -158,7 +159,7 @@ def make(cohort, tmp_path, **config):
     config = {"subgroups": ["emd", "age_ge80"], **config}
     tables = figure_tables()
     tables["km_curves"] = km_curves(km_fits(adsl, adtte, sets, config["subgroups"]))
-    return plots.make_figures(adsl, adlb, tables, sets, config, tmp_path)
+    return plots.make_figures(adsl, patient_nadirs(adlb), tables, sets, config, tmp_path)
 
 
 def test_every_figure_is_written_and_indexed(cohort, tmp_path):

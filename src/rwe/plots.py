@@ -753,15 +753,18 @@ def _selected(patients: pd.DataFrame, max_patients: int) -> tuple[pd.DataFrame, 
     return shown, selection_note(len(shown), len(patients))
 
 
-def make_figures(adsl, adlb, tables: dict[str, pd.DataFrame], sets: dict[str, pd.DataFrame], config: dict,
+def make_figures(adsl, nadirs, tables: dict[str, pd.DataFrame], sets: dict[str, pd.DataFrame], config: dict,
                  out_dir: str | Path, workers: int = 1) -> pd.DataFrame:  # fmt: skip
     """Draw every figure of the report into ``out_dir/<kind>/`` (PNG and SVG).
 
     Parameters
     ----------
-    adsl, adlb : pandas.DataFrame
-        Analysis datasets (patient level; only aggregates, curves and a stated selection of
+    adsl : pandas.DataFrame
+        Analysis dataset (patient level; only aggregates, curves and a stated selection of
         patients leave this function).
+    nadirs : pandas.DataFrame
+        Each patient's nadir per test (:func:`rwe.safety.patient_nadirs`: ``site, patient_id,
+        test, nadir``), as the safety rule writes it to ``adam/nadirs.csv``.
     tables : dict of str to pandas.DataFrame
         ``km_curves`` (``adam/km_curves.csv``: ``analysis_set, endpoint, variable, level`` and
         the columns of :func:`rwe.survival.km_curve`), ``logrank``, ``cox``, ``response``,
@@ -786,7 +789,7 @@ def make_figures(adsl, adlb, tables: dict[str, pd.DataFrame], sets: dict[str, pd
         ``name, kind, section, file, title`` of each figure; ``file`` is the path under
         ``out_dir`` without suffix (``km/km_pfs_all_all``).
     """
-    from rwe.safety import _nadirs_by_patient, patient_nadirs
+    from rwe.safety import _nadirs_by_patient
 
     out_dir = Path(out_dir)
     for kind in FIGURE_KINDS:
@@ -861,7 +864,7 @@ def make_figures(adsl, adlb, tables: dict[str, pd.DataFrame], sets: dict[str, pd
              f"Best response by IMWG category, {set_title(set_name)}", height=height)  # fmt: skip
         emit(rate_plot(part, f"ORR and CBR, {set_title(set_name)}"), "response", f"rates_{stem}",
              f"ORR and CBR with exact {round(100 * conf_level)}% CIs, {set_title(set_name)}", height=height)  # fmt: skip
-    nadirs = _nadirs_by_patient(adsl, patient_nadirs(adlb)) if len(adlb) else pd.DataFrame()
+    nadirs = _nadirs_by_patient(adsl, nadirs) if len(nadirs) else pd.DataFrame()
     if len(nadirs):
         imid = nadirs.assign(
             group=np.where(nadirs["imid_containing"] == 1, "IMiD-containing", "IMiD-free")

@@ -53,8 +53,8 @@ def figure_folder(kind):
 rule figures:
     input:
         adsl=adam("adsl"),
-        adae=adam("adae"),
-        adlb=adam("adlb"),
+        nadirs=adam("nadirs"),
+        exposure_curves=adam("exposure_curves"),
         km_curves=adam("km_curves"),
         tables=expand(table("{name}"), name=FIGURE_TABLES),
     output:
@@ -69,7 +69,6 @@ rule figures:
         max_patients=config["figures"]["max_patients"],
         min_cell_count=config["min_cell_count"],
         min_regimen_n=config["min_regimen_n"],
-        hematologic_source=config["safety"]["hematologic_source"],
     threads: 2
     log:
         results("logs/figures.log"),

@@ -23,6 +23,10 @@ rule safety:
             caption="../report/exposure_predictions.rst",
             category="Exposure-response",
         ),
+        # For the figures (which then need neither ADAE nor the large ADLB): each patient's
+        # nadir per test, and the fitted exposure-response curves.
+        nadirs=adam("nadirs"),
+        exposure_curves=adam("exposure_curves"),
     params:
         min_regimen_n=config["min_regimen_n"],
         hematologic_source=config["safety"]["hematologic_source"],

@@ -9,7 +9,7 @@ matplotlib.use("Agg")  # files only: no display, before plotnine imports pyplot
 
 import pandas as pd  # noqa: E402
 
-from rwe import exposure, plots, safety  # noqa: E402
+from rwe import plots  # noqa: E402
 from rwe.derive import analysis_sets  # noqa: E402
 from rwe.io import read_adam, write_table  # noqa: E402
 
@@ -17,13 +17,12 @@ from rwe.io import read_adam, write_table  # noqa: E402
 def main(snakemake):
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
     p = snakemake.params
-    adsl, adae, adlb = (read_adam(snakemake.input[k]) for k in ("adsl", "adae", "adlb"))
+    adsl, nadirs = read_adam(snakemake.input.adsl), read_adam(snakemake.input.nadirs)
     tables = {
         name: pd.read_csv(path) for name, path in zip(p.names, snakemake.input.tables, strict=True)
     }
     tables["km_curves"] = pd.read_csv(snakemake.input.km_curves, dtype={"level": str})
-    ae = safety.combine_hematologic(adae, safety.grade_from_labs(adlb), p.hematologic_source)
-    tables["exposure_curves"] = exposure.exposure_curves(adsl, ae, p.conf_level)
+    tables["exposure_curves"] = pd.read_csv(snakemake.input.exposure_curves)
     config = {
         "conf_level": p.conf_level,
         "subgroups": p.subgroups,
@@ -33,7 +32,7 @@ def main(snakemake):
     out_dir = Path(snakemake.output.km).parent
     index = plots.make_figures(
         adsl,
-        adlb,
+        nadirs,
         tables,
         analysis_sets(adsl, p.min_regimen_n),
         config,

@@ -36,11 +36,13 @@ def main(snakemake):
     nadirs = safety.patient_nadirs(adlb)
     write_table(safety.nadir_table(sets, adlb, nadirs), snakemake.output.nadir)
     write_table(safety.nadir_test_table(sets, adlb, nadirs), snakemake.output.nadir_tests)
+    write_table(nadirs, snakemake.output.nadirs)
     models, predictions = exposure.exposure_response(
         adsl, ae, p.predict_at, p.cv_folds, p.conf_level
     )
     write_table(models, snakemake.output.exposure_response)
     write_table(predictions, snakemake.output.exposure_predictions)
+    write_table(exposure.exposure_curves(adsl, ae, p.conf_level), snakemake.output.exposure_curves)
     logging.info("exposure-response on %s", models["exposure"].iloc[0] if len(models) else "-")
 
 
