@@ -128,8 +128,8 @@ def test_empty_safety_inputs_give_empty_tables_not_errors():
     adsl = _sets()["all"].assign(regimen="Ixa-Rd", imid_containing=1)
     table = safety.adverse_event_table({"all": adsl}, empty_ae)
     assert (table.loc[table["term"] == "any hematologic", "n"] == 0).all()
-    assert safety.nadir_table({"all": adsl}, empty_labs)["n"].eq(0).all()
-    assert safety.nadir_test_table({"all": adsl}, empty_labs).empty
+    assert safety.nadir_table({"all": adsl}, safety.patient_nadirs(empty_labs))["n"].eq(0).all()
+    assert safety.nadir_test_table({"all": adsl}, safety.patient_nadirs(empty_labs)).empty
 
 
 def test_wilcoxon_exact_by_hand():
@@ -159,8 +159,8 @@ def test_stage_runs_on_header_only_adam_files(tmp_path):
         table = safety.adverse_event_table({"all": adsl}, ae, source)
         assert table.empty
         assert list(table.columns) == [*safety.AE_COLUMNS, "source", "note"]
-    assert safety.nadir_table({"all": adsl}, adlb).empty
-    assert safety.nadir_test_table({"all": adsl}, adlb).empty
+    assert safety.nadir_table({"all": adsl}, safety.patient_nadirs(adlb)).empty
+    assert safety.nadir_test_table({"all": adsl}, safety.patient_nadirs(adlb)).empty
     models, predictions = exposure.exposure_response(adsl, ae)
     assert len(models) == len(exposure.OUTCOMES)
     assert predictions.empty
@@ -182,11 +182,11 @@ def test_nadirs_are_after_day_0_and_grouped_by_imid_use_and_regimen():
     adlb = pd.DataFrame({"site": "s", "patient_id": ["a", "a", "a", "b", "c"], "day": [0, 7, 14, 7, 7],
                          "test": "PLT", "value": [10.0, 90, 80, 120, 60], "unit": "10^9/L"})  # fmt: skip
     assert safety.patient_nadirs(adlb)["nadir"].tolist() == [80, 120, 60]  # day 0 is baseline
-    table = safety.nadir_table({"all": adsl}, adlb).set_index("group")
+    table = safety.nadir_table({"all": adsl}, safety.patient_nadirs(adlb)).set_index("group")
     assert set(table["test"]) == {"PLT"}  # no rows for tests without values
     assert table.loc["all", ["n", "median", "min", "max"]].tolist() == [3, 80, 60, 120]
     assert table.loc["IMiD-containing", ["n", "median"]].tolist() == [2, 100]
     assert table.loc["Ixa-d", "n"] == 1
-    tests = safety.nadir_test_table({"all": adsl}, adlb)
+    tests = safety.nadir_test_table({"all": adsl}, safety.patient_nadirs(adlb))
     assert tests["comparison"].tolist() == ["IMiD-containing vs IMiD-free"]  # no Pd or Td patients
     assert tests[["n_1", "n_2"]].values.tolist() == [[2, 1]]

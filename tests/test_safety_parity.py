@@ -37,7 +37,7 @@ def nadir_pairs(adsl, adlb):
         "large, normal approximation": (rng.normal(size=60), rng.normal(0.3, 1, size=70)),
         "identical groups": (np.arange(5.0), np.arange(5.0)),
     }
-    tests = safety.nadir_test_table({"all": adsl}, adlb)
+    tests = safety.nadir_test_table({"all": adsl}, safety.patient_nadirs(adlb))
     nadirs = safety._nadirs_by_patient(adsl, safety.patient_nadirs(adlb))
     for row in tests.itertuples():
         part = nadirs[nadirs["test"] == row.test]

@@ -321,8 +321,8 @@ def read_text_table(path: str | Path, drop: tuple[str, ...] = ("_row",)) -> pd.D
 def read_tables(paths: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
     """Read aggregate tables by name; a file that is absent or empty is left out.
 
-    The same reading as :func:`rwe.report.read_tables`, without the report's imports (the
-    shareable rule pays for nothing but pandas).
+    The report then says which table is missing. Kept here, not in :mod:`rwe.report`, so the
+    rules that only read tables (shareable, data cuts) pay for nothing but pandas.
     """
     tables = {}
     for name, path in paths.items():

@@ -752,27 +752,6 @@ def render_report(context: dict) -> str:
     return env.get_template("report.html.j2").render(**context)
 
 
-def read_tables(paths: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
-    """Read the aggregate tables; a file that is absent or empty is left out (its section says so).
-
-    Parameters
-    ----------
-    paths : dict of str to path
-        Table name -> CSV path.
-
-    Returns
-    -------
-    dict of str to pandas.DataFrame
-    """
-    tables = {}
-    for name, path in paths.items():
-        try:
-            tables[name] = pd.read_csv(path)
-        except (FileNotFoundError, pd.errors.EmptyDataError):
-            continue
-    return tables
-
-
 def write_report(tables: dict[str, pd.DataFrame], figures: pd.DataFrame, figure_dir, provenance: dict, config: dict,
                  path) -> None:  # fmt: skip
     """Build and write ``report.html``."""

@@ -442,20 +442,15 @@ def _nadirs_by_patient(adsl: pd.DataFrame, nadirs: pd.DataFrame) -> pd.DataFrame
     )
 
 
-def nadir_table(
-    sets: dict[str, pd.DataFrame], adlb: pd.DataFrame, nadirs: pd.DataFrame | None = None
-) -> pd.DataFrame:
+def nadir_table(sets: dict[str, pd.DataFrame], nadirs: pd.DataFrame) -> pd.DataFrame:
     """Median and range of nadir WBC, ANC, HGB, PLT: overall, by IMiD use and by regimen.
 
     Parameters
     ----------
     sets : dict of str to pandas.DataFrame
         Analysis sets of ADSL.
-    adlb : pandas.DataFrame
-        Laboratory values in harmonised units.
-    nadirs : pandas.DataFrame, optional
-        :func:`patient_nadirs` of ``adlb``, when the caller has it already (it is the costly
-        part on a large laboratory table).
+    nadirs : pandas.DataFrame
+        Each patient's nadir per test (:func:`patient_nadirs` of the laboratory values).
 
     Returns
     -------
@@ -464,8 +459,6 @@ def nadir_table(
         "IMiD-containing", "IMiD-free" or a regimen; only groups with at least one patient
         (no rows at all without laboratory values).
     """
-    if nadirs is None:
-        nadirs = patient_nadirs(adlb)
     rows = []
     for name, adsl in sets.items():
         data = _nadirs_by_patient(adsl, nadirs)
@@ -484,20 +477,15 @@ def nadir_table(
     return pd.DataFrame(rows, columns=NADIR_COLUMNS)
 
 
-def nadir_test_table(
-    sets: dict[str, pd.DataFrame], adlb: pd.DataFrame, nadirs: pd.DataFrame | None = None
-) -> pd.DataFrame:
+def nadir_test_table(sets: dict[str, pd.DataFrame], nadirs: pd.DataFrame) -> pd.DataFrame:
     """Wilcoxon rank-sum tests of nadirs: IMiD-containing vs IMiD-free, and Pd vs Rd vs Td.
 
     Parameters
     ----------
     sets : dict of str to pandas.DataFrame
         Analysis sets of ADSL.
-    adlb : pandas.DataFrame
-        Laboratory values in harmonised units.
-    nadirs : pandas.DataFrame, optional
-        :func:`patient_nadirs` of ``adlb``, when the caller has it already (it is the costly
-        part on a large laboratory table).
+    nadirs : pandas.DataFrame
+        Each patient's nadir per test (:func:`patient_nadirs` of the laboratory values).
 
     Returns
     -------
@@ -506,8 +494,6 @@ def nadir_test_table(
         ``method`` (exact or normal approximation, :func:`wilcoxon_rank_sum`). A comparison with
         an empty group (e.g. within a single-regimen set) has no row.
     """
-    if nadirs is None:
-        nadirs = patient_nadirs(adlb)
     rows = []
     for name, adsl in sets.items():
         data = _nadirs_by_patient(adsl, nadirs)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from rwe.report import read_tables, write_report
+from rwe.io import read_tables
+from rwe.report import write_report
 
 
 def main(snakemake):

@@ -34,8 +34,8 @@ def main(snakemake):
         )
     write_table(ae_table, snakemake.output.adverse_events)
     nadirs = safety.patient_nadirs(adlb)
-    write_table(safety.nadir_table(sets, adlb, nadirs), snakemake.output.nadir)
-    write_table(safety.nadir_test_table(sets, adlb, nadirs), snakemake.output.nadir_tests)
+    write_table(safety.nadir_table(sets, nadirs), snakemake.output.nadir)
+    write_table(safety.nadir_test_table(sets, nadirs), snakemake.output.nadir_tests)
     write_table(nadirs, snakemake.output.nadirs)
     models, predictions = exposure.exposure_response(
         adsl, ae, p.predict_at, p.cv_folds, p.conf_level
