@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from rwe import aggregates
 from rwe.privacy import RULES, SUPPRESSED, is_small, suppress_small_cells, suppress_table
 from rwe.report import TABLE_COLUMNS
 
@@ -114,10 +115,19 @@ def test_input_is_not_modified_and_unknown_tables_pass_through():
     pd.testing.assert_frame_equal(suppress_table("exposure_predictions", table, 5), table)
 
 
+AGGREGATE_COLUMNS = {
+    "cox": aggregates.COX_COLUMNS,
+    "km_landmarks": aggregates.KM_LANDMARK_COLUMNS,
+    "km_medians": aggregates.KM_MEDIAN_COLUMNS,
+    "response": aggregates.RESPONSE_COLUMNS,
+}
+
+
 def test_every_count_column_of_the_rules_is_a_column_of_its_table():
     """A typo in RULES would silently leave a count unsuppressed."""
+    exported = {f"aggregate_{name}": columns for name, columns in AGGREGATE_COLUMNS.items()}
     for name, rule in RULES.items():
-        known = set(TABLE_COLUMNS[name]) | {
+        known = set({**TABLE_COLUMNS, **exported}[name]) | {
             "n_missing",
             "n_not_evaluable",
             "n_dropped",

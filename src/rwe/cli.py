@@ -1,4 +1,8 @@
-"""Command line: ``rwe simulate``, ``rwe resample`` (bootstrap a larger extract), ``rwe check``."""
+"""Command line: ``rwe simulate``, ``rwe resample``, ``rwe check``, ``rwe export-aggregates``.
+
+``resample`` bootstraps a larger extract; ``export-aggregates`` writes an aggregate-only site's
+summaries (rwe.aggregates).
+"""
 
 from __future__ import annotations
 
@@ -56,6 +60,37 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_aggregates(args: argparse.Namespace) -> int:
+    """Write a site's aggregate folder (rwe.aggregates) with the pooled run's config values."""
+    from pathlib import Path
+
+    import yaml
+
+    from rwe.aggregates import aggregate_options, export_site_aggregates
+    from rwe.exceptions import RweError
+
+    config = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
+    schema = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+    if schema.is_file():  # a source checkout: the workflow's own defaults and checks
+        from snakemake.utils import validate
+
+        validate(config, str(schema), set_default=True)
+    try:
+        manifest = export_site_aggregates(
+            args.site_dir,
+            args.site,
+            args.out,
+            aggregate_options(config),
+            config.get("regimen_aliases", {}),
+            config.get("allow_extra_columns", False),
+        )
+    except (RweError, KeyError) as err:
+        print(f"nothing written: {err}", file=sys.stderr)
+        return 1
+    print(f"{args.site}: {', '.join(manifest['files'])} and manifest.json written to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``rwe`` argument parser."""
     parser = argparse.ArgumentParser(prog="rwe", description=__doc__)
@@ -81,6 +116,20 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--site", default="site", help="site name used in messages")
     check.add_argument("--allow-extra-columns", action="store_true")
     check.set_defaults(func=_check)
+    agg = sub.add_parser(
+        "export-aggregates",
+        help="write a site's aggregate-only summaries (no patient rows) for a pooled run",
+    )
+    agg.add_argument("site_dir", help="the site's extract folder")
+    agg.add_argument("--site", required=True, help="site name, as the pooled run's config has it")
+    agg.add_argument("--out", required=True, help="folder for the aggregate files")
+    agg.add_argument(
+        "--config",
+        default="config/config.yaml",
+        help="the pooled run's config (covariates, landmarks, min_cell_count …; default "
+        "config/config.yaml)",
+    )
+    agg.set_defaults(func=_export_aggregates)
     return parser
 
 

@@ -116,6 +116,23 @@ RULES: dict[str, dict] = {
         "counts": ["n", "events"],
         "dependent": {c: ["n", "events"] for c in ("log_hr", "se", "hr", "ci_lower", "ci_upper")},
     },
+    "site_contributions": {},  # yes/no per site and analysis: no counts
+    # An aggregate-only site's export (rwe.aggregates), suppressed at the site before it leaves.
+    "aggregate_cox": {
+        "counts": ["n", "events", "n_dropped"],
+        "dependent": {c: ["n", "events"] for c in ("log_hr", "variance")},
+    },
+    "aggregate_km_landmarks": {
+        "counts": ["n", "n_risk"],
+        "dependent": {c: ["n"] for c in ("surv", "ci_lower", "ci_upper")},
+    },
+    "aggregate_km_medians": {
+        "counts": ["n", "events"],
+        "dependent": {c: ["n"] for c in ("median", "ci_lower", "ci_upper", "median_followup",
+                                         "followup_ci_lower", "followup_ci_upper")},
+    },
+    "aggregate_response": {"counts": ["n", "n_evaluable", *_RESPONSE_COUNTS[1:9], "n_not_evaluable", "orr_n",
+                                      "cbr_n"]},
     "changes": {
         "derived": {"_previous": _changes_count("previous"), "_current": _changes_count("current")},
         "dependent": {"previous": ["_previous"], "current": ["_current"], "difference": ["_previous", "_current"]},

@@ -25,6 +25,7 @@ from rwe.sites import (
     COX_STRATIFIED_COLUMNS,
     LOGRANK_STRATIFIED_COLUMNS,
     ONE_SITE_NOTE,
+    SITE_CONTRIBUTION_COLUMNS,
     SITE_META_COLUMNS,
     SITE_SUMMARY_COLUMNS,
 )
@@ -60,6 +61,7 @@ TABLE_COLUMNS: dict[str, list[str]] = {
     "cox_stratified": COX_STRATIFIED_COLUMNS,
     "cox_stratified_diagnostics": [*COX_DIAGNOSTICS_COLUMNS, "note"],
     "site_meta": SITE_META_COLUMNS,
+    "site_contributions": SITE_CONTRIBUTION_COLUMNS,
     "adverse_events": ["analysis_set", "category", "term", "grade_group", "n", "N", "percent"],
     "nadir": ["analysis_set", "test", "group", "n", "median", "min", "max"],
     "nadir_tests": ["analysis_set", "test", "comparison", "p", "W", "method"],

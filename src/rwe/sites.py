@@ -26,6 +26,7 @@ import pandas as pd
 from scipy import stats
 
 from rwe import survival_tables as st
+from rwe.aggregates import ESTIMATE_COLUMNS
 from rwe.meta import inverse_variance
 from rwe.response import response_table
 from rwe.survival import km_curve, km_quantile, logrank
@@ -33,6 +34,7 @@ from rwe.survival import km_curve, km_quantile, logrank
 SITE = "site"
 POOLED = "pooled"
 ONE_SITE_NOTE = "one site: nothing stratified or pooled"
+POOLED_ROW_LEVEL_NOTE = "patients of the row-level sites (aggregate-only sites cannot be pooled)"
 #: metafor ``method`` -> reader's name.
 META_METHODS = {
     "FE": "Fixed effect",
@@ -76,7 +78,11 @@ def _site_sets(adsl: pd.DataFrame) -> dict[str, pd.DataFrame]:
 
 
 def site_summary(
-    adsl: pd.DataFrame, adtte: pd.DataFrame, conf_type: str = "log", conf_level: float = 0.95
+    adsl: pd.DataFrame,
+    adtte: pd.DataFrame,
+    conf_type: str = "log",
+    conf_level: float = 0.95,
+    aggregate_rows: list[dict] | None = None,
 ) -> pd.DataFrame:
     """Per site and pooled: patients, median PFS and OS, ORR, CBR and median follow-up.
 
@@ -88,19 +94,24 @@ def site_summary(
         Scale of the Kaplan–Meier CI (R ``conf.type``).
     conf_level : float
         Level of every interval.
+    aggregate_rows : list of dict, optional
+        The rows of aggregate-only sites (:func:`rwe.aggregates.summary_row`), placed after the
+        row-level sites; the pooled row holds the row-level sites' patients only, and says so.
 
     Returns
     -------
     pandas.DataFrame
-        One row per site, then ``site = "pooled"`` (all patients): ``n``; per endpoint
+        One row per site, then ``site = "pooled"`` (all patients; only with two row-level
+        sites or more): ``n``; per endpoint
         (``pfs_``, ``os_``) ``events``, ``median`` and its CI in months (R ``quantile.survfit``;
         empty = not reached); ``n_evaluable``, ``orr`` and ``cbr`` with exact CIs (R
         ``binom.test``); ``median_followup`` and its CI (reverse Kaplan–Meier of OS, months);
         ``note``. With one site: that site's row only, with :data:`ONE_SITE_NOTE`.
     """
+    aggregate_rows = list(aggregate_rows or [])
     sets = _site_sets(adsl)
-    one_site = len(sets) < 2
-    if not one_site:
+    one_site = len(sets) + len(aggregate_rows) < 2
+    if len(sets) > 1:
         sets[POOLED] = adsl
     rows = {name: {"site": name, "n": len(subset)} for name, subset in sets.items()}
     for name, endpoint, data in st.endpoint_data(adsl, adtte, sets, []):
@@ -122,7 +133,11 @@ def site_summary(
     for name, row in rows.items():
         row.update(response.loc[name, RESPONSE_COLUMNS].to_dict())
         row["note"] = ONE_SITE_NOTE if one_site else ""
-    return pd.DataFrame(list(rows.values())).reindex(columns=SITE_SUMMARY_COLUMNS)
+    if aggregate_rows and POOLED in rows:
+        rows[POOLED]["note"] = POOLED_ROW_LEVEL_NOTE
+    pooled = [rows.pop(POOLED)] if POOLED in rows else []
+    table = [*rows.values(), *aggregate_rows, *pooled]
+    return pd.DataFrame(table).reindex(columns=SITE_SUMMARY_COLUMNS)
 
 
 # --------------------------------------------------------------------------- stratified by site
@@ -222,14 +237,35 @@ def site_cox_models(adsl: pd.DataFrame, adtte: pd.DataFrame, covariates) -> list
     ]
 
 
-def _site_estimate(m: st.CoxModel, term: str, z: float) -> dict:
-    """One site's row for ``term``: its log HR and Wald CI, or why it is left out."""
-    row = {"site": m.analysis_set, "method": "", "n": m.n, "events": m.events}
-    reason = m.term_notes.get(term, "") or ("" if m.fit is not None else "no model fitted")
-    if reason:
-        return {**row, "note": f"left out of the pooling: {reason}"}
-    j = m.fit.terms.index(term)
-    coef, se = float(m.fit.coef[j]), float(m.fit.se[j])
+def model_estimates(models: list[st.CoxModel], covariates: list[str]) -> pd.DataFrame:
+    """Each per-site model's log HR and standard error per term, or why the site is left out.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`rwe.aggregates.ESTIMATE_COLUMNS` (``site`` is the model's ``analysis_set``), the
+        form in which an aggregate-only site sends its estimates
+        (:func:`rwe.aggregates.cox_estimates`).
+    """
+    rows = []
+    for m in models:
+        for term in covariates:
+            row = {"site": m.analysis_set, "endpoint": m.endpoint, "term": term, "n": m.n}
+            row |= {"events": m.events, "log_hr": np.nan, "se": np.nan}
+            reason = m.term_notes.get(term, "") or ("" if m.fit is not None else "no model fitted")
+            if not reason:
+                j = m.fit.terms.index(term)
+                row |= {"log_hr": float(m.fit.coef[j]), "se": float(m.fit.se[j])}
+            rows.append({**row, "note": reason})
+    return pd.DataFrame(rows, columns=ESTIMATE_COLUMNS)
+
+
+def _site_estimate(e: dict, z: float) -> dict:
+    """One site's row for a term: its log HR and Wald CI, or why it is left out."""
+    row = {"site": e["site"], "method": "", "n": e["n"], "events": e["events"]}
+    if e["note"] or not np.isfinite(e["log_hr"]):
+        return {**row, "note": f"left out of the pooling: {e['note'] or 'no estimate'}"}
+    coef, se = e["log_hr"], e["se"]
     return {
         **row,
         "log_hr": coef,
@@ -243,7 +279,10 @@ def _site_estimate(m: st.CoxModel, term: str, z: float) -> dict:
 
 
 def site_meta(
-    models: list[st.CoxModel], covariates: list[str], conf_level: float = 0.95
+    models: list[st.CoxModel],
+    covariates: list[str],
+    conf_level: float = 0.95,
+    aggregate_estimates: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Per-site log hazard ratios of each term pooled by inverse variance, as R ``metafor::rma``.
 
@@ -255,6 +294,10 @@ def site_meta(
         The configured Cox covariates (the terms pooled).
     conf_level : float
         Level of every interval.
+    aggregate_estimates : pandas.DataFrame, optional
+        The multivariable estimates of aggregate-only sites
+        (:func:`rwe.aggregates.cox_estimates`), pooled with the row-level sites' by the same
+        code; an estimate withheld at the site (small cells) leaves the site out, counted.
 
     Returns
     -------
@@ -268,13 +311,14 @@ def site_meta(
         pooled, ``n_excluded`` sites left out, Cochran's ``q`` (``q_df``, ``q_p``), ``i2`` (%),
         ``h2`` and ``tau2``. With one site: one row holding :data:`ONE_SITE_NOTE`.
     """
-    if len({m.analysis_set for m in models}) < 2:
+    estimates = model_estimates(models, covariates)
+    if aggregate_estimates is not None and len(aggregate_estimates):
+        estimates = pd.concat([estimates, aggregate_estimates[ESTIMATE_COLUMNS]], ignore_index=True)
+    if estimates["site"].nunique() < 2:
         return one_site_table(SITE_META_COLUMNS)
     z = float(stats.norm.ppf(1 - (1 - conf_level) / 2))
     rows = []
-    endpoints = list(dict.fromkeys(m.endpoint for m in models))
-    for endpoint in endpoints:
-        per_site = [m for m in models if m.endpoint == endpoint]
+    for endpoint in dict.fromkeys(estimates["endpoint"]):
         for term in covariates:
             base = {
                 "analysis_set": "all",
@@ -282,7 +326,8 @@ def site_meta(
                 "model": "multivariable",
                 "term": term,
             }
-            sites = [{**base, **_site_estimate(m, term, z)} for m in per_site]
+            of_term = estimates[(estimates["endpoint"] == endpoint) & (estimates["term"] == term)]
+            sites = [{**base, **_site_estimate(e, z)} for e in of_term.to_dict("records")]
             used = [s for s in sites if not s["note"]]
             yi = np.array([s["log_hr"] for s in used])
             vi = np.array([s["se"] ** 2 for s in used])
@@ -319,3 +364,88 @@ def site_meta(
                 )
             rows += sites + pooled
     return pd.DataFrame(rows).reindex(columns=SITE_META_COLUMNS)
+
+
+# --------------------------------------------------------------------------- contributions
+
+#: Analysis -> what it is, in the order of the report.
+ANALYSES = {
+    "baseline": "Baseline characteristics, attrition, data quality",
+    "response": "Response of the pooled cohort (ORR, CBR, tests)",
+    "survival": "Kaplan–Meier, log-rank and Cox of the pooled cohort",
+    "stratified": "Log-rank and Cox stratified by site",
+    "meta_analysis": "Meta-analysis of the per-site Cox models",
+    "site_summary": "Per-site summary (median PFS and OS, ORR, CBR, follow-up)",
+    "safety": "Adverse events and nadir blood counts",
+    "exposure": "Exposure–response",
+}
+ROW_LEVEL, AGGREGATE = "patient rows", "aggregates"
+SITE_CONTRIBUTION_COLUMNS = ["site", "kind", "analysis", "description", "contributes", "reason"]
+
+
+def _meta_reason(meta: pd.DataFrame, site: str) -> tuple[bool, str]:
+    """Whether ``site`` is in the meta-analysis, and how many of its estimates were pooled."""
+    if _is_one_site(meta):
+        return False, "only one site: nothing pooled"
+    rows = meta[(meta["site"] == site) & (meta["method"].fillna("") == "")]
+    notes = rows["note"].fillna("").astype(str)
+    used = int((notes == "").sum())
+    reason = f"{used} of {len(rows)} estimates (endpoint × covariate) pooled"
+    left = rows[notes != ""]
+    if len(left):
+        reason += "; left out: " + "; ".join(
+            f"{r.endpoint} {r.term} ({r.note.removeprefix('left out of the pooling: ')})"
+            for r in left.itertuples()
+        )
+    return used > 0, reason
+
+
+def _is_one_site(table: pd.DataFrame) -> bool:
+    return len(table) > 0 and bool((table["note"] == ONE_SITE_NOTE).all())
+
+
+def site_contributions(
+    row_level: list[str], aggregate_only: list[str], meta: pd.DataFrame
+) -> pd.DataFrame:
+    """Which analyses each site could contribute to, and why not.
+
+    A site that sent patient rows is in every analysis of the pooled cohort, in the analyses
+    stratified by site when at least two sites sent rows, and in the meta-analysis. An
+    aggregate-only site (:mod:`rwe.aggregates`) is in the meta-analysis (its exported Cox
+    estimates) and has its row of the per-site summary; every analysis that needs patient rows
+    (pooled KM, log-rank and Cox, stratified models, pooled response, safety, exposure) cannot
+    use it.
+
+    Parameters
+    ----------
+    row_level, aggregate_only : list of str
+        The site names of each kind, in the config's order.
+    meta : pandas.DataFrame
+        :func:`site_meta` of the run (how many of each site's estimates were pooled).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per site and analysis: ``site``, ``kind`` (``patient rows`` or
+        ``aggregates``), ``analysis`` (a key of :data:`ANALYSES`), ``description``,
+        ``contributes`` (``yes``/``no``) and ``reason``.
+    """
+    rows = []
+    for site in [*row_level, *aggregate_only]:
+        aggregate = site in aggregate_only
+        in_meta, meta_reason = _meta_reason(meta, site)
+        for analysis, description in ANALYSES.items():
+            if analysis == "meta_analysis":
+                yes, reason = in_meta, meta_reason
+            elif analysis == "site_summary":
+                yes = True
+                reason = "from its KM and response aggregates" if aggregate else "patient rows"
+            elif aggregate:
+                yes, reason = False, "aggregate-only site: this analysis needs patient rows"
+            elif analysis == "stratified" and len(row_level) < 2:
+                yes, reason = False, "the only site with patient rows: nothing to stratify"
+            else:
+                yes, reason = True, "patient rows"
+            kind = AGGREGATE if aggregate else ROW_LEVEL
+            rows.append((site, kind, analysis, description, "yes" if yes else "no", reason))
+    return pd.DataFrame(rows, columns=SITE_CONTRIBUTION_COLUMNS)

@@ -5,6 +5,7 @@ SITE_TABLES = [
     "cox_stratified",
     "cox_stratified_diagnostics",
     "site_meta",
+    "site_contributions",
 ]
 
 
@@ -12,6 +13,7 @@ rule survival:
     input:
         adsl=adam("adsl"),
         adtte=adam("adtte"),
+        aggregates=aggregate_site_files,
     output:
         km_medians=report(
             table("km_medians"),
@@ -47,6 +49,8 @@ rule survival:
         landmarks_months=config["km"]["landmarks_months"],
         covariates=config["cox"]["covariates"],
         conf_level=config["conf_level"],
+        aggregate_sites=aggregate_site_folders(),
+        aggregate_options=aggregate_options(config),
     log:
         results("logs/survival.log"),
     benchmark:

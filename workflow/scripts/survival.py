@@ -1,9 +1,13 @@
 """Kaplan–Meier medians, landmarks and curves, reverse-KM follow-up, log-rank and Cox tables;
-per-site summary, analyses stratified by site and the per-site meta-analysis."""
+per-site summary, analyses stratified by site and the per-site meta-analysis (with the
+aggregate-only sites' estimates), and which analyses each site contributes to."""
 
 import logging
+import sys
 
-from rwe import sites
+import pandas as pd
+
+from rwe import aggregates, sites
 from rwe import survival_tables as st
 from rwe.derive import analysis_sets
 from rwe.io import read_adam, write_table
@@ -27,14 +31,33 @@ def main(snakemake):
         "cox": st.cox_table(models, p.conf_level),
         "cox_diagnostics": st.cox_diagnostics_table(models),
     }
+    try:
+        sent = {
+            name: aggregates.read_site_aggregates(folder, name, p.aggregate_options)
+            for name, folder in p.aggregate_sites.items()
+        }
+    except aggregates.AggregateError as err:
+        logging.error("%s", err)
+        print(err, file=sys.stderr)
+        sys.exit(1)
+    estimates = [aggregates.cox_estimates(name, t) for name, t in sent.items()]
+    summary_rows = [aggregates.summary_row(name, t, p.conf_level) for name, t in sent.items()]
+    logging.info("aggregate-only sites: %s", ", ".join(sent) or "none")
     stratified = sites.stratified_cox_models(adsl, adtte, sets, p.covariates)
     per_site = sites.site_cox_models(adsl, adtte, p.covariates)
+    meta = sites.site_meta(
+        per_site,
+        p.covariates,
+        p.conf_level,
+        pd.concat(estimates, ignore_index=True) if estimates else None,
+    )
     tables |= {
-        "site_summary": sites.site_summary(adsl, adtte, **ci),
+        "site_summary": sites.site_summary(adsl, adtte, **ci, aggregate_rows=summary_rows),
         "logrank_stratified": sites.logrank_stratified_table(adsl, adtte, sets, p.subgroups),
         "cox_stratified": sites.cox_stratified_table(stratified, p.conf_level),
         "cox_stratified_diagnostics": sites.cox_stratified_diagnostics_table(stratified),
-        "site_meta": sites.site_meta(per_site, p.covariates, p.conf_level),
+        "site_meta": meta,
+        "site_contributions": sites.site_contributions(sites.site_names(adsl), list(sent), meta),
     }
     for name, frame in tables.items():
         write_table(frame, snakemake.output[name])
