@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 from r_reference import assert_tables_match, run_r
-from rwe import sites
+from rwe import aggregates, sites
 from rwe.derive import analysis_sets, derive_adsl, derive_adtte
 from rwe.io import read_site
 from rwe.simulate import simulate_study
@@ -135,3 +135,71 @@ def test_edge_sites_match_r(tmp_path, three_sites):
     assert meta.loc[("PFS", "gfr_le70", "pooled", "REML"), "tau2"] > 0
     compared, expected = compare_with_r(tmp_path, adsl, adtte)
     assert compared == expected > 2500
+
+
+def test_aggregate_site_pooled_as_r_pools_its_rows(tmp_path):
+    """Two row-level sites + site3 sent as aggregates (rwe export-aggregates) give the site_meta
+    of R ``rma`` on the three sites' ``coxph`` fits, and site3's summary row is R's
+    ``survfit``/``binom.test`` on its rows."""
+    folder = tmp_path / "extracts"
+    written = simulate_study(600, 3, 3, folder)
+    raw = {site: read_site(folder / site, site)[0] for site in written}
+    typed = validate_extract(raw)
+    adsl = derive_adsl(typed["patients"], typed.get("responses"))
+    adtte = derive_adtte(adsl)
+    options = {
+        "covariates": COVARIATES,
+        "landmarks_months": [6, 12, 24],
+        "conf_type": "log",
+        "conf_level": 0.95,
+        "gfr_cutoff": 70,
+        "pfs_death_events": "all",
+        "min_cell_count": 0,
+    }
+    aggregates.export_site_aggregates(folder / "site3", "site3", tmp_path / "site3", options)
+    sent = aggregates.read_site_aggregates(tmp_path / "site3", "site3", options)
+    rows = (adsl["site"] != "site3").to_numpy()
+    row_adsl = adsl[rows].reset_index(drop=True)
+    row_adtte = adtte[(adtte["site"] != "site3").to_numpy()].reset_index(drop=True)
+    ours = {
+        "site_meta": sites.site_meta(
+            sites.site_cox_models(row_adsl, row_adtte, COVARIATES),
+            COVARIATES,
+            0.95,
+            aggregates.cox_estimates("site3", sent),
+        ),
+        "site_summary": sites.site_summary(
+            row_adsl, row_adtte, aggregate_rows=[aggregates.summary_row("site3", sent)]
+        ),
+    }
+    assert list(ours["site_summary"]["site"]) == ["site1", "site2", "site3", "pooled"]
+    adam = tmp_path / "adam"
+    adam.mkdir()
+    adsl.to_csv(adam / "adsl.csv", index=False)
+    adtte.to_csv(adam / "adtte.csv", index=False)
+    run_r(
+        "sites_reference.R",
+        adam,
+        tmp_path / "r",
+        "log",
+        0.95,
+        MIN_REGIMEN_N,
+        "",
+        ",".join(COVARIATES),
+    )
+    compared = expected = 0
+    for name in ("site_meta", "site_summary"):
+        keys, values = KEYS[name]
+        r = pd.read_csv(tmp_path / "r" / f"{name}.csv", keep_default_na=False, na_values=["NA"])
+        py = ours[name]
+        if name == "site_meta":
+            r["method"] = r["method"].fillna("")
+            py = py.assign(method=py["method"].fillna(""))
+        else:  # the pooled row of rwe holds the row-level sites only: compare the sites' rows
+            r, py = r[r["site"] != "pooled"], py[py["site"] != "pooled"]
+        compared += assert_tables_match(py, r, keys, values, name)
+        expected += int(r[values].notna().to_numpy().sum())
+    # site_meta: 2 endpoints x 5 terms x (3 sites x 11 values + 3 methods x 14 values) = 750;
+    # site_summary: 3 sites x 19 values, 4 of them NA in both (OS median or its upper limit
+    # not reached).
+    assert compared == expected == 750 + 3 * 19 - 4
