@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from rwe.report import CSP, SECTIONS, TABLE_COLUMNS, build_context, render_report, write_report
+from rwe.sites import site_contributions
 from snapshot import assert_matches_snapshot
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "report_fixture.html"
@@ -173,6 +174,9 @@ def site_tables() -> dict[str, pd.DataFrame]:
             },
         ],
     }
+    # north sent patient rows, the second site aggregates only (rwe export-aggregates).
+    contributions = site_contributions(["north"], [XSS], pd.DataFrame(rows["site_meta"]))
+    rows["site_contributions"] = contributions.to_dict("records")
     return {name: pd.DataFrame(r).reindex(columns=TABLE_COLUMNS[name]) for name, r in rows.items()}
 
 

@@ -439,19 +439,50 @@ def _hr_ci(r, hr="hr", lower="ci_lower", upper="ci_upper") -> str:
     return estimate_ci(r[hr], r[lower], r[upper], digits=2, missing="—")
 
 
+def contributions_table(contributions: pd.DataFrame) -> dict:
+    """Which analyses each site could contribute to: one row per analysis, a column per site."""
+    if contributions.empty:
+        return {}
+    cells = contributions.assign(
+        cell=[
+            c if c == "yes" and r in ("patient rows", "") else f"{c}: {r}"
+            for c, r in zip(
+                contributions["contributes"], contributions["reason"].fillna(""), strict=True
+            )
+        ]
+    )
+    names = list(dict.fromkeys(cells["site"].astype(str)))
+    kinds = dict(zip(cells["site"].astype(str), cells["kind"], strict=False))
+    wide = cells.pivot(index="description", columns="site", values="cell")
+    wide = wide.reindex(list(dict.fromkeys(cells["description"]))).reset_index()
+    return table(
+        wide,
+        [
+            ("Analysis", lambda r: r["description"]),
+            *[(f"{name} ({kinds[name]})", lambda r, name=name: text(r[name])) for name in names],
+        ],
+        caption="Which analyses each site could contribute to. A site that sent aggregates only "
+        "(rwe export-aggregates) is in the meta-analysis of per-site Cox models and has its row "
+        "in the per-site summary; the pooled and stratified analyses need patient rows.",
+    )
+
+
 def sites_section(t: dict[str, pd.DataFrame]) -> dict:
     """The Sites section, from the suppressed tables.
 
-    The per-site summary, HRs stratified by site beside the pooled ones, stratified log-rank
-    tests and the per-site meta-analysis.
+    Which analyses each site could contribute to, the per-site summary, HRs stratified by site
+    beside the pooled ones, stratified log-rank tests and the per-site meta-analysis.
 
     With one site, each table but the summary says that nothing was stratified or pooled.
     """
     one_site = {"missing": "One site: nothing stratified by site or pooled across sites."}
+    if not _one_site(t["site_meta"]):  # one site sent rows, others aggregates only
+        one_site = {"missing": "One site sent patient rows: nothing stratified by site."}
     summary_rows = t["site_summary"]
     names = ("cox_stratified", "logrank_stratified", "site_meta")
     one_site_only = all(_one_site(t[name]) for name in names)
     out = {
+        "site_contributions": contributions_table(t["site_contributions"]),
         "site_summary": table(
             summary_rows,
             [
@@ -741,6 +772,24 @@ def sites_methods(config: dict) -> str:
         "metafor::rma, with Cochran's Q, I² and H². A site where a covariate cannot be estimated "
         "(constant, no events in a level, an infinite estimate) is left out of that covariate's "
         "pooling, and counted."
+    ) + aggregate_sites_methods(config)
+
+
+def aggregate_sites_methods(config: dict) -> str:
+    """The methods sentence on aggregate-only sites ('' when every site sent patient rows)."""
+    names = [
+        n for n, e in config.get("sites", {}).items() if isinstance(e, dict) and "aggregates" in e
+    ]
+    if not names:
+        return ""
+    return (
+        f" Sent as aggregates only (rwe export-aggregates, computed at the site with this run's "
+        f"covariates, landmarks and min_cell_count): {', '.join(names)}. Their per-site Cox log "
+        "hazard ratios and variances enter the meta-analysis and their Kaplan–Meier and response "
+        "summaries the per-site table; the pooled and site-stratified analyses, response, "
+        "safety and exposure tables need patient rows and hold the other sites only "
+        "(site_contributions.csv). An estimate a site withheld for small cells leaves it out of "
+        "that covariate's pooling, counted."
     )
 
 

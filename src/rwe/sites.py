@@ -441,7 +441,7 @@ def site_contributions(
                 yes = True
                 reason = "from its KM and response aggregates" if aggregate else "patient rows"
             elif aggregate:
-                yes, reason = False, "aggregate-only site: this analysis needs patient rows"
+                yes, reason = False, "needs patient rows"
             elif analysis == "stratified" and len(row_level) < 2:
                 yes, reason = False, "the only site with patient rows: nothing to stratify"
             else:

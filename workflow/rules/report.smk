@@ -17,6 +17,7 @@ REPORT_TABLES = [
     "cox_stratified",
     "cox_stratified_diagnostics",
     "site_meta",
+    "site_contributions",
     "adverse_events",
     "nadir",
     "nadir_tests",
