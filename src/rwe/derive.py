@@ -388,3 +388,48 @@ def derive_adlb(labs: pd.DataFrame) -> pd.DataFrame:
     Counts are in 10^9/L and haemoglobin in g/dL (:func:`rwe.safety.harmonise_lab_units`).
     """
     return labs.drop(columns=["_row"], errors="ignore")
+
+
+#: Columns of ``responses.csv`` that best overall response is derived from.
+RESPONSE_COLUMNS = ["site", "patient_id", "day", "response"]
+
+
+def derive_site(
+    typed: dict[str, pd.DataFrame], gfr_cutoff: float = 70, pfs_death_events: str = "all"
+) -> dict[str, pd.DataFrame]:
+    """ADSL, ADRS, ADTTE and ADAE of one site from its validated tables.
+
+    Parameters
+    ----------
+    typed : dict of str to pandas.DataFrame
+        The site's tables as :func:`rwe.validate.validate_site` types them; a file the site did
+        not send is absent (ADAE then has no rows). ``labs`` is not used (ADLB is
+        :func:`derive_adlb` of it, written on its own: it is large).
+    gfr_cutoff, pfs_death_events
+        As in :func:`derive_adsl` and :func:`derive_adtte`.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``adsl``, ``adrs``, ``adtte``, ``adae``.
+    """
+    from rwe.validate import empty_table
+
+    def as_text(table: pd.DataFrame) -> pd.DataFrame:
+        # Codes and texts as plain strings (a categorical column would refuse new values).
+        out = table.copy(deep=False)
+        for col in out.columns:
+            if isinstance(out[col].dtype, pd.CategoricalDtype):
+                out[col] = out[col].astype(object)
+        return out
+
+    patients = as_text(typed["patients"])
+    adverse_events = as_text(typed.get("adverse_events", empty_table("adverse_events")))
+    responses = typed.get("responses", empty_table("responses"))[RESPONSE_COLUMNS]
+    adsl = derive_adsl(patients, responses, gfr_cutoff)
+    return {
+        "adsl": adsl,
+        "adrs": derive_adrs(adsl),
+        "adtte": derive_adtte(adsl, pfs_death_events),
+        "adae": derive_adae(adverse_events),
+    }

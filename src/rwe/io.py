@@ -318,6 +318,61 @@ def read_text_table(path: str | Path, drop: tuple[str, ...] = ("_row",)) -> pd.D
     return table
 
 
+def concatenate_csv(parts: list[str | Path], path: str | Path, block: int = 1 << 24) -> None:
+    """Concatenate CSV files with the same header into one, as bytes (nothing is parsed).
+
+    The first file's header is kept and the others' are skipped, so pooling the sites' analysis
+    datasets costs a copy, however large they are (a 90-million-row ADLB). Each part must end
+    with a newline, as :func:`write_table` writes.
+
+    Raises
+    ------
+    ValueError
+        When the headers differ (the parts would not line up): the files and both headers.
+    """
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as out:
+        header = None
+        for part in parts:
+            with open(part, "rb") as fh:
+                first = fh.readline()
+                if header is None:
+                    header = first
+                    out.write(first)
+                elif first != header:
+                    raise ValueError(
+                        f"{part} has another header than {parts[0]}: "
+                        f"{first.decode().strip()!r} vs {header.decode().strip()!r}"
+                    )
+                while chunk := fh.read(block):
+                    out.write(chunk)
+
+
+def pool_csv(parts: list[str | Path], path: str | Path) -> None:
+    """Pool the sites' copies of one analysis dataset into ``path``.
+
+    With the same header everywhere (the usual case; always for ADLB, ADAE, ADRS and ADTTE,
+    whose columns are fixed) the files are concatenated as bytes (:func:`concatenate_csv`).
+    ADSL keeps the optional columns a site sent (``exposure_auc``, the columns derived from
+    ``responses.csv``), so its header may differ between sites: then the parts are read as text
+    and lined up by column name (in order of first appearance), blank where a site has none.
+    """
+    headers = [csv_header(part) for part in parts]
+    if all(header == headers[0] for header in headers):
+        concatenate_csv(parts, path)
+        return
+    frames = [pd.read_csv(part, dtype=str, keep_default_na=False) for part in parts]
+    pooled = pd.concat(frames, ignore_index=True).fillna("")
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    pooled.to_csv(path, index=False)
+
+
+def csv_header(path: str | Path) -> list[str]:
+    """Column names of a CSV file (its first line)."""
+    with open(path, newline="", encoding="utf-8") as fh:
+        return next(csv.reader(fh), [])
+
+
 def read_tables(paths: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
     """Read aggregate tables by name; a file that is absent or empty is left out.
 

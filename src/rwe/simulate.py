@@ -491,8 +491,139 @@ def write_site(tables: dict[str, pd.DataFrame], folder: str | Path) -> list[Path
     return written
 
 
-def simulate_study(n: int, seed: int, sites: int, out: str | Path) -> dict[str, list[Path]]:
+#: Regimen codes of a site that writes them as in clinical notes (``regimen_codes``).
+SHORT_REGIMEN_CODES = {
+    "Ixa-Rd": "IRd",
+    "Ixa-Pd": "IPd",
+    "Ixa-Td": "ITd",
+    "Ixa-Dd": "IDd",
+    "Ixa-Ed": "IEd",
+    "Ixa-Cd": "ICd",
+    "Ixa-d": "Id",
+    "Ixa": "I",
+}
+#: Sex as numbers (``sex_numeric``).
+NUMERIC_SEX = {"M": "1", "F": "2"}
+#: Responses in words (``response_words``) for the categories below partial response.
+RESPONSE_WORDS = {"MR": "minimal response", "SD": "stable disease", "PD": "progressive disease"}
+#: Haemoglobin unit spelling of a site whose lab system writes it per 100 mL (``hgb_g_100ml``).
+HGB_PER_100ML = "g/100mL"
+#: Earliest day 0 of a site that sends dates: starts are spread over the six years after it.
+FIRST_START_DATE = pd.Timestamp("2017-01-02")
+
+
+def code_regimens(tables: dict[str, pd.DataFrame], rng: np.random.Generator) -> None:
+    """Write regimens as short codes (``IRd``, ``IPd`` …, :data:`SHORT_REGIMEN_CODES`)."""
+    tables["patients"]["regimen"] = tables["patients"]["regimen"].map(SHORT_REGIMEN_CODES)
+
+
+def code_sex_as_numbers(tables: dict[str, pd.DataFrame], rng: np.random.Generator) -> None:
+    """Write sex as ``1`` (male) and ``2`` (female)."""
+    tables["patients"]["sex"] = tables["patients"]["sex"].map(NUMERIC_SEX)
+
+
+def code_responses_in_words(tables: dict[str, pd.DataFrame], rng: np.random.Generator) -> None:
+    """Write MR, SD and PD in words (:data:`RESPONSE_WORDS`), in both files that hold responses."""
+    tables["patients"]["best_response"] = tables["patients"]["best_response"].replace(
+        RESPONSE_WORDS
+    )
+    if "responses" in tables:
+        tables["responses"]["response"] = tables["responses"]["response"].replace(RESPONSE_WORDS)
+
+
+def code_hgb_per_100ml(tables: dict[str, pd.DataFrame], rng: np.random.Generator) -> None:
+    """Write the haemoglobin unit g/dL as ``g/100mL`` (the same number, another spelling)."""
+    if "labs" in tables:
+        labs = tables["labs"]
+        labs.loc[labs["unit"] == "g/dL", "unit"] = HGB_PER_100ML
+
+
+def code_dates(tables: dict[str, pd.DataFrame], rng: np.random.Generator) -> None:
+    """Send calendar dates: each patient's ``start_date`` and every day column as a date column.
+
+    Day 0 of each patient is drawn uniformly over six years from :data:`FIRST_START_DATE`;
+    ``x_day`` becomes ``x_date`` and ``day`` becomes ``date`` (``YYYY-MM-DD``, blank stays
+    blank), as :func:`rwe.validate.convert_dates` reads them back.
+    """
+    from rwe.validate import DAY_COLUMNS, START_DATE, date_column
+
+    patients = tables["patients"]
+    start = FIRST_START_DATE + pd.to_timedelta(rng.integers(0, 6 * 365, len(patients)), unit="D")
+    start_of = pd.Series(start, index=patients["patient_id"].to_numpy())
+    for stem, table in tables.items():
+        origin = start_of.reindex(table["patient_id"].to_numpy()).to_numpy()
+        for day in DAY_COLUMNS[stem]:
+            if day not in table.columns:
+                continue
+            days = pd.to_numeric(table[day]).to_numpy(dtype=float, na_value=np.nan)
+            when = pd.Series(origin + pd.to_timedelta(days, unit="D")).dt.strftime("%Y-%m-%d")
+            table[day] = when.to_numpy(dtype=object)
+            tables[stem] = table = table.rename(columns={day: date_column(day)})
+    tables["patients"].insert(1, START_DATE, pd.Series(start).dt.strftime("%Y-%m-%d").to_numpy())
+
+
+#: A site's coding conventions, by the name ``rwe simulate --codings`` takes. Each changes how
+#: a simulated extract is written, not what it holds: the site's ``sites`` entry in the config
+#: maps it back (docs/input_contract.md, config/README.md).
+SITE_CODINGS = {
+    "regimen_codes": code_regimens,
+    "sex_numeric": code_sex_as_numbers,
+    "response_words": code_responses_in_words,
+    "hgb_g_100ml": code_hgb_per_100ml,
+    "dates": code_dates,
+}
+
+
+def apply_codings(
+    tables: dict[str, pd.DataFrame], codings: list[str], seed: int
+) -> dict[str, pd.DataFrame]:
+    """Write a simulated extract with a site's coding conventions (:data:`SITE_CODINGS`).
+
+    Parameters
+    ----------
+    tables : dict of str to pandas.DataFrame
+        A simulated extract (:func:`simulate_site`); not modified.
+    codings : list of str
+        Names of :data:`SITE_CODINGS`, applied in order.
+    seed : int
+        Seed of the draws some codings need (the day-0 dates); separate from the extract's.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        A copy of ``tables`` written the site's way.
+    """
+    unknown = [c for c in codings if c not in SITE_CODINGS]
+    if unknown:
+        raise ValueError(f"unknown coding(s) {unknown}; known: {', '.join(SITE_CODINGS)}")
+    out = {name: table.copy() for name, table in tables.items()}
+    rng = np.random.default_rng([seed, 1])
+    for coding in codings:
+        SITE_CODINGS[coding](out, rng)
+    return out
+
+
+def simulate_study(
+    n: int,
+    seed: int,
+    sites: int,
+    out: str | Path,
+    names: list[str] | None = None,
+    codings: list[list[str]] | None = None,
+) -> dict[str, list[Path]]:
     """Simulate ``sites`` site extracts of about ``n / sites`` patients each under ``out``.
+
+    Parameters
+    ----------
+    n, seed, sites : int
+        Patients in all, seed (site i uses ``seed + i``) and number of sites.
+    out : str or pathlib.Path
+        The output folder (one subfolder per site when there are several).
+    names : list of str, optional
+        Site names (in the patient ids); ``name:folder`` writes the site to another subfolder.
+        Default ``demo`` for one site, else ``site1``, ``site2`` …
+    codings : list of list of str, optional
+        Per site, its coding conventions (:func:`apply_codings`); default none.
 
     Returns
     -------
@@ -501,11 +632,18 @@ def simulate_study(n: int, seed: int, sites: int, out: str | Path) -> dict[str, 
     """
     out = Path(out)
     sizes = [n // sites + (1 if i < n % sites else 0) for i in range(sites)]
+    if names is None:
+        names = ["demo"] if sites == 1 else [f"site{i + 1}" for i in range(sites)]
+    if len(names) != sites or len(codings or [[]] * sites) != sites:
+        raise ValueError(f"give one name and one list of codings per site ({sites})")
     written = {}
     for i, size in enumerate(sizes):
-        name = "demo" if sites == 1 else f"site{i + 1}"
-        folder = out if sites == 1 else out / name
-        written[name] = write_site(simulate_site(size, seed + i, name), folder)
+        name, _, subfolder = names[i].partition(":")
+        folder = out if sites == 1 and not subfolder else out / (subfolder or name)
+        tables = simulate_site(size, seed + i, name)
+        if codings and codings[i]:
+            tables = apply_codings(tables, codings[i], seed + i)
+        written[name] = write_site(tables, folder)
     return written
 
 

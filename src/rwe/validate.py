@@ -4,6 +4,11 @@ Validation is *lazy*: every file is checked completely and every problem found i
 then one :class:`~rwe.exceptions.InputError` lists them all with file, row and column. Values
 of identifier-like columns are never part of a message.
 
+A site's own conventions are harmonised first (:func:`validate_site`): regimen, response and
+sex spellings by aliases, lab unit spellings, and, for a site that sends calendar dates
+(``dates``), every date turned into whole days from the patient's ``start_date``
+(:func:`convert_dates`); the dates themselves are dropped and never appear in a message.
+
 The checks run in four passes per file:
 
 1. columns: identifier-like and calendar-date columns are refused; unknown columns are refused
@@ -17,7 +22,7 @@ The checks run in four passes per file:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -46,6 +51,23 @@ DATE_NAME_PATTERN = re.compile(r"(^|_)(date|datum|dt)($|_)")
 DATE_VALUE_PATTERN = re.compile(
     r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}.*)?\s*$"
 )
+
+
+#: Day columns of each file; a site with ``dates: true`` may send each as a date column instead.
+DAY_COLUMNS = {
+    "patients": ("progression_day", "last_assessment_day", "death_day", "last_followup_day"),
+    "responses": ("day",),
+    "adverse_events": ("onset_day",),
+    "labs": ("day",),
+}
+#: The column of ``patients.csv`` holding each patient's day-0 date (``dates: true`` only).
+START_DATE = "start_date"
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def date_column(day_column: str) -> str:
+    """Name of the date column that replaces a day column: ``day`` → ``date``, ``x_day`` → ``x_date``."""
+    return "date" if day_column == "day" else day_column.removesuffix("_day") + "_date"
 
 
 @dataclass(frozen=True)
@@ -476,11 +498,176 @@ def apply_regimen_aliases(patients: pd.DataFrame, aliases: dict[str, str]) -> pd
     return out
 
 
+def apply_aliases(table: pd.DataFrame, column: str, aliases: dict) -> pd.DataFrame:
+    """Map a site's own spellings in ``column`` to the contract's codes.
+
+    Matching is exact first, then case-insensitive; other values are kept (and checked by
+    validation). Keys are compared as text, so a YAML ``{1: M, 2: F}`` maps the cells ``1`` and
+    ``2``. A categorical column is mapped once per distinct value.
+    """
+    if not aliases or column not in table.columns:
+        return table
+    exact = {str(k): str(v) for k, v in aliases.items()}
+    folded = {k.casefold(): v for k, v in exact.items()}
+
+    def code(value):
+        return (
+            value if pd.isna(value) else exact.get(value, folded.get(str(value).casefold(), value))
+        )
+
+    out = table.copy(deep=False)
+    out[column] = _map_distinct(table[column], code)
+    return out
+
+
+def _map_distinct(column: pd.Series, func) -> pd.Series:
+    """``column.map(func)``, computed once per distinct value of a categorical column."""
+    if not isinstance(column.dtype, pd.CategoricalDtype):
+        return column.map(func)
+    mapped = pd.Series(column.cat.categories, dtype=object).map(func)
+    codes, uniques = pd.factorize(mapped)
+    old = column.cat.codes.to_numpy()
+    new = np.where(old >= 0, codes[np.maximum(old, 0)], -1)
+    return pd.Series(pd.Categorical.from_codes(new, uniques), index=column.index, name=column.name)
+
+
+def _epoch_days(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: days since 1970-01-01 of an ISO date (NaN when blank or bad), and which are bad.
+
+    Each distinct text is parsed once; only ``YYYY-MM-DD`` (a real calendar day) is a date.
+    """
+    codes, values = _distinct(column)
+    text = values.astype(str)
+    iso = text.str.fullmatch(ISO_DATE).to_numpy(dtype=bool) if len(text) else np.zeros(0, bool)
+    parsed = pd.to_datetime(text.where(iso), format="%Y-%m-%d", errors="coerce")
+    days = (parsed - pd.Timestamp("1970-01-01")).dt.days.to_numpy(dtype=float, na_value=np.nan)
+    bad = np.isnan(days)
+    return np.append(days, np.nan)[codes], np.append(bad, False)[codes]
+
+
+def _day_text(days: np.ndarray) -> pd.Categorical:
+    """Whole days (NaN = missing) as the categorical text a site's day column is read as."""
+    missing = np.isnan(days)
+    codes, uniques = pd.factorize(np.where(missing, 0, days).astype(np.int64))
+    codes = np.where(missing, -1, codes)
+    return pd.Categorical.from_codes(codes, [str(int(v)) for v in uniques])
+
+
+def convert_dates(
+    tables: dict[str, pd.DataFrame], site: str
+) -> tuple[dict[str, pd.DataFrame], list[Problem], dict[str, dict[str, str]], set]:
+    """Turn a site's calendar dates into whole days from each patient's ``start_date``.
+
+    Every day column (:data:`DAY_COLUMNS`) may be sent as a date column instead
+    (:func:`date_column`: ``progression_date``, ``onset_date``, ``date`` …), as ``YYYY-MM-DD``;
+    ``patients.csv`` then needs ``start_date``, the patient's day 0. A date column is replaced by
+    its day column (the date minus ``start_date``), and ``start_date`` is dropped: no date is
+    kept, and no message shows a date or an identifier.
+
+    Parameters
+    ----------
+    tables : dict of str to pandas.DataFrame
+        The site's raw text tables (:func:`rwe.io.read_site`).
+    site : str
+        The site's name (messages name files as ``<site>/<file>.csv``).
+
+    Returns
+    -------
+    tables : dict of str to pandas.DataFrame
+        The tables with day columns only.
+    problems : list of Problem
+        Dates that are not ``YYYY-MM-DD``, days before the range of the day column (a date
+        before ``start_date``), a missing ``start_date``, or a column sent both ways.
+    converted : dict of str to dict of str to str
+        Per file stem, each converted day column → the date column it came from (so that later
+        problems name the column of the file).
+    failed : set of (str, int, str)
+        (file stem, row, day column) of each cell already reported here.
+    """
+    spec = contract()
+    problems: list[Problem] = []
+    converted: dict[str, dict[str, str]] = {}
+    failed: set = set()
+    patients = tables.get("patients")
+    sends_dates = any(
+        date_column(day) in table.columns
+        for stem, table in tables.items()
+        for day in DAY_COLUMNS.get(stem, ())
+    )
+    if patients is None or (not sends_dates and START_DATE not in patients.columns):
+        return tables, problems, converted, failed
+    label = f"{site}/patients.csv"
+    start = np.full(len(patients), np.nan)
+    if START_DATE not in patients.columns:
+        message = (
+            "required column is missing: the site sends dates (dates: true), which count from "
+            "each patient's start_date (YYYY-MM-DD)"
+        )
+        problems.append(Problem(label, None, START_DATE, message))
+    else:
+        start, bad = _epoch_days(patients[START_DATE])
+        rows = patients["_row"].to_numpy()
+        blank = patients[START_DATE].isna().to_numpy()
+        problems += _row_problems(label, rows[bad], START_DATE, "expected a date YYYY-MM-DD")
+        problems += _row_problems(
+            label, rows[blank], START_DATE, "a value is required (the patient's day 0, YYYY-MM-DD)"
+        )
+    start_of = pd.Series(start, index=patients["patient_id"].astype(object).to_numpy())
+    start_of = start_of[~start_of.index.duplicated()]
+    out = dict(tables)
+    for stem, table in tables.items():
+        lows = {f.name: f.low for f in spec.get(stem, [])}
+        label = f"{site}/{stem}.csv"
+        for day in DAY_COLUMNS.get(stem, ()):
+            date = date_column(day)
+            if date not in table.columns:
+                continue
+            if day in table.columns:
+                problems.append(Problem(label, None, date, f"give either {day} or {date}"))
+                continue
+            if stem == "patients":
+                origin = start
+            else:
+                codes, ids = _distinct(table["patient_id"])
+                origin = np.append(start_of.reindex(ids.to_numpy()).to_numpy(), np.nan)[codes]
+            when, bad = _epoch_days(table[date])
+            days = when - origin
+            rows = table["_row"].to_numpy()
+            early = days < lows[day]
+            before = "is before start_date"
+            if lows[day] < 0:
+                before = f"is more than {-lows[day]:g} days before start_date"
+            problems += _row_problems(label, rows[bad], date, "expected a date YYYY-MM-DD")
+            problems += _row_problems(label, rows[early], date, before)
+            # A cell whose date or start_date is bad was reported once; its day is left blank.
+            unknown = bad | early | (table[date].notna().to_numpy() & np.isnan(origin))
+            failed |= {(stem, int(r), day) for r in rows[unknown]}
+            days[unknown] = np.nan
+            table = table.copy(deep=False)
+            position = table.columns.get_loc(date)
+            table = table.drop(columns=date)
+            table.insert(position, day, _day_text(days))
+            converted.setdefault(stem, {})[day] = date
+        if stem == "patients" and START_DATE in table.columns:
+            table = table.drop(columns=START_DATE)
+        out[stem] = table
+    return out, problems, converted, failed
+
+
+def _row_problems(label: str, rows: np.ndarray, column: str, message: str) -> list[Problem]:
+    return [Problem(label, int(r), column, message) for r in rows]
+
+
 def validate_site(
     tables: dict[str, pd.DataFrame],
     site: str,
     regimen_aliases: dict[str, str] | None = None,
     allow_extra_columns: bool = False,
+    *,
+    response_aliases: dict[str, str] | None = None,
+    sex_aliases: dict[str, str] | None = None,
+    lab_units: dict[str, str] | None = None,
+    dates: bool = False,
 ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Validate the raw tables of one site; return them typed, with every problem found.
 
@@ -497,6 +684,13 @@ def validate_site(
     allow_extra_columns : bool
         Accept (and drop) columns that are not in the contract. Identifier-like and date
         columns are refused regardless.
+    response_aliases, sex_aliases : dict, optional
+        A site's spellings of IMWG responses (``best_response`` and ``responses.csv``) and of
+        sex, mapped to the contract's codes (exact, then case-insensitive).
+    lab_units : dict, optional
+        A site's unit spellings mapped to units :func:`rwe.safety.harmonise_lab_units` knows.
+    dates : bool
+        The site may send dates (:func:`convert_dates`); otherwise date columns are refused.
 
     Returns
     -------
@@ -508,19 +702,28 @@ def validate_site(
     regimens = tuple(dict.fromkeys([*REGIMENS, *aliases.values()]))
     spec = contract(regimens, has_responses="responses" in tables)
     problems: list[Problem] = []
+    converted, date_failed = {}, set()
+    if dates:
+        tables, problems, converted, date_failed = convert_dates(tables, site)
     typed_tables = {}
     for stem, table in tables.items():
         if stem == "patients":
             table = apply_regimen_aliases(table, aliases)
+            table = apply_aliases(table, "sex", sex_aliases)
+        response = "best_response" if stem == "patients" else "response"
+        table = apply_aliases(table, response, response_aliases)
+        if stem == "labs":
+            table = apply_aliases(table, "unit", lab_units)
         label, fields = f"{site}/{stem}.csv", spec[stem]
-        problems += check_columns(table, fields, label, allow_extra_columns)
-        problems += check_date_values(table, label)
+        found = check_columns(table, fields, label, allow_extra_columns)
+        found += check_date_values(table, label)
         typed, parse_problems = parse_types(table, fields, label)
-        problems += parse_problems
+        found += parse_problems
         parse_failed = {(p.row, p.column) for p in parse_problems}
-        problems += check_domain(typed, fields, label, parse_failed, table)
+        parse_failed |= {(row, col) for s, row, col in date_failed if s == stem}
+        found += check_domain(typed, fields, label, parse_failed, table)
         if stem == "patients":
-            problems += check_patient_logic(typed, label)
+            found += check_patient_logic(typed, label)
         keep = ["site", *[f.name for f in fields if f.name in typed.columns], "_row"]
         # Selecting columns copies them: only when there is something to drop (a 90-million-row
         # laboratory table is not copied for nothing).
@@ -530,20 +733,31 @@ def validate_site(
             try:
                 typed_tables[stem] = harmonise_lab_units(typed_tables[stem], label)
             except InputError as err:
-                problems += err.problems
+                found += err.problems
+        problems += _name_date_columns(found, converted.get(stem, {}))
     patients = typed_tables.get("patients")
     for stem, day_col in (("responses", "day"), ("adverse_events", "onset_day"), ("labs", "day")):
         if stem in typed_tables and patients is not None:
             label = f"{site}/{stem}.csv"
-            problems += check_keys(typed_tables[stem], patients, label)
-            problems += check_long_table_days(typed_tables[stem], patients, day_col, label)
+            found = check_keys(typed_tables[stem], patients, label)
+            found += check_long_table_days(typed_tables[stem], patients, day_col, label)
+            problems += _name_date_columns(found, converted.get(stem, {}))
     return typed_tables, problems
+
+
+def _name_date_columns(problems: list[Problem], converted: dict[str, str]) -> list[Problem]:
+    """Problems of a day column converted from a date column name the date column (the file's)."""
+    if not converted:
+        return problems
+    return [replace(p, column=converted.get(p.column, p.column)) for p in problems]
 
 
 def validate_extract(
     sites: dict[str, dict[str, pd.DataFrame]],
     regimen_aliases: dict[str, str] | None = None,
     allow_extra_columns: bool = False,
+    *,
+    site_options: dict[str, dict] | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Validate every site's extract and pool them.
 
@@ -553,6 +767,10 @@ def validate_extract(
         Site name to its raw tables (see :func:`validate_site`).
     regimen_aliases, allow_extra_columns
         As in :func:`validate_site`.
+    site_options : dict of str to dict, optional
+        Per site, the keyword arguments of :func:`validate_site` for its own conventions
+        (``regimen_aliases``, which override the shared ones, ``response_aliases``,
+        ``sex_aliases``, ``lab_units``, ``dates``).
 
     Returns
     -------
@@ -567,7 +785,9 @@ def validate_extract(
     problems: list[Problem] = []
     pooled: dict[str, list[pd.DataFrame]] = {}
     for site, tables in sites.items():
-        typed, site_problems = validate_site(tables, site, regimen_aliases, allow_extra_columns)
+        options = dict((site_options or {}).get(site, {}))
+        aliases = {**(regimen_aliases or {}), **options.pop("regimen_aliases", {})}
+        typed, site_problems = validate_site(tables, site, aliases, allow_extra_columns, **options)
         problems += site_problems
         for stem, table in typed.items():
             pooled.setdefault(stem, []).append(table)

@@ -37,7 +37,7 @@ def local_results() -> Path:
 def test_steps_ran_as_slurm_jobs():
     log = _env_path("RWE_CLUSTER_LOG").read_text()
     submitted = re.findall(r"has been submitted with SLURM jobid (\d+)", log)
-    # ingest+derive (one group job), response, survival, safety, figures; the glue runs locally.
+    # site (one per site), pool, response, survival, safety, figures; the glue runs locally.
     assert len(submitted) >= 5, f"only {len(submitted)} SLURM jobs in the cluster run's log"
 
 

@@ -106,7 +106,7 @@ def test_two_sites_with_spreadsheet_exports_are_pooled(tmp_path):
             tmp_path / "b" / f"{name}.csv", sep=";", decimal=",", index=False, encoding="cp1252"
         )
     config = demo_config({"a": str(tmp_path / "a"), "b": str(tmp_path / "b")})
-    result = run_workflow(tmp_path, config, "derive")
+    result = run_workflow(tmp_path, config, "pool")
     assert result.returncode == 0, result.stderr[-5000:]
     adsl = pd.read_csv(tmp_path / "results" / "adam" / "adsl.csv")
     assert adsl.groupby("site").size().to_dict() == {"a": 30, "b": 30}
@@ -114,10 +114,11 @@ def test_two_sites_with_spreadsheet_exports_are_pooled(tmp_path):
     # Decimal commas are read as numbers, not refused or truncated.
     auc = adsl.loc[adsl["site"] == "b", "exposure_auc"].to_numpy()
     assert auc == pytest.approx(b["patients"]["exposure_auc"].to_numpy())
-    log = (tmp_path / "results" / "logs" / "ingest.log").read_text()
-    assert "(cp1252, semicolon-separated" in log
-    assert "read b/patients.csv: 30 rows (UTF-8, semicolon-separated, decimal comma)" in log
-    assert "read a/patients.csv: 30 rows (UTF-8, comma-separated, decimal point)" in log
+    logs = tmp_path / "results" / "logs" / "site"
+    log_a, log_b = ((logs / f"{site}.log").read_text() for site in ("a", "b"))
+    assert "(cp1252, semicolon-separated" in log_b
+    assert "read b/patients.csv: 30 rows (UTF-8, semicolon-separated, decimal comma)" in log_b
+    assert "read a/patients.csv: 30 rows (UTF-8, comma-separated, decimal point)" in log_a
 
 
 def test_extract_without_labs_or_adverse_events_still_runs(tmp_path):
@@ -159,7 +160,7 @@ def test_snakemake_report_builds_with_captions(demo_run):
 
 
 def test_changing_one_option_reruns_only_what_depends_on_it(demo_run):
-    """A new CI type re-runs survival and what shows it, not ingest, derive or safety."""
+    """A new CI type re-runs survival and what shows it, not the site jobs, pool or safety."""
     results, _ = demo_run
     config = demo_config({"demo": str(ROOT / "data" / "demo")})
     config["km"]["conf_type"] = "log-log"
@@ -167,7 +168,7 @@ def test_changing_one_option_reruns_only_what_depends_on_it(demo_run):
     assert plan.returncode == 0, plan.stderr[-3000:]
     jobs = plan.stdout + plan.stderr
     assert "rule survival:" in jobs
-    for untouched in ("rule ingest:", "rule derive:", "rule safety:", "rule response:"):
+    for untouched in ("rule site:", "rule pool:", "rule safety:", "rule response:"):
         assert untouched not in jobs
 
 

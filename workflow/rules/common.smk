@@ -1,5 +1,8 @@
 # Input functions and config lookups shared by the rules.
+import re
 from pathlib import Path
+
+import yaml
 
 EXTRACT_FILES = ["patients", "responses", "adverse_events", "labs"]
 ADAM = ["adsl", "adrs", "adtte", "adae", "adlb"]
@@ -20,17 +23,68 @@ def table(name):
     return results(f"tables/{name}.csv")
 
 
-def site_files(wildcards=None):
-    """Every file of every configured site extract that exists (patients.csv is required)."""
-    files = []
-    for folder in config["sites"].values():
-        files.append(str(Path(folder) / "patients.csv"))
-        files += [
-            str(Path(folder) / f"{stem}.csv")
-            for stem in EXTRACT_FILES[1:]
-            if (Path(folder) / f"{stem}.csv").is_file()
-        ]
-    return files
+# Site entries of the config: a folder (row-level extract), {path: folder, <harmonisation>}
+# (row-level with the site's own coding) or {aggregates: folder} (aggregate-only site).
+SITE_SCHEMA = yaml.safe_load(
+    (Path(workflow.basedir) / "workflow/schemas/config.schema.yaml").read_text()
+)["$defs"]["row_level_site"]["properties"]
+# The harmonisation of a site left out of its entry: the schema's defaults (one place).
+SITE_CODING_DEFAULTS = {
+    key: spec["default"] for key, spec in SITE_SCHEMA.items() if "default" in spec
+}
+
+
+def site_entry(site):
+    """A site's config entry as a mapping (a folder string is {path: folder})."""
+    entry = config["sites"][site]
+    return {"path": entry} if isinstance(entry, str) else entry
+
+
+def row_level_sites():
+    """Sites that send a row-level extract (one `site` job each), in the config's order."""
+    return [site for site in config["sites"] if "aggregates" not in site_entry(site)]
+
+
+def aggregate_sites():
+    """Sites that send aggregates only (`{aggregates: folder}`): no row-level job."""
+    return [site for site in config["sites"] if "aggregates" in site_entry(site)]
+
+
+def site_folder(site):
+    """Folder of a row-level site's extract."""
+    return site_entry(site)["path"]
+
+
+def site_coding(site):
+    """A site's harmonisation: its own aliases over the shared regimen_aliases, lab units, dates."""
+    entry = site_entry(site)
+    coding = {key: entry.get(key, default) for key, default in SITE_CODING_DEFAULTS.items()}
+    coding["regimen_aliases"] = {**config["regimen_aliases"], **coding["regimen_aliases"]}
+    return coding
+
+
+def site_files(wildcards):
+    """The files of one site's extract that exist (patients.csv is required)."""
+    folder = Path(site_folder(wildcards.site))
+    return [str(folder / "patients.csv")] + [
+        str(folder / f"{stem}.csv")
+        for stem in EXTRACT_FILES[1:]
+        if (folder / f"{stem}.csv").is_file()
+    ]
+
+
+def site_output(name, site="{site}"):
+    """Path of one site's analysis dataset (or its data_quality / inputs record)."""
+    return results(f"adam/sites/{site}/{name}")
+
+
+def every_site(name):
+    """One file per row-level site, in the config's order."""
+    return [site_output(name, site) for site in row_level_sites()]
+
+
+wildcard_constraints:
+    site="|".join(re.escape(site) for site in row_level_sites()) or "(?!)",
 
 
 STAGE_OUTPUTS = {}

@@ -8,8 +8,10 @@ from rwe.provenance import provenance_record
 
 def main(snakemake):
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
-    with open(snakemake.input.inputs, encoding="utf-8") as fh:
-        inputs = json.load(fh)
+    inputs = []
+    for path in snakemake.input.inputs:  # one record per site, in the config's order
+        with open(path, encoding="utf-8") as fh:
+            inputs += json.load(fh)
     record = provenance_record(inputs, dict(snakemake.params.config), snakemake.scriptdir)
     with open(snakemake.output[0], "w", encoding="utf-8") as fh:
         json.dump(record, fh, indent=2, default=str)

@@ -1,0 +1,77 @@
+# Row-level sites: one `site` job each (read, validate, harmonise, derive), in parallel; then
+# one `pool` job concatenates their analysis datasets. Aggregate-only sites have no job here.
+
+
+rule site:
+    input:
+        site_files,
+    output:
+        **{name: site_output(f"{name}.csv") for name in ADAM},
+        data_quality=site_output("data_quality.csv"),
+        inputs=site_output("inputs.json"),
+    params:
+        folder=lambda wildcards: site_folder(wildcards.site),
+        coding=lambda wildcards: site_coding(wildcards.site),
+        allow_extra_columns=config["allow_extra_columns"],
+        gfr_cutoff=config["gfr_cutoff"],
+        pfs_death_events=config["pfs_death_events"],
+    log:
+        results("logs/site/{site}.log"),
+    benchmark:
+        results("benchmarks/site/{site}.tsv")
+    script:
+        "../scripts/site.py"
+
+
+rule pool:
+    input:
+        **{name: every_site(f"{name}.csv") for name in ADAM},
+        data_quality=every_site("data_quality.csv"),
+    output:
+        **{name: adam(name) for name in ADAM},
+        attrition=report(
+            table("attrition"), caption="../report/attrition.rst", category="Data"
+        ),
+        baseline=report(
+            table("baseline"), caption="../report/baseline.rst", category="Baseline"
+        ),
+        data_quality=report(
+            table("data_quality"),
+            caption="../report/data_quality.rst",
+            category="Data",
+        ),
+    params:
+        min_regimen_n=config["min_regimen_n"],
+        subgroups=config["subgroups"],
+        covariates=config["cox"]["covariates"],
+    log:
+        results("logs/pool.log"),
+    benchmark:
+        results("benchmarks/pool.tsv")
+    script:
+        "../scripts/pool.py"
+
+
+# Its own step (on the login node of a cluster): it records the whole config, so a changed
+# option re-runs this second-long step and the report only, not the pool and every analysis.
+rule provenance:
+    input:
+        inputs=every_site("inputs.json"),
+    output:
+        results("provenance.json"),
+    params:
+        config=config,
+    log:
+        results("logs/provenance.log"),
+    benchmark:
+        results("benchmarks/provenance.tsv")
+    script:
+        "../scripts/provenance.py"
+
+
+STAGE_OUTPUTS["sites"] = [adam(name) for name in ADAM] + [
+    table("attrition"),
+    table("baseline"),
+    table("data_quality"),
+    results("provenance.json"),
+]

@@ -1,0 +1,49 @@
+"""Pool the sites' analysis datasets; write the attrition, baseline and data-quality tables.
+
+Each dataset is the sites' files concatenated as bytes (ADLB is never parsed here); attrition
+and baseline are computed on the pooled ADSL and ADTTE.
+"""
+
+import logging
+
+import pandas as pd
+
+from rwe import derive
+from rwe.io import EXTRACT_FILES, concatenate_csv, pool_csv, read_adam, write_table
+from rwe.tables import baseline_table
+
+
+def pooled_data_quality(paths: list[str]) -> pd.DataFrame:
+    """The sites' data-quality rows, by file (patients, responses …) and then site."""
+    # As text: the numbers are copied as the site jobs wrote them, not parsed and re-printed.
+    rows = pd.concat(
+        [pd.read_csv(path, dtype=str, keep_default_na=False) for path in paths], ignore_index=True
+    )
+    stem = rows["file"].str.rsplit("/", n=1).str[1].str.removesuffix(".csv")
+    order = stem.map({name: i for i, name in enumerate(EXTRACT_FILES)})
+    return rows.iloc[order.argsort(kind="stable")].reset_index(drop=True)
+
+
+def main(snakemake):
+    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    p = snakemake.params
+    # ADLB: bytes only, and its header is the same at every site (the contract's columns).
+    concatenate_csv(snakemake.input.adlb, snakemake.output.adlb)
+    for name in ("adsl", "adrs", "adtte", "adae"):
+        pool_csv(snakemake.input[name], snakemake.output[name])
+    pooled_data_quality(snakemake.input.data_quality).to_csv(
+        snakemake.output.data_quality, index=False
+    )
+    adsl = read_adam(snakemake.output.adsl)
+    adtte = read_adam(snakemake.output.adtte)
+    write_table(
+        derive.attrition(adsl, adtte, p.subgroups, p.covariates), snakemake.output.attrition
+    )
+    write_table(
+        baseline_table(derive.analysis_sets(adsl, p.min_regimen_n)), snakemake.output.baseline
+    )
+    logging.info("pooled %d patients of %d site(s)", len(adsl), len(snakemake.input.adsl))
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821
