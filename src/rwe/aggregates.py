@@ -49,7 +49,7 @@ import pandas as pd
 
 from rwe import __version__
 from rwe import survival_tables as st
-from rwe.derive import derive_adsl, derive_adtte
+from rwe.derive import derive_site
 from rwe.exceptions import ConfigError
 from rwe.io import read_site
 from rwe.privacy import suppress_table
@@ -214,8 +214,12 @@ def export_site_aggregates(
     options: Mapping,
     regimen_aliases: Mapping[str, str] | None = None,
     allow_extra_columns: bool = False,
+    coding: Mapping | None = None,
 ) -> dict:
     """Validate and derive one site's extract and write its aggregate folder.
+
+    As the workflow's ``site`` job: :func:`rwe.validate.validate_extract` (with the site's own
+    coding) then :func:`rwe.derive.derive_site`.
 
     Parameters
     ----------
@@ -229,6 +233,9 @@ def export_site_aggregates(
         :func:`aggregate_options` of the pooled run's config.
     regimen_aliases, allow_extra_columns
         As :func:`rwe.validate.validate_extract`.
+    coding : mapping, optional
+        The site's own conventions (``regimen_aliases``, ``response_aliases``, ``sex_aliases``,
+        ``lab_units``, ``dates``), as a row-level site entry of the config carries them.
 
     Returns
     -------
@@ -241,10 +248,16 @@ def export_site_aggregates(
         When the extract breaks the input contract; nothing is written.
     """
     raw, _ = read_site(folder, site)
-    typed = validate_extract({site: raw}, dict(regimen_aliases or {}), allow_extra_columns)
+    typed = validate_extract(
+        {site: raw},
+        dict(regimen_aliases or {}),
+        allow_extra_columns,
+        site_options={site: dict(coding or {})},
+    )
     del raw
-    adsl = derive_adsl(typed["patients"], typed.get("responses"), options["gfr_cutoff"])
-    adtte = derive_adtte(adsl, options["pfs_death_events"])
+    typed.pop("labs", None)  # not used here (ADLB is the workflow's, for safety tables)
+    derived = derive_site(typed, options["gfr_cutoff"], options["pfs_death_events"])
+    adsl, adtte = derived["adsl"], derived["adtte"]
     tables = suppress_aggregates(site_aggregates(adsl, adtte, options), options["min_cell_count"])
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

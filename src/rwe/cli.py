@@ -83,6 +83,7 @@ def _export_aggregates(args: argparse.Namespace) -> int:
             aggregate_options(config),
             config.get("regimen_aliases", {}),
             config.get("allow_extra_columns", False),
+            yaml.safe_load(Path(args.coding).read_text(encoding="utf-8")) if args.coding else None,
         )
     except (RweError, KeyError) as err:
         print(f"nothing written: {err}", file=sys.stderr)
@@ -128,6 +129,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="config/config.yaml",
         help="the pooled run's config (covariates, landmarks, min_cell_count …; default "
         "config/config.yaml)",
+    )
+    agg.add_argument(
+        "--coding",
+        help="YAML file of the site's own coding (regimen_aliases, response_aliases, "
+        "sex_aliases, lab_units, dates), as a row-level site entry of the config carries it",
     )
     agg.set_defaults(func=_export_aggregates)
     return parser

@@ -1,14 +1,11 @@
-# Aggregate-only sites: config entries `name: {aggregates: folder}` (rwe export-aggregates).
+# Aggregate-only sites: config entries `name: {aggregates: folder}` (rwe export-aggregates),
+# listed by aggregate_sites() of common.smk; read by the survival rule.
 from rwe.aggregates import FILES as AGGREGATE_FILES, MANIFEST, aggregate_options
 
 
 def aggregate_site_folders():
-    """Sites sent as aggregates only: name -> folder, in the config's order."""
-    return {
-        name: entry["aggregates"]
-        for name, entry in config["sites"].items()
-        if isinstance(entry, dict) and "aggregates" in entry
-    }
+    """Aggregate-only sites: name -> folder, in the config's order."""
+    return {site: site_entry(site)["aggregates"] for site in aggregate_sites()}
 
 
 def aggregate_site_files(wildcards=None):
