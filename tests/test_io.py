@@ -114,3 +114,32 @@ def test_read_adam_text_as_category_keeps_values_and_types(tmp_path):
     assert (tmp_path / "copy.csv").read_text() == (
         "site,patient_id,day,test,value\na,007,-3,HGB,11.2\na,8,,PLT,1e-05\n"
     )
+
+
+def test_concatenate_csv_keeps_the_first_header_and_copies_bytes(tmp_path):
+    from rwe.io import concatenate_csv
+
+    a = _write(tmp_path / "a.csv", "site,x\na,1.10\na,\n")
+    b = _write(tmp_path / "b.csv", 'site,x\nb,"2,5"\n')
+    concatenate_csv([a, b], tmp_path / "out.csv", block=3)
+    assert (tmp_path / "out.csv").read_text() == 'site,x\na,1.10\na,\nb,"2,5"\n'
+
+
+def test_concatenate_csv_refuses_another_header(tmp_path):
+    from rwe.io import concatenate_csv
+
+    a = _write(tmp_path / "a.csv", "site,x\na,1\n")
+    b = _write(tmp_path / "b.csv", "site,y\nb,2\n")
+    with pytest.raises(ValueError, match="another header"):
+        concatenate_csv([a, b], tmp_path / "out.csv")
+
+
+def test_pool_csv_lines_up_optional_columns_by_name(tmp_path):
+    from rwe.io import pool_csv
+
+    a = _write(tmp_path / "a.csv", "site,age,flag\na,61,1\n")
+    b = _write(tmp_path / "b.csv", "site,age,exposure_auc,flag\nb,70,0.25,\n")
+    pool_csv([a, b], tmp_path / "out.csv")
+    assert (tmp_path / "out.csv").read_text() == (
+        "site,age,flag,exposure_auc\na,61,1,\nb,70,,0.25\n"
+    )

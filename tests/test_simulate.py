@@ -168,3 +168,42 @@ def test_cli_resample_writes_a_valid_extract(tmp_path, site_folder, capsys):
     assert patients["patient_id"].is_unique
     assert cli_main(["check", str(out), "--site", "big"]) == 0
     assert "OK: 200 patients" in capsys.readouterr().out
+
+
+#: How data/multisite was made (data/multisite/README.md).
+MULTISITE_ARGS = ["--n", "360", "--seed", "11", "--sites", "3"]
+MULTISITE_ARGS += ["--site-names", "site_a,site_b,site_c:site_c_rows"]
+MULTISITE_ARGS += ["--codings", "regimen_codes+hgb_g_100ml,sex_numeric+response_words+dates,none"]
+
+
+def test_bundled_multisite_demo_is_what_the_simulator_writes(tmp_path):
+    """data/multisite is `rwe simulate data/multisite <MULTISITE_ARGS>`, not edited by hand."""
+    from pathlib import Path
+
+    assert cli_main(["simulate", str(tmp_path), *MULTISITE_ARGS]) == 0
+    bundled = Path(__file__).resolve().parents[1] / "data" / "multisite"
+    for folder in ("site_a", "site_b", "site_c_rows"):
+        for name in ("patients", "responses", "adverse_events", "labs"):
+            made = (tmp_path / folder / f"{name}.csv").read_bytes()
+            assert made == (bundled / folder / f"{name}.csv").read_bytes(), (folder, name)
+
+
+def test_codings_change_how_a_site_writes_not_what_it_holds(demo_tables):
+    from rwe.simulate import apply_codings
+
+    coded = apply_codings(demo_tables, ["regimen_codes", "sex_numeric"], seed=1)
+    assert set(coded["patients"]["regimen"]) <= {
+        "IRd",
+        "IPd",
+        "ITd",
+        "IDd",
+        "IEd",
+        "ICd",
+        "Id",
+        "I",
+    }
+    assert set(coded["patients"]["sex"]) == {"1", "2"}
+    assert coded["labs"].equals(demo_tables["labs"])
+    assert set(demo_tables["patients"]["sex"]) == {"M", "F"}  # the input is not modified
+    with pytest.raises(ValueError, match="unknown coding"):
+        apply_codings(demo_tables, ["upside_down"], seed=1)

@@ -15,7 +15,15 @@ from rwe.exceptions import InputError
 def _simulate(args: argparse.Namespace) -> int:
     from rwe.simulate import simulate_study
 
-    written = simulate_study(args.n, args.seed, args.sites, args.out)
+    names = args.site_names.split(",") if args.site_names else None
+    codings = None
+    if args.codings:
+        codings = [[] if c in ("", "none") else c.split("+") for c in args.codings.split(",")]
+    try:
+        written = simulate_study(args.n, args.seed, args.sites, args.out, names, codings)
+    except ValueError as err:
+        print(err, file=sys.stderr)
+        return 2
     for site, files in written.items():
         print(f"{site}: {', '.join(str(f) for f in files)}")
     return 0
@@ -101,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--n", type=int, default=126, help="patients in all (default 126)")
     sim.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     sim.add_argument("--sites", type=int, default=1, help="number of sites (default 1)")
+    sim.add_argument(
+        "--site-names",
+        help="comma-separated site names (in the patient ids); name:folder writes a site to "
+        "another subfolder (default demo, or site1, site2 …)",
+    )
+    sim.add_argument(
+        "--codings",
+        help="per site (comma-separated, in --site-names order) its coding conventions joined "
+        "by '+', or none: regimen_codes (IRd, IPd …), sex_numeric (1/2), response_words, "
+        "hgb_g_100ml, dates (start_date and date columns); see rwe.simulate.SITE_CODINGS",
+    )
     sim.set_defaults(func=_simulate)
     res = sub.add_parser(
         "resample",

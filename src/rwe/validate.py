@@ -624,6 +624,7 @@ def convert_dates(
                 continue
             if day in table.columns:
                 problems.append(Problem(label, None, date, f"give either {day} or {date}"))
+                table = table.drop(columns=date)
                 continue
             if stem == "patients":
                 origin = start
