@@ -136,8 +136,10 @@ def site_summary(
     if aggregate_rows and POOLED in rows:
         rows[POOLED]["note"] = POOLED_ROW_LEVEL_NOTE
     pooled = [rows.pop(POOLED)] if POOLED in rows else []
-    table = [*rows.values(), *aggregate_rows, *pooled]
-    return pd.DataFrame(table).reindex(columns=SITE_SUMMARY_COLUMNS)
+    table = pd.DataFrame([*rows.values(), *aggregate_rows, *pooled])
+    counts = [c for c in ("n", "pfs_events", "os_events", "n_evaluable") if c in table]
+    table[counts] = table[counts].astype("Float64").round().astype("Int64")
+    return table.reindex(columns=SITE_SUMMARY_COLUMNS)
 
 
 # --------------------------------------------------------------------------- stratified by site
