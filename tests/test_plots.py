@@ -197,11 +197,37 @@ def test_nadir_points_only_without_suppression(cohort):
     nadirs = adsl[["patient_id", "imid_containing"]].merge(
         adlb[adlb["day"] > 0].rename(columns={"value": "nadir"}), on="patient_id"
     )
-    with_points = plots.nadir_plot(nadirs, "imid_containing", "t", points=nadirs)
-    without = plots.nadir_plot(nadirs, "imid_containing", "t")
+    boxes = plots.box_stats(nadirs, "imid_containing")
+    with_points = plots.nadir_plot(boxes, "imid_containing", "t", points=nadirs)
+    without = plots.nadir_plot(boxes, "imid_containing", "t")
     layer_names = lambda p: [type(layer.geom).__name__ for layer in p.layers]  # noqa: E731
     assert "geom_point" in layer_names(with_points)
     assert "geom_point" not in layer_names(without)
+
+
+def test_box_statistics_are_matplotlibs_tukey_boxes():
+    """The boxes drawn from five numbers equal what geom_boxplot computes (matplotlib's stats)."""
+    from matplotlib.cbook import boxplot_stats
+
+    rng = np.random.default_rng(4)
+    values = pd.DataFrame({
+        "test": np.repeat(["ANC", "PLT"], 500), "group": np.tile(["a", "b"], 500),
+        "nadir": np.concatenate([rng.lognormal(0, 0.6, 500), rng.normal(150, 40, 500)]),
+    })  # fmt: skip
+    values.loc[[3, 7], "nadir"] = [40.0, 55.0]  # outliers beyond the whiskers
+    boxes = plots.box_stats(values, "group").set_index(["test", "group"])
+    for (test, group), part in values.groupby(["test", "group"]):
+        expected = boxplot_stats(part["nadir"].to_numpy(), whis=1.5)[0]
+        got = boxes.loc[(test, group)]
+        assert got["n"] == len(part)
+        for ours, theirs in (
+            ("ymin", "whislo"),
+            ("lower", "q1"),
+            ("middle", "med"),
+            ("upper", "q3"),
+            ("ymax", "whishi"),
+        ):
+            assert got[ours] == pytest.approx(expected[theirs], rel=1e-12)
 
 
 def test_response_labels_carry_the_evaluable_n():
