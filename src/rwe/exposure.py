@@ -275,10 +275,26 @@ def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), c
 
 
 def exposure_curves(
-    adsl: pd.DataFrame, ae: pd.DataFrame, conf_level: float = 0.95, points: int = 60
+    adsl: pd.DataFrame,
+    ae: pd.DataFrame,
+    models: pd.DataFrame,
+    conf_level: float = 0.95,
+    points: int = 60,
 ) -> pd.DataFrame:
-    """Fitted probability with CI over the observed exposure range, for each estimable outcome."""
-    models, _ = exposure_response(adsl, ae, predict_at=(), conf_level=conf_level)
+    """Fitted probability with CI over the observed exposure range, for each estimable outcome.
+
+    Parameters
+    ----------
+    adsl, ae : pandas.DataFrame
+        As for :func:`exposure_response`.
+    models : pandas.DataFrame
+        The models of :func:`exposure_response`: an outcome gets a curve when its slope was
+        estimable.
+    conf_level : float
+        Level of the pointwise band.
+    points : int
+        Grid points over the observed exposure range.
+    """
     exposure = choose_exposure(adsl)
     flags = outcome_flags(adsl, ae)
     rows = []

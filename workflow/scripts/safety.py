@@ -42,7 +42,8 @@ def main(snakemake):
     )
     write_table(models, snakemake.output.exposure_response)
     write_table(predictions, snakemake.output.exposure_predictions)
-    write_table(exposure.exposure_curves(adsl, ae, p.conf_level), snakemake.output.exposure_curves)
+    curves = exposure.exposure_curves(adsl, ae, models, p.conf_level)
+    write_table(curves, snakemake.output.exposure_curves)
     logging.info("exposure-response on %s", models["exposure"].iloc[0] if len(models) else "-")
 
 
