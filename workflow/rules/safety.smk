@@ -2,7 +2,8 @@ rule safety:
     input:
         adsl=adam("adsl"),
         adae=adam("adae"),
-        adlb=adam("adlb"),
+        lab_grades=adam("lab_grades"),
+        nadirs=adam("nadirs"),
     output:
         adverse_events=report(
             table("adverse_events"),
@@ -23,9 +24,7 @@ rule safety:
             caption="../report/exposure_predictions.rst",
             category="Exposure-response",
         ),
-        # For the figures (which then need neither ADAE nor the large ADLB): each patient's
-        # nadir per test, and the fitted exposure-response curves.
-        nadirs=adam("nadirs"),
+        # For the figures (which then need no ADAE): the fitted exposure-response curves.
         exposure_curves=adam("exposure_curves"),
     params:
         min_regimen_n=config["min_regimen_n"],

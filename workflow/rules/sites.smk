@@ -6,7 +6,7 @@ rule site:
     input:
         site_files,
     output:
-        **{name: site_output(f"{name}.csv") for name in ADAM},
+        **{name: site_output(f"{name}.csv") for name in ADAM + LAB_SUMMARIES},
         data_quality=site_output("data_quality.csv"),
         inputs=site_output("inputs.json"),
     params:
@@ -25,10 +25,10 @@ rule site:
 
 rule pool:
     input:
-        **{name: every_site(f"{name}.csv") for name in ADAM},
+        **{name: every_site(f"{name}.csv") for name in ADAM + LAB_SUMMARIES},
         data_quality=every_site("data_quality.csv"),
     output:
-        **{name: adam(name) for name in ADAM},
+        **{name: adam(name) for name in ADAM + LAB_SUMMARIES},
         attrition=report(
             table("attrition"), caption="../report/attrition.rst", category="Data"
         ),

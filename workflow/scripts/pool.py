@@ -27,8 +27,9 @@ def pooled_data_quality(paths: list[str]) -> pd.DataFrame:
 def main(snakemake):
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
     p = snakemake.params
-    # ADLB: bytes only, and its header is the same at every site (the contract's columns).
-    concatenate_csv(snakemake.input.adlb, snakemake.output.adlb)
+    # ADLB and its per-patient summaries: bytes only; their headers are the same at every site.
+    for name in ("adlb", "lab_grades", "nadirs"):
+        concatenate_csv(snakemake.input[name], snakemake.output[name])
     for name in ("adsl", "adrs", "adtte", "adae"):
         pool_csv(snakemake.input[name], snakemake.output[name])
     pooled_data_quality(snakemake.input.data_quality).to_csv(

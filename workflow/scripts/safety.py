@@ -6,22 +6,21 @@ from rwe import exposure, safety
 from rwe.derive import analysis_sets
 from rwe.io import read_adam, write_table
 
-LAB_COLUMNS = ["site", "patient_id", "day", "test", "value"]
-
 
 def main(snakemake):
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
     p = snakemake.params
     adsl, adae = read_adam(snakemake.input.adsl), read_adam(snakemake.input.adae)
-    # ~90 laboratory rows per patient: texts as categoricals, only the columns used here.
-    adlb = read_adam(snakemake.input.adlb, columns=LAB_COLUMNS, text_as_category=True)
+    # The site jobs summarised the labs per patient (lab-graded events, nadirs): ADLB, ~90
+    # rows per patient, is not read here.
+    lab_grades, nadirs = read_adam(snakemake.input.lab_grades), read_adam(snakemake.input.nadirs)
     sets = analysis_sets(adsl, p.min_regimen_n)
-    ae = safety.combine_hematologic(adae, safety.grade_from_labs(adlb), p.hematologic_source)
+    ae = safety.combine_hematologic(adae, lab_grades, p.hematologic_source)
     logging.info(
-        "hematologic AEs from: %s; %d AE rows, %d lab rows",
+        "hematologic AEs from: %s; %d AE rows, %d lab-graded events",
         p.hematologic_source,
         len(ae),
-        len(adlb),
+        len(lab_grades),
     )
     # Adverse events are also tabulated for every regimen, however small (suppression applies).
     by_regimen = {
@@ -33,10 +32,8 @@ def main(snakemake):
             "no adverse-event records (reported or from labs): adverse_events.csv is empty"
         )
     write_table(ae_table, snakemake.output.adverse_events)
-    nadirs = safety.patient_nadirs(adlb)
     write_table(safety.nadir_table(sets, nadirs), snakemake.output.nadir)
     write_table(safety.nadir_test_table(sets, nadirs), snakemake.output.nadir_tests)
-    write_table(nadirs, snakemake.output.nadirs)
     models, predictions = exposure.exposure_response(
         adsl, ae, p.predict_at, p.cv_folds, p.conf_level
     )

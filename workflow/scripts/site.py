@@ -9,7 +9,7 @@ import json
 import logging
 import sys
 
-from rwe import derive
+from rwe import derive, safety
 from rwe.exceptions import InputError
 from rwe.io import read_site, write_table
 from rwe.validate import empty_table, validate_extract
@@ -41,7 +41,12 @@ def main(snakemake):
     del raw  # the text tables: only the typed ones are used
     write_table(derive.data_quality(typed), snakemake.output.data_quality)
     # The laboratory table is large (~90 rows per patient): ADLB is written and released first.
-    write_table(derive.derive_adlb(typed.pop("labs", empty_table("labs"))), snakemake.output.adlb)
+    adlb = derive.derive_adlb(typed.pop("labs", empty_table("labs")))
+    write_table(adlb, snakemake.output.adlb)
+    # What the safety and figures rules need of the labs, so that nothing parses ADLB again.
+    write_table(safety.grade_from_labs(adlb), snakemake.output.lab_grades)
+    write_table(safety.patient_nadirs(adlb), snakemake.output.nadirs)
+    del adlb
     for name, frame in derive.derive_site(typed, p.gfr_cutoff, p.pfs_death_events).items():
         write_table(frame, snakemake.output[name])
     with open(snakemake.output.inputs, "w", encoding="utf-8") as fh:
