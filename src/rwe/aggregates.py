@@ -49,12 +49,9 @@ import pandas as pd
 
 from rwe import __version__
 from rwe import survival_tables as st
-from rwe.derive import derive_site
 from rwe.exceptions import ConfigError
-from rwe.io import read_site
 from rwe.privacy import suppress_table
 from rwe.response import CATEGORIES, MEASURES, clopper_pearson, response_table
-from rwe.validate import validate_extract
 
 FORMAT = "rwe-site-aggregates"
 FORMAT_VERSION = 1
@@ -247,6 +244,11 @@ def export_site_aggregates(
     rwe.exceptions.InputError
         When the extract breaks the input contract; nothing is written.
     """
+    # Here, not at the top: the survival rule imports this module for reading aggregates only.
+    from rwe.derive import derive_site
+    from rwe.io import read_site
+    from rwe.validate import validate_extract
+
     raw, _ = read_site(folder, site)
     typed = validate_extract(
         {site: raw},

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from rwe.derive import subgroup_levels
 
@@ -35,8 +35,11 @@ def clopper_pearson(x: int, n: int, conf_level: float = 0.95) -> tuple[float, fl
     """Exact binomial CI of x/n, as R ``binom.test(x, n, conf.level)$conf.int``."""
     if n == 0:
         return np.nan, np.nan
-    ci = stats.binomtest(int(x), int(n)).proportion_ci(confidence_level=conf_level, method="exact")
-    return float(ci.low), float(ci.high)
+    # R: qbeta(alpha / 2, x, n - x + 1) and qbeta(1 - alpha / 2, x + 1, n - x)
+    alpha = 1 - conf_level
+    lower = 0.0 if x == 0 else special.betaincinv(x, n - x + 1, alpha / 2)
+    upper = 1.0 if x == n else special.betaincinv(x + 1, n - x, 1 - alpha / 2)
+    return float(lower), float(upper)
 
 
 def uniroot(f, lower: float, upper: float, tol: float = UNIROOT_TOL, maxiter: int = 1000) -> float:
@@ -92,7 +95,16 @@ def _hypergeometric(table) -> tuple[int, np.ndarray, np.ndarray]:
     a, b, c, d = np.asarray(table, dtype=int).ravel()
     m, n, k = a + c, b + d, a + b  # first column total, second column total, first row total
     support = np.arange(max(0, k - n), min(k, m) + 1)
-    return int(a), support, stats.hypergeom.logpmf(support, m + n, m, k)
+    return (
+        int(a),
+        support,
+        _log_choose(m, support) + _log_choose(n, k - support) - _log_choose(m + n, k),
+    )
+
+
+def _log_choose(a, b):
+    """Logarithm of the binomial coefficient C(a, b), by log-gamma."""
+    return special.gammaln(a + 1) - special.gammaln(b + 1) - special.gammaln(a - b + 1)
 
 
 def _dnhyper(support, logdc, ncp: float) -> np.ndarray:
