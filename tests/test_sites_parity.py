@@ -25,6 +25,7 @@ from rwe.derive import analysis_sets, derive_adsl, derive_adtte
 from rwe.io import read_site
 from rwe.simulate import simulate_study
 from rwe.validate import validate_extract
+from test_aggregates import OPTIONS
 
 pytestmark = pytest.mark.r
 SUBGROUPS = ["second_line", "refractory_pi", "triple_class_refractory", "emd", "age_ge80"]
@@ -87,26 +88,24 @@ def rwe_tables(adsl, adtte) -> dict[str, pd.DataFrame]:
     }
 
 
-def compare_with_r(tmp_path: Path, adsl: pd.DataFrame, adtte: pd.DataFrame) -> tuple[int, int]:
-    """Values compared, and the values R gave (every non-missing cell of R's value columns)."""
+def run_sites_reference(tmp_path: Path, adsl, adtte, subgroups: list[str]) -> Path:
+    """Write ADSL and ADTTE, run tests/r/sites_reference.R on them; the folder of R's tables."""
     adam = tmp_path / "adam"
     adam.mkdir(exist_ok=True)
     adsl.to_csv(adam / "adsl.csv", index=False)
     adtte.to_csv(adam / "adtte.csv", index=False)
-    run_r(
-        "sites_reference.R",
-        adam,
-        tmp_path / "r",
-        "log",
-        0.95,
-        MIN_REGIMEN_N,
-        ",".join(SUBGROUPS),
-        ",".join(COVARIATES),
-    )
+    args = ("log", 0.95, MIN_REGIMEN_N, ",".join(subgroups), ",".join(COVARIATES))
+    run_r("sites_reference.R", adam, tmp_path / "r", *args)
+    return tmp_path / "r"
+
+
+def compare_with_r(tmp_path: Path, adsl: pd.DataFrame, adtte: pd.DataFrame) -> tuple[int, int]:
+    """Values compared, and the values R gave (every non-missing cell of R's value columns)."""
+    r_dir = run_sites_reference(tmp_path, adsl, adtte, SUBGROUPS)
     ours = rwe_tables(adsl, adtte)
     compared = expected = 0
     for name, (keys, values) in KEYS.items():
-        r = pd.read_csv(tmp_path / "r" / f"{name}.csv", keep_default_na=False, na_values=["NA"])
+        r = pd.read_csv(r_dir / f"{name}.csv", keep_default_na=False, na_values=["NA"])
         for column in ("term", "method"):
             if column in r.columns:
                 r[column] = r[column].fillna("")
@@ -147,17 +146,8 @@ def test_aggregate_site_pooled_as_r_pools_its_rows(tmp_path):
     typed = validate_extract(raw)
     adsl = derive_adsl(typed["patients"], typed.get("responses"))
     adtte = derive_adtte(adsl)
-    options = {
-        "covariates": COVARIATES,
-        "landmarks_months": [6, 12, 24],
-        "conf_type": "log",
-        "conf_level": 0.95,
-        "gfr_cutoff": 70,
-        "pfs_death_events": "all",
-        "min_cell_count": 0,
-    }
-    aggregates.export_site_aggregates(folder / "site3", "site3", tmp_path / "site3", options)
-    sent = aggregates.read_site_aggregates(tmp_path / "site3", "site3", options)
+    aggregates.export_site_aggregates(folder / "site3", "site3", tmp_path / "site3", OPTIONS)
+    sent = aggregates.read_site_aggregates(tmp_path / "site3", "site3", OPTIONS)
     rows = (adsl["site"] != "site3").to_numpy()
     row_adsl = adsl[rows].reset_index(drop=True)
     row_adtte = adtte[(adtte["site"] != "site3").to_numpy()].reset_index(drop=True)
@@ -173,24 +163,11 @@ def test_aggregate_site_pooled_as_r_pools_its_rows(tmp_path):
         ),
     }
     assert list(ours["site_summary"]["site"]) == ["site1", "site2", "site3", "pooled"]
-    adam = tmp_path / "adam"
-    adam.mkdir()
-    adsl.to_csv(adam / "adsl.csv", index=False)
-    adtte.to_csv(adam / "adtte.csv", index=False)
-    run_r(
-        "sites_reference.R",
-        adam,
-        tmp_path / "r",
-        "log",
-        0.95,
-        MIN_REGIMEN_N,
-        "",
-        ",".join(COVARIATES),
-    )
+    r_dir = run_sites_reference(tmp_path, adsl, adtte, [])
     compared = expected = 0
     for name in ("site_meta", "site_summary"):
         keys, values = KEYS[name]
-        r = pd.read_csv(tmp_path / "r" / f"{name}.csv", keep_default_na=False, na_values=["NA"])
+        r = pd.read_csv(r_dir / f"{name}.csv", keep_default_na=False, na_values=["NA"])
         py = ours[name]
         if name == "site_meta":
             r["method"] = r["method"].fillna("")

@@ -46,20 +46,21 @@ def _numerator(rate: str, size: str) -> Callable[[pd.DataFrame], pd.Series]:
     return count
 
 
-def _statistic_count(frame: pd.DataFrame) -> pd.Series:
-    """In cox_diagnostics, ``value`` is a count on the rows whose statistic is n, events, n_dropped."""
-    is_count = frame["statistic"].isin(["n", "events", "n_dropped"])
-    return pd.to_numeric(frame["value"], errors="coerce").where(is_count)
+def _count_on_rows(column: str, statistics) -> Callable[[pd.DataFrame], pd.Series]:
+    """``column`` where it holds a count: on the rows whose ``statistic`` is one of ``statistics``.
 
-
-def _changes_count(column: str) -> Callable[[pd.DataFrame], pd.Series]:
-    """In changes, ``previous``/``current`` are counts on the rows whose statistic is a count."""
+    For long tables with one row per statistic (cox_diagnostics, changes), where the same
+    column holds counts on some rows and estimates on others.
+    """
 
     def count(frame: pd.DataFrame) -> pd.Series:
-        is_count = frame["statistic"].isin(COUNT_STATISTICS)
+        is_count = frame["statistic"].isin(list(statistics))
         return pd.to_numeric(frame[column], errors="coerce").where(is_count)
 
     return count
+
+
+_DIAGNOSTIC_COUNT = _count_on_rows("value", ("n", "events", "n_dropped"))
 
 
 #: Per output table: ``counts`` (columns of patient counts), ``dependent`` (column -> the count
@@ -95,7 +96,7 @@ RULES: dict[str, dict] = {
         "counts": ["n", "events", "n_dropped"],
         "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
     },
-    "cox_diagnostics": {"derived": {"_count": _statistic_count}, "dependent": {"value": ["_count"]}},
+    "cox_diagnostics": {"derived": {"_count": _DIAGNOSTIC_COUNT}, "dependent": {"value": ["_count"]}},
     "site_summary": {
         "counts": ["n", "pfs_events", "os_events", "n_evaluable"],
         "derived": {"_orr_n": _numerator("orr", "n_evaluable"), "_cbr_n": _numerator("cbr", "n_evaluable")},
@@ -111,7 +112,7 @@ RULES: dict[str, dict] = {
         "counts": ["n", "events", "n_dropped"],
         "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
     },
-    "cox_stratified_diagnostics": {"derived": {"_count": _statistic_count}, "dependent": {"value": ["_count"]}},
+    "cox_stratified_diagnostics": {"derived": {"_count": _DIAGNOSTIC_COUNT}, "dependent": {"value": ["_count"]}},
     "site_meta": {
         "counts": ["n", "events"],
         "dependent": {c: ["n", "events"] for c in ("log_hr", "se", "hr", "ci_lower", "ci_upper")},
@@ -134,7 +135,10 @@ RULES: dict[str, dict] = {
     "aggregate_response": {"counts": ["n", "n_evaluable", *_RESPONSE_COUNTS[1:9], "n_not_evaluable", "orr_n",
                                       "cbr_n"]},
     "changes": {
-        "derived": {"_previous": _changes_count("previous"), "_current": _changes_count("current")},
+        "derived": {
+            "_previous": _count_on_rows("previous", COUNT_STATISTICS),
+            "_current": _count_on_rows("current", COUNT_STATISTICS),
+        },
         "dependent": {"previous": ["_previous"], "current": ["_current"], "difference": ["_previous", "_current"]},
     },
     "changes_patients": {"counts": ["n_previous", "n_current", "added", "removed", "outcome_changed"]},
