@@ -136,8 +136,23 @@ def km_confint(
         )
 
 
-def km_curve(time, event, conf_type: str = "log", conf_level: float = 0.95) -> pd.DataFrame:
+def km_curve(
+    time,
+    event,
+    conf_type: str = "log",
+    conf_level: float = 0.95,
+    *,
+    weights=None,
+    robust: bool | None = None,
+) -> pd.DataFrame:
     """Kaplan–Meier estimate at every distinct time, as R ``survfit(Surv(time, event) ~ 1)``.
+
+    With ``weights`` (case weights, R ``survfit(..., weights = w)``), the counts are weighted
+    sums and the variance is R's default: Greenwood on the weighted counts when every weight is
+    a whole number, else (``robust``) the infinitesimal-jackknife variance that R switches to
+    for non-integer weights (``survfitKM``: ``robust`` when ``any(weights != floor(weights))``,
+    each observation its own cluster). ``std_err`` stays on the log scale in both cases, so the
+    CI is computed alike (R ``survfit_confint``: se(S) / S when the variance is robust).
 
     Parameters
     ----------
@@ -160,6 +175,10 @@ def km_curve(time, event, conf_type: str = "log", conf_level: float = 0.95) -> p
     event = np.asarray(event, dtype=float)
     if time.size == 0:
         return pd.DataFrame(columns=KM_CURVE_COLUMNS)
+    if weights is not None:
+        return _weighted_km_curve(
+            time, event, np.asarray(weights, float), conf_type, conf_level, robust
+        )
     if np.any(time[1:] < time[:-1]):
         order = np.argsort(time, kind="stable")
         time, event = time[order], event[order]
@@ -175,6 +194,41 @@ def km_curve(time, event, conf_type: str = "log", conf_level: float = 0.95) -> p
     lower, upper = km_confint(surv, std_err, conf_type, conf_level)
     columns = [time[starts], n_risk, n_event.astype(int), n_censor.astype(int), surv, std_err]
     columns += [lower, upper]
+    return pd.DataFrame(dict(zip(KM_CURVE_COLUMNS, columns, strict=True)))
+
+
+def _weighted_km_curve(time, event, weights, conf_type, conf_level, robust) -> pd.DataFrame:
+    """:func:`km_curve` with case weights (R ``survfitKM`` with ``weights``)."""
+    if np.any(~np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError("case weights must be finite and non-negative")
+    if robust is None:
+        robust = bool(np.any(weights != np.floor(weights)))
+    order = np.argsort(time, kind="stable")
+    time, event, weights = time[order], event[order], weights[order]
+    starts, run = _runs(time)
+    n_event = np.add.reduceat(event * weights, starts)
+    n_total = np.add.reduceat(weights, starts)
+    n_risk = _reverse_cumsum(n_total)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hazard = np.where(n_event > 0, n_event / n_risk, 0.0)
+        surv = np.cumprod(1 - hazard)
+        if not robust:
+            var_log = np.cumsum(np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0))
+        else:
+            # Infinitesimal jackknife: the derivative of log S(t) with respect to w_i is
+            # -(dN_i(t_k) - Y_i(t_k) h_k) / (n_k - d_k) summed over t_k <= t; each row's
+            # contribution is fixed after its own time, so the sums are cumulative.
+            left = n_risk - n_event
+            a = np.cumsum(np.where(n_event > 0, hazard / left, 0.0))
+            own = np.where(event == 1, 1 / left[run], 0.0) - a[run]
+            done = np.cumsum(np.add.reduceat(weights**2 * own**2, starts))
+            later = _reverse_cumsum(np.add.reduceat(weights**2, starts)) - np.add.reduceat(
+                weights**2, starts
+            )
+            var_log = done + a**2 * later
+        std_err = np.sqrt(var_log)
+    lower, upper = km_confint(surv, std_err, conf_type, conf_level)
+    columns = [time[starts], n_risk, n_event, n_total - n_event, surv, std_err, lower, upper]
     return pd.DataFrame(dict(zip(KM_CURVE_COLUMNS, columns, strict=True)))
 
 
@@ -253,7 +307,8 @@ def km_at(curve: pd.DataFrame, t: float, n_subjects: int) -> dict:
     if times.size == 0 or t > times[-1]:
         return {"n_risk": np.nan, "surv": np.nan, "ci_lower": np.nan, "ci_upper": np.nan}
     after = int(np.searchsorted(times, t, side="left"))  # first time >= t
-    n_risk = int(curve["n_risk"].iloc[after])
+    n_risk = curve["n_risk"].iloc[after]
+    n_risk = int(n_risk) if float(n_risk).is_integer() else float(n_risk)
     last = int(np.searchsorted(times, t, side="right")) - 1  # last time <= t
     if last < 0:
         return {"n_risk": n_subjects, "surv": 1.0, "ci_lower": 1.0, "ci_upper": 1.0}
@@ -262,6 +317,44 @@ def km_at(curve: pd.DataFrame, t: float, n_subjects: int) -> dict:
         "surv": curve["surv"].iloc[last],
         "ci_lower": curve["ci_lower"].iloc[last],
         "ci_upper": curve["ci_upper"].iloc[last],
+    }
+
+
+def rmst(curve: pd.DataFrame, tau: float) -> dict:
+    """Restricted mean survival time up to ``tau`` and its SE, as R ``print(fit, rmean = tau)``.
+
+    R ``survival:::survmean``: the area under the Kaplan–Meier curve from min(0, first time)
+    to ``tau``; the variance is sum over times t_j <= tau of d_j / (n_j (n_j - d_j)) times the
+    squared area after t_j, with the curve's (weighted) ``n_risk`` and ``n_event``, so a
+    weighted curve gets R's weighted-count formula too.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        A :func:`km_curve` (weighted or not).
+    tau : float
+        The horizon (R ``rmean``), in the curve's time unit.
+
+    Returns
+    -------
+    dict
+        ``rmean``, ``se``, ``tau``.
+    """
+    time = curve["time"].to_numpy(float)
+    start = min(0.0, time[0]) if time.size else 0.0
+    keep = time <= tau
+    n_risk = curve["n_risk"].to_numpy(float)[keep]
+    n_event = curve["n_event"].to_numpy(float)[keep]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hh = np.where(n_risk - n_event == 0, 0.0, n_event / (n_risk * (n_risk - n_event)))
+    knots = np.append(time[keep], tau)
+    surv = np.concatenate([[1.0], curve["surv"].to_numpy(float)[keep]])
+    rectangles = np.diff(np.concatenate([[start], knots])) * surv
+    area_after = _reverse_cumsum(rectangles[1:])  # area after each time t_j up to tau
+    return {
+        "rmean": float(rectangles.sum() + start),
+        "se": float(np.sqrt(np.sum(hh * area_after**2))),
+        "tau": float(tau),
     }
 
 
