@@ -5,13 +5,18 @@ function names the R function it reproduces; ``tests/r/survival_reference.R`` re
 table with R and ``tests/test_survival_parity.py`` compares them at 1e-4.
 
 - :func:`km_curve` — ``survfit(Surv(time, status) ~ 1)`` with Greenwood variance and the
-  ``conf.type`` CI of S(t) (``log``, ``log-log``, ``plain``).
+  ``conf.type`` CI of S(t) (``log``, ``log-log``, ``plain``); with case ``weights``, R's
+  weighted curve (infinitesimal-jackknife variance for fractional weights).
+- :func:`rmst` — the restricted mean of ``print(survfit, rmean = tau)`` and its SE.
+- :func:`cumulative_incidence` — Aalen–Johansen ``pstate`` of
+  ``survfit(Surv(time, factor(status)) ~ 1)`` with its infinitesimal-jackknife SE.
 - :func:`km_quantile` — ``quantile.survfit`` (its internal ``findq``), so medians and their CIs,
   including the midpoint rule for a curve that is flat at exactly 0.5.
 - :func:`km_at` — ``summary(fit, times = t)``.
 - :func:`logrank` — ``survdiff`` (optionally ``+ strata(s)``).
-- :func:`cox_fit` — ``coxph(ties = "efron")`` by Newton–Raphson; Wald, likelihood-ratio and
-  score (log-rank) global tests; :func:`concordance` — ``concordance``; :func:`cox_zph` —
+- :func:`cox_fit` — ``coxph`` by Newton–Raphson (Efron or Breslow ties; counting-process
+  rows, case weights, strata, robust and cluster sandwich variance); Wald, likelihood-ratio
+  and score (log-rank) global tests; :func:`concordance` — ``concordance``; :func:`cox_zph` —
   ``cox.zph(transform = "km")``.
 
 Every estimator sorts its data by time once and works with cumulative sums over the sorted
@@ -356,6 +361,101 @@ def rmst(curve: pd.DataFrame, tau: float) -> dict:
         "se": float(np.sqrt(np.sum(hh * area_after**2))),
         "tau": float(tau),
     }
+
+
+CIF_COLUMNS = ["time", "cause", "n_risk", "n_event", "cif", "std_err", "ci_lower", "ci_upper"]
+
+
+def cumulative_incidence(
+    time, status, weights=None, conf_type: str = "log", conf_level: float = 0.95
+) -> pd.DataFrame:
+    """Aalen–Johansen cumulative incidence of competing causes, as R ``survfit``'s ``pstate``.
+
+    R ``survfit(Surv(time, factor(status)) ~ 1, weights = w)`` with status 0 = censored: for
+    each cause c, CIF_c(t) = sum over t_k <= t of S(t_k-) d_ck / n_k, S the Kaplan–Meier of any
+    event. The standard error is R's for multi-state curves, the infinitesimal jackknife: the
+    derivative of CIF_c(t) with respect to each observation's weight, squared, times the
+    squared weight, summed. Each derivative is c_i before the row's own time and linear in
+    CIF_c(t) after it, so the sums over observations are cumulative sums: O(n log n) per cause.
+    The CI is R's on the ``conf_type`` scale of the probability (default ``log``).
+
+    Parameters
+    ----------
+    time : array-like of float
+        Follow-up times.
+    status : array-like
+        0 = censored, any other value = the cause of the event (e.g. 1 progression, 2 death
+        without progression).
+    weights : array-like, optional
+        Case weights.
+    conf_type, conf_level
+        As :func:`km_confint`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cause and distinct time: ``time, cause, n_risk, n_event`` (of that cause),
+        ``cif`` (R ``pstate``), ``std_err`` (R ``std.err``: of the probability itself),
+        ``ci_lower, ci_upper``.
+    """
+    time = np.asarray(time, dtype=float)
+    status = np.asarray(status)
+    w = np.ones(time.size) if weights is None else np.asarray(weights, dtype=float)
+    if time.size == 0:
+        return pd.DataFrame(columns=CIF_COLUMNS)
+    order = np.argsort(time, kind="stable")
+    time, status, w = time[order], status[order], w[order]
+    starts, run = _runs(time)
+    event = status != 0
+    n_risk = _reverse_cumsum(np.add.reduceat(w, starts))
+    d_all = np.add.reduceat(w * event, starts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h_all = d_all / n_risk
+        left = n_risk - d_all
+        surv = np.cumprod(1 - h_all)
+        surv_before = np.concatenate([[1.0], surv[:-1]])
+        # A: the cumulative sum of h / (n - d) (the KM's derivative, as in km_curve)
+        a = np.cumsum(np.where(d_all > 0, h_all / left, 0.0))
+        a_before = np.concatenate([[0.0], a[:-1]])
+        b = np.where(event, 1 / left[run], 0.0) - a[run]  # derivative of log S after t_i
+    b = np.nan_to_num(b, posinf=0.0, neginf=0.0)
+    w2 = w**2
+    later = _reverse_cumsum(np.add.reduceat(w2, starts)) - np.add.reduceat(w2, starts)
+    parts = []
+    for cause in np.unique(status[event]):
+        mine = status == cause
+        d_c = np.add.reduceat(w * mine, starts)
+        h_c = d_c / n_risk
+        cif = np.cumsum(surv_before * h_c)
+        g = np.cumsum(surv_before * h_c * (1 / n_risk - a_before))
+        own = -g[run] + np.where(mine, surv_before[run] / n_risk[run], 0.0)
+        e = own + b * cif[run]
+        per_time = lambda v: np.cumsum(np.add.reduceat(w2 * v, starts))  # noqa: E731
+        var = per_time(e * e) - 2 * cif * per_time(e * b) + cif**2 * per_time(b * b)
+        var += g**2 * later
+        std_err = np.sqrt(np.maximum(var, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lower, upper = km_confint(cif, std_err / cif, conf_type, conf_level)
+        if conf_type == "plain":  # the SE is of the probability itself
+            z = _z(conf_level)
+            lower, upper = np.maximum(cif - z * std_err, 0), np.minimum(cif + z * std_err, 1)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "time": time[starts],
+                    "cause": cause,
+                    "n_risk": n_risk,
+                    "n_event": d_c,
+                    "cif": cif,
+                    "std_err": std_err,
+                    "ci_lower": lower,
+                    "ci_upper": upper,
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=CIF_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[CIF_COLUMNS]
 
 
 # --------------------------------------------------------------------------- log-rank
