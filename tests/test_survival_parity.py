@@ -17,6 +17,7 @@ from r_reference import assert_tables_match, run_r
 from rwe import survival_tables as st
 from rwe.derive import analysis_sets, derive_adsl, derive_adtte
 from rwe.io import read_site
+from rwe.survival import resolve_conventions
 from rwe.validate import validate_extract
 
 pytestmark = pytest.mark.r
@@ -134,6 +135,7 @@ def compare_with_r(
     adtte: pd.DataFrame,
     conf_type: str = "log",
     min_regimen_n: int = 20,
+    ties: str = "efron",
 ) -> int:
     adam = tmp_path / "adam"
     adam.mkdir(exist_ok=True)
@@ -149,11 +151,12 @@ def compare_with_r(
         ",".join(SUBGROUPS),
         ",".join(COVARIATES),
         ",".join(map(str, LANDMARKS)),
+        ties,
     )
     sets = analysis_sets(adsl, min_regimen_n)
     ci = {"conf_type": conf_type, "conf_level": 0.95}
     km = st.km_fits(adsl, adtte, sets, SUBGROUPS, **ci)
-    models = st.cox_models(adsl, adtte, sets, COVARIATES)
+    models = st.cox_models(adsl, adtte, sets, COVARIATES, ties=ties)
     ours = {
         "km_medians": st.km_median_table(km),
         "km_landmarks": st.km_landmark_table(km, LANDMARKS),
@@ -184,6 +187,14 @@ def test_demo_matches_r(tmp_path, demo, conf_type):
 )
 def test_edge_cohorts_match_r(tmp_path, demo, transform):
     assert compare_with_r(tmp_path, *transform(*demo)) > 100
+
+
+@pytest.mark.parametrize("cohort", [lambda a, t: (a, t), with_ties], ids=["demo", "with_ties"])
+def test_sas_conventions_match_r_with_the_same_options(tmp_path, demo, cohort):
+    """conventions: sas = R survfit(conf.type = "log-log") and coxph(ties = "breslow")."""
+    sas = resolve_conventions("sas")
+    assert (sas.conf_type, sas.ties) == ("log-log", "breslow")
+    assert compare_with_r(tmp_path, *cohort(*demo), conf_type=sas.conf_type, ties=sas.ties) > 1000
 
 
 def test_veteran_through_the_extract_format_matches_r(tmp_path):

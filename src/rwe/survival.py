@@ -46,6 +46,79 @@ KM_CURVE_COLUMNS = [
 ]
 
 
+# --------------------------------------------------------------------------- conventions
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """The software conventions of every KM CI and Cox fit: one switch (config ``conventions``).
+
+    ``r`` (default): R ``survfit``'s log-scale CI of S(t) and ``coxph``'s Efron ties. ``sas``:
+    PROC LIFETEST's log-log CI (``CONFTYPE=LOGLOG``) and PROC PHREG's Breslow ties
+    (``TIES=BRESLOW``). ``conf_type`` may differ from the convention's when ``km.conf_type``
+    overrides it.
+    """
+
+    name: str
+    conf_type: str
+    ties: str
+
+    @property
+    def overridden(self) -> bool:
+        """True when ``conf_type`` is not the convention's own (``km.conf_type`` was given)."""
+        return self.conf_type != CONVENTIONS[self.name]["conf_type"]
+
+    def methods_sentence(self) -> str:
+        """The sentence of the methods that states the conventions used."""
+        scale = {"log": "log", "log-log": "log-log", "plain": "linear (plain)"}[self.conf_type]
+        who = {"r": "R's survival package", "sas": "SAS"}[self.name]
+        if self.overridden:
+            conventional = CONVENTIONS[self.name]["conf_type"]
+            km_as = f"set by km.conf_type instead of the convention's {conventional} scale"
+        else:
+            km_as = {"r": f'R survfit conf.type = "{self.conf_type}"'}.get(
+                self.name, "PROC LIFETEST CONFTYPE=LOGLOG"
+            )
+        cox_as = {"r": 'R coxph ties = "efron"', "sas": "PROC PHREG TIES=BRESLOW"}[self.name]
+        ties = {"efron": "Efron's", "breslow": "Breslow's"}[self.ties]
+        text = (
+            f"Software conventions of {who} (conventions: {self.name}): pointwise Kaplan–Meier "
+            f"confidence intervals, and so those of medians, on the {scale} scale ({km_as}), "
+            f"and {ties} method for tied event times in Cox models ({cox_as})."
+        )
+        if self.name == "sas":
+            text += (
+                " Both were checked against R run with the same options (survfit conf.type = "
+                f'"{self.conf_type}", coxph ties = "breslow").'
+            )
+        return text
+
+
+#: What each ``conventions`` value sets (DESIGN §5).
+CONVENTIONS = {
+    "r": {"conf_type": "log", "ties": "efron"},
+    "sas": {"conf_type": "log-log", "ties": "breslow"},
+}
+
+
+def resolve_conventions(name: str = "r", conf_type: str | None = None) -> Conventions:
+    """The conventions of config ``conventions: name``, with ``km.conf_type`` as an override.
+
+    Parameters
+    ----------
+    name : {"r", "sas"}
+        The config's ``conventions``.
+    conf_type : str, optional
+        The config's ``km.conf_type``; None (the default) takes the convention's.
+    """
+    if name not in CONVENTIONS:
+        raise ValueError(f"conventions must be one of {tuple(CONVENTIONS)}, not {name!r}")
+    if conf_type is not None and conf_type not in CONF_TYPES:
+        raise ValueError(f"conf_type must be one of {CONF_TYPES}, not {conf_type!r}")
+    chosen = CONVENTIONS[name]
+    return Conventions(name, conf_type or chosen["conf_type"], chosen["ties"])
+
+
 # --------------------------------------------------------------------------- sorted data
 
 

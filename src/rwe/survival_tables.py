@@ -18,6 +18,7 @@ import pandas as pd
 
 from rwe.derive import KEYS
 from rwe.survival import (
+    CONVENTIONS,
     KM_CURVE_COLUMNS,
     CoxResult,
     cox_fit,
@@ -25,6 +26,7 @@ from rwe.survival import (
     km_curve,
     km_quantile,
     logrank,
+    resolve_conventions,
 )
 
 ENDPOINTS = ("PFS", "OS")
@@ -344,9 +346,17 @@ def _constant_within_strata(values: np.ndarray, strata: np.ndarray) -> bool:
 
 
 def cox_model(
-    name, endpoint, model, wanted, data: pd.DataFrame, strata: str | None = None
+    name,
+    endpoint,
+    model,
+    wanted,
+    data: pd.DataFrame,
+    strata: str | None = None,
+    ties: str = "efron",
 ) -> CoxModel:
     """Complete-case Cox fit of ``wanted`` in ``data``, with its notes (R ``coxph``).
+
+    ``ties`` is the handling of tied event times (R ``ties =``; from the conventions).
 
     With ``strata`` (what the strata are, e.g. ``"site"``), the fit is stratified by the codes
     in ``data[STRATUM]`` (R ``+ strata(site)``), and a covariate that is constant within every
@@ -376,7 +386,7 @@ def cox_model(
     if terms:
         time = data["time"].to_numpy()[complete]
         X = np.column_stack([values[c] for c in terms])
-        fit = cox_fit(time, event, X, terms, strata=stratum)
+        fit = cox_fit(time, event, X, terms, strata=stratum, ties=ties)
         if not fit.converged:
             for term in terms:
                 term_notes[term] = "not estimable: the model did not converge (as R coxph warns)"
@@ -404,7 +414,9 @@ def cox_model(
     )
 
 
-def cox_models(adsl, adtte, sets, covariates, strata: str | None = None) -> list[CoxModel]:
+def cox_models(
+    adsl, adtte, sets, covariates, strata: str | None = None, ties: str = "efron"
+) -> list[CoxModel]:
     """Univariable (one per covariate) and multivariable Cox models per set and endpoint.
 
     Complete-case analysis: patients with a missing covariate are left out and counted. A
@@ -417,11 +429,13 @@ def cox_models(adsl, adtte, sets, covariates, strata: str | None = None) -> list
     strata : str, optional
         A column of ADSL (``"site"``): every model is stratified by it, as R
         ``coxph(Surv(time, status) ~ x + strata(site))`` (a baseline hazard per site).
+    ties : {"efron", "breslow"}
+        Handling of tied event times (R ``ties =``), from :func:`rwe.survival.resolve_conventions`.
     """
     specs = [("univariable", [c]) for c in covariates] + [("multivariable", list(covariates))]
     codes = site_codes(adsl, strata) if strata else None
     return [
-        cox_model(name, endpoint, model, wanted, data, strata)
+        cox_model(name, endpoint, model, wanted, data, strata, ties)
         for name, endpoint, data in endpoint_data(adsl, adtte, sets, covariates, codes)
         for model, wanted in specs
     ]
@@ -481,3 +495,64 @@ def cox_diagnostics_table(models: list[CoxModel]) -> pd.DataFrame:
         for z in m.fit.zph.itertuples(index=False):
             rows.append((*base, "zph", z.term, z.chisq, z.df, z.p))
     return pd.DataFrame(rows, columns=COX_DIAGNOSTICS_COLUMNS)
+
+
+# --------------------------------------------------------------------------- conventions
+
+CONVENTIONS_COMPARISON_COLUMNS = ["endpoint", "estimate", "term"]
+CONVENTIONS_COMPARISON_COLUMNS += [
+    f"{name}_{stat}" for name in CONVENTIONS for stat in ("value", "ci_lower", "ci_upper", "p")
+]
+CONVENTIONS_COMPARISON_COLUMNS += ["n", "events", "note"]
+
+
+def conventions_comparison(
+    adsl, adtte, covariates, conf_level: float = 0.95, analysis_set: str = "all"
+) -> pd.DataFrame:
+    """The headline estimates under each software convention, side by side.
+
+    Per endpoint: the median survival of all patients with its CI (R ``survfit`` with each
+    convention's ``conf.type``: log for ``r``, log-log for ``sas``), then each multivariable
+    Cox hazard ratio with CI and p (``coxph`` with Efron ties for ``r``, Breslow for ``sas``).
+    The conventions' own settings, whatever ``km.conf_type`` overrides, so that the table shows
+    what a reader used to SAS would get.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`CONVENTIONS_COMPARISON_COLUMNS`: ``estimate`` is ``median`` (months; ``term``
+        empty) or ``hr``; ``<convention>_value, _ci_lower, _ci_upper, _p`` per convention
+        (``p`` empty for medians); an empty value is not estimable, with the reason in ``note``.
+    """
+    sets = {analysis_set: adsl}
+    conventions = {name: resolve_conventions(name) for name in CONVENTIONS}
+    rows = {}
+
+    def put(key, name, values, n, events, note):
+        row = rows.setdefault(key, {"n": n, "events": events, "notes": []})
+        row.update(
+            {
+                f"{name}_{s}": v
+                for s, v in zip(("value", "ci_lower", "ci_upper", "p"), values, strict=True)
+            }
+        )
+        if note and note not in row["notes"]:
+            row["notes"].append(note)
+
+    for name, c in conventions.items():
+        for fit in km_fits(adsl, adtte, sets, [], c.conf_type, conf_level):
+            table = km_median_table([fit]).iloc[0]
+            values = (table["median"], table["ci_lower"], table["ci_upper"], np.nan)
+            put((fit.endpoint, "median", ""), name, values, fit.n, fit.events, table["note"])
+        models = cox_models(adsl, adtte, sets, list(covariates), ties=c.ties)
+        hr = cox_table([m for m in models if m.model == "multivariable"], conf_level)
+        for r in hr.itertuples(index=False):
+            values = (r.hr, r.ci_lower, r.ci_upper, r.p)
+            put((r.endpoint, "hr", r.term), name, values, r.n, r.events, r.note)
+    out = [
+        {**dict(zip(["endpoint", "estimate", "term"], key, strict=True)), **row}
+        for key, row in rows.items()
+    ]
+    frame = pd.DataFrame(out)
+    frame["note"] = frame.pop("notes").map("; ".join) if len(frame) else []
+    return frame.reindex(columns=CONVENTIONS_COMPARISON_COLUMNS)

@@ -1,7 +1,7 @@
 # Reference values for the survival tables, computed with R's survival package.
 #
 # Usage: Rscript survival_reference.R ADAM_DIR OUT_DIR CONF_TYPE CONF_LEVEL MIN_REGIMEN_N \
-#                SUBGROUPS COVARIATES LANDMARKS
+#                SUBGROUPS COVARIATES LANDMARKS [TIES]
 # (SUBGROUPS, COVARIATES, LANDMARKS comma-separated). Reads adsl.csv and adtte.csv, derives the
 # analysis sets on its own (all + each regimen with more than MIN_REGIMEN_N patients) and writes
 # km_medians.csv, km_landmarks.csv, followup.csv, logrank.csv, cox.csv, cox_diagnostics.csv.
@@ -16,6 +16,7 @@ adam_dir <- args[1]; out_dir <- args[2]; conf_type <- args[3]
 conf_level <- as.numeric(args[4]); min_regimen_n <- as.integer(args[5])
 split <- function(x) if (is.na(x) || x == "") character(0) else strsplit(x, ",")[[1]]
 subgroups <- split(args[6]); covariates <- split(args[7]); landmarks <- as.numeric(split(args[8]))
+ties <- if (length(args) >= 9) args[9] else "efron"  # conventions: r (efron) or sas (breslow)
 
 adsl <- read.csv(file.path(adam_dir, "adsl.csv"), stringsAsFactors = FALSE)
 adtte <- read.csv(file.path(adam_dir, "adtte.csv"), stringsAsFactors = FALSE)
@@ -89,7 +90,7 @@ for (set in names(sets)) for (ep in endpoints) {
     if (length(usable) > 0) {
       infinite <- character(0)
       fit <- withCallingHandlers(
-        coxph(as.formula(paste("Surv(aval, event) ~", paste(usable, collapse = "+"))), data = x, ties = "efron"),
+        coxph(as.formula(paste("Surv(aval, event) ~", paste(usable, collapse = "+"))), data = x, ties = ties),
         warning = function(w) {
           msg <- conditionMessage(w)
           if (grepl("did not converge", msg)) infinite <<- c(infinite, usable, "<not converged>")
