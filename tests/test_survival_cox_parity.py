@@ -94,7 +94,9 @@ def python_tables(data: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataF
         g = fit.global_tests
         stats = ["lr", "wald", "score"] + (["robust_score"] if fit.robust else [])
         tests += [(spec.name, s, "", g[f"{s}_chisq"], g[f"{s}_df"], g[f"{s}_p"]) for s in stats]
-        tests += [(spec.name, "zph", *z) for z in fit.zph.itertuples(index=False)]
+        tests += [
+            (spec.name, "zph", z.term, z.chisq, z.df, z.p) for z in fit.zph.itertuples(index=False)
+        ]
     columns = ["name", "statistic", "term", "value", "df", "p"]
     return pd.concat(coefs, ignore_index=True), pd.DataFrame(tests, columns=columns)
 

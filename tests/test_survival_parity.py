@@ -86,6 +86,21 @@ def all_censored(adsl, adtte):
     return adsl, adtte.assign(cnsr=1)
 
 
+def all_dead_day_0(adsl, adtte):
+    return adsl, adtte.assign(cnsr=0, aval=0.0, aval_days=0)
+
+
+def collinear_covariates(adsl, adtte):
+    return adsl.assign(emd=1 - adsl["gfr_le70"]), adtte
+
+
+def single_event(adsl, adtte):
+    out = adtte.assign(cnsr=1)
+    first = out.groupby("paramcd").head(1).index
+    out.loc[first, "cnsr"] = 0
+    return adsl, out
+
+
 def veteran(tmp_path: Path):
     """survival::veteran as a site extract: karno as GFR, prior therapy as triple-class refractory."""
     run_r("export_dataset.R", "veteran", tmp_path / "veteran.csv")
@@ -183,7 +198,16 @@ def test_demo_matches_r(tmp_path, demo, conf_type):
 
 
 @pytest.mark.parametrize(
-    "transform", [with_ties, zero_events_subgroup, all_censored], ids=lambda f: f.__name__
+    "transform",
+    [
+        with_ties,
+        zero_events_subgroup,
+        all_censored,
+        all_dead_day_0,
+        single_event,
+        collinear_covariates,
+    ],
+    ids=lambda f: f.__name__,
 )
 def test_edge_cohorts_match_r(tmp_path, demo, transform):
     assert compare_with_r(tmp_path, *transform(*demo)) > 100

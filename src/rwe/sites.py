@@ -220,7 +220,7 @@ def cox_stratified_diagnostics_table(models: list[st.CoxModel]) -> pd.DataFrame:
     """
     if not models:
         return one_site_table([*st.COX_DIAGNOSTICS_COLUMNS, "note"])
-    return st.cox_diagnostics_table(models).assign(note="")
+    return st.cox_diagnostics_table(models)
 
 
 # --------------------------------------------------------------------------- meta-analysis

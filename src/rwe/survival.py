@@ -573,8 +573,9 @@ def logrank(time, event, group, strata=None) -> dict:
     -------
     dict
         ``chisq``, ``df``, ``p``, ``observed``, ``expected`` (by group, sorted), ``note``. With
-        fewer than two groups having expected events the test is undefined: NaN with a note
-        (R returns chisq 0 and p NA).
+        one group, fewer than two groups having expected events, or a singular variance (every
+        patient at risk having the event at one time: R returns chisq 0), the test is
+        undefined: NaN with the reason in ``note``.
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
@@ -592,17 +593,27 @@ def logrank(time, event, group, strata=None) -> dict:
         observed, expected, var = observed + o, expected + e, var + v
     usable = expected > 0
     df = int(usable.sum()) - 1
-    if usable.sum() < 2:
+    diff = (observed - expected)[usable][1:]
+    vv = var[np.ix_(usable, usable)][1:, 1:]
+    note = ""
+    if k < 2:
+        note = "not testable: only one group"
+    elif usable.sum() < 2:
+        note = "not testable: fewer than two groups with events"
+    elif not _pivots(vv).all():
+        note = (
+            "not testable: the variance of the test is singular (every patient at risk had "
+            "the event at the same time)"
+        )
+    if note:
         return {
             "chisq": np.nan,
             "df": np.nan,
             "p": np.nan,
             "observed": observed,
             "expected": expected,
-            "note": "not testable: fewer than two groups with events",
+            "note": note,
         }
-    diff = (observed - expected)[usable][1:]
-    vv = var[np.ix_(usable, usable)][1:, 1:]
     chisq = float(diff @ np.linalg.solve(vv, diff))
     return {
         "chisq": chisq,
@@ -1269,6 +1280,14 @@ def cox_fit(
         risk_sets = _RiskSets(time, event, X, strata, ties)
         evaluate = risk_sets.efron
     beta = np.zeros(risk_sets.X.shape[1])
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        # Monotone likelihood drives a coefficient to infinity: overflow there is expected,
+        # and the fit reports the coefficient as "may be infinite", as R does.
+        return _newton(risk_sets, evaluate, beta, terms, max_iter, eps, ties, robust, cluster)
+
+
+def _newton(risk_sets, evaluate, beta, terms, max_iter, eps, ties, robust, cluster) -> CoxResult:
+    """The Newton–Raphson iteration and the variance of :func:`cox_fit`."""
     ll0, u0, i0, _ = evaluate(beta)
     score_test = _quadratic(i0, u0)
     # The iteration of R's coxfit6.c / agfit4.c: a step that lowers the log-likelihood is
@@ -1354,7 +1373,8 @@ def cox_zph(fit: CoxResult) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``term`` (terms then ``GLOBAL``), ``chisq``, ``df``, ``p``.
+        ``term`` (terms then ``GLOBAL``), ``chisq``, ``df``, ``p``, ``note``: a test whose
+        information matrix is singular is NaN with the reason (R stops with an error).
     """
     rs = fit.risk_sets
     kept = np.flatnonzero(~fit.aliased)  # R drops the NA coefficients
@@ -1379,13 +1399,21 @@ def cox_zph(fit: CoxResult) -> pd.DataFrame:
     sub = np.ix_(kept, kept)
     imat = np.block([[info[sub], imat_g[sub]], [imat_g[sub], imat_gg[sub]]])
     u2 = u2[kept]
-    rows = []
-    for j, term in enumerate(terms):
-        keep = [*range(p), p + j]
-        u = np.concatenate([np.zeros(p), [u2[j]]])
-        chisq = _quadratic(imat[np.ix_(keep, keep)], u)
-        rows.append((term, chisq, 1, special.chdtrc(1, chisq)))
-    u = np.concatenate([np.zeros(p), u2])
-    chisq = _quadratic(imat, u)
-    rows.append(("GLOBAL", chisq, p, special.chdtrc(p, chisq)))
-    return pd.DataFrame(rows, columns=["term", "chisq", "df", "p"])
+    singular = (
+        "not testable: singular information matrix (the time transform does not vary over "
+        "the event times, e.g. all events at one time)"
+    )
+
+    def test(keep, u, df):
+        sub = imat[np.ix_(keep, keep)]
+        if not (np.all(np.isfinite(sub)) and _pivots(sub).all()):
+            return (np.nan, np.nan, np.nan, singular)
+        chisq = _quadratic(sub, u)
+        return (chisq, df, special.chdtrc(df, chisq), "")
+
+    rows = [
+        (term, *test([*range(p), p + j], np.concatenate([np.zeros(p), [u2[j]]]), 1))
+        for j, term in enumerate(terms)
+    ]
+    rows.append(("GLOBAL", *test(list(range(2 * p)), np.concatenate([np.zeros(p), u2]), p)))
+    return pd.DataFrame(rows, columns=["term", "chisq", "df", "p", "note"])
