@@ -751,6 +751,14 @@ class _RiskSets:
         return loglik, u_t.sum(axis=0), info, weighted
 
 
+def _sum_by(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Sums of ``values`` (a vector, or the rows of a matrix) by ``index`` in [0, size)."""
+    if values.ndim == 1:
+        return np.bincount(index, weights=values, minlength=size)
+    columns = [np.bincount(index, weights=v, minlength=size) for v in values.T]
+    return np.column_stack(columns).reshape(size, values.shape[1])
+
+
 class _CountingRiskSets:
     """The data of a general Cox model: counting-process rows, case weights, either ties method.
 
@@ -818,14 +826,9 @@ class _CountingRiskSets:
 
     def _range_sum(self, values: np.ndarray) -> np.ndarray:
         """Per death time k, the sum of ``values`` over the rows at risk then (lo ≤ k < hi)."""
-        values = np.asarray(values, dtype=float)
         size = self.n_deaths + 1
-        if values.ndim == 1:
-            diff = np.bincount(self.lo, values, size) - np.bincount(self.hi, values, size)
-            return np.cumsum(diff)[:-1]
-        return np.column_stack([self._range_sum(v) for v in values.T]).reshape(
-            self.n_deaths, values.shape[1]
-        )
+        diff = _sum_by(self.lo, values, size) - _sum_by(self.hi, values, size)
+        return np.cumsum(diff, axis=0)[:-1]
 
     def _over_range(self, per_death: np.ndarray) -> np.ndarray:
         """Per row, the sum of ``per_death`` over the death times at which the row is at risk."""
@@ -840,11 +843,8 @@ class _CountingRiskSets:
             score = np.exp(eta)
         wr = w * score
         s0, s1 = self._range_sum(wr), self._range_sum(X * wr[:, None])
-        p, size = X.shape[1], self.n_deaths
-        d0 = np.bincount(k, weights=wr[dead], minlength=size)
-        d1 = np.column_stack(
-            [np.bincount(k, weights=wr[dead] * x, minlength=size) for x in X[dead].T]
-        ).reshape(size, p)
+        d0 = _sum_by(k, wr[dead], self.n_deaths)
+        d1 = _sum_by(k, X[dead] * wr[dead][:, None], self.n_deaths)
         t, f = self.term_time, self.fraction
         a0 = s0[t] - f * d0[t]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -860,15 +860,12 @@ class _CountingRiskSets:
         X, w, dead, k = self.X, self.weight, self.dead, self.death_index
         eta, _, wr, a0, xbar = self._terms(beta)
         t, f, m = self.term_time, self.fraction, self.term_weight
-        size, p = self.n_deaths, X.shape[1]
+        size = self.n_deaths
         with np.errstate(divide="ignore"):
             loglik = float(w[dead] @ eta[dead] - m @ np.log(a0))
-        per_death = lambda v: np.bincount(t, weights=v, minlength=size)  # noqa: E731
-        x_dead = np.column_stack(
-            [np.bincount(k, weights=w[dead] * x, minlength=size) for x in X[dead].T]
-        ).reshape(size, p)
-        u_t = x_dead - np.column_stack([per_death(m * x) for x in xbar.T]).reshape(size, p)
+        per_death = lambda v: _sum_by(t, v, size)  # noqa: E731
         Xd, wr_d = X[dead], wr[dead]
+        u_t = _sum_by(k, Xd * w[dead][:, None], size) - per_death(xbar * m[:, None])
 
         def information(g):
             gm = g[t] * m
@@ -890,24 +887,20 @@ class _CountingRiskSets:
         X, dead, k = self.X, self.dead, self.death_index
         _, score, _, a0, xbar = self._terms(beta)
         t, f, m = self.term_time, self.fraction, self.term_weight
-        size, p = self.n_deaths, X.shape[1]
         hazard = m / a0
-
-        def per_death(v):
-            v = v.reshape(v.shape[0], -1)
-            out = np.column_stack([np.bincount(t, weights=c, minlength=size) for c in v.T])
-            return out.reshape(size, v.shape[1])
-
-        cum = self._over_range(per_death(hazard)).reshape(-1)
+        per_death = lambda v: _sum_by(t, v, self.n_deaths)  # noqa: E731
+        cum = self._over_range(per_death(hazard))
         cum_x = self._over_range(per_death(xbar * hazard[:, None]))
         resid = -score[:, None] * (X * cum[:, None] - cum_x)
-        n_terms = np.bincount(t, minlength=size)[:, None]
-        mh1 = per_death(f * hazard).reshape(-1)[k]
+        # The deaths: x minus the mean of their time's terms' x̄, and back the (j / d) share of
+        # each term's hazard that a death of the time did not bear.
+        n_terms = np.bincount(t, minlength=self.n_deaths)[:, None]
+        mh1 = per_death(f * hazard)[k]
         mh2 = per_death(xbar * (f * hazard)[:, None])[k]
         mh3 = (per_death(xbar) / n_terms)[k]
         Xd = X[dead]
         resid[dead] += Xd - mh3 + score[dead][:, None] * (Xd * mh1[:, None] - mh2)
-        return resid.reshape(-1, p)
+        return resid
 
     def zph_transform(self) -> np.ndarray:
         """g(t) of R ``cox.zph(transform = "km")`` per death time.
