@@ -1,5 +1,7 @@
 """Plausibility checks: one test per check, warn vs stop, and nothing echoed."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,6 +12,7 @@ from rwe.plausibility import PHYSIOLOGICAL_RANGES, check_extract, plausibility_f
 from rwe.validate import validate_extract
 
 SECRET = "SECRET-PATIENT-42"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def patients(**columns) -> pd.DataFrame:
@@ -227,3 +230,13 @@ def test_methods_sentence_follows_the_window_config():
     )
     assert "from day 0 to 14 days after the end of treatment" in other
     assert "progression" not in other
+
+
+def test_the_bundled_demo_is_plausible():
+    """data/demo (rwe.simulate): ANC ≤ WBC on every draw, every value in range, no day after death."""
+    from rwe.io import read_site
+
+    raw, _ = read_site(ROOT / "data" / "demo", "demo")
+    findings = check_extract(validate_extract({"demo": raw}), "stop")
+    assert len(findings) >= 9  # every check ran (and found nothing)
+    assert (findings["n_checked"] > 0).all()
