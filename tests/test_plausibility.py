@@ -53,12 +53,14 @@ def test_anc_above_wbc_of_the_same_day_is_counted():
             ("P2", 10, "ANC", 1.0),  # below
             ("P2", 30, "ANC", 9.0),  # no WBC that day: not checkable
             (SECRET, 30, "WBC", 1.0),  # a WBC of another day does not count for P2's ANC
+            ("P2", -3, "WBC", 5.0),
+            ("P2", -3, "ANC", 6.0),  # a baseline draw: above, counted
         ]
     )
     above, checked = plausibility.anc_above_wbc(table)
-    assert (above, checked) == (1, 3)
+    assert (above, checked) == (2, 4)
     found = finding(plausibility_findings({"patients": patients(), "labs": table}), "ANC above")
-    assert (found["file"], found["column"], found["n_rows"]) == ("s/labs.csv", "value", 1)
+    assert (found["file"], found["column"], found["n_rows"]) == ("s/labs.csv", "value", 2)
     assert "kept" in found["note"]
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from rwe.exceptions import InputError, Problem
-from rwe.safety import NADIR_TESTS
+from rwe.safety import NADIR_TESTS, key_codes, per_patient
 
 #: Columns of ``plausibility.csv``: contract-style ``file, column, check, n_rows``, then how
 #: many rows the check could apply to and what the pipeline does with the rows found.
@@ -76,6 +76,13 @@ def _finding(file, column, check, n_rows, n_checked, note=KEPT) -> dict:
     )
 
 
+def _test_is(labs: pd.DataFrame) -> callable:
+    """A function: test name -> boolean mask of the rows of that test (compared on codes)."""
+    codes, tests = key_codes(labs["test"])
+    position = {str(t): i for i, t in enumerate(tests)}
+    return lambda name: codes == position.get(name, -2)
+
+
 def _unit_matches(unit: pd.Series, expected: str) -> np.ndarray:
     """Whether each unit is ``expected`` (spaces and case ignored), once per distinct spelling."""
     codes, uniques = pd.factorize(unit.astype(object))
@@ -101,9 +108,9 @@ def implausible_lab_values(labs: pd.DataFrame) -> np.ndarray:
     if not len(labs):
         return out
     value = labs["value"].to_numpy(dtype=float, na_value=np.nan)
-    test = labs["test"].astype(object).to_numpy()
+    test_is = _test_is(labs)
     for name, (unit, low, high) in PHYSIOLOGICAL_RANGES.items():
-        rows = np.flatnonzero(test == name)
+        rows = np.flatnonzero(test_is(name))
         if not len(rows):
             continue
         rows = rows[_unit_matches(labs["unit"].iloc[rows], unit)]
@@ -117,10 +124,10 @@ def lab_range_findings(labs: pd.DataFrame, file: str) -> list[dict]:
     if not len(labs):
         return []
     bad = implausible_lab_values(labs)
-    test = labs["test"].astype(object).to_numpy()
+    test_is = _test_is(labs)
     rows = []
     for name, (unit, low, high) in PHYSIOLOGICAL_RANGES.items():
-        mine = test == name
+        mine = test_is(name)
         if mine.any():
             check = f"{name} outside its physiological range {low:g}–{high:g} {unit}"
             note = OUT_OF_RANGE_NOTE if name in NADIR_TESTS else KEPT
@@ -141,22 +148,27 @@ def anc_above_wbc(labs: pd.DataFrame) -> tuple[int, int]:
     tuple of int
         (ANC rows above the day's highest WBC, ANC rows that have a WBC on their day).
     """
-    test = labs["test"].astype(object).to_numpy()
-    rows = np.flatnonzero((test == "ANC") | (test == "WBC"))
+    test_is = _test_is(labs)
+    is_anc, is_wbc = test_is("ANC"), test_is("WBC")
+    rows = np.flatnonzero(is_anc | is_wbc)
     if not len(rows):
         return 0, 0
-    part = labs.iloc[rows]
-    key = pd.MultiIndex.from_arrays(
-        [part["site"].astype(object), part["patient_id"].astype(object), part["day"]]
-    )
-    draw = pd.factorize(key)[0]
-    value = part["value"].to_numpy(dtype=float, na_value=np.nan)
-    is_wbc = test[rows] == "WBC"
-    highest_wbc = pd.Series(value[is_wbc]).groupby(draw[is_wbc]).max()
-    anc_draw = draw[~is_wbc]
-    wbc_of_day = highest_wbc.reindex(anc_draw).to_numpy()
+    # One integer per draw (site, patient, day), from the key columns' codes: no tuple keys
+    # over tens of millions of rows.
+    site, _ = key_codes(labs["site"])
+    patient, ids = key_codes(labs["patient_id"])
+    day = labs["day"].to_numpy(dtype=float, na_value=np.nan)[rows]
+    known = ~np.isnan(day)
+    rows, day = rows[known], day[known].astype(np.int64)
+    person = site[rows].astype(np.int64) * (len(ids) + 1) + patient[rows]
+    first = day.min(initial=0)
+    draw = pd.factorize(person * (day.max(initial=0) - first + 1) + (day - first))[0]
+    value = labs["value"].to_numpy(dtype=float, na_value=np.nan)[rows]
+    wbc = is_wbc[rows]
+    highest_wbc = pd.Series(value[wbc]).groupby(draw[wbc]).max()
+    wbc_of_day = highest_wbc.reindex(draw[~wbc]).to_numpy()
     has_wbc = ~np.isnan(wbc_of_day)
-    above = has_wbc & (value[~is_wbc] > wbc_of_day)
+    above = has_wbc & (value[~wbc] > wbc_of_day)
     return int(above.sum()), int(has_wbc.sum())
 
 
@@ -165,35 +177,9 @@ def lab_findings(labs: pd.DataFrame, file: str) -> list[dict]:
     rows = lab_range_findings(labs, file)
     above, checked = anc_above_wbc(labs)
     if checked:
-        rows.append(
-            _finding(file, "value", "ANC above WBC of the same day", above, checked,
-                     ANC_ABOVE_WBC_NOTE)
-        )  # fmt: skip
+        check = "ANC above WBC of the same day"
+        rows.append(_finding(file, "value", check, above, checked, ANC_ABOVE_WBC_NOTE))
     return rows
-
-
-def per_patient(table: pd.DataFrame, patients: pd.DataFrame, column: str) -> np.ndarray:
-    """``patients[column]`` of each row's patient (same site and ``patient_id``), as floats.
-
-    NaN when the patient is not in ``patients`` or the value is missing. Looked up once per
-    distinct patient and spread over the rows by code (a laboratory table has ~90 rows per
-    patient).
-    """
-    if not len(table):
-        return np.zeros(0)
-    values = pd.Series(
-        patients[column].to_numpy(dtype=float, na_value=np.nan),
-        index=pd.MultiIndex.from_arrays(
-            [patients["site"].astype(object), patients["patient_id"].astype(object)]
-        ),
-    )
-    values = values[~values.index.duplicated()]
-    key = pd.MultiIndex.from_arrays(
-        [table["site"].astype(object), table["patient_id"].astype(object)]
-    )
-    codes, uniques = pd.factorize(key)
-    per_key = np.append(values.reindex(uniques).to_numpy(), np.nan)
-    return per_key[codes]
 
 
 def day_order_findings(tables: dict[str, pd.DataFrame], site: str) -> list[dict]:

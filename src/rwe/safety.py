@@ -332,11 +332,11 @@ def patient_nadirs(
     # The minimum per (site, patient, test) is taken over a dense array indexed by the three
     # codes, chunk by chunk: no copy or sort of a 90-million-row table. Groups are listed in
     # order of first appearance, as groupby(sort=False) lists them.
-    (site, sites), (patient, patients), (test, tests) = (_codes(adlb[k]) for k in keys)
+    (site, sites), (patient, patients), (test, tests) = (key_codes(adlb[k]) for k in keys)
     if windows is None:
         on_treatment &= day > 0
     else:
-        first_day, last_day = _window_per_row(windows, site, sites, patient, patients)
+        first_day, last_day = (per_patient(adlb, windows, c) for c in ("start_day", "end_day"))
         on_treatment &= (day >= first_day) & (day <= last_day)
     shape = (len(sites), len(patients), len(tests))
     nadir = np.full(int(np.prod(shape)), np.nan)  # fmin skips NaN values, as min() does
@@ -357,20 +357,25 @@ def patient_nadirs(
     })  # fmt: skip
 
 
-def _window_per_row(windows, site, sites, patient, patients) -> tuple[np.ndarray, np.ndarray]:
-    """Start and end day of each row's patient window (NaN for a patient without a window)."""
-    start = np.full((len(sites) + 1, len(patients) + 1), np.nan)  # the last row/column: missing
-    end = start.copy()
-    w_site = pd.Index(sites).get_indexer(windows["site"].to_numpy(dtype=object))
-    w_patient = pd.Index(patients).get_indexer(windows["patient_id"].to_numpy(dtype=object))
-    known = (w_site >= 0) & (w_patient >= 0)
-    start[w_site[known], w_patient[known]] = windows["start_day"].to_numpy(dtype=float)[known]
-    end[w_site[known], w_patient[known]] = windows["end_day"].to_numpy(dtype=float)[known]
-    return start[site, patient], end[site, patient]
+def per_patient(table: pd.DataFrame, patients: pd.DataFrame, column: str) -> np.ndarray:
+    """``patients[column]`` of each row's patient (same ``site`` and ``patient_id``), as floats.
+
+    NaN when the patient is not in ``patients``. Looked up on the key columns' codes
+    (:func:`key_codes`), never by merging: a laboratory table has ~90 rows per patient.
+    """
+    site, sites = key_codes(table["site"])
+    patient, ids = key_codes(table["patient_id"])
+    grid = np.full((len(sites) + 1, len(ids) + 1), np.nan)  # the last row/column: missing key
+    at_site = pd.Index(sites).get_indexer(patients["site"].to_numpy(dtype=object))
+    at_id = pd.Index(ids).get_indexer(patients["patient_id"].to_numpy(dtype=object))
+    known = (at_site >= 0) & (at_id >= 0)
+    values = patients[column].to_numpy(dtype=float, na_value=np.nan)
+    grid[at_site[known], at_id[known]] = values[known]
+    return grid[site, patient]
 
 
-def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes and distinct values of a key column (a categorical's own codes)."""
+def key_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes (−1 missing) and distinct values of a key column (a categorical's own)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         return column.cat.codes.to_numpy(), column.cat.categories
     codes, uniques = pd.factorize(column)
