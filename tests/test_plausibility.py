@@ -242,3 +242,15 @@ def test_the_bundled_demo_is_plausible():
     findings = check_extract(validate_extract({"demo": raw}), "stop")
     assert len(findings) >= 9  # every check ran (and found nothing)
     assert (findings["n_checked"] > 0).all()
+
+
+def test_rwe_check_lists_the_findings(site_folder, capsys):
+    from rwe.cli import main
+
+    frame = pd.read_csv(site_folder / "labs.csv")
+    frame.loc[frame.index[frame["test"] == "PLT"][:2], "value"] = 20000
+    frame.to_csv(site_folder / "labs.csv", index=False)
+    assert main(["check", str(site_folder), "--site", "t"]) == 0
+    out = capsys.readouterr().out
+    assert "implausible: t/labs.csv, column value: PLT outside its physiological range" in out
+    assert "on 2 rows (left out of the nadirs)" in out
