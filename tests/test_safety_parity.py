@@ -88,7 +88,7 @@ def nadir_pairs(adsl, adlb):
     }
     nadirs = windowed_nadirs(adsl, adlb)
     tests = safety.nadir_test_table({"all": adsl}, nadirs)
-    nadirs = safety._nadirs_by_patient(adsl, nadirs)
+    nadirs = safety.nadirs_by_patient(adsl, nadirs)
     for row in tests.itertuples():
         part = nadirs[nadirs["test"] == row.test]
         if row.comparison.startswith("IMiD"):

@@ -18,6 +18,8 @@ rule site:
         pfs_death_events=config["pfs_death_events"],
         on_implausible=config["plausibility"]["on_implausible"],
         nadir_window=config["nadir_window"],
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/site/{site}.log"),
     benchmark:
@@ -53,6 +55,8 @@ rule pool:
         min_regimen_n=config["min_regimen_n"],
         subgroups=config["subgroups"],
         covariates=config["cox"]["covariates"],
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/pool.log"),
     benchmark:
@@ -70,6 +74,8 @@ rule provenance:
         results("provenance.json"),
     params:
         config=config,
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/provenance.log"),
     benchmark:
