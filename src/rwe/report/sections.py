@@ -217,8 +217,8 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         sites_methods(options),
         "Adverse events are graded by CTCAE v5; hematologic grades are "
         f"{HEMATOLOGIC_GRADES[options.hematologic_source]}. Patients, not events, are counted at "
-        f"their worst grade. {nadir_methods(options)} Nadir blood counts are compared with the "
-        "Wilcoxon rank-sum test "
+        f"their worst grade. {nadir_methods(options)} Nadirs are compared between groups with "
+        "the Wilcoxon rank-sum test "
         "(exact for samples under 50 without ties, otherwise normal approximation with "
         "continuity correction). Exposure–response uses logistic regression on the "
         "time-averaged AUC per day when available, else on the starting dose (Gupta et al. 2016).",
