@@ -207,7 +207,7 @@ def day_order_findings(tables: dict[str, pd.DataFrame], site: str) -> list[dict]
         day = table[column].to_numpy(dtype=float, na_value=np.nan)
         limit = per_patient(table, patients, "death_day")
         both = ~np.isnan(day) & ~np.isnan(limit)
-        check = "after the patient's death_day"
+        check = "row dated after the patient's death_day"
         rows.append(
             _finding(
                 f"{site}/{stem}.csv", column, check, (day[both] > limit[both]).sum(), both.sum()
