@@ -33,6 +33,9 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
         "attrition": [("patients in the extract", 60, 0, None, 60),
                       ("response analysis", 60, 3, "best response not evaluable", 57)],
         "data_quality": [("site/patients.csv", "gfr", 60, 2, 3.33), ("site/patients.csv", "age", 60, 0, 0.0)],
+        "plausibility": [("site/labs.csv", "value", "ANC above WBC of the same day", 3, 900, "kept"),
+                         ("site/labs.csv", "value", "HGB outside its physiological range 1–25 g/dL", 0, 900,
+                          "left out of the nadirs")],
         "baseline": [("all", "patients", "all", 60, 60, 100.0, None, None, None),
                      ("all", "age", "all", 60, 60, None, 66.0, 41.0, 88.0),
                      ("all", "regimen", regimen, 30, 60, 50.0, None, None, None),
@@ -317,6 +320,39 @@ def test_methods_follow_the_configuration(tmp_path):
     assert "Efron" in html
     html = render(tmp_path)
     assert "death from any cause without prior progression is a PFS event" in html
+
+
+def data_quality_html(html: str) -> str:
+    section = html[html.index('<section id="data-quality">') :]
+    return section[: section.index("</section>")]
+
+
+def test_data_quality_lists_the_plausibility_findings(tmp_path):
+    section = data_quality_html(render(tmp_path))
+    assert "The plausibility checks found 1 kind(s) of implausible values" in section
+    assert "plausibility.on_implausible: warn" in section
+    assert "<td>ANC above WBC of the same day</td><td>3</td><td>900</td><td>kept</td>" in section
+    assert "<td>HGB outside" not in section  # a check that found nothing is named, not listed
+    assert "HGB outside its physiological range 1–25 g/dL" in section
+    tables = fixture_tables()
+    tables["plausibility"]["n_rows"] = 0
+    section = data_quality_html(render(tmp_path, tables))
+    assert "The plausibility checks found nothing" in section
+    assert "<td>ANC above" not in section
+    section = data_quality_html(render(tmp_path, min_cell_count=5))
+    assert "<td>ANC above WBC of the same day</td><td>&lt;5</td>" in section
+    del tables["plausibility"]
+    section = data_quality_html(render(tmp_path, tables))
+    assert "Not available: tables/plausibility.csv was not produced by this run." in section
+
+
+def test_methods_state_the_nadir_window_of_the_config(tmp_path):
+    html = render(tmp_path)
+    assert "from day 1 to the earlier of progression and 30 days after the end of treatment" in html
+    window = {"start_day": 2, "days_after_end_of_treatment": 28, "until_progression": False}
+    html = render(tmp_path, nadir_window=window)
+    assert "from day 2 to 28 days after the end of treatment" in html
+    assert "30 days after" not in html
 
 
 def test_changes_since_the_last_cut_show_what_moved(tmp_path):

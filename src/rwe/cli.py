@@ -65,6 +65,10 @@ def _check(args: argparse.Namespace) -> int:
         print(err, file=sys.stderr)
         return 1
     print(f"OK: {len(typed['patients'])} patients pass the input contract.")
+    from rwe.plausibility import implausible, plausibility_findings
+
+    for f in implausible(plausibility_findings(typed)).itertuples():
+        print(f"implausible: {f.file}, column {f.column}: {f.check} on {f.n_rows} rows ({f.note})")
     return 0
 
 

@@ -54,6 +54,13 @@ class ReportOptions:
     gfr_cutoff: float
     min_regimen_n: int
     hematologic_source: str
+    #: ``plausibility.on_implausible``.
+    on_implausible: str
+    #: ``nadir_window``: its first day, the days after end of treatment, and whether it ends at
+    #: progression.
+    nadir_start_day: int
+    nadir_days_after_end_of_treatment: int
+    nadir_until_progression: bool
     ci_bands: bool
     max_patients: int
 
@@ -80,6 +87,12 @@ class ReportOptions:
             gfr_cutoff=config["gfr_cutoff"],
             min_regimen_n=int(config["min_regimen_n"]),
             hematologic_source=config["safety"]["hematologic_source"],
+            on_implausible=config["plausibility"]["on_implausible"],
+            nadir_start_day=int(config["nadir_window"]["start_day"]),
+            nadir_days_after_end_of_treatment=int(
+                config["nadir_window"]["days_after_end_of_treatment"]
+            ),
+            nadir_until_progression=bool(config["nadir_window"]["until_progression"]),
             ci_bands=bool(config["figures"]["ci_bands"]),
             max_patients=int(config["figures"]["max_patients"]),
         )

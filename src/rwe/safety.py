@@ -121,30 +121,119 @@ def _patient_codes(table: pd.DataFrame) -> np.ndarray:
     return pd.factorize(site * (int(patient.max(initial=0)) + 1) + patient)[0]
 
 
-def patient_nadirs(adlb: pd.DataFrame) -> pd.DataFrame:
-    """Lowest WBC, ANC, HGB and PLT per patient on treatment (day > 0).
+#: Columns of :func:`nadir_windows`.
+NADIR_WINDOW_COLUMNS = ["site", "patient_id", "start_day", "end_day"]
 
-    Day 0 is the pre-dose sample of the first cycle, so the nadir is taken strictly after it;
-    earlier days are baseline. (Lab-based CTCAE grades, :func:`grade_from_labs`, include day 0,
-    so a patient cytopenic at start is graded, as CTCAE counts any value on treatment.)
+
+def nadir_windows(
+    patients: pd.DataFrame,
+    start_day: int = 1,
+    days_after_end_of_treatment: int = 30,
+    until_progression: bool = True,
+) -> pd.DataFrame:
+    """Each patient's nadir window: the days whose blood counts count as on treatment.
+
+    From ``start_day`` (day 1 by default: day 0 is the pre-dose sample of the first cycle) to
+    the earlier of ``progression_day`` (when ``until_progression``) and ``end_of_treatment_day``
+    + ``days_after_end_of_treatment``, both ends included. A patient with neither (no
+    progression, treatment not ended or ``end_of_treatment_day`` not sent) has no end: every
+    value up to the last follow-up counts. :func:`nadir_window_methods` states the rule.
+
+    Parameters
+    ----------
+    patients : pandas.DataFrame
+        ``site, patient_id, progression_day`` and optionally ``end_of_treatment_day``.
+    start_day, days_after_end_of_treatment, until_progression
+        ``nadir_window`` of the config.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``site, patient_id, start_day, end_day`` (``end_day`` infinite when there is no end).
+    """
+    end = np.full(len(patients), np.inf)
+    if "end_of_treatment_day" in patients.columns:
+        eot = patients["end_of_treatment_day"].to_numpy(dtype=float, na_value=np.nan)
+        end = np.fmin(end, eot + days_after_end_of_treatment)
+    if until_progression and "progression_day" in patients.columns:
+        end = np.fmin(end, patients["progression_day"].to_numpy(dtype=float, na_value=np.nan))
+    return pd.DataFrame(
+        {
+            "site": patients["site"].to_numpy(dtype=object),
+            "patient_id": patients["patient_id"].to_numpy(dtype=object),
+            "start_day": float(start_day),
+            "end_day": end,
+        }
+    )
+
+
+def nadir_window_methods(
+    start_day: int = 1, days_after_end_of_treatment: int = 30, until_progression: bool = True
+) -> str:
+    """The methods sentence that defines the nadir window of :func:`nadir_windows`.
+
+    Parameters
+    ----------
+    start_day, days_after_end_of_treatment, until_progression
+        ``nadir_window`` of the config (the values the run used).
+    """
+    after = (
+        f"{days_after_end_of_treatment} day{'s' if days_after_end_of_treatment != 1 else ''} "
+        "after the end of treatment"
+    )
+    if until_progression:
+        end, otherwise = f"the earlier of progression and {after}", "neither occurred"
+    else:
+        end, otherwise = after, "treatment had not ended"
+    return (
+        f"Nadir blood counts are each patient's lowest WBC, ANC, haemoglobin and platelet count "
+        f"from day {start_day} to {end} (to the last follow-up when {otherwise}); values "
+        "outside the physiological ranges of the plausibility checks are left out and counted."
+    )
+
+
+def patient_nadirs(
+    adlb: pd.DataFrame, windows: pd.DataFrame | None = None, exclude: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Lowest WBC, ANC, HGB and PLT per patient within the nadir window.
+
+    Day 0 is the pre-dose sample of the first cycle, so by default the nadir is taken strictly
+    after it; earlier days are baseline. (Lab-based CTCAE grades, :func:`grade_from_labs`,
+    include day 0, so a patient cytopenic at start is graded, as CTCAE counts any value on
+    treatment.)
 
     Parameters
     ----------
     adlb : pandas.DataFrame
         ``site, patient_id, day, test, value`` in harmonised units.
+    windows : pandas.DataFrame, optional
+        Per patient ``site, patient_id, start_day, end_day`` (:func:`nadir_windows`); values
+        outside their patient's window are not nadirs, and a patient not listed has none.
+        Without it, every day after day 0.
+    exclude : numpy.ndarray of bool, optional
+        Rows of ``adlb`` left out (the implausible values,
+        :func:`rwe.plausibility.implausible_lab_values`).
 
     Returns
     -------
     pandas.DataFrame
-        ``site, patient_id, test, nadir``: one row per patient and test with a value after day 0.
+        ``site, patient_id, test, nadir``: one row per patient and test with a value in the
+        window.
     """
     keys = ["site", "patient_id", "test"]
-    on_treatment = (pd.to_numeric(adlb["day"]) > 0) & adlb["test"].isin(NADIR_TESTS)
-    on_treatment = on_treatment.to_numpy(dtype=bool, na_value=False)
+    on_treatment = adlb["test"].isin(NADIR_TESTS).to_numpy(dtype=bool, na_value=False)
+    day = pd.to_numeric(adlb["day"]).to_numpy(dtype=float, na_value=np.nan)
+    if exclude is not None:
+        on_treatment &= ~np.asarray(exclude, dtype=bool)
     # The minimum per (site, patient, test) is taken over a dense array indexed by the three
     # codes, chunk by chunk: no copy or sort of a 90-million-row table. Groups are listed in
     # order of first appearance, as groupby(sort=False) lists them.
-    (site, sites), (patient, patients), (test, tests) = (_codes(adlb[k]) for k in keys)
+    (site, sites), (patient, patients), (test, tests) = (key_codes(adlb[k]) for k in keys)
+    if windows is None:
+        on_treatment &= day > 0
+    else:
+        first_day, last_day = (per_patient(adlb, windows, c) for c in ("start_day", "end_day"))
+        on_treatment &= (day >= first_day) & (day <= last_day)
     shape = (len(sites), len(patients), len(tests))
     nadir = np.full(int(np.prod(shape)), np.nan)  # fmin skips NaN values, as min() does
     first = np.full(len(nadir), len(adlb), dtype=np.int64)
@@ -164,8 +253,25 @@ def patient_nadirs(adlb: pd.DataFrame) -> pd.DataFrame:
     })  # fmt: skip
 
 
-def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes and distinct values of a key column (a categorical's own codes)."""
+def per_patient(table: pd.DataFrame, patients: pd.DataFrame, column: str) -> np.ndarray:
+    """``patients[column]`` of each row's patient (same ``site`` and ``patient_id``), as floats.
+
+    NaN when the patient is not in ``patients``. Looked up on the key columns' codes
+    (:func:`key_codes`), never by merging: a laboratory table has ~90 rows per patient.
+    """
+    site, sites = key_codes(table["site"])
+    patient, ids = key_codes(table["patient_id"])
+    grid = np.full((len(sites) + 1, len(ids) + 1), np.nan)  # the last row/column: missing key
+    at_site = pd.Index(sites).get_indexer(patients["site"].to_numpy(dtype=object))
+    at_id = pd.Index(ids).get_indexer(patients["patient_id"].to_numpy(dtype=object))
+    known = (at_site >= 0) & (at_id >= 0)
+    values = patients[column].to_numpy(dtype=float, na_value=np.nan)
+    grid[at_site[known], at_id[known]] = values[known]
+    return grid[site, patient]
+
+
+def key_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes (−1 missing) and distinct values of a key column (a categorical's own)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         return column.cat.codes.to_numpy(), column.cat.categories
     codes, uniques = pd.factorize(column)

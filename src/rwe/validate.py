@@ -55,7 +55,13 @@ DATE_VALUE_PATTERN = re.compile(
 
 #: Day columns of each file; a site with ``dates: true`` may send each as a date column instead.
 DAY_COLUMNS = {
-    "patients": ("progression_day", "last_assessment_day", "death_day", "last_followup_day"),
+    "patients": (
+        "progression_day",
+        "last_assessment_day",
+        "death_day",
+        "last_followup_day",
+        "end_of_treatment_day",
+    ),
     "responses": ("day",),
     "adverse_events": ("onset_day",),
     "labs": ("day",),
@@ -164,6 +170,7 @@ def contract(
             Field("death_cause", "code", nullable=True, codes=("myeloma", "other", "unknown")),
             _day("last_followup_day", nullable=False),
             Field("exposure_auc", "float", required=False, nullable=True, low=0),
+            _day("end_of_treatment_day", required=False),
         ],  # fmt: skip
         "responses": [
             Field("patient_id", "id"),
@@ -412,7 +419,7 @@ def check_patient_logic(patients: pd.DataFrame, label: str) -> list[Problem]:
     """
     problems = []
     p = patients
-    for col in ("progression_day", "last_assessment_day", "death_day"):
+    for col in ("progression_day", "last_assessment_day", "death_day", "end_of_treatment_day"):
         if col in p.columns and "last_followup_day" in p.columns:
             bad = (p[col] > p["last_followup_day"]).fillna(False)
             problems += [Problem(label, int(r), col, "is after last_followup_day (last follow-up "

@@ -8,6 +8,7 @@ rule site:
     output:
         **{name: site_output(f"{name}.csv") for name in ADAM + LAB_SUMMARIES},
         data_quality=site_output("data_quality.csv"),
+        plausibility=site_output("plausibility.csv"),
         inputs=site_output("inputs.json"),
     params:
         folder=lambda wildcards: site_folder(wildcards.site),
@@ -15,6 +16,8 @@ rule site:
         allow_extra_columns=config["allow_extra_columns"],
         gfr_cutoff=config["gfr_cutoff"],
         pfs_death_events=config["pfs_death_events"],
+        on_implausible=config["plausibility"]["on_implausible"],
+        nadir_window=config["nadir_window"],
     conda:
         "../envs/rwe.yaml"
     log:
@@ -29,6 +32,7 @@ rule pool:
     input:
         **{name: every_site(f"{name}.csv") for name in ADAM + LAB_SUMMARIES},
         data_quality=every_site("data_quality.csv"),
+        plausibility=every_site("plausibility.csv"),
     output:
         **{name: adam(name) for name in ADAM + LAB_SUMMARIES},
         attrition=report(
@@ -40,6 +44,11 @@ rule pool:
         data_quality=report(
             table("data_quality"),
             caption="../report/data_quality.rst",
+            category="Data",
+        ),
+        plausibility=report(
+            table("plausibility"),
+            caption="../report/plausibility.rst",
             category="Data",
         ),
     params:
@@ -79,5 +88,6 @@ STAGE_OUTPUTS["sites"] = [adam(name) for name in ADAM] + [
     table("attrition"),
     table("baseline"),
     table("data_quality"),
+    table("plausibility"),
     results("provenance.json"),
 ]

@@ -1,4 +1,4 @@
-"""Pool the sites' analysis datasets; write the attrition, baseline and data-quality tables.
+"""Pool the sites' analysis datasets; write the attrition, baseline, data-quality and plausibility tables.
 
 Each dataset is the sites' files concatenated as bytes (ADLB is never parsed here); attrition
 and baseline are computed on the pooled ADSL and ADTTE.
@@ -14,8 +14,8 @@ from rwe.io import concatenate_csv, pool_csv, read_adam, write_table
 from rwe.tables import baseline_table
 
 
-def pooled_data_quality(paths: list[str]) -> pd.DataFrame:
-    """The sites' data-quality rows, by file (patients, responses …) and then site."""
+def pooled_by_file(paths: list[str]) -> pd.DataFrame:
+    """The sites' data-quality (or plausibility) rows, by file (patients, responses …), then site."""
     # As text: the numbers are copied as the site jobs wrote them, not parsed and re-printed.
     rows = pd.concat(
         [pd.read_csv(path, dtype=str, keep_default_na=False) for path in paths], ignore_index=True
@@ -33,9 +33,8 @@ def main(snakemake):
         concatenate_csv(snakemake.input[name], snakemake.output[name])
     for name in ("adsl", "adrs", "adtte", "adae"):
         pool_csv(snakemake.input[name], snakemake.output[name])
-    pooled_data_quality(snakemake.input.data_quality).to_csv(
-        snakemake.output.data_quality, index=False
-    )
+    for name in ("data_quality", "plausibility"):
+        pooled_by_file(snakemake.input[name]).to_csv(snakemake.output[name], index=False)
     adsl = read_adam(snakemake.output.adsl)
     adtte = read_adam(snakemake.output.adtte)
     write_table(

@@ -16,6 +16,7 @@ from rwe.catalog import SELECTION_SEED
 from rwe.derive import DAYS_PER_MONTH
 from rwe.labels import label
 from rwe.options import ReportOptions
+from rwe.plausibility import FINDING_COLUMNS
 from rwe.privacy import SUPPRESSED
 from rwe.report.format import (
     count,
@@ -31,13 +32,17 @@ from rwe.report.format import (
     text,
 )
 from rwe.response import CATEGORIES
+from rwe.safety import nadir_window_methods
 
 # --------------------------------------------------------------------------- tables read
 # Columns the report reads from each table: DESIGN.md §6 contract columns, then the extras the
 # stages append (docs/architecture.md). A table or column that is absent is shown as empty.
 
 ATTRITION_TABLES = {"attrition": ["step", "n_in", "n_excluded", "reason", "n_out"]}
-DATA_QUALITY_TABLES = {"data_quality": ["file", "column", "n", "n_missing", "percent_missing"]}
+DATA_QUALITY_TABLES = {
+    "data_quality": ["file", "column", "n", "n_missing", "percent_missing"],
+    "plausibility": FINDING_COLUMNS,
+}
 BASELINE_TABLES = {
     "baseline": ["analysis_set", "variable", "level", "n", "N", "percent", "median", "min", "max"]
 }
@@ -212,7 +217,8 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         sites_methods(options),
         "Adverse events are graded by CTCAE v5; hematologic grades are "
         f"{HEMATOLOGIC_GRADES[options.hematologic_source]}. Patients, not events, are counted at "
-        "their worst grade. Nadir blood counts are compared with the Wilcoxon rank-sum test "
+        f"their worst grade. {nadir_methods(options)} Nadirs are compared between groups with "
+        "the Wilcoxon rank-sum test "
         "(exact for samples under 50 without ties, otherwise normal approximation with "
         "continuity correction). Exposure–response uses logistic regression on the "
         "time-averaged AUC per day when available, else on the starting dose (Gupta et al. 2016).",
@@ -222,6 +228,15 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         f"{versions.get('lifelines', '?')}, pandas {versions.get('pandas', '?')}; every estimate "
         "is checked against R's survival package in the test suite.",
     ]
+
+
+def nadir_methods(options: ReportOptions) -> str:
+    """The methods sentence of the nadir window (:func:`rwe.safety.nadir_window_methods`)."""
+    return nadir_window_methods(
+        options.nadir_start_day,
+        options.nadir_days_after_end_of_treatment,
+        options.nadir_until_progression,
+    )
 
 
 def sites_methods(options: ReportOptions) -> str:
@@ -271,12 +286,15 @@ def attrition_section(attrition: pd.DataFrame) -> dict:
     return {"attrition": table(attrition, columns)}
 
 
-def data_quality_section(data_quality: pd.DataFrame, provenance: dict) -> dict:
-    """The files read and the columns with missing values."""
+def _some(v) -> bool:
+    """A count above zero; a suppressed count (``<k``) is some."""
+    return isinstance(v, str) or (not is_missing(v) and v > 0)
 
-    def some_missing(v) -> bool:  # a suppressed count (<k) is some
-        return isinstance(v, str) or (not is_missing(v) and v > 0)
 
+def data_quality_section(
+    data_quality: pd.DataFrame, plausibility: pd.DataFrame, provenance: dict, options: ReportOptions
+) -> dict:
+    """The files read, the columns with missing values and the plausibility findings."""
     columns = [
         ("File", lambda r: r["file"]),
         ("Column", lambda r: r["column"]),
@@ -284,12 +302,47 @@ def data_quality_section(data_quality: pd.DataFrame, provenance: dict) -> dict:
         ("Missing", lambda r: count(r["n_missing"])),
         ("% missing", lambda r: num(r["percent_missing"])),
     ]
-    incomplete = data_quality[data_quality["n_missing"].map(some_missing).astype(bool)]
+    incomplete = data_quality[data_quality["n_missing"].map(_some).astype(bool)]
     caption = "Columns with missing values (all other columns are complete)."
     return {
         "inputs": provenance.get("inputs", []),
         "data_quality": table(incomplete, columns, caption=caption),
+        **plausibility_findings(plausibility, options),
     }
+
+
+def plausibility_findings(plausibility: pd.DataFrame, options: ReportOptions) -> dict:
+    """What the plausibility checks found (``tables/plausibility.csv``): a sentence and a table.
+
+    Only checks that found rows are listed; the sentence names every check that ran and the
+    ``plausibility.on_implausible`` setting.
+    """
+    found = plausibility[plausibility["n_rows"].map(_some).astype(bool)]
+    checks = "; ".join(dict.fromkeys(plausibility["check"].astype(str)))
+    setting = f"plausibility.on_implausible: {options.on_implausible}"
+    if plausibility.empty:
+        sentence = ""
+    elif found.empty:
+        sentence = f"The plausibility checks found nothing ({setting}). Checked: {checks}."
+    else:
+        sentence = (
+            f"The plausibility checks found {len(found)} kind(s) of implausible values: counted "
+            f"below, never dropped ({setting}). Checked: {checks}."
+        )
+    columns = [
+        ("File", lambda r: r["file"]),
+        ("Column", lambda r: r["column"]),
+        ("Check", lambda r: text(r["check"])),
+        ("Rows found", lambda r: count(r["n_rows"])),
+        ("Rows checked", lambda r: count(r["n_checked"])),
+        ("What the analysis does", lambda r: text(r["note"])),
+    ]
+    caption = (
+        "Implausible values: well-formed, but impossible (ranges in the harmonised units; "
+        "docs/input_contract.md). Values are never shown."
+    )
+    shown = table(found, columns, caption=caption) if len(found) else {}
+    return {"plausibility_text": sentence, "plausibility": shown}
 
 
 def baseline_section(baseline: pd.DataFrame) -> dict:
