@@ -1,5 +1,4 @@
-"""Comparative effectiveness of two regimens: propensity-score weighting, balance, RMST,
-competing risks and E-values.
+"""Comparative effectiveness of two regimens: PS weighting, balance, RMST, competing risks.
 
 Every statistic names the R function it reproduces; ``tests/r/comparative_reference.R``
 recomputes them with R and ``tests/test_comparative_parity.py`` compares at 1e-4.
@@ -281,7 +280,7 @@ def is_binary(values) -> bool:
 
 
 def _variance(x: np.ndarray, binary: bool) -> float:
-    """cobalt's unweighted variance: p(1 − p) for a binary covariate, else with n − 1."""
+    """The unweighted variance of cobalt: p(1 − p) for a binary covariate, else with n − 1."""
     if binary:
         p = (x == x.max()).mean()
         return float(p * (1 - p))
@@ -359,8 +358,10 @@ def _evalue_rr(rr: float) -> float:
 
 
 def hr_to_rr(hr, common: bool):
-    """HR on the risk-ratio scale: itself when the outcome is rare, else VanderWeele's
-    (1 − 0.5^√HR) / (1 − 0.5^√(1/HR))."""
+    """HR on the risk-ratio scale (VanderWeele 2017).
+
+    The HR itself when the outcome is rare, else (1 − 0.5^√HR) / (1 − 0.5^√(1/HR)).
+    """
     hr = np.asarray(hr, dtype=float)
     if not common:
         return hr
