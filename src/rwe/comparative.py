@@ -146,8 +146,15 @@ def comparison_cohort(
         cohort[f"{endpoint.lower()}_time"] = time
         cohort[f"{endpoint.lower()}_event"] = event
         usable &= ~np.isnan(time) & ~np.isnan(event)
-    rows.append(("PFS and OS times known", len(cohort), int((~usable).sum()),
-                 "no usable time" if (~usable).any() else "", int(usable.sum())))  # fmt: skip
+    rows.append(
+        (
+            "PFS and OS times known",
+            len(cohort),
+            int((~usable).sum()),
+            "no usable time" if (~usable).any() else "",
+            int(usable.sum()),
+        )
+    )
     cohort = cohort[usable].reset_index(drop=True)
     cohort["pfs_event"] = cohort["pfs_event"].astype(int)
     cohort["os_event"] = cohort["os_event"].astype(int)
@@ -173,9 +180,14 @@ class PropensityModel:
         """Per term (intercept first): coef, se, Wald z and p (R ``summary.glm``)."""
         z = self.coef / self.se
         return pd.DataFrame(
-            {"term": self.terms, "coef": self.coef, "se": self.se, "z": z,
-             "p": 2 * special.ndtr(-np.abs(z))}
-        )  # fmt: skip
+            {
+                "term": self.terms,
+                "coef": self.coef,
+                "se": self.se,
+                "z": z,
+                "p": 2 * special.ndtr(-np.abs(z)),
+            }
+        )
 
 
 def propensity_score(treated, X: pd.DataFrame) -> PropensityModel:
@@ -323,8 +335,10 @@ def balance_table(
     """
     t = np.asarray(treated) == 1
     w = np.asarray(weights, dtype=float)
-    ess = {"unweighted": (float(t.sum()), float((~t).sum())),
-           "weighted": (effective_sample_size(w[t]), effective_sample_size(w[~t]))}  # fmt: skip
+    ess = {
+        "unweighted": (float(t.sum()), float((~t).sum())),
+        "weighted": (effective_sample_size(w[t]), effective_sample_size(w[~t])),
+    }
     rows = []
     for c in X.columns:
         x = X[c].to_numpy(float)
@@ -338,12 +352,22 @@ def balance_table(
             m0 = np.average(x[~t], weights=ww[~t])
             diff = m1 - m0
             smd = diff / denom if denom > 0 else np.nan
-            rows.append({
-                "covariate": c, "type": "binary" if binary else "continuous", "sample": sample,
-                "mean_treated": m1, "mean_control": m0, "diff": diff, "sd_denominator": denom,
-                "smd": smd, "imbalanced": bool(abs(smd) > threshold), "threshold": threshold,
-                "ess_treated": ess[sample][0], "ess_control": ess[sample][1],
-            })  # fmt: skip
+            rows.append(
+                {
+                    "covariate": c,
+                    "type": "binary" if binary else "continuous",
+                    "sample": sample,
+                    "mean_treated": m1,
+                    "mean_control": m0,
+                    "diff": diff,
+                    "sd_denominator": denom,
+                    "smd": smd,
+                    "imbalanced": bool(abs(smd) > threshold),
+                    "threshold": threshold,
+                    "ess_treated": ess[sample][0],
+                    "ess_control": ess[sample][1],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -509,11 +533,17 @@ class FineGrayResult:
         """Per term: coef, se, subdistribution HR, its Wald CI and p (R ``summary.crr``)."""
         z = float(special.ndtri(1 - (1 - conf_level) / 2))
         se = self.se
-        return pd.DataFrame({
-            "term": self.terms, "coef": self.coef, "se": se, "shr": np.exp(self.coef),
-            "ci_lower": np.exp(self.coef - z * se), "ci_upper": np.exp(self.coef + z * se),
-            "p": 2 * special.ndtr(-np.abs(self.coef / se)),
-        })  # fmt: skip
+        return pd.DataFrame(
+            {
+                "term": self.terms,
+                "coef": self.coef,
+                "se": se,
+                "shr": np.exp(self.coef),
+                "ci_lower": np.exp(self.coef - z * se),
+                "ci_upper": np.exp(self.coef + z * se),
+                "p": 2 * special.ndtr(-np.abs(self.coef / se)),
+            }
+        )
 
 
 class _FineGrayData:
@@ -694,3 +724,320 @@ def fine_gray(
         n=data.time.size,
         events=int(data.fail.sum()),
     )
+
+
+# --------------------------------------------------------------------------- tables
+
+ENDPOINTS = ("PFS", "OS")
+METHODS = ("unweighted", "weighted")
+EFFECT_COLUMNS = [
+    "endpoint",
+    "comparison",
+    "method",
+    "hr",
+    "ci_lower",
+    "ci_upper",
+    "p",
+    "se",
+    "variance",
+    "n",
+    "events",
+    "ess_treated",
+    "ess_control",
+    "outcome_share",
+    "common_outcome",
+    "evalue",
+    "evalue_ci",
+    "note",
+]
+
+
+@dataclass
+class Comparison:
+    """Everything one comparison computes: the cohort, the PS model and the output tables.
+
+    ``cohort`` is patient level (``ps``, ``weight`` and ``kept`` added to the columns of
+    :func:`comparison_cohort`) and stays in memory: only the tables are written.
+    """
+
+    levels: list[str]
+    covariates: list[str]
+    estimand: str
+    cohort: pd.DataFrame
+    model: PropensityModel
+    tables: dict[str, pd.DataFrame]
+
+    @property
+    def analysed(self) -> pd.DataFrame:
+        """The patients of the weighted analyses (after PS trimming)."""
+        return self.cohort[self.cohort["kept"]]
+
+    @property
+    def label(self) -> str:
+        """``treated vs control``, as the tables write it."""
+        return f"{self.levels[0]} vs {self.levels[1]}"
+
+
+def weight_cohort(
+    cohort: pd.DataFrame,
+    covariates: list[str],
+    estimand: str = "ATE",
+    stabilize: bool = True,
+    trim: float | None = None,
+    truncate: list[float] | None = None,
+) -> tuple[pd.DataFrame, PropensityModel, pd.DataFrame]:
+    """Propensity score, trimming and IPT weights of a :func:`comparison_cohort`.
+
+    Returns
+    -------
+    cohort : pandas.DataFrame
+        With ``ps``, ``kept`` (within the trimming bounds) and ``weight`` (NaN when not kept).
+    model : PropensityModel
+    attrition : pandas.DataFrame
+        The trimming step (no row without trimming).
+    """
+    model = propensity_score(cohort["treated"], cohort[covariates])
+    out = cohort.assign(ps=model.ps, kept=trim_keep(model.ps, trim))
+    kept = out["kept"].to_numpy()
+    w = ipt_weights(out["treated"].to_numpy()[kept], model.ps[kept], estimand, stabilize)
+    out["weight"] = np.nan
+    out.loc[kept, "weight"] = truncate_weights(w, truncate)
+    rows = []
+    if trim:
+        n = len(out)
+        rows.append(
+            (
+                f"propensity score within [{trim:g}, {1 - trim:g}]",
+                n,
+                int(n - kept.sum()),
+                "propensity score outside the bounds (trimmed)" if (~kept).any() else "",
+                int(kept.sum()),
+            )
+        )
+    return out, model, pd.DataFrame(rows, columns=ATTRITION_COLUMNS)
+
+
+def _hr_row(fit, endpoint, method, data, weights, evalue_common_outcome, conf_level) -> dict:
+    row = fit.table(conf_level).iloc[0]
+    share = float(data[f"{endpoint.lower()}_event"].mean())
+    common = share > evalue_common_outcome
+    out = {
+        "endpoint": endpoint,
+        "method": method,
+        "hr": row["hr"],
+        "ci_lower": row["ci_lower"],
+        "ci_upper": row["ci_upper"],
+        "p": row["p"],
+        "se": row["se"],
+        "variance": "robust" if fit.robust else "model",
+        "n": fit.n,
+        "events": fit.events,
+        "outcome_share": share,
+        "common_outcome": common,
+        "evalue": np.nan,
+        "evalue_ci": np.nan,
+        "note": "",
+    }
+    t = data["treated"].to_numpy() == 1
+    out["ess_treated"] = effective_sample_size(weights[t])
+    out["ess_control"] = effective_sample_size(weights[~t])
+    if fit.aliased.any() or fit.infinite.any():
+        out["note"] = "not estimable: no events in a group"
+    elif method == "weighted":
+        out["evalue"], out["evalue_ci"] = evalue(
+            row["hr"], row["ci_lower"], row["ci_upper"], common
+        )
+    return out
+
+
+def effects_table(comparison_label, data, evalue_common_outcome=0.15, conf_level=0.95):
+    """Unweighted and IPT-weighted Cox hazard ratios, treated vs control, per endpoint.
+
+    Unweighted: R ``coxph(Surv(time, event) ~ treated)`` (Efron ties, model variance).
+    Weighted: ``coxph(Surv(time, event) ~ treated, weights = w, robust = TRUE)``: the robust
+    (sandwich) variance, its Wald CI and p. E-values (:func:`evalue`) for the weighted, adjusted
+    HR, with the common-outcome transformation when the share of patients with the event
+    exceeds ``evalue_common_outcome``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`EFFECT_COLUMNS`.
+    """
+    from rwe.survival import cox_fit
+
+    rows = []
+    for endpoint in ENDPOINTS:
+        time = data[f"{endpoint.lower()}_time"].to_numpy(float)
+        event = data[f"{endpoint.lower()}_event"].to_numpy(int)
+        X = data[["treated"]].to_numpy(float)
+        w = data["weight"].to_numpy(float)
+        ones = np.ones(len(data))
+        for method, weights in (("unweighted", None), ("weighted", w)):
+            fit = cox_fit(
+                time,
+                event,
+                X,
+                ["treated"],
+                weights=weights,
+                robust=True if weights is not None else None,
+            )
+            rows.append(
+                _hr_row(
+                    fit,
+                    endpoint,
+                    method,
+                    data,
+                    ones if weights is None else w,
+                    evalue_common_outcome,
+                    conf_level,
+                )
+            )
+    return pd.DataFrame(rows).assign(comparison=comparison_label)[EFFECT_COLUMNS]
+
+
+RMST_COLUMNS = ["endpoint", "comparison", "method", "group", "tau", "estimate", "se"]
+RMST_COLUMNS += ["ci_lower", "ci_upper", "p", "note"]
+CR_COLUMNS = ["analysis", "group", "cause", "month", "estimate", "se", "ci_lower", "ci_upper"]
+CR_COLUMNS += ["n_risk", "statistic", "df", "p", "note"]
+
+
+def _groups(data: pd.DataFrame, levels: list[str]):
+    """The treated then the control patients: ``(level, boolean mask)``."""
+    treated = data["treated"].to_numpy() == 1
+    return [(levels[0], treated), (levels[1], ~treated)]
+
+
+def rmst_tau(data: pd.DataFrame, endpoint: str, tau_months: float | None) -> tuple[float, str]:
+    """The RMST horizon: the configured one, else the largest time both groups reach.
+
+    Returns the horizon and a note when a configured horizon lies beyond a group's last
+    follow-up time (its curve is then extended flat, as R does).
+    """
+    time = data[f"{endpoint.lower()}_time"].to_numpy(float)
+    treated = data["treated"].to_numpy() == 1
+    reach = min(time[treated].max(), time[~treated].max())
+    if tau_months is None:
+        return float(reach), ""
+    note = "" if tau_months <= reach else "tau beyond a group's last follow-up: curve extended flat"
+    return float(tau_months), note
+
+
+def km_by_group(data, levels, endpoint, weighted: bool, conf_type="log", conf_level=0.95):
+    """Kaplan–Meier curve of each group, IPT-weighted or not (R ``survfit(..., weights = w)``)."""
+    from rwe.survival import km_curve
+
+    time = data[f"{endpoint.lower()}_time"].to_numpy(float)
+    event = data[f"{endpoint.lower()}_event"].to_numpy(float)
+    w = data["weight"].to_numpy(float)
+    return {
+        level: km_curve(
+            time[rows], event[rows], conf_type, conf_level, weights=w[rows] if weighted else None
+        )
+        for level, rows in _groups(data, levels)
+    }
+
+
+def rmst_table(
+    data: pd.DataFrame,
+    levels: list[str],
+    tau_months: float | None = None,
+    conf_level: float = 0.95,
+) -> pd.DataFrame:
+    """Restricted mean survival time at τ per group, their difference and ratio.
+
+    Per group as R ``print(survfit(Surv(time, event) ~ group), rmean = tau)`` (and with
+    ``weights = w`` for the IPT-weighted rows); the difference treated − control with SE
+    √(se₁² + se₀²) and the ratio on the log scale with SE √((se₁/μ₁)² + (se₀/μ₀)²), Wald CIs
+    and p, as ``survRM2::rmst2`` combines them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`RMST_COLUMNS`; months.
+    """
+    from rwe.survival import rmst
+
+    z = float(special.ndtri(1 - (1 - conf_level) / 2))
+    rows = []
+    for endpoint in ENDPOINTS:
+        tau, note = rmst_tau(data, endpoint, tau_months)
+        for method in METHODS:
+            curves = km_by_group(data, levels, endpoint, method == "weighted")
+            (m1, s1), (m0, s0) = (
+                (r["rmean"], r["se"]) for r in (rmst(curves[level], tau) for level in levels)
+            )
+            base = {"endpoint": endpoint, "method": method, "tau": tau, "note": note}
+            for level, m, s in ((levels[0], m1, s1), (levels[1], m0, s0)):
+                rows.append(
+                    {
+                        **base,
+                        "group": level,
+                        "estimate": m,
+                        "se": s,
+                        "ci_lower": m - z * s,
+                        "ci_upper": m + z * s,
+                        "p": np.nan,
+                    }
+                )
+            diff, se_d = m1 - m0, np.hypot(s1, s0)
+            rows.append(
+                {
+                    **base,
+                    "group": "difference",
+                    "estimate": diff,
+                    "se": se_d,
+                    "ci_lower": diff - z * se_d,
+                    "ci_upper": diff + z * se_d,
+                    "p": 2 * special.ndtr(-abs(diff / se_d)),
+                }
+            )
+            with np.errstate(divide="ignore", invalid="ignore"):
+                log_ratio, se_l = np.log(m1 / m0), np.hypot(s1 / m1, s0 / m0)
+            rows.append(
+                {
+                    **base,
+                    "group": "ratio",
+                    "estimate": np.exp(log_ratio),
+                    "se": se_l,
+                    "ci_lower": np.exp(log_ratio - z * se_l),
+                    "ci_upper": np.exp(log_ratio + z * se_l),
+                    "p": 2 * special.ndtr(-abs(log_ratio / se_l)),
+                }
+            )
+    label = f"{levels[0]} vs {levels[1]}"
+    return pd.DataFrame(rows).assign(comparison=label)[RMST_COLUMNS]
+
+
+def competing_tests(data: pd.DataFrame, conf_level: float = 0.95) -> list[dict]:
+    """Gray's test and the Fine–Gray SHR of progression, treated vs control (table rows)."""
+    time = data["pfs_time"].to_numpy(float)
+    status = data["cr_status"].to_numpy(int)
+    treated = data["treated"].to_numpy(int)
+    base = {"group": "all", "cause": CAUSES[PROGRESSION], "month": np.nan, "note": ""}
+    gray = gray_test(time, status, treated)
+    rows = [
+        {
+            **base,
+            "analysis": "gray_test",
+            "statistic": gray["statistic"],
+            "df": gray["df"],
+            "p": gray["p"],
+        }
+    ]
+    fg = fine_gray(time, status, treated[:, None], ["treated"])
+    t = fg.table(conf_level).iloc[0]
+    rows.append(
+        {
+            **base,
+            "analysis": "fine_gray",
+            "estimate": t["shr"],
+            "se": t["se"],
+            "ci_lower": t["ci_lower"],
+            "ci_upper": t["ci_upper"],
+            "statistic": t["coef"] / t["se"],
+            "p": t["p"],
+            "note": "" if fg.converged else "crr did not converge",
+        }
+    )
+    return rows
