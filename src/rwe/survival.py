@@ -5,13 +5,18 @@ function names the R function it reproduces; ``tests/r/survival_reference.R`` re
 table with R and ``tests/test_survival_parity.py`` compares them at 1e-4.
 
 - :func:`km_curve` — ``survfit(Surv(time, status) ~ 1)`` with Greenwood variance and the
-  ``conf.type`` CI of S(t) (``log``, ``log-log``, ``plain``).
+  ``conf.type`` CI of S(t) (``log``, ``log-log``, ``plain``); with case ``weights``, R's
+  weighted curve (infinitesimal-jackknife variance for fractional weights).
+- :func:`rmst` — the restricted mean of ``print(survfit, rmean = tau)`` and its SE.
+- :func:`cumulative_incidence` — Aalen–Johansen ``pstate`` of
+  ``survfit(Surv(time, factor(status)) ~ 1)`` with its infinitesimal-jackknife SE.
 - :func:`km_quantile` — ``quantile.survfit`` (its internal ``findq``), so medians and their CIs,
   including the midpoint rule for a curve that is flat at exactly 0.5.
 - :func:`km_at` — ``summary(fit, times = t)``.
 - :func:`logrank` — ``survdiff`` (optionally ``+ strata(s)``).
-- :func:`cox_fit` — ``coxph(ties = "efron")`` by Newton–Raphson; Wald, likelihood-ratio and
-  score (log-rank) global tests; :func:`concordance` — ``concordance``; :func:`cox_zph` —
+- :func:`cox_fit` — ``coxph`` by Newton–Raphson (Efron or Breslow ties; counting-process
+  rows, case weights, strata, robust and cluster sandwich variance); Wald, likelihood-ratio
+  and score (log-rank) global tests; :func:`concordance` — ``concordance``; :func:`cox_zph` —
   ``cox.zph(transform = "km")``.
 
 Every estimator sorts its data by time once and works with cumulative sums over the sorted
@@ -136,8 +141,23 @@ def km_confint(
         )
 
 
-def km_curve(time, event, conf_type: str = "log", conf_level: float = 0.95) -> pd.DataFrame:
+def km_curve(
+    time,
+    event,
+    conf_type: str = "log",
+    conf_level: float = 0.95,
+    *,
+    weights=None,
+    robust: bool | None = None,
+) -> pd.DataFrame:
     """Kaplan–Meier estimate at every distinct time, as R ``survfit(Surv(time, event) ~ 1)``.
+
+    With ``weights`` (case weights, R ``survfit(..., weights = w)``), the counts are weighted
+    sums and the variance is R's default: Greenwood on the weighted counts when every weight is
+    a whole number, else (``robust``) the infinitesimal-jackknife variance that R switches to
+    for non-integer weights (``survfitKM``: ``robust`` when ``any(weights != floor(weights))``,
+    each observation its own cluster). ``std_err`` stays on the log scale in both cases, so the
+    CI is computed alike (R ``survfit_confint``: se(S) / S when the variance is robust).
 
     Parameters
     ----------
@@ -160,6 +180,10 @@ def km_curve(time, event, conf_type: str = "log", conf_level: float = 0.95) -> p
     event = np.asarray(event, dtype=float)
     if time.size == 0:
         return pd.DataFrame(columns=KM_CURVE_COLUMNS)
+    if weights is not None:
+        return _weighted_km_curve(
+            time, event, np.asarray(weights, float), conf_type, conf_level, robust
+        )
     if np.any(time[1:] < time[:-1]):
         order = np.argsort(time, kind="stable")
         time, event = time[order], event[order]
@@ -175,6 +199,41 @@ def km_curve(time, event, conf_type: str = "log", conf_level: float = 0.95) -> p
     lower, upper = km_confint(surv, std_err, conf_type, conf_level)
     columns = [time[starts], n_risk, n_event.astype(int), n_censor.astype(int), surv, std_err]
     columns += [lower, upper]
+    return pd.DataFrame(dict(zip(KM_CURVE_COLUMNS, columns, strict=True)))
+
+
+def _weighted_km_curve(time, event, weights, conf_type, conf_level, robust) -> pd.DataFrame:
+    """:func:`km_curve` with case weights (R ``survfitKM`` with ``weights``)."""
+    if np.any(~np.isfinite(weights)) or np.any(weights < 0):
+        raise ValueError("case weights must be finite and non-negative")
+    if robust is None:
+        robust = bool(np.any(weights != np.floor(weights)))
+    order = np.argsort(time, kind="stable")
+    time, event, weights = time[order], event[order], weights[order]
+    starts, run = _runs(time)
+    n_event = np.add.reduceat(event * weights, starts)
+    n_total = np.add.reduceat(weights, starts)
+    n_risk = _reverse_cumsum(n_total)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hazard = np.where(n_event > 0, n_event / n_risk, 0.0)
+        surv = np.cumprod(1 - hazard)
+        if not robust:
+            var_log = np.cumsum(np.where(n_event > 0, n_event / (n_risk * (n_risk - n_event)), 0))
+        else:
+            # Infinitesimal jackknife: the derivative of log S(t) with respect to w_i is
+            # -(dN_i(t_k) - Y_i(t_k) h_k) / (n_k - d_k) summed over t_k <= t; each row's
+            # contribution is fixed after its own time, so the sums are cumulative.
+            left = n_risk - n_event
+            a = np.cumsum(np.where(n_event > 0, hazard / left, 0.0))
+            own = np.where(event == 1, 1 / left[run], 0.0) - a[run]
+            done = np.cumsum(np.add.reduceat(weights**2 * own**2, starts))
+            later = _reverse_cumsum(np.add.reduceat(weights**2, starts)) - np.add.reduceat(
+                weights**2, starts
+            )
+            var_log = done + a**2 * later
+        std_err = np.sqrt(var_log)
+    lower, upper = km_confint(surv, std_err, conf_type, conf_level)
+    columns = [time[starts], n_risk, n_event, n_total - n_event, surv, std_err, lower, upper]
     return pd.DataFrame(dict(zip(KM_CURVE_COLUMNS, columns, strict=True)))
 
 
@@ -253,7 +312,8 @@ def km_at(curve: pd.DataFrame, t: float, n_subjects: int) -> dict:
     if times.size == 0 or t > times[-1]:
         return {"n_risk": np.nan, "surv": np.nan, "ci_lower": np.nan, "ci_upper": np.nan}
     after = int(np.searchsorted(times, t, side="left"))  # first time >= t
-    n_risk = int(curve["n_risk"].iloc[after])
+    n_risk = curve["n_risk"].iloc[after]
+    n_risk = int(n_risk) if float(n_risk).is_integer() else float(n_risk)
     last = int(np.searchsorted(times, t, side="right")) - 1  # last time <= t
     if last < 0:
         return {"n_risk": n_subjects, "surv": 1.0, "ci_lower": 1.0, "ci_upper": 1.0}
@@ -263,6 +323,139 @@ def km_at(curve: pd.DataFrame, t: float, n_subjects: int) -> dict:
         "ci_lower": curve["ci_lower"].iloc[last],
         "ci_upper": curve["ci_upper"].iloc[last],
     }
+
+
+def rmst(curve: pd.DataFrame, tau: float) -> dict:
+    """Restricted mean survival time up to ``tau`` and its SE, as R ``print(fit, rmean = tau)``.
+
+    R ``survival:::survmean``: the area under the Kaplan–Meier curve from min(0, first time)
+    to ``tau``; the variance is sum over times t_j <= tau of d_j / (n_j (n_j - d_j)) times the
+    squared area after t_j, with the curve's (weighted) ``n_risk`` and ``n_event``, so a
+    weighted curve gets R's weighted-count formula too.
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        A :func:`km_curve` (weighted or not).
+    tau : float
+        The horizon (R ``rmean``), in the curve's time unit.
+
+    Returns
+    -------
+    dict
+        ``rmean``, ``se``, ``tau``.
+    """
+    time = curve["time"].to_numpy(float)
+    start = min(0.0, time[0]) if time.size else 0.0
+    keep = time <= tau
+    n_risk = curve["n_risk"].to_numpy(float)[keep]
+    n_event = curve["n_event"].to_numpy(float)[keep]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        hh = np.where(n_risk - n_event == 0, 0.0, n_event / (n_risk * (n_risk - n_event)))
+    knots = np.append(time[keep], tau)
+    surv = np.concatenate([[1.0], curve["surv"].to_numpy(float)[keep]])
+    rectangles = np.diff(np.concatenate([[start], knots])) * surv
+    area_after = _reverse_cumsum(rectangles[1:])  # area after each time t_j up to tau
+    return {
+        "rmean": float(rectangles.sum() + start),
+        "se": float(np.sqrt(np.sum(hh * area_after**2))),
+        "tau": float(tau),
+    }
+
+
+CIF_COLUMNS = ["time", "cause", "n_risk", "n_event", "cif", "std_err", "ci_lower", "ci_upper"]
+
+
+def cumulative_incidence(
+    time, status, weights=None, conf_type: str = "log", conf_level: float = 0.95
+) -> pd.DataFrame:
+    """Aalen–Johansen cumulative incidence of competing causes, as R ``survfit``'s ``pstate``.
+
+    R ``survfit(Surv(time, factor(status)) ~ 1, weights = w)`` with status 0 = censored: for
+    each cause c, CIF_c(t) = sum over t_k <= t of S(t_k-) d_ck / n_k, S the Kaplan–Meier of any
+    event. The standard error is R's for multi-state curves, the infinitesimal jackknife: the
+    derivative of CIF_c(t) with respect to each observation's weight, squared, times the
+    squared weight, summed. Each derivative is c_i before the row's own time and linear in
+    CIF_c(t) after it, so the sums over observations are cumulative sums: O(n log n) per cause.
+    The CI is R's on the ``conf_type`` scale of the probability (default ``log``).
+
+    Parameters
+    ----------
+    time : array-like of float
+        Follow-up times.
+    status : array-like
+        0 = censored, any other value = the cause of the event (e.g. 1 progression, 2 death
+        without progression).
+    weights : array-like, optional
+        Case weights.
+    conf_type, conf_level
+        As :func:`km_confint`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cause and distinct time: ``time, cause, n_risk, n_event`` (of that cause),
+        ``cif`` (R ``pstate``), ``std_err`` (R ``std.err``: of the probability itself),
+        ``ci_lower, ci_upper``.
+    """
+    time = np.asarray(time, dtype=float)
+    status = np.asarray(status)
+    w = np.ones(time.size) if weights is None else np.asarray(weights, dtype=float)
+    if time.size == 0:
+        return pd.DataFrame(columns=CIF_COLUMNS)
+    order = np.argsort(time, kind="stable")
+    time, status, w = time[order], status[order], w[order]
+    starts, run = _runs(time)
+    event = status != 0
+    n_risk = _reverse_cumsum(np.add.reduceat(w, starts))
+    d_all = np.add.reduceat(w * event, starts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h_all = d_all / n_risk
+        left = n_risk - d_all
+        surv = np.cumprod(1 - h_all)
+        surv_before = np.concatenate([[1.0], surv[:-1]])
+        # A: the cumulative sum of h / (n - d) (the KM's derivative, as in km_curve)
+        a = np.cumsum(np.where(d_all > 0, h_all / left, 0.0))
+        a_before = np.concatenate([[0.0], a[:-1]])
+        b = np.where(event, 1 / left[run], 0.0) - a[run]  # derivative of log S after t_i
+    b = np.nan_to_num(b, posinf=0.0, neginf=0.0)
+    w2 = w**2
+    later = _reverse_cumsum(np.add.reduceat(w2, starts)) - np.add.reduceat(w2, starts)
+    parts = []
+    for cause in np.unique(status[event]):
+        mine = status == cause
+        d_c = np.add.reduceat(w * mine, starts)
+        h_c = d_c / n_risk
+        cif = np.cumsum(surv_before * h_c)
+        g = np.cumsum(surv_before * h_c * (1 / n_risk - a_before))
+        own = -g[run] + np.where(mine, surv_before[run] / n_risk[run], 0.0)
+        e = own + b * cif[run]
+        per_time = lambda v: np.cumsum(np.add.reduceat(w2 * v, starts))  # noqa: E731
+        var = per_time(e * e) - 2 * cif * per_time(e * b) + cif**2 * per_time(b * b)
+        var += g**2 * later
+        std_err = np.sqrt(np.maximum(var, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lower, upper = km_confint(cif, std_err / cif, conf_type, conf_level)
+        if conf_type == "plain":  # the SE is of the probability itself
+            z = _z(conf_level)
+            lower, upper = np.maximum(cif - z * std_err, 0), np.minimum(cif + z * std_err, 1)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "time": time[starts],
+                    "cause": cause,
+                    "n_risk": n_risk,
+                    "n_event": d_c,
+                    "cif": cif,
+                    "std_err": std_err,
+                    "ci_lower": lower,
+                    "ci_upper": upper,
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=CIF_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[CIF_COLUMNS]
 
 
 # --------------------------------------------------------------------------- log-rank
