@@ -21,7 +21,7 @@ The tables built from them are in :func:`compare`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -757,7 +757,8 @@ class Comparison:
     """Everything one comparison computes: the cohort, the PS model and the output tables.
 
     ``cohort`` is patient level (``ps``, ``weight`` and ``kept`` added to the columns of
-    :func:`comparison_cohort`) and stays in memory: only the tables are written.
+    :func:`comparison_cohort`) and stays in memory: only the tables are written. ``curves``
+    holds the step curves the figures draw (``cif``: :func:`cif_curves`).
     """
 
     levels: list[str]
@@ -766,6 +767,7 @@ class Comparison:
     cohort: pd.DataFrame
     model: PropensityModel
     tables: dict[str, pd.DataFrame]
+    curves: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def analysed(self) -> pd.DataFrame:
@@ -1041,3 +1043,133 @@ def competing_tests(data: pd.DataFrame, conf_level: float = 0.95) -> list[dict]:
         }
     )
     return rows
+
+
+def cif_curves(data: pd.DataFrame, levels: list[str], conf_level: float = 0.95) -> pd.DataFrame:
+    """Aalen–Johansen cumulative incidence of progression and of death without progression.
+
+    Per group, as R ``survfit(Surv(pfs_time, factor(cr_status)) ~ 1)`` (its ``pstate``):
+    :func:`rwe.survival.cumulative_incidence`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group, cause`` (words) and the columns of ``cumulative_incidence``.
+    """
+    from rwe.survival import cumulative_incidence
+
+    parts = []
+    for level, rows in _groups(data, levels):
+        curve = cumulative_incidence(
+            data["pfs_time"].to_numpy(float)[rows],
+            data["cr_status"].to_numpy(int)[rows],
+            conf_level=conf_level,
+        )
+        curve["cause"] = curve["cause"].astype(int)
+        # A cause without events in the group: an all-zero curve, as R's pstate.
+        for code in CAUSES:
+            if not (curve["cause"] == code).any():
+                other = curve[curve["cause"] != code].drop_duplicates("time")
+                zero = other.assign(cause=code, n_event=0, cif=0.0, std_err=0.0)
+                curve = pd.concat([curve, zero.assign(ci_lower=np.nan, ci_upper=np.nan)])
+        parts.append(curve.assign(group=level))
+    out = pd.concat(parts, ignore_index=True)
+    out["cause"] = out["cause"].map(CAUSES)
+    return out.sort_values(["group", "cause", "time"], kind="stable").reset_index(drop=True)
+
+
+def cif_landmarks(curves: pd.DataFrame, landmarks_months) -> list[dict]:
+    """CIF, its SE and CI and the number at risk at each landmark, as R ``summary(fit, times)``.
+
+    The value at the last time ≤ the landmark (0 before the first); the number at risk at the
+    first time ≥ it; no row beyond a group's last time (R ``extend = FALSE``).
+    """
+    rows = []
+    for (group, cause), curve in curves.groupby(["group", "cause"], sort=False):
+        times = curve["time"].to_numpy(float)
+        for month in landmarks_months:
+            if times.size == 0 or month > times[-1]:
+                continue
+            last = int(np.searchsorted(times, month, side="right")) - 1
+            after = int(np.searchsorted(times, month, side="left"))
+            at = curve.iloc[last] if last >= 0 else None
+            rows.append(
+                {
+                    "analysis": "cif",
+                    "group": group,
+                    "cause": cause,
+                    "month": month,
+                    "estimate": at["cif"] if at is not None else 0.0,
+                    "se": at["std_err"] if at is not None else 0.0,
+                    "ci_lower": at["ci_lower"] if at is not None else np.nan,
+                    "ci_upper": at["ci_upper"] if at is not None else np.nan,
+                    "n_risk": curve["n_risk"].iloc[after],
+                    "note": "",
+                }
+            )
+    return rows
+
+
+def comparison_covariates(adsl: pd.DataFrame, configured, cox_covariates) -> list[str]:
+    """The PS covariates: the configured list, else the Cox covariates that are ADSL columns."""
+    if configured is not None:
+        return list(configured)
+    return [c for c in cox_covariates if c in adsl.columns]
+
+
+def compare(
+    adsl: pd.DataFrame,
+    adtte: pd.DataFrame,
+    *,
+    treatment: str = "regimen",
+    levels: tuple[str, str] = ("Ixa-Rd", "Ixa-Pd"),
+    covariates: list[str],
+    estimand: str = "ATE",
+    stabilize: bool = True,
+    trim: float | None = None,
+    truncate: list[float] | None = None,
+    rmst_tau_months: float | None = None,
+    balance_threshold: float = 0.1,
+    evalue_common_outcome: float = 0.15,
+    landmarks_months=(6, 12, 24),
+    conf_level: float = 0.95,
+) -> Comparison:
+    """The whole comparison of two levels: cohort, PS weights and every table.
+
+    Returns
+    -------
+    Comparison
+        ``tables``: ``comparative_attrition``, ``ps_model``, ``ps_balance``,
+        ``comparative_effects``, ``rmst``, ``competing_risks``.
+    """
+    levels = list(levels)
+    cohort, attrition = comparison_cohort(adsl, adtte, treatment, levels, covariates)
+    if cohort["treated"].nunique() < 2:
+        raise ConfigError(
+            f"compare: after leaving out patients with unknown covariates, {treatment} "
+            f"{' and '.join(levels)} do not both have patients"
+        )
+    cohort, model, trimmed = weight_cohort(cohort, covariates, estimand, stabilize, trim, truncate)
+    comparison = Comparison(levels, covariates, estimand, cohort, model, {})
+    data = comparison.analysed
+    label = comparison.label
+    balance = balance_table(
+        data[covariates], data["treated"], data["weight"], estimand, balance_threshold
+    )
+    cif = cif_curves(data, levels, conf_level)
+    risks = cif_landmarks(cif, landmarks_months) + competing_tests(data, conf_level)
+    ps_model = model.table()
+    ps_model["note"] = ""
+    if model.dropped:
+        note = pd.DataFrame({"term": model.dropped, "note": "constant in the cohort: left out"})
+        ps_model = pd.concat([ps_model, note], ignore_index=True)
+    comparison.tables = {
+        "comparative_attrition": pd.concat([attrition, trimmed], ignore_index=True),
+        "ps_model": ps_model.assign(comparison=label),
+        "ps_balance": balance.assign(comparison=label),
+        "comparative_effects": effects_table(label, data, evalue_common_outcome, conf_level),
+        "rmst": rmst_table(data, levels, rmst_tau_months, conf_level),
+        "competing_risks": pd.DataFrame(risks, columns=CR_COLUMNS).assign(comparison=label),
+    }
+    comparison.curves = {"cif": cif}
+    return comparison
