@@ -156,16 +156,21 @@ def weighted_km_plot(
     return plot
 
 
-def cif_plot(cif: pd.DataFrame, title: str, min_cell_count: int = 0) -> ggplot:
+def cif_plot(
+    cif: pd.DataFrame, title: str, groups: list[str], causes: list[str], min_cell_count: int = 0
+) -> ggplot:
     """Cumulative incidence per group and cause, with the numbers at risk under the x-axis.
 
     Parameters
     ----------
     cif : pandas.DataFrame
         ``group, cause, time, n_risk, estimate`` (step curves, one row per distinct time).
+    title : str
+    groups, causes : list of str
+        In the legend's order; the first cause is drawn solid, the second dashed.
+    min_cell_count : int
+        Numbers at risk from 1 to k − 1 are shown as ``<k``.
     """
-    groups = list(dict.fromkeys(cif["group"]))
-    causes = list(dict.fromkeys(cif["cause"]))
     colours = dict(zip(groups, OKABE_ITO, strict=False))
     breaks = month_breaks(float(cif["time"].max()) if len(cif) else 1.0)
     starts = pd.DataFrame(
@@ -211,6 +216,7 @@ def cif_plot(cif: pd.DataFrame, title: str, min_cell_count: int = 0) -> ggplot:
     plot += theme(
         strip_text_y=element_blank(),
         strip_background_y=element_blank(),
+        panel_grid_major_y=element_blank(),
         panel_spacing_y=0.015,
         legend_box="vertical",
     )
@@ -221,3 +227,68 @@ def cif_plot(cif: pd.DataFrame, title: str, min_cell_count: int = 0) -> ggplot:
         subtitle="Aalen–Johansen; death without progression is a competing event",
     )
     return plot
+
+
+def make_figures(
+    comparison,
+    out_dir,
+    trim: float | None = None,
+    conf_type: str = "log",
+    conf_level: float = 0.95,
+    min_cell_count: int = 0,
+) -> list:
+    """Draw every figure of a :class:`rwe.comparative.Comparison` into ``out_dir``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The PNG and SVG files written.
+    """
+    from rwe.comparative import CAUSES, ENDPOINTS, km_by_group
+    from rwe.plots import save
+
+    levels, data = comparison.levels, comparison.analysed
+    name = comparison.label
+    jobs = [
+        (love_plot(comparison.tables["ps_balance"], f"Covariate balance: {name}"), "love_plot"),
+        (
+            ps_overlap_plot(
+                ps_bins(comparison.cohort, levels),
+                levels,
+                f"Propensity-score overlap: {name}",
+                trim,
+            ),
+            "ps_overlap",
+        ),
+    ]
+    for endpoint in ENDPOINTS:
+        counts = km_by_group(data, levels, endpoint, False, conf_type, conf_level)
+        for weighted in (False, True):
+            curves = (
+                km_by_group(data, levels, endpoint, True, conf_type, conf_level)
+                if weighted
+                else counts
+            )
+            kind = "IPT-weighted" if weighted else "unweighted"
+            title = f"{endpoint}, {kind}: {name}"
+            plot = weighted_km_plot(
+                curves, counts, endpoint, title, weighted, conf_level, min_cell_count
+            )
+            jobs.append((plot, f"km_{'weighted' if weighted else 'unweighted'}_{endpoint.lower()}"))
+    cif = comparison.curves["cif"].rename(columns={"cif": "estimate"})
+    jobs.append(
+        (
+            cif_plot(
+                cif,
+                f"Progression and death without progression: {name}",
+                levels,
+                list(CAUSES.values()),
+                min_cell_count,
+            ),
+            "cif",
+        )
+    )
+    paths = []
+    for plot, stem in jobs:
+        paths += save(plot, f"{out_dir}/{stem}", width=7, height=5 if stem != "love_plot" else 4)
+    return paths
