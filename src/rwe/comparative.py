@@ -176,6 +176,12 @@ class PropensityModel:
     ps: np.ndarray
     dropped: list[str]
 
+    @property
+    def separated(self) -> bool:
+        """Propensity scores at 0 or 1 to machine precision (complete or quasi-complete separation)."""
+        eps = np.finfo(float).eps
+        return bool(np.any((self.ps <= 10 * eps) | (self.ps >= 1 - 10 * eps)))
+
     def table(self) -> pd.DataFrame:
         """Per term (intercept first): coef, se, Wald z and p (R ``summary.glm``)."""
         z = self.coef / self.se
@@ -195,7 +201,10 @@ def propensity_score(treated, X: pd.DataFrame) -> PropensityModel:
 
     Fitted by iteratively reweighted least squares (statsmodels ``GLM``, R's algorithm and
     convergence test). A covariate that is constant in the cohort is dropped (R reports it as
-    aliased, ``NA``) and named in ``dropped``.
+    aliased, ``NA``) and named in ``dropped``. The fitted probabilities are R's
+    ``binomial()$linkinv`` of the linear predictor, which bounds it at ±30 so that a separated
+    model (R's "fitted probabilities numerically 0 or 1 occurred") still gives finite weights;
+    ``separated`` says so.
 
     Parameters
     ----------
@@ -208,18 +217,26 @@ def propensity_score(treated, X: pd.DataFrame) -> PropensityModel:
     PropensityModel
         ``ps`` is the fitted probability of treatment of each row.
     """
+    import warnings
+
     import statsmodels.api as sm
 
     treated = np.asarray(treated, dtype=float)
     varying = [c for c in X.columns if X[c].nunique() > 1]
     dropped = [c for c in X.columns if c not in varying]
     design = np.column_stack([np.ones(len(treated)), X[varying].to_numpy(float)])
-    fit = sm.GLM(treated, design, family=sm.families.Binomial()).fit(tol=1e-10, maxiter=100)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # separation is reported by PropensityModel.separated
+        fit = sm.GLM(treated, design, family=sm.families.Binomial()).fit(tol=1e-10, maxiter=100)
+    coef = np.asarray(fit.params)
+    # R's logit_linkinv: exp(eta) bounded to [DBL_EPSILON, 1/DBL_EPSILON], then x / (1 + x).
+    eps = np.finfo(float).eps
+    odds = np.clip(np.exp(np.clip(design @ coef, -30, 30)), eps, 1 / eps)
     return PropensityModel(
         terms=["(Intercept)", *varying],
-        coef=np.asarray(fit.params),
+        coef=coef,
         se=np.asarray(fit.bse),
-        ps=np.asarray(fit.fittedvalues),
+        ps=odds / (1 + odds),
         dropped=dropped,
     )
 
@@ -729,7 +746,7 @@ def fine_gray(
 # --------------------------------------------------------------------------- tables
 
 ENDPOINTS = ("PFS", "OS")
-METHODS = ("unweighted", "weighted")
+METHODS = ("unweighted", "weighted")  # indexed by weighted: False, True
 EFFECT_COLUMNS = [
     "endpoint",
     "comparison",
@@ -819,35 +836,44 @@ def weight_cohort(
     return out, model, pd.DataFrame(rows, columns=ATTRITION_COLUMNS)
 
 
-def _hr_row(fit, endpoint, method, data, weights, evalue_common_outcome, conf_level) -> dict:
-    row = fit.table(conf_level).iloc[0]
-    share = float(data[f"{endpoint.lower()}_event"].mean())
-    common = share > evalue_common_outcome
+def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level) -> dict:
+    """One row of :func:`effects_table`: the Cox HR of treated vs control, weighted or not."""
+    from rwe.survival import cox_fit
+
+    ep = endpoint.lower()
+    event = data[f"{ep}_event"].to_numpy(int)
+    treated = data["treated"].to_numpy() == 1
+    w = data["weight"].to_numpy(float) if weighted else np.ones(len(data))
+    share = float(event.mean())
     out = {
         "endpoint": endpoint,
-        "method": method,
-        "hr": row["hr"],
-        "ci_lower": row["ci_lower"],
-        "ci_upper": row["ci_upper"],
-        "p": row["p"],
-        "se": row["se"],
-        "variance": "robust" if fit.robust else "model",
-        "n": fit.n,
-        "events": fit.events,
+        "method": METHODS[weighted],
+        "n": len(data),
+        "events": int(event.sum()),
         "outcome_share": share,
-        "common_outcome": common,
-        "evalue": np.nan,
-        "evalue_ci": np.nan,
+        "common_outcome": share > evalue_common_outcome,
+        "ess_treated": effective_sample_size(w[treated]),
+        "ess_control": effective_sample_size(w[~treated]),
+        "variance": "robust" if weighted else "model",
         "note": "",
     }
-    t = data["treated"].to_numpy() == 1
-    out["ess_treated"] = effective_sample_size(weights[t])
-    out["ess_control"] = effective_sample_size(weights[~t])
-    if fit.aliased.any() or fit.infinite.any():
-        out["note"] = "not estimable: no events in a group"
-    elif method == "weighted":
+    if event[treated].sum() == 0 or event[~treated].sum() == 0:
+        return {**out, "note": "not estimable: no events in a group"}
+    fit = cox_fit(
+        data[f"{ep}_time"].to_numpy(float),
+        event,
+        treated[:, None].astype(float),
+        ["treated"],
+        weights=w if weighted else None,
+        robust=True if weighted else None,
+    )
+    row = fit.table(conf_level).iloc[0]
+    out |= {key: row[key] for key in ("hr", "ci_lower", "ci_upper", "p", "se")}
+    if fit.infinite.any():
+        out["note"] = "not estimable: monotone likelihood"
+    elif weighted:
         out["evalue"], out["evalue_ci"] = evalue(
-            row["hr"], row["ci_lower"], row["ci_upper"], common
+            row["hr"], row["ci_lower"], row["ci_upper"], out["common_outcome"]
         )
     return out
 
@@ -859,43 +885,20 @@ def effects_table(comparison_label, data, evalue_common_outcome=0.15, conf_level
     Weighted: ``coxph(Surv(time, event) ~ treated, weights = w, robust = TRUE)``: the robust
     (sandwich) variance, its Wald CI and p. E-values (:func:`evalue`) for the weighted, adjusted
     HR, with the common-outcome transformation when the share of patients with the event
-    exceeds ``evalue_common_outcome``.
+    exceeds ``evalue_common_outcome``. A group without events gives no HR (a note says why).
 
     Returns
     -------
     pandas.DataFrame
-        :data:`EFFECT_COLUMNS`.
+        :data:`EFFECT_COLUMNS`; ``ess_*`` are Kish's effective sample sizes.
     """
-    from rwe.survival import cox_fit
-
-    rows = []
-    for endpoint in ENDPOINTS:
-        time = data[f"{endpoint.lower()}_time"].to_numpy(float)
-        event = data[f"{endpoint.lower()}_event"].to_numpy(int)
-        X = data[["treated"]].to_numpy(float)
-        w = data["weight"].to_numpy(float)
-        ones = np.ones(len(data))
-        for method, weights in (("unweighted", None), ("weighted", w)):
-            fit = cox_fit(
-                time,
-                event,
-                X,
-                ["treated"],
-                weights=weights,
-                robust=True if weights is not None else None,
-            )
-            rows.append(
-                _hr_row(
-                    fit,
-                    endpoint,
-                    method,
-                    data,
-                    ones if weights is None else w,
-                    evalue_common_outcome,
-                    conf_level,
-                )
-            )
-    return pd.DataFrame(rows).assign(comparison=comparison_label)[EFFECT_COLUMNS]
+    rows = [
+        _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level)
+        for endpoint in ENDPOINTS
+        for weighted in (False, True)
+    ]
+    table = pd.DataFrame(rows).assign(comparison=comparison_label)
+    return table.reindex(columns=EFFECT_COLUMNS)
 
 
 RMST_COLUMNS = ["endpoint", "comparison", "method", "group", "tau", "estimate", "se"]
@@ -940,6 +943,17 @@ def km_by_group(data, levels, endpoint, weighted: bool, conf_type="log", conf_le
     }
 
 
+def _wald(estimate: float, se: float, z: float, log: bool = False) -> dict:
+    """Estimate, SE, Wald CI and two-sided p (of estimate = 0); ``log``: back-transformed."""
+    estimate, se = np.float64(estimate), np.float64(se)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 2 * special.ndtr(-abs(estimate / se))
+    lower, upper = estimate - z * se, estimate + z * se
+    if log:
+        estimate, lower, upper = np.exp([estimate, lower, upper])
+    return {"estimate": estimate, "se": se, "ci_lower": lower, "ci_upper": upper, "p": p}
+
+
 def rmst_table(
     data: pd.DataFrame,
     levels: list[str],
@@ -970,79 +984,47 @@ def rmst_table(
                 (r["rmean"], r["se"]) for r in (rmst(curves[level], tau) for level in levels)
             )
             base = {"endpoint": endpoint, "method": method, "tau": tau, "note": note}
-            for level, m, s in ((levels[0], m1, s1), (levels[1], m0, s0)):
-                rows.append(
-                    {
-                        **base,
-                        "group": level,
-                        "estimate": m,
-                        "se": s,
-                        "ci_lower": m - z * s,
-                        "ci_upper": m + z * s,
-                        "p": np.nan,
-                    }
-                )
-            diff, se_d = m1 - m0, np.hypot(s1, s0)
-            rows.append(
-                {
-                    **base,
-                    "group": "difference",
-                    "estimate": diff,
-                    "se": se_d,
-                    "ci_lower": diff - z * se_d,
-                    "ci_upper": diff + z * se_d,
-                    "p": 2 * special.ndtr(-abs(diff / se_d)),
-                }
-            )
+            rows += [
+                {**base, "group": levels[0], **_wald(m1, s1, z), "p": np.nan},
+                {**base, "group": levels[1], **_wald(m0, s0, z), "p": np.nan},
+                {**base, "group": "difference", **_wald(m1 - m0, np.hypot(s1, s0), z)},
+            ]
             with np.errstate(divide="ignore", invalid="ignore"):
-                log_ratio, se_l = np.log(m1 / m0), np.hypot(s1 / m1, s0 / m0)
-            rows.append(
-                {
-                    **base,
-                    "group": "ratio",
-                    "estimate": np.exp(log_ratio),
-                    "se": se_l,
-                    "ci_lower": np.exp(log_ratio - z * se_l),
-                    "ci_upper": np.exp(log_ratio + z * se_l),
-                    "p": 2 * special.ndtr(-abs(log_ratio / se_l)),
-                }
-            )
+                ratio = _wald(np.log(m1 / m0), np.hypot(s1 / m1, s0 / m0), z, log=True)
+            rows.append({**base, "group": "ratio", **ratio})
     label = f"{levels[0]} vs {levels[1]}"
     return pd.DataFrame(rows).assign(comparison=label)[RMST_COLUMNS]
 
 
 def competing_tests(data: pd.DataFrame, conf_level: float = 0.95) -> list[dict]:
-    """Gray's test and the Fine–Gray SHR of progression, treated vs control (table rows)."""
+    """Gray's test and the Fine–Gray SHR of progression, treated vs control (table rows).
+
+    Neither is estimable when a group has no progression: the rows then carry only a note.
+    """
     time = data["pfs_time"].to_numpy(float)
     status = data["cr_status"].to_numpy(int)
     treated = data["treated"].to_numpy(int)
     base = {"group": "all", "cause": CAUSES[PROGRESSION], "month": np.nan, "note": ""}
+    gray_row = {**base, "analysis": "gray_test"}
+    fg_row = {**base, "analysis": "fine_gray"}
+    progressed = status == PROGRESSION
+    if not (progressed[treated == 1].any() and progressed[treated == 0].any()):
+        note = "not estimable: no progression in a group"
+        return [{**gray_row, "note": note}, {**fg_row, "note": note}]
     gray = gray_test(time, status, treated)
-    rows = [
-        {
-            **base,
-            "analysis": "gray_test",
-            "statistic": gray["statistic"],
-            "df": gray["df"],
-            "p": gray["p"],
-        }
-    ]
+    gray_row |= {"statistic": gray["statistic"], "df": gray["df"], "p": gray["p"]}
     fg = fine_gray(time, status, treated[:, None], ["treated"])
     t = fg.table(conf_level).iloc[0]
-    rows.append(
-        {
-            **base,
-            "analysis": "fine_gray",
-            "estimate": t["shr"],
-            "se": t["se"],
-            "ci_lower": t["ci_lower"],
-            "ci_upper": t["ci_upper"],
-            "statistic": t["coef"] / t["se"],
-            "p": t["p"],
-            "note": "" if fg.converged else "crr did not converge",
-        }
-    )
-    return rows
+    fg_row |= {
+        "estimate": t["shr"],
+        "se": t["se"],
+        "ci_lower": t["ci_lower"],
+        "ci_upper": t["ci_upper"],
+        "statistic": t["coef"] / t["se"],
+        "p": t["p"],
+        "note": "" if fg.converged else "crr did not converge",
+    }
+    return [gray_row, fg_row]
 
 
 def cif_curves(data: pd.DataFrame, levels: list[str], conf_level: float = 0.95) -> pd.DataFrame:
@@ -1056,22 +1038,27 @@ def cif_curves(data: pd.DataFrame, levels: list[str], conf_level: float = 0.95) 
     pandas.DataFrame
         ``group, cause`` (words) and the columns of ``cumulative_incidence``.
     """
-    from rwe.survival import cumulative_incidence
+    from rwe.survival import cumulative_incidence, km_curve
 
     parts = []
     for level, rows in _groups(data, levels):
-        curve = cumulative_incidence(
-            data["pfs_time"].to_numpy(float)[rows],
-            data["cr_status"].to_numpy(int)[rows],
-            conf_level=conf_level,
-        )
+        time = data["pfs_time"].to_numpy(float)[rows]
+        status = data["cr_status"].to_numpy(int)[rows]
+        curve = cumulative_incidence(time, status, conf_level=conf_level)
         curve["cause"] = curve["cause"].astype(int)
-        # A cause without events in the group: an all-zero curve, as R's pstate.
+        # A cause without events in the group: an all-zero curve at its times, as R's pstate.
+        steps = km_curve(time, np.zeros(time.size))[["time", "n_risk"]]
         for code in CAUSES:
             if not (curve["cause"] == code).any():
-                other = curve[curve["cause"] != code].drop_duplicates("time")
-                zero = other.assign(cause=code, n_event=0, cif=0.0, std_err=0.0)
-                curve = pd.concat([curve, zero.assign(ci_lower=np.nan, ci_upper=np.nan)])
+                zero = steps.assign(
+                    cause=code, n_event=0, cif=0.0, std_err=0.0, ci_lower=np.nan, ci_upper=np.nan
+                )
+                curve = pd.DataFrame(
+                    {
+                        c: np.concatenate([curve[c].to_numpy(), zero[c].to_numpy()])
+                        for c in curve.columns
+                    }
+                )
         parts.append(curve.assign(group=level))
     out = pd.concat(parts, ignore_index=True)
     out["cause"] = out["cause"].map(CAUSES)
@@ -1152,14 +1139,25 @@ def compare(
     cohort, model, trimmed = weight_cohort(cohort, covariates, estimand, stabilize, trim, truncate)
     comparison = Comparison(levels, covariates, estimand, cohort, model, {})
     data = comparison.analysed
+    if data["treated"].nunique() < 2:
+        raise ConfigError(f"compare.trim {trim}: no patient of one level is left after trimming")
     label = comparison.label
     balance = balance_table(
         data[covariates], data["treated"], data["weight"], estimand, balance_threshold
     )
     cif = cif_curves(data, levels, conf_level)
     risks = cif_landmarks(cif, landmarks_months) + competing_tests(data, conf_level)
-    ps_model = model.table()
-    ps_model["note"] = ""
+    effects = effects_table(label, data, evalue_common_outcome, conf_level)
+    ps_model = model.table().assign(note="")
+    if model.separated:
+        separated = (
+            "propensity scores of 0 or 1 (separation): weights unstable, consider compare.trim"
+        )
+        ps_model.loc[0, "note"] = separated
+        weighted = effects["method"] == "weighted"
+        effects.loc[weighted, "note"] = effects.loc[weighted, "note"].where(
+            effects.loc[weighted, "note"] != "", separated
+        )
     if model.dropped:
         note = pd.DataFrame({"term": model.dropped, "note": "constant in the cohort: left out"})
         ps_model = pd.concat([ps_model, note], ignore_index=True)
@@ -1167,7 +1165,7 @@ def compare(
         "comparative_attrition": pd.concat([attrition, trimmed], ignore_index=True),
         "ps_model": ps_model.assign(comparison=label),
         "ps_balance": balance.assign(comparison=label),
-        "comparative_effects": effects_table(label, data, evalue_common_outcome, conf_level),
+        "comparative_effects": effects,
         "rmst": rmst_table(data, levels, rmst_tau_months, conf_level),
         "competing_risks": pd.DataFrame(risks, columns=CR_COLUMNS).assign(comparison=label),
     }
