@@ -14,6 +14,8 @@ rows.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 from plotnine import (
@@ -229,6 +231,11 @@ def cif_plot(
     return plot
 
 
+#: Report section (and figure kind) of the comparative figures.
+SECTION = "comparative"
+FIGURE_INDEX_COLUMNS = ["name", "kind", "section", "file", "title"]
+
+
 def make_figures(
     comparison,
     out_dir,
@@ -236,59 +243,56 @@ def make_figures(
     conf_type: str = "log",
     conf_level: float = 0.95,
     min_cell_count: int = 0,
-) -> list:
-    """Draw every figure of a :class:`rwe.comparative.Comparison` into ``out_dir``.
+) -> pd.DataFrame:
+    """Draw every figure of a :class:`rwe.comparative.Comparison` into ``out_dir`` (PNG, SVG).
 
     Returns
     -------
-    list of pathlib.Path
-        The PNG and SVG files written.
+    pandas.DataFrame
+        The figure index, as :func:`rwe.plots.make_figures` writes it: ``name, kind, section,
+        file, title``; ``file`` is the path under ``out_dir``'s parent without suffix.
     """
     from rwe.comparative import CAUSES, ENDPOINTS, km_by_group
     from rwe.plots import save
 
-    levels, data = comparison.levels, comparison.analysed
-    name = comparison.label
+    out_dir = Path(out_dir)
+    levels, data, name = comparison.levels, comparison.analysed, comparison.label
+    balance = comparison.tables["ps_balance"]
+    titles = {
+        "love_plot": f"Covariate balance: {name}",
+        "ps_overlap": f"Propensity-score overlap: {name}",
+        "cif": f"Progression and death without progression: {name}",
+    }
     jobs = [
-        (love_plot(comparison.tables["ps_balance"], f"Covariate balance: {name}"), "love_plot"),
+        (love_plot(balance, titles["love_plot"]), "love_plot", 4),
         (
-            ps_overlap_plot(
-                ps_bins(comparison.cohort, levels),
-                levels,
-                f"Propensity-score overlap: {name}",
-                trim,
-            ),
+            ps_overlap_plot(ps_bins(comparison.cohort, levels), levels, titles["ps_overlap"], trim),
             "ps_overlap",
+            4,
         ),
     ]
     for endpoint in ENDPOINTS:
         counts = km_by_group(data, levels, endpoint, False, conf_type, conf_level)
-        for weighted in (False, True):
-            curves = (
-                km_by_group(data, levels, endpoint, True, conf_type, conf_level)
-                if weighted
-                else counts
-            )
-            kind = "IPT-weighted" if weighted else "unweighted"
-            title = f"{endpoint}, {kind}: {name}"
+        weighted = km_by_group(data, levels, endpoint, True, conf_type, conf_level)
+        for method, curves in (("weighted", weighted), ("unweighted", counts)):
+            stem = f"km_{method}_{endpoint.lower()}"
+            kind = "IPT-weighted" if method == "weighted" else "unweighted"
+            titles[stem] = f"{endpoint}, {kind}: {name}"
             plot = weighted_km_plot(
-                curves, counts, endpoint, title, weighted, conf_level, min_cell_count
-            )
-            jobs.append((plot, f"km_{'weighted' if weighted else 'unweighted'}_{endpoint.lower()}"))
-    cif = comparison.curves["cif"].rename(columns={"cif": "estimate"})
-    jobs.append(
-        (
-            cif_plot(
-                cif,
-                f"Progression and death without progression: {name}",
-                levels,
-                list(CAUSES.values()),
+                curves,
+                counts,
+                endpoint,
+                titles[stem],
+                method == "weighted",
+                conf_level,
                 min_cell_count,
-            ),
-            "cif",
-        )
-    )
-    paths = []
-    for plot, stem in jobs:
-        paths += save(plot, f"{out_dir}/{stem}", width=7, height=5 if stem != "love_plot" else 4)
-    return paths
+            )
+            jobs.append((plot, stem, 5))
+    cif = comparison.curves["cif"].rename(columns={"cif": "estimate"})
+    cif_figure = cif_plot(cif, titles["cif"], levels, list(CAUSES.values()), min_cell_count)
+    jobs.append((cif_figure, "cif", 5))
+    rows = []
+    for plot, stem, height in jobs:
+        save(plot, out_dir / stem, width=7, height=height)
+        rows.append((stem, SECTION, SECTION, f"{out_dir.name}/{stem}", titles[stem]))
+    return pd.DataFrame(rows, columns=FIGURE_INDEX_COLUMNS)

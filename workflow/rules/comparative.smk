@@ -30,6 +30,7 @@ rule comparative:
             category="Comparative effectiveness",
             labels={"figure": "{name}"},
         ),
+        figure_index=results("figures_comparative.csv"),
     params:
         compare=config["compare"],
         cox_covariates=config["cox"]["covariates"],
@@ -37,6 +38,8 @@ rule comparative:
         conf_type=config["km"]["conf_type"],
         conf_level=config["conf_level"],
         min_cell_count=config["min_cell_count"],
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/comparative.log"),
     benchmark:
@@ -46,5 +49,6 @@ rule comparative:
 
 
 STAGE_OUTPUTS["comparative"] = [table(name) for name in COMPARATIVE_TABLES] + [
-    results("figures/comparative")
+    results("figures/comparative"),
+    results("figures_comparative.csv"),
 ]

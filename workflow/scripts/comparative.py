@@ -40,7 +40,7 @@ def main(snakemake):
         logging.info("%s: %d rows", name, len(frame))
     out_dir = Path(snakemake.output.figures)
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths = comparative_plots.make_figures(
+    index = comparative_plots.make_figures(
         result,
         out_dir,
         trim=options["trim"],
@@ -48,7 +48,8 @@ def main(snakemake):
         conf_level=p.conf_level,
         min_cell_count=p.min_cell_count,
     )
-    logging.info("figures: %d files", len(paths))
+    write_table(index, snakemake.output.figure_index)
+    logging.info("figures: %d", len(index))
 
 
 if __name__ == "__main__":
