@@ -30,8 +30,11 @@ rule figures:
 rule report:
     input:
         tables=expand(table("{name}"), name=REPORT_TABLES),
-        figures=expand(results("figures/{kind}"), kind=FIGURE_KINDS),
-        index=results("figures.csv"),
+        figures=[
+            *expand(results("figures/{kind}"), kind=FIGURE_KINDS),
+            results("figures/comparative"),
+        ],
+        index=[results("figures.csv"), results("figures_comparative.csv")],
         provenance=results("provenance.json"),
     output:
         report(

@@ -15,7 +15,7 @@ def main(snakemake):
     tables = read_tables(dict(zip(snakemake.params.names, snakemake.input.tables, strict=True)))
     with open(snakemake.input.provenance, encoding="utf-8") as fh:
         provenance = json.load(fh)
-    figures = pd.read_csv(snakemake.input.index)
+    figures = pd.concat([pd.read_csv(path) for path in snakemake.input.index], ignore_index=True)
     figure_dir = Path(snakemake.input.figures[0]).parent
     write_report(
         tables, figures, figure_dir, provenance, snakemake.params.options, snakemake.output[0]

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from rwe.report.changes import CHANGES_TABLES, changes_section
+from rwe.report.comparative import COMPARATIVE_TABLES, comparative_section
 from rwe.report.sections import (
     ATTRITION_TABLES,
     BASELINE_TABLES,
@@ -77,6 +78,7 @@ SECTIONS = (
     Section("response", "Response", response_section, RESPONSE_TABLES),
     Section("survival", "Survival", survival_section, SURVIVAL_TABLES),
     Section("cox", "Cox regression", cox_section, COX_TABLES),
+    Section("comparative", "Comparative effectiveness", comparative_section, COMPARATIVE_TABLES),
     Section("sites", "Sites", sites_section, SITES_TABLES),
     Section("safety", "Safety", safety_section, SAFETY_TABLES),
     Section("exposure", "Exposure–response", exposure_section, EXPOSURE_TABLES),

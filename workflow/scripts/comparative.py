@@ -1,0 +1,56 @@
+"""Comparative effectiveness of two levels of compare.treatment: tables and figures."""
+
+import logging
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only: no display, before plotnine imports pyplot
+
+from rwe import comparative, comparative_plots  # noqa: E402
+from rwe.exceptions import ConfigError  # noqa: E402
+from rwe.io import read_adam, write_table  # noqa: E402
+
+
+def main(snakemake):
+    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    p = snakemake.params
+    options = dict(p.compare)
+    adsl, adtte = read_adam(snakemake.input.adsl), read_adam(snakemake.input.adtte)
+    covariates = comparative.comparison_covariates(
+        adsl, options.pop("covariates"), p.cox_covariates
+    )
+    try:
+        result = comparative.compare(
+            adsl,
+            adtte,
+            covariates=covariates,
+            landmarks_months=p.landmarks_months,
+            conf_level=p.conf_level,
+            **options,
+        )
+    except ConfigError as err:
+        logging.error("%s", err)
+        print(f"Configuration error: {err}", file=sys.stderr)
+        sys.exit(1)
+    logging.info("%s: %d patients analysed", result.label, len(result.analysed))
+    for name, frame in result.tables.items():
+        write_table(frame, snakemake.output[name])
+        logging.info("%s: %d rows", name, len(frame))
+    out_dir = Path(snakemake.output.figures)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    index = comparative_plots.make_figures(
+        result,
+        out_dir,
+        trim=options["trim"],
+        conf_type=p.conf_type,
+        conf_level=p.conf_level,
+        min_cell_count=p.min_cell_count,
+    )
+    write_table(index, snakemake.output.figure_index)
+    logging.info("figures: %d", len(index))
+
+
+if __name__ == "__main__":
+    main(snakemake)  # noqa: F821
