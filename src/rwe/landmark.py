@@ -31,11 +31,6 @@ from rwe.derive import DAYS_PER_MONTH
 from rwe.survival import cox_fit, km_curve, km_quantile, logrank
 from rwe.survival_tables import SMALL_SET_EVENTS, cox_model, endpoint_data
 
-#: The note on every day-0 comparison of responders (``responder`` as a baseline subgroup).
-IMMORTAL_TIME_NOTE = (
-    "day-0 comparison of responders: biased by immortal time (responders must live until they "
-    "respond); see the landmark and time-dependent analyses"
-)
 #: ADSL columns that define who is compared and when they responded.
 RESPONSE_COLUMNS = ("responder", "first_response_day")
 #: Name of the time-dependent response covariate (as in the R model formula).
@@ -100,6 +95,7 @@ def landmark_table(
     landmarks_months: list[float],
     conf_type: str = "log",
     conf_level: float = 0.95,
+    min_events: int = SMALL_SET_EVENTS,
 ) -> pd.DataFrame:
     """Landmark analysis of responders vs non-responders per set, endpoint and landmark month.
 
@@ -120,7 +116,8 @@ def landmark_table(
         and the log-rank test), then ``1`` (responded by L) and ``0`` (not): their medians.
         ``n_not_at_risk`` counts the known patients with an event or censored by L,
         ``n_unknown`` those whose response history is unknown (left out). An estimate that
-        does not exist is NaN with the reason in ``note``.
+        does not exist is NaN with the reason in ``note``; a comparison with fewer than
+        ``min_events`` events is flagged there.
     """
     rows = []
     timing = response_timing(adsl)
@@ -144,7 +141,9 @@ def landmark_table(
             else:
                 test = logrank(t, e, responded)
                 frame = pd.DataFrame({"time": t, "event": e, LANDMARK_TERM: responded})
-                model = cox_model(name, endpoint, "univariable", [LANDMARK_TERM], frame)
+                model = cox_model(
+                    name, endpoint, "univariable", [LANDMARK_TERM], frame, None, min_events
+                )
                 hr = (np.nan,) * 4
                 if model.fit is not None and not model.term_notes[LANDMARK_TERM]:
                     est = model.fit.table(conf_level).iloc[0]
@@ -245,6 +244,7 @@ def time_dependent_cox_table(
     sets: dict[str, pd.DataFrame],
     covariates: list[str],
     conf_level: float = 0.95,
+    min_events_per_covariate: int = SMALL_SET_EVENTS,
 ) -> pd.DataFrame:
     """Cox models with response as a time-dependent covariate, per set and endpoint.
 
@@ -259,7 +259,8 @@ def time_dependent_cox_table(
         :data:`COX_TD_COLUMNS`: ``n`` patients, ``events``, ``n_rows`` counting-process rows,
         ``n_dropped`` patients with a missing covariate (multivariable), ``n_unknown``
         patients whose response history is unknown; an estimate that does not exist is NaN
-        with the reason in ``note``.
+        with the reason in ``note``; a model with fewer than ``min_events_per_covariate``
+        events per fitted covariate is flagged there.
     """
     timing = response_timing(adsl)
     rows = []
@@ -309,9 +310,10 @@ def time_dependent_cox_table(
                             notes[t] = (
                                 "not estimable: coefficient may be infinite (monotone likelihood)"
                             )
-                if event.sum() < SMALL_SET_EVENTS * len(fitted):
+                if event.sum() < min_events_per_covariate * len(fitted):
                     model_notes.append(
-                        f"fewer than {SMALL_SET_EVENTS} events per covariate: estimates unstable"
+                        f"fewer than {min_events_per_covariate} events per covariate: "
+                        "estimates unstable"
                     )
             for t in terms:
                 values = (np.nan,) * 4

@@ -41,6 +41,20 @@ COX_DIAGNOSTICS_COLUMNS = ["analysis_set", "endpoint", "model", "covariates", "s
 COX_DIAGNOSTICS_COLUMNS += ["term", "value", "df", "p"]
 #: Column of :func:`endpoint_data` that holds the stratum code of a stratified analysis.
 STRATUM = "stratum_code"
+#: Subgroups defined after day 0: compared from day 0 they are biased by immortal time
+#: (:mod:`rwe.landmark` compares them without that bias).
+DAY_ZERO_BIASED = ("responder",)
+#: The note on every day-0 comparison of responders (``responder`` as a baseline subgroup).
+IMMORTAL_TIME_NOTE = (
+    "day-0 comparison of responders: biased by immortal time (responders must live until they "
+    "respond); see the landmark and time-dependent analyses"
+)
+#: Why follow-up differs between endpoints (the report's note on the follow-up table).
+FOLLOWUP_NOTE = (
+    "reverse Kaplan–Meier of each endpoint: for PFS, progression or death ends a patient's "
+    "PFS follow-up and the last disease assessment censors it, so PFS and OS follow-up differ; "
+    "OS follow-up is the study's follow-up"
+)
 
 
 # --------------------------------------------------------------------------- groups
@@ -204,11 +218,17 @@ def _key(fit) -> tuple[str, str, str, str]:
     return fit.analysis_set, fit.endpoint, fit.variable, fit.level
 
 
-def km_median_table(fits: list[KaplanMeierFit]) -> pd.DataFrame:
+def km_median_table(fits: list[KaplanMeierFit], min_events: int = SMALL_SET_EVENTS) -> pd.DataFrame:
     """Kaplan–Meier median PFS and OS with CI per analysis set and subgroup level.
 
-    Medians as R ``quantile.survfit``; an empty median (or CI limit) means not reached, and
-    ``note`` says so.
+    Medians as R ``quantile.survfit``. An empty median or CI limit is NaN, as R's NA, and
+    ``note`` gives the reason, which the report shows: ``no patients``; ``median not reached``
+    (the curve stays above 0.5: "NR"); ``upper limit not reached`` (the upper confidence curve
+    stays above 0.5: "NR"); ``lower limit not estimable`` (R gives NA although the median is
+    reached, e.g. when the curve falls to 0 at its last time and the CI is undefined there:
+    "NE", never "NR"); ``fewer than k events: imprecise`` with k = ``min_events`` (config
+    ``km.min_median_events``); and, for the ``responder`` subgroup, that a day-0 comparison of
+    responders is biased by immortal time.
     """
     rows = []
     for fit in fits:
@@ -218,10 +238,15 @@ def km_median_table(fits: list[KaplanMeierFit]) -> pd.DataFrame:
             notes.append("no patients")
         elif np.isnan(median):
             notes.append("median not reached")
-        elif np.isnan(upper):
-            notes.append("upper limit not reached")
-        if 0 < fit.events < SMALL_SET_EVENTS:
-            notes.append(f"fewer than {SMALL_SET_EVENTS} events: imprecise")
+        else:
+            if np.isnan(lower):
+                notes.append("lower limit not estimable")
+            if np.isnan(upper):
+                notes.append("upper limit not reached")
+        if 0 < fit.events < min_events:
+            notes.append(f"fewer than {min_events} events: imprecise")
+        if fit.variable in DAY_ZERO_BIASED:
+            notes.append(IMMORTAL_TIME_NOTE)
         rows.append(
             (*_key(fit), fit.n, fit.events, median, lower, upper, fit.n_missing, "; ".join(notes))
         )
@@ -256,8 +281,11 @@ def followup_table(adsl, adtte, sets, conf_type="log", conf_level=0.95) -> pd.Da
     for g in analysis_groups(adsl, adtte, sets, []):
         curve = km_curve(g.time, 1 - g.event, conf_type, conf_level)
         median, lower, upper = km_quantile(curve)
-        note = "" if not np.isnan(median) else "not reached"
-        rows.append((g.analysis_set, g.endpoint, median, lower, upper, note))
+        notes = ["" if not np.isnan(median) else "not reached"]
+        notes.append(FOLLOWUP_NOTE if g.endpoint == "PFS" else "")
+        rows.append(
+            (g.analysis_set, g.endpoint, median, lower, upper, "; ".join(n for n in notes if n))
+        )
     return pd.DataFrame(rows, columns=[*FOLLOWUP_COLUMNS, "note"])
 
 
@@ -292,7 +320,12 @@ def logrank_table(adsl, adtte, sets, subgroups) -> pd.DataFrame:
         test = logrank(
             np.concatenate([zero.time, one.time]), np.concatenate([zero.event, one.event]), group
         )
-        rows.append((*base, test["chisq"], test["df"], test["p"], g.n_missing, test["note"]))
+        note = "; ".join(
+            n
+            for n in (test["note"], IMMORTAL_TIME_NOTE if g.variable in DAY_ZERO_BIASED else "")
+            if n
+        )
+        rows.append((*base, test["chisq"], test["df"], test["p"], g.n_missing, note))
     return pd.DataFrame(rows, columns=[*LOGRANK_COLUMNS, "n_missing", "note"])
 
 
@@ -344,7 +377,13 @@ def _constant_within_strata(values: np.ndarray, strata: np.ndarray) -> bool:
 
 
 def cox_model(
-    name, endpoint, model, wanted, data: pd.DataFrame, strata: str | None = None
+    name,
+    endpoint,
+    model,
+    wanted,
+    data: pd.DataFrame,
+    strata: str | None = None,
+    min_events_per_covariate: int = SMALL_SET_EVENTS,
 ) -> CoxModel:
     """Complete-case Cox fit of ``wanted`` in ``data``, with its notes (R ``coxph``).
 
@@ -388,8 +427,10 @@ def cox_model(
                 )
         if fit is not None and fit.infinite.any() and len(terms) > 1:
             notes.append("a coefficient of this model may be infinite: the others are unreliable")
-        if event.sum() < SMALL_SET_EVENTS * len(terms):
-            notes.append(f"fewer than {SMALL_SET_EVENTS} events per covariate: estimates unstable")
+        if event.sum() < min_events_per_covariate * len(terms):
+            notes.append(
+                f"fewer than {min_events_per_covariate} events per covariate: estimates unstable"
+            )
     return CoxModel(
         name,
         endpoint,
@@ -404,7 +445,14 @@ def cox_model(
     )
 
 
-def cox_models(adsl, adtte, sets, covariates, strata: str | None = None) -> list[CoxModel]:
+def cox_models(
+    adsl,
+    adtte,
+    sets,
+    covariates,
+    strata: str | None = None,
+    min_events_per_covariate: int = SMALL_SET_EVENTS,
+) -> list[CoxModel]:
     """Univariable (one per covariate) and multivariable Cox models per set and endpoint.
 
     Complete-case analysis: patients with a missing covariate are left out and counted. A
@@ -417,11 +465,14 @@ def cox_models(adsl, adtte, sets, covariates, strata: str | None = None) -> list
     strata : str, optional
         A column of ADSL (``"site"``): every model is stratified by it, as R
         ``coxph(Surv(time, status) ~ x + strata(site))`` (a baseline hazard per site).
+    min_events_per_covariate : int
+        A model with fewer events than this per fitted covariate gets a note (config
+        ``cox.min_events_per_covariate``).
     """
     specs = [("univariable", [c]) for c in covariates] + [("multivariable", list(covariates))]
     codes = site_codes(adsl, strata) if strata else None
     return [
-        cox_model(name, endpoint, model, wanted, data, strata)
+        cox_model(name, endpoint, model, wanted, data, strata, min_events_per_covariate)
         for name, endpoint, data in endpoint_data(adsl, adtte, sets, covariates, codes)
         for model, wanted in specs
     ]
