@@ -361,10 +361,10 @@ class _RiskSets:
     (stratum, time) pairs: the risk set of a time is every row of its stratum whose run is at
     least its own, so the cumulative sums restart in each stratum (``bounds``: the first
     distinct time of each stratum). The Efron terms of a time with d deaths have fractions
-    j / d, j < d.
+    j / d, j < d (all 0 with Breslow ties: every death sees the whole risk set).
     """
 
-    def __init__(self, time, event, X, strata=None):
+    def __init__(self, time, event, X, strata=None, ties: str = "efron"):
         time, X = np.asarray(time, dtype=float), np.asarray(X, dtype=float)
         censored = (np.asarray(event) != 1).astype(np.int64)
         stratum = _stratum_codes(strata, time.size)
@@ -405,6 +405,8 @@ class _RiskSets:
         self.fraction = (np.arange(self.term_time.size) - first_term[self.term_time]) / np.repeat(
             self.deaths, self.deaths
         ).astype(float)
+        if ties == "breslow":  # every death of a time sees the whole risk set
+            self.fraction[:] = 0.0
 
     @property
     def n(self) -> int:
@@ -470,6 +472,228 @@ class _RiskSets:
         info = information(np.ones(n_d))
         weighted = [(g @ u_t, information(g)) for g in weights]
         return loglik, u_t.sum(axis=0), info, weighted
+
+
+class _CountingRiskSets:
+    """The data of a general Cox model: counting-process rows, case weights, either ties method.
+
+    R ``coxph(Surv(start, stop, event) ~ x, weights = w, ties = ...)`` (``agfit4``; with
+    ``start`` absent, ``coxfit6``). A row is at risk at a death time t of its stratum when
+    start < t ≤ stop. The distinct death times are numbered stratum by stratum (k); the death
+    times at which a row is at risk are then one range ``[lo, hi)`` of k, so every risk-set sum
+    is a difference of cumulative sums over k (no loop over death times, no row collapsed).
+
+    A death time with d deaths of total case weight W has, with Efron ties, d terms with
+    fractions j / d and weight W / d each; with Breslow ties one term with fraction 0 and
+    weight W (R ``agfit4``: ``meanwt``).
+    """
+
+    def __init__(self, time, event, X, strata=None, ties="efron", start=None, weights=None):
+        time = np.asarray(time, dtype=float)
+        n = time.size
+        X = np.asarray(X, dtype=float).reshape(n, -1)
+        start = np.full(n, -np.inf) if start is None else np.asarray(start, dtype=float)
+        if np.any(start >= time):
+            raise ValueError("every row needs start < stop (R: stop time must be > start time)")
+        weight = np.ones(n) if weights is None else np.asarray(weights, dtype=float)
+        if np.any(~np.isfinite(weight)) or np.any(weight < 0):
+            raise ValueError("case weights must be finite and non-negative")
+        self.time, self.start, self.weight = time, start, weight
+        self.dead = np.asarray(event) == 1
+        self.stratum = _stratum_codes(strata, n)
+        self.X_raw = X
+        self.X = np.asfortranarray(X - weight @ X / max(weight.sum(), 1e-300))
+        # Death times as integer keys (stratum, rank of the time), sorted stratum by stratum.
+        values = np.unique(np.concatenate([time, start[np.isfinite(start)]]))
+        width = values.size + 2
+        stop_key = self.stratum * width + 1 + np.searchsorted(values, time)
+        start_key = self.stratum * width + np.where(
+            np.isfinite(start), 1 + np.searchsorted(values, start), 0
+        )
+        death_keys, self.death_index = np.unique(stop_key[self.dead], return_inverse=True)
+        self.death_index = self.death_index.reshape(-1)
+        self.n_deaths = death_keys.size
+        self.lo = np.searchsorted(death_keys, start_key, side="right")
+        self.hi = np.searchsorted(death_keys, stop_key, side="right")
+        k = self.death_index
+        self.deaths = np.bincount(k, minlength=self.n_deaths)  # rows, not weights
+        self.death_weight = np.bincount(k, weights=weight[self.dead], minlength=self.n_deaths)
+        if ties == "efron":
+            d = self.deaths
+            self.term_time = np.repeat(np.arange(self.n_deaths), d)
+            first_term = np.cumsum(d) - d
+            self.fraction = (np.arange(self.term_time.size) - first_term[self.term_time]) / d[
+                self.term_time
+            ]
+            self.term_weight = (self.death_weight / np.maximum(d, 1))[self.term_time]
+        else:
+            self.term_time = np.arange(self.n_deaths)
+            self.fraction = np.zeros(self.n_deaths)
+            self.term_weight = self.death_weight
+
+    @property
+    def n(self) -> int:
+        return int(self.time.size)
+
+    @property
+    def events(self) -> int:
+        return int(self.dead.sum())
+
+    def _range_sum(self, values: np.ndarray) -> np.ndarray:
+        """Per death time k, the sum of ``values`` over the rows at risk then (lo ≤ k < hi)."""
+        values = np.asarray(values, dtype=float)
+        size = self.n_deaths + 1
+        if values.ndim == 1:
+            diff = np.bincount(self.lo, values, size) - np.bincount(self.hi, values, size)
+            return np.cumsum(diff)[:-1]
+        return np.column_stack([self._range_sum(v) for v in values.T]).reshape(
+            self.n_deaths, values.shape[1]
+        )
+
+    def _over_range(self, per_death: np.ndarray) -> np.ndarray:
+        """Per row, the sum of ``per_death`` over the death times at which the row is at risk."""
+        total = np.concatenate([np.zeros((1, *per_death.shape[1:])), np.cumsum(per_death, axis=0)])
+        return total[self.hi] - total[self.lo]
+
+    def _terms(self, beta):
+        """Risk scores and the Efron or Breslow terms at ``beta``."""
+        X, w, dead, k = self.X, self.weight, self.dead, self.death_index
+        eta = X @ beta
+        with np.errstate(over="ignore"):
+            score = np.exp(eta)
+        wr = w * score
+        s0, s1 = self._range_sum(wr), self._range_sum(X * wr[:, None])
+        p, size = X.shape[1], self.n_deaths
+        d0 = np.bincount(k, weights=wr[dead], minlength=size)
+        d1 = np.column_stack(
+            [np.bincount(k, weights=wr[dead] * x, minlength=size) for x in X[dead].T]
+        ).reshape(size, p)
+        t, f = self.term_time, self.fraction
+        a0 = s0[t] - f * d0[t]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            xbar = (s1[t] - f[:, None] * d1[t]) / a0[:, None]
+        return eta, score, wr, a0, xbar
+
+    def evaluate(self, beta: np.ndarray, weights: tuple[np.ndarray, ...] = ()):
+        """Log-likelihood, score and information at ``beta`` (R ``agfit4``), as ``_RiskSets.efron``.
+
+        ``weights``: weights g per death time; for each, the g-weighted sums over death times of
+        the score and information contributions (what ``cox.zph`` needs).
+        """
+        X, w, dead, k = self.X, self.weight, self.dead, self.death_index
+        eta, _, wr, a0, xbar = self._terms(beta)
+        t, f, m = self.term_time, self.fraction, self.term_weight
+        size, p = self.n_deaths, X.shape[1]
+        with np.errstate(divide="ignore"):
+            loglik = float(w[dead] @ eta[dead] - m @ np.log(a0))
+        per_death = lambda v: np.bincount(t, weights=v, minlength=size)  # noqa: E731
+        x_dead = np.column_stack(
+            [np.bincount(k, weights=w[dead] * x, minlength=size) for x in X[dead].T]
+        ).reshape(size, p)
+        u_t = x_dead - np.column_stack([per_death(m * x) for x in xbar.T]).reshape(size, p)
+        Xd, wr_d = X[dead], wr[dead]
+
+        def information(g):
+            gm = g[t] * m
+            on_risk = self._over_range(per_death(gm / a0))
+            total = X.T @ (X * (wr * on_risk)[:, None])
+            total -= Xd.T @ (Xd * (wr_d * per_death(gm * f / a0)[k])[:, None])
+            return total - (xbar * gm[:, None]).T @ xbar
+
+        info = information(np.ones(size))
+        weighted = [(g @ u_t, information(g)) for g in weights]
+        return loglik, u_t.sum(axis=0), info, weighted
+
+    def score_residuals(self, beta: np.ndarray) -> np.ndarray:
+        """Score residual of each row, unweighted, as R ``residuals(fit, type = "score")``.
+
+        R ``agscore3``: the integral of x − x̄(t) against the row's martingale; with Efron
+        ties, a death's share of each of its time's d terms is (1 − j / d).
+        """
+        X, dead, k = self.X, self.dead, self.death_index
+        _, score, _, a0, xbar = self._terms(beta)
+        t, f, m = self.term_time, self.fraction, self.term_weight
+        size, p = self.n_deaths, X.shape[1]
+        hazard = m / a0
+
+        def per_death(v):
+            v = v.reshape(v.shape[0], -1)
+            out = np.column_stack([np.bincount(t, weights=c, minlength=size) for c in v.T])
+            return out.reshape(size, v.shape[1])
+
+        cum = self._over_range(per_death(hazard)).reshape(-1)
+        cum_x = self._over_range(per_death(xbar * hazard[:, None]))
+        resid = -score[:, None] * (X * cum[:, None] - cum_x)
+        n_terms = np.bincount(t, minlength=size)[:, None]
+        mh1 = per_death(f * hazard).reshape(-1)[k]
+        mh2 = per_death(xbar * (f * hazard)[:, None])[k]
+        mh3 = (per_death(xbar) / n_terms)[k]
+        Xd = X[dead]
+        resid[dead] += Xd - mh3 + score[dead][:, None] * (Xd * mh1[:, None] - mh2)
+        return resid.reshape(-1, p)
+
+    def zph_transform(self) -> np.ndarray:
+        """g(t) of R ``cox.zph(transform = "km")`` per death time.
+
+        1 − S(t−), S the Kaplan–Meier of all rows together (unweighted, ignoring strata; a row
+        at risk in (start, stop]), centred at its mean over the death rows.
+        """
+        times, deaths = np.unique(self.time[self.dead], return_counts=True)
+        stops, starts = np.sort(self.time), np.sort(self.start)
+        n_risk = (stops.size - np.searchsorted(stops, times, side="left")) - (
+            starts.size - np.searchsorted(starts, times, side="left")
+        )
+        surv_before = np.concatenate([[1.0], np.cumprod(1 - deaths / n_risk)[:-1]])
+        g = 1 - surv_before[np.searchsorted(times, self.time[self.dead])]
+        g = g - g.mean()
+        return np.bincount(self.death_index, g, self.n_deaths) / self.deaths
+
+
+def _pivots(imat: np.ndarray, toler: float = np.finfo(float).eps ** 0.75) -> np.ndarray:
+    """Columns that R's ``cholesky2`` keeps (the others are deemed singular: aliased).
+
+    R ``coxph.control(toler.chol = .Machine$double.eps^0.75)``: a pivot of the symmetric
+    decomposition below ``toler`` times the largest diagonal element marks its column singular.
+    """
+    a = np.array(imat, dtype=float)
+    p = a.shape[0]
+    keep = np.zeros(p, dtype=bool)
+    diag = np.diag(a)
+    eps = diag.max(initial=0)
+    eps = toler if eps <= 0 or not np.isfinite(eps) else eps * toler
+    for i in range(p):
+        pivot = a[i, i]
+        if not np.isfinite(pivot) or pivot < eps:
+            continue
+        keep[i] = True
+        col = a[i + 1 :, i] / pivot
+        a[i + 1 :, i + 1 :] -= np.outer(col, a[i, i + 1 :])
+    return keep
+
+
+def _solve(imat: np.ndarray, u: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """``imat⁻¹ u`` over the non-singular columns, 0 for the others (R ``chsolve2``)."""
+    keep = _pivots(imat) if keep is None else keep
+    out = np.zeros_like(np.asarray(u, dtype=float))
+    if keep.any():
+        out[keep] = np.linalg.solve(imat[np.ix_(keep, keep)], u[keep])
+    return out
+
+
+def _inverse(imat: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """Inverse over the non-singular columns, 0 in the singular rows and columns (R ``chinv2``)."""
+    keep = _pivots(imat) if keep is None else keep
+    out = np.zeros_like(imat, dtype=float)
+    if keep.any():
+        out[np.ix_(keep, keep)] = np.linalg.inv(imat[np.ix_(keep, keep)])
+    return out
+
+
+def _quadratic(imat: np.ndarray, u: np.ndarray) -> float:
+    """``u' imat⁻¹ u`` with R's generalised inverse (R ``coxph.wtest``); NaN if u is not finite."""
+    if not np.all(np.isfinite(u)) or not np.all(np.isfinite(imat)):
+        return np.nan
+    return float(u @ _solve(imat, u))
 
 
 def efron_loglik(time, event, X, beta, strata=None):
@@ -589,7 +813,11 @@ class CoxResult:
     """A fitted Cox model: what ``summary(coxph(...))``, ``concordance`` and ``cox.zph`` report.
 
     The global tests, the concordance and the ``cox.zph`` test are computed once, when first
-    read, from the time-sorted data the fit kept.
+    read, from the time-sorted data the fit kept. With a robust variance (``var_naive`` set),
+    ``var`` is the sandwich: the table's CI and p, and the Wald test, use it, as
+    ``summary.coxph`` does; the likelihood-ratio and score tests do not (R prints them with the
+    note that they assume independent observations) and ``robust_score`` is R's robust score
+    test.
     """
 
     terms: list[str]
@@ -603,19 +831,36 @@ class CoxResult:
     iterations: int
     converged: bool
     infinite: np.ndarray
-    risk_sets: _RiskSets = field(repr=False)
+    risk_sets: _RiskSets | _CountingRiskSets = field(repr=False)
+    ties: str = "efron"
+    aliased: np.ndarray | None = None
+    var_naive: np.ndarray | None = None
+    robust_score: float | None = None
+
+    def __post_init__(self):
+        if self.aliased is None:
+            self.aliased = np.zeros(len(self.terms), dtype=bool)
+
+    @property
+    def robust(self) -> bool:
+        """True when ``var`` is the sandwich (R ``robust = TRUE`` or ``cluster``)."""
+        return self.var_naive is not None
 
     @property
     def se(self) -> np.ndarray:
-        """Standard errors of the coefficients."""
+        """Standard errors of the coefficients (robust ones when the variance is robust)."""
         return np.sqrt(np.diag(self.var))
 
     def table(self, conf_level: float = 0.95) -> pd.DataFrame:
-        """Per term: coef, HR, Wald CI and p (R ``summary.coxph``)."""
+        """Per term: coef, HR, Wald CI and p (R ``summary.coxph``).
+
+        With a robust variance ``se`` is the robust SE (R ``robust se``), which the CI and p
+        use, and ``se_naive`` the model-based one (R ``se(coef)``). An aliased term is NaN.
+        """
         z = _z(conf_level)
         se = self.se
-        with np.errstate(over="ignore"):
-            return pd.DataFrame(
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = pd.DataFrame(
                 {
                     "term": self.terms,
                     "coef": self.coef,
@@ -627,14 +872,23 @@ class CoxResult:
                     "p": 2 * special.ndtr(-(np.abs(self.coef / se))),
                 }
             )
+        if self.robust:
+            out.insert(3, "se_naive", np.sqrt(np.diag(self.var_naive)))
+        return out
 
     @cached_property
     def global_tests(self) -> dict:
-        """Likelihood-ratio, Wald and score (log-rank) tests of all coefficients = 0."""
-        p = len(self.terms)
+        """Likelihood-ratio, Wald and score (log-rank) tests of all coefficients = 0.
+
+        The degrees of freedom are the non-aliased coefficients (R ``summary.coxph``); with a
+        robust variance the Wald test uses it, and ``robust_score`` is added (R ``robscore``).
+        """
+        keep = ~self.aliased
+        p = int(keep.sum())
         lr = 2 * (self.loglik - self.loglik_null)
-        wald = float(self.coef @ np.linalg.solve(self.var, self.coef))
-        return {
+        coef = self.coef[keep]
+        wald = _quadratic(self.var[np.ix_(keep, keep)], coef) if p else np.nan
+        tests = {
             "lr_chisq": lr,
             "lr_df": p,
             "lr_p": special.chdtrc(p, lr),
@@ -645,13 +899,26 @@ class CoxResult:
             "score_df": p,
             "score_p": special.chdtrc(p, self.score_test),
         }
+        if self.robust:
+            tests |= {
+                "robust_score_chisq": self.robust_score,
+                "robust_score_df": p,
+                "robust_score_p": special.chdtrc(p, self.robust_score),
+            }
+        return tests
 
     @cached_property
     def concordance(self) -> float:
-        """Harrell's C of the linear predictor, as R ``concordance(fit)`` (:func:`concordance`)."""
-        # Column by column, so that patients with equal covariates get exactly equal scores.
+        """Harrell's C of the linear predictor, as R ``concordance(fit)`` (:func:`concordance`).
+
+        NaN for counting-process rows (R's concordance of (start, stop] data is not ported).
+        """
         rs = self.risk_sets
-        score = sum(rs.X_raw[:, j] * c for j, c in enumerate(self.coef))
+        if isinstance(rs, _CountingRiskSets) and np.isfinite(rs.start).any():
+            return np.nan
+        # Column by column, so that patients with equal covariates get exactly equal scores.
+        coef = np.nan_to_num(self.coef)
+        score = sum(rs.X_raw[:, j] * c for j, c in enumerate(coef))
         return concordance(rs.time, rs.dead.astype(int), score, rs.weight, rs.stratum)
 
     @cached_property
@@ -660,19 +927,40 @@ class CoxResult:
         return cox_zph(self)
 
 
+TIES = ("efron", "breslow")
+
+
 def cox_fit(
-    time, event, X, terms: list[str], max_iter: int = 20, eps: float = 1e-9, strata=None
+    time,
+    event,
+    X,
+    terms: list[str],
+    max_iter: int = 20,
+    eps: float = 1e-9,
+    strata=None,
+    *,
+    start=None,
+    weights=None,
+    ties: str = "efron",
+    robust: bool | None = None,
+    cluster=None,
 ) -> CoxResult:
-    """Cox proportional-hazards model with Efron ties, as R ``coxph`` (Newton–Raphson).
+    """Cox proportional-hazards model, as R ``coxph`` (Newton–Raphson).
 
     Starts at 0 and iterates with step halving until the relative change of the partial
     log-likelihood is below ``eps`` (R ``coxph.control(eps = 1e-9)``); the variance is the
-    inverse information at the estimate.
+    inverse information at the estimate. A covariate whose column of the information matrix is
+    singular (aliased with the others, R ``cholesky2`` with ``toler.chol``) gets no estimate:
+    NaN, flagged in ``aliased`` (R: coefficient NA, "X matrix deemed to be singular").
+
+    Plain right-censored, unweighted data use a fast path that collapses identical patients;
+    ``start``, ``weights``, ``robust`` or ``cluster`` use the general counting-process path
+    (R ``agfit4``), O(n log n) per iteration.
 
     Parameters
     ----------
     time, event : array-like
-        Follow-up times and 1 = event / 0 = censored.
+        Follow-up (stop) times and 1 = event / 0 = censored.
     X : array-like, shape (n, p)
         Covariates.
     terms : list of str
@@ -680,26 +968,50 @@ def cox_fit(
     max_iter, eps : int, float
         R ``coxph.control(iter.max, eps)``.
     strata : array-like, optional
-        Stratum of each patient: risk sets are formed within strata and each stratum has its
+        Stratum of each row: risk sets are formed within strata and each stratum has its
         own baseline hazard, as R ``coxph(Surv(time, status) ~ x + strata(s))``.
+    start : array-like, optional
+        Entry times of counting-process rows: a row is at risk at t when start < t ≤ time, as
+        R ``coxph(Surv(tstart, tstop, event) ~ x)``.
+    weights : array-like, optional
+        Case weights (R ``weights =``).
+    ties : {"efron", "breslow"}
+        Handling of tied death times (R ``ties =``).
+    robust : bool, optional
+        Sandwich variance from the dfbeta residuals (R ``robust = TRUE``). The default is R's:
+        robust when ``cluster`` is given or a weight is not a whole number.
+    cluster : array-like, optional
+        Cluster of each row: dfbeta residuals are summed within cluster before the sandwich
+        (R ``+ cluster(id)``); implies ``robust``.
 
     Returns
     -------
     CoxResult
+        With a robust variance, ``var`` is the sandwich, ``var_naive`` the inverse information
+        and ``robust_score`` R's robust score test (``summary(fit)$robscore``).
     """
-    risk_sets = _RiskSets(time, event, X, strata)
+    if ties not in TIES:
+        raise ValueError(f"ties must be one of {TIES}, not {ties!r}")
+    if robust is None:
+        fractional = weights is not None and np.any(np.asarray(weights) % 1 != 0)
+        robust = cluster is not None or bool(fractional)
+    general = start is not None or weights is not None or robust
+    if general:
+        risk_sets = _CountingRiskSets(time, event, X, strata, ties, start, weights)
+        evaluate = risk_sets.evaluate
+    else:
+        risk_sets = _RiskSets(time, event, X, strata, ties)
+        evaluate = risk_sets.efron
     beta = np.zeros(risk_sets.X.shape[1])
-    ll0, u0, i0, _ = risk_sets.efron(beta)
-    score_test = (
-        float(u0 @ np.linalg.solve(i0, u0)) if np.linalg.matrix_rank(i0) == len(beta) else np.nan
-    )
-    # The iteration of R's coxfit6.c: a step that lowers the log-likelihood is halved (and
-    # counts as an iteration); convergence is tested only after a full step.
+    ll0, u0, i0, _ = evaluate(beta)
+    score_test = _quadratic(i0, u0)
+    # The iteration of R's coxfit6.c / agfit4.c: a step that lowers the log-likelihood is
+    # halved (and counts as an iteration); convergence is tested only after a full step.
     ll, u, imat = ll0, u0, i0
-    new_beta = beta + np.linalg.solve(imat, u)
+    new_beta = beta + _solve(imat, u)
     converged, halving, iterations = False, False, 0
     for iterations in range(1, max_iter + 1):
-        new_ll, new_u, new_imat, _ = risk_sets.efron(new_beta)
+        new_ll, new_u, new_imat, _ = evaluate(new_beta)
         if not halving and abs(1 - ll / new_ll) <= eps:
             beta, ll, u, imat, converged = new_beta, new_ll, new_u, new_imat, True
             break
@@ -711,15 +1023,31 @@ def cox_fit(
         else:
             halving = False
             beta, ll, u, imat = new_beta, new_ll, new_u, new_imat
-            new_beta = beta + np.linalg.solve(imat, u)
-    var = np.linalg.inv(imat)
+            new_beta = beta + _solve(imat, u)
+    keep = _pivots(imat) if np.all(np.isfinite(imat)) else np.zeros(len(beta), dtype=bool)
+    var = _inverse(imat, keep)
+    aliased = ~keep
+    coef = np.where(aliased, np.nan, beta)
+    var[aliased, :] = np.nan
+    var[:, aliased] = np.nan
     # R coxph.fit: a coefficient whose next Newton step is still large relative to itself
     # "may be infinite" (monotone likelihood); toler.inf = sqrt(eps).
-    step = np.abs(u @ var)
-    infinite = (step > eps) & (step > np.sqrt(eps) * np.abs(beta))
+    step = np.abs(u @ np.nan_to_num(var))
+    infinite = (step > eps) & (step > np.sqrt(eps) * np.abs(beta)) & ~aliased
+    var_naive, robust_score = None, None
+    if robust:
+        var_naive = var
+        groups = None if cluster is None else _stratum_codes(cluster, risk_sets.n)
+        w = risk_sets.weight[:, None]
+        dfbeta = _rowsum(risk_sets.score_residuals(beta) * w, groups) @ np.nan_to_num(var)
+        var = dfbeta.T @ dfbeta
+        var[aliased, :] = np.nan
+        var[:, aliased] = np.nan
+        at_zero = _rowsum(risk_sets.score_residuals(np.zeros(len(beta))) * w, groups)
+        robust_score = _quadratic(at_zero.T @ at_zero, at_zero.sum(axis=0))
     return CoxResult(
         terms=list(terms),
-        coef=beta,
+        coef=coef,
         var=var,
         loglik_null=ll0,
         loglik=ll,
@@ -730,7 +1058,20 @@ def cox_fit(
         converged=converged,
         infinite=infinite,
         risk_sets=risk_sets,
+        ties=ties,
+        aliased=aliased,
+        var_naive=var_naive,
+        robust_score=robust_score,
     )
+
+
+def _rowsum(values: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """Sum of the rows of ``values`` within each group (R ``rowsum``); unchanged without groups."""
+    if groups is None:
+        return values
+    return np.column_stack(
+        [np.bincount(groups, weights=v, minlength=groups.max() + 1) for v in values.T]
+    ).reshape(-1, values.shape[1])
 
 
 def cox_zph(fit: CoxResult) -> pd.DataFrame:
@@ -749,26 +1090,36 @@ def cox_zph(fit: CoxResult) -> pd.DataFrame:
     pandas.DataFrame
         ``term`` (terms then ``GLOBAL``), ``chisq``, ``df``, ``p``.
     """
-    rs, p = fit.risk_sets, len(fit.terms)
-    # Kaplan–Meier over the distinct times of all strata together; g(t) = 1 - S(t-), the
-    # estimate just before each death time (R: findInterval with left.open = TRUE), centred
-    # at its mean over the deaths.
-    _, at = np.unique(rs.time, return_inverse=True)
-    at = at.reshape(-1)
-    n_event = np.bincount(at, weights=rs.weight * rs.dead)
-    n_risk = _reverse_cumsum(np.bincount(at, weights=rs.weight))
-    s_before = np.concatenate([[1.0], np.cumprod(1 - n_event / n_risk)[:-1]])
-    g = (1 - s_before)[at[rs.starts[rs.death_times]]]
-    g = g - rs.deaths @ g / rs.deaths.sum()
-    _, _, info, [(u2, imat_g), (_, imat_gg)] = rs.efron(fit.coef, weights=(g, g * g))
-    imat = np.block([[info, imat_g], [imat_g, imat_gg]])
+    rs = fit.risk_sets
+    kept = np.flatnonzero(~fit.aliased)  # R drops the NA coefficients
+    terms, p = [fit.terms[j] for j in kept], kept.size
+    beta = np.where(fit.aliased, 0.0, fit.coef)
+    if isinstance(rs, _CountingRiskSets):
+        g = rs.zph_transform()
+        evaluate = rs.evaluate
+    else:
+        # Kaplan–Meier over the distinct times of all strata together; g(t) = 1 - S(t-), the
+        # estimate just before each death time (R: findInterval with left.open = TRUE),
+        # centred at its mean over the deaths.
+        _, at = np.unique(rs.time, return_inverse=True)
+        at = at.reshape(-1)
+        n_event = np.bincount(at, weights=rs.weight * rs.dead)
+        n_risk = _reverse_cumsum(np.bincount(at, weights=rs.weight))
+        s_before = np.concatenate([[1.0], np.cumprod(1 - n_event / n_risk)[:-1]])
+        g = (1 - s_before)[at[rs.starts[rs.death_times]]]
+        g = g - rs.deaths @ g / rs.deaths.sum()
+        evaluate = rs.efron
+    _, _, info, [(u2, imat_g), (_, imat_gg)] = evaluate(beta, weights=(g, g * g))
+    sub = np.ix_(kept, kept)
+    imat = np.block([[info[sub], imat_g[sub]], [imat_g[sub], imat_gg[sub]]])
+    u2 = u2[kept]
     rows = []
-    for j, term in enumerate(fit.terms):
+    for j, term in enumerate(terms):
         keep = [*range(p), p + j]
         u = np.concatenate([np.zeros(p), [u2[j]]])
-        chisq = float(u @ np.linalg.solve(imat[np.ix_(keep, keep)], u))
+        chisq = _quadratic(imat[np.ix_(keep, keep)], u)
         rows.append((term, chisq, 1, special.chdtrc(1, chisq)))
     u = np.concatenate([np.zeros(p), u2])
-    chisq = float(u @ np.linalg.solve(imat, u))
+    chisq = _quadratic(imat, u)
     rows.append(("GLOBAL", chisq, p, special.chdtrc(p, chisq)))
     return pd.DataFrame(rows, columns=["term", "chisq", "df", "p"])
