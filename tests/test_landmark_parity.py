@@ -83,9 +83,9 @@ def test_edge_cohorts_match_r(tmp_path, demo):
     pd_regimen = adsl["regimen"] == "Ixa-Pd"
     adsl.loc[pd_regimen, "responder"] = 0  # no responder in this set: not compared
     adsl.loc[pd_regimen, "first_response_day"] = pd.NA
-    assert compare(tmp_path, adsl, adtte, min_regimen_n=10) > 300
-    table = landmark.landmark_table(adsl, adtte, analysis_sets(adsl, 10), LANDMARKS)
+    assert compare(tmp_path, adsl, adtte) > 300
+    table = landmark.landmark_table(adsl, adtte, analysis_sets(adsl, 20), LANDMARKS)
     not_compared = table[(table["analysis_set"] == "Ixa-Pd") & (table["level"] == "all")]
     assert not_compared["hr"].isna().all()
     assert not_compared["note"].str.contains("no patient responded").all()
-    assert (table["n_unknown"] >= 8).all()
+    assert (table.loc[table["analysis_set"] == "all", "n_unknown"] >= 8).all()

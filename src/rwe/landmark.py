@@ -293,9 +293,13 @@ def time_dependent_cox_table(
             estimates = None
             if fitted and len(cp):
                 X = cp[fitted].to_numpy(dtype=float)
-                fit = cox_fit(
-                    cp["tstop"].to_numpy(), event, X, fitted, start=cp["tstart"].to_numpy()
-                )
+                # Rows that all start at 0 are plain right-censored data: the same likelihood,
+                # fitted by cox_fit's right-censored path (no counting-process bookkeeping).
+                start = cp["tstart"].to_numpy()
+                start = start if start.any() else None
+                stop = cp["tstop"].to_numpy()
+                with np.errstate(invalid="ignore", over="ignore"):  # a diverging fit: noted below
+                    fit = cox_fit(stop, event, X, fitted, start=start)
                 if not fit.converged:
                     notes.update(
                         {

@@ -100,7 +100,8 @@ for (set in names(sets)) for (ep in c("PFS", "OS")) {
     if (model == "multivariable" && length(covs) == 0) next
     y <- x[complete.cases(x[, covs, drop = FALSE]), ]
     base <- tmerge(y[, c("id", "rt", covs)], y, id = id, event = event(aval, event))
-    cp <- tmerge(base, y, id = id, responder_td = tdc(rt))
+    # tmerge refuses a tdc() with no time at all: no one responded, the covariate is 0 throughout.
+    cp <- if (all(is.na(y$rt))) transform(base, responder_td = 0) else tmerge(base, y, id = id, responder_td = tdc(rt))
     terms <- c("responder_td", covs)
     est <- cox_estimates("Surv(tstart, tstop, event) ~", cp, terms, cp$event)
     for (t in terms) td_rows[[length(td_rows) + 1]] <- data.frame(analysis_set = set, endpoint = ep,
