@@ -94,7 +94,7 @@ RULES: dict[str, dict] = {
     "km_landmarks": {"counts": ["n_risk"]},
     "logrank": {"counts": ["n_missing"]},
     "cox": {
-        "counts": ["n", "events", "n_dropped"],
+        "counts": ["n", "events", "n_dropped", "n_0", "events_0", "n_1", "events_1"],
         "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
     },
     "landmark": {

@@ -37,6 +37,8 @@ LOGRANK_COLUMNS = ["analysis_set", "endpoint", "variable", "chisq", "df", "p"]
 FOLLOWUP_COLUMNS = ["analysis_set", "endpoint", "median_followup", "ci_lower", "ci_upper"]
 COX_COLUMNS = ["analysis_set", "endpoint", "model", "term", "hr", "ci_lower", "ci_upper", "p"]
 COX_COLUMNS += ["n", "events"]
+#: Columns of ``cox.csv`` after ``n_dropped``: patients and events per level of a 0/1 term.
+COX_LEVEL_COLUMNS = ["n_0", "events_0", "n_1", "events_1"]
 COX_DIAGNOSTICS_COLUMNS = ["analysis_set", "endpoint", "model", "covariates", "statistic"]
 COX_DIAGNOSTICS_COLUMNS += ["term", "value", "df", "p"]
 #: Column of :func:`endpoint_data` that holds the stratum code of a stratified analysis.
@@ -346,6 +348,18 @@ class CoxModel:
     term_notes: dict[str, str]
     notes: list[str]
     n_dropped: int
+    #: Per 0/1 term: patients and events with the term 0 and 1 among the complete cases
+    #: (``n_0, events_0, n_1, events_1``), for the forest plot's rows.
+    level_counts: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+
+
+def _level_counts(values: np.ndarray | None, event: np.ndarray) -> tuple[float, ...]:
+    """Patients and events with a 0/1 term 0, then 1 (NaN for a term that is not 0/1)."""
+    if values is None or not set(np.unique(values[~np.isnan(values)])) <= {0, 1}:
+        return (np.nan,) * 4
+    return tuple(
+        int(x) for level in (0, 1) for x in ((values == level).sum(), event[values == level].sum())
+    )
 
 
 def _term_note(values: np.ndarray, event: np.ndarray, cov: str) -> str:
@@ -442,6 +456,7 @@ def cox_model(
         term_notes,
         notes,
         dropped,
+        {c: _level_counts(values.get(c), event) for c in wanted},
     )
 
 
@@ -479,7 +494,11 @@ def cox_models(
 
 
 def cox_table(models: list[CoxModel], conf_level: float = 0.95) -> pd.DataFrame:
-    """HR, Wald CI and p per term of the Cox models (R ``summary(coxph)``)."""
+    """HR, Wald CI and p per term of the Cox models (R ``summary(coxph)``).
+
+    After the contract columns: ``n_dropped``, then for a 0/1 term the patients and events
+    with it 0 and 1 among the complete cases (:data:`COX_LEVEL_COLUMNS`), then ``note``.
+    """
     rows = []
     for m in models:
         estimates = m.fit.table(conf_level).set_index("term") if m.fit is not None else None
@@ -500,10 +519,11 @@ def cox_table(models: list[CoxModel], conf_level: float = 0.95) -> pd.DataFrame:
                     m.n,
                     m.events,
                     m.n_dropped,
+                    *m.level_counts.get(term, (np.nan,) * 4),
                     note,
                 )
             )
-    return pd.DataFrame(rows, columns=[*COX_COLUMNS, "n_dropped", "note"])
+    return pd.DataFrame(rows, columns=[*COX_COLUMNS, "n_dropped", *COX_LEVEL_COLUMNS, "note"])
 
 
 def cox_diagnostics_table(models: list[CoxModel]) -> pd.DataFrame:
