@@ -27,7 +27,7 @@ REPORT_TABLES = [
     "changes",
     "changes_patients",
 ]
-FIGURE_TABLES = ["logrank", "cox", "response", "exposure_response", "site_meta"]
+FIGURE_TABLES = ["logrank", "cox", "cox_diagnostics", "response", "exposure_response", "site_meta"]
 # Figure kind -> (category in the Snakemake report); one folder and one caption per kind.
 FIGURE_KINDS = {
     "km": "Survival",
