@@ -16,10 +16,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from rwe.derive import compute_best_response
+from rwe.derive import DAYS_PER_MONTH, compute_best_response
 from rwe.published import published_reference
 
-DAYS_PER_MONTH = 30.4375
 RESPONSE_ORDER = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"]
 
 # Regimen mix of Zhou et al.: the nine patients outside the five named regimens were on

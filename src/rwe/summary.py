@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from rwe.plots import label
+from rwe.labels import label
 
 KEY_RESULT_COLUMNS = ["topic", "quantity", "analysis_set", "endpoint", "estimate", "ci_lower"]
 KEY_RESULT_COLUMNS += ["ci_upper", "p", "unit", "n", "events", "flag"]

@@ -15,6 +15,8 @@ rule published_comparison:
         reference=config["report"]["published_reference"],
         conf_level=config["conf_level"],
         names=COMPARED_TABLES,
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/published_comparison.log"),
     benchmark:
