@@ -305,3 +305,60 @@ def test_swimmer_size_is_bounded_and_shows_no_identifier(cohort):
     figure = plots.swimmer_plot(swim, "t").draw()
     texts = [t.get_text() for ax in figure.axes for t in ax.get_yticklabels() if t.get_visible()]
     assert not any(pid in " ".join(texts) for pid in adsl["patient_id"])
+
+
+def test_km_x_axis_ends_with_the_last_follow_up_time(cohort):
+    data = pfs_by_emd(cohort)
+    built = plots.km_plot(plots.group_curves(data), "PFS by EMD").draw()
+    top = max(built.axes, key=lambda ax: ax.get_position().y0)
+    last = data["aval"].max()
+    low, high = top.get_xlim()
+    assert high == pytest.approx(last * 1.04, rel=1e-6)  # the limit plus the 4 % margin, no more
+    assert max(t for t in top.get_xticks() if low <= t <= high) <= last
+
+
+@pytest.mark.parametrize(
+    ("p", "text"),
+    [(0.0004, "< 0.001"), (0.0497, "= 0.0497"), (0.0504, "= 0.050"), (0.23, "= 0.230")],
+)
+def test_p_labels_never_round_across_005(p, text):
+    assert plots.p_label(p) == text
+
+
+def _model():
+    return pd.DataFrame({"analysis_set": "all", "endpoint": "OS", "model": "multivariable",
+                         "term": ["gfr_le70", "emd"], "hr": [5.52, np.nan], "ci_lower": [2.07, np.nan],
+                         "ci_upper": [14.76, np.nan], "p": [0.0004, np.nan], "n": 112, "events": 34,
+                         "n_dropped": 14, "n_0": [49, 98], "events_0": [5, 34], "n_1": [63, 14],
+                         "events_1": [29, 0]})  # fmt: skip
+
+
+def test_forest_rows_have_the_reference_level_and_counts_per_level():
+    rows = plots.forest_rows(_model())
+    assert rows["level"].tolist() == ["no", "yes", "no", "yes"]
+    assert rows["hr_text"].tolist() == [
+        "reference",
+        "5.52 (2.07–14.76)",
+        "reference",
+        "not estimable",
+    ]
+    assert rows[["n", "events"]].to_numpy().tolist() == [[49, 5], [63, 29], [98, 34], [14, 0]]
+    assert rows["p_text"].tolist() == ["", "< 0.001", "", ""]
+
+
+def test_forest_plot_has_headers_text_beside_the_panel_a_fitted_axis_and_the_global_tests():
+    diagnostics = pd.DataFrame(
+        {"statistic": ["lr", "concordance"], "value": [40.0, 0.8231], "p": [2e-7, np.nan]}
+    )
+    built = plots.forest_plot(_model(), "OS", diagnostics).draw()
+    texts = {t.get_text() for ax in built.axes for t in ax.texts}
+    assert {"5.52 (2.07–14.76)", "reference", "not estimable", "63", "29"} <= texts
+    forest = next(ax for ax in built.axes if len(ax.get_xticks()))
+    assert "5.52 (2.07–14.76)" not in {t.get_text() for t in forest.texts}  # beside the HR panel
+    low, high = forest.get_xlim()
+    assert low < np.log10(1.0)
+    assert np.log10(14.76) < high < np.log10(14.76) + 0.5  # fitted to the widest interval
+    captions = " ".join(t.get_text() for t in built.texts)
+    assert "global p (likelihood ratio) < 0.001" in captions
+    assert "concordance 0.82" in captions
+    assert len(built.axes) == len(plots.FOREST_COLUMNS)

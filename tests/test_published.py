@@ -1,26 +1,79 @@
 import numpy as np
 import pandas as pd
+import pytest
 
-from rwe.published import COMPARISON_COLUMNS, published_comparison
+from rwe.published import (
+    COMPARISON_COLUMNS,
+    COMPARISON_EXTRA_COLUMNS,
+    published_comparison,
+    same_conclusion,
+)
 
 
-def test_comparison_reads_each_estimate_from_its_table():
-    tables = {
+def _tables(tcr_hr=(4.09, 2.33, 7.20, 0.0004)):
+    hr, lower, upper, p = tcr_hr
+    return {
         "response": pd.DataFrame({"analysis_set": ["all"], "variable": ["all"], "level": ["all"],
-                                  "n_evaluable": [120], "orr": [0.5], "cbr": [0.8]}),
+                                  "n_evaluable": [120], "orr": [0.5], "orr_ci_lower": [0.4], "orr_ci_upper": [0.6],
+                                  "cbr": [0.8]}),
         "km_medians": pd.DataFrame({"analysis_set": ["all", "all"], "endpoint": ["PFS", "OS"],
                                     "variable": ["all", "all"], "level": ["all", "all"],
                                     "median": [8.1, np.nan], "ci_lower": [6.0, 50.0], "ci_upper": [11.0, np.nan]}),
-        "cox": pd.DataFrame({"analysis_set": ["all"], "endpoint": ["PFS"], "model": ["multivariable"],
-                             "term": ["gfr_le70"], "hr": [2.5]}),
+        "cox": pd.DataFrame({"analysis_set": "all", "endpoint": "PFS", "model": "multivariable",
+                             "term": ["gfr_le70", "triple_class_refractory"], "hr": [2.5, hr],
+                             "ci_lower": [1.5, lower], "ci_upper": [4.0, upper], "p": [0.001, p]}),
     }  # fmt: skip
-    out = published_comparison(tables).set_index("quantity")
-    assert list(out.reset_index().columns) == COMPARISON_COLUMNS
+
+
+def test_comparison_reads_each_estimate_from_its_table():
+    out = published_comparison(_tables()).set_index("quantity")
+    assert list(out.reset_index().columns) == [*COMPARISON_COLUMNS, *COMPARISON_EXTRA_COLUMNS]
     assert out.loc["ORR (≥PR)", "this_run"] == 50.0
     assert out.loc["ORR (≥PR)", "published"] == 52.5
+    assert out.loc["ORR (≥PR)", ["this_run_ci_lower", "this_run_ci_upper"]].tolist() == [40.0, 60.0]
+    assert out.loc["ORR (≥PR)", "difference"] == pytest.approx(-2.5)
     assert out.loc["median PFS", "this_run"] == 8.1
+    assert out.loc["median PFS", ["published_ci_lower", "published_ci_upper"]].tolist() == [
+        6.9,
+        11.0,
+    ]
     assert np.isnan(out.loc["median OS", "this_run"])  # not reached stays empty, never a number
+    assert np.isnan(out.loc["median OS", "published_ci_upper"])  # not reached in the paper
     assert out.loc["PFS HR gfr_le70 (multivariable)", "this_run"] == 2.5
     assert out.loc["PFS HR gfr_le70 (multivariable)", "published"] == 2.11
     # A table that is absent leaves its rows empty rather than failing.
     assert np.isnan(out.loc["median age", "this_run"])
+
+
+def test_a_different_conclusion_is_flagged():
+    """The paper's PFS triple-class HR 3.76 (1.00–14.20), p = 0.051 against a significant 4.09."""
+    row = (
+        published_comparison(_tables())
+        .set_index("quantity")
+        .loc["PFS HR triple_class_refractory (multivariable)"]
+    )
+    assert (row["published"], row["published_p"], row["this_run_p"]) == (3.76, 0.051, 0.0004)
+    assert row["same_conclusion"] == "no"
+    same = published_comparison(_tables(tcr_hr=(3.0, 0.9, 10.0, 0.08))).set_index("quantity")
+    assert same.loc["PFS HR triple_class_refractory (multivariable)", "same_conclusion"] == "yes"
+    gfr = same.loc["PFS HR gfr_le70 (multivariable)"]
+    assert gfr["same_conclusion"] == "yes"  # both significant, both HR > 1
+
+
+@pytest.mark.parametrize(
+    ("published", "this_run", "expected"),
+    [
+        ((1, 0.01), (1, 0.001), "yes"),
+        ((1, 0.01), (-1, 0.001), "no"),  # significant both, opposite directions
+        ((1, 0.2), (-1, 0.5), "yes"),  # neither significant
+        ((1, 0.051), (1, 0.001), "no"),
+        ((1, np.nan), (1, 0.001), ""),
+    ],
+)
+def test_same_conclusion(published, this_run, expected):
+    assert same_conclusion(published, this_run) == expected
+
+
+def test_significance_follows_the_confidence_level():
+    assert same_conclusion((1, 0.03), (1, 0.2), alpha=0.05) == "no"
+    assert same_conclusion((1, 0.03), (1, 0.2), alpha=0.01) == "yes"

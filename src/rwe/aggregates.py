@@ -101,9 +101,7 @@ def aggregate_options(config: Mapping) -> dict:
         The workflow configuration with its schema defaults filled in; ``conf_type`` and
         ``ties`` follow its ``conventions`` (:func:`rwe.survival.resolve_conventions`).
     """
-    conventions = resolve_conventions(
-        config.get("conventions", "r"), config["km"].get("conf_type")
-    )
+    conventions = resolve_conventions(config.get("conventions", "r"), config["km"].get("conf_type"))
     return {
         "covariates": list(config["cox"]["covariates"]),
         "landmarks_months": list(config["km"]["landmarks_months"]),

@@ -57,7 +57,6 @@ from plotnine import (
     scale_x_continuous,
     scale_x_log10,
     scale_y_continuous,
-    scale_y_log10,
     theme,
     theme_bw,
 )
@@ -68,6 +67,7 @@ from rwe.labels import label
 from rwe.options import ReportOptions
 from rwe.response import CATEGORIES
 from rwe.survival import KM_CURVE_COLUMNS, km_curve, km_quantile
+from rwe.survival_tables import DAY_ZERO_BIASED
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
@@ -132,6 +132,9 @@ def _step_band(steps: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([band, ends]).dropna(subset=["time"]).sort_values(["group", "order"])
 
 
+#: Points of the numbers at risk and the other texts of a KM plot: still 7 pt when the figure is
+#: printed at half its width (two panels side by side in a journal column).
+RISK_TEXT_SIZE = 11
 #: Colour key of the black texts of a KM plot (not a group: left out of the legend).
 TEXT_KEY = " "
 
@@ -241,8 +244,9 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
     curves = curves.sort_values(["group", "time"])
     groups = sorted(curves["group"].unique())  # the legend's order ("…: no" before "…: yes")
     colours = dict(zip(groups, OKABE_ITO, strict=False))
+    # The x-axis ends with the last follow-up time, where the numbers at risk reach zero.
     max_month = float(curves["time"].max()) if len(curves) else 1.0
-    breaks = month_breaks(max_month)
+    breaks = [b for b in month_breaks(max_month) if b <= max_month]
     steps, medians = [], []
     for g in groups:
         curve = curves[curves["group"] == g]
@@ -277,8 +281,8 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
                       "group": [TEXT_KEY], "ha": ["left"], "fontweight": ["bold"]}),
     ]  # fmt: skip
     if p_value is not None and np.isfinite(p_value):
-        text = "Log-rank p < 0.001" if p_value < 0.001 else f"Log-rank p = {p_value:.3f}"
-        texts.append(pd.DataFrame({"panel": ["curve"], "time": [breaks[-1]], "y": [0.95], "label": [text],
+        text = f"Log-rank p {p_label(p_value)}"
+        texts.append(pd.DataFrame({"panel": ["curve"], "time": [max_month], "y": [0.95], "label": [text],
                                    "group": [TEXT_KEY], "ha": ["right"], "fontweight": ["normal"]}))  # fmt: skip
     grid = pd.DataFrame({"panel": "curve", "y": [0.25, 0.5, 0.75, 1.0]})
     plot = ggplot() + rwe_theme()
@@ -306,12 +310,14 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
             show_legend=False,
         )
     words = aes("time", "y", label="label", color="group", ha="ha", fontweight="fontweight")
-    plot += geom_text(pd.concat(texts, ignore_index=True), words, size=8, show_legend=False)
+    plot += geom_text(
+        pd.concat(texts, ignore_index=True), words, size=RISK_TEXT_SIZE, show_legend=False
+    )
     plot += facet_grid(
-        "panel ~ .", scales="free_y", space={"x": [1], "y": [4, 0.3 + 0.35 * len(groups)]}
+        "panel ~ .", scales="free_y", space={"x": [1], "y": [4, 0.4 + 0.5 * len(groups)]}
     )
     plot += scale_y_continuous(breaks=y_breaks, labels=y_labels, expand=(0, 0))
-    plot += scale_x_continuous(breaks=breaks, limits=(0, breaks[-1]), expand=(0.04, 0))
+    plot += scale_x_continuous(breaks=breaks, limits=(0, max_month), expand=(0.04, 0))
     plot += scale_color_manual(values={**colours, TEXT_KEY: "#000000"}, breaks=groups)
     plot += scale_fill_manual(values=colours, breaks=groups)
     plot += theme(
@@ -319,6 +325,9 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
         strip_background_y=element_blank(),
         panel_grid_major_y=element_blank(),
         panel_spacing_y=0.015,
+        axis_text=element_text(size=RISK_TEXT_SIZE),
+        axis_title=element_text(size=RISK_TEXT_SIZE + 1),
+        legend_text=element_text(size=RISK_TEXT_SIZE),
     )
     if len(groups) == 1:
         plot += theme(legend_position="none")
@@ -334,37 +343,195 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
     return plot
 
 
-def forest_plot(cox: pd.DataFrame, title: str) -> ggplot:
-    """Forest plot of a multivariable Cox model: HR with CI on a log scale, reference line at 1."""
-    data = cox.dropna(subset=["hr"]).copy()
-    data["label"] = data["term"].map(label)
+def p_label(p: float) -> str:
+    """A p value for a figure: ``< 0.001``, else three decimals, never rounded across 0.05."""
+    if p < 0.001:
+        return "< 0.001"
+    text = f"{p:.3f}"
+    if (p < 0.05) != (float(text) < 0.05):  # 0.0497 would print as 0.050
+        text = f"{p:.4f}"
+    return f"= {text}"
 
-    def p_text(p):
-        return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 
-    data["text"] = [f"{h:.2f} ({lo:.2f}–{hi:.2f}), {p_text(p)}" for h, lo, hi, p in
-                    zip(data["hr"], data["ci_lower"], data["ci_upper"], data["p"], strict=True)]  # fmt: skip
-    order = list(reversed(data["label"].tolist()))
-    data["label"] = pd.Categorical(data["label"], categories=order, ordered=True)
-    top = float(data["ci_upper"].replace(np.inf, np.nan).max()) if len(data) else 10
-    subtitle = (
-        f"n = {int(cox['n'].iloc[0])}, events = {int(cox['events'].iloc[0])}" if len(cox) else ""
-    )
-    return (
-        ggplot(data, aes(x="label", y="hr"))
-        + geom_hline(yintercept=1, linetype="dashed", color="#777777")
-        + geom_pointrange(aes(ymin="ci_lower", ymax="ci_upper"), color=OKABE_ITO[0], size=0.6)
-        + geom_text(aes(label="text", y=top * 1.6), ha="left", size=8)
-        + scale_y_log10(
-            limits=(
-                max(min(data["ci_lower"].min(), 0.5) * 0.8, 1e-3) if len(data) else 0.1,
-                top * 12,
+#: Columns of the forest plot: name, width, and whether the column holds text (else the HRs).
+FOREST_COLUMNS = [
+    ("Covariate", 2.1, True),
+    ("Level", 0.75, True),
+    ("N", 0.55, True),
+    ("Events", 0.7, True),
+    ("Hazard ratio (log scale)", 3.2, False),
+    ("HR (95% CI)", 1.6, True),
+    ("p", 0.8, True),
+]
+#: Where the text columns sit on the x-axis (far from any log10 HR, so their breaks are empty).
+_TEXT_X = 100.0
+
+
+def _log_breaks(limits) -> list[float]:
+    """Log10 positions of 1-2-5 ticks inside ``limits`` (none in a text column)."""
+    if limits[0] >= _TEXT_X / 2:
+        return []
+    ticks = [m * 10.0**e for e in range(-3, 4) for m in (1, 2, 5)]
+    if sum(limits[0] <= np.log10(t) <= limits[1] for t in ticks) > 7:
+        ticks = ticks[::3]  # powers of ten only
+    return [np.log10(t) for t in ticks if limits[0] <= np.log10(t) <= limits[1]]
+
+
+def forest_rows(cox: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a forest plot of one Cox model, as ``survminer::ggforest`` lays them out.
+
+    A 0/1 term has two rows: its reference level (``no``) with its patients and events, and the
+    level ``yes`` with the HR, its CI and p; a term that is not estimable says so.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``covariate, level, n, events, hr, ci_lower, ci_upper, hr_text, p_text``, top first.
+    """
+    rows = []
+    for r in cox.to_dict("records"):
+        name = label(r["term"])
+        estimable = not pd.isna(r["hr"])
+        hr_text = _hr_text(r["hr"], r["ci_lower"], r["ci_upper"]) if estimable else "not estimable"
+        p_text = p_label(r["p"]).removeprefix("= ") if estimable else ""
+        estimate = (r["hr"], r["ci_lower"], r["ci_upper"]) if estimable else (np.nan,) * 3
+        if not pd.isna(r.get("n_0", np.nan)):
+            rows.append(
+                (name, "no", r["n_0"], r["events_0"], np.nan, np.nan, np.nan, "reference", "")
             )
+            rows.append(("", "yes", r["n_1"], r["events_1"], *estimate, hr_text, p_text))
+        else:
+            rows.append((name, "", r["n"], r["events"], *estimate, hr_text, p_text))
+    columns = [
+        "covariate",
+        "level",
+        "n",
+        "events",
+        "hr",
+        "ci_lower",
+        "ci_upper",
+        "hr_text",
+        "p_text",
+    ]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _forest_panel(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``frame`` placed in one column (facet) of the forest plot."""
+    names = [name for name, _, _ in FOREST_COLUMNS]
+    return frame.assign(panel=pd.Categorical([column] * len(frame), categories=names))
+
+
+def _forest_texts(rows: pd.DataFrame) -> pd.DataFrame:
+    """The text columns of the forest plot, one row per cell."""
+    whole = lambda v: "" if pd.isna(v) else f"{int(v)}"  # noqa: E731
+    level = rows["level"].where(rows["hr_text"] != "reference", rows["level"] + " (ref.)")
+    cells = {
+        "Covariate": (rows["covariate"], "left"),
+        "Level": (level, "left"),
+        "N": (rows["n"].map(whole), "right"),
+        "Events": (rows["events"].map(whole), "right"),
+        "HR (95% CI)": (rows["hr_text"], "left"),
+        "p": (rows["p_text"], "left"),
+    }
+    parts = [
+        _forest_panel(pd.DataFrame({"x": _TEXT_X + (ha == "right"), "y": rows["y"], "label": values,
+                                    "ha": ha}), name)
+        for name, (values, ha) in cells.items()
+    ]  # fmt: skip
+    return pd.concat(parts, ignore_index=True)
+
+
+def forest_plot(cox: pd.DataFrame, title: str, diagnostics: pd.DataFrame | None = None) -> ggplot:
+    """Forest plot of a Cox model, as ``survminer::ggforest``: one row per level, HRs on a log axis.
+
+    Columns: the covariate and its level (``no`` is the reference), patients and events per
+    level among the complete cases, the HR with its CI on a log axis fitted to the intervals
+    (reference line at 1), and the HR (95% CI) and p as text beside the panel. The caption
+    gives the events and patients of the model, the global likelihood-ratio p and the
+    concordance (R ``summary(coxph)``), from ``cox_diagnostics.csv``.
+
+    Parameters
+    ----------
+    cox : pandas.DataFrame
+        The rows of ``cox.csv`` of one model (one set, endpoint and model), with
+        ``n_0, events_0, n_1, events_1``.
+    title : str
+        Figure title.
+    diagnostics : pandas.DataFrame, optional
+        The rows of ``cox_diagnostics.csv`` of the same model (``statistic`` lr, concordance).
+    """
+    rows = forest_rows(cox)
+    rows["y"] = np.arange(len(rows), 0, -1, dtype=float)
+    forest = next(name for name, _, text in FOREST_COLUMNS if not text)
+    limits = pd.concat([rows["ci_lower"], rows["ci_upper"], pd.Series([1.0])])
+    limits = np.log10(limits[np.isfinite(limits) & (limits > 0)])
+    pad = max(0.08 * (limits.max() - limits.min()), 0.05)
+    low, high = max(limits.min() - pad, -3), min(limits.max() + pad, 3)
+    shown = rows.dropna(subset=["hr"])
+    with np.errstate(divide="ignore"):  # a limit of 0 or infinity is clipped to the axis
+        shown = _forest_panel(
+            shown.assign(
+                x=np.log10(shown["hr"]).clip(low, high),
+                lo=np.log10(shown["ci_lower"]).clip(low, high),
+                hi=np.log10(shown["ci_upper"]).clip(low, high),
+            ),
+            forest,
         )
-        + coord_flip()
-        + rwe_theme()
-        + labs(x="", y="Hazard ratio (log scale)", title=title, caption=subtitle)
+    ranges = pd.concat(
+        _forest_panel(pd.DataFrame({"x": (_TEXT_X, _TEXT_X + 1) if text else (low, high),
+                                    "y": (0.4, len(rows) + 0.6)}), name)
+        for name, _, text in FOREST_COLUMNS
+    )  # fmt: skip
+    separators = rows.loc[rows["covariate"] != "", ["y"]].iloc[1:] + 0.5  # in every column
+    plot = ggplot() + geom_blank(ranges, aes("x", "y"))
+    plot += geom_vline(_forest_panel(pd.DataFrame({"x": [0.0]}), forest), aes(xintercept="x"),
+                       linetype="dashed", color="#777777")  # fmt: skip
+    plot += geom_hline(separators, aes(yintercept="y"), color="#dddddd", size=0.3)
+    if len(shown):
+        plot += geom_segment(
+            shown, aes(x="lo", xend="hi", y="y", yend="y"), color=OKABE_ITO[0], size=0.7
+        )
+        plot += geom_point(shown, aes("x", "y"), shape="s", size=2.6, color=OKABE_ITO[0])
+    plot += geom_text(
+        _forest_texts(rows), aes("x", "y", label="label", ha="ha"), va="center", size=9
     )
+    plot += facet_grid(
+        ". ~ panel", scales="free_x", space={"x": [w for _, w, _ in FOREST_COLUMNS], "y": [1]}
+    )
+    plot += scale_x_continuous(
+        breaks=_log_breaks, labels=lambda v: [f"{10**x:g}" for x in v], expand=(0, 0)
+    )
+    plot += scale_y_continuous(expand=(0, 0))
+    plot += rwe_theme() + theme(
+        axis_text_y=element_blank(),
+        axis_ticks_major_y=element_blank(),
+        panel_border=element_blank(),
+        panel_grid_major=element_blank(),
+        strip_background=element_blank(),
+        strip_text_x=element_text(weight="bold", size=9),
+        panel_spacing_x=0.0,
+        plot_caption=element_text(size=8.5),
+    )
+    return plot + labs(x="", y="", title=title, caption=_forest_caption(cox, diagnostics))
+
+
+def _forest_caption(cox: pd.DataFrame, diagnostics: pd.DataFrame | None) -> str:
+    """``34 events, 112 patients; global p (likelihood ratio) < 0.001; concordance 0.78``."""
+    if cox.empty:
+        return ""
+    first = cox.iloc[0]
+    parts = [f"{int(first['events'])} events, {int(first['n'])} patients"]
+    dropped = first.get("n_dropped", 0)
+    if not pd.isna(dropped) and int(dropped):
+        parts[0] += f" ({int(dropped)} with a missing covariate left out)"
+    if diagnostics is not None and len(diagnostics):
+        stat = diagnostics.set_index("statistic")
+        if "lr" in stat.index and not pd.isna(stat.loc["lr", "p"]):
+            parts.append(f"global p (likelihood ratio) {p_label(float(stat.loc['lr', 'p']))}")
+        if "concordance" in stat.index and not pd.isna(stat.loc["concordance", "value"]):
+            parts.append(f"concordance {float(stat.loc['concordance', 'value']):.2f}")
+    return "; ".join(parts)
 
 
 #: metafor ``method`` of a pooled row of ``site_meta.csv`` -> its label in the meta forest plot.
@@ -842,6 +1009,8 @@ def make_figures(
                     p = pd.to_numeric(row["p"], errors="coerce").iloc[0] if len(row) else None
                 t = f"{endpoint}, {set_title(set_name)}" if var == "all" else \
                     f"{endpoint} by {label(var)}, {set_title(set_name)}"  # fmt: skip
+                if var in DAY_ZERO_BIASED:
+                    t += " (from day 0: biased by immortal time)"
                 emit(km_plot(part, t, ci_bands=ci_bands, p_value=p, endpoint=endpoint, conf_level=conf_level,
                              min_cell_count=k),
                      "km", f"km_{endpoint.lower()}_{stems[set_name]}_{var}", t, height=5.5)  # fmt: skip
@@ -851,8 +1020,13 @@ def make_figures(
                     & (cox["model"] == "multivariable")]  # fmt: skip
         if multi["hr"].notna().any():
             t = f"Multivariable Cox model of {endpoint}, all patients"
-            emit(forest_plot(multi, t), "forest", f"forest_{endpoint.lower()}_all", t, width=8,
-                 height=1.6 + 0.45 * len(multi))  # fmt: skip
+            diag = tables.get("cox_diagnostics")
+            if diag is not None:
+                diag = diag[(diag["analysis_set"] == "all") & (diag["endpoint"] == endpoint)
+                            & (diag["model"] == "multivariable") & diag["term"].fillna("").eq("")]  # fmt: skip
+            rows = len(forest_rows(multi))
+            emit(forest_plot(multi, t, diag), "forest", f"forest_{endpoint.lower()}_all", t, width=9,
+                 height=1.5 + 0.32 * rows)  # fmt: skip
     meta = tables.get("site_meta", pd.DataFrame(columns=["endpoint", "term", "hr"]))
     for (endpoint, term), part in meta.dropna(subset=["term"]).groupby(
         ["endpoint", "term"], sort=False

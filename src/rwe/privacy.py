@@ -85,7 +85,8 @@ RULES: dict[str, dict] = {
     "response_tests": {
         "counts": ["n_1", "n_0"],
         "derived": {"_r1": _numerator("rate_1", "n_1"), "_r0": _numerator("rate_0", "n_0")},
-        "dependent": {"rate_1": ["n_1", "_r1"], "rate_0": ["n_0", "_r0"], "odds_ratio": ["n_1", "n_0", "_r1", "_r0"]},
+        "dependent": {c: ["n_1", "n_0", "_r1", "_r0"] for c in ("odds_ratio", "or_ci_lower", "or_ci_upper")}
+        | {"rate_1": ["n_1", "_r1"], "rate_0": ["n_0", "_r0"]},
     },
     "km_medians": {
         "counts": ["n", "events", "n_missing"],
@@ -94,7 +95,16 @@ RULES: dict[str, dict] = {
     "km_landmarks": {"counts": ["n_risk"]},
     "logrank": {"counts": ["n_missing"]},
     "cox": {
-        "counts": ["n", "events", "n_dropped"],
+        "counts": ["n", "events", "n_dropped", "n_0", "events_0", "n_1", "events_1"],
+        "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
+    },
+    "landmark": {
+        "counts": ["n", "events", "n_not_at_risk", "n_unknown"],
+        "dependent": {c: ["n", "events"] for c in ("median", "ci_lower", "ci_upper", "hr", "hr_ci_lower",
+                                                    "hr_ci_upper")},
+    },
+    "cox_time_dependent": {
+        "counts": ["n", "events", "n_rows", "n_dropped", "n_unknown"],
         "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
     },
     "cox_diagnostics": {"derived": {"_count": _DIAGNOSTIC_COUNT}, "dependent": {"value": ["_count"]}},

@@ -1,4 +1,11 @@
-"""The "published vs this run" table: the seed paper's figures next to this run's estimates."""
+"""The "published vs this run" table: the seed paper's estimates next to this run's.
+
+Each row puts one published estimate, with its CI and p where the paper gives them, next to
+this run's, with the difference (this run − published) and whether the two reach the same
+conclusion: both significant in the same direction, or both not significant, at the run's
+level (``1 − conf_level``). Published figures are bundled with the package
+(``rwe/data/published.yaml``, a copy of the seed papers' numbers).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +16,30 @@ import pandas as pd
 import yaml
 
 COMPARISON_COLUMNS = ["quantity", "published", "this_run", "unit", "note"]
+#: Columns after :data:`COMPARISON_COLUMNS`: both sides' CI and p, the difference, the verdict.
+COMPARISON_EXTRA_COLUMNS = [
+    "published_ci_lower",
+    "published_ci_upper",
+    "published_p",
+    "this_run_ci_lower",
+    "this_run_ci_upper",
+    "this_run_p",
+    "difference",
+    "same_conclusion",
+]
+#: Tables the comparison reads.
+COMPARED_TABLES = [
+    "baseline",
+    "response",
+    "response_tests",
+    "km_medians",
+    "followup",
+    "cox",
+    "logrank",
+    "adverse_events",
+    "nadir",
+    "nadir_tests",
+]
 
 
 def published_reference() -> dict:
@@ -17,7 +48,7 @@ def published_reference() -> dict:
     return yaml.safe_load(text)
 
 
-def _one(table: pd.DataFrame, column: str, **where) -> float:
+def _one(table: pd.DataFrame | None, column: str, **where) -> float:
     """The single value of ``column`` in the rows matching ``where`` (NaN when absent)."""
     if table is None or table.empty or column not in table.columns:
         return np.nan
@@ -26,158 +57,273 @@ def _one(table: pd.DataFrame, column: str, **where) -> float:
         if key not in table.columns:
             return np.nan
         mask &= table[key].astype(str) == str(value)
-    hits = table.loc[mask, column]
+    hits = pd.to_numeric(table.loc[mask, column], errors="coerce")
     return float(hits.iloc[0]) if len(hits) and pd.notna(hits.iloc[0]) else np.nan
 
 
+def same_conclusion(
+    published: tuple[float, float], this_run: tuple[float, float], alpha: float = 0.05
+) -> str:
+    """``yes`` when both sides are significant in the same direction, or both are not; else ``no``.
+
+    Parameters
+    ----------
+    published, this_run : tuple of float
+        ``(direction, p)``: the sign of the effect (HR − 1, a difference of rates or medians;
+        NaN when unknown) and the p value (NaN when unknown).
+    alpha : float
+        Significance level.
+
+    Returns
+    -------
+    str
+        ``yes``, ``no``, or ``''`` when a p value is missing or a direction is needed and
+        missing.
+    """
+    (d_pub, p_pub), (d_run, p_run) = published, this_run
+    if np.isnan(p_pub) or np.isnan(p_run):
+        return ""
+    significant = (p_pub < alpha, p_run < alpha)
+    if not any(significant):
+        return "yes"
+    if not all(significant):
+        return "no"
+    if np.isnan(d_pub) or np.isnan(d_run):
+        return ""
+    return "yes" if np.sign(d_pub) == np.sign(d_run) else "no"
+
+
+def _yes_no(values: dict) -> dict:
+    """YAML 1.1 reads the keys yes/no as booleans: back to strings."""
+    return {{True: "yes", False: "no"}.get(k, k): v for k, v in values.items()}
+
+
+def _p(values: dict, key: str = "p") -> tuple[float, str]:
+    """A published p and its note (``p_below``: the paper gave only a bound)."""
+    if key in values:
+        return float(values[key]), ""
+    below = values.get(f"{key}_below")
+    return (np.nan, "") if below is None else (float(below), f"published p < {below}")
+
+
 def published_comparison(
-    tables: dict[str, pd.DataFrame], reference: str = "zhou_2026"
+    tables: dict[str, pd.DataFrame], reference: str = "zhou_2026", conf_level: float = 0.95
 ) -> pd.DataFrame:
-    """Put the published figures of ``reference`` next to this run's estimates.
+    """Put the published estimates of ``reference`` next to this run's.
 
     Parameters
     ----------
     tables : dict of str to pandas.DataFrame
-        This run's output tables by name (``baseline``, ``response``, ``response_tests``,
-        ``km_medians``, ``followup``, ``cox``, ``adverse_events``, ``nadir``); a missing table
-        leaves its rows empty.
+        This run's output tables by name (:data:`COMPARED_TABLES`); a missing table leaves its
+        rows empty.
     reference : str
         Key of ``published.yaml``.
+    conf_level : float
+        The run's confidence level: significance at 1 − ``conf_level``.
 
     Returns
     -------
     pandas.DataFrame
-        ``quantity, published, this_run, unit, note``. Percentages in percent, times in months.
+        :data:`COMPARISON_COLUMNS` then :data:`COMPARISON_EXTRA_COLUMNS`. Percentages in
+        percent, times in months; counts (unit ``n``) are whole numbers. ``same_conclusion``
+        as :func:`same_conclusion` where both sides have a p value (for a published bound,
+        ``p < bound``).
     """
     ref = published_reference()[reference]
     base, surv, resp, safety = ref["baseline"], ref["survival"], ref["response"], ref["safety"]
-    t = {name: tables.get(name) for name in (
-        "baseline", "response", "response_tests", "km_medians", "followup", "cox",
-        "adverse_events", "nadir")}  # fmt: skip
+    t = {name: tables.get(name) for name in COMPARED_TABLES}
+    alpha = 1 - conf_level
     rows = []
 
-    def add(quantity, published, this_run, unit, note=""):
-        rows.append((quantity, published, this_run, unit, note))
+    def add(
+        quantity,
+        unit,
+        published,
+        this_run,
+        note="",
+        published_ci=(np.nan, np.nan),
+        this_run_ci=(np.nan, np.nan),
+        p=(np.nan, np.nan),
+        direction=(np.nan, np.nan),
+    ):
+        published = np.nan if published is None else float(published)
+        published_ci = tuple(np.nan if v is None else float(v) for v in published_ci)
+        verdict = same_conclusion((direction[0], p[0]), (direction[1], p[1]), alpha)
+        rows.append(
+            (
+                quantity,
+                published,
+                this_run,
+                unit,
+                note,
+                *published_ci,
+                p[0],
+                *this_run_ci,
+                p[1],
+                this_run - published,
+                verdict,
+            )
+        )
 
-    add(
-        "patients", ref["n"], _one(t["baseline"], "n", analysis_set="all", variable="patients"), "n"
-    )
+    everyone = {"analysis_set": "all"}
+    add("patients", "n", ref["n"], _one(t["baseline"], "n", **everyone, variable="patients"))
     add(
         "male",
-        base["male"]["percent"],
-        _one(t["baseline"], "percent", analysis_set="all", variable="sex", level="M"),
         "%",
+        base["male"]["percent"],
+        _one(t["baseline"], "percent", **everyone, variable="sex", level="M"),
     )
     add(
         "median age",
-        base["age"]["median"],
-        _one(t["baseline"], "median", analysis_set="all", variable="age"),
         "years",
+        base["age"]["median"],
+        _one(t["baseline"], "median", **everyone, variable="age"),
     )
     for flag in ("triple_class_refractory", "high_risk_cyto", "second_line", "emd"):
         add(
-            f"{flag}",
-            base[flag]["percent"],
-            _one(t["baseline"], "percent", analysis_set="all", variable=flag, level="1"),
+            flag,
             "%",
+            base[flag]["percent"],
+            _one(t["baseline"], "percent", **everyone, variable=flag, level="1"),
         )
+    response = {"table": t["response"], "column": "orr", **everyone}
     add(
         "response-evaluable patients",
-        resp["evaluable"],
-        _one(t["response"], "n_evaluable", analysis_set="all", variable="all"),
         "n",
+        resp["evaluable"],
+        _one(t["response"], "n_evaluable", **everyone, variable="all"),
     )
-    add(
-        "ORR (≥PR)",
-        resp["all"]["orr"],
-        100 * _one(t["response"], "orr", analysis_set="all", variable="all"),
-        "%",
-    )
-    add(
-        "CBR (≥MR)",
-        resp["all"]["cbr"],
-        100 * _one(t["response"], "cbr", analysis_set="all", variable="all"),
-        "%",
-    )
-    # YAML 1.1 reads the keys yes/no as booleans.
-    tcr = {
-        {True: "yes", False: "no"}.get(k, k): v
-        for k, v in resp["triple_class_refractory_orr"].items()
-    }
-    add(
-        "ORR, triple-class refractory",
-        tcr["yes"],
-        100
-        * _one(
-            t["response"], "orr", analysis_set="all", variable="triple_class_refractory", level="1"
-        ),
-        "%",
-    )
-    add(
-        "ORR, not triple-class refractory",
-        tcr["no"],
-        100
-        * _one(
-            t["response"], "orr", analysis_set="all", variable="triple_class_refractory", level="0"
-        ),
-        "%",
-    )
+    for measure, name in (("orr", "ORR (≥PR)"), ("cbr", "CBR (≥MR)")):
+        add(
+            name,
+            "%",
+            resp["all"][measure],
+            100 * _one(t["response"], measure, **everyone, variable="all"),
+            this_run_ci=tuple(
+                100 * _one(t["response"], f"{measure}_{side}", **everyone, variable="all")
+                for side in ("ci_lower", "ci_upper")
+            ),
+        )
+    for flag, key, words in (
+        ("triple_class_refractory", "triple_class_refractory_orr", "triple-class refractory"),
+        ("second_line", "second_line_vs_later_orr", "second line"),
+        ("refractory_pi", "refractory_pi_orr", "PI refractory"),
+    ):
+        published = _yes_no(resp[key])
+        p_pub, note = _p(published)
+        test = {"variable": flag, "measure": "orr", **everyone}
+        rate = {
+            level: 100 * _one(response["table"], "orr", **everyone, variable=flag, level=level)
+            for level in ("1", "0")
+        }
+        add(
+            f"ORR, {words}",
+            "%",
+            published["yes"],
+            rate["1"],
+            note,
+            p=(p_pub, _one(t["response_tests"], "p", **test)),
+            direction=(published["yes"] - published["no"], rate["1"] - rate["0"]),
+        )
+        add(f"ORR, not {words}", "%", published["no"], rate["0"])
     add(
         "median follow-up (reverse KM)",
-        surv["median_followup"],
-        _one(t["followup"], "median_followup", analysis_set="all", endpoint="OS"),
         "months",
+        surv["median_followup"],
+        _one(t["followup"], "median_followup", **everyone, endpoint="OS"),
+        this_run_ci=tuple(
+            _one(t["followup"], c, **everyone, endpoint="OS") for c in ("ci_lower", "ci_upper")
+        ),
     )
     for endpoint in ("pfs", "os"):
         e = endpoint.upper()
+        where = {**everyone, "endpoint": e, "variable": "all"}
+        upper = surv[endpoint]["ci"][1]
+        notes = ["the paper's upper limit was not reached" if upper is None else ""]
+        if e == "PFS":
+            notes.append("the paper censored deaths from other causes (pfs_death_events: myeloma)")
         add(
             f"median {e}",
+            "months",
             surv[endpoint]["median"],
-            _one(t["km_medians"], "median", analysis_set="all", endpoint=e, variable="all"),
-            "months",
-            "the paper censored deaths from other causes (pfs_death_events: myeloma)"
-            if e == "PFS"
-            else "",
-        )
-        add(
-            f"median {e}, lower 95% CI",
-            surv[endpoint]["ci"][0],
-            _one(t["km_medians"], "ci_lower", analysis_set="all", endpoint=e, variable="all"),
-            "months",
-        )
-        upper = surv[endpoint]["ci"][1]
-        add(
-            f"median {e}, upper 95% CI",
-            np.nan if upper is None else upper,
-            _one(t["km_medians"], "ci_upper", analysis_set="all", endpoint=e, variable="all"),
-            "months",
-            "not reached in the paper" if upper is None else "",
+            _one(t["km_medians"], "median", **where),
+            "; ".join(n for n in notes if n),
+            published_ci=surv[endpoint]["ci"],
+            this_run_ci=tuple(_one(t["km_medians"], c, **where) for c in ("ci_lower", "ci_upper")),
         )
     for endpoint, terms in surv["cox_multivariable"].items():
         for term, est in terms.items():
-            add(f"{endpoint.upper()} HR {term} (multivariable)", est["hr"],
-                _one(t["cox"], "hr", analysis_set="all", endpoint=endpoint.upper(),
-                     model="multivariable", term=term), "HR")  # fmt: skip
+            where = {
+                **everyone,
+                "endpoint": endpoint.upper(),
+                "model": "multivariable",
+                "term": term,
+            }
+            hr = _one(t["cox"], "hr", **where)
+            add(
+                f"{endpoint.upper()} HR {term} (multivariable)",
+                "HR",
+                est["hr"],
+                hr,
+                published_ci=est["ci"],
+                this_run_ci=tuple(_one(t["cox"], c, **where) for c in ("ci_lower", "ci_upper")),
+                p=(est["p"], _one(t["cox"], "p", **where)),
+                direction=(np.log(est["hr"]), np.log(hr)),
+            )
+    for flag, values in surv.items():
+        if not isinstance(values, dict) or not any(k.endswith("_p") for k in values):
+            continue
+        for endpoint in ("pfs", "os"):
+            if f"{endpoint}_p" not in values:
+                continue
+            e = endpoint.upper()
+            where = {**everyone, "endpoint": e, "variable": flag}
+            medians = values.get(endpoint)
+            run = [_one(t["km_medians"], "median", **where, level=level) for level in ("1", "0")]
+            add(
+                f"{e} log-rank p, {flag}",
+                "p",
+                np.nan,
+                np.nan,
+                "medians (yes, no) decide the direction",
+                p=(values[f"{endpoint}_p"], _one(t["logrank"], "p", **where)),
+                direction=(medians[0] - medians[1] if medians else np.nan, run[0] - run[1]),
+            )
     rd = resp.get("Ixa-Rd", {})
     if rd:
         add(
             "ORR, Ixa-Rd",
+            "%",
             rd["orr"],
             100 * _one(t["response"], "orr", analysis_set="Ixa-Rd", variable="all"),
-            "%",
         )
-    add("grade ≥3 hematologic AE", safety["heme_ge3"]["percent"],
-        _one(t["adverse_events"], "percent", analysis_set="all", category="hematologic",
-             term="any hematologic", grade_group="ge3"), "%")  # fmt: skip
+    add(
+        "grade ≥3 hematologic AE",
+        "%",
+        safety["heme_ge3"]["percent"],
+        _one(
+            t["adverse_events"],
+            "percent",
+            **everyone,
+            category="hematologic",
+            term="any hematologic",
+            grade_group="ge3",
+        ),
+    )
     nadir = safety["nadir_median_imid_vs_imid_free"]
     for test in ("wbc", "anc"):
-        for i, group in enumerate(("IMiD-containing", "IMiD-free")):
-            add(
-                f"nadir {test.upper()} median, {group}",
-                nadir[test][i],
-                _one(t["nadir"], "median", analysis_set="all", test=test.upper(), group=group),
-                "10^9/L",
-            )
-    out = pd.DataFrame(rows, columns=COMPARISON_COLUMNS)
-    out["this_run"] = out["this_run"].astype(float)
-    return out
+        where = {**everyone, "test": test.upper()}
+        imid, free = (
+            _one(t["nadir"], "median", **where, group=g) for g in ("IMiD-containing", "IMiD-free")
+        )
+        p_run = _one(t["nadir_tests"], "p", **where, comparison="IMiD-containing vs IMiD-free")
+        add(
+            f"nadir {test.upper()} median, IMiD-containing",
+            "10⁹/L",
+            nadir[test][0],
+            imid,
+            p=(nadir[f"{test}_p"], p_run),
+            direction=(nadir[test][0] - nadir[test][1], imid - free),
+        )
+        add(f"nadir {test.upper()} median, IMiD-free", "10⁹/L", nadir[test][1], free)
+    return pd.DataFrame(rows, columns=[*COMPARISON_COLUMNS, *COMPARISON_EXTRA_COLUMNS])

@@ -3,6 +3,8 @@
 - :func:`clopper_pearson` — R ``binom.test(x, n)$conf.int``.
 - :func:`fisher_exact` — R ``fisher.test`` on a 2×2 table: two-sided p and the conditional
   maximum-likelihood odds ratio (not the sample odds ratio scipy reports).
+- :func:`fisher_conf_int` — R ``fisher.test(...)$conf.int``: the conditional (exact) CI of that
+  odds ratio.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ RESPONSE_TEST_COLUMNS = [
     "odds_ratio",
     "p",
 ]
+#: Columns after the contract ones: the conditional CI of the odds ratio (R ``fisher.test``).
+RESPONSE_TEST_EXTRA_COLUMNS = ["or_ci_lower", "or_ci_upper", "n_1", "n_0", "note"]
 MEASURES = {"orr": CATEGORIES[:4], "cbr": CATEGORIES[:5], "disease_control": CATEGORIES[:6]}
 #: Subgroups defined by the response itself cannot be compared on response.
 CIRCULAR = ("responder",)
@@ -149,6 +153,59 @@ def conditional_mle_odds_ratio(table) -> float:
     return 1.0
 
 
+def _pnhyper(x: int, support, logdc, ncp: float, upper_tail: bool) -> float:
+    """P(X ≤ x) (or P(X ≥ x)) under odds ratio ``ncp`` (R fisher.test's pnhyper)."""
+    if ncp == 0:
+        return float(x <= support[0] if upper_tail else x >= support[0])
+    if np.isinf(ncp):
+        return float(x <= support[-1] if upper_tail else x >= support[-1])
+    d = _dnhyper(support, logdc, ncp)
+    return float(d[support >= x].sum() if upper_tail else d[support <= x].sum())
+
+
+def fisher_conf_int(table, conf_level: float = 0.95) -> tuple[float, float]:
+    """Conditional (exact) CI of the odds ratio of a 2×2 table, as R ``fisher.test()$conf.int``.
+
+    Two-sided: the lower limit is the ψ at which P(X ≥ x; ψ) = α/2, the upper the ψ at which
+    P(X ≤ x; ψ) = α/2, X being Fisher's noncentral hypergeometric count given the margins (R's
+    ``ncp.L`` and ``ncp.U``). Solved as R does, on (0, 1] for ψ or 1/ψ with :func:`uniroot` at
+    R's default tolerance; 0 (lower) when x is the smallest possible count and ``inf`` (upper)
+    when it is the largest.
+
+    Parameters
+    ----------
+    table : array-like, shape (2, 2)
+        Rows: group 1, group 0; columns: outcome yes, outcome no.
+    conf_level : float
+        Confidence level (R ``conf.level``).
+
+    Returns
+    -------
+    lower, upper : float
+    """
+    x, support, logdc = _hypergeometric(table)
+    alpha = (1 - conf_level) / 2
+    eps = np.finfo(float).eps
+
+    def limit(upper_tail: bool) -> float:
+        def tail(ncp):
+            return _pnhyper(x, support, logdc, ncp, upper_tail)
+
+        p = tail(1.0)
+        # The lower limit solves the upper tail, which grows with ψ; the upper limit the lower
+        # tail, which falls with ψ. R searches ψ in (0, 1) or 1/ψ in (eps, 1).
+        below_one = p > alpha if upper_tail else p < alpha
+        if p == alpha:
+            return 1.0
+        if below_one:
+            return float(uniroot(lambda t: tail(t) - alpha, 0.0, 1.0))
+        return float(1 / uniroot(lambda t: tail(1 / t) - alpha, eps, 1.0))
+
+    lower = 0.0 if x == support[0] else limit(upper_tail=True)
+    upper = np.inf if x == support[-1] else limit(upper_tail=False)
+    return lower, upper
+
+
 def fisher_exact(table) -> tuple[float, float]:
     """Fisher's exact test of a 2×2 table, as R ``fisher.test`` (two-sided).
 
@@ -216,14 +273,18 @@ def response_table(
     return pd.DataFrame(rows, columns=[*RESPONSE_COLUMNS, "n_not_evaluable", "n_missing"])
 
 
-def response_test_table(sets: dict[str, pd.DataFrame], subgroups: list[str]) -> pd.DataFrame:
+def response_test_table(
+    sets: dict[str, pd.DataFrame], subgroups: list[str], conf_level: float = 0.95
+) -> pd.DataFrame:
     """Fisher's exact test of ORR and CBR between the levels of each subgroup flag.
 
     Among evaluable patients whose flag is known. ``rate_1`` and ``rate_0`` are the rates in
     level 1 and level 0; ``odds_ratio`` is the conditional MLE of the odds of response in level
     1 relative to level 0 and ``p`` the two-sided p, both as R ``fisher.test``
-    (:func:`fisher_exact`). Then ``n_1``, ``n_0`` (evaluable patients per level) and ``note``.
-    ``responder`` gets rows without estimates and a note: it is the outcome itself.
+    (:func:`fisher_exact`). Then ``or_ci_lower``, ``or_ci_upper`` (the conditional CI at
+    ``conf_level``, R ``fisher.test()$conf.int``: :func:`fisher_conf_int`), ``n_1``, ``n_0``
+    (evaluable patients per level) and ``note``. ``responder`` gets rows without estimates and a
+    note: it is the outcome itself.
     """
     rows = []
     for name, adsl in sets.items():
@@ -243,8 +304,12 @@ def response_test_table(sets: dict[str, pd.DataFrame], subgroups: list[str]) -> 
                 elif n1 == 0 or n0 == 0:
                     note = "not tested: a level has no evaluable patients"
                 else:
-                    odds_ratio, p = fisher_exact([[y1, n1 - y1], [y0, n0 - y0]])
-                    rows.append((name, var, measure, y1 / n1, y0 / n0, odds_ratio, p, n1, n0, ""))
+                    table = [[y1, n1 - y1], [y0, n0 - y0]]
+                    odds_ratio, p = fisher_exact(table)
+                    ci = fisher_conf_int(table, conf_level)
+                    rows.append(
+                        (name, var, measure, y1 / n1, y0 / n0, odds_ratio, p, *ci, n1, n0, "")
+                    )
                     continue
-                rows.append((name, var, measure, *(np.nan,) * 4, n1, n0, note))
-    return pd.DataFrame(rows, columns=[*RESPONSE_TEST_COLUMNS, "n_1", "n_0", "note"])
+                rows.append((name, var, measure, *(np.nan,) * 6, n1, n0, note))
+    return pd.DataFrame(rows, columns=[*RESPONSE_TEST_COLUMNS, *RESPONSE_TEST_EXTRA_COLUMNS])

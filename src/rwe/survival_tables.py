@@ -39,10 +39,26 @@ LOGRANK_COLUMNS = ["analysis_set", "endpoint", "variable", "chisq", "df", "p"]
 FOLLOWUP_COLUMNS = ["analysis_set", "endpoint", "median_followup", "ci_lower", "ci_upper"]
 COX_COLUMNS = ["analysis_set", "endpoint", "model", "term", "hr", "ci_lower", "ci_upper", "p"]
 COX_COLUMNS += ["n", "events"]
+#: Columns of ``cox.csv`` after ``n_dropped``: patients and events per level of a 0/1 term.
+COX_LEVEL_COLUMNS = ["n_0", "events_0", "n_1", "events_1"]
 COX_DIAGNOSTICS_COLUMNS = ["analysis_set", "endpoint", "model", "covariates", "statistic"]
 COX_DIAGNOSTICS_COLUMNS += ["term", "value", "df", "p"]
 #: Column of :func:`endpoint_data` that holds the stratum code of a stratified analysis.
 STRATUM = "stratum_code"
+#: Subgroups defined after day 0: compared from day 0 they are biased by immortal time
+#: (:mod:`rwe.landmark` compares them without that bias).
+DAY_ZERO_BIASED = ("responder",)
+#: The note on every day-0 comparison of responders (``responder`` as a baseline subgroup).
+IMMORTAL_TIME_NOTE = (
+    "day-0 comparison of responders: biased by immortal time (responders must live until they "
+    "respond); see the landmark and time-dependent analyses"
+)
+#: Why follow-up differs between endpoints (the report's note on the follow-up table).
+FOLLOWUP_NOTE = (
+    "reverse Kaplan–Meier of each endpoint: for PFS, progression or death ends a patient's "
+    "PFS follow-up and the last disease assessment censors it, so PFS and OS follow-up differ; "
+    "OS follow-up is the study's follow-up"
+)
 
 
 # --------------------------------------------------------------------------- groups
@@ -206,18 +222,26 @@ def _key(fit) -> tuple[str, str, str, str]:
     return fit.analysis_set, fit.endpoint, fit.variable, fit.level
 
 
-def km_median_table(fits: list[KaplanMeierFit]) -> pd.DataFrame:
+def km_median_table(fits: list[KaplanMeierFit], min_events: int = SMALL_SET_EVENTS) -> pd.DataFrame:
     """Kaplan–Meier median PFS and OS with CI per analysis set and subgroup level.
 
-    Medians as R ``quantile.survfit``; an empty median (or CI limit) means not reached, and
-    ``note`` says so.
+    Medians as R ``quantile.survfit``. An empty median or CI limit is NaN, as R's NA, and
+    ``note`` gives the reason, which the report shows: ``no patients``; ``median not reached``
+    (the curve stays above 0.5: "NR"); ``upper limit not reached`` (the upper confidence curve
+    stays above 0.5: "NR"); ``lower limit not estimable`` (R gives NA although the median is
+    reached, e.g. when the curve falls to 0 at its last time and the CI is undefined there:
+    "NE", never "NR"); ``fewer than k events: imprecise`` with k = ``min_events`` (config
+    ``km.min_median_events``); and, for the ``responder`` subgroup, that a day-0 comparison of
+    responders is biased by immortal time.
     """
     rows = []
     for fit in fits:
         median, lower, upper = km_quantile(fit.curve)
         notes = [_median_note(fit.curve, median, lower, upper)] if fit.n else ["no patients"]
-        if 0 < fit.events < SMALL_SET_EVENTS:
-            notes.append(f"fewer than {SMALL_SET_EVENTS} events: imprecise")
+        if 0 < fit.events < min_events:
+            notes.append(f"fewer than {min_events} events: imprecise")
+        if fit.variable in DAY_ZERO_BIASED:
+            notes.append(IMMORTAL_TIME_NOTE)
         note = "; ".join(n for n in notes if n)
         rows.append((*_key(fit), fit.n, fit.events, median, lower, upper, fit.n_missing, note))
     return pd.DataFrame(rows, columns=[*KM_MEDIAN_COLUMNS, "n_missing", "note"])
@@ -263,8 +287,11 @@ def followup_table(adsl, adtte, sets, conf_type="log", conf_level=0.95) -> pd.Da
     for g in analysis_groups(adsl, adtte, sets, []):
         curve = km_curve(g.time, 1 - g.event, conf_type, conf_level)
         median, lower, upper = km_quantile(curve)
-        note = _median_note(curve, median, lower, upper) if len(curve) else "no patients"
-        rows.append((g.analysis_set, g.endpoint, median, lower, upper, note))
+        notes = [_median_note(curve, median, lower, upper) if len(curve) else "no patients"]
+        notes.append(FOLLOWUP_NOTE if g.endpoint == "PFS" else "")
+        rows.append(
+            (g.analysis_set, g.endpoint, median, lower, upper, "; ".join(n for n in notes if n))
+        )
     return pd.DataFrame(rows, columns=[*FOLLOWUP_COLUMNS, "note"])
 
 
@@ -299,7 +326,12 @@ def logrank_table(adsl, adtte, sets, subgroups) -> pd.DataFrame:
         test = logrank(
             np.concatenate([zero.time, one.time]), np.concatenate([zero.event, one.event]), group
         )
-        rows.append((*base, test["chisq"], test["df"], test["p"], g.n_missing, test["note"]))
+        note = "; ".join(
+            n
+            for n in (test["note"], IMMORTAL_TIME_NOTE if g.variable in DAY_ZERO_BIASED else "")
+            if n
+        )
+        rows.append((*base, test["chisq"], test["df"], test["p"], g.n_missing, note))
     return pd.DataFrame(rows, columns=[*LOGRANK_COLUMNS, "n_missing", "note"])
 
 
@@ -320,6 +352,18 @@ class CoxModel:
     term_notes: dict[str, str]
     notes: list[str]
     n_dropped: int
+    #: Per 0/1 term: patients and events with the term 0 and 1 among the complete cases
+    #: (``n_0, events_0, n_1, events_1``), for the forest plot's rows.
+    level_counts: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+
+
+def _level_counts(values: np.ndarray | None, event: np.ndarray) -> tuple[float, ...]:
+    """Patients and events with a 0/1 term 0, then 1 (NaN for a term that is not 0/1)."""
+    if values is None or not set(np.unique(values[~np.isnan(values)])) <= {0, 1}:
+        return (np.nan,) * 4
+    return tuple(
+        int(x) for level in (0, 1) for x in ((values == level).sum(), event[values == level].sum())
+    )
 
 
 def _term_note(values: np.ndarray, event: np.ndarray, cov: str) -> str:
@@ -383,6 +427,7 @@ def cox_model(
     data: pd.DataFrame,
     strata: str | None = None,
     ties: str = "efron",
+    min_events_per_covariate: int = SMALL_SET_EVENTS,
 ) -> CoxModel:
     """Complete-case Cox fit of ``wanted`` in ``data``, with its notes (R ``coxph``).
 
@@ -438,8 +483,10 @@ def cox_model(
             fit = None
         if fit is not None and fit.infinite.any() and len(terms) > 1:
             notes.append("a coefficient of this model may be infinite: the others are unreliable")
-        if event.sum() < SMALL_SET_EVENTS * len(terms):
-            notes.append(f"fewer than {SMALL_SET_EVENTS} events per covariate: estimates unstable")
+        if event.sum() < min_events_per_covariate * len(terms):
+            notes.append(
+                f"fewer than {min_events_per_covariate} events per covariate: estimates unstable"
+            )
     return CoxModel(
         name,
         endpoint,
@@ -451,11 +498,18 @@ def cox_model(
         term_notes,
         notes,
         dropped,
+        {c: _level_counts(values.get(c), event) for c in wanted},
     )
 
 
 def cox_models(
-    adsl, adtte, sets, covariates, strata: str | None = None, ties: str = "efron"
+    adsl,
+    adtte,
+    sets,
+    covariates,
+    strata: str | None = None,
+    ties: str = "efron",
+    min_events_per_covariate: int = SMALL_SET_EVENTS,
 ) -> list[CoxModel]:
     """Univariable (one per covariate) and multivariable Cox models per set and endpoint.
 
@@ -471,18 +525,25 @@ def cox_models(
         ``coxph(Surv(time, status) ~ x + strata(site))`` (a baseline hazard per site).
     ties : {"efron", "breslow"}
         Handling of tied event times (R ``ties =``), from :func:`rwe.survival.resolve_conventions`.
+    min_events_per_covariate : int
+        A model with fewer events than this per fitted covariate gets a note (config
+        ``cox.min_events_per_covariate``).
     """
     specs = [("univariable", [c]) for c in covariates] + [("multivariable", list(covariates))]
     codes = site_codes(adsl, strata) if strata else None
     return [
-        cox_model(name, endpoint, model, wanted, data, strata, ties)
+        cox_model(name, endpoint, model, wanted, data, strata, ties, min_events_per_covariate)
         for name, endpoint, data in endpoint_data(adsl, adtte, sets, covariates, codes)
         for model, wanted in specs
     ]
 
 
 def cox_table(models: list[CoxModel], conf_level: float = 0.95) -> pd.DataFrame:
-    """HR, Wald CI and p per term of the Cox models (R ``summary(coxph)``)."""
+    """HR, Wald CI and p per term of the Cox models (R ``summary(coxph)``).
+
+    After the contract columns: ``n_dropped``, then for a 0/1 term the patients and events
+    with it 0 and 1 among the complete cases (:data:`COX_LEVEL_COLUMNS`), then ``note``.
+    """
     rows = []
     for m in models:
         estimates = m.fit.table(conf_level).set_index("term") if m.fit is not None else None
@@ -503,10 +564,11 @@ def cox_table(models: list[CoxModel], conf_level: float = 0.95) -> pd.DataFrame:
                     m.n,
                     m.events,
                     m.n_dropped,
+                    *m.level_counts.get(term, (np.nan,) * 4),
                     note,
                 )
             )
-    return pd.DataFrame(rows, columns=[*COX_COLUMNS, "n_dropped", "note"])
+    return pd.DataFrame(rows, columns=[*COX_COLUMNS, "n_dropped", *COX_LEVEL_COLUMNS, "note"])
 
 
 def cox_diagnostics_table(models: list[CoxModel]) -> pd.DataFrame:

@@ -33,14 +33,15 @@ for (set in names(sets)) {
     yes <- k$best_response %in% cats[1:(if (m == "orr") 4 else 5)]
     f <- k[[v]]
     n1 <- sum(f == 1); n0 <- sum(f == 0)
-    res <- c(NA, NA, NA, NA)
+    res <- c(NA, NA, NA, NA, NA, NA)
     if (n1 > 0 && n0 > 0 && !(v %in% circular)) {
       tab <- matrix(c(sum(yes[f == 1]), sum(yes[f == 0]), sum(!yes[f == 1]), sum(!yes[f == 0])), 2)
-      ft <- fisher.test(tab)
-      res <- c(sum(yes[f == 1]) / n1, sum(yes[f == 0]) / n0, ft$estimate, ft$p.value)
+      ft <- fisher.test(tab, conf.level = conf_level)
+      res <- c(sum(yes[f == 1]) / n1, sum(yes[f == 0]) / n0, ft$estimate, ft$p.value, ft$conf.int[1:2])
     }
     tests[[length(tests) + 1]] <- data.frame(analysis_set = set, variable = v, measure = m, rate_1 = res[1],
-                                             rate_0 = res[2], odds_ratio = res[3], p = res[4])
+                                             rate_0 = res[2], odds_ratio = res[3], p = res[4],
+                                             or_ci_lower = res[5], or_ci_upper = res[6])
   }
 }
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)

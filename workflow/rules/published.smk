@@ -1,14 +1,5 @@
 # The seed paper's published figures next to this run's (meaningful for the demo extract).
-COMPARED_TABLES = [
-    "baseline",
-    "response",
-    "response_tests",
-    "km_medians",
-    "followup",
-    "cox",
-    "adverse_events",
-    "nadir",
-]
+from rwe.published import COMPARED_TABLES
 
 
 rule published_comparison:
@@ -22,6 +13,7 @@ rule published_comparison:
         ),
     params:
         reference=config["report"]["published_reference"],
+        conf_level=config["conf_level"],
         names=COMPARED_TABLES,
     conda:
         "../envs/rwe.yaml"

@@ -51,6 +51,14 @@ rule survival:
             caption="../report/conventions_comparison.rst",
             category="Survival",
         ),
+        landmark=report(
+            table("landmark"), caption="../report/landmark.rst", category="Survival"
+        ),
+        cox_time_dependent=report(
+            table("cox_time_dependent"),
+            caption="../report/cox_time_dependent.rst",
+            category="Survival",
+        ),
         **{
             name: report(table(name), caption=f"../report/{name}.rst", category="Sites")
             for name in SITE_TABLES
@@ -61,6 +69,9 @@ rule survival:
         conf_type=CONVENTIONS.conf_type,
         ties=CONVENTIONS.ties,
         landmarks_months=config["km"]["landmarks_months"],
+        response_landmarks_months=config["response_landmarks_months"],
+        min_median_events=config["km"]["min_median_events"],
+        min_events_per_covariate=config["cox"]["min_events_per_covariate"],
         covariates=config["cox"]["covariates"],
         conf_level=config["conf_level"],
         aggregate_sites=aggregate_site_folders(),
@@ -85,6 +96,8 @@ STAGE_OUTPUTS["survival"] = [adam("km_curves")] + [
         "cox",
         "cox_diagnostics",
         "conventions_comparison",
+        "landmark",
+        "cox_time_dependent",
         *SITE_TABLES,
     ]
 ]

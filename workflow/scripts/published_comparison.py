@@ -5,21 +5,26 @@ import logging
 import pandas as pd
 
 from rwe.io import write_table
-from rwe.published import COMPARISON_COLUMNS, published_comparison
+from rwe.published import COMPARISON_COLUMNS, COMPARISON_EXTRA_COLUMNS, published_comparison
 
 
 def main(snakemake):
     logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
     reference = snakemake.params.reference
     if not reference:
-        write_table(pd.DataFrame(columns=COMPARISON_COLUMNS), snakemake.output[0])
+        write_table(
+            pd.DataFrame(columns=[*COMPARISON_COLUMNS, *COMPARISON_EXTRA_COLUMNS]),
+            snakemake.output[0],
+        )
         logging.info("no published reference configured")
         return
     tables = {
         name: pd.read_csv(path)
         for name, path in zip(snakemake.params.names, snakemake.input.tables, strict=True)
     }
-    write_table(published_comparison(tables, reference), snakemake.output[0])
+    write_table(
+        published_comparison(tables, reference, snakemake.params.conf_level), snakemake.output[0]
+    )
     logging.info("compared with %s", reference)
 
 

@@ -1,5 +1,6 @@
 """Kaplan–Meier medians, landmarks and curves, reverse-KM follow-up, log-rank and Cox tables
 (with the CI scale and ties of the configured conventions, and both conventions side by side);
+response compared without immortal-time bias (landmark analysis, time-dependent Cox);
 per-site summary, analyses stratified by site and the per-site meta-analysis (with the
 aggregate-only sites' estimates), and which analyses each site contributes to."""
 
@@ -8,7 +9,7 @@ import sys
 
 import pandas as pd
 
-from rwe import aggregates, sites
+from rwe import aggregates, landmark, sites
 from rwe import survival_tables as st
 from rwe.derive import analysis_sets
 from rwe.io import read_adam, write_table
@@ -23,9 +24,12 @@ def main(snakemake):
     ci = {"conf_type": p.conf_type, "conf_level": p.conf_level}
     km = st.km_fits(adsl, adtte, sets, p.subgroups, **ci)
     logging.info("conventions: KM CI on the %s scale, %s ties", p.conf_type, p.ties)
-    models = st.cox_models(adsl, adtte, sets, p.covariates, ties=p.ties)
+    epv = p.min_events_per_covariate
+    models = st.cox_models(
+        adsl, adtte, sets, p.covariates, ties=p.ties, min_events_per_covariate=epv
+    )
     tables = {
-        "km_medians": st.km_median_table(km),
+        "km_medians": st.km_median_table(km, p.min_median_events),
         "km_landmarks": st.km_landmark_table(km, p.landmarks_months),
         "km_curves": st.km_curves(km),
         "followup": st.followup_table(adsl, adtte, sets, **ci),
@@ -34,6 +38,12 @@ def main(snakemake):
         "cox_diagnostics": st.cox_diagnostics_table(models),
         "conventions_comparison": st.conventions_comparison(
             adsl, adtte, p.covariates, p.conf_level
+        ),
+        "landmark": landmark.landmark_table(
+            adsl, adtte, sets, p.response_landmarks_months, **ci, min_events=p.min_median_events
+        ),
+        "cox_time_dependent": landmark.time_dependent_cox_table(
+            adsl, adtte, sets, p.covariates, p.conf_level, epv
         ),
     }
     try:

@@ -1,0 +1,343 @@
+"""Response and survival compared without immortal-time bias: landmark and time-dependent Cox.
+
+A patient must survive (and not progress) until their response to be counted as a responder, so
+a day-0 comparison of responders with non-responders credits the responders with the time
+before their response ("immortal time") and is biased in their favour. Two analyses avoid it
+(Anderson, Cain & Gelber, J Clin Oncol 1983; Therneau, Crowson & Atkinson, *Using time
+dependent covariates and time dependent coefficients in the Cox model*, survival vignette):
+
+- :func:`landmark_table` — at each landmark month L, the patients still event-free and under
+  follow-up (time > L), split by whether they had responded by L, with time counted from L:
+  Kaplan–Meier medians (R ``survfit``/``quantile``), the log-rank test (R ``survdiff``) and the
+  Cox hazard ratio (R ``coxph``) of responders vs not.
+- :func:`counting_process` builds the counting-process rows exactly as R
+  ``tmerge(data, data, id, event = event(time, status), responder_td = tdc(response_time))``
+  does, and :func:`time_dependent_cox_table` fits
+  ``coxph(Surv(tstart, tstop, event) ~ responder_td [+ covariates])`` on them.
+
+Who is compared: patients whose best response is known (the ``responder`` flag is 0 or 1) and
+whose site sent dated assessments (``responses.csv``), so that the day of the first response
+(``first_response_day`` of ADSL: the first assessment at PR or better of a confirmed responder)
+is known; the others are counted in ``n_unknown``. The estimators are those of
+:mod:`rwe.survival`; ``tests/r/landmark_reference.R`` recomputes both tables with R.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rwe.derive import DAYS_PER_MONTH
+from rwe.survival import cox_fit, km_curve, km_quantile, logrank
+from rwe.survival_tables import SMALL_SET_EVENTS, cox_model, endpoint_data
+
+#: ADSL columns that define who is compared and when they responded.
+RESPONSE_COLUMNS = ("responder", "first_response_day")
+#: Name of the time-dependent response covariate (as in the R model formula).
+RESPONSE_TERM = "responder_td"
+#: Name of the landmark comparison's covariate: responded by the landmark (1) or not (0).
+LANDMARK_TERM = "responded_by_landmark"
+LANDMARK_COLUMNS = ["analysis_set", "endpoint", "landmark_month", "level", "n", "events"]
+LANDMARK_COLUMNS += ["median", "ci_lower", "ci_upper", "hr", "hr_ci_lower", "hr_ci_upper", "hr_p"]
+LANDMARK_COLUMNS += ["logrank_chisq", "logrank_df", "logrank_p", "n_not_at_risk", "n_unknown"]
+LANDMARK_COLUMNS += ["note"]
+COX_TD_COLUMNS = ["analysis_set", "endpoint", "model", "term", "hr", "ci_lower", "ci_upper", "p"]
+COX_TD_COLUMNS += ["n", "events", "n_rows", "n_dropped", "n_unknown", "note"]
+COUNTING_PROCESS_COLUMNS = ["id", "tstart", "tstop", "event", RESPONSE_TERM]
+#: Column of :func:`endpoint_data` that holds each patient's month of first response.
+_RESPONSE_MONTH = "response_month"
+_KNOWN = "response_known"
+
+
+def response_timing(adsl: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each ADSL row's month of first response and whether its response history is known.
+
+    Returns
+    -------
+    dict
+        ``response_month``: ``first_response_day`` / 30.4375 for responders, ``inf`` for
+        non-responders (they never respond), NaN when unknown; ``response_known``: 1.0 when the
+        patient is compared (the ``responder`` flag is known, and a responder's first response
+        day is known from dated assessments), else 0.0. Arrays in ADSL's row order.
+    """
+    n = len(adsl)
+    responder = (
+        adsl["responder"].to_numpy(dtype=float, na_value=np.nan)
+        if "responder" in adsl
+        else np.full(n, np.nan)
+    )
+    first = (
+        adsl["first_response_day"].to_numpy(dtype=float, na_value=np.nan)
+        if "first_response_day" in adsl
+        else np.full(n, np.nan)
+    )
+    dated = (
+        (adsl["best_response_source"] == "responses.csv").to_numpy()
+        if "best_response_source" in adsl
+        else np.isfinite(first)
+    )
+    month = np.where(
+        responder == 1, first / DAYS_PER_MONTH, np.where(responder == 0, np.inf, np.nan)
+    )
+    known = dated & ~np.isnan(month)
+    return {_RESPONSE_MONTH: np.where(known, month, np.nan), _KNOWN: known.astype(float)}
+
+
+def _median_row(time, event, conf_type, conf_level) -> tuple:
+    median, lower, upper = km_quantile(km_curve(time, event, conf_type, conf_level))
+    return len(time), int(event.sum()), median, lower, upper
+
+
+def landmark_table(
+    adsl: pd.DataFrame,
+    adtte: pd.DataFrame,
+    sets: dict[str, pd.DataFrame],
+    landmarks_months: list[float],
+    conf_type: str = "log",
+    conf_level: float = 0.95,
+    min_events: int = SMALL_SET_EVENTS,
+) -> pd.DataFrame:
+    """Landmark analysis of responders vs non-responders per set, endpoint and landmark month.
+
+    At landmark L (months): the patients with a known response history whose PFS/OS time is
+    beyond L (event-free and under follow-up at L), in two groups: responded by L (first
+    response at or before L) or not; time is counted from L (time − L). As R::
+
+        d <- subset(d, aval > L); d$responded <- d$response_month <= L
+        survfit(Surv(aval - L, event) ~ responded, d)     # medians: quantile(fit, 0.5)
+        survdiff(Surv(aval - L, event) ~ responded, d)
+        coxph(Surv(aval - L, event) ~ responded, d)       # HR of responders vs not
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`LANDMARK_COLUMNS`: per set, endpoint and landmark, a row with ``level`` ``all``
+        (every patient at risk at L; the Kaplan–Meier median, the HR with its Wald CI and p,
+        and the log-rank test), then ``1`` (responded by L) and ``0`` (not): their medians.
+        ``n_not_at_risk`` counts the known patients with an event or censored by L,
+        ``n_unknown`` those whose response history is unknown (left out). An estimate that
+        does not exist is NaN with the reason in ``note``; a comparison with fewer than
+        ``min_events`` events is flagged there.
+    """
+    rows = []
+    timing = response_timing(adsl)
+    ci = (conf_type, conf_level)
+    for name, endpoint, data in endpoint_data(adsl, adtte, sets, [], timing):
+        known = data[_KNOWN].to_numpy() == 1
+        n_unknown = int((~known).sum())
+        time, event = data["time"].to_numpy()[known], data["event"].to_numpy()[known]
+        month = data[_RESPONSE_MONTH].to_numpy()[known]
+        for landmark in landmarks_months:
+            at_risk = time > landmark
+            t, e = time[at_risk] - landmark, event[at_risk]
+            responded = (month[at_risk] <= landmark).astype(float)
+            base = (name, endpoint, landmark)
+            counts = (int((~at_risk).sum()), n_unknown)
+            n1, n0 = int(responded.sum()), int((1 - responded).sum())
+            comparison, notes = [np.nan] * 7, []
+            if n1 == 0 or n0 == 0:
+                who = "responded" if n1 == 0 else "was without a response"
+                notes.append(f"not compared: no patient {who} by month {landmark:g}")
+            else:
+                test = logrank(t, e, responded)
+                frame = pd.DataFrame({"time": t, "event": e, LANDMARK_TERM: responded})
+                model = cox_model(
+                    name, endpoint, "univariable", [LANDMARK_TERM], frame, None, min_events
+                )
+                hr = (np.nan,) * 4
+                if model.fit is not None and not model.term_notes[LANDMARK_TERM]:
+                    est = model.fit.table(conf_level).iloc[0]
+                    hr = (est["hr"], est["ci_lower"], est["ci_upper"], est["p"])
+                comparison = [*hr, test["chisq"], test["df"], test["p"]]
+                notes += [model.term_notes[LANDMARK_TERM], test["note"], *model.notes]
+            note = "; ".join(n for n in notes if n)
+            rows.append((*base, "all", *_median_row(t, e, *ci), *comparison, *counts, note))
+            for level in (1, 0):
+                in_level = responded == level
+                stats = _median_row(t[in_level], e[in_level], *ci)
+                note = "no patients" if stats[0] == 0 else ""
+                note = note or ("median not reached" if np.isnan(stats[2]) else "")
+                rows.append((*base, str(level), *stats, *[np.nan] * 7, *counts, note))
+    return pd.DataFrame(rows, columns=LANDMARK_COLUMNS)
+
+
+def counting_process(
+    time, event, response_time, covariates: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Counting-process rows with response as a time-dependent covariate, as R ``tmerge``.
+
+    As ``base <- tmerge(d, d, id = id, event = event(time, status))`` then
+    ``tmerge(base, d, id = id, responder_td = tdc(response_time))``: each patient's follow-up
+    (0, time] is split at the response time when it falls strictly inside it; the covariate is
+    0 before the response and 1 from it on (1 from the start for a response on day 0, 0
+    throughout when the response time is missing, infinite or not before the end of follow-up);
+    the event is on the last row only.
+
+    Parameters
+    ----------
+    time, event : array-like
+        Follow-up time (> 0; R refuses an ending time of 0) and 1 = event / 0 = censored.
+    response_time : array-like
+        Time of the first response on the same scale; NaN or ``inf`` for never.
+    covariates : pandas.DataFrame, optional
+        Baseline covariates, one row per patient: repeated on each of the patient's rows.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id`` (position of the patient), ``tstart, tstop, event, responder_td``, then the
+        covariates.
+    """
+    time = np.asarray(time, dtype=float)
+    event = np.asarray(event, dtype=float)
+    response = np.nan_to_num(np.asarray(response_time, dtype=float), nan=np.inf)
+    if np.any(time <= 0):
+        raise ValueError("counting_process: every follow-up time must be > 0 (as R tmerge)")
+    split = (response > 0) & (response < time)
+    ids = np.arange(time.size)
+    first_stop = np.where(split, response, time)
+    before = pd.DataFrame(
+        {
+            "id": ids,
+            "tstart": 0.0,
+            "tstop": first_stop,
+            "event": np.where(split, 0.0, event),
+            RESPONSE_TERM: (response <= 0).astype(float),
+        }
+    )
+    after = pd.DataFrame(
+        {
+            "id": ids[split],
+            "tstart": response[split],
+            "tstop": time[split],
+            "event": event[split],
+            RESPONSE_TERM: 1.0,
+        }
+    )
+    rows = pd.concat([before, after], ignore_index=True).sort_values(
+        ["id", "tstart"], kind="stable"
+    )
+    rows = rows.reset_index(drop=True)
+    if covariates is not None:
+        rows = pd.concat(
+            [rows, covariates.reset_index(drop=True).iloc[rows["id"]].reset_index(drop=True)],
+            axis=1,
+        )
+    return rows
+
+
+def _not_estimable(values: np.ndarray, event: np.ndarray, term: str) -> str:
+    """Why ``term`` cannot be estimated on these rows ('' when it can)."""
+    distinct = np.unique(values)
+    if distinct.size < 2:
+        return "constant: dropped"
+    if set(distinct) <= {0, 1}:
+        for level in (0, 1):
+            if event[values == level].sum() == 0:
+                return f"not estimable: no events with {term} = {level} (monotone likelihood)"
+    return ""
+
+
+def time_dependent_cox_table(
+    adsl: pd.DataFrame,
+    adtte: pd.DataFrame,
+    sets: dict[str, pd.DataFrame],
+    covariates: list[str],
+    conf_level: float = 0.95,
+    min_events_per_covariate: int = SMALL_SET_EVENTS,
+) -> pd.DataFrame:
+    """Cox models with response as a time-dependent covariate, per set and endpoint.
+
+    ``univariable``: ``coxph(Surv(tstart, tstop, event) ~ responder_td)``; ``multivariable``:
+    ``~ responder_td + covariates`` (complete cases), on the :func:`counting_process` rows of
+    the patients with a known response history and a follow-up time > 0. Efron ties, Wald CI
+    and p, as :func:`rwe.survival.cox_fit`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`COX_TD_COLUMNS`: ``n`` patients, ``events``, ``n_rows`` counting-process rows,
+        ``n_dropped`` patients with a missing covariate (multivariable), ``n_unknown``
+        patients whose response history is unknown; an estimate that does not exist is NaN
+        with the reason in ``note``; a model with fewer than ``min_events_per_covariate``
+        events per fitted covariate is flagged there.
+    """
+    timing = response_timing(adsl)
+    rows = []
+    specs = [("univariable", [RESPONSE_TERM]), ("multivariable", [RESPONSE_TERM, *covariates])]
+    for name, endpoint, data in endpoint_data(adsl, adtte, sets, covariates, timing):
+        known = (data[_KNOWN].to_numpy() == 1) & (data["time"].to_numpy() > 0)
+        n_unknown = int((~known).sum())
+        data = data[known]
+        for model, terms in specs:
+            if model == "multivariable" and not covariates:
+                continue
+            present = [c for c in terms[1:] if c in data.columns]
+            complete = data[present].notna().all(axis=1).to_numpy()
+            used = data[complete]
+            cp = counting_process(used["time"], used["event"], used[_RESPONSE_MONTH], used[present])
+            event = cp["event"].to_numpy()
+            notes = {
+                t: "not a column of ADSL: dropped"
+                for t in terms
+                if t != RESPONSE_TERM and t not in present
+            }
+            for t in (t for t in terms if t not in notes):
+                notes[t] = _not_estimable(cp[t].to_numpy(dtype=float), event, t)
+            fitted = [t for t in terms if not notes[t]]
+            model_notes = []
+            if len(data) - len(used):
+                model_notes.append(
+                    f"{len(data) - len(used)} patients with a missing covariate left out"
+                )
+            estimates = None
+            if fitted and len(cp):
+                X = cp[fitted].to_numpy(dtype=float)
+                # Rows that all start at 0 are plain right-censored data: the same likelihood,
+                # fitted by cox_fit's right-censored path (no counting-process bookkeeping).
+                start = cp["tstart"].to_numpy()
+                start = start if start.any() else None
+                stop = cp["tstop"].to_numpy()
+                with np.errstate(invalid="ignore", over="ignore"):  # a diverging fit: noted below
+                    fit = cox_fit(stop, event, X, fitted, start=start)
+                if not fit.converged:
+                    notes.update(
+                        {
+                            t: "not estimable: the model did not converge (as R coxph warns)"
+                            for t in fitted
+                        }
+                    )
+                else:
+                    estimates = fit.table(conf_level).set_index("term")
+                    for t, infinite in zip(fitted, fit.infinite, strict=True):
+                        if infinite:
+                            notes[t] = (
+                                "not estimable: coefficient may be infinite (monotone likelihood)"
+                            )
+                if event.sum() < min_events_per_covariate * len(fitted):
+                    model_notes.append(
+                        f"fewer than {min_events_per_covariate} events per covariate: "
+                        "estimates unstable"
+                    )
+            for t in terms:
+                values = (np.nan,) * 4
+                if estimates is not None and not notes[t]:
+                    e = estimates.loc[t]
+                    values = (e["hr"], e["ci_lower"], e["ci_upper"], e["p"])
+                note = "; ".join(n for n in [notes[t], *model_notes] if n)
+                rows.append(
+                    (
+                        name,
+                        endpoint,
+                        model,
+                        t,
+                        *values,
+                        len(used),
+                        int(event.sum()),
+                        len(cp),
+                        len(data) - len(used),
+                        n_unknown,
+                        note,
+                    )
+                )
+    return pd.DataFrame(rows, columns=COX_TD_COLUMNS)

@@ -1,0 +1,206 @@
+"""The key results: every prespecified estimate with its CI, flagged where it is fragile.
+
+:func:`key_results` reads the output tables (already small-cell suppressed, so a value may be
+the text the suppression put there) and returns one structured row per prespecified estimate,
+whatever its p value: the patients analysed, ORR and CBR, median PFS and OS, median follow-up,
+every term of the multivariable Cox models, the landmark and time-dependent Cox hazard ratios
+of response, and grade ≥3 hematologic adverse events. ``flag`` says why an estimate is fragile:
+fewer than ``min_events_per_covariate`` events per covariate, a median from fewer than
+``min_median_events`` events, a sparse level of a covariate (fewer events in one level than
+``min_median_events``), or an estimate that does not exist. The report's summary section
+renders the rows; nothing here formats a number.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from rwe.labels import label
+
+KEY_RESULT_COLUMNS = ["topic", "quantity", "analysis_set", "endpoint", "estimate", "ci_lower"]
+KEY_RESULT_COLUMNS += ["ci_upper", "p", "unit", "n", "events", "flag"]
+
+
+def _number(value) -> float | None:
+    """A float, or None for text (a suppressed cell) and missing values."""
+    if isinstance(value, str):
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if np.isnan(out) else out
+
+
+def _rows(table: pd.DataFrame | None, **match) -> pd.DataFrame:
+    if table is None or table.empty:
+        return pd.DataFrame()
+    mask = pd.Series(True, index=table.index)
+    for column, value in match.items():
+        if column not in table.columns:
+            return pd.DataFrame()
+        mask &= table[column].astype(str) == str(value)
+    return table[mask]
+
+
+def _sparse_levels(km_medians, analysis_set, endpoint, term, min_events) -> str:
+    """``sparse: 4 events with Triple-class refractory`` when a level of ``term`` has few events."""
+    levels = _rows(km_medians, analysis_set=analysis_set, endpoint=endpoint, variable=term)
+    sparse = []
+    for r in levels.to_dict("records"):
+        events = _number(r.get("events"))
+        if events is not None and events < min_events:
+            which = "with" if str(r["level"]) == "1" else "without"
+            sparse.append(f"{int(events)} events {which} {label(term)}")
+    return f"sparse: {', '.join(sparse)}" if sparse else ""
+
+
+@dataclass
+class _Rows:
+    """The rows :func:`key_results` collects for one analysis set."""
+
+    analysis_set: str
+    rows: list = field(default_factory=list)
+
+    def add(self, topic, quantity, values=(), unit="", endpoint="", counts=(np.nan,) * 2, flags=()):
+        estimate, lower, upper, p = (*values, *[np.nan] * (4 - len(values)))
+        flag = "; ".join(f for f in flags if f)
+        self.rows.append(
+            (
+                topic,
+                quantity,
+                self.analysis_set,
+                endpoint,
+                estimate,
+                lower,
+                upper,
+                p,
+                unit,
+                *counts,
+                flag,
+            )
+        )
+
+
+def _not_estimable(value, note) -> str:
+    """The reason an estimate does not exist (the first part of its note), else ''."""
+    first = str(note if isinstance(note, str) else "").split(";")[0]
+    return (
+        f"not estimable: {first.removeprefix('not estimable: ')}"
+        if _number(value) is None and first
+        else ""
+    )
+
+
+def _few_events(events, threshold: int) -> str:
+    events = _number(events)
+    return f"fewer than {threshold} events" if events is not None and events < threshold else ""
+
+
+def _few_per_covariate(events, covariates: int, threshold: int) -> str:
+    events = _number(events)
+    if events is None or events >= covariates * threshold:
+        return ""
+    return f"{events / covariates:.1f} events per covariate (< {threshold})"
+
+
+def key_results(
+    tables: dict[str, pd.DataFrame],
+    covariates: list[str],
+    min_events_per_covariate: int = 10,
+    min_median_events: int = 10,
+    analysis_set: str = "all",
+) -> pd.DataFrame:
+    """Every prespecified estimate of ``analysis_set``, with its CI, p and fragility flag.
+
+    Parameters
+    ----------
+    tables : dict of str to pandas.DataFrame
+        Output tables by name (``baseline``, ``response``, ``km_medians``, ``followup``,
+        ``cox``, ``landmark``, ``cox_time_dependent``, ``adverse_events``); any may be absent.
+    covariates : list of str
+        The multivariable Cox covariates (config ``cox.covariates``), in order.
+    min_events_per_covariate, min_median_events : int
+        Config ``cox.min_events_per_covariate`` and ``km.min_median_events``.
+    analysis_set : str
+        The set reported.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`KEY_RESULT_COLUMNS`: ``topic`` (patients, response, survival, cox, landmark,
+        time-dependent cox, safety), a ``quantity`` in words, the estimate with its CI and p
+        as in the tables (rates in percent), ``n``, ``events`` and ``flag`` ('' when none).
+    """
+    out = _Rows(analysis_set)
+    one = {"analysis_set": analysis_set}
+    for r in _rows(tables.get("baseline"), **one, variable="patients").head(1).to_dict("records"):
+        out.add("patients", "patients analysed", counts=(r["n"], np.nan))
+    for r in _rows(tables.get("response"), **one, variable="all").head(1).to_dict("records"):
+        for measure, name in (("orr", "ORR (≥ PR)"), ("cbr", "CBR (≥ MR)")):
+            values = [r[measure], r[f"{measure}_ci_lower"], r[f"{measure}_ci_upper"]]
+            values = [100 * v if _number(v) is not None else v for v in values]
+            out.add("response", name, values, "%", counts=(r["n_evaluable"], np.nan))
+    km = tables.get("km_medians")
+    for endpoint in ("PFS", "OS"):
+        for r in _rows(km, **one, endpoint=endpoint, variable="all").to_dict("records"):
+            values = (r["median"], r["ci_lower"], r["ci_upper"])
+            flag = _few_events(r["events"], min_median_events)
+            out.add(
+                "survival",
+                f"median {endpoint}",
+                values,
+                "months",
+                endpoint,
+                (r["n"], r["events"]),
+                [flag],
+            )
+    for r in _rows(tables.get("followup"), **one, endpoint="OS").to_dict("records"):
+        values = (r["median_followup"], r["ci_lower"], r["ci_upper"])
+        out.add("survival", "median follow-up (reverse Kaplan–Meier)", values, "months", "OS")
+    cox = _rows(tables.get("cox"), **one, model="multivariable")
+    for endpoint in ("PFS", "OS"):
+        model = _rows(cox, endpoint=endpoint)
+        terms = {r["term"]: r for r in model.to_dict("records")}
+        if model.empty:
+            continue
+        fitted = max(int(pd.to_numeric(model["hr"], errors="coerce").notna().sum()), 1)
+        for term in (t for t in covariates if t in terms):
+            r = terms[term]
+            flags = [
+                _not_estimable(r["hr"], r.get("note")),
+                _few_per_covariate(r["events"], fitted, min_events_per_covariate),
+                _sparse_levels(km, analysis_set, endpoint, term, min_median_events),
+            ]
+            values = (r["hr"], r["ci_lower"], r["ci_upper"], r["p"])
+            name = f"{label(term)}, HR (multivariable)"
+            out.add("cox", name, values, "HR", endpoint, (r["n"], r["events"]), flags)
+    for r in _rows(tables.get("landmark"), **one, level="all").to_dict("records"):
+        flags = [
+            _not_estimable(r["hr"], r.get("note")),
+            _few_events(r["events"], min_median_events),
+        ]
+        values = (r["hr"], r["hr_ci_lower"], r["hr_ci_upper"], r["hr_p"])
+        name = f"responded by month {r['landmark_month']:g} vs not (landmark), HR"
+        out.add("landmark", name, values, "HR", r["endpoint"], (r["n"], r["events"]), flags)
+    td = _rows(tables.get("cox_time_dependent"), **one, term="responder_td")
+    for r in td.to_dict("records"):
+        adjusted = r["model"] == "multivariable"
+        per = 1 + len(covariates) if adjusted else 1
+        flags = [
+            _not_estimable(r["hr"], r.get("note")),
+            _few_per_covariate(r["events"], per, min_events_per_covariate),
+        ]
+        values = (r["hr"], r["ci_lower"], r["ci_upper"], r["p"])
+        name = f"response (time-dependent), HR {'adjusted' if adjusted else 'unadjusted'}"
+        out.add(
+            "time-dependent cox", name, values, "HR", r["endpoint"], (r["n"], r["events"]), flags
+        )
+    heme = _rows(tables.get("adverse_events"), **one, term="any hematologic", grade_group="ge3")
+    for r in heme.head(1).to_dict("records"):
+        name = "grade ≥3 hematologic adverse events"
+        out.add("safety", name, (r["percent"],), "%", counts=(r["N"], r["n"]))
+    return pd.DataFrame(out.rows, columns=KEY_RESULT_COLUMNS)
