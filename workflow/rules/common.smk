@@ -5,7 +5,7 @@ from pathlib import Path
 import yaml
 
 EXTRACT_FILES = ["patients", "responses", "adverse_events", "labs"]
-ADAM = ["adsl", "adrs", "adtte", "adae", "adlb"]
+ADAM = ["adsl", "adrs", "adtte", "adae", "adlb", "adrs_derived"]
 # Per-patient summaries of the laboratory values, made by each site job (the only step that
 # parses labs.csv) for the safety and figures rules: lab-graded CTCAE events and nadirs.
 LAB_SUMMARIES = ["lab_grades", "nadirs"]

@@ -15,6 +15,8 @@ rule site:
         allow_extra_columns=config["allow_extra_columns"],
         gfr_cutoff=config["gfr_cutoff"],
         pfs_death_events=config["pfs_death_events"],
+        response_source=config["response_source"],
+        imwg=config["imwg"],
     log:
         results("logs/site/{site}.log"),
     benchmark:

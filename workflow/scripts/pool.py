@@ -30,7 +30,7 @@ def main(snakemake):
     # ADLB and its per-patient summaries: bytes only; their headers are the same at every site.
     for name in ("adlb", "lab_grades", "nadirs"):
         concatenate_csv(snakemake.input[name], snakemake.output[name])
-    for name in ("adsl", "adrs", "adtte", "adae"):
+    for name in ("adsl", "adrs", "adtte", "adae", "adrs_derived"):
         pool_csv(snakemake.input[name], snakemake.output[name])
     pooled_data_quality(snakemake.input.data_quality).to_csv(
         snakemake.output.data_quality, index=False
