@@ -523,7 +523,7 @@ def confirm_assessments(assessments: pd.DataFrame, confirmations: int = 2) -> pd
     """
     if confirmations < 1:
         raise ValueError("imwg.confirmations must be at least 1")
-    out = assessments.copy()
+    out = assessments.sort_values([*KEYS, "day"], kind="stable").reset_index(drop=True)
     rank = out["category"].map(RANK).to_numpy(float)
     group = out.groupby(KEYS, sort=False).ngroup().to_numpy()
     worst, best = rank.copy(), rank.copy()
@@ -564,7 +564,7 @@ def best_overall_response(confirmed: pd.DataFrame) -> pd.DataFrame:
         ``site, patient_id, best_response, first_response_day, progression_day,
         last_assessment_day, n_assessments`` (days as floats, NaN when none).
     """
-    c = confirmed
+    c = confirmed.reset_index(drop=True)
     grouped = c.groupby(KEYS, sort=False)
     progression = c["day"].where(c["pd_confirmed"]).groupby([c[k] for k in KEYS], sort=False)
     first_pd = progression.transform("min").to_numpy(float)
