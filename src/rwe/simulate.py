@@ -541,7 +541,7 @@ def _patient_response_labs(visits: list[tuple[int, str]], rng: np.random.Generat
     ]
     emit_flc(-5, involved0)
     serum, urine, dflc = [spep0], [upep0], [involved0 - uninvolved]
-    previous = None
+    previous, reduction, urine_reduction = None, -np.inf, -np.inf
     for day, recorded in visits:
         category = recorded
         if shift and recorded in _CLIMB[:4]:
@@ -556,13 +556,16 @@ def _patient_response_labs(visits: list[tuple[int, str]], rng: np.random.Generat
             urine.append(0.0)
             dflc.append(0.0)
         else:
-            r = rng.uniform(*REDUCTION[category])
+            # The M-protein does not rise again while the response holds (no false progression).
+            r = reduction = max(reduction, rng.uniform(*REDUCTION[category]))
             serum.append(spep0 * (1 - r))
             dflc.append((involved0 - uninvolved) * (1 - r))
             if category in URINE_VALUE:
                 urine.append(rng.uniform(*URINE_VALUE[category]))
             else:
-                urine.append(upep0 * (1 - (rng.uniform(0.55, 0.85) if category == "MR" else r)))
+                if category == "MR":
+                    urine_reduction = max(urine_reduction, rng.uniform(0.55, 0.85))
+                urine.append(upep0 * (1 - (urine_reduction if category == "MR" else r)))
         if disease != "flc":
             rows.append((day, "SPEP_M", round(serum[-1], 2)))
         if disease == "urine" or both:
