@@ -17,6 +17,8 @@ rule site:
         pfs_death_events=config["pfs_death_events"],
         response_source=config["response_source"],
         imwg=config["imwg"],
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/site/{site}.log"),
     benchmark:
@@ -46,6 +48,8 @@ rule pool:
         min_regimen_n=config["min_regimen_n"],
         subgroups=config["subgroups"],
         covariates=config["cox"]["covariates"],
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/pool.log"),
     benchmark:
@@ -63,6 +67,8 @@ rule provenance:
         results("provenance.json"),
     params:
         config=config,
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/provenance.log"),
     benchmark:
