@@ -56,6 +56,10 @@ class ReportOptions:
     hematologic_source: str
     ci_bands: bool
     max_patients: int
+    #: Which best response drives ORR/CBR (``recorded`` or ``derived``), and the IMWG criteria.
+    response_source: str
+    imwg_criteria: str
+    imwg_confirmations: int
 
     @classmethod
     def from_config(cls, config: Mapping) -> ReportOptions:
@@ -82,4 +86,7 @@ class ReportOptions:
             hematologic_source=config["safety"]["hematologic_source"],
             ci_bands=bool(config["figures"]["ci_bands"]),
             max_patients=int(config["figures"]["max_patients"]),
+            response_source=config["response_source"],
+            imwg_criteria=str(config["imwg"]["criteria"]),
+            imwg_confirmations=int(config["imwg"]["confirmations"]),
         )
