@@ -10,8 +10,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rwe.imwg import select_best_response
-
 DAYS_PER_MONTH = 30.4375
 RESPONSE_RANK = {"sCR": 0, "CR": 1, "VGPR": 2, "PR": 3, "MR": 4, "SD": 5, "PD": 6}
 RESPONDER = ("sCR", "CR", "VGPR", "PR")
@@ -198,6 +196,8 @@ def derive_adsl(
         adsl.loc[from_responses, "best_response_source"] = "responses.csv"
         first = computed["first_response_day"].reindex(idx).to_numpy()
         adsl["first_response_day"] = pd.array(first, dtype="Int64")
+    from rwe.imwg import select_best_response  # imwg builds on this module's constants
+
     adsl = select_best_response(
         adsl, lab_response if lab_response is not None else pd.DataFrame(), response_source
     )

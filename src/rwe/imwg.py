@@ -29,13 +29,11 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from rwe.derive import DAYS_PER_MONTH, KEYS, RESPONDER
+from rwe.derive import RESPONSE_RANK as RANK
 from rwe.exceptions import InputError, Problem
 
-CATEGORIES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD")
-RANK = {c: i for i, c in enumerate(CATEGORIES)}
-RESPONDER = ("sCR", "CR", "VGPR", "PR")
-KEYS = ["site", "patient_id"]
-DAYS_PER_MONTH = 30.4375
+CATEGORIES = tuple(RANK)
 RESPONSE_SOURCES = ("recorded", "derived")
 #: Measurable disease at baseline that drives the response assessment.
 DISEASE_TYPES = ("M-protein", "FLC", "marrow", "none")
@@ -186,12 +184,18 @@ def response_labs(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.DataFr
         }
     )
     rows = selected["_row"].to_numpy() if "_row" in selected.columns else [None] * len(out)
-    unit_key = selected["unit"].astype(str).str.lower().str.replace(" ", "").to_numpy()
+    # Units and tests are looked up once per distinct spelling; rows follow by category code.
+    units = pd.Categorical(selected["unit"].astype(object))
+    unit_keys = pd.Series(units.categories.astype(str)).str.lower().str.replace(" ", "")
+    tests = pd.Categorical(out["test"])
     factor = np.full(len(out), np.nan)
     problems = []
     for test, (unit, spellings) in RESPONSE_TESTS.items():
-        is_test = (out["test"] == test).to_numpy()
-        factor[is_test] = pd.Series(unit_key[is_test]).map(spellings).to_numpy(dtype=float)
+        if test not in tests.categories:
+            continue
+        is_test = tests.codes == tests.categories.get_loc(test)
+        per_unit = np.append(unit_keys.map(spellings).to_numpy(dtype=float), np.nan)
+        factor[is_test] = per_unit[units.codes[is_test]]
         for i in np.flatnonzero(is_test & np.isnan(factor)):
             problems.append(
                 Problem(
