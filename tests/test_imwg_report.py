@@ -30,6 +30,8 @@ DOR = pd.DataFrame(
     [
         ("all", "recorded", 30, 20, 11.0, 8.0, 15.0, 2.0, 0.9, 5.0, 1, ""),
         ("all", "derived", 33, 21, 10.0, 7.0, 14.0, 1.8, 0.9, 5.0, 0, ""),
+        ("Ixa-Rd", "recorded", 20, 12, 9.0, 6.0, 13.0, 1.8, 0.9, 5.0, 0, ""),
+        ("Ixa-Rd", "derived", 20, 12, 9.0, 6.0, 13.0, 1.8, 0.9, 5.0, 0, ""),
     ],
     columns=DOR_COLUMNS,
 )
@@ -45,10 +47,13 @@ def test_section_shows_cross_table_kappa_and_disagreements_as_counts():
 
 def test_configured_source_comes_first_and_is_named():
     s = response_agreement_section(AGREEMENT, DOR, options(response_source="derived"))
-    assert [row[1] for row in s["duration_of_response"]["rows"]] == [
-        "Derived from labs",
-        "Recorded",
-    ]
+    rows = [row[:2] for row in s["duration_of_response"]["rows"]]
+    assert rows == [
+        ["all", "Derived from labs"],
+        ["all", "Recorded"],
+        ["Ixa-Rd", "Derived from labs"],
+        ["Ixa-Rd", "Recorded"],
+    ]  # the sets in the table's order
     assert s["source"] == "derived from labs"
     narrower = response_agreement_section(AGREEMENT, DOR, options(conf_level=0.9))
     assert narrower["duration_of_response"]["header"][4] == "Median DOR, months (90% CI)"

@@ -49,10 +49,12 @@ rule response_agreement:
         conf_type=config["km"]["conf_type"],
         conf_level=config["conf_level"],
         response_source=config["response_source"],
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/response_agreement.log"),
     benchmark:
-        results("benchmarks/response_agreement.tsv")
+        results("benchmarks/response_agreement.tsv"),
     script:
         "../scripts/response_agreement.py"
 

@@ -61,11 +61,16 @@ def response_agreement_section(
             f"({100 * options.conf_level:g}% CI {num(kappa['ci_lower'], 2)}–"
             f"{num(kappa['ci_upper'], 2)})."
         )
-    order = {s: i for i, s in enumerate(dict.fromkeys([options.response_source, *SOURCE_NAMES]))}
+    # The sets in the table's order; within each, the configured source first.
+    first = [options.response_source, *SOURCE_NAMES]
+    order = {
+        "analysis_set": {
+            s: i for i, s in enumerate(dict.fromkeys(duration_of_response["analysis_set"]))
+        },
+        "source": {s: i for i, s in enumerate(dict.fromkeys(first))},
+    }
     dor = duration_of_response.sort_values(
-        ["analysis_set", "source"],
-        key=lambda s: s.map(order) if s.name == "source" else s,
-        kind="stable",
+        ["analysis_set", "source"], key=lambda s: s.map(order[s.name]), kind="stable"
     )
     duration = table(
         dor,
