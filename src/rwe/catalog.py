@@ -13,7 +13,7 @@ from typing import NamedTuple
 #: Files of a site extract, in reading order; only ``patients`` is required.
 EXTRACT_FILES = ("patients", "responses", "adverse_events", "labs")
 #: Analysis datasets written by each site job and pooled (``results/adam/<name>.csv``).
-ADAM = ("adsl", "adrs", "adtte", "adae", "adlb")
+ADAM = ("adsl", "adrs", "adtte", "adae", "adlb", "adrs_derived")
 #: Per-patient summaries of the laboratory values, made by each site job (the only step that
 #: parses labs.csv) for the safety and figures rules: lab-graded CTCAE events and nadirs.
 LAB_SUMMARIES = ("lab_grades", "nadirs")

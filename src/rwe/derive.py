@@ -148,7 +148,11 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
 
 
 def derive_adsl(
-    patients: pd.DataFrame, responses: pd.DataFrame | None = None, gfr_cutoff: float = 70
+    patients: pd.DataFrame,
+    responses: pd.DataFrame | None = None,
+    gfr_cutoff: float = 70,
+    lab_response: pd.DataFrame | None = None,
+    response_source: str = "recorded",
 ) -> pd.DataFrame:
     """Subject-level analysis dataset: one row per patient with every DESIGN.md §4 flag.
 
@@ -162,11 +166,17 @@ def derive_adsl(
         are NE. Other sites keep the ``best_response`` column of ``patients.csv``.
     gfr_cutoff : float
         Threshold of ``gfr_le70``.
+    lab_response : pandas.DataFrame, optional
+        Best response derived from the laboratory values (:func:`rwe.imwg.patient_response`).
+    response_source : {"recorded", "derived"}
+        Which best response drives ``best_response`` and ``responder``
+        (:func:`rwe.imwg.select_best_response`; both are kept).
 
     Returns
     -------
     pandas.DataFrame
-        The patients' columns plus ``best_response_source`` and the flags.
+        The patients' columns plus ``best_response_source``, the recorded and derived best
+        responses and the flags.
     """
     adsl = patients.drop(columns=["_row"], errors="ignore").copy()
     if "best_response" not in adsl.columns:
@@ -186,6 +196,11 @@ def derive_adsl(
         adsl.loc[from_responses, "best_response_source"] = "responses.csv"
         first = computed["first_response_day"].reindex(idx).to_numpy()
         adsl["first_response_day"] = pd.array(first, dtype="Int64")
+    from rwe.imwg import select_best_response  # imwg builds on this module's constants
+
+    adsl = select_best_response(
+        adsl, lab_response if lab_response is not None else pd.DataFrame(), response_source
+    )
     adsl["triple_class_refractory"] = derive_triple_class_refractory(adsl)
     adsl["high_risk_cyto"] = derive_high_risk_cyto(adsl)
     adsl["gfr_le70"] = derive_gfr_le70(adsl, gfr_cutoff)
@@ -395,7 +410,11 @@ RESPONSE_COLUMNS = ["site", "patient_id", "day", "response"]
 
 
 def derive_site(
-    typed: dict[str, pd.DataFrame], gfr_cutoff: float = 70, pfs_death_events: str = "all"
+    typed: dict[str, pd.DataFrame],
+    gfr_cutoff: float = 70,
+    pfs_death_events: str = "all",
+    lab_response: pd.DataFrame | None = None,
+    response_source: str = "recorded",
 ) -> dict[str, pd.DataFrame]:
     """ADSL, ADRS, ADTTE and ADAE of one site from its validated tables.
 
@@ -405,7 +424,7 @@ def derive_site(
         The site's tables as :func:`rwe.validate.validate_site` types them; a file the site did
         not send is absent (ADAE then has no rows). ``labs`` is not used (ADLB is
         :func:`derive_adlb` of it, written on its own: it is large).
-    gfr_cutoff, pfs_death_events
+    gfr_cutoff, pfs_death_events, lab_response, response_source
         As in :func:`derive_adsl` and :func:`derive_adtte`.
 
     Returns
@@ -426,7 +445,7 @@ def derive_site(
     patients = as_text(typed["patients"])
     adverse_events = as_text(typed.get("adverse_events", empty_table("adverse_events")))
     responses = typed.get("responses", empty_table("responses"))[RESPONSE_COLUMNS]
-    adsl = derive_adsl(patients, responses, gfr_cutoff)
+    adsl = derive_adsl(patients, responses, gfr_cutoff, lab_response, response_source)
     return {
         "adsl": adsl,
         "adrs": derive_adrs(adsl),

@@ -63,6 +63,10 @@ class ReportOptions:
     nadir_until_progression: bool
     ci_bands: bool
     max_patients: int
+    #: Which best response drives ORR/CBR (``recorded`` or ``derived``), and the IMWG criteria.
+    response_source: str
+    imwg_criteria: str
+    imwg_confirmations: int
 
     @classmethod
     def from_config(cls, config: Mapping) -> ReportOptions:
@@ -95,4 +99,7 @@ class ReportOptions:
             nadir_until_progression=bool(config["nadir_window"]["until_progression"]),
             ci_bands=bool(config["figures"]["ci_bands"]),
             max_patients=int(config["figures"]["max_patients"]),
+            response_source=config["response_source"],
+            imwg_criteria=str(config["imwg"]["criteria"]),
+            imwg_confirmations=int(config["imwg"]["confirmations"]),
         )

@@ -63,6 +63,12 @@ def _count_on_rows(column: str, statistics) -> Callable[[pd.DataFrame], pd.Serie
 _DIAGNOSTIC_COUNT = _count_on_rows("value", ("n", "events", "n_dropped"))
 
 
+def _agreement_size(frame: pd.DataFrame) -> pd.Series:
+    """Patients compared in response_agreement (its ``n`` row), on every row."""
+    n = pd.to_numeric(frame["value"], errors="coerce").where(frame["statistic"] == "n").max()
+    return pd.Series(n, index=frame.index)
+
+
 #: Per output table: ``counts`` (columns of patient counts), ``dependent`` (column -> the count
 #: columns whose smallness hides it) and ``derived`` (hidden helper counts, e.g. the numerator
 #: of a rate, available to ``dependent`` and dropped afterwards).
@@ -87,6 +93,16 @@ RULES: dict[str, dict] = {
         "derived": {"_r1": _numerator("rate_1", "n_1"), "_r0": _numerator("rate_0", "n_0")},
         "dependent": {c: ["n_1", "n_0", "_r1", "_r0"] for c in ("odds_ratio", "or_ci_lower", "or_ci_upper")}
         | {"rate_1": ["n_1", "_r1"], "rate_0": ["n_0", "_r0"]},
+    },
+    "response_agreement": {
+        "derived": {"_count": _count_on_rows("value", ("n", "count")), "_n": _agreement_size},
+        "dependent": {"value": ["_count", "_n"], "ci_lower": ["_n"], "ci_upper": ["_n"]},
+    },
+    "duration_of_response": {
+        "counts": ["n", "events", "n_undated"],
+        "dependent": {
+            c: ["n"] for c in ("median", "ci_lower", "ci_upper", "ttr_median", "ttr_min", "ttr_max")
+        },
     },
     "km_medians": {
         "counts": ["n", "events", "n_missing"],

@@ -519,13 +519,169 @@ def simulate_site(n: int, seed: int, site: str = "demo") -> dict[str, pd.DataFra
     patients["end_of_treatment_day"] = simulate_end_of_treatment(
         patients, np.random.default_rng([seed, 2])
     )
-    labs = simulate_labs(patients, rng)
+    labs = with_response_labs(simulate_labs(patients, rng), patients, responses, seed)
     return {
         "patients": patients,
         "responses": responses,
         "adverse_events": simulate_adverse_events(patients, labs, rng),
         "labs": labs,
     }
+
+
+#: Measurable disease of simulated patients (IMWG): serum M-protein (a fifth of them with
+#: measurable urine too), urine only (light-chain myeloma), FLC only, nothing measurable.
+DISEASE_SHARES = {"serum": 0.72, "urine": 0.10, "flc": 0.15, "none": 0.03}
+#: Reduction from baseline (fraction) that a recorded category implies, for the M-protein or
+#: dFLC; CR and sCR have no M-protein on electrophoresis.
+REDUCTION = {"SD": (-0.10, 0.20), "MR": (0.28, 0.47), "PR": (0.52, 0.87), "VGPR": (0.91, 0.985)}
+#: Urine M-protein (mg/24 h) of a response category when the urine is measurable.
+URINE_VALUE = {"PR": (110.0, 190.0), "VGPR": (5.0, 90.0)}
+#: Share of responding patients whose laboratory values imply the next category up or down
+#: throughout (a clinician's label that the criteria do not support), and of CRs without marrow.
+SHIFTED_SHARE = 0.06
+NO_MARROW_SHARE = 0.08
+RESPONSE_LAB_UNITS = {
+    "SPEP_M": "g/dL",
+    "UPEP_M": "mg/24h",
+    "FLC_involved": "mg/L",
+    "FLC_ratio": "ratio",
+    "IFE": "0/1",
+    "BMPC": "%",
+}
+_CLIMB = ["SD", "MR", "PR", "VGPR", "CR", "sCR"]
+
+
+def _confirmed_nadir(values: list[float]) -> float:
+    """Lowest confirmed value of a sequence whose first value is the baseline (IMWG)."""
+    pairs = [max(a, b) for a, b in zip(values[1:-1], values[2:], strict=False)]
+    return min([values[0], *pairs])
+
+
+def _risen(values: list[float], rng: np.random.Generator, increase: tuple[float, float]) -> float:
+    """A value ≥ 40 % and an absolute ``increase`` above the confirmed nadir (progression)."""
+    nadir = _confirmed_nadir(values)
+    return max(nadir * rng.uniform(1.4, 2.0), nadir + rng.uniform(*increase))
+
+
+def _patient_response_labs(visits: list[tuple[int, str]], rng: np.random.Generator) -> list:
+    """One patient's response tests: ``(day, test, value)`` at baseline and each visit."""
+    disease = rng.choice(list(DISEASE_SHARES), p=list(DISEASE_SHARES.values()))
+    kappa = rng.random() < 0.65
+    uninvolved = rng.uniform(5, 15)
+    both = disease == "serum" and rng.random() < 0.2
+    spep0 = {"serum": rng.uniform(1.2, 5.5), "none": rng.uniform(0.2, 0.8)}.get(
+        disease, rng.uniform(0.0, 0.5)
+    )
+    upep0 = {"urine": rng.uniform(1400, 3000)}.get(
+        disease, rng.uniform(300, 1500) if both else rng.uniform(0, 150)
+    )
+    involved0 = {"flc": rng.uniform(200, 1500), "none": rng.uniform(10, 18)}.get(
+        disease, rng.uniform(20, 300)
+    )
+    shift = int(rng.choice([-1, 1])) if rng.random() < SHIFTED_SHARE else 0
+    marrow = rng.random() >= NO_MARROW_SHARE
+    rows = []
+
+    def emit_flc(day: int, involved: float) -> None:
+        ratio = involved / uninvolved if kappa else uninvolved / involved
+        rows.extend(
+            [(day, "FLC_involved", round(involved, 1)), (day, "FLC_ratio", round(ratio, 3))]
+        )
+
+    rows += [
+        (-5, "SPEP_M", round(spep0, 2)),
+        (-5, "UPEP_M", round(upep0)),
+        (-5, "IFE", 1),
+        (-5, "BMPC", int(rng.integers(15, 70))),
+    ]
+    emit_flc(-5, involved0)
+    serum, urine, dflc = [spep0], [upep0], [involved0 - uninvolved]
+    previous, reduction, urine_reduction = None, -np.inf, -np.inf
+    for day, recorded in visits:
+        category = recorded
+        if shift and recorded in _CLIMB[:4]:
+            category = _CLIMB[min(max(_CLIMB.index(recorded) + shift, 0), 3)]
+        complete = category in ("CR", "sCR")
+        if category == "PD":
+            serum.append(_risen(serum, rng, (0.6, 1.2)))
+            urine.append(_risen(urine, rng, (250, 600)))
+            dflc.append(_risen(dflc, rng, (120, 400)))
+        elif complete:
+            serum.append(0.0)
+            urine.append(0.0)
+            dflc.append(0.0)
+        else:
+            # The M-protein does not rise again while the response holds (no false progression).
+            r = reduction = max(reduction, rng.uniform(*REDUCTION[category]))
+            serum.append(spep0 * (1 - r))
+            dflc.append((involved0 - uninvolved) * (1 - r))
+            if category in URINE_VALUE:
+                urine.append(rng.uniform(*URINE_VALUE[category]))
+            else:
+                if category == "MR":
+                    urine_reduction = max(urine_reduction, rng.uniform(0.55, 0.85))
+                urine.append(upep0 * (1 - (urine_reduction if category == "MR" else r)))
+        if disease != "flc":
+            rows.append((day, "SPEP_M", round(serum[-1], 2)))
+        if disease == "urine" or both:
+            rows.append((day, "UPEP_M", round(urine[-1])))
+        if complete:
+            emit_flc(day, uninvolved * rng.uniform(0.9, 1.3))  # a normal ratio
+        elif disease == "flc":
+            emit_flc(day, uninvolved + dflc[-1])
+        elif disease == "none":
+            emit_flc(day, involved0 * rng.uniform(0.8, 1.2))
+        rows.append((day, "IFE", 0 if complete else 1))
+        if complete and category != previous and marrow:
+            rows.append((day, "BMPC", 0 if category == "sCR" else int(rng.integers(1, 5))))
+        previous = category
+    return rows
+
+
+def simulate_response_labs(
+    patients: pd.DataFrame, responses: pd.DataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
+    """Serial SPEP, UPEP, FLC, immunofixation and marrow values that imply the recorded responses.
+
+    Each patient gets a measurable disease (:data:`DISEASE_SHARES`) with baseline values five
+    days before day 0, and at every assessment of ``responses.csv`` the values the IMWG 2016
+    criteria (:mod:`rwe.imwg`) classify as the recorded category: reductions from baseline
+    (:data:`REDUCTION`), negative immunofixation and marrow < 5 % in CR (none in sCR, with a
+    normal FLC ratio), and at progression a rise from the confirmed nadir above the absolute
+    minimums. The derived best response then agrees with the recorded one except where real
+    extracts also disagree: MR of FLC-only disease (not an IMWG category there), no marrow at
+    CR (:data:`NO_MARROW_SHARE`), nothing measurable at baseline, and labels one category off
+    (:data:`SHIFTED_SHARE`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patient_id, day, test, value, unit`` rows of ``labs.csv``.
+    """
+    visits = {
+        pid: list(zip(group["day"].astype(int), group["response"], strict=True))
+        for pid, group in responses.groupby("patient_id", sort=False)
+    }
+    rows = [
+        (pid, day, test, value, RESPONSE_LAB_UNITS[test])
+        for pid in patients["patient_id"]
+        for day, test, value in _patient_response_labs(visits.get(pid, []), rng)
+    ]
+    return pd.DataFrame(rows, columns=["patient_id", "day", "test", "value", "unit"])
+
+
+def with_response_labs(
+    labs: pd.DataFrame, patients: pd.DataFrame, responses: pd.DataFrame, seed: int
+) -> pd.DataFrame:
+    """Blood counts and the response tests (:func:`simulate_response_labs`), by patient.
+
+    The response tests draw from their own generator (``[seed, 14]``), so adding them leaves
+    every other simulated value as it was.
+    """
+    response_labs = simulate_response_labs(patients, responses, np.random.default_rng([seed, 14]))
+    both = pd.concat([labs, response_labs], ignore_index=True)
+    order = pd.Index(patients["patient_id"]).get_indexer(both["patient_id"])
+    return both.iloc[np.argsort(order, kind="stable")].reset_index(drop=True)
 
 
 def write_site(tables: dict[str, pd.DataFrame], folder: str | Path) -> list[Path]:

@@ -18,6 +18,8 @@ rule site:
         pfs_death_events=config["pfs_death_events"],
         on_implausible=config["plausibility"]["on_implausible"],
         nadir_window=config["nadir_window"],
+        response_source=config["response_source"],
+        imwg=config["imwg"],
     conda:
         "../envs/rwe.yaml"
     log:

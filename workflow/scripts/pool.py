@@ -31,7 +31,7 @@ def main(snakemake):
     # ADLB and its per-patient summaries: bytes only; their headers are the same at every site.
     for name in ("adlb", "lab_grades", "nadirs"):
         concatenate_csv(snakemake.input[name], snakemake.output[name])
-    for name in ("adsl", "adrs", "adtte", "adae"):
+    for name in ("adsl", "adrs", "adtte", "adae", "adrs_derived"):
         pool_csv(snakemake.input[name], snakemake.output[name])
     for name in ("data_quality", "plausibility"):
         pooled_by_file(snakemake.input[name]).to_csv(snakemake.output[name], index=False)

@@ -1,6 +1,6 @@
 """One site: read and validate its extract, harmonise it, derive its analysis datasets.
 
-Writes ADSL, ADRS, ADTTE, ADAE and ADLB of the site, its data-quality rows and what was read
+Writes ADSL, ADRS, ADTTE, ADAE, ADLB and ADRS_DERIVED (IMWG response from the labs) of the site, its data-quality rows and what was read
 (file, rows, SHA-256, format), and the counts of its plausibility checks. The laboratory file is
 parsed here only, and ADLB written from it directly. Bad input (and, with
 plausibility.on_implausible: stop, an implausible value) fails this site's job alone, with every
@@ -11,7 +11,7 @@ import json
 import logging
 import sys
 
-from rwe import derive, plausibility, safety
+from rwe import derive, imwg, plausibility, safety
 from rwe.exceptions import InputError
 from rwe.io import read_site, write_table
 from rwe.validate import empty_table, validate_extract
@@ -35,6 +35,10 @@ def main(snakemake):
             site_options={site: options},
         )
         findings = plausibility.check_extract(typed, p.on_implausible)
+        # The response tests of the labs, in harmonised units (an unknown unit is bad input).
+        response_labs = imwg.response_labs(
+            typed.get("labs", empty_table("labs")), f"{site}/labs.csv"
+        )
     except InputError as err:
         # One readable list of every problem; nothing of this site is written.
         message = f"Site '{site}' ({p.folder}) was not processed. {err}"
@@ -57,7 +61,12 @@ def main(snakemake):
     nadirs = safety.patient_nadirs(adlb, windows, plausibility.implausible_lab_values(adlb))
     write_table(nadirs, snakemake.output.nadirs)
     del adlb
-    for name, frame in derive.derive_site(typed, p.gfr_cutoff, p.pfs_death_events).items():
+    # IMWG response of every assessment derived from the labs, confirmed; best response.
+    adrs_derived = imwg.derive_adrs_imwg(response_labs, p.imwg["criteria"], p.imwg["confirmations"])
+    write_table(adrs_derived, snakemake.output.adrs_derived)
+    derived = imwg.patient_response(adrs_derived)
+    sets = derive.derive_site(typed, p.gfr_cutoff, p.pfs_death_events, derived, p.response_source)
+    for name, frame in sets.items():
         write_table(frame, snakemake.output[name])
     with open(snakemake.output.inputs, "w", encoding="utf-8") as fh:
         json.dump(inputs, fh, indent=2)

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 
 from rwe.report.changes import CHANGES_TABLES, changes_section
 from rwe.report.comparative import COMPARATIVE_TABLES, comparative_section
+from rwe.report.response_agreement import (
+    RESPONSE_AGREEMENT_TABLES,
+    response_agreement_section,
+)
 from rwe.report.sections import (
     ATTRITION_TABLES,
     BASELINE_TABLES,
@@ -76,6 +80,12 @@ SECTIONS = (
     ),
     Section("baseline", "Baseline characteristics", baseline_section, BASELINE_TABLES),
     Section("response", "Response", response_section, RESPONSE_TABLES),
+    Section(
+        "response-agreement",
+        "Response derived from laboratory values vs recorded",
+        response_agreement_section,
+        RESPONSE_AGREEMENT_TABLES,
+    ),
     Section("survival", "Survival", survival_section, SURVIVAL_TABLES),
     Section("cox", "Cox regression", cox_section, COX_TABLES),
     Section("comparative", "Comparative effectiveness", comparative_section, COMPARATIVE_TABLES),
