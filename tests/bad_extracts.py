@@ -104,7 +104,7 @@ CASES = [
     ("age_out_of_range", age_out_of_range, "patients.csv", "age", "18 to 90"),
     ("gfr_out_of_range", gfr_out_of_range, "patients.csv", "gfr", "0 to 200"),
     ("grade_out_of_range", grade_out_of_range, "adverse_events.csv", "grade", "1 to 5"),
-    ("negative_day", negative_day, "patients.csv", "last_followup_day", "≥ 0"),
+    ("negative_day", negative_day, "patients.csv", "last_followup_day", "from 0 to"),
     ("progression_after_followup", progression_after_followup, "patients.csv", "progression_day",
      "after last_followup_day"),
     ("death_before_progression", death_before_progression, "patients.csv", "death_day",

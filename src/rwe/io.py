@@ -12,6 +12,7 @@ import codecs
 import csv
 import ctypes
 import hashlib
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -22,8 +23,19 @@ from rwe.exceptions import InputError, Problem
 
 #: Files of a site extract, in reading order; only ``patients`` is required.
 EXTRACT_FILES = ("patients", "responses", "adverse_events", "labs")
-#: Cells read as missing. The contract says blank; R exports write NA.
-MISSING_TOKENS = ("", "NA", "N/A", "na", "n/a")
+#: Cells the reader reads as missing: blank only. Words such as ``NA`` or ``NULL`` are missing
+#: in identifier and numeric columns only (:data:`rwe.validate.MISSING_WORDS`): a site code or a
+#: regimen may be named ``NA``.
+MISSING_TOKENS = ("",)
+#: Missing cells of the tables rwe writes (:func:`write_table` writes missing as blank): a text
+#: such as ``NA`` (a site's name) is read back as itself.
+WRITTEN_NA = [""]
+#: Bytes that start a file in UTF-16 (a spreadsheet's "Unicode text" export).
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+#: Bytes cp1252 does not define: a file holding them is neither UTF-8 nor cp1252 text.
+CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+#: The most problems of one kind a reading error lists (the rest are counted).
+MOST_READ_PROBLEMS = 20
 #: Flag columns of ADSL, restored as nullable integers by :func:`read_adam`.
 ADSL_FLAGS = (
     "triple_class_refractory", "high_risk_cyto", "gfr_le70", "age_ge80", "second_line",
@@ -42,6 +54,9 @@ ADAM_FLOAT_COLUMNS = (
 )  # fmt: skip
 
 
+SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
 @dataclass(frozen=True)
 class FileFormat:
     """What :func:`read_extract_file` detected about one file."""
@@ -52,7 +67,7 @@ class FileFormat:
 
     def describe(self) -> str:
         """Return a one-line, human-readable description."""
-        sep = {",": "comma", ";": "semicolon", "\t": "tab"}[self.separator]
+        sep = SEPARATOR_NAMES[self.separator]
         dec = "decimal comma" if self.decimal == "," else "decimal point"
         return f"{self.encoding}, {sep}-separated, {dec}"
 
@@ -73,7 +88,7 @@ def detect_encoding(raw: bytes) -> str:
 def detect_format(text: str) -> FileFormat:
     """Detect separator and decimal mark from the header and the first lines of ``text``."""
     sample = text[:20000]
-    header = sample.splitlines()[0] if sample else ""
+    header = next((line for line in sample.splitlines() if line.strip()), "")
     counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
     separator = max(counts, key=counts.get) if any(counts.values()) else ","
     decimal = "."
@@ -93,25 +108,54 @@ def _looks_like_decimal_comma(cell: str) -> bool:
     return bool(tail) and head.lstrip("-").isdigit() and tail.isdigit()
 
 
-def _file_encoding(path: Path) -> tuple[str, bool]:
-    """Return (:func:`detect_encoding` of the whole file, whether it starts with a BOM).
+def _file_encoding(path: Path, label: str) -> tuple[str, str]:
+    """Return the codec of a site file and how to describe it, or refuse a file that is not text.
 
-    Read in blocks, so a multi-gigabyte file is never held in memory: a block of pure ASCII is
-    valid UTF-8 on its own; other blocks go through an incremental UTF-8 decoder.
+    UTF-16 is recognised by its byte-order mark (a spreadsheet's "Unicode text" export); else
+    :func:`detect_encoding` of the whole file, read in blocks so that a multi-gigabyte file is
+    never held in memory (a block of pure ASCII is valid UTF-8 on its own; other blocks go
+    through an incremental UTF-8 decoder).
+
+    Raises
+    ------
+    InputError
+        When the file holds NUL bytes (a binary file, a workbook, UTF-16 without its byte-order
+        mark) or bytes that are neither UTF-8 nor cp1252.
     """
-    decoder = codecs.getincrementaldecoder("utf-8")()
     with open(path, "rb") as fh:
-        head = fh.read(3)
-        fh.seek(0)
-        try:
-            while block := fh.read(1 << 24):
-                if block.isascii() and not decoder.getstate()[0]:
-                    continue
+        head = fh.read(4)
+    if head.startswith(UTF16_BOMS):
+        return "utf-16", "UTF-16"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 24):
+            if b"\x00" in block:
+                raise _not_text(label, "it holds NUL bytes (a binary file, a workbook, or UTF-16 "
+                                "without a byte-order mark)")  # fmt: skip
+            if not utf8 or (block.isascii() and not decoder.getstate()[0]):
+                continue
+            try:
                 decoder.decode(block)
+            except UnicodeDecodeError:
+                utf8 = False
+    if utf8:
+        try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return "cp1252", False
-    return "utf-8-sig", head == b"\xef\xbb\xbf"
+            utf8 = False
+    if utf8:
+        return "utf-8-sig", "UTF-8 with BOM" if head.startswith(codecs.BOM_UTF8) else "UTF-8"
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 24):
+            if CP1252_UNDEFINED.search(block):
+                raise _not_text(label, "its bytes are neither UTF-8 nor cp1252 text")
+    return "cp1252", "cp1252"
+
+
+def _not_text(label: str, why: str) -> InputError:
+    return InputError([Problem(label, None, None, f"is not a CSV text file: {why}; save it from "
+                               "the spreadsheet as CSV (UTF-8)")])  # fmt: skip
 
 
 def _clean_text(column: pd.Series, decimal_comma: bool) -> pd.Series:
@@ -134,51 +178,125 @@ def _clean_text(column: pd.Series, decimal_comma: bool) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(new, uniques), index=column.index, name=column.name)
 
 
-def read_extract_file(path: str | Path) -> tuple[pd.DataFrame, FileFormat]:
+def read_extract_file(
+    path: str | Path, label: str | None = None
+) -> tuple[pd.DataFrame, FileFormat]:
     """Read one CSV of a site extract with every cell as text.
 
     Parameters
     ----------
     path : str or pathlib.Path
         The CSV file.
+    label : str, optional
+        The file's name in messages (default: its file name).
 
     Returns
     -------
     table : pandas.DataFrame
-        Cells as text (missing as ``NA``), surrounding whitespace removed, decimal commas
+        Cells as text (blank cells missing), surrounding whitespace removed, decimal commas
         turned into points. Column names are stripped and lower-cased. Every column is
         categorical (text categories): a laboratory file of tens of millions of rows has few
         distinct values per column, and validation checks each distinct value once.
     file_format : FileFormat
         The encoding, separator and decimal mark detected.
+
+    Raises
+    ------
+    InputError
+        When the file is not CSV text (binary, undecodable), is empty, names a column twice
+        (names that differ only by case are the same column), has lines with more fields than
+        the header, or lines of nothing but separators; every such problem is listed.
     """
     path = Path(path)
-    encoding, bom = _file_encoding(path)
+    label = label or path.name
+    encoding, description = _file_encoding(path, label)
     with open(path, "rb") as fh:
         head = fh.read(1 << 17)
     # The first 20,000 characters are enough to detect the separator and the decimal mark; a
     # multi-byte character cut at the end of the block is dropped.
     text = head.decode(encoding, errors="ignore")
-    if encoding == "cp1252":
-        label = "cp1252"
-    else:
-        label = "UTF-8 with BOM" if bom else "UTF-8"
-    fmt = replace(detect_format(text), encoding=label)
-    table = pd.read_csv(
-        path,
-        sep=fmt.separator,
-        encoding=encoding,
-        dtype="category",
-        keep_default_na=False,
-        na_values=list(MISSING_TOKENS),
-        quoting=csv.QUOTE_MINIMAL,
-        skipinitialspace=True,
-    )
+    if not text.strip():
+        raise InputError([Problem(label, None, None, "the file is empty (or holds only blank "
+                                  "lines): expected a header line, then one line per record")])  # fmt: skip
+    fmt = replace(detect_format(text), encoding=description)
+    if problems := header_problems(text, fmt.separator, label):
+        raise InputError(problems)
+    try:
+        table = pd.read_csv(
+            path,
+            sep=fmt.separator,
+            encoding=encoding,
+            dtype="category",
+            keep_default_na=False,
+            na_values=list(MISSING_TOKENS),
+            quoting=csv.QUOTE_MINIMAL,
+            skipinitialspace=True,
+        )
+    except (pd.errors.ParserError, csv.Error, UnicodeDecodeError) as err:
+        raise InputError(_field_count_problems(path, encoding, fmt.separator, label, err)) from None
     _return_freed_memory()
     table.columns = [str(c).strip().lower() for c in table.columns]
     for i in range(table.shape[1]):
         table.isetitem(i, _clean_text(table.iloc[:, i], fmt.decimal == ","))
+    if problems := _separator_only_rows(table, label):
+        raise InputError(problems)
     return table, fmt
+
+
+def header_problems(text: str, separator: str, label: str) -> list[Problem]:
+    """Columns named more than once in the header line of ``text``.
+
+    Names are compared as the reader keeps them (stripped, lower-cased), so ``Age`` and ``age``
+    are the same column: pandas would rename or drop one of them silently.
+    """
+    line = next((line for line in text.splitlines() if line.strip()), "")
+    names = [n.strip().lower() for n in next(csv.reader([line], delimiter=separator), [])]
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        if name:
+            positions.setdefault(name, []).append(i)
+    return [
+        Problem(label, None, name, f"is in the header {len(at)} times (columns "
+                f"{', '.join(map(str, at))}); names that differ only by case or spaces are the "
+                "same column: keep one")
+        for name, at in positions.items()
+        if len(at) > 1
+    ]  # fmt: skip
+
+
+def _field_count_problems(
+    path: Path, encoding: str, separator: str, label: str, err: Exception
+) -> list[Problem]:
+    """The data rows with more fields than the header (what stops pandas' parser), all of them.
+
+    Rows are counted as the reader counts them: blank lines are skipped.
+    """
+    problems = []
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        rows = (r for r in csv.reader(fh, delimiter=separator) if any(f.strip() for f in r))
+        try:
+            width = len(next(rows))
+            for i, fields in enumerate(rows, start=1):
+                if len(fields) > width:
+                    problems.append(Problem(label, i, None, f"has more fields than the {width} of "
+                                            "the header: quote values that contain the separator "
+                                            f"({SEPARATOR_NAMES[separator]})"))  # fmt: skip
+        except csv.Error:
+            pass
+    if not problems:
+        where = re.search(r"(?:row|line) (\d+)", str(err))
+        row = int(where.group(1)) - 1 if where else None
+        problems.append(Problem(label, row, None, "could not be read as CSV (an unclosed quote?)"))
+    return problems
+
+
+def _separator_only_rows(table: pd.DataFrame, label: str) -> list[Problem]:
+    """Data rows whose every cell is blank: a line of nothing but separators."""
+    if table.shape[1] < 2:
+        return []  # one column: a blank line was skipped by the parser, a blank cell is a value
+    blank = np.logical_and.reduce([table[c].cat.codes.to_numpy() < 0 for c in table.columns])
+    return [Problem(label, int(i) + 1, None, "holds nothing but separators: remove the line")
+            for i in np.flatnonzero(blank)]  # fmt: skip
 
 
 def _return_freed_memory() -> None:
@@ -215,18 +333,23 @@ def read_site(folder: str | Path, site: str) -> tuple[dict[str, pd.DataFrame], l
     Raises
     ------
     InputError
-        When the folder or ``patients.csv`` does not exist.
+        When the folder or ``patients.csv`` does not exist, or a file cannot be read as CSV
+        (:func:`read_extract_file`; the problems of every file are listed together).
     """
     folder = Path(folder)
     if not (folder / "patients.csv").is_file():
         raise InputError([Problem(f"{site}/patients.csv", None, None,
                                   f"required file not found in the site folder of '{site}'")])  # fmt: skip
-    tables, inputs = {}, []
+    tables, inputs, problems = {}, [], []
     for stem in EXTRACT_FILES:
         path = folder / f"{stem}.csv"
         if not path.is_file():
             continue
-        table, fmt = read_extract_file(path)
+        try:
+            table, fmt = read_extract_file(path, f"{site}/{stem}.csv")
+        except InputError as err:  # the other files are still read: every problem is listed
+            problems += err.problems
+            continue
         table.insert(0, "site", pd.Categorical.from_codes(np.zeros(len(table), np.int8), [site]))
         table["_row"] = np.arange(
             1, len(table) + 1, dtype=np.int64 if len(table) >> 31 else np.int32
@@ -236,6 +359,8 @@ def read_site(folder: str | Path, site: str) -> tuple[dict[str, pd.DataFrame], l
             "site": site, "file": f"{stem}.csv", "sha256": sha256(path), "rows": len(table),
             "format": fmt.describe(),
         })  # fmt: skip
+    if problems:
+        raise InputError(problems)
     return tables, inputs
 
 
