@@ -113,16 +113,20 @@ DIGIT_RUN = re.compile(r"\d{5,}")
 
 
 def normalise_name(name: str) -> str:
-    """A column name as identifier words are matched: accents removed, case folded, words
-    joined by ``_`` (``E-Mail`` → ``e_mail``, ``Geburtsdatum`` → ``geburtsdatum``)."""
+    """Return a column name as identifier words are matched.
+
+    Accents removed, case folded, words joined by ``_`` (``E-Mail`` → ``e_mail``,
+    ``Geburtsdatum`` → ``geburtsdatum``, ``PatientName`` → ``patient_name``).
+    """
     text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name))  # PatientName -> Patient_Name
     text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
     return re.sub(r"[^a-z0-9]+", "_", text.casefold()).strip("_")
 
 
 def identifier_kind(name: str) -> str | None:
-    """``"identifier"`` or ``"date"`` when a column name looks like one (in any of several
-    languages and spellings), else None.
+    """Return ``"identifier"`` or ``"date"`` when a column name looks like one, else None.
+
+    Names in any of several languages and spellings count.
 
     Matches the curated :data:`IDENTIFIER_STEMS` anywhere in the name with its separators
     removed, :data:`IDENTIFIER_WORDS` as whole words, a record word with a number word
@@ -143,8 +147,9 @@ def identifier_kind(name: str) -> str | None:
 
 
 def identifying_value(value: str, free_text: bool = False) -> str | None:
-    """What a cell looks like when it looks like identifying data (an e-mail address, a phone
-    or record number, a date, a name with a title), else None.
+    """Return what a cell looks like when it looks like identifying data, else None.
+
+    Identifying data: an e-mail address, a phone or record number, a date, a name with a title.
 
     ``free_text`` (a contract text column) also counts any run of five digits.
     """
@@ -544,8 +549,10 @@ def _looks_like_yyyymmdd(value) -> bool:
 
 
 def blank_missing_words(table: pd.DataFrame, fields: list[Field]) -> pd.DataFrame:
-    """Blank the :data:`MISSING_WORDS` (``NA``, ``NULL``, ``None``, ``nan``, ``#N/A`` …) of the
-    identifier and numeric columns; code and text columns keep them as text.
+    """Blank the missing-value words of the identifier and numeric columns.
+
+    :data:`MISSING_WORDS` are ``NA``, ``NULL``, ``None``, ``nan``, ``#N/A`` …; code and text
+    columns keep them as text.
 
     A missing identifier is then reported as such (a value is required), never taken as a
     patient called ``NA``.
