@@ -392,7 +392,13 @@ def read_adam(
         the memory and time of Python strings.
     """
     if not text_as_category:
-        table = pd.read_csv(path, dtype={"patient_id": str, "site": str}, usecols=columns)
+        table = pd.read_csv(
+            path,
+            dtype={"patient_id": str, "site": str},
+            usecols=columns,
+            keep_default_na=False,
+            na_values=WRITTEN_NA,
+        )
         for col in ADAM_INT_COLUMNS:
             if col in table.columns:
                 table[col] = pd.to_numeric(table[col], errors="raise").astype("Int64")
@@ -402,7 +408,9 @@ def read_adam(
     # Every column is read as categorical text (parsing a number per distinct text, not per
     # cell: pandas' float and Int64 parsing of 90 million rows peaked at several gigabytes),
     # then numbers are spread from the categories, parsed as read_csv parses them.
-    table = pd.read_csv(path, usecols=wanted, dtype="category")[wanted]
+    table = pd.read_csv(
+        path, usecols=wanted, dtype="category", keep_default_na=False, na_values=WRITTEN_NA
+    )[wanted]
     _return_freed_memory()
     for col in wanted:
         if col not in ADAM_INT_COLUMNS and col not in ADAM_FLOAT_COLUMNS:
@@ -436,9 +444,15 @@ def read_text_table(path: str | Path, drop: tuple[str, ...] = ("_row",)) -> pd.D
     For passing a large table through unchanged (the derive stage copies the validated
     laboratory table, ~90 rows per patient, to ADLB): :func:`write_table` writes each cell's
     text back as read, with a fraction of the memory and time of parsing numbers. Missing cells
-    are read as pandas reads them by default, as :func:`read_adam` does.
+    are blank cells only (a text such as ``NA`` stays text), as in :func:`read_adam`.
     """
-    table = pd.read_csv(path, usecols=lambda c: c not in drop, dtype="category")
+    table = pd.read_csv(
+        path,
+        usecols=lambda c: c not in drop,
+        dtype="category",
+        keep_default_na=False,
+        na_values=WRITTEN_NA,
+    )
     _return_freed_memory()
     return table
 
@@ -507,26 +521,64 @@ def read_tables(paths: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
     tables = {}
     for name, path in paths.items():
         try:
-            tables[name] = pd.read_csv(path)
+            tables[name] = pd.read_csv(path, keep_default_na=False, na_values=WRITTEN_NA)
         except (FileNotFoundError, pd.errors.EmptyDataError):
             continue
     return tables
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: A number as text: it starts with a sign but is no formula, and stays as it is.
+NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", re.IGNORECASE)
+
+
+def neutralise_cell(text: str) -> str:
+    """Prefix ``'`` to a text a spreadsheet would run as a formula (OWASP's CSV-injection rule).
+
+    A text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed,
+    unless it is a number (``-0.5``, ``+3``, ``-1e-05``), which stays a number.
+    """
+    if text.startswith(FORMULA_STARTS) and not NUMBER_TEXT.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every text cell and column name passed through :func:`neutralise_cell`.
+
+    Numeric columns are left alone; a text column is mapped once per distinct value.
+    """
+    out = table.copy(deep=False)
+    out.columns = [neutralise_cell(str(c)) for c in table.columns]
+    for i in range(table.shape[1]):
+        column = table.iloc[:, i]
+        if isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == object:
+            codes, distinct = pd.factorize(column)
+            mapped = [neutralise_cell(v) if isinstance(v, str) else v for v in distinct]
+            if any(m is not v for m, v in zip(mapped, distinct, strict=True)):
+                per_code = np.empty(len(mapped) + 1, dtype=object)  # the last: missing (−1)
+                per_code[:-1] = mapped
+                out.isetitem(i, pd.Series(per_code[codes], index=table.index, dtype=object))
+    return out
+
+
 def write_table(table: pd.DataFrame, path: str | Path) -> None:
     """Write a result table as CSV (unrounded numbers, empty cells for missing).
 
-    The bytes are those of ``table.to_csv(path, index=False)``; tables of many rows are
-    formatted column-wise (:func:`_csv_bytes`), since pandas formats every cell in Python and
-    took minutes on a laboratory table of 90 million rows.
+    The bytes are those of ``table.to_csv(path, index=False)`` after
+    :func:`neutralise_formulas`: a text cell a spreadsheet would run as a formula is prefixed
+    with ``'``, numbers stay numbers. Tables of many rows are formatted column-wise
+    (:func:`_csv_bytes`), since pandas formats every cell in Python and took minutes on a
+    laboratory table of 90 million rows.
     """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     cells = _csv_cells(table) if len(table) >= FAST_WRITE_ROWS and table.shape[1] > 1 else None
     if cells is None:
-        table.to_csv(path, index=False)
+        neutralise_formulas(table).to_csv(path, index=False)
         return
     with open(path, "wb") as fh:
-        fh.write(_csv_line([str(c) for c in table.columns]))
+        fh.write(_csv_line([neutralise_cell(str(c)) for c in table.columns]))
         for start in range(0, len(table), WRITE_CHUNK_ROWS):
             fh.write(_csv_bytes(cells, start, min(start + WRITE_CHUNK_ROWS, len(table))))
 
@@ -564,12 +616,12 @@ def _csv_cells(table: pd.DataFrame) -> list | None:
             distinct = pd.Series(column.cat.categories)
             if distinct.dtype != object or not all(isinstance(v, str) for v in distinct):
                 return None
-            texts = [_csv_field(v) for v in distinct]
+            texts = [_csv_field(neutralise_cell(v)) for v in distinct]
         elif pd.api.types.is_object_dtype(dtype):
             codes, distinct = pd.factorize(column)
             if not all(isinstance(v, str) for v in distinct):
                 return None
-            texts = [_csv_field(v) for v in distinct]
+            texts = [_csv_field(neutralise_cell(v)) for v in distinct]
         elif dtype == np.float64:
             codes, distinct = pd.factorize(column)
             texts = list(np.asarray(distinct, dtype=np.float64).astype(str))

@@ -32,9 +32,7 @@ def main(snakemake):
         concatenate_csv(snakemake.input[name], snakemake.output[name])
     for name in ("adsl", "adrs", "adtte", "adae"):
         pool_csv(snakemake.input[name], snakemake.output[name])
-    pooled_data_quality(snakemake.input.data_quality).to_csv(
-        snakemake.output.data_quality, index=False
-    )
+    write_table(pooled_data_quality(snakemake.input.data_quality), snakemake.output.data_quality)
     adsl = read_adam(snakemake.output.adsl)
     adtte = read_adam(snakemake.output.adtte)
     write_table(
