@@ -982,6 +982,7 @@ def validate_extract(
     allow_extra_columns: bool = False,
     *,
     site_options: dict[str, dict] | None = None,
+    max_day: int = DEFAULT_MAX_DAY,
 ) -> dict[str, pd.DataFrame]:
     """Validate every site's extract and pool them.
 
@@ -995,6 +996,8 @@ def validate_extract(
         Per site, the keyword arguments of :func:`validate_site` for its own conventions
         (``regimen_aliases``, which override the shared ones, ``response_aliases``,
         ``sex_aliases``, ``lab_units``, ``dates``).
+    max_day : int
+        Largest day a day column may hold (config ``max_day``).
 
     Returns
     -------
@@ -1011,7 +1014,9 @@ def validate_extract(
     for site, tables in sites.items():
         options = dict((site_options or {}).get(site, {}))
         aliases = {**(regimen_aliases or {}), **options.pop("regimen_aliases", {})}
-        typed, site_problems = validate_site(tables, site, aliases, allow_extra_columns, **options)
+        typed, site_problems = validate_site(
+            tables, site, aliases, allow_extra_columns, max_day=max_day, **options
+        )
         problems += site_problems
         for stem, table in typed.items():
             pooled.setdefault(stem, []).append(table)
@@ -1019,6 +1024,50 @@ def validate_extract(
         problems.sort(key=lambda p: (p.file, p.row if p.row is not None else -1, p.column or ""))
         raise InputError(problems)
     return {stem: _pool(parts) for stem, parts in pooled.items()}
+
+
+def check_site(
+    folder,
+    site: str,
+    coding: dict | None = None,
+    allow_extra_columns: bool = False,
+    max_day: int = DEFAULT_MAX_DAY,
+) -> tuple[dict[str, pd.DataFrame], list[dict]]:
+    """Read and validate one site's folder: the workflow's site job and ``rwe check`` alike.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        The site's extract folder.
+    site : str
+        The site's name.
+    coding : dict, optional
+        The site's harmonisation (:func:`rwe.config.site_coding`): ``regimen_aliases`` (shared
+        and the site's own), ``response_aliases``, ``sex_aliases``, ``lab_units``, ``dates``.
+    allow_extra_columns, max_day
+        As in :func:`validate_site`.
+
+    Returns
+    -------
+    typed : dict of str to pandas.DataFrame
+        The validated tables (:func:`validate_extract`).
+    inputs : list of dict
+        What was read (:func:`rwe.io.read_site`).
+
+    Raises
+    ------
+    InputError
+        Every problem of every file of the site.
+    """
+    from rwe.io import read_site
+
+    raw, inputs = read_site(folder, site)
+    options = dict(coding or {})
+    aliases = options.pop("regimen_aliases", {})
+    typed = validate_extract(
+        {site: raw}, aliases, allow_extra_columns, site_options={site: options}, max_day=max_day
+    )
+    return typed, inputs
 
 
 def _pool(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -11,8 +11,7 @@ rule site:
         inputs=site_output("inputs.json"),
     params:
         folder=lambda wildcards: site_folder(wildcards.site),
-        coding=lambda wildcards: site_coding(wildcards.site),
-        allow_extra_columns=config["allow_extra_columns"],
+        options=lambda wildcards: site_options(wildcards.site),
         gfr_cutoff=config["gfr_cutoff"],
         pfs_death_events=config["pfs_death_events"],
     log:

@@ -11,8 +11,8 @@ import sys
 
 from rwe import derive, safety
 from rwe.exceptions import InputError
-from rwe.io import read_site, write_table
-from rwe.validate import empty_table, validate_extract
+from rwe.io import write_table
+from rwe.validate import check_site, empty_table
 
 
 def main(snakemake):
@@ -20,25 +20,18 @@ def main(snakemake):
     log = logging.getLogger("site")
     site, p = snakemake.wildcards.site, snakemake.params
     try:
-        raw, inputs = read_site(p.folder, site)
-        for item in inputs:
-            log.info(
-                "read %s/%s: %d rows (%s)", item["site"], item["file"], item["rows"], item["format"]
-            )
-        options = dict(p.coding)
-        typed = validate_extract(
-            {site: raw},
-            options.pop("regimen_aliases"),
-            p.allow_extra_columns,
-            site_options={site: options},
-        )
+        # The validation `rwe check --config` runs, with the same options.
+        typed, inputs = check_site(p.folder, site, **p.options)
     except InputError as err:
         # One readable list of every problem; nothing of this site is written.
         message = f"Site '{site}' ({p.folder}) was not processed. {err}"
         log.error("%s", message)
         print(message, file=sys.stderr)
         sys.exit(1)
-    del raw  # the text tables: only the typed ones are used
+    for item in inputs:
+        log.info(
+            "read %s/%s: %d rows (%s)", item["site"], item["file"], item["rows"], item["format"]
+        )
     write_table(derive.data_quality(typed), snakemake.output.data_quality)
     # The laboratory table is large (~90 rows per patient): ADLB is written and released first.
     adlb = derive.derive_adlb(typed.pop("labs", empty_table("labs")))
