@@ -573,7 +573,10 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
     laboratory table of 90 million rows.
     """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    cells = _csv_cells(table) if len(table) >= FAST_WRITE_ROWS and table.shape[1] > 1 else None
+    # A carriage return inside a cell is quoted by the column-wise writer only (pandas quotes
+    # line feeds, not CRs, which a reader takes for a line break).
+    fast = len(table) >= FAST_WRITE_ROWS or _holds_carriage_return(table)
+    cells = _csv_cells(table) if fast and table.shape[1] > 1 else None
     if cells is None:
         neutralise_formulas(table).to_csv(path, index=False)
         return
@@ -581,6 +584,19 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
         fh.write(_csv_line([neutralise_cell(str(c)) for c in table.columns]))
         for start in range(0, len(table), WRITE_CHUNK_ROWS):
             fh.write(_csv_bytes(cells, start, min(start + WRITE_CHUNK_ROWS, len(table))))
+
+
+def _holds_carriage_return(table: pd.DataFrame) -> bool:
+    for _, column in table.items():
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            values = column.cat.categories
+        elif column.dtype == object:
+            values = column.unique()
+        else:
+            continue
+        if any(isinstance(v, str) and "\r" in v for v in values):
+            return True
+    return False
 
 
 #: Tables from this many rows are written by :func:`_csv_bytes` (smaller ones by pandas).

@@ -79,7 +79,7 @@ IDENTIFIER_STEMS = (
 #: ``tel``), since they occur inside harmless words (``nominal``, ``hotel``).
 IDENTIFIER_WORDS = frozenset({
     "nom", "nome", "naam", "initial", "ssn", "nhs", "nhi", "ahv", "nir", "bsn", "cpr", "dni",
-    "nif", "nss", "ipp", "nhc", "tel", "tlf", "fax", "handy", "portable", "cell", "city",
+    "nif", "nss", "ipp", "nhc", "tel", "tlf", "fax", "handy", "portable", "city",
     "town", "ort", "ville", "ciudad", "citta", "stadt", "zip", "plz", "dob", "ddn", "gebdatum",
 })  # fmt: skip
 #: Words naming a record kept at a hospital; with a number word they are a record number
