@@ -490,3 +490,11 @@ def test_header_names_in_another_case_or_with_spaces_are_the_contract_columns(si
     rename_column(site_folder, "patients", "patient_id", "PATIENT_ID")
     typed, _ = check_site(site_folder, "s1")
     assert typed["patients"]["age"].notna().all()
+
+
+@pytest.mark.parametrize("planted", ["jane.doe@example.org", "Mr Quixotica"])
+def test_an_identifier_that_is_an_email_or_a_name_is_refused(site_folder, planted):
+    set_cell(site_folder, "patients", 8, "patient_id", planted)
+    err = _refused(site_folder)
+    assert any(p.row == 8 for p in _problems(err, "patients.csv", "patient_id"))
+    assert planted not in str(err)

@@ -162,6 +162,13 @@ def identifying_value(value: str, free_text: bool = False) -> str | None:
     return None
 
 
+def _identifying_id(value: str) -> str | None:
+    for kind in ("an e-mail address", "a name with a title"):
+        if IDENTIFYING_VALUES[kind].search(value):
+            return kind
+    return None
+
+
 def shown(value) -> str:
     """`` (got 'x')`` for a message, unless the value is long or looks identifying."""
     text = str(value)
@@ -576,17 +583,21 @@ def check_identifying_values(table: pd.DataFrame, fields: list[Field], label: st
 
     Text columns of the contract (an AE term, a unit) and columns outside it (accepted with
     ``allow_extra_columns``) are searched for e-mail addresses, phone and record numbers,
-    dates and names with a title (:func:`identifying_value`); code columns accept their codes
+    dates and names with a title (:func:`identifying_value`); identifiers (pseudonyms, which
+    hold digits) for e-mail addresses and names with a title. Code columns accept their codes
     only, and numeric columns numbers only. The values are never shown.
     """
     kinds = {f.name: f.kind for f in fields}
     problems = []
     for col in table.columns:
         kind = kinds.get(col, "extra")
-        if col in ("site", "_row") or kind not in ("text", "extra"):
+        if col in ("site", "_row") or kind not in ("id", "text", "extra"):
             continue
         codes, values = _distinct(table[col])
-        found = [identifying_value(v, free_text=kind == "text") for v in values.astype(str)]
+        if kind == "id":  # pseudonyms hold digits: only an e-mail address or a name is refused
+            found = [_identifying_id(v) for v in values.astype(str)]
+        else:
+            found = [identifying_value(v, free_text=kind == "text") for v in values.astype(str)]
         if not any(found):
             continue
         found.append(None)
