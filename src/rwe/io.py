@@ -215,9 +215,10 @@ def read_extract_file(
     # The first 20,000 characters are enough to detect the separator and the decimal mark; a
     # multi-byte character cut at the end of the block is dropped.
     text = head.decode(encoding, errors="ignore")
-    if not text.strip():
-        raise InputError([Problem(label, None, None, "the file is empty (or holds only blank "
-                                  "lines): expected a header line, then one line per record")])  # fmt: skip
+    empty = InputError([Problem(label, None, None, "the file is empty (or holds only blank "
+                                "lines): expected a header line, then one line per record")])  # fmt: skip
+    if not text.replace("\ufeff", "").strip():
+        raise empty
     fmt = replace(detect_format(text), encoding=description)
     if problems := header_problems(text, fmt.separator, label):
         raise InputError(problems)
@@ -232,6 +233,8 @@ def read_extract_file(
             quoting=csv.QUOTE_MINIMAL,
             skipinitialspace=True,
         )
+    except pd.errors.EmptyDataError:
+        raise empty from None
     except (pd.errors.ParserError, csv.Error, UnicodeDecodeError) as err:
         raise InputError(_field_count_problems(path, encoding, fmt.separator, label, err)) from None
     _return_freed_memory()
@@ -275,7 +278,7 @@ def _field_count_problems(
     with open(path, encoding=encoding, errors="replace", newline="") as fh:
         rows = (r for r in csv.reader(fh, delimiter=separator) if any(f.strip() for f in r))
         try:
-            width = len(next(rows))
+            width = len(next(rows, []))
             for i, fields in enumerate(rows, start=1):
                 if len(fields) > width:
                     problems.append(Problem(label, i, None, f"has more fields than the {width} of "
@@ -284,9 +287,9 @@ def _field_count_problems(
         except csv.Error:
             pass
     if not problems:
-        where = re.search(r"(?:row|line) (\d+)", str(err))
-        row = int(where.group(1)) - 1 if where else None
-        problems.append(Problem(label, row, None, "could not be read as CSV (an unclosed quote?)"))
+        unclosed = "EOF inside string" in str(err)
+        why = 'a quote (") is opened and never closed' if unclosed else "its lines do not parse"
+        problems.append(Problem(label, None, None, f"could not be read as CSV: {why}"))
     return problems
 
 
