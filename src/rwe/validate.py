@@ -619,8 +619,19 @@ def check_duplicate_rows(table: pd.DataFrame, label: str) -> list[Problem]:
     columns = [c for c in table.columns if c not in ("site", "_row")]
     if not columns or len(table) < 2:
         return []
-    keys = pd.DataFrame({c: _distinct(table[c])[0] for c in columns})
-    repeated = keys.duplicated().to_numpy()
+    # One whole number per row from the columns' codes (mixed radix: code + 1, 0 = missing),
+    # hashed once; a row key too large for int64 (very many distinct values) is hashed per column.
+    key, radix = np.zeros(len(table), dtype=np.int64), 1
+    for col in columns:
+        codes, values = _distinct(table[col])
+        radix *= len(values) + 1
+        if radix >= 2**62:
+            keys = pd.DataFrame({c: _distinct(table[c])[0] for c in columns})
+            repeated = keys.duplicated().to_numpy()
+            break
+        key = key * (len(values) + 1) + (codes.astype(np.int64) + 1)
+    else:
+        repeated = pd.Series(key).duplicated().to_numpy()
     return [Problem(label, int(r), None, "repeats an earlier row exactly (every column the same): "
                     "remove the copy, or the same record is counted twice")
             for r in table["_row"].to_numpy()[repeated]]  # fmt: skip
