@@ -498,3 +498,33 @@ def test_an_identifier_that_is_an_email_or_a_name_is_refused(site_folder, plante
     err = _refused(site_folder)
     assert any(p.row == 8 for p in _problems(err, "patients.csv", "patient_id"))
     assert planted not in str(err)
+
+
+# ------------------------------------------------------- cases that already passed, kept passing
+
+
+def test_crlf_line_endings_are_read(site_folder):
+    for stem in ("patients", "responses"):
+        path = site_folder / f"{stem}.csv"
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    typed, _ = check_site(site_folder, "s1")
+    assert len(typed["patients"]) == 60
+
+
+def test_a_tab_separated_export_is_read(site_folder):
+    path = site_folder / "labs.csv"
+    path.write_text("\n".join("\t".join(r) for r in csv_rows(path)) + "\n")
+    _, fmt = read_extract_file(path)
+    assert fmt.describe() == "UTF-8, tab-separated, decimal point"
+    check_site(site_folder, "s1")
+
+
+@pytest.mark.parametrize("name", ["../escape", "a/b", ".hidden", "x y"])
+def test_a_site_name_that_could_escape_the_results_folder_is_refused(site_folder, name):
+    with pytest.raises(ConfigError, match=r"sites: .* does not match"):
+        check_config({"sites": {name: str(site_folder)}})
+
+
+def test_a_data_cut_label_that_could_escape_the_results_folder_is_refused(site_folder):
+    with pytest.raises(ConfigError, match=r"data_cut: '\.\./old' does not match"):
+        check_config({"sites": {"s1": str(site_folder)}, "data_cut": "../old"})
