@@ -1,17 +1,15 @@
 # rwe: real-world-evidence pipeline for multiple myeloma. Table of contents only; see README.md.
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
+
+from rwe.config import workflow_config
 
 min_version("9.0")
 
 
-# The demo configuration, unless one was given with --configfile (not merged with it, so a
-# site list never silently includes the demo).
-if not config:
-
-    configfile: "config/config.yaml"
-
-
-validate(config, "workflow/schemas/config.schema.yaml")
+# The config given with --configfile, else the demo's config/config.yaml (not merged with it,
+# so a site list never silently includes the demo), checked as `rwe check --config` checks it:
+# every problem listed, then exit without a traceback; defaults filled in from the schema.
+config.update(workflow_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml"))
 
 
 report: "workflow/report/workflow.rst"

@@ -104,7 +104,7 @@ CASES = [
     ("age_out_of_range", age_out_of_range, "patients.csv", "age", "18 to 90"),
     ("gfr_out_of_range", gfr_out_of_range, "patients.csv", "gfr", "0 to 200"),
     ("grade_out_of_range", grade_out_of_range, "adverse_events.csv", "grade", "1 to 5"),
-    ("negative_day", negative_day, "patients.csv", "last_followup_day", "≥ 0"),
+    ("negative_day", negative_day, "patients.csv", "last_followup_day", "from 0 to"),
     ("progression_after_followup", progression_after_followup, "patients.csv", "progression_day",
      "after last_followup_day"),
     ("death_before_progression", death_before_progression, "patients.csv", "death_day",
@@ -122,3 +122,53 @@ def broken(tables: dict[str, pd.DataFrame], break_it) -> tuple[dict[str, pd.Data
     """A deep copy of ``tables`` broken by ``break_it``, and the data row it broke."""
     copy = {k: v.copy() for k, v in tables.items()}
     return copy, break_it(copy)
+
+
+# ------------------------------------------------------------------ raw files, as a site sends
+# The cases above break a value; the helpers below break the file itself (bytes, header, lines),
+# for tests/test_reliability_inputs.py.
+
+
+def csv_rows(path) -> list[list[str]]:
+    """The rows (header first) of a comma-separated file written by ``write_site``."""
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as fh:
+        return list(csv.reader(fh))
+
+
+def write_rows(path, rows: list[list[str]]) -> None:
+    import csv
+
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+
+
+def set_cell(folder, stem: str, row: int, column: str, value: str) -> None:
+    """Write ``value`` as text into data row ``row`` (1-based) of ``column`` of ``stem``.csv."""
+    path = folder / f"{stem}.csv"
+    rows = csv_rows(path)
+    rows[row][rows[0].index(column)] = value
+    write_rows(path, rows)
+
+
+def rename_column(folder, stem: str, column: str, new: str) -> None:
+    path = folder / f"{stem}.csv"
+    rows = csv_rows(path)
+    rows[0][rows[0].index(column)] = new
+    write_rows(path, rows)
+
+
+def add_column(folder, stem: str, name: str, value: str) -> None:
+    """Append a column holding ``value`` on every row."""
+    path = folder / f"{stem}.csv"
+    rows = csv_rows(path)
+    write_rows(path, [rows[0] + [name]] + [r + [value] for r in rows[1:]])
+
+
+def repeat_row(folder, stem: str, row: int) -> int:
+    """Append a copy of data row ``row``; return the copy's data row."""
+    path = folder / f"{stem}.csv"
+    rows = csv_rows(path)
+    write_rows(path, rows + [list(rows[row])])
+    return len(rows)

@@ -43,9 +43,12 @@ def test_semicolon_without_decimal_comma_keeps_points(tmp_path):
     assert table["a"].tolist() == ["1.5"]
 
 
-def test_missing_tokens_and_whitespace(tmp_path):
+def test_blank_cells_are_missing_and_words_stay_text(tmp_path):
+    """The reader blanks empty cells only: ``NA`` is missing in id and numeric columns
+    (rwe.validate.blank_missing_words), but a site or regimen code may be called NA."""
     table, _ = read_extract_file(_write(tmp_path / "a.csv", "a,b\n NA , x \n,y\n"))
-    assert table["a"].isna().all()
+    assert table["a"].tolist()[0] == "NA"
+    assert pd.isna(table["a"].tolist()[1])
     assert table["b"].tolist() == ["x", "y"]
 
 

@@ -255,7 +255,7 @@ def export_site_aggregates(
     """
     # Here, not at the top: the survival rule imports this module for reading aggregates only.
     from rwe.derive import derive_site
-    from rwe.io import read_site
+    from rwe.io import read_site, write_table
     from rwe.validate import validate_extract
 
     raw, _ = read_site(folder, site)
@@ -274,7 +274,7 @@ def export_site_aggregates(
     out.mkdir(parents=True, exist_ok=True)
     files = {}
     for name, frame in tables.items():
-        frame.to_csv(out / FILES[name], index=False)
+        write_table(frame, out / FILES[name])  # spreadsheet formulas neutralised
         files[FILES[name]] = _sha256(out / FILES[name])
     manifest = {
         "format": FORMAT,

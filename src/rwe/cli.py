@@ -53,23 +53,50 @@ def _resample(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    from rwe.io import read_site
-    from rwe.validate import validate_extract
+    """Validate site extracts exactly as the workflow's site jobs do (rwe.validate.check_site).
+
+    With ``--config`` (or, without a folder, ``config/config.yaml`` as the workflow reads it),
+    the config is checked as the workflow checks it and every row-level site (or ``--site``)
+    is read with the options its site job gets (rwe.config.site_options): aliases, units,
+    dates, ``allow_extra_columns``, ``max_day``. A folder alone is checked with the defaults.
+    """
+    from rwe import config as rwe_config
+    from rwe.exceptions import ConfigError
+    from rwe.validate import check_site
 
     try:
-        tables, inputs = read_site(args.folder, args.site)
+        if args.folder and not args.config:
+            config = {"sites": {args.site or "site": args.folder}}
+            config["allow_extra_columns"] = args.allow_extra_columns
+            config = rwe_config.check_config(config, source="the extract")
+        else:
+            path = args.config or rwe_config.DEFAULT_CONFIG
+            config = rwe_config.check_config(rwe_config.read_config_file(path), source=str(path))
+            if args.allow_extra_columns:
+                config["allow_extra_columns"] = True
+        sites = rwe_config.row_level_sites(config)
+        if args.site and args.site not in sites:
+            known = ", ".join(sites) or "none"
+            raise ConfigError(f"site '{args.site}' is not a row-level site of the config ({known})")
+    except ConfigError as err:
+        print(f"rwe check: {err}", file=sys.stderr)
+        return 2
+    failed = 0
+    for site in [args.site] if args.site else sites:
+        options = rwe_config.site_options(config, site)
+        try:
+            typed, inputs = check_site(options.pop("folder"), site, **options)
+        except InputError as err:
+            print(f"Site '{site}': {err}", file=sys.stderr)
+            failed += 1
+            continue
         for item in inputs:
             print(f"{item['site']}/{item['file']}: {item['rows']} rows ({item['format']})")
-        typed = validate_extract({args.site: tables}, allow_extra_columns=args.allow_extra_columns)
-    except InputError as err:
-        print(err, file=sys.stderr)
-        return 1
-    print(f"OK: {len(typed['patients'])} patients pass the input contract.")
-    from rwe.plausibility import implausible, plausibility_findings
-
-    for f in implausible(plausibility_findings(typed)).itertuples():
-        print(f"implausible: {f.file}, column {f.column}: {f.check} on {f.n_rows} rows ({f.note})")
-    return 0
+        findings = typed.pop("plausibility")
+        for f in findings[findings["n_rows"] > 0].itertuples():
+            print(f"implausible: {f.file}, column {f.column}: {f.check} on {f.n_rows} rows")
+        print(f"OK: {len(typed['patients'])} patients of site '{site}' pass the input contract.")
+    return 1 if failed else 0
 
 
 def _export_aggregates(args: argparse.Namespace) -> int:
@@ -135,9 +162,21 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
     res.add_argument("--site", default="boot", help="site name in the new ids (default boot)")
     res.set_defaults(func=_resample)
-    check = sub.add_parser("check", help="validate one site extract against the input contract")
-    check.add_argument("folder", help="the site's folder (patients.csv and optional long tables)")
-    check.add_argument("--site", default="site", help="site name used in messages")
+    check = sub.add_parser(
+        "check",
+        help="validate site extracts exactly as a workflow run with the same config does",
+    )
+    check.add_argument(
+        "folder",
+        nargs="?",
+        help="one site's folder, checked with the default options (without --config)",
+    )
+    check.add_argument(
+        "--config",
+        help="the run's config: every row-level site is checked with its options (default "
+        "config/config.yaml when no folder is given)",
+    )
+    check.add_argument("--site", help="check this site of the config only (or name the folder)")
     check.add_argument("--allow-extra-columns", action="store_true")
     check.set_defaults(func=_check)
     agg = sub.add_parser(

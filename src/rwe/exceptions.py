@@ -53,29 +53,44 @@ class InputError(RweError):
         self.problems = list(problems)
         super().__init__(self.format())
 
-    def format(self, most_rows: int = 10) -> str:
+    def format(self, most_rows: int = 10, most_lines: int = 40) -> str:
         """Return the problems as one readable message.
 
         Problems that differ only by row are folded into one line that lists the rows (the
-        first ``most_rows`` of them and how many more).
+        first ``most_rows`` of them and how many more); at most ``most_lines`` such lines are
+        shown, then how many more problems there are. Long column names are shortened.
         """
         groups: dict[tuple, list[int | None]] = {}
         for p in self.problems:
             groups.setdefault((p.file, p.column, p.message), []).append(p.row)
         n = len(self.problems)
         lines = [f"The input extract has {n} problem{'s' if n != 1 else ''}:"]
-        for (file, column, message), rows in groups.items():
+        shown = 0
+        for (file, column, message), rows in list(groups.items())[:most_lines]:
             where = [file]
             known = [r for r in rows if r is not None]
             if known:
-                shown = ", ".join(str(r) for r in known[:most_rows])
+                listed = ", ".join(str(r) for r in known[:most_rows])
                 more = f" and {len(known) - most_rows} more" if len(known) > most_rows else ""
-                where.append(f"row{'s' if len(known) > 1 else ''} {shown}{more}")
+                where.append(f"row{'s' if len(known) > 1 else ''} {listed}{more}")
             if column is not None:
-                where.append(f"column '{column}'")
+                where.append(f"column '{_short(column)}'")
             lines.append(f"  - {', '.join(where)}: {message}")
-        lines.append("Rows are data rows: row 1 is the first line after the header.")
+            shown += len(rows)
+        if len(groups) > most_lines:
+            lines.append(f"  … and {n - shown} more problems of {len(groups) - most_lines} other "
+                         "kinds; correct these and run again to see them")  # fmt: skip
+        if any(p.row is not None for p in self.problems):
+            lines.append("Rows are data rows: row 1 is the first line after the header.")
         return "\n".join(lines)
+
+
+#: Longest column name a message shows whole.
+MOST_NAME_CHARS = 40
+
+
+def _short(name: str) -> str:
+    return name if len(name) <= MOST_NAME_CHARS else name[: MOST_NAME_CHARS - 1] + "…"
 
 
 class ConfigError(RweError):

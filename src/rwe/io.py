@@ -12,6 +12,7 @@ import codecs
 import csv
 import ctypes
 import hashlib
+import re
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -21,8 +22,19 @@ import pandas as pd
 from rwe.catalog import EXTRACT_FILES
 from rwe.exceptions import InputError, Problem
 
-#: Cells read as missing. The contract says blank; R exports write NA.
-MISSING_TOKENS = ("", "NA", "N/A", "na", "n/a")
+#: Cells the reader reads as missing: blank only. Words such as ``NA`` or ``NULL`` are missing
+#: in identifier and numeric columns only (:data:`rwe.validate.MISSING_WORDS`): a site code or a
+#: regimen may be named ``NA``.
+MISSING_TOKENS = ("",)
+#: Missing cells of the tables rwe writes (:func:`write_table` writes missing as blank): a text
+#: such as ``NA`` (a site's name) is read back as itself.
+WRITTEN_NA = [""]
+#: Bytes that start a file in UTF-16 (a spreadsheet's "Unicode text" export).
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+#: Bytes cp1252 does not define: a file holding them is neither UTF-8 nor cp1252 text.
+CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
+#: The most problems of one kind a reading error lists (the rest are counted).
+MOST_READ_PROBLEMS = 20
 #: Flag columns of ADSL, restored as nullable integers by :func:`read_adam`.
 ADSL_FLAGS = (
     "triple_class_refractory", "high_risk_cyto", "gfr_le70", "age_ge80", "second_line",
@@ -41,6 +53,9 @@ ADAM_FLOAT_COLUMNS = (
 )  # fmt: skip
 
 
+SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
+
+
 @dataclass(frozen=True)
 class FileFormat:
     """What :func:`read_extract_file` detected about one file."""
@@ -51,7 +66,7 @@ class FileFormat:
 
     def describe(self) -> str:
         """Return a one-line, human-readable description."""
-        sep = {",": "comma", ";": "semicolon", "\t": "tab"}[self.separator]
+        sep = SEPARATOR_NAMES[self.separator]
         dec = "decimal comma" if self.decimal == "," else "decimal point"
         return f"{self.encoding}, {sep}-separated, {dec}"
 
@@ -72,7 +87,7 @@ def detect_encoding(raw: bytes) -> str:
 def detect_format(text: str) -> FileFormat:
     """Detect separator and decimal mark from the header and the first lines of ``text``."""
     sample = text[:20000]
-    header = sample.splitlines()[0] if sample else ""
+    header = next((line for line in sample.splitlines() if line.strip()), "")
     counts = {sep: header.count(sep) for sep in (",", ";", "\t")}
     separator = max(counts, key=counts.get) if any(counts.values()) else ","
     decimal = "."
@@ -92,25 +107,54 @@ def _looks_like_decimal_comma(cell: str) -> bool:
     return bool(tail) and head.lstrip("-").isdigit() and tail.isdigit()
 
 
-def _file_encoding(path: Path) -> tuple[str, bool]:
-    """Return (:func:`detect_encoding` of the whole file, whether it starts with a BOM).
+def _file_encoding(path: Path, label: str) -> tuple[str, str]:
+    """Return the codec of a site file and how to describe it, or refuse a file that is not text.
 
-    Read in blocks, so a multi-gigabyte file is never held in memory: a block of pure ASCII is
-    valid UTF-8 on its own; other blocks go through an incremental UTF-8 decoder.
+    UTF-16 is recognised by its byte-order mark (a spreadsheet's "Unicode text" export); else
+    :func:`detect_encoding` of the whole file, read in blocks so that a multi-gigabyte file is
+    never held in memory (a block of pure ASCII is valid UTF-8 on its own; other blocks go
+    through an incremental UTF-8 decoder).
+
+    Raises
+    ------
+    InputError
+        When the file holds NUL bytes (a binary file, a workbook, UTF-16 without its byte-order
+        mark) or bytes that are neither UTF-8 nor cp1252.
     """
-    decoder = codecs.getincrementaldecoder("utf-8")()
     with open(path, "rb") as fh:
-        head = fh.read(3)
-        fh.seek(0)
-        try:
-            while block := fh.read(1 << 24):
-                if block.isascii() and not decoder.getstate()[0]:
-                    continue
+        head = fh.read(4)
+    if head.startswith(UTF16_BOMS):
+        return "utf-16", "UTF-16"
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    utf8 = True
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 24):
+            if b"\x00" in block:
+                raise _not_text(label, "it holds NUL bytes (a binary file, a workbook, or UTF-16 "
+                                "without a byte-order mark)")  # fmt: skip
+            if not utf8 or (block.isascii() and not decoder.getstate()[0]):
+                continue
+            try:
                 decoder.decode(block)
+            except UnicodeDecodeError:
+                utf8 = False
+    if utf8:
+        try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            return "cp1252", False
-    return "utf-8-sig", head == b"\xef\xbb\xbf"
+            utf8 = False
+    if utf8:
+        return "utf-8-sig", "UTF-8 with BOM" if head.startswith(codecs.BOM_UTF8) else "UTF-8"
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 24):
+            if CP1252_UNDEFINED.search(block):
+                raise _not_text(label, "its bytes are neither UTF-8 nor cp1252 text")
+    return "cp1252", "cp1252"
+
+
+def _not_text(label: str, why: str) -> InputError:
+    return InputError([Problem(label, None, None, f"is not a CSV text file: {why}; save it from "
+                               "the spreadsheet as CSV (UTF-8)")])  # fmt: skip
 
 
 def _clean_text(column: pd.Series, decimal_comma: bool) -> pd.Series:
@@ -133,51 +177,128 @@ def _clean_text(column: pd.Series, decimal_comma: bool) -> pd.Series:
     return pd.Series(pd.Categorical.from_codes(new, uniques), index=column.index, name=column.name)
 
 
-def read_extract_file(path: str | Path) -> tuple[pd.DataFrame, FileFormat]:
+def read_extract_file(
+    path: str | Path, label: str | None = None
+) -> tuple[pd.DataFrame, FileFormat]:
     """Read one CSV of a site extract with every cell as text.
 
     Parameters
     ----------
     path : str or pathlib.Path
         The CSV file.
+    label : str, optional
+        The file's name in messages (default: its file name).
 
     Returns
     -------
     table : pandas.DataFrame
-        Cells as text (missing as ``NA``), surrounding whitespace removed, decimal commas
+        Cells as text (blank cells missing), surrounding whitespace removed, decimal commas
         turned into points. Column names are stripped and lower-cased. Every column is
         categorical (text categories): a laboratory file of tens of millions of rows has few
         distinct values per column, and validation checks each distinct value once.
     file_format : FileFormat
         The encoding, separator and decimal mark detected.
+
+    Raises
+    ------
+    InputError
+        When the file is not CSV text (binary, undecodable), is empty, names a column twice
+        (names that differ only by case are the same column), has lines with more fields than
+        the header, or lines of nothing but separators; every such problem is listed.
     """
     path = Path(path)
-    encoding, bom = _file_encoding(path)
+    label = label or path.name
+    encoding, description = _file_encoding(path, label)
     with open(path, "rb") as fh:
         head = fh.read(1 << 17)
     # The first 20,000 characters are enough to detect the separator and the decimal mark; a
     # multi-byte character cut at the end of the block is dropped.
     text = head.decode(encoding, errors="ignore")
-    if encoding == "cp1252":
-        label = "cp1252"
-    else:
-        label = "UTF-8 with BOM" if bom else "UTF-8"
-    fmt = replace(detect_format(text), encoding=label)
-    table = pd.read_csv(
-        path,
-        sep=fmt.separator,
-        encoding=encoding,
-        dtype="category",
-        keep_default_na=False,
-        na_values=list(MISSING_TOKENS),
-        quoting=csv.QUOTE_MINIMAL,
-        skipinitialspace=True,
-    )
+    empty = InputError([Problem(label, None, None, "the file is empty (or holds only blank "
+                                "lines): expected a header line, then one line per record")])  # fmt: skip
+    if not text.replace("\ufeff", "").strip():
+        raise empty
+    fmt = replace(detect_format(text), encoding=description)
+    if problems := header_problems(text, fmt.separator, label):
+        raise InputError(problems)
+    try:
+        table = pd.read_csv(
+            path,
+            sep=fmt.separator,
+            encoding=encoding,
+            dtype="category",
+            keep_default_na=False,
+            na_values=list(MISSING_TOKENS),
+            quoting=csv.QUOTE_MINIMAL,
+            skipinitialspace=True,
+        )
+    except pd.errors.EmptyDataError:
+        raise empty from None
+    except (pd.errors.ParserError, csv.Error, UnicodeDecodeError) as err:
+        raise InputError(_field_count_problems(path, encoding, fmt.separator, label, err)) from None
     _return_freed_memory()
     table.columns = [str(c).strip().lower() for c in table.columns]
     for i in range(table.shape[1]):
         table.isetitem(i, _clean_text(table.iloc[:, i], fmt.decimal == ","))
+    if problems := _separator_only_rows(table, label):
+        raise InputError(problems)
     return table, fmt
+
+
+def header_problems(text: str, separator: str, label: str) -> list[Problem]:
+    """Columns named more than once in the header line of ``text``.
+
+    Names are compared as the reader keeps them (stripped, lower-cased), so ``Age`` and ``age``
+    are the same column: pandas would rename or drop one of them silently.
+    """
+    line = next((line for line in text.splitlines() if line.strip()), "")
+    names = [n.strip().lower() for n in next(csv.reader([line], delimiter=separator), [])]
+    positions: dict[str, list[int]] = {}
+    for i, name in enumerate(names, start=1):
+        if name:
+            positions.setdefault(name, []).append(i)
+    return [
+        Problem(label, None, name, f"is in the header {len(at)} times (columns "
+                f"{', '.join(map(str, at))}); names that differ only by case or spaces are the "
+                "same column: keep one")
+        for name, at in positions.items()
+        if len(at) > 1
+    ]  # fmt: skip
+
+
+def _field_count_problems(
+    path: Path, encoding: str, separator: str, label: str, err: Exception
+) -> list[Problem]:
+    """The data rows with more fields than the header (what stops pandas' parser), all of them.
+
+    Rows are counted as the reader counts them: blank lines are skipped.
+    """
+    problems = []
+    with open(path, encoding=encoding, errors="replace", newline="") as fh:
+        rows = (r for r in csv.reader(fh, delimiter=separator) if any(f.strip() for f in r))
+        try:
+            width = len(next(rows, []))
+            for i, fields in enumerate(rows, start=1):
+                if len(fields) > width:
+                    problems.append(Problem(label, i, None, f"has more fields than the {width} of "
+                                            "the header: quote values that contain the separator "
+                                            f"({SEPARATOR_NAMES[separator]})"))  # fmt: skip
+        except csv.Error:
+            pass
+    if not problems:
+        unclosed = "EOF inside string" in str(err)
+        why = 'a quote (") is opened and never closed' if unclosed else "its lines do not parse"
+        problems.append(Problem(label, None, None, f"could not be read as CSV: {why}"))
+    return problems
+
+
+def _separator_only_rows(table: pd.DataFrame, label: str) -> list[Problem]:
+    """Data rows whose every cell is blank: a line of nothing but separators."""
+    if table.shape[1] < 2:
+        return []  # one column: a blank line was skipped by the parser, a blank cell is a value
+    blank = np.logical_and.reduce([table[c].cat.codes.to_numpy() < 0 for c in table.columns])
+    return [Problem(label, int(i) + 1, None, "holds nothing but separators: remove the line")
+            for i in np.flatnonzero(blank)]  # fmt: skip
 
 
 def _return_freed_memory() -> None:
@@ -214,18 +335,23 @@ def read_site(folder: str | Path, site: str) -> tuple[dict[str, pd.DataFrame], l
     Raises
     ------
     InputError
-        When the folder or ``patients.csv`` does not exist.
+        When the folder or ``patients.csv`` does not exist, or a file cannot be read as CSV
+        (:func:`read_extract_file`; the problems of every file are listed together).
     """
     folder = Path(folder)
     if not (folder / "patients.csv").is_file():
         raise InputError([Problem(f"{site}/patients.csv", None, None,
                                   f"required file not found in the site folder of '{site}'")])  # fmt: skip
-    tables, inputs = {}, []
+    tables, inputs, problems = {}, [], []
     for stem in EXTRACT_FILES:
         path = folder / f"{stem}.csv"
         if not path.is_file():
             continue
-        table, fmt = read_extract_file(path)
+        try:
+            table, fmt = read_extract_file(path, f"{site}/{stem}.csv")
+        except InputError as err:  # the other files are still read: every problem is listed
+            problems += err.problems
+            continue
         table.insert(0, "site", pd.Categorical.from_codes(np.zeros(len(table), np.int8), [site]))
         table["_row"] = np.arange(
             1, len(table) + 1, dtype=np.int64 if len(table) >> 31 else np.int32
@@ -235,6 +361,8 @@ def read_site(folder: str | Path, site: str) -> tuple[dict[str, pd.DataFrame], l
             "site": site, "file": f"{stem}.csv", "sha256": sha256(path), "rows": len(table),
             "format": fmt.describe(),
         })  # fmt: skip
+    if problems:
+        raise InputError(problems)
     return tables, inputs
 
 
@@ -266,7 +394,13 @@ def read_adam(
         the memory and time of Python strings.
     """
     if not text_as_category:
-        table = pd.read_csv(path, dtype={"patient_id": str, "site": str}, usecols=columns)
+        table = pd.read_csv(
+            path,
+            dtype={"patient_id": str, "site": str},
+            usecols=columns,
+            keep_default_na=False,
+            na_values=WRITTEN_NA,
+        )
         for col in ADAM_INT_COLUMNS:
             if col in table.columns:
                 table[col] = pd.to_numeric(table[col], errors="raise").astype("Int64")
@@ -276,7 +410,9 @@ def read_adam(
     # Every column is read as categorical text (parsing a number per distinct text, not per
     # cell: pandas' float and Int64 parsing of 90 million rows peaked at several gigabytes),
     # then numbers are spread from the categories, parsed as read_csv parses them.
-    table = pd.read_csv(path, usecols=wanted, dtype="category")[wanted]
+    table = pd.read_csv(
+        path, usecols=wanted, dtype="category", keep_default_na=False, na_values=WRITTEN_NA
+    )[wanted]
     _return_freed_memory()
     for col in wanted:
         if col not in ADAM_INT_COLUMNS and col not in ADAM_FLOAT_COLUMNS:
@@ -310,9 +446,15 @@ def read_text_table(path: str | Path, drop: tuple[str, ...] = ("_row",)) -> pd.D
     For passing a large table through unchanged (the derive stage copies the validated
     laboratory table, ~90 rows per patient, to ADLB): :func:`write_table` writes each cell's
     text back as read, with a fraction of the memory and time of parsing numbers. Missing cells
-    are read as pandas reads them by default, as :func:`read_adam` does.
+    are blank cells only (a text such as ``NA`` stays text), as in :func:`read_adam`.
     """
-    table = pd.read_csv(path, usecols=lambda c: c not in drop, dtype="category")
+    table = pd.read_csv(
+        path,
+        usecols=lambda c: c not in drop,
+        dtype="category",
+        keep_default_na=False,
+        na_values=WRITTEN_NA,
+    )
     _return_freed_memory()
     return table
 
@@ -381,28 +523,82 @@ def read_tables(paths: dict[str, str | Path]) -> dict[str, pd.DataFrame]:
     tables = {}
     for name, path in paths.items():
         try:
-            tables[name] = pd.read_csv(path)
+            tables[name] = pd.read_csv(path, keep_default_na=False, na_values=WRITTEN_NA)
         except (FileNotFoundError, pd.errors.EmptyDataError):
             continue
     return tables
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: A number as text: it starts with a sign but is no formula, and stays as it is.
+NUMBER_TEXT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|nan)", re.IGNORECASE)
+
+
+def neutralise_cell(text: str) -> str:
+    """Prefix ``'`` to a text a spreadsheet would run as a formula (OWASP's CSV-injection rule).
+
+    A text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed,
+    unless it is a number (``-0.5``, ``+3``, ``-1e-05``), which stays a number.
+    """
+    if text.startswith(FORMULA_STARTS) and not NUMBER_TEXT.fullmatch(text):
+        return "'" + text
+    return text
+
+
+def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with every text cell and column name passed through :func:`neutralise_cell`.
+
+    Numeric columns are left alone; a text column is mapped once per distinct value.
+    """
+    out = table.copy(deep=False)
+    out.columns = [neutralise_cell(str(c)) for c in table.columns]
+    for i in range(table.shape[1]):
+        column = table.iloc[:, i]
+        if isinstance(column.dtype, pd.CategoricalDtype) or column.dtype == object:
+            codes, distinct = pd.factorize(column)
+            mapped = [neutralise_cell(v) if isinstance(v, str) else v for v in distinct]
+            if any(m is not v for m, v in zip(mapped, distinct, strict=True)):
+                per_code = np.empty(len(mapped) + 1, dtype=object)  # the last: missing (−1)
+                per_code[:-1] = mapped
+                out.isetitem(i, pd.Series(per_code[codes], index=table.index, dtype=object))
+    return out
+
+
 def write_table(table: pd.DataFrame, path: str | Path) -> None:
     """Write a result table as CSV (unrounded numbers, empty cells for missing).
 
-    The bytes are those of ``table.to_csv(path, index=False)``; tables of many rows are
-    formatted column-wise (:func:`_csv_bytes`), since pandas formats every cell in Python and
-    took minutes on a laboratory table of 90 million rows.
+    The bytes are those of ``table.to_csv(path, index=False)`` after
+    :func:`neutralise_formulas`: a text cell a spreadsheet would run as a formula is prefixed
+    with ``'``, numbers stay numbers. Tables of many rows are formatted column-wise
+    (:func:`_csv_bytes`), since pandas formats every cell in Python and took minutes on a
+    laboratory table of 90 million rows.
     """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    cells = _csv_cells(table) if len(table) >= FAST_WRITE_ROWS and table.shape[1] > 1 else None
+    # A carriage return inside a cell is quoted by the column-wise writer only (pandas quotes
+    # line feeds, not CRs, which a reader takes for a line break).
+    fast = len(table) >= FAST_WRITE_ROWS or _holds_carriage_return(table)
+    cells = _csv_cells(table) if fast and table.shape[1] > 1 else None
     if cells is None:
-        table.to_csv(path, index=False)
+        neutralise_formulas(table).to_csv(path, index=False)
         return
     with open(path, "wb") as fh:
-        fh.write(_csv_line([str(c) for c in table.columns]))
+        fh.write(_csv_line([neutralise_cell(str(c)) for c in table.columns]))
         for start in range(0, len(table), WRITE_CHUNK_ROWS):
             fh.write(_csv_bytes(cells, start, min(start + WRITE_CHUNK_ROWS, len(table))))
+
+
+def _holds_carriage_return(table: pd.DataFrame) -> bool:
+    for _, column in table.items():
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            values = column.cat.categories
+        elif column.dtype == object:
+            values = column.unique()
+        else:
+            continue
+        if any(isinstance(v, str) and "\r" in v for v in values):
+            return True
+    return False
 
 
 #: Tables from this many rows are written by :func:`_csv_bytes` (smaller ones by pandas).
@@ -438,12 +634,12 @@ def _csv_cells(table: pd.DataFrame) -> list | None:
             distinct = pd.Series(column.cat.categories)
             if distinct.dtype != object or not all(isinstance(v, str) for v in distinct):
                 return None
-            texts = [_csv_field(v) for v in distinct]
+            texts = [_csv_field(neutralise_cell(v)) for v in distinct]
         elif pd.api.types.is_object_dtype(dtype):
             codes, distinct = pd.factorize(column)
             if not all(isinstance(v, str) for v in distinct):
                 return None
-            texts = [_csv_field(v) for v in distinct]
+            texts = [_csv_field(neutralise_cell(v)) for v in distinct]
         elif dtype == np.float64:
             codes, distinct = pd.factorize(column)
             texts = list(np.asarray(distinct, dtype=np.float64).astype(str))

@@ -22,6 +22,7 @@ The checks run in four passes per file:
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -38,15 +39,146 @@ LAB_TESTS = ("WBC", "ANC", "HGB", "PLT", "SPEP_M", "UPEP_M", "FLC_involved", "FL
              "BMPC")  # fmt: skip
 GFR_RANGE = (0.0, 200.0)
 
-#: Column names that look like direct identifiers (always refused, whatever the config).
-IDENTIFIER_PATTERN = re.compile(
-    r"(^|_)(name|first_?name|last_?name|surname|given_?name|initials|mrn|medical_?record|"
-    r"record_?n(o|umber)|dob|birth|birth_?date|date_?of_?birth|address|street|city|zip|"
-    r"post_?code|phone|telephone|mobile|fax|e_?mail|ssn|social_?security|insurance|"
-    r"passport|national_?id|nhs_?n(o|umber)|case_?n(o|umber))($|_)"
-)
-#: Column names that look like calendar dates.
-DATE_NAME_PATTERN = re.compile(r"(^|_)(date|datum|dt)($|_)")
+#: Words (compared case-insensitively) that mean a missing value in identifier, day and number
+#: columns, as spreadsheets, R, SAS and databases write it. Code and text columns keep them as
+#: text: a site or regimen may be called ``NA``.
+MISSING_WORDS = frozenset({"na", "n/a", "n.a.", "null", "none", "nan", "-nan", "#n/a", "#na", "."})
+#: Day columns hold at most this many days unless the config says otherwise (``max_day``).
+DEFAULT_MAX_DAY = 36_525
+#: Largest whole number a day or count may hold (beyond it a float no longer holds every integer).
+MAX_WHOLE = 2**53
+#: A value echoed in a message is at most this long (longer ones are described, not shown).
+MOST_SHOWN_CHARS = 24
+
+#: Identifier words of column names, after :func:`normalise_name`: found anywhere in the name
+#: with its separators removed (``patientname``, ``geburtsdatum``, ``hospitalno``)...
+IDENTIFIER_STEMS = (
+    # names
+    "name", "vorname", "nachname", "nombre", "apellido", "cognome", "prenom", "surname",
+    "forename", "initials", "initialen", "voornaam", "achternaam",
+    # record and personal numbers
+    "mrn", "medicalrecord", "recordnumber", "recordno", "recordnr", "hospitalno", "hospitalnum",
+    "hospitalnr", "hospitalid", "chartno", "chartnum", "patientno", "patientnum", "patientnr",
+    "patnr", "patientennummer", "patientenid", "fallnummer", "fallnr", "aufnahmenummer", "kisnr",
+    "caseno", "casenum", "nhsno", "nhsnum", "socialsecurity", "sozialversicherung",
+    "versichertennummer", "versicherungsnummer", "insurance", "krankenkasse", "historiaclinica",
+    "numerohistoria", "expediente", "dossier", "personnummer", "passport", "reisepass",
+    "nationalid", "codicefiscale", "identitynumber", "ausweis", "svnr",
+    # e-mail
+    "email", "mail", "courriel", "correo",
+    # phone
+    "phone", "telefon", "teleph", "mobil", "movil", "handynummer", "cellular",
+    # address
+    "address", "adress", "anschrift", "direccion", "indirizzo", "street", "strasse", "wohnort",
+    "postcode", "postalcode", "zipcode", "postleitzahl", "codigopostal", "codepostal",
+    # date of birth
+    "birth", "geburt", "gebdat", "nacimiento", "naissance", "nascita", "nascimento", "geboorte",
+    "fodelse",
+)  # fmt: skip
+#: ...and short words that are identifiers only as a whole word of the name (``nom``,
+#: ``tel``), since they occur inside harmless words (``nominal``, ``hotel``).
+IDENTIFIER_WORDS = frozenset({
+    "nom", "nome", "naam", "initial", "ssn", "nhs", "nhi", "ahv", "nir", "bsn", "cpr", "dni",
+    "nif", "nss", "ipp", "nhc", "tel", "tlf", "fax", "handy", "portable", "city",
+    "town", "ort", "ville", "ciudad", "citta", "stadt", "zip", "plz", "dob", "ddn", "gebdatum",
+})  # fmt: skip
+#: Words naming a record kept at a hospital; with a number word they are a record number
+#: (``hospital_no``, ``case_id``, ``Fall-Nr``).
+RECORD_WORDS = frozenset({"hospital", "klinik", "clinic", "kis", "record", "chart", "case",
+                          "fall", "akte", "patient", "pat", "admission", "encounter"})  # fmt: skip
+NUMBER_WORDS = frozenset({"no", "nr", "num", "number", "nummer", "numero", "id", "ident"})
+#: Column names that look like calendar dates (as a word, or ``...date`` / ``...datum``).
+DATE_WORDS = frozenset({"date", "datum", "dt", "fecha"})
+DATE_STEMS = ("datum", "fecha")
+#: Cell values that look like identifying data, by what they look like. Searched in text and
+#: code columns and in extra columns (never echoed).
+IDENTIFYING_VALUES = {
+    "an e-mail address": re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),
+    "a name with a title": re.compile(
+        r"\b(mr|mrs|ms|miss|dr|prof|herr|frau|mme|mlle|sr|sra|sig|sig\.ra)\.?\s+[^\W\d_]{2,}",
+        re.IGNORECASE,
+    ),
+    "a date": re.compile(
+        r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b|\b\d{1,2}\.?\s*(jan|feb|mar|apr|may|jun|jul|aug|"
+        r"sep|oct|nov|dec|mär|mai|okt|dez|janv|févr|avr|juil|août|déc|ene|abr|ago|dic)[a-zé]*"
+        r"\.?\s*\d{2,4}\b",
+        re.IGNORECASE,
+    ),
+    "a phone number": re.compile(r"(\+|\b00)\d[\d ()/.-]{6,}\d|\b\d{2,5}[ ()/.-]+\d{3,}[ /.-]+\d{2,}\b"),
+    "a record number": re.compile(r"[^\W\d_].*\d{5,}|\d{5,}.*[^\W\d_]"),
+}  # fmt: skip
+#: In a free-text column of the contract (an AE term, a unit) any run of five digits is a
+#: record or phone number: no CTCAE term or unit has one.
+DIGIT_RUN = re.compile(r"\d{5,}")
+
+
+def normalise_name(name: str) -> str:
+    """Return a column name as identifier words are matched.
+
+    Accents removed, case folded, words joined by ``_`` (``E-Mail`` → ``e_mail``,
+    ``Geburtsdatum`` → ``geburtsdatum``, ``PatientName`` → ``patient_name``).
+    """
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", str(name))  # PatientName -> Patient_Name
+    text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return re.sub(r"[^a-z0-9]+", "_", text.casefold()).strip("_")
+
+
+def identifier_kind(name: str) -> str | None:
+    """Return ``"identifier"`` or ``"date"`` when a column name looks like one, else None.
+
+    Names in any of several languages and spellings count.
+
+    Matches the curated :data:`IDENTIFIER_STEMS` anywhere in the name with its separators
+    removed, :data:`IDENTIFIER_WORDS` as whole words, a record word with a number word
+    (``hospital_no``, ``case_id``), and date words.
+    """
+    normal = normalise_name(name)
+    words = set(normal.split("_"))
+    joined = normal.replace("_", "")
+    if (
+        any(stem in joined for stem in IDENTIFIER_STEMS)
+        or words & IDENTIFIER_WORDS
+        or (words & RECORD_WORDS and words & NUMBER_WORDS)
+    ):
+        return "identifier"
+    if words & DATE_WORDS or any(s in joined for s in DATE_STEMS) or joined.endswith("date"):
+        return "date"
+    return None
+
+
+def identifying_value(value: str, free_text: bool = False) -> str | None:
+    """Return what a cell looks like when it looks like identifying data, else None.
+
+    Identifying data: an e-mail address, a phone or record number, a date, a name with a title.
+
+    ``free_text`` (a contract text column) also counts any run of five digits.
+    """
+    text = str(value)
+    for kind, pattern in IDENTIFYING_VALUES.items():
+        if pattern.search(text):
+            return kind
+    if free_text and DIGIT_RUN.search(text):
+        return "a record or phone number"
+    return None
+
+
+def _identifying_id(value: str) -> str | None:
+    for kind in ("an e-mail address", "a name with a title"):
+        if IDENTIFYING_VALUES[kind].search(value):
+            return kind
+    return None
+
+
+def shown(value) -> str:
+    """`` (got 'x')`` for a message, unless the value is long or looks identifying."""
+    text = str(value)
+    if identifying_value(text) or DIGIT_RUN.search(text):
+        return " (the value is not shown: it may identify someone)"
+    if len(text) > MOST_SHOWN_CHARS:
+        return f" (got a value of {len(text)} characters)"
+    return f" (got '{text}')"
+
+
 #: Cell values that look like calendar dates (ISO, European and US spellings).
 DATE_VALUE_PATTERN = re.compile(
     r"^\s*(\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})([ T]\d{1,2}:\d{2}.*)?\s*$"
@@ -66,6 +198,7 @@ DAY_COLUMNS = {
     "adverse_events": ("onset_day",),
     "labs": ("day",),
 }
+DAY_NAMES = frozenset(day for days in DAY_COLUMNS.values() for day in days)
 #: The column of ``patients.csv`` holding each patient's day-0 date (``dates: true`` only).
 START_DATE = "start_date"
 ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -122,12 +255,10 @@ def _flag(name: str, nullable: bool = False, required: bool = True) -> Field:
     return Field(name, "int", required=required, nullable=nullable, codes=(0, 1))
 
 
-def _day(name: str, nullable: bool = True, required: bool = True, low: float = 0) -> Field:
-    return Field(name, "int", required=required, nullable=nullable, low=low)
-
-
 def contract(
-    regimens: tuple[str, ...] = REGIMENS, has_responses: bool = False
+    regimens: tuple[str, ...] = REGIMENS,
+    has_responses: bool = False,
+    max_day: int = DEFAULT_MAX_DAY,
 ) -> dict[str, list[Field]]:
     """Return the input contract: the fields of every file of a site extract.
 
@@ -137,7 +268,14 @@ def contract(
         Regimen codes accepted after aliases are applied.
     has_responses : bool
         Whether ``responses.csv`` is part of the extract (then ``best_response`` may be blank).
+    max_day : int
+        Largest day a day column may hold (config ``max_day``): beyond any plausible follow-up,
+        e.g. a calendar date written as ``20230401``.
     """
+
+    def _day(name: str, nullable: bool = True, required: bool = True, low: float = 0) -> Field:
+        return Field(name, "int", required=required, nullable=nullable, low=low, high=max_day)
+
     return {
         "patients": [
             Field("patient_id", "id", unique=True),
@@ -203,10 +341,13 @@ def check_columns(
     for col in table.columns:
         if col in ("site", "_row") or col in known:
             continue
-        if IDENTIFIER_PATTERN.search(col):
-            problems.append(Problem(label, None, col, "looks like a direct identifier and is never "
-                                    "accepted; remove the column from the extract"))  # fmt: skip
-        elif DATE_NAME_PATTERN.search(col):
+        kind = identifier_kind(col)
+        if kind == "identifier":
+            problems.append(Problem(label, None, col, "looks like a direct identifier (a name, "
+                                    "record number, e-mail, phone, address or date of birth) and "
+                                    "is never accepted, even with allow_extra_columns; remove the "
+                                    "column from the extract"))  # fmt: skip
+        elif kind == "date":
             problems.append(Problem(label, None, col, "looks like a calendar date and is never "
                                     "accepted; give days from day 0 instead"))  # fmt: skip
         elif not allow_extra_columns:
@@ -281,9 +422,8 @@ def parse_types(
         codes, parsed, bad_value = _parse_distinct(raw, f.kind)
         if bad_value.any():
             for idx in np.flatnonzero(np.append(bad_value, False)[codes]):
-                shown = "" if f.kind == "id" else f" (got '{raw.iloc[idx]}')"
                 problems.append(Problem(label, int(table["_row"].iloc[idx]), f.name,
-                                        f"expected {f.expected()}{shown}"))  # fmt: skip
+                                        f"expected {f.expected()}{shown(raw.iloc[idx])}"))  # fmt: skip
         typed[f.name] = pd.Series(_spread(parsed, codes, f.kind), index=table.index, name=f.name)
     return typed, problems
 
@@ -296,6 +436,8 @@ def _parse_distinct(raw: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray, 
     """
     codes, distinct = _distinct(raw)
     parsed = pd.to_numeric(distinct, errors="coerce").to_numpy(dtype=float)
+    # inf, Infinity and numbers too large to be exact are not values of any column
+    parsed[~(np.abs(parsed) <= MAX_WHOLE)] = np.nan
     bad_value = np.isnan(parsed)
     if kind == "int":
         fractional = ~bad_value & (parsed != np.floor(np.nan_to_num(parsed)))
@@ -401,12 +543,105 @@ def _domain_failures(f: Field, column: pd.DataFrame) -> dict[int, str]:
                 message = f"a value is required (expected {f.expected()})"
             elif case.check == "field_uniqueness":
                 message = "duplicate patient_id: the same id is on more than one row"
+            elif f.name in DAY_NAMES and _looks_like_yyyymmdd(case.failure_case):
+                message = (f"looks like a calendar date (YYYYMMDD), not a day; expected days "
+                           f"from day 0 ({f.expected()})")  # fmt: skip
             else:
-                shown = "" if f.kind == "id" else f" (got '{case.failure_case}')"
-                message = f"{case.check}{shown}"
+                message = f"{case.check}{'' if f.kind == 'id' else shown(case.failure_case)}"
             messages.setdefault(int(case.index), message)
         return messages
     return {}
+
+
+def _looks_like_yyyymmdd(value) -> bool:
+    """Whether a whole number reads as a calendar date 1900-01-01 … 2199-12-31 (``20230401``)."""
+    try:
+        text = str(int(value))
+    except (TypeError, ValueError, OverflowError):
+        return False
+    return bool(re.fullmatch(r"(19|20|21)\d\d(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])", text))
+
+
+def blank_missing_words(table: pd.DataFrame, fields: list[Field]) -> pd.DataFrame:
+    """Blank the missing-value words of the identifier and numeric columns.
+
+    :data:`MISSING_WORDS` are ``NA``, ``NULL``, ``None``, ``nan``, ``#N/A`` …; code and text
+    columns keep them as text.
+
+    A missing identifier is then reported as such (a value is required), never taken as a
+    patient called ``NA``.
+    """
+    out = table
+    for f in fields:
+        if f.kind not in ("id", "int", "float") or f.name not in table.columns:
+            continue
+        column = table[f.name]
+        if not isinstance(column.dtype, pd.CategoricalDtype):
+            continue
+        words = [v for v in column.cat.categories if str(v).strip().casefold() in MISSING_WORDS]
+        if words:
+            out = out.copy(deep=False) if out is table else out
+            out[f.name] = column.cat.remove_categories(words)
+    return out
+
+
+def check_identifying_values(table: pd.DataFrame, fields: list[Field], label: str) -> list[Problem]:
+    """Refuse cells that look like identifying data in free-text and extra columns.
+
+    Text columns of the contract (an AE term, a unit) and columns outside it (accepted with
+    ``allow_extra_columns``) are searched for e-mail addresses, phone and record numbers,
+    dates and names with a title (:func:`identifying_value`); identifiers (pseudonyms, which
+    hold digits) for e-mail addresses and names with a title. Code columns accept their codes
+    only, and numeric columns numbers only. The values are never shown.
+    """
+    kinds = {f.name: f.kind for f in fields}
+    problems = []
+    for col in table.columns:
+        kind = kinds.get(col, "extra")
+        if col in ("site", "_row") or kind not in ("id", "text", "extra"):
+            continue
+        codes, values = _distinct(table[col])
+        if kind == "id":  # pseudonyms hold digits: only an e-mail address or a name is refused
+            found = [_identifying_id(v) for v in values.astype(str)]
+        else:
+            found = [identifying_value(v, free_text=kind == "text") for v in values.astype(str)]
+        if not any(found):
+            continue
+        found.append(None)
+        rows = table["_row"].to_numpy()
+        for i in np.flatnonzero([found[c] is not None for c in codes]):
+            problems.append(Problem(label, int(rows[i]), col, f"looks like {found[codes[i]]} "
+                                    "(identifying data never leaves the site; the value is not "
+                                    "shown): remove it or code it"))  # fmt: skip
+    return problems
+
+
+def check_duplicate_rows(table: pd.DataFrame, label: str) -> list[Problem]:
+    """Refuse rows of a long table that repeat an earlier row exactly (every column the same).
+
+    A repeated assessment, event or laboratory value changes derived results: two identical
+    response rows would "confirm" a response seen once. Compared on the codes of each column's
+    distinct texts, so a large laboratory table is not turned into Python strings.
+    """
+    columns = [c for c in table.columns if c not in ("site", "_row")]
+    if not columns or len(table) < 2:
+        return []
+    # One whole number per row from the columns' codes (mixed radix: code + 1, 0 = missing),
+    # hashed once; a row key too large for int64 (very many distinct values) is hashed per column.
+    key, radix = np.zeros(len(table), dtype=np.int64), 1
+    for col in columns:
+        codes, values = _distinct(table[col])
+        radix *= len(values) + 1
+        if radix >= 2**62:
+            keys = pd.DataFrame({c: _distinct(table[c])[0] for c in columns})
+            repeated = keys.duplicated().to_numpy()
+            break
+        key = key * (len(values) + 1) + (codes.astype(np.int64) + 1)
+    else:
+        repeated = pd.Series(key).duplicated().to_numpy()
+    return [Problem(label, int(r), None, "repeats an earlier row exactly (every column the same): "
+                    "remove the copy, or the same record is counted twice")
+            for r in table["_row"].to_numpy()[repeated]]  # fmt: skip
 
 
 def check_patient_logic(patients: pd.DataFrame, label: str) -> list[Problem]:
@@ -676,6 +911,7 @@ def validate_site(
     sex_aliases: dict[str, str] | None = None,
     lab_units: dict[str, str] | None = None,
     dates: bool = False,
+    max_day: int = DEFAULT_MAX_DAY,
 ) -> tuple[dict[str, pd.DataFrame], list[Problem]]:
     """Validate the raw tables of one site; return them typed, with every problem found.
 
@@ -699,6 +935,8 @@ def validate_site(
         A site's unit spellings mapped to units :func:`rwe.units.harmonise_lab_units` knows.
     dates : bool
         The site may send dates (:func:`convert_dates`); otherwise date columns are refused.
+    max_day : int
+        Largest day a day column may hold (config ``max_day``).
 
     Returns
     -------
@@ -708,7 +946,7 @@ def validate_site(
     """
     aliases = regimen_aliases or {}
     regimens = tuple(dict.fromkeys([*REGIMENS, *aliases.values()]))
-    spec = contract(regimens, has_responses="responses" in tables)
+    spec = contract(regimens, has_responses="responses" in tables, max_day=max_day)
     problems: list[Problem] = []
     converted, date_failed = {}, set()
     if dates:
@@ -723,8 +961,15 @@ def validate_site(
         if stem == "labs":
             table = apply_aliases(table, "unit", lab_units)
         label, fields = f"{site}/{stem}.csv", spec[stem]
+        table = blank_missing_words(table, fields)
         found = check_columns(table, fields, label, allow_extra_columns)
         found += check_date_values(table, label)
+        found += check_identifying_values(table, fields, label)
+        if stem == "patients" and len(table) == 0:
+            found.append(Problem(label, None, None, "has no data rows: expected one row per "
+                                 "patient after the header"))  # fmt: skip
+        elif stem != "patients":
+            found += check_duplicate_rows(table, label)
         typed, parse_problems = parse_types(table, fields, label)
         found += parse_problems
         parse_failed = {(p.row, p.column) for p in parse_problems}
@@ -766,6 +1011,7 @@ def validate_extract(
     allow_extra_columns: bool = False,
     *,
     site_options: dict[str, dict] | None = None,
+    max_day: int = DEFAULT_MAX_DAY,
 ) -> dict[str, pd.DataFrame]:
     """Validate every site's extract and pool them.
 
@@ -779,6 +1025,8 @@ def validate_extract(
         Per site, the keyword arguments of :func:`validate_site` for its own conventions
         (``regimen_aliases``, which override the shared ones, ``response_aliases``,
         ``sex_aliases``, ``lab_units``, ``dates``).
+    max_day : int
+        Largest day a day column may hold (config ``max_day``).
 
     Returns
     -------
@@ -795,7 +1043,9 @@ def validate_extract(
     for site, tables in sites.items():
         options = dict((site_options or {}).get(site, {}))
         aliases = {**(regimen_aliases or {}), **options.pop("regimen_aliases", {})}
-        typed, site_problems = validate_site(tables, site, aliases, allow_extra_columns, **options)
+        typed, site_problems = validate_site(
+            tables, site, aliases, allow_extra_columns, max_day=max_day, **options
+        )
         problems += site_problems
         for stem, table in typed.items():
             pooled.setdefault(stem, []).append(table)
@@ -803,6 +1053,60 @@ def validate_extract(
         problems.sort(key=lambda p: (p.file, p.row if p.row is not None else -1, p.column or ""))
         raise InputError(problems)
     return {stem: _pool(parts) for stem, parts in pooled.items()}
+
+
+def check_site(
+    folder,
+    site: str,
+    coding: dict | None = None,
+    allow_extra_columns: bool = False,
+    max_day: int = DEFAULT_MAX_DAY,
+    on_implausible: str = "warn",
+) -> tuple[dict[str, pd.DataFrame], list[dict]]:
+    """Read and validate one site's folder: the workflow's site job and ``rwe check`` alike.
+
+    Parameters
+    ----------
+    folder : str or pathlib.Path
+        The site's extract folder.
+    site : str
+        The site's name.
+    coding : dict, optional
+        The site's harmonisation (:func:`rwe.config.site_coding`): ``regimen_aliases`` (shared
+        and the site's own), ``response_aliases``, ``sex_aliases``, ``lab_units``, ``dates``.
+    allow_extra_columns, max_day
+        As in :func:`validate_site`.
+    on_implausible : {"warn", "stop"}
+        What an implausible value does (:func:`rwe.plausibility.check_extract`).
+
+    Returns
+    -------
+    typed : dict of str to pandas.DataFrame
+        The validated tables (:func:`validate_extract`), plus ``plausibility`` (the findings of
+        :func:`rwe.plausibility.check_extract`) and ``response_labs`` (the IMWG response tests
+        in harmonised units, :func:`rwe.imwg.response_labs`).
+    inputs : list of dict
+        What was read (:func:`rwe.io.read_site`).
+
+    Raises
+    ------
+    InputError
+        Every problem of every file of the site.
+    """
+    from rwe.io import read_site
+
+    raw, inputs = read_site(folder, site)
+    options = dict(coding or {})
+    aliases = options.pop("regimen_aliases", {})
+    typed = validate_extract(
+        {site: raw}, aliases, allow_extra_columns, site_options={site: options}, max_day=max_day
+    )
+    from rwe import imwg, plausibility
+
+    typed["plausibility"] = plausibility.check_extract(typed, on_implausible)
+    labs = typed.get("labs", empty_table("labs"))
+    typed["response_labs"] = imwg.response_labs(labs, f"{site}/labs.csv")
+    return typed, inputs
 
 
 def _pool(parts: list[pd.DataFrame]) -> pd.DataFrame:

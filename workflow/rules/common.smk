@@ -4,7 +4,7 @@ import json
 import re
 from pathlib import Path
 
-import yaml
+from rwe import config as rwe_config
 
 from rwe.catalog import ADAM, EXTRACT_FILES, FIGURE_KINDS, LAB_SUMMARIES
 from rwe.options import ReportOptions
@@ -31,25 +31,19 @@ def table(name):
 
 
 # Site entries of the config: a folder (row-level extract), {path: folder, <harmonisation>}
-# (row-level with the site's own coding) or {aggregates: folder} (aggregate-only site).
-SITE_SCHEMA = yaml.safe_load(
-    (Path(workflow.basedir) / "workflow/schemas/config.schema.yaml").read_text()
-)["$defs"]["row_level_site"]["properties"]
-# The harmonisation of a site left out of its entry: the schema's defaults (one place).
-SITE_CODING_DEFAULTS = {
-    key: spec["default"] for key, spec in SITE_SCHEMA.items() if "default" in spec
-}
+# (row-level with the site's own coding) or {aggregates: folder} (aggregate-only site). The
+# lookups are rwe.config's, which `rwe check --config` uses too.
+CONFIG_SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
 
 
 def site_entry(site):
     """A site's config entry as a mapping (a folder string is {path: folder})."""
-    entry = config["sites"][site]
-    return {"path": entry} if isinstance(entry, str) else entry
+    return rwe_config.site_entry(config, site)
 
 
 def row_level_sites():
     """Sites that send a row-level extract (one `site` job each), in the config's order."""
-    return [site for site in config["sites"] if "aggregates" not in site_entry(site)]
+    return rwe_config.row_level_sites(config)
 
 
 def aggregate_sites():
@@ -62,12 +56,11 @@ def site_folder(site):
     return site_entry(site)["path"]
 
 
-def site_coding(site):
-    """A site's harmonisation: its own aliases over the shared regimen_aliases, lab units, dates."""
-    entry = site_entry(site)
-    coding = {key: entry.get(key, default) for key, default in SITE_CODING_DEFAULTS.items()}
-    coding["regimen_aliases"] = {**config["regimen_aliases"], **coding["regimen_aliases"]}
-    return coding
+def site_options(site):
+    """What the site job validates a site with: coding, allow_extra_columns, max_day, on_implausible."""
+    options = rwe_config.site_options(config, site, CONFIG_SCHEMA)
+    del options["folder"]
+    return options
 
 
 def site_files(wildcards):

@@ -12,11 +12,9 @@ rule site:
         inputs=site_output("inputs.json"),
     params:
         folder=lambda wildcards: site_folder(wildcards.site),
-        coding=lambda wildcards: site_coding(wildcards.site),
-        allow_extra_columns=config["allow_extra_columns"],
+        options=lambda wildcards: site_options(wildcards.site),
         gfr_cutoff=config["gfr_cutoff"],
         pfs_death_events=config["pfs_death_events"],
-        on_implausible=config["plausibility"]["on_implausible"],
         nadir_window=config["nadir_window"],
         response_source=config["response_source"],
         imwg=config["imwg"],

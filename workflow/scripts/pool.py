@@ -34,7 +34,7 @@ def main(snakemake):
     for name in ("adsl", "adrs", "adtte", "adae", "adrs_derived"):
         pool_csv(snakemake.input[name], snakemake.output[name])
     for name in ("data_quality", "plausibility"):
-        pooled_by_file(snakemake.input[name]).to_csv(snakemake.output[name], index=False)
+        write_table(pooled_by_file(snakemake.input[name]), snakemake.output[name])
     adsl = read_adam(snakemake.output.adsl)
     adtte = read_adam(snakemake.output.adtte)
     write_table(

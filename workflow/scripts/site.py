@@ -13,8 +13,8 @@ import sys
 
 from rwe import derive, imwg, plausibility, safety
 from rwe.exceptions import InputError
-from rwe.io import read_site, write_table
-from rwe.validate import empty_table, validate_extract
+from rwe.io import write_table
+from rwe.validate import check_site, empty_table
 
 
 def main(snakemake):
@@ -22,30 +22,20 @@ def main(snakemake):
     log = logging.getLogger("site")
     site, p = snakemake.wildcards.site, snakemake.params
     try:
-        raw, inputs = read_site(p.folder, site)
-        for item in inputs:
-            log.info(
-                "read %s/%s: %d rows (%s)", item["site"], item["file"], item["rows"], item["format"]
-            )
-        options = dict(p.coding)
-        typed = validate_extract(
-            {site: raw},
-            options.pop("regimen_aliases"),
-            p.allow_extra_columns,
-            site_options={site: options},
-        )
-        findings = plausibility.check_extract(typed, p.on_implausible)
-        # The response tests of the labs, in harmonised units (an unknown unit is bad input).
-        response_labs = imwg.response_labs(
-            typed.get("labs", empty_table("labs")), f"{site}/labs.csv"
-        )
+        # The validation `rwe check --config` runs, with the same options.
+        typed, inputs = check_site(p.folder, site, **p.options)
+        findings = typed.pop("plausibility")
+        response_labs = typed.pop("response_labs")
     except InputError as err:
         # One readable list of every problem; nothing of this site is written.
         message = f"Site '{site}' ({p.folder}) was not processed. {err}"
         log.error("%s", message)
         print(message, file=sys.stderr)
         sys.exit(1)
-    del raw  # the text tables: only the typed ones are used
+    for item in inputs:
+        log.info(
+            "read %s/%s: %d rows (%s)", item["site"], item["file"], item["rows"], item["format"]
+        )
     write_table(derive.data_quality(typed), snakemake.output.data_quality)
     write_table(findings, snakemake.output.plausibility)
     for f in plausibility.implausible(findings).itertuples():

@@ -1,0 +1,101 @@
+"""`rwe check --config` reads every site with the options its workflow site job gets (issue 13).
+
+The workflow's side of the parity (the same extracts through Snakemake's site job) is
+``tests/workflow/test_reliability_workflow.py``.
+"""
+
+from __future__ import annotations
+
+import yaml
+
+from bad_extracts import repeat_row
+from rwe.cli import main as rwe_main
+from rwe.config import check_config, site_options
+from rwe.simulate import SHORT_REGIMEN_CODES, simulate_study
+
+
+def coded_sites(folder):
+    """Two coded extracts (short regimen codes; sex as 1/2 with calendar dates) and their entries."""
+    simulate_study(40, 41, 2, folder, ["a", "b"], [["regimen_codes"], ["sex_numeric", "dates"]])
+    return {
+        "a": {
+            "path": str(folder / "a"),
+            "regimen_aliases": {code: name for name, code in SHORT_REGIMEN_CODES.items()},
+        },
+        "b": {"path": str(folder / "b"), "sex_aliases": {"1": "M", "2": "F"}, "dates": True},
+    }
+
+
+def write_config(path, sites, **keys):
+    path.write_text(yaml.safe_dump({"sites": sites, **keys}))
+    return str(path)
+
+
+def test_check_with_the_config_applies_each_sites_coding(tmp_path, capsys):
+    config = write_config(tmp_path / "config.yaml", coded_sites(tmp_path))
+    assert rwe_main(["check", "--config", config]) == 0
+    out = capsys.readouterr().out
+    assert "OK: 20 patients of site 'a'" in out
+    assert "OK: 20 patients of site 'b'" in out
+
+
+def test_check_without_the_coding_refuses_what_the_run_refuses(tmp_path, capsys):
+    sites = {site: entry["path"] for site, entry in coded_sites(tmp_path).items()}
+    config = write_config(tmp_path / "config.yaml", sites)
+    assert rwe_main(["check", "--config", config]) == 1
+    err = capsys.readouterr().err
+    for words in ("Site 'a':", "a/patients.csv", "column 'regimen'"):
+        assert words in err
+    for words in ("Site 'b':", "column 'start_date'"):
+        assert words in err
+
+
+def test_check_site_checks_one_site_and_names_an_unknown_one(tmp_path, capsys):
+    sites = coded_sites(tmp_path)
+    sites["b"] = sites["b"]["path"]  # b without its coding: refused, but not asked for
+    config = write_config(tmp_path / "config.yaml", sites)
+    assert rwe_main(["check", "--config", config, "--site", "a"]) == 0
+    assert rwe_main(["check", "--config", config, "--site", "b"]) == 1
+    assert rwe_main(["check", "--config", config, "--site", "c"]) == 2
+    assert "site 'c' is not a row-level site of the config (a, b)" in capsys.readouterr().err
+
+
+def test_check_takes_max_day_and_allow_extra_columns_from_the_config(site_folder, tmp_path):
+    (site_folder / "responses.csv").write_text(
+        (site_folder / "responses.csv")
+        .read_text()
+        .replace("\n", ",1\n")
+        .replace(",1\n", ",ecog\n", 1)
+    )
+    strict = write_config(tmp_path / "strict.yaml", {"s1": str(site_folder)})
+    loose = write_config(
+        tmp_path / "loose.yaml", {"s1": str(site_folder)}, allow_extra_columns=True
+    )
+    assert rwe_main(["check", "--config", strict]) == 1
+    assert rwe_main(["check", "--config", loose]) == 0
+    short = write_config(
+        tmp_path / "short.yaml", {"s1": str(site_folder)}, allow_extra_columns=True, max_day=10
+    )
+    assert rwe_main(["check", "--config", short]) == 1
+
+
+def test_check_finds_a_duplicate_row_the_run_would_refuse(site_folder, tmp_path, capsys):
+    repeat_row(site_folder, "responses", 1)
+    assert (
+        rwe_main(["check", "--config", write_config(tmp_path / "c.yaml", {"s1": str(site_folder)})])
+        == 1
+    )
+    assert "repeats an earlier row exactly" in capsys.readouterr().err
+
+
+def test_site_options_are_what_the_site_job_is_given(tmp_path):
+    """The workflow's `site` rule passes rwe.config.site_options (common.smk) to check_site."""
+    sites = coded_sites(tmp_path)
+    config = check_config({"sites": sites, "regimen_aliases": {"X": "Ixa-Rd"}, "max_day": 999})
+    options = site_options(config, "a")
+    assert options["folder"] == sites["a"]["path"]
+    assert options["max_day"] == 999
+    assert options["allow_extra_columns"] is False
+    assert options["coding"]["regimen_aliases"]["X"] == "Ixa-Rd"
+    assert options["coding"]["dates"] is False
+    assert site_options(config, "b")["coding"]["sex_aliases"] == {"1": "M", "2": "F"}
