@@ -4,11 +4,12 @@ import logging
 from pathlib import Path
 
 from rwe.io import read_tables, write_table
+from rwe.logs import log_to
 from rwe.privacy import suppress_table
 
 
 def main(snakemake):
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    log_to(snakemake.log[0])
     k = snakemake.params.min_cell_count
     out = Path(snakemake.output[0])
     out.mkdir(parents=True, exist_ok=True)
