@@ -25,7 +25,8 @@ def test_every_failing_script_leaves_its_traceback_in_its_log(tmp_path):
     )
     targets = ", ".join(f"'out/{name}.done'" for name in SCRIPTS)
     (tmp_path / "Snakefile").write_text(f"rule all:\n    input: {targets}\n\n{rules}")
-    command = [str(SNAKEMAKE), "--cores", "2", "--keep-going", "--directory", str(tmp_path)]
+    snakefile = str(tmp_path / "Snakefile")
+    command = [str(SNAKEMAKE), "-s", snakefile, "--cores", "2", "--keep-going", "-d", str(tmp_path)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode != 0
     assert len(SCRIPTS) >= 10
