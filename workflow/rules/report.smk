@@ -116,6 +116,7 @@ rule shareable:
     params:
         names=REPORT_TABLES,
         min_cell_count=config["min_cell_count"],
+        published_reference=config["report"]["published_reference"],
     log:
         results("logs/shareable.log"),
     benchmark:
