@@ -136,8 +136,15 @@ def test_every_count_column_of_the_rules_is_a_column_of_its_table():
             "n_2",
         }
         known |= set(rule.get("derived", {}))
-        known |= {c for c in ("observed_below_ci_lower", "observed_below_ci_upper",
-                              "observed_above_ci_lower", "observed_above_ci_upper")}  # fmt: skip
+        known |= {
+            c
+            for c in (
+                "observed_below_ci_lower",
+                "observed_below_ci_upper",
+                "observed_above_ci_lower",
+                "observed_above_ci_upper",
+            )
+        }
         assert set(rule.get("counts", [])) <= known, name
         for column, sizes in rule.get("dependent", {}).items():
             assert column in known, (name, column)
@@ -153,9 +160,13 @@ def hidden(value) -> bool:
 
 def test_attrition_hides_the_other_side_of_a_small_exclusion():
     attrition = pd.DataFrame(
-        {"step": ["extract", "response"], "n_in": [126, 126], "n_excluded": [0, 6],
-         "n_out": [126, 120]}
-    )  # fmt: off
+        {
+            "step": ["extract", "response"],
+            "n_in": [126, 126],
+            "n_excluded": [0, 6],
+            "n_out": [126, 120],
+        }
+    )
     out = suppress_table("attrition", attrition, 11)
     assert out.loc[1, ["n_in", "n_excluded", "n_out"]].tolist() == [126, "<11", SUPPRESSED]
     assert out.loc[0, "n_out"] == 126
@@ -192,10 +203,17 @@ def test_small_cells_that_add_up_to_less_than_k_take_another_one():
 
 def test_a_small_subgroup_level_hides_the_other_level_under_the_whole_set():
     km = pd.DataFrame(
-        {"analysis_set": "all", "endpoint": "PFS", "variable": ["all", "emd", "emd"],
-         "level": ["all", "0", "1"], "n": [126, 120, 6], "events": [94, 89, 5],
-         "median": [7.6, 8.0, 2.2], "n_missing": [0, 0, 0]}
-    )  # fmt: off
+        {
+            "analysis_set": "all",
+            "endpoint": "PFS",
+            "variable": ["all", "emd", "emd"],
+            "level": ["all", "0", "1"],
+            "n": [126, 120, 6],
+            "events": [94, 89, 5],
+            "median": [7.6, 8.0, 2.2],
+            "n_missing": [0, 0, 0],
+        }
+    )
     out = suppress_table("km_medians", km, 11)
     assert out["n"].tolist() == [126, SUPPRESSED, "<11"]
     assert out["events"].tolist() == [94, SUPPRESSED, "<11"]
@@ -205,9 +223,15 @@ def test_a_small_subgroup_level_hides_the_other_level_under_the_whole_set():
 def test_adverse_event_grade_groups_do_not_tell_a_small_difference():
     """Any grade 30 and grade ≥2 27 tell 3 patients whose worst grade was 1."""
     ae = pd.DataFrame(
-        {"analysis_set": "all", "category": "non-hematologic", "term": "Fatigue",
-         "grade_group": ["any", "ge2", "ge3", "ge4"], "n": [30, 27, 12, 0], "N": 126}
-    ).assign(percent=lambda t: 100 * t["n"] / t["N"])  # fmt: off
+        {
+            "analysis_set": "all",
+            "category": "non-hematologic",
+            "term": "Fatigue",
+            "grade_group": ["any", "ge2", "ge3", "ge4"],
+            "n": [30, 27, 12, 0],
+            "N": 126,
+        }
+    ).assign(percent=lambda t: 100 * t["n"] / t["N"])
     out = suppress_table("adverse_events", ae, 11)
     assert out["n"].tolist() == [30, SUPPRESSED, 12, 0]
     # Between two shown counts of the chain N ≥ any ≥ ge2 … ≥ 0, no difference of 1..10.
@@ -217,9 +241,15 @@ def test_adverse_event_grade_groups_do_not_tell_a_small_difference():
 
 def test_regimens_add_up_to_all_patients_in_the_adverse_event_table():
     ae = pd.DataFrame(
-        {"analysis_set": ["all", "Ixa-Rd", "Ixa-Pd", "Ixa-Cd"], "category": "hematologic",
-         "term": "Anemia", "grade_group": "any", "n": [40, 25, 12, 3], "N": [100, 60, 30, 10]}
-    ).assign(percent=lambda t: 100 * t["n"] / t["N"])  # fmt: off
+        {
+            "analysis_set": ["all", "Ixa-Rd", "Ixa-Pd", "Ixa-Cd"],
+            "category": "hematologic",
+            "term": "Anemia",
+            "grade_group": "any",
+            "n": [40, 25, 12, 3],
+            "N": [100, 60, 30, 10],
+        }
+    ).assign(percent=lambda t: 100 * t["n"] / t["N"])
     out = suppress_table("adverse_events", ae, 11)
     assert out["n"].tolist() == [40, 25, SUPPRESSED, "<11"]
     assert out["N"].tolist() == [100, 60, SUPPRESSED, "<11"]
@@ -227,9 +257,16 @@ def test_regimens_add_up_to_all_patients_in_the_adverse_event_table():
 
 def test_baseline_missing_values_are_not_told_by_n_and_N():
     base = pd.DataFrame(
-        {"analysis_set": "all", "variable": ["gfr", "sex", "sex"], "level": ["all", "F", "M"],
-         "n": [125, 54, 72], "N": 126, "percent": [None, 42.9, 57.1], "median": [67.0, None, None]}
-    )  # fmt: off
+        {
+            "analysis_set": "all",
+            "variable": ["gfr", "sex", "sex"],
+            "level": ["all", "F", "M"],
+            "n": [125, 54, 72],
+            "N": 126,
+            "percent": [None, 42.9, 57.1],
+            "median": [67.0, None, None],
+        }
+    )
     out = suppress_table("baseline", base, 11)
     assert out.loc[0, "n"] == SUPPRESSED  # 126 - 125 = 1 patient without a GFR
     assert out.loc[0, "median"] == 67.0
@@ -238,10 +275,17 @@ def test_baseline_missing_values_are_not_told_by_n_and_N():
 
 def test_cox_patients_left_out_are_hidden_in_numbers_and_notes():
     cox = pd.DataFrame(
-        {"analysis_set": "all", "endpoint": "PFS", "term": ["gfr_le70", "age_ge80"],
-         "hr": [2.2, 0.7], "n": [125, 126], "events": [93, 94], "n_dropped": [1, 0],
-         "note": ["1 patients with a missing covariate left out; fewer than 10 events", None]}
-    )  # fmt: off
+        {
+            "analysis_set": "all",
+            "endpoint": "PFS",
+            "term": ["gfr_le70", "age_ge80"],
+            "hr": [2.2, 0.7],
+            "n": [125, 126],
+            "events": [93, 94],
+            "n_dropped": [1, 0],
+            "note": ["1 patients with a missing covariate left out; fewer than 10 events", None],
+        }
+    )
     out = suppress_table("cox", cox, 11)
     assert out.loc[0, ["n", "n_dropped", "hr"]].tolist() == [SUPPRESSED, "<11", 2.2]
     assert (
@@ -252,9 +296,13 @@ def test_cox_patients_left_out_are_hidden_in_numbers_and_notes():
 
 def test_a_small_change_between_data_cuts_is_hidden_with_one_side():
     changes = pd.DataFrame(
-        {"statistic": ["n", "median"], "previous": [120, 7.1], "current": [126, 7.6],
-         "difference": [6, 0.5]}
-    )  # fmt: off
+        {
+            "statistic": ["n", "median"],
+            "previous": [120, 7.1],
+            "current": [126, 7.6],
+            "difference": [6, 0.5],
+        }
+    )
     out = suppress_table("changes", changes, 11)
     assert out.loc[0, "difference"] == SUPPRESSED
     assert sum(hidden(v) for v in out.loc[0, ["previous", "current"]]) == 1
@@ -266,8 +314,11 @@ def test_counts_in_notes():
 
     notes = pd.Series(["3 patients left out", "fewer than 10 events", "12 of 40 patients", None])
     assert mask_counts_in_text(notes, 11).tolist() == [
-        "<11 patients left out", "fewer than 10 events", "12 of 40 patients", None,
-    ]  # fmt: off
+        "<11 patients left out",
+        "fewer than 10 events",
+        "12 of 40 patients",
+        None,
+    ]
 
 
 def test_the_published_comparison_hides_this_runs_rates_of_small_groups():
