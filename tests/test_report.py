@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rwe.options import ReportOptions, with_schema_defaults
 from rwe.report import CSP, SECTIONS, TABLE_COLUMNS, build_context, render_report, write_report
 from rwe.sites import site_contributions
 from snapshot import assert_matches_snapshot
@@ -207,6 +208,11 @@ def fixture_config(**changes) -> dict:
     return config
 
 
+def fixture_options(**changes) -> ReportOptions:
+    """The options of :func:`fixture_config`, schema defaults filled in as the Snakefile does."""
+    return ReportOptions.from_config(with_schema_defaults(fixture_config(**changes)))
+
+
 def fixture_figures(folder: Path) -> pd.DataFrame:
     """One figure per report section, as 1-pixel PNGs under ``folder/<kind>/``."""
     index = pd.DataFrame(
@@ -229,22 +235,26 @@ def fixture_report(folder: Path, tables=None, **config_changes) -> Path:
     """Write the fixture report into ``folder`` and return its path."""
     figures = fixture_figures(folder / "figures")
     path = folder / "report.html"
-    write_report(tables or fixture_tables(), figures, folder / "figures", fixture_provenance(),
-                 fixture_config(**config_changes), path)  # fmt: skip
+    options = fixture_options(**config_changes)
+    write_report(
+        tables or fixture_tables(), figures, folder / "figures", fixture_provenance(), options, path
+    )
     return path
 
 
 def render(tmp_path, tables=None, figures=None, **config_changes) -> str:
     folder = tmp_path / "figures"
     index = fixture_figures(folder) if figures is None else figures
-    context = build_context(tables or fixture_tables(), index, folder, fixture_provenance(),
-                            fixture_config(**config_changes))  # fmt: skip
+    options = fixture_options(**config_changes)
+    context = build_context(
+        tables or fixture_tables(), index, folder, fixture_provenance(), options
+    )
     return render_report(context)
 
 
 def test_every_section_is_present_in_order(tmp_path):
     html = render(tmp_path)
-    assert re.findall(r'<section id="([\w-]+)"', html) == [sid for sid, _ in SECTIONS]
+    assert re.findall(r'<section id="([\w-]+)"', html) == [s.id for s in SECTIONS]
     assert "Not available" not in html
 
 

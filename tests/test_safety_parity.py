@@ -38,7 +38,7 @@ def nadir_pairs(adsl, adlb):
         "identical groups": (np.arange(5.0), np.arange(5.0)),
     }
     tests = safety.nadir_test_table({"all": adsl}, safety.patient_nadirs(adlb))
-    nadirs = safety._nadirs_by_patient(adsl, safety.patient_nadirs(adlb))
+    nadirs = safety.nadirs_by_patient(adsl, safety.patient_nadirs(adlb))
     for row in tests.itertuples():
         part = nadirs[nadirs["test"] == row.test]
         if row.comparison.startswith("IMiD"):

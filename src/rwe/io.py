@@ -18,10 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rwe.catalog import EXTRACT_FILES
 from rwe.exceptions import InputError, Problem
 
-#: Files of a site extract, in reading order; only ``patients`` is required.
-EXTRACT_FILES = ("patients", "responses", "adverse_events", "labs")
 #: Cells read as missing. The contract says blank; R exports write NA.
 MISSING_TOKENS = ("", "NA", "N/A", "na", "n/a")
 #: Flag columns of ADSL, restored as nullable integers by :func:`read_adam`.

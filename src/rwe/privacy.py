@@ -751,9 +751,11 @@ def suppress_tables(
     comparison = out.get("published_comparison")
     if k > 1 and published_reference and comparison is not None and len(comparison):
         shown = {name: _as_numbers(frame) for name, frame in out.items()}
-        again = published_comparison(shown, published_reference)
-        lost = again["this_run"].isna().to_numpy() & comparison["this_run"].notna().to_numpy()
-        if len(again) == len(comparison) and lost.any():
+        again = published_comparison(shown, published_reference).drop_duplicates("quantity")
+        rebuilt = again.set_index("quantity")["this_run"].reindex(comparison["quantity"])
+        lost = rebuilt.isna().to_numpy() & comparison["this_run"].notna().to_numpy()
+        lost &= comparison["quantity"].isin(again["quantity"]).to_numpy()
+        if lost.any():
             comparison = comparison.copy()
             comparison["this_run"] = comparison["this_run"].astype(object)
             comparison.loc[lost, "this_run"] = SUPPRESSED

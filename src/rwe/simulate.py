@@ -11,16 +11,14 @@ Nothing here is real patient data: identifiers are ``SIM-<site>-<n>``.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from rwe.derive import compute_best_response
+from rwe.derive import DAYS_PER_MONTH, compute_best_response
+from rwe.published import published_reference
 
-DAYS_PER_MONTH = 30.4375
 RESPONSE_ORDER = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"]
 
 # Regimen mix of Zhou et al.: the nine patients outside the five named regimens were on
@@ -48,12 +46,6 @@ OS_MEDIAN_FACTOR = 1.05
 ANC_NADIR_MEDIAN = {"Ixa-Pd": 0.9, "Ixa-Rd": 2.2, "Ixa-Td": 1.9}
 ANC_NADIR_IMID_FREE = 2.8
 WBC_NADIR = {"imid": 3.6, "imid_free": 4.4}
-
-
-def published_reference() -> dict:
-    """Return the published figures bundled with the package (``rwe/data/published.yaml``)."""
-    text = resources.files("rwe").joinpath("data/published.yaml").read_text(encoding="utf-8")
-    return yaml.safe_load(text)
 
 
 def _binary(rng: np.random.Generator, n: int, share: float) -> np.ndarray:

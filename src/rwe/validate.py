@@ -30,7 +30,7 @@ import pandera.pandas as pa
 from pandas.api.types import union_categoricals
 
 from rwe.exceptions import InputError, Problem
-from rwe.safety import harmonise_lab_units
+from rwe.units import harmonise_lab_units
 
 REGIMENS = ("Ixa-Rd", "Ixa-Pd", "Ixa-Td", "Ixa-Dd", "Ixa-Ed", "Ixa-Cd", "Ixa-d", "Ixa")
 RESPONSES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
@@ -689,7 +689,7 @@ def validate_site(
         A site's spellings of IMWG responses (``best_response`` and ``responses.csv``) and of
         sex, mapped to the contract's codes (exact, then case-insensitive).
     lab_units : dict, optional
-        A site's unit spellings mapped to units :func:`rwe.safety.harmonise_lab_units` knows.
+        A site's unit spellings mapped to units :func:`rwe.units.harmonise_lab_units` knows.
     dates : bool
         The site may send dates (:func:`convert_dates`); otherwise date columns are refused.
 

@@ -15,6 +15,8 @@ rule site:
         allow_extra_columns=config["allow_extra_columns"],
         gfr_cutoff=config["gfr_cutoff"],
         pfs_death_events=config["pfs_death_events"],
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/site/{site}.log"),
     benchmark:
@@ -44,6 +46,8 @@ rule pool:
         min_regimen_n=config["min_regimen_n"],
         subgroups=config["subgroups"],
         covariates=config["cox"]["covariates"],
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/pool.log"),
     benchmark:
@@ -61,6 +65,8 @@ rule provenance:
         results("provenance.json"),
     params:
         config=config,
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/provenance.log"),
     benchmark:

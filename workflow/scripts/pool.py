@@ -9,7 +9,8 @@ import logging
 import pandas as pd
 
 from rwe import derive
-from rwe.io import EXTRACT_FILES, concatenate_csv, pool_csv, read_adam, write_table
+from rwe.catalog import EXTRACT_FILES
+from rwe.io import concatenate_csv, pool_csv, read_adam, write_table
 from rwe.logs import log_to
 from rwe.tables import baseline_table
 
