@@ -142,6 +142,15 @@ def test_km_plot_draws_curves_and_numbers_at_risk_in_two_aligned_facets(cohort, 
     assert paths[1].read_text().lstrip().startswith("<?xml")
 
 
+def test_saving_a_figure_twice_writes_the_same_bytes_with_no_date(cohort, tmp_path):
+    curves = plots.group_curves(pfs_by_emd(cohort))
+    first = plots.save(plots.km_plot(curves, "PFS by EMD"), tmp_path / "a" / "km")
+    second = plots.save(plots.km_plot(curves, "PFS by EMD"), tmp_path / "b" / "km")
+    for a, b in zip(first, second, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.suffix
+    assert "<dc:date>" not in first[1].read_text()
+
+
 def test_file_stems_are_safe_for_names_from_the_input():
     assert plots.file_stem("<img src=x onerror=alert(1)>") == "img_src_x_onerror_alert_1"
     assert plots.file_stem("../../etc") == "etc"

@@ -221,6 +221,8 @@ def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), c
         Predicted probability with CI at each dose of ``predict_at`` (on the AUC scale, at the
         median exposure of the patients on that dose; see :func:`prediction_points`).
     """
+    # One patient order, whatever the order of the input rows: the CV folds depend on it.
+    adsl = adsl.sort_values([c for c in ("site", "patient_id") if c in adsl], kind="stable")
     exposure = choose_exposure(adsl)
     flags = outcome_flags(adsl, ae)
     z = stats.norm.ppf(1 - (1 - conf_level) / 2)

@@ -81,8 +81,11 @@ UNITS = {"ANC": "10^9/L", "WBC": "10^9/L", "PLT": "10^9/L", "HGB": "g/dL"}
 #: Resolution of the PNG files: above DESIGN's 150 dpi floor, sharp in print; SVG is the vector copy.
 PNG_DPI = 200
 FAST_OCTREE = Image.Quantize.FASTOCTREE
-#: SVG text stays text (editable in a journal's tools, a third faster to write, smaller).
-SVG_TEXT = {"svg.fonttype": "none"}
+#: SVG text stays text (editable in a journal's tools, a third faster to write, smaller); the
+#: ids of clip paths come from a fixed salt, not a random one, so a re-run writes the same bytes.
+SVG_TEXT = {"svg.fonttype": "none", "svg.hashsalt": "rwe"}
+#: No date in the SVG (matplotlib writes the time of drawing): identical figures, identical files.
+SVG_METADATA = {"Date": None}
 
 
 def sample_positions(n_total: int, max_patients: int, seed: int = SELECTION_SEED) -> np.ndarray:
@@ -834,7 +837,7 @@ def save(plot: ggplot, path_stem: str | Path, width: float = 7, height: float = 
     has few colours, so it looks the same and is a third of the size, which keeps the report
     (every PNG embedded) small. SVG text is text (:data:`SVG_TEXT`). The layout is computed
     once, for the PNG, and kept for the SVG; the figure is closed after. ``plot`` gets the
-    figure size and dpi.
+    figure size and dpi. Neither file holds a date or a random id: a re-run writes the same bytes.
     """
     stem = Path(path_stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
@@ -851,7 +854,8 @@ def save(plot: ggplot, path_stem: str | Path, width: float = 7, height: float = 
                 image = image.convert("RGB").quantize(256, FAST_OCTREE, dither=Image.Dither.NONE)
                 image.save(paths[0], dpi=(PNG_DPI, PNG_DPI))
                 figure.set_layout_engine("none")  # keep the layout of the PNG
-                FigureCanvasSVG(figure).print_svg(paths[1])  # no savefig: it would lay out again
+                # No savefig: it would lay out again.
+                FigureCanvasSVG(figure).print_svg(paths[1], metadata=SVG_METADATA)
         finally:
             plt.close(figure)
     return paths

@@ -69,6 +69,7 @@ rule shareable:
     params:
         names=REPORT_TABLES,
         min_cell_count=config["min_cell_count"],
+        published_reference=config["report"]["published_reference"],
     conda:
         "../envs/rwe.yaml"
     log:

@@ -11,10 +11,11 @@ matplotlib.use("Agg")  # files only: no display, before plotnine imports pyplot
 from rwe import comparative, comparative_plots  # noqa: E402
 from rwe.exceptions import ConfigError  # noqa: E402
 from rwe.io import read_adam, write_table  # noqa: E402
+from rwe.logs import log_to
 
 
 def main(snakemake):
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    log_to(snakemake.log[0])
     p = snakemake.params
     options = dict(p.compare)
     adsl, adtte = read_adam(snakemake.input.adsl), read_adam(snakemake.input.adtte)

@@ -15,10 +15,11 @@ from rwe.cuts import (
     patient_outcomes,
 )
 from rwe.io import read_adam, read_tables, write_table
+from rwe.logs import log_to
 
 
 def main(snakemake):
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    log_to(snakemake.log[0])
     p, inp, out = snakemake.params, snakemake.input, snakemake.output
     current = read_tables(dict(zip(p.names, inp.tables, strict=True)))
     outcomes = patient_outcomes(read_adam(inp.adsl), read_adam(inp.adtte))

@@ -12,10 +12,11 @@ import pandas as pd  # noqa: E402
 from rwe import plots  # noqa: E402
 from rwe.derive import analysis_sets  # noqa: E402
 from rwe.io import read_adam, write_table  # noqa: E402
+from rwe.logs import log_to  # noqa: E402
 
 
 def main(snakemake):
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    log_to(snakemake.log[0])
     p = snakemake.params
     adsl, nadirs = read_adam(snakemake.input.adsl), read_adam(snakemake.input.nadirs)
     tables = {

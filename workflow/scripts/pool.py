@@ -11,6 +11,7 @@ import pandas as pd
 from rwe import derive
 from rwe.catalog import EXTRACT_FILES
 from rwe.io import concatenate_csv, pool_csv, read_adam, write_table
+from rwe.logs import log_to
 from rwe.tables import baseline_table
 
 
@@ -26,7 +27,7 @@ def pooled_by_file(paths: list[str]) -> pd.DataFrame:
 
 
 def main(snakemake):
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    log_to(snakemake.log[0])
     p = snakemake.params
     # ADLB and its per-patient summaries: bytes only; their headers are the same at every site.
     for name in ("adlb", "lab_grades", "nadirs"):

@@ -3,11 +3,12 @@
 import json
 import logging
 
+from rwe.logs import log_to
 from rwe.provenance import provenance_record
 
 
 def main(snakemake):
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    log_to(snakemake.log[0])
     inputs = []
     for path in snakemake.input.inputs:  # one record per site, in the config's order
         with open(path, encoding="utf-8") as fh:

@@ -5,11 +5,12 @@ import logging
 import pandas as pd
 
 from rwe.io import write_table
+from rwe.logs import log_to
 from rwe.published import COMPARISON_COLUMNS, COMPARISON_EXTRA_COLUMNS, published_comparison
 
 
 def main(snakemake):
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    log_to(snakemake.log[0])
     reference = snakemake.params.reference
     if not reference:
         write_table(

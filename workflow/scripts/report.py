@@ -7,11 +7,12 @@ from pathlib import Path
 import pandas as pd
 
 from rwe.io import read_tables
+from rwe.logs import log_to
 from rwe.report import write_report
 
 
 def main(snakemake):
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    log_to(snakemake.log[0])
     tables = read_tables(dict(zip(snakemake.params.names, snakemake.input.tables, strict=True)))
     with open(snakemake.input.provenance, encoding="utf-8") as fh:
         provenance = json.load(fh)

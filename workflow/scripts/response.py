@@ -4,11 +4,12 @@ import logging
 
 from rwe.derive import analysis_sets
 from rwe.io import read_adam, write_table
+from rwe.logs import log_to
 from rwe.response import response_table, response_test_table
 
 
 def main(snakemake):
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    log_to(snakemake.log[0])
     p = snakemake.params
     sets = analysis_sets(read_adam(snakemake.input.adsl), p.min_regimen_n)
     write_table(response_table(sets, p.subgroups, p.conf_level), snakemake.output.response)

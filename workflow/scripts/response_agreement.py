@@ -10,10 +10,11 @@ from rwe.imwg import (
     response_agreement_table,
 )
 from rwe.io import read_adam, write_table
+from rwe.logs import log_to
 
 
 def main(snakemake):
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    log_to(snakemake.log[0])
     p = snakemake.params
     adsl = read_adam(snakemake.input.adsl)
     derived = patient_response(read_adam(snakemake.input.adrs_derived))

@@ -5,10 +5,11 @@ import logging
 from rwe import exposure, safety
 from rwe.derive import analysis_sets
 from rwe.io import read_adam, write_table
+from rwe.logs import log_to
 
 
 def main(snakemake):
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    log_to(snakemake.log[0])
     p = snakemake.params
     adsl, adae = read_adam(snakemake.input.adsl), read_adam(snakemake.input.adae)
     # The site jobs summarised the labs per patient (lab-graded events, nadirs): ADLB, ~90

@@ -4,17 +4,18 @@ import logging
 from pathlib import Path
 
 from rwe.io import read_tables, write_table
-from rwe.privacy import suppress_table
+from rwe.logs import log_to
+from rwe.privacy import suppress_tables
 
 
 def main(snakemake):
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    log_to(snakemake.log[0])
     k = snakemake.params.min_cell_count
     out = Path(snakemake.output[0])
     out.mkdir(parents=True, exist_ok=True)
     tables = read_tables(dict(zip(snakemake.params.names, snakemake.input.tables, strict=True)))
-    for name, frame in tables.items():
-        write_table(suppress_table(name, frame, k), out / f"{name}.csv")
+    for name, frame in suppress_tables(tables, k, snakemake.params.published_reference).items():
+        write_table(frame, out / f"{name}.csv")
     logging.info("%d tables written; counts from 1 to %d suppressed", len(tables), max(k - 1, 0))
 
 

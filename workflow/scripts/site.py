@@ -14,11 +14,12 @@ import sys
 from rwe import derive, imwg, plausibility, safety
 from rwe.exceptions import InputError
 from rwe.io import write_table
+from rwe.logs import log_to
 from rwe.validate import check_site, empty_table
 
 
 def main(snakemake):
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    log_to(snakemake.log[0])
     log = logging.getLogger("site")
     site, p = snakemake.wildcards.site, snakemake.params
     try:

@@ -13,10 +13,11 @@ from rwe import aggregates, landmark, sites
 from rwe import survival_tables as st
 from rwe.derive import analysis_sets
 from rwe.io import read_adam, write_table
+from rwe.logs import log_to
 
 
 def main(snakemake):
-    logging.basicConfig(filename=snakemake.log[0], level=logging.INFO, format="%(message)s")
+    log_to(snakemake.log[0])
     p = snakemake.params
     adsl, adtte = read_adam(snakemake.input.adsl), read_adam(snakemake.input.adtte)
     sets = analysis_sets(adsl, p.min_regimen_n)

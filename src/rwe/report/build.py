@@ -10,7 +10,7 @@ import jinja2
 import pandas as pd
 
 from rwe.options import ReportOptions
-from rwe.privacy import suppress_table
+from rwe.privacy import suppress_tables
 from rwe.report.format import missing
 from rwe.report.registry import SECTIONS, TABLE_COLUMNS, Section
 
@@ -92,12 +92,12 @@ def build_context(
     -------
     dict
         The page's header values and ``sections``: each :class:`Section` with its ``context``.
-        Every table passes through :func:`rwe.privacy.suppress_table` with ``min_cell_count``
+        Every table passes through :func:`rwe.privacy.suppress_tables` with ``min_cell_count``
         before any builder sees it.
     """
     k = options.min_cell_count
     tables, absent = complete_tables(tables)
-    available = {name: suppress_table(name, frame, k) for name, frame in tables.items()}
+    available = suppress_tables(tables, k, options.published_reference)
     available |= {
         "figures": embed_figures(figures, Path(figure_dir)),
         "options": options,
