@@ -96,6 +96,7 @@ def landmark_table(
     conf_type: str = "log",
     conf_level: float = 0.95,
     min_events: int = SMALL_SET_EVENTS,
+    ties: str = "efron",
 ) -> pd.DataFrame:
     """Landmark analysis of responders vs non-responders per set, endpoint and landmark month.
 
@@ -142,7 +143,13 @@ def landmark_table(
                 test = logrank(t, e, responded)
                 frame = pd.DataFrame({"time": t, "event": e, LANDMARK_TERM: responded})
                 model = cox_model(
-                    name, endpoint, "univariable", [LANDMARK_TERM], frame, None, min_events
+                    name,
+                    endpoint,
+                    "univariable",
+                    [LANDMARK_TERM],
+                    frame,
+                    ties=ties,
+                    min_events_per_covariate=min_events,
                 )
                 hr = (np.nan,) * 4
                 if model.fit is not None and not model.term_notes[LANDMARK_TERM]:
@@ -245,6 +252,7 @@ def time_dependent_cox_table(
     covariates: list[str],
     conf_level: float = 0.95,
     min_events_per_covariate: int = SMALL_SET_EVENTS,
+    ties: str = "efron",
 ) -> pd.DataFrame:
     """Cox models with response as a time-dependent covariate, per set and endpoint.
 
@@ -299,7 +307,7 @@ def time_dependent_cox_table(
                 start = start if start.any() else None
                 stop = cp["tstop"].to_numpy()
                 with np.errstate(invalid="ignore", over="ignore"):  # a diverging fit: noted below
-                    fit = cox_fit(stop, event, X, fitted, start=start)
+                    fit = cox_fit(stop, event, X, fitted, start=start, ties=ties)
                 if not fit.converged:
                     notes.update(
                         {

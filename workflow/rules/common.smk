@@ -9,6 +9,7 @@ from rwe import config as rwe_config
 from rwe.catalog import ADAM, EXTRACT_FILES, FIGURE_KINDS, LAB_SUMMARIES
 from rwe.options import ReportOptions
 from rwe.report import REPORT_TABLES
+from rwe.survival import resolve_conventions
 
 CUT = config["data_cut"]
 # Tables kept with each data cut and compared with the previous cut's.
@@ -34,6 +35,12 @@ def table(name):
 # (row-level with the site's own coding) or {aggregates: folder} (aggregate-only site). The
 # lookups are rwe.config's, which `rwe check --config` uses too.
 CONFIG_SCHEMA = f"{workflow.basedir}/workflow/schemas/config.schema.yaml"
+
+# One switch for the software conventions (config `conventions`: r | sas), with km.conf_type as
+# an explicit override of the CI scale; resolved once, before any rule reads it, and written
+# back, so that every rule that reads km.conf_type uses the scale the tables were computed with.
+CONVENTIONS = resolve_conventions(config["conventions"], config["km"]["conf_type"])
+config["km"]["conf_type"] = CONVENTIONS.conf_type
 
 
 def site_entry(site):

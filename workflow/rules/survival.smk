@@ -1,11 +1,3 @@
-from rwe.survival import resolve_conventions
-
-# One switch for the software conventions (config `conventions`: r | sas), with km.conf_type as
-# an explicit override of the CI scale; resolved once and written back, so that every rule that
-# reads km.conf_type (figures, report) uses the scale the tables were computed with.
-CONVENTIONS = resolve_conventions(config["conventions"], config["km"]["conf_type"])
-config["km"]["conf_type"] = CONVENTIONS.conf_type
-
 # Site-aware tables (rwe.sites): with one site each holds a note row.
 SITE_TABLES = [
     "site_summary",

@@ -41,10 +41,16 @@ def main(snakemake):
             adsl, adtte, p.covariates, p.conf_level
         ),
         "landmark": landmark.landmark_table(
-            adsl, adtte, sets, p.response_landmarks_months, **ci, min_events=p.min_median_events
+            adsl,
+            adtte,
+            sets,
+            p.response_landmarks_months,
+            **ci,
+            min_events=p.min_median_events,
+            ties=p.ties,
         ),
         "cox_time_dependent": landmark.time_dependent_cox_table(
-            adsl, adtte, sets, p.covariates, p.conf_level, epv
+            adsl, adtte, sets, p.covariates, p.conf_level, epv, ties=p.ties
         ),
     }
     try:
