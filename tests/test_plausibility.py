@@ -126,10 +126,19 @@ def test_days_after_death_are_counted_where_validation_lets_them_through():
 
 
 def test_orderings_validation_refuses_are_not_checked_twice():
-    """Death before progression and days after last follow-up are validation's (refused)."""
-    checks = " ".join(plausibility.AFTER_DEATH.values())
-    assert "progression" not in checks
-    assert "last_followup_day" not in plausibility.AFTER_DEATH.values()
+    """Death before progression is refused by validation; plausibility does not count it again."""
+    from rwe.validate import check_patient_logic
+
+    table = patients(
+        death_day=pd.array([50, pd.NA], dtype="Int64"),  # before progression (day 100)
+        last_assessment_day=pd.array([100, 300], dtype="Int64"),
+    )
+    refused = check_patient_logic(table.assign(_row=[1, 2]), "s/patients.csv")
+    assert {p.column for p in refused} == {"death_day"}
+    found = plausibility.implausible(plausibility_findings({"patients": table}))
+    assert set(found["column"]) == {"last_assessment_day", "last_followup_day"}
+    checked = set(plausibility_findings({"patients": table})["column"])
+    assert not checked & {"progression_day", "death_day"}
 
 
 def test_findings_per_site_of_a_pooled_extract():

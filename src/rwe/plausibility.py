@@ -46,14 +46,22 @@ ON_IMPLAUSIBLE = ("warn", "stop")
 #: "Reportable range" table). Haemoglobin: 1–25 g/dL, below the lowest and above the highest
 #: values compatible with life (survival at 1.4 g/dL and polycythaemia up to about 24 g/dL are
 #: case reports; a haemoglobin in g/L written as g/dL is the typical error this catches).
-#: Myeloma markers: serum M-protein 0–20 g/dL (total serum protein rarely exceeds 15 g/dL),
-#: bone-marrow plasma cells 0–100 %.
+#: Myeloma markers (IMWG response criteria, Kumar et al., Lancet Oncol 2016): serum M-protein
+#: 0–20 g/dL (total serum protein rarely exceeds 15 g/dL), urine M-protein 0–100,000 mg/24 h
+#: (Bence Jones proteinuria of tens of grams a day is extreme), involved free light chain
+#: 0–500,000 mg/L and FLC ratio 0–100,000 (both span five orders of magnitude in myeloma;
+#: above is a unit or typing error), immunofixation 0/1, bone-marrow plasma cells 0–100 %.
+#: A test sent in another unit is not range-checked.
 PHYSIOLOGICAL_RANGES = {
     "WBC": ("10^9/L", 0.0, 1000.0),
     "ANC": ("10^9/L", 0.0, 1000.0),
     "PLT": ("10^9/L", 0.0, 10000.0),
     "HGB": ("g/dL", 1.0, 25.0),
     "SPEP_M": ("g/dL", 0.0, 20.0),
+    "UPEP_M": ("mg/24h", 0.0, 100000.0),
+    "FLC_involved": ("mg/L", 0.0, 500000.0),
+    "FLC_ratio": ("ratio", 0.0, 100000.0),
+    "IFE": ("0/1", 0.0, 1.0),
     "BMPC": ("%", 0.0, 100.0),
 }
 

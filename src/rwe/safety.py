@@ -121,10 +121,6 @@ def _patient_codes(table: pd.DataFrame) -> np.ndarray:
     return pd.factorize(site * (int(patient.max(initial=0)) + 1) + patient)[0]
 
 
-#: Columns of :func:`nadir_windows`.
-NADIR_WINDOW_COLUMNS = ["site", "patient_id", "start_day", "end_day"]
-
-
 def nadir_windows(
     patients: pd.DataFrame,
     start_day: int = 1,

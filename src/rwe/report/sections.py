@@ -636,8 +636,8 @@ def safety_section(
                     lambda r: estimate_ci(r["median"], r["min"], r["max"], digits=2, missing="—"),
                 ),
             ],
-            caption="Nadir blood counts on treatment (all patients): WBC, ANC, PLT in 10^9/L, "
-            "HGB in g/dL.",
+            caption="Nadir blood counts in each patient's nadir window (Methods), all patients: "
+            "WBC, ANC, PLT in 10^9/L, HGB in g/dL.",
         ),
         "nadir_tests": table(
             nadir_tests,
