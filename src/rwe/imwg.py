@@ -62,6 +62,8 @@ class Criteria:
     """
 
     version: str
+    #: The publication, as the report cites it.
+    reference: str
     #: Categories the version defines, best first.
     categories: tuple[str, ...]
     #: Measurable disease: serum M-protein ≥ 1 g/dL (Rajkumar 2011; Kumar 2016).
@@ -112,6 +114,7 @@ class Criteria:
 CRITERIA = {
     "2016": Criteria(
         version="2016",
+        reference="Kumar et al., Lancet Oncol 2016",
         categories=CATEGORIES,
         serum_measurable=1.0,
         urine_measurable=200.0,
