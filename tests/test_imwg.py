@@ -539,3 +539,18 @@ def test_simulated_labs_imply_the_recorded_responses_mostly():
     assert stats.loc["n", "value"] == 126
     assert 0.75 < stats.loc["kappa", "value"] < 1
     assert set(derived["disease"]) >= {"M-protein", "FLC"}
+
+
+def test_rwe_check_reports_an_unknown_unit_of_a_response_test(tmp_path, capsys):
+    from rwe.cli import main
+    from rwe.simulate import write_site
+
+    tables = simulate_site(20, seed=5, site="u")
+    spep = tables["labs"].index[tables["labs"]["test"] == "SPEP_M"][0]
+    tables["labs"].loc[spep, "unit"] = "mmol/L"
+    write_site(tables, tmp_path)
+    assert main(["check", str(tmp_path), "--site", "u"]) == 1
+    assert (
+        f"u/labs.csv, row {spep + 1}, column 'unit': unknown unit for SPEP_M"
+        in capsys.readouterr().err
+    )

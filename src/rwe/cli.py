@@ -92,7 +92,7 @@ def _check(args: argparse.Namespace) -> int:
             continue
         for item in inputs:
             print(f"{item['site']}/{item['file']}: {item['rows']} rows ({item['format']})")
-        findings = typed.pop("plausibility")
+        findings = typed.pop("plausibility")  # and typed["response_labs"]: units checked
         for f in findings[findings["n_rows"] > 0].itertuples():
             print(f"implausible: {f.file}, column {f.column}: {f.check} on {f.n_rows} rows")
         print(f"OK: {len(typed['patients'])} patients of site '{site}' pass the input contract.")

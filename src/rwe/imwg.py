@@ -62,6 +62,8 @@ class Criteria:
     """
 
     version: str
+    #: The publication, as the report cites it.
+    reference: str
     #: Categories the version defines, best first.
     categories: tuple[str, ...]
     #: Measurable disease: serum M-protein ≥ 1 g/dL (Rajkumar 2011; Kumar 2016).
@@ -112,6 +114,7 @@ class Criteria:
 CRITERIA = {
     "2016": Criteria(
         version="2016",
+        reference="Kumar et al., Lancet Oncol 2016",
         categories=CATEGORIES,
         serum_measurable=1.0,
         urine_measurable=200.0,
@@ -333,7 +336,9 @@ def _nadir_where_measured(values: pd.Series, group: np.ndarray, baseline: pd.Ser
     return out
 
 
-def classify_assessments(labs: pd.DataFrame, crit: Criteria) -> pd.DataFrame:
+def classify_assessments(
+    labs: pd.DataFrame, crit: Criteria, base: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """IMWG category of every on-treatment assessment, before confirmation.
 
     An assessment is a day after day 0 on which the parameter of the patient's measurable
@@ -347,6 +352,8 @@ def classify_assessments(labs: pd.DataFrame, crit: Criteria) -> pd.DataFrame:
     labs : pandas.DataFrame
         :func:`response_labs`.
     crit : Criteria
+    base : pandas.DataFrame, optional
+        :func:`baseline_disease` of ``labs``, if already computed.
 
     Returns
     -------
@@ -355,22 +362,23 @@ def classify_assessments(labs: pd.DataFrame, crit: Criteria) -> pd.DataFrame:
         dflc, FLC_ratio, IFE, BMPC, BMPC_last``), their baselines and nadirs; sorted by patient
         and day. Patients without measurable disease have no rows.
     """
-    base = baseline_disease(labs, crit)
+    base = baseline_disease(labs, crit) if base is None else base
     wide = _wide(labs)
     a = wide[wide["day"] > 0].merge(base[base["disease"] != "none"], on=KEYS, how="inner")
-    a = a.sort_values([*KEYS, "day"], kind="stable").reset_index(drop=True)
+    a = a.sort_values([*KEYS, "day"], kind="stable", ignore_index=True)
     group = a.groupby(KEYS, sort=False).ngroup().to_numpy()
-    a["dflc"] = _dflc(
+    dflc = _dflc(
         a["FLC_involved"].to_numpy(float), a["FLC_ratio"].to_numpy(float), a["kappa"].to_numpy(bool)
     )
-    a["BMPC_last"] = a.groupby(KEYS, sort=False)["BMPC"].ffill()
-    for col, base_col in (
-        ("SPEP_M", "SPEP_M_0"),
-        ("UPEP_M", "UPEP_M_0"),
-        ("dflc", "dflc_0"),
-        ("BMPC", "BMPC_0"),
+    added = {"dflc": dflc, "BMPC_last": a.groupby(KEYS, sort=False)["BMPC"].ffill().to_numpy()}
+    for col, values in (
+        ("SPEP_M", a["SPEP_M"]),
+        ("UPEP_M", a["UPEP_M"]),
+        ("dflc", pd.Series(dflc)),
+        ("BMPC", a["BMPC"]),
     ):
-        a[f"{col}_nadir"] = _nadir_where_measured(a[col], group, a[base_col])
+        added[f"{col}_nadir"] = _nadir_where_measured(values, group, a[f"{col}_0"])
+    a = pd.concat([a, pd.DataFrame(added)], axis=1)
     disease = a["disease"]
     m_protein = (a["serum_measurable"] & a["SPEP_M"].notna()) | (
         a["urine_measurable"] & a["UPEP_M"].notna()
@@ -380,7 +388,8 @@ def classify_assessments(labs: pd.DataFrame, crit: Criteria) -> pd.DataFrame:
         | ((disease == "FLC") & a["dflc"].notna())
         | ((disease == "marrow") & a["BMPC"].notna())
     )
-    a = a[assessed.to_numpy()].reset_index(drop=True)
+    a = a[assessed.to_numpy()]
+    a.index = pd.RangeIndex(len(a))
     a.insert(3, "category", categorise(a, crit))
     return a
 
@@ -527,7 +536,7 @@ def confirm_assessments(assessments: pd.DataFrame, confirmations: int = 2) -> pd
     """
     if confirmations < 1:
         raise ValueError("imwg.confirmations must be at least 1")
-    out = assessments.sort_values([*KEYS, "day"], kind="stable").reset_index(drop=True)
+    out = assessments.sort_values([*KEYS, "day"], kind="stable", ignore_index=True)
     rank = out["category"].map(RANK).to_numpy(float)
     group = out.groupby(KEYS, sort=False).ngroup().to_numpy()
     worst, best = rank.copy(), rank.copy()
@@ -625,8 +634,13 @@ def derive_adrs_imwg(
         return pd.DataFrame({c: _column(labs, c) for c in ADRS_DERIVED_COLUMNS}).astype(
             {"day": "Int64", "confirmed": "Int64"}
         )
-    disease = baseline_disease(labs, crit)[[*KEYS, "disease"]]
-    confirmed = confirm_assessments(classify_assessments(labs, crit), confirmations)
+    # Patients as integer codes while deriving (grouping on text keys is slow on large sites).
+    site_codes, sites = pd.factorize(labs["site"])
+    patient_codes, patients = pd.factorize(labs["patient_id"])
+    labs = labs.assign(site=site_codes, patient_id=patient_codes)
+    base = baseline_disease(labs, crit)
+    disease = base[[*KEYS, "disease"]]
+    confirmed = confirm_assessments(classify_assessments(labs, crit, base), confirmations)
     bor = disease.merge(best_overall_response(confirmed), on=KEYS, how="left")
     bor["best_response"] = bor["best_response"].fillna("NE")
     labels = np.array(CATEGORIES, dtype=object)
@@ -651,8 +665,10 @@ def derive_adrs_imwg(
         [*KEYS, "paramcd", "day"],
         key=lambda s: s.map(order) if s.name == "paramcd" else s,
         kind="stable",
-    )
-    return out.reset_index(drop=True)
+    ).reset_index(drop=True)
+    out["site"] = np.asarray(sites, dtype=object)[out["site"].to_numpy(int)]
+    out["patient_id"] = np.asarray(patients, dtype=object)[out["patient_id"].to_numpy(int)]
+    return out
 
 
 def _column(frame: pd.DataFrame, col: str) -> np.ndarray:

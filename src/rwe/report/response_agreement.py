@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rwe.imwg import AGREEMENT_COLUMNS, DOR_COLUMNS
+from rwe.imwg import AGREEMENT_COLUMNS, DOR_COLUMNS, criteria
 from rwe.options import ReportOptions
 from rwe.report.format import count, estimate_ci, num, pct, table, text
 
@@ -95,6 +95,7 @@ def response_agreement_section(
     )
     return {
         "criteria": options.imwg_criteria,
+        "reference": criteria(options.imwg_criteria).reference,
         "confirmations": options.imwg_confirmations,
         "source": SOURCE_NAMES[options.response_source].lower(),
         "summary": summary,
