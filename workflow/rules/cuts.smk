@@ -48,6 +48,7 @@ rule data_cut:
     params:
         names=CUT_TABLES,
         label=CUT,
+        conventions={"conf_type": CONVENTIONS.conf_type, "ties": CONVENTIONS.ties},
     log:
         results("logs/data_cut.log"),
     benchmark:
