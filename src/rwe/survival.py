@@ -984,14 +984,16 @@ def efron_loglik(time, event, X, beta, strata=None):
     return loglik, score, info
 
 
-def concordance(time, event, risk, weights=None, strata=None) -> float:
+def concordance(time, event, risk, weights=None, strata=None, start=None) -> float:
     """Harrell's C of a risk score, as R ``concordance(coxph)`` (``timewt = "n"``).
 
     A pair is comparable when the one with the shorter time had an event; a subject censored at
     an event time is still at risk then, and pairs tied on an event time are not comparable. A
     higher risk with the shorter time is concordant; ties in the risk count 1/2. With
     ``strata``, only pairs within a stratum are compared and the counts are summed over strata
-    (R ``concordance`` of a model with ``strata()``).
+    (R ``concordance`` of a model with ``strata()``). With ``start`` (counting-process rows,
+    R ``Surv(start, stop, event)``), an event's partners are the rows at risk at its time
+    (start < t ≤ stop) that do not have an event then.
 
     Counted in O(n log K) for K distinct risk values by a wavelet matrix over the time-sorted
     ranks of the risk: for each event, how many later subjects have a lower, equal or higher
@@ -1005,6 +1007,8 @@ def concordance(time, event, risk, weights=None, strata=None) -> float:
         Number of patients each row stands for (default 1).
     strata : array-like, optional
         Stratum of each row.
+    start : array-like, optional
+        Entry time of each row.
 
     Returns
     -------
@@ -1016,16 +1020,27 @@ def concordance(time, event, risk, weights=None, strata=None) -> float:
     weights = np.ones(time.size) if weights is None else np.asarray(weights, dtype=float)
     risk = np.asarray(risk, dtype=float)
     codes = _stratum_codes(strata, time.size)
+    start = None if start is None else np.asarray(start, dtype=float)
     counts = [
-        _concordance_counts(time[rows], event[rows], risk[rows], weights[rows])
+        _concordance_counts(
+            time[rows],
+            event[rows],
+            risk[rows],
+            weights[rows],
+            None if start is None else start[rows],
+        )
         for rows in (codes == c for c in np.unique(codes))
     ]
     agree, total = np.sum(counts, axis=0) if counts else (0.0, 0.0)
     return np.nan if total == 0 else float(agree / total)
 
 
-def _concordance_counts(time, event, risk, weights) -> tuple[float, float]:
-    """Concordant pairs (ties in the risk counted 1/2) and comparable pairs, weighted."""
+def _concordance_counts(time, event, risk, weights, start=None) -> tuple[float, float]:
+    """Concordant pairs (ties in the risk counted 1/2) and comparable pairs, weighted.
+
+    With ``start``, the rows that entered at or after an event's time are taken back out of
+    its partners: the same counts over the rows sorted by entry time.
+    """
     # Sorted by time, events before censorings at the same time: the comparable partners of
     # an event are every row after the events at its time.
     order = np.lexsort((~event, time))
@@ -1036,16 +1051,27 @@ def _concordance_counts(time, event, risk, weights) -> tuple[float, float]:
     partners_from = (starts + event_rows)[run[event]]
     if partners_from.size == 0:
         return 0.0, 0.0
-    weight_after = np.append(_reverse_cumsum(weights), 0.0)
-    w_event = weights[event]
-    total = float(w_event @ weight_after[partners_from])
+    w_event, x = weights[event], rank[event]
+
+    def partners(rank, weights, first):
+        """Weight of the rows from ``first`` on: in all, with a lower and a lower-or-equal risk."""
+        after = np.append(_reverse_cumsum(weights), 0.0)[first]
+        below = _count_below(
+            rank, weights, np.tile(first, 2), np.concatenate([x, x + 1]), values.size
+        )
+        return after, below[: x.size], below[x.size :]
+
+    total, less, less_equal = partners(rank, weights, partners_from)
+    if start is not None:
+        by_entry = np.argsort(start[order], kind="stable")
+        entered_after = np.searchsorted(start[order][by_entry], time[event], side="left")
+        late = partners(rank[by_entry], weights[by_entry], entered_after)
+        total, less, less_equal = (
+            a - b for a, b in zip((total, less, less_equal), late, strict=True)
+        )
+    total = float(w_event @ total)
     if total == 0:
         return 0.0, 0.0
-    x = rank[event]
-    below = _count_below(
-        rank, weights, np.tile(partners_from, 2), np.concatenate([x, x + 1]), values.size
-    )
-    less, less_equal = below[: x.size], below[x.size :]
     concordant = float(w_event @ less)
     tied = float(w_event @ (less_equal - less))
     return concordant + tied / 2, total
@@ -1179,17 +1205,13 @@ class CoxResult:
 
     @cached_property
     def concordance(self) -> float:
-        """Harrell's C of the linear predictor, as R ``concordance(fit)`` (:func:`concordance`).
-
-        NaN for counting-process rows (R's concordance of (start, stop] data is not ported).
-        """
+        """Harrell's C of the linear predictor, as R ``concordance(fit)`` (:func:`concordance`)."""
         rs = self.risk_sets
-        if isinstance(rs, _CountingRiskSets) and np.isfinite(rs.start).any():
-            return np.nan
+        start = rs.start if isinstance(rs, _CountingRiskSets) else None
         # Column by column, so that patients with equal covariates get exactly equal scores.
         coef = np.nan_to_num(self.coef)
         score = sum(rs.X_raw[:, j] * c for j, c in enumerate(coef))
-        return concordance(rs.time, rs.dead.astype(int), score, rs.weight, rs.stratum)
+        return concordance(rs.time, rs.dead.astype(int), score, rs.weight, rs.stratum, start)
 
     @cached_property
     def zph(self) -> pd.DataFrame:
