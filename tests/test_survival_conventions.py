@@ -64,6 +64,7 @@ def test_methods_sentence_states_scale_ties_and_override():
     assert "Breslow" in sas
     assert "PROC PHREG" in sas
     assert 'conf.type = "log-log"' in sas  # the R check is stated
+    assert resolve_conventions("sas").ties_label == "Breslow ties"
     override = resolve_conventions("sas", "log").methods_sentence()
     assert "km.conf_type" in override
     assert "log-log scale" in override

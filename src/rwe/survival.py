@@ -68,6 +68,11 @@ class Conventions:
         """True when ``conf_type`` is not the convention's own (``km.conf_type`` was given)."""
         return self.conf_type != CONVENTIONS[self.name]["conf_type"]
 
+    @property
+    def ties_label(self) -> str:
+        """``Efron ties`` or ``Breslow ties``, for captions."""
+        return f"{self.ties.capitalize()} ties"
+
     def methods_sentence(self) -> str:
         """The sentence of the methods that states the conventions used."""
         scale = {"log": "log", "log-log": "log-log", "plain": "linear (plain)"}[self.conf_type]
