@@ -1160,7 +1160,7 @@ class CoxResult:
         """
         z = _z(conf_level)
         se = self.se
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             out = pd.DataFrame(
                 {
                     "term": self.terms,
@@ -1317,7 +1317,7 @@ def _newton(risk_sets, evaluate, beta, terms, max_iter, eps, ties, robust, clust
     converged, halving, iterations = False, False, 0
     for iterations in range(1, max_iter + 1):
         new_ll, new_u, new_imat, _ = evaluate(new_beta)
-        if not halving and abs(1 - ll / new_ll) <= eps:
+        if not halving and abs(1 - np.float64(ll) / new_ll) <= eps:  # 0 / 0: NaN, as R
             beta, ll, u, imat, converged = new_beta, new_ll, new_u, new_imat, True
             break
         if iterations == max_iter:
@@ -1329,8 +1329,12 @@ def _newton(risk_sets, evaluate, beta, terms, max_iter, eps, ties, robust, clust
             halving = False
             beta, ll, u, imat = new_beta, new_ll, new_u, new_imat
             new_beta = beta + _solve(imat, u)
-    keep = _pivots(imat) if np.all(np.isfinite(imat)) else np.zeros(len(beta), dtype=bool)
-    var = _inverse(imat, keep)
+    if np.all(np.isfinite(imat)):
+        keep = _pivots(imat)
+        var = _inverse(imat, keep)
+    else:  # overflow at a diverging estimate: no variance (the fit did not converge)
+        keep = np.ones(len(beta), dtype=bool)
+        var = np.full((len(beta), len(beta)), np.nan)
     aliased = ~keep
     coef = np.where(aliased, np.nan, beta)
     var[aliased, :] = np.nan
@@ -1415,7 +1419,8 @@ def cox_zph(fit: CoxResult) -> pd.DataFrame:
         g = (1 - s_before)[at[rs.starts[rs.death_times]]]
         g = g - rs.deaths @ g / rs.deaths.sum()
         evaluate = rs.efron
-    _, _, info, [(u2, imat_g), (_, imat_gg)] = evaluate(beta, weights=(g, g * g))
+    with np.errstate(all="ignore"):  # overflow at a coefficient that may be infinite
+        _, _, info, [(u2, imat_g), (_, imat_gg)] = evaluate(beta, weights=(g, g * g))
     sub = np.ix_(kept, kept)
     imat = np.block([[info[sub], imat_g[sub]], [imat_g[sub], imat_gg[sub]]])
     u2 = u2[kept]
@@ -1426,7 +1431,9 @@ def cox_zph(fit: CoxResult) -> pd.DataFrame:
 
     def test(keep, u, df):
         sub = imat[np.ix_(keep, keep)]
-        if not (np.all(np.isfinite(sub)) and _pivots(sub).all()):
+        if not (np.all(np.isfinite(sub)) and np.all(np.isfinite(u))):
+            return (np.nan, np.nan, np.nan, "not testable: information not finite")
+        if not _pivots(sub).all():
             return (np.nan, np.nan, np.nan, singular)
         chisq = _quadratic(sub, u)
         return (chisq, df, special.chdtrc(df, chisq), "")
