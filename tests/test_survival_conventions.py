@@ -15,7 +15,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from rwe import aggregates
+from rwe import aggregates, cuts
 from rwe import survival_tables as st
 from rwe.derive import derive_adsl, derive_adtte
 from rwe.io import read_site
@@ -64,6 +64,7 @@ def test_methods_sentence_states_scale_ties_and_override():
     assert "Breslow" in sas
     assert "PROC PHREG" in sas
     assert 'conf.type = "log-log"' in sas  # the R check is stated
+    assert resolve_conventions("sas").ties_label == "Breslow ties"
     override = resolve_conventions("sas", "log").methods_sentence()
     assert "km.conf_type" in override
     assert "log-log scale" in override
@@ -121,3 +122,23 @@ def test_aggregate_exports_carry_the_conventions(tmp_path):
     sas_options = {**r_options, "ties": "breslow"}
     with pytest.raises(aggregates.AggregateError, match="ties"):
         aggregates.read_site_aggregates(ROOT / "data/multisite/site_c", "site_c", sas_options)
+
+
+def test_data_cut_says_when_the_conventions_changed_an_estimate(demo):
+    adsl, adtte = demo
+    sets = {"all": adsl}
+
+    def headlines(name):
+        c = resolve_conventions(name)
+        fits = st.km_fits(adsl, adtte, sets, [], c.conf_type)
+        models = st.cox_models(adsl, adtte, sets, COVARIATES, ties=c.ties)
+        return cuts.headline_estimates(
+            {"km_medians": st.km_median_table(fits), "cox": st.cox_table(models)}
+        )
+
+    changes = cuts.estimate_changes(headlines("r"), headlines("sas"), ["conf_type", "ties"])
+    flagged = changes["status"] == "changed (conventions: conf_type and ties differ)"
+    assert set(changes.loc[flagged, "statistic"]) == {"ci_lower", "ci_upper", "hr", "p"}
+    assert set(changes.loc[~flagged, "status"]) <= {"unchanged", "new", "dropped"}
+    medians = changes[(changes["table"] == "km_medians") & (changes["statistic"] == "median")]
+    assert (medians["status"] == "unchanged").all()  # the point estimate is the same

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st_h
 
 from rwe import survival
 from rwe import survival_tables as st
@@ -207,3 +209,35 @@ def test_monotone_likelihood_gives_no_huge_hazard_ratio():
         "not estimable: coefficient may be infinite (monotone likelihood)"
     )
     assert st.cox_table([model])["hr"].isna().all()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st_h.lists(
+        st_h.tuples(
+            st_h.integers(0, 3), st_h.integers(0, 1), st_h.integers(0, 1), st_h.integers(0, 1)
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st_h.sampled_from(["efron", "breslow"]),
+    st_h.booleans(),
+)
+def test_any_tiny_cohort_gives_estimates_or_reasons(rows, ties, collinear):
+    """Property: whatever the data, a Cox table and its diagnostics hold no inf and no empty
+    value without a reason, and nothing raises (warnings are errors in the test suite)."""
+    d = pd.DataFrame(rows, columns=["time", "event", "a", "b"]).astype(float)
+    d = d.sort_values("time", kind="stable")
+    if collinear:
+        d["b"] = 1 - d["a"]
+    model = st.cox_model("all", "PFS", "multivariable", ["a", "b"], d, ties=ties)
+    table = st.cox_table([model])
+    diagnostics = st.cox_diagnostics_table([model])
+    values = table[["hr", "ci_lower", "ci_upper", "p"]].to_numpy(float)
+    assert not np.isinf(values).any()
+    assert (table.loc[np.isnan(values).any(axis=1), "note"] != "").all()
+    tests = diagnostics[~diagnostics["statistic"].isin(["n", "events", "n_dropped"])]
+    assert not np.isinf(tests["value"].to_numpy(float)).any()
+    assert (tests.loc[tests["value"].isna(), "note"] != "").all()
+    test = survival.logrank(d["time"], d["event"], d["a"])
+    assert np.isfinite(test["chisq"]) or test["note"]

@@ -8,7 +8,8 @@ on its own extract. The extract is validated and derived with the functions the 
 
 ``cox.csv``
     Per endpoint, model (``univariable``, ``multivariable``) and term: the site's Cox log hazard
-    ratio and its variance (R ``coef(fit)``, ``diag(vcov(fit))``; Efron ties, complete cases),
+    ratio and its variance (R ``coef(fit)``, ``diag(vcov(fit))``; the ties of the conventions,
+    complete cases),
     ``n``, ``events``, ``n_dropped`` and ``note`` (why a term is not estimable). The
     multivariable rows are what :func:`rwe.sites.site_meta` pools.
 ``km_landmarks.csv``

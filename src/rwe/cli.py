@@ -62,6 +62,7 @@ def _check(args: argparse.Namespace) -> int:
     """
     from rwe import config as rwe_config
     from rwe.exceptions import ConfigError
+    from rwe.plausibility import implausible
     from rwe.validate import check_site
 
     try:
@@ -93,8 +94,10 @@ def _check(args: argparse.Namespace) -> int:
         for item in inputs:
             print(f"{item['site']}/{item['file']}: {item['rows']} rows ({item['format']})")
         findings = typed.pop("plausibility")  # and typed["response_labs"]: units checked
-        for f in findings[findings["n_rows"] > 0].itertuples():
-            print(f"implausible: {f.file}, column {f.column}: {f.check} on {f.n_rows} rows")
+        for f in implausible(findings).itertuples():
+            print(
+                f"implausible: {f.file}, column {f.column}: {f.check} on {f.n_rows} rows ({f.note})"
+            )
         print(f"OK: {len(typed['patients'])} patients of site '{site}' pass the input contract.")
     return 1 if failed else 0
 

@@ -68,6 +68,11 @@ class Conventions:
         """True when ``conf_type`` is not the convention's own (``km.conf_type`` was given)."""
         return self.conf_type != CONVENTIONS[self.name]["conf_type"]
 
+    @property
+    def ties_label(self) -> str:
+        """``Efron ties`` or ``Breslow ties``, for captions."""
+        return f"{self.ties.capitalize()} ties"
+
     def methods_sentence(self) -> str:
         """The sentence of the methods that states the conventions used."""
         scale = {"log": "log", "log-log": "log-log", "plain": "linear (plain)"}[self.conf_type]
@@ -984,14 +989,16 @@ def efron_loglik(time, event, X, beta, strata=None):
     return loglik, score, info
 
 
-def concordance(time, event, risk, weights=None, strata=None) -> float:
+def concordance(time, event, risk, weights=None, strata=None, start=None) -> float:
     """Harrell's C of a risk score, as R ``concordance(coxph)`` (``timewt = "n"``).
 
     A pair is comparable when the one with the shorter time had an event; a subject censored at
     an event time is still at risk then, and pairs tied on an event time are not comparable. A
     higher risk with the shorter time is concordant; ties in the risk count 1/2. With
     ``strata``, only pairs within a stratum are compared and the counts are summed over strata
-    (R ``concordance`` of a model with ``strata()``).
+    (R ``concordance`` of a model with ``strata()``). With ``start`` (counting-process rows,
+    R ``Surv(start, stop, event)``), an event's partners are the rows at risk at its time
+    (start < t ≤ stop) that do not have an event then.
 
     Counted in O(n log K) for K distinct risk values by a wavelet matrix over the time-sorted
     ranks of the risk: for each event, how many later subjects have a lower, equal or higher
@@ -1005,6 +1012,8 @@ def concordance(time, event, risk, weights=None, strata=None) -> float:
         Number of patients each row stands for (default 1).
     strata : array-like, optional
         Stratum of each row.
+    start : array-like, optional
+        Entry time of each row.
 
     Returns
     -------
@@ -1016,16 +1025,27 @@ def concordance(time, event, risk, weights=None, strata=None) -> float:
     weights = np.ones(time.size) if weights is None else np.asarray(weights, dtype=float)
     risk = np.asarray(risk, dtype=float)
     codes = _stratum_codes(strata, time.size)
+    start = None if start is None else np.asarray(start, dtype=float)
     counts = [
-        _concordance_counts(time[rows], event[rows], risk[rows], weights[rows])
+        _concordance_counts(
+            time[rows],
+            event[rows],
+            risk[rows],
+            weights[rows],
+            None if start is None else start[rows],
+        )
         for rows in (codes == c for c in np.unique(codes))
     ]
     agree, total = np.sum(counts, axis=0) if counts else (0.0, 0.0)
     return np.nan if total == 0 else float(agree / total)
 
 
-def _concordance_counts(time, event, risk, weights) -> tuple[float, float]:
-    """Concordant pairs (ties in the risk counted 1/2) and comparable pairs, weighted."""
+def _concordance_counts(time, event, risk, weights, start=None) -> tuple[float, float]:
+    """Concordant pairs (ties in the risk counted 1/2) and comparable pairs, weighted.
+
+    With ``start``, the rows that entered at or after an event's time are taken back out of
+    its partners: the same counts over the rows sorted by entry time.
+    """
     # Sorted by time, events before censorings at the same time: the comparable partners of
     # an event are every row after the events at its time.
     order = np.lexsort((~event, time))
@@ -1036,16 +1056,27 @@ def _concordance_counts(time, event, risk, weights) -> tuple[float, float]:
     partners_from = (starts + event_rows)[run[event]]
     if partners_from.size == 0:
         return 0.0, 0.0
-    weight_after = np.append(_reverse_cumsum(weights), 0.0)
-    w_event = weights[event]
-    total = float(w_event @ weight_after[partners_from])
+    w_event, x = weights[event], rank[event]
+
+    def partners(rank, weights, first):
+        """Weight of the rows from ``first`` on: in all, with a lower and a lower-or-equal risk."""
+        after = np.append(_reverse_cumsum(weights), 0.0)[first]
+        below = _count_below(
+            rank, weights, np.tile(first, 2), np.concatenate([x, x + 1]), values.size
+        )
+        return after, below[: x.size], below[x.size :]
+
+    total, less, less_equal = partners(rank, weights, partners_from)
+    if start is not None:
+        by_entry = np.argsort(start[order], kind="stable")
+        entered_after = np.searchsorted(start[order][by_entry], time[event], side="left")
+        late = partners(rank[by_entry], weights[by_entry], entered_after)
+        total, less, less_equal = (
+            a - b for a, b in zip((total, less, less_equal), late, strict=True)
+        )
+    total = float(w_event @ total)
     if total == 0:
         return 0.0, 0.0
-    x = rank[event]
-    below = _count_below(
-        rank, weights, np.tile(partners_from, 2), np.concatenate([x, x + 1]), values.size
-    )
-    less, less_equal = below[: x.size], below[x.size :]
     concordant = float(w_event @ less)
     tied = float(w_event @ (less_equal - less))
     return concordant + tied / 2, total
@@ -1129,7 +1160,7 @@ class CoxResult:
         """
         z = _z(conf_level)
         se = self.se
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             out = pd.DataFrame(
                 {
                     "term": self.terms,
@@ -1179,17 +1210,13 @@ class CoxResult:
 
     @cached_property
     def concordance(self) -> float:
-        """Harrell's C of the linear predictor, as R ``concordance(fit)`` (:func:`concordance`).
-
-        NaN for counting-process rows (R's concordance of (start, stop] data is not ported).
-        """
+        """Harrell's C of the linear predictor, as R ``concordance(fit)`` (:func:`concordance`)."""
         rs = self.risk_sets
-        if isinstance(rs, _CountingRiskSets) and np.isfinite(rs.start).any():
-            return np.nan
+        start = rs.start if isinstance(rs, _CountingRiskSets) else None
         # Column by column, so that patients with equal covariates get exactly equal scores.
         coef = np.nan_to_num(self.coef)
         score = sum(rs.X_raw[:, j] * c for j, c in enumerate(coef))
-        return concordance(rs.time, rs.dead.astype(int), score, rs.weight, rs.stratum)
+        return concordance(rs.time, rs.dead.astype(int), score, rs.weight, rs.stratum, start)
 
     @cached_property
     def zph(self) -> pd.DataFrame:
@@ -1290,7 +1317,7 @@ def _newton(risk_sets, evaluate, beta, terms, max_iter, eps, ties, robust, clust
     converged, halving, iterations = False, False, 0
     for iterations in range(1, max_iter + 1):
         new_ll, new_u, new_imat, _ = evaluate(new_beta)
-        if not halving and abs(1 - ll / new_ll) <= eps:
+        if not halving and abs(1 - np.float64(ll) / new_ll) <= eps:  # 0 / 0: NaN, as R
             beta, ll, u, imat, converged = new_beta, new_ll, new_u, new_imat, True
             break
         if iterations == max_iter:
@@ -1302,8 +1329,12 @@ def _newton(risk_sets, evaluate, beta, terms, max_iter, eps, ties, robust, clust
             halving = False
             beta, ll, u, imat = new_beta, new_ll, new_u, new_imat
             new_beta = beta + _solve(imat, u)
-    keep = _pivots(imat) if np.all(np.isfinite(imat)) else np.zeros(len(beta), dtype=bool)
-    var = _inverse(imat, keep)
+    if np.all(np.isfinite(imat)):
+        keep = _pivots(imat)
+        var = _inverse(imat, keep)
+    else:  # overflow at a diverging estimate: no variance (the fit did not converge)
+        keep = np.ones(len(beta), dtype=bool)
+        var = np.full((len(beta), len(beta)), np.nan)
     aliased = ~keep
     coef = np.where(aliased, np.nan, beta)
     var[aliased, :] = np.nan
@@ -1388,7 +1419,8 @@ def cox_zph(fit: CoxResult) -> pd.DataFrame:
         g = (1 - s_before)[at[rs.starts[rs.death_times]]]
         g = g - rs.deaths @ g / rs.deaths.sum()
         evaluate = rs.efron
-    _, _, info, [(u2, imat_g), (_, imat_gg)] = evaluate(beta, weights=(g, g * g))
+    with np.errstate(all="ignore"):  # overflow at a coefficient that may be infinite
+        _, _, info, [(u2, imat_g), (_, imat_gg)] = evaluate(beta, weights=(g, g * g))
     sub = np.ix_(kept, kept)
     imat = np.block([[info[sub], imat_g[sub]], [imat_g[sub], imat_gg[sub]]])
     u2 = u2[kept]
@@ -1399,7 +1431,9 @@ def cox_zph(fit: CoxResult) -> pd.DataFrame:
 
     def test(keep, u, df):
         sub = imat[np.ix_(keep, keep)]
-        if not (np.all(np.isfinite(sub)) and _pivots(sub).all()):
+        if not (np.all(np.isfinite(sub)) and np.all(np.isfinite(u))):
+            return (np.nan, np.nan, np.nan, "not testable: information not finite")
+        if not _pivots(sub).all():
             return (np.nan, np.nan, np.nan, singular)
         chisq = _quadratic(sub, u)
         return (chisq, df, special.chdtrc(df, chisq), "")

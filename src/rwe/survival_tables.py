@@ -43,6 +43,11 @@ COX_COLUMNS += ["n", "events"]
 COX_LEVEL_COLUMNS = ["n_0", "events_0", "n_1", "events_1"]
 COX_DIAGNOSTICS_COLUMNS = ["analysis_set", "endpoint", "model", "covariates", "statistic"]
 COX_DIAGNOSTICS_COLUMNS += ["term", "value", "df", "p"]
+#: Why a hazard ratio whose CI runs to 0 or infinity (or has no width) is not shown.
+UNBOUNDED_CI = (
+    "not estimable: the confidence interval is unbounded or degenerate (standard error "
+    "infinite or 0)"
+)
 #: Column of :func:`endpoint_data` that holds the stratum code of a stratified analysis.
 STRATUM = "stratum_code"
 #: Subgroups defined after day 0: compared from day 0 they are biased by immortal time
@@ -548,12 +553,15 @@ def cox_table(models: list[CoxModel], conf_level: float = 0.95) -> pd.DataFrame:
     for m in models:
         estimates = m.fit.table(conf_level).set_index("term") if m.fit is not None else None
         for term in m.covariates:
-            if estimates is not None and term in estimates.index and not m.term_notes[term]:
+            term_note = m.term_notes[term]
+            values = (np.nan,) * 4
+            if estimates is not None and term in estimates.index and not term_note:
                 e = estimates.loc[term]
                 values = (e["hr"], e["ci_lower"], e["ci_upper"], e["p"])
-            else:
-                values = (np.nan,) * 4
-            note = "; ".join(n for n in [m.term_notes[term], *m.notes] if n)
+                if not (np.all(np.isfinite(values)) and e["ci_lower"] > 0 and e["se"] > 0):
+                    values = (np.nan,) * 4
+                    term_note = UNBOUNDED_CI
+            note = "; ".join(n for n in [term_note, *m.notes] if n)
             rows.append(
                 (
                     m.analysis_set,
