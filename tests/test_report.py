@@ -33,20 +33,26 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
         "attrition": [("patients in the extract", 60, 0, None, 60),
                       ("response analysis", 60, 3, "best response not evaluable", 57)],
         "data_quality": [("site/patients.csv", "gfr", 60, 2, 3.33), ("site/patients.csv", "age", 60, 0, 0.0)],
-        "baseline": [("all", "patients", "all", 60, 60, 100.0, None, None, None),
-                     ("all", "age", "all", 60, 60, None, 66.0, 41.0, 88.0),
-                     ("all", "regimen", regimen, 30, 60, 50.0, None, None, None),
-                     ("all", "regimen", "Ixa", 3, 60, 5.0, None, None, None)],
+        "baseline": [("all", "patients", "all", 60, 60, 100.0, None, None, None, "count"),
+                     ("all", "age", "all", 60, 60, None, 66.0, 41.0, 88.0, "continuous"),
+                     ("all", "regimen", regimen, 30, 60, 50.0, None, None, None, "categorical"),
+                     ("all", "regimen", "Ixa", 3, 60, 5.0, None, None, None, "categorical"),
+                     ("all", "emd", "0", 50, 58, 100 * 50 / 58, None, None, None, "dichotomous"),
+                     ("all", "emd", "1", 8, 58, 100 * 8 / 58, None, None, None, "dichotomous"),
+                     ("all", "emd", "missing", 2, 60, None, None, None, None, "missing")],
         "response": [("all", "all", "all", 57, 1, 4, 10, 15, 12, 8, 7, 3, 30 / 57, 0.39, 0.66, 42 / 57, 0.6, 0.84),
                      ("all", "emd", "1", 4, 0, 0, 1, 1, 1, 1, 0, 0, 0.5, 0.07, 0.93, 0.75, 0.19, 0.99)],
-        "response_tests": [("all", "emd", "orr", 0.5, 0.53, 0.9, 1.0, 4, 53)],
+        "response_tests": [("all", "emd", "orr", 0.5, 0.53, 0.9, 1.0, 0.06, 13.1, "", 4, 53)],
         "km_medians": [("all", "PFS", "all", "all", 60, 45, 8.1, 6.0, 11.2, ""),
                        ("all", "OS", "all", "all", 60, 20, None, 40.2, None, "median not reached")],
         "km_landmarks": [("all", "PFS", "all", "all", 12, 21, 0.41, 0.3, 0.55)],
         "followup": [("all", "OS", 26.0, 22.1, 31.0)],
         "logrank": [("all", "PFS", "emd", 4.2, 1, 0.04, "")],
-        "cox": [("all", "PFS", "multivariable", "gfr_le70", 2.1, 1.2, 3.7, 0.008, 58, 44, "2 patients left out"),
-                ("all", "PFS", "multivariable", "emd", None, None, None, None, 58, 44, "not estimable")],
+        "cox": [("all", "PFS", "univariable", "gfr_le70", 2.0, 1.2, 3.4, 0.01, 59, 45, 1, 20, 10, 39, 35, ""),
+                ("all", "PFS", "multivariable", "gfr_le70", 2.1, 1.2, 3.7, 0.008, 58, 44, 2, 20, 10, 38, 34,
+                 "2 patients left out"),
+                ("all", "PFS", "multivariable", "emd", None, None, None, None, 58, 44, 2, 50, 44, 8, 0,
+                 "not estimable; 2 patients left out")],
         "cox_diagnostics": [("all", "PFS", "multivariable", "lr", None, 9.5, 2, 0.009),
                             ("all", "PFS", "multivariable", "zph", "gfr_le70", 0.4, 1, 0.53)],
         "adverse_events": [("all", "hematologic", "Anemia", g, n, 60, 100 * n / 60)
@@ -60,7 +66,17 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
         "exposure_response": [("neutropenia_ge3", "exposure_auc", 60, 8, -2.1, 0.7, 2.0, 0.9, 4.4, 0.08,
                                0.1, 0.17, 0.62, "fewer than 10 events")],
         "exposure_predictions": [("neutropenia_ge3", "exposure_auc", 0.72, 0.11, 0.05, 0.2, 3.0)],
-        "published_comparison": [("median PFS", 7.9, 8.1, "months", ""), ("ORR", 52.5, 52.6, "%", "")],
+        "published_comparison": [("median PFS", 7.9, 8.1, "months", "", 6.9, 11.0, None, 6.0, None, None, 0.2, ""),
+                                 ("patients", 126, 60, "n", "", None, None, None, None, None, None, -66, ""),
+                                 ("PFS HR, GFR ≤ 70 (multivariable)", 2.11, 2.1, "HR", "", 1.21, 3.7, 0.008, 1.2,
+                                  3.7, 0.008, -0.01, "yes")],
+        "landmark": [("all", "PFS", 3, "all", 50, 30, 9.0, 7.0, None, 0.4, 0.2, 0.8, 0.01, 6.1, 1, 0.013, 10, 0, ""),
+                     ("all", "PFS", 3, "1", 30, 15, 12.0, 8.0, None, None, None, None, None, None, None, None,
+                      10, 0, ""),
+                     ("all", "PFS", 3, "0", 20, 15, 5.0, None, 7.5, None, None, None, None, None, None, None,
+                      10, 0, "lower limit not estimable")],
+        "cox_time_dependent": [("all", "PFS", "univariable", "responder_td", 0.5, 0.3, 0.9, 0.02, 57, 44, 80, 0, 3,
+                                "")],
     }  # fmt: skip
     extra = {"response_tests": ["n_1", "n_0"]}
     tables = {name: pd.DataFrame(rows[name], columns=TABLE_COLUMNS[name] + extra.get(name, []))
@@ -338,7 +354,11 @@ def test_changes_since_the_last_cut_show_what_moved(tmp_path):
 
 
 def test_published_comparison_only_with_a_reference(tmp_path):
-    assert "Published figures (zhou_2026)" in render(tmp_path)
+    html = render(tmp_path)
+    assert "Published estimates (zhou_2026)" in html
+    assert "PFS HR, GFR ≤ 70 (multivariable)" in html
+    assert "2.11 (1.21–3.70)" in unescape(html).replace("\u00a0", " ")  # with its CI
+    assert ">126<" in html  # a count as a whole number, not 126.00
     html = render(tmp_path, report={"title": "t", "published_reference": None})
     assert "No published reference is configured" in html
 

@@ -56,6 +56,10 @@ class ReportOptions:
     hematologic_source: str
     ci_bands: bool
     max_patients: int
+    #: Landmark months of the response analyses and the thresholds of the fragility flags.
+    response_landmarks_months: tuple[float, ...]
+    min_median_events: int
+    min_events_per_covariate: int
 
     @classmethod
     def from_config(cls, config: Mapping) -> ReportOptions:
@@ -82,4 +86,7 @@ class ReportOptions:
             hematologic_source=config["safety"]["hematologic_source"],
             ci_bands=bool(config["figures"]["ci_bands"]),
             max_patients=int(config["figures"]["max_patients"]),
+            response_landmarks_months=tuple(config["response_landmarks_months"]),
+            min_median_events=int(config["km"]["min_median_events"]),
+            min_events_per_covariate=int(config["cox"]["min_events_per_covariate"]),
         )

@@ -15,8 +15,10 @@ import yaml
 from rwe.catalog import SELECTION_SEED
 from rwe.derive import DAYS_PER_MONTH
 from rwe.labels import label
+from rwe.landmark import COX_TD_COLUMNS, LANDMARK_COLUMNS, RESPONSE_TERM
 from rwe.options import ReportOptions
 from rwe.privacy import SUPPRESSED
+from rwe.published import COMPARISON_COLUMNS, COMPARISON_EXTRA_COLUMNS
 from rwe.report.format import (
     count,
     estimate_ci,
@@ -31,6 +33,9 @@ from rwe.report.format import (
     text,
 )
 from rwe.response import CATEGORIES
+from rwe.summary import key_results
+from rwe.survival_tables import COX_LEVEL_COLUMNS, FOLLOWUP_NOTE, IMMORTAL_TIME_NOTE
+from rwe.tables import BASELINE_COLUMNS, BASELINE_TYPE, baseline_display
 
 # --------------------------------------------------------------------------- tables read
 # Columns the report reads from each table: DESIGN.md §6 contract columns, then the extras the
@@ -38,9 +43,7 @@ from rwe.response import CATEGORIES
 
 ATTRITION_TABLES = {"attrition": ["step", "n_in", "n_excluded", "reason", "n_out"]}
 DATA_QUALITY_TABLES = {"data_quality": ["file", "column", "n", "n_missing", "percent_missing"]}
-BASELINE_TABLES = {
-    "baseline": ["analysis_set", "variable", "level", "n", "N", "percent", "median", "min", "max"]
-}
+BASELINE_TABLES = {"baseline": [*BASELINE_COLUMNS, BASELINE_TYPE]}
 RESPONSE_TABLES = {
     "response": [
         *["analysis_set", "variable", "level", "n_evaluable", *CATEGORIES, "NE"],
@@ -54,6 +57,9 @@ RESPONSE_TABLES = {
         "rate_0",
         "odds_ratio",
         "p",
+        "or_ci_lower",
+        "or_ci_upper",
+        "note",
     ],
 }
 SURVIVAL_TABLES = {
@@ -67,11 +73,13 @@ SURVIVAL_TABLES = {
     ],
     "followup": ["analysis_set", "endpoint", "median_followup", "ci_lower", "ci_upper"],
     "logrank": ["analysis_set", "endpoint", "variable", "chisq", "df", "p", "note"],
+    "landmark": LANDMARK_COLUMNS,
+    "cox_time_dependent": COX_TD_COLUMNS,
 }
 COX_TABLES = {
     "cox": [
         *["analysis_set", "endpoint", "model", "term", "hr", "ci_lower", "ci_upper", "p"],
-        *["n", "events", "note"],
+        *["n", "events", "n_dropped", *COX_LEVEL_COLUMNS, "note"],
     ],
     "cox_diagnostics": [
         *["analysis_set", "endpoint", "model", "statistic", "term", "value", "df", "p"],
@@ -91,9 +99,22 @@ EXPOSURE_TABLES = {
         *["outcome", "exposure", "at", "probability", "ci_lower", "ci_upper", "dose_mg"],
     ],
 }
-PUBLISHED_TABLES = {"published_comparison": ["quantity", "published", "this_run", "unit", "note"]}
+PUBLISHED_TABLES = {"published_comparison": [*COMPARISON_COLUMNS, *COMPARISON_EXTRA_COLUMNS]}
 
 # --------------------------------------------------------------------------- summary, methods
+
+
+def key_estimate(r) -> str:
+    """A key result's estimate with its CI, in the digits of its unit (NR/NE as :func:`median_ci`)."""
+    if r["unit"] == "HR":
+        return hr_text(r, "estimate")
+    if r["unit"] == "n":
+        return count(r["estimate"])
+    if r["unit"] == "months":
+        return nowrap(median_ci(r, "estimate"))
+    if is_missing(r["ci_lower"]) and is_missing(r["ci_upper"]):
+        return num(r["estimate"])
+    return nowrap(estimate_ci(r["estimate"], r["ci_lower"], r["ci_upper"], missing="—"))
 
 
 def summary_section(
@@ -102,58 +123,52 @@ def summary_section(
     km_medians: pd.DataFrame,
     followup: pd.DataFrame,
     cox: pd.DataFrame,
+    landmark: pd.DataFrame,
+    cox_time_dependent: pd.DataFrame,
     adverse_events: pd.DataFrame,
+    options: ReportOptions,
 ) -> dict:
-    """Key results in sentences, from the 'all' analysis set.
+    """Every prespecified estimate of all patients with its CI and p (:func:`rwe.summary.key_results`).
 
-    A sentence whose estimate is suppressed is left out rather than printed as "suppressed".
+    No estimate is chosen by its p value; fragile ones (few events per covariate, a median from
+    few events, a sparse covariate level, not estimable) carry a caution.
     """
-    out = []
-
-    def first(frame, **match):
-        for column, value in match.items():
-            frame = frame[frame[column] == value]
-        return frame.iloc[0] if len(frame) else None
-
-    def say(sentence, *values):
-        if not any(v == SUPPRESSED for v in values):
-            out.append(sentence)
-
-    def rate(r, name):
-        return estimate_ci(
-            r[name], r[f"{name}_ci_lower"], r[f"{name}_ci_upper"], scale=100, missing="—"
-        )
-
-    n = first(baseline, analysis_set="all", variable="patients")
-    if n is not None:
-        say(f"{count(n['n'])} patients were analysed.")
-    r = first(response, analysis_set="all", variable="all")
-    if r is not None:
-        say(
-            f"ORR {rate(r, 'orr')} %; CBR {rate(r, 'cbr')} % (of {count(r['n_evaluable'])} evaluable).",
-            r["orr"],
-            r["cbr"],
-        )
-    for endpoint in ("PFS", "OS"):
-        m = first(km_medians, analysis_set="all", endpoint=endpoint, variable="all")
-        if m is not None:
-            median = estimate_ci(m["median"], m["ci_lower"], m["ci_upper"])
-            say(f"Median {endpoint} {median} months ({count(m['events'])} events).", m["median"])
-    f = first(followup, analysis_set="all", endpoint="OS")
-    if f is not None:
-        say(f"Median follow-up (reverse Kaplan–Meier) {num(f['median_followup'])} months.")
-    multi = cox[(cox["analysis_set"] == "all") & (cox["model"] == "multivariable")]
-    for row in multi.dropna(subset=["hr", "p"]).itertuples():
-        if not isinstance(row.hr, str) and not isinstance(row.p, str) and row.p < 0.05:
-            hr = estimate_ci(row.hr, row.ci_lower, row.ci_upper, digits=2)
-            say(f"{row.endpoint}: {label(row.term)} HR {hr}, p {pval(row.p)} (multivariable).")
-    heme = first(adverse_events, analysis_set="all", term="any hematologic", grade_group="ge3")
-    if heme is not None:
-        say(
-            f"Grade ≥3 hematologic adverse events in {num(heme['percent'])} % of patients.",
-            heme["percent"],
-        )
-    return {"sentences": out}
+    tables = {
+        "baseline": baseline,
+        "response": response,
+        "km_medians": km_medians,
+        "followup": followup,
+        "cox": cox,
+        "landmark": landmark,
+        "cox_time_dependent": cox_time_dependent,
+        "adverse_events": adverse_events,
+    }
+    rows = key_results(
+        tables,
+        list(options.covariates),
+        options.min_events_per_covariate,
+        options.min_median_events,
+    )
+    level = round(100 * options.conf_level)
+    columns = [
+        ("Estimate", lambda r: r["quantity"]),
+        ("Endpoint", lambda r: text(r["endpoint"])),
+        (f"Value ({level}% CI)", key_estimate),
+        ("Unit", lambda r: text(r["unit"])),
+        ("p", lambda r: "" if is_missing(r["p"]) else pval(r["p"])),
+        ("n", lambda r: "" if is_missing(r["n"]) else count(r["n"])),
+        ("Events", lambda r: "" if is_missing(r["events"]) else count(r["events"])),
+        ("Caution", lambda r: text(r["flag"])),
+    ]
+    caption = (
+        "Every prespecified estimate of all patients, whatever its p value: response, survival, "
+        "each covariate of the multivariable Cox models, response compared with survival without "
+        "immortal-time bias (landmark and time-dependent Cox), and grade ≥3 hematologic adverse "
+        f"events. Caution: fewer than {options.min_events_per_covariate} events per covariate, "
+        f"a median or comparison from fewer than {options.min_median_events} events, a sparse "
+        "covariate level, or an estimate that does not exist."
+    )
+    return {"key_results": table(rows, columns, caption=caption)}
 
 
 PFS_DEATHS = {
@@ -292,43 +307,78 @@ def data_quality_section(data_quality: pd.DataFrame, provenance: dict) -> dict:
     }
 
 
-def baseline_section(baseline: pd.DataFrame) -> dict:
-    """Wide baseline table: one column per analysis set, n (%) or median (range)."""
+#: Indent of a level under its variable in a table cell (em spaces survive HTML and DOCX).
+INDENT = "\u2003"
+
+
+def baseline_section(baseline: pd.DataFrame, options: ReportOptions) -> dict:
+    """Table 1, as gtsummary's ``tbl_summary``: labels with units, one column per analysis set.
+
+    Laid out by :func:`rwe.tables.baseline_display`: one row per continuous or 0/1 variable,
+    levels indented under the others, an Unknown row (a count) under every variable with
+    missing values.
+    """
     if baseline.empty:
         return {"baseline": {}}
-
-    def cell(r):
-        if str(r["n"]).startswith("<") or r["percent"] == SUPPRESSED or r["median"] == SUPPRESSED:
-            return str(r["n"]) if str(r["n"]).startswith("<") else SUPPRESSED
-        if not is_missing(r["median"]):
-            return f"{num(r['median'])} ({num(r['min'])}–{num(r['max'])})"
-        return f"{count(r['n'])} ({num(r['percent'])})"
-
-    b = baseline.copy()
-    b["cell"] = [cell(r) for r in b.to_dict("records")]
-    b["row"] = [
-        f"{label(v)}" + ("" if lv in ("all",) else f": {lv}")
-        for v, lv in zip(b["variable"], b["level"], strict=True)
-    ]
-    order = list(dict.fromkeys(b["row"]))
-    sets = list(dict.fromkeys(b["analysis_set"]))
-    wide = b.pivot_table(
-        index="row", columns="analysis_set", values="cell", aggfunc="first"
-    ).reindex(order)[sets]
+    shown = baseline_display(baseline, options.gfr_cutoff)
+    sets = list(shown.columns[3:])
     rows = [
-        [r, *[wide.loc[r, s] if isinstance(wide.loc[r, s], str) else "—" for s in sets]]
-        for r in order
+        [INDENT * int(r["indent"]) + r["characteristic"], *[r[s] for s in sets]]
+        for r in shown.to_dict("records")
     ]
-    sizes = b[b["variable"] == "patients"].set_index("analysis_set")["n"]
+    sizes = baseline[baseline["variable"] == "patients"].set_index("analysis_set")["n"]
     header = ["Characteristic", *[f"{s} (N = {count(sizes.get(s))})" for s in sets]]
     caption = (
-        "Baseline characteristics: n (%) of patients with a known value, or median (range); "
-        "percentages exclude unknown values, counted in 'missing' rows."
+        "Baseline characteristics: n (%) of the patients with a known value, or median (range) "
+        "for continuous variables; Unknown: patients with the value missing, left out of the "
+        "percentages."
     )
     return {"baseline": {"header": header, "rows": rows, "caption": caption, "note": ""}}
 
 
 # --------------------------------------------------------------------------- outcomes
+
+
+def nowrap(value: str) -> str:
+    """An estimate with its CI kept on one line (no-break spaces)."""
+    return value.replace(" ", "\u00a0")
+
+
+def hr_text(r, hr="hr", lower="ci_lower", upper="ci_upper") -> str:
+    """A hazard (or odds) ratio with its CI on one line; — when it does not exist."""
+    if is_missing(r[hr]):
+        return "—"
+    return nowrap(hr_ci(r, hr, lower, upper))
+
+
+def median_ci(r, est="median", lower="ci_lower", upper="ci_upper") -> str:
+    """A Kaplan–Meier median (or follow-up) with its CI: NR only where it is not reached.
+
+    An empty median is "NR" (the curve stays above 50%), an empty upper limit "NR" (the upper
+    confidence curve stays above 50%), an empty lower limit of a reached median "NE" (R gives
+    NA: the confidence curve is undefined where the estimate falls to 0); a median not reached
+    with no lower limit is plain "NR", and a group without patients "—".
+    """
+    values = (r[est], r[lower], r[upper])
+    if SUPPRESSED in values:
+        return SUPPRESSED
+    if r.get("n") == 0 or (isinstance(r.get("n"), float) and r["n"] == 0):
+        return "—"
+    if is_missing(r[est]):
+        return "NR" if is_missing(r[lower]) else f"NR ({num(r[lower])}–NR)"
+    low = "NE" if is_missing(r[lower]) else num(r[lower])
+    high = "NR" if is_missing(r[upper]) else num(r[upper])
+    return f"{num(r[est])} ({low}–{high})"
+
+
+def median_note(options: ReportOptions) -> str:
+    """What NR, NE and — mean in a table of medians, and the flag of medians from few events."""
+    return (
+        "NR: not reached (the curve, or its upper confidence limit, stays above 50%); NE: not "
+        "estimable (R gives NA for the lower limit, e.g. where the curve falls to 0); —: no "
+        f"patients. Medians from fewer than {options.min_median_events} events are flagged as "
+        "imprecise."
+    )
 
 
 def rate_ci(r, name: str) -> str:
@@ -367,13 +417,22 @@ def response_section(
                 ("Measure", lambda r: r["measure"].upper()),
                 ("Rate yes %", lambda r: pct(r["rate_1"])),
                 ("Rate no %", lambda r: pct(r["rate_0"])),
-                ("Odds ratio", lambda r: num(r["odds_ratio"], 2)),
+                (
+                    "Odds ratio (95% CI)",
+                    lambda r: hr_text(r, "odds_ratio", "or_ci_lower", "or_ci_upper"),
+                ),
                 ("p (Fisher)", lambda r: pval(r["p"])),
+                ("Note", lambda r: text(r.get("note"))),
             ],
-            caption="Fisher's exact test, two-sided; odds ratio is the conditional "
-            "maximum-likelihood estimate.",
+            caption="Fisher's exact test, two-sided; odds ratio of response with the subgroup "
+            "flag (yes vs no): the conditional maximum-likelihood estimate with its exact "
+            "conditional CI (R fisher.test).",
         ),
     }
+
+
+LANDMARK_GROUPS = {"all": "At risk at the landmark", "1": "Responded by then", "0": "Not responded"}
+TD_TERMS = {RESPONSE_TERM: "Response (time-dependent)"}
 
 
 def survival_section(
@@ -381,11 +440,24 @@ def survival_section(
     followup: pd.DataFrame,
     km_landmarks: pd.DataFrame,
     logrank: pd.DataFrame,
+    landmark: pd.DataFrame,
+    cox_time_dependent: pd.DataFrame,
     figures: dict[str, list],
     options: ReportOptions,
 ) -> dict:
-    """Kaplan–Meier medians, follow-up, landmark survival, log-rank tests and the curves."""
+    """Kaplan–Meier medians, follow-up, landmark survival, log-rank tests and the curves.
+
+    With them, response compared with survival without immortal-time bias (landmark analysis
+    and time-dependent Cox).
+    """
     set_endpoint = [("Set", lambda r: r["analysis_set"]), ("Endpoint", lambda r: r["endpoint"])]
+    note = ("Note", lambda r: text(r.get("note")))
+    biased = (
+        f"The responder subgroup is compared from day 0, as configured: {IMMORTAL_TIME_NOTE}."
+        if "responder" in options.subgroups
+        else ""
+    )
+    months = ", ".join(f"{m:g}" for m in options.response_landmarks_months)
     return {
         "km_medians": table(
             km_medians,
@@ -394,13 +466,11 @@ def survival_section(
                 ("Group", lambda r: group(r["variable"], r["level"])),
                 ("n", lambda r: count(r["n"])),
                 ("Events", lambda r: count(r["events"])),
-                (
-                    "Median, months (95% CI)",
-                    lambda r: estimate_ci(r["median"], r["ci_lower"], r["ci_upper"]),
-                ),
-                ("Note", lambda r: text(r.get("note"))),
+                ("Median, months (95% CI)", lambda r: nowrap(median_ci(r))),
+                note,
             ],
-            caption="Kaplan–Meier medians; NR = not reached.",
+            caption="Kaplan–Meier medians.",
+            note=" ".join(n for n in (median_note(options), biased) if n),
         ),
         "followup": table(
             followup,
@@ -408,10 +478,11 @@ def survival_section(
                 *set_endpoint,
                 (
                     "Median follow-up, months (95% CI)",
-                    lambda r: estimate_ci(r["median_followup"], r["ci_lower"], r["ci_upper"]),
+                    lambda r: nowrap(median_ci(r, "median_followup")),
                 ),
             ],
             caption="Median follow-up by the reverse Kaplan–Meier method.",
+            note=f"Follow-up is the {FOLLOWUP_NOTE}.",
         ),
         "km_landmarks": table(
             km_landmarks[km_landmarks["variable"] == "all"],
@@ -437,9 +508,55 @@ def survival_section(
                 ("Chi-square", lambda r: num(r["chisq"], 2)),
                 ("df", lambda r: count(r["df"])),
                 ("p", lambda r: pval(r["p"])),
-                ("Note", lambda r: text(r.get("note"))),
+                note,
             ],
             caption="Log-rank tests.",
+            note=biased,
+        ),
+        "landmark": table(
+            landmark,
+            [
+                *set_endpoint,
+                ("Landmark, month", lambda r: num(r["landmark_month"], 0)),
+                ("Group", lambda r: LANDMARK_GROUPS.get(str(r["level"]), str(r["level"]))),
+                ("n", lambda r: count(r["n"])),
+                ("Events", lambda r: count(r["events"])),
+                ("Median from the landmark, months (95% CI)", lambda r: nowrap(median_ci(r))),
+                (
+                    "HR responded vs not (95% CI)",
+                    lambda r: (
+                        ""
+                        if str(r["level"]) != "all"
+                        else hr_text(r, "hr", "hr_ci_lower", "hr_ci_upper")
+                    ),
+                ),
+                ("p (Cox)", lambda r: "" if str(r["level"]) != "all" else pval(r["hr_p"])),
+                (
+                    "p (log-rank)",
+                    lambda r: "" if str(r["level"]) != "all" else pval(r["logrank_p"]),
+                ),
+                note,
+            ],
+            caption=f"Landmark analysis of response (months {months}): patients event-free and "
+            "under follow-up at the landmark, by whether they had responded (≥ PR) by then; time "
+            "counted from the landmark.",
+            note=median_note(options),
+        ),
+        "cox_time_dependent": table(
+            cox_time_dependent,
+            [
+                *set_endpoint,
+                ("Model", lambda r: "adjusted" if r["model"] == "multivariable" else "unadjusted"),
+                ("Covariate", lambda r: TD_TERMS.get(r["term"], label(r["term"]))),
+                ("HR (95% CI)", hr_text),
+                ("p", lambda r: pval(r["p"])),
+                ("n", lambda r: count(r["n"])),
+                ("Events", lambda r: count(r["events"])),
+                note,
+            ],
+            caption="Cox models with response (≥ PR) as a time-dependent covariate (counting-"
+            "process rows as R tmerge builds them: each patient's follow-up split at the first "
+            "response), alone and adjusted for the multivariable covariates; Efron ties, Wald CI.",
         ),
         "figures": figures.get("survival", []),
         "swimmer": figures.get("swimmer", []),
@@ -456,29 +573,86 @@ DIAGNOSTIC_NAMES = {
 }
 
 
+def _notes(note) -> list[str]:
+    return [n for n in text(note).split("; ") if n]
+
+
+def cox_side_by_side(cox: pd.DataFrame) -> tuple[list[list[str]], list[str]]:
+    """Univariable and multivariable Cox estimates side by side (as ``gtsummary::tbl_merge``).
+
+    Returns
+    -------
+    rows : list of list of str
+        Per set, endpoint and covariate: the univariable N (events), HR (95% CI) and p, the
+        multivariable HR (95% CI) and p, and the notes about this covariate only.
+    model_notes : list of str
+        Per multivariable model, once: its N and events and the notes shared by all its rows.
+    """
+    rows, model_notes = [], []
+    for (name, endpoint), part in cox.groupby(["analysis_set", "endpoint"], sort=False):
+        uni = part[part["model"] == "univariable"].set_index("term")
+        multi = part[part["model"] == "multivariable"].set_index("term")
+        shared = {
+            m: set.intersection(*(set(_notes(n)) for n in frame["note"])) if len(frame) else set()
+            for m, frame in (("univariable", uni), ("multivariable", multi))
+        }
+        for term in dict.fromkeys([*multi.index, *uni.index]):
+            u = uni.loc[term] if term in uni.index else None
+            m = multi.loc[term] if term in multi.index else None
+            own = []
+            for model, r in (("univariable", u), ("multivariable", m)):
+                if r is not None:
+                    own += [f"{model}: {n}" for n in _notes(r["note"]) if n not in shared[model]]
+            rows.append(
+                [
+                    name,
+                    endpoint,
+                    label(term),
+                    "" if u is None else f"{count(u['n'])} ({count(u['events'])})",
+                    "" if u is None else hr_text(u),
+                    "" if u is None else pval(u["p"]),
+                    "" if m is None else hr_text(m),
+                    "" if m is None else pval(m["p"]),
+                    "; ".join(own),
+                ]
+            )
+        if len(multi):
+            first = multi.iloc[0]
+            common = "; ".join(sorted(shared["multivariable"]))
+            model_notes.append(
+                f"{name}, {endpoint}: multivariable model of {count(first['n'])} patients and "
+                f"{count(first['events'])} events" + (f" ({common})" if common else "")
+            )
+    return rows, model_notes
+
+
 def cox_section(cox: pd.DataFrame, cox_diagnostics: pd.DataFrame, figures: dict[str, list]) -> dict:
-    """The Cox models, their diagnostics and the forest plots."""
+    """The Cox models side by side (univariable, multivariable), diagnostics, forest plots."""
     diag = cox_diagnostics[
         (cox_diagnostics["model"] == "multivariable")
         & ~cox_diagnostics["statistic"].isin(["n", "events", "n_dropped"])
     ]
+    rows, model_notes = cox_side_by_side(cox)
+    header = [
+        "Set",
+        "Endpoint",
+        "Covariate (yes vs no)",
+        "Univariable N (events)",
+        "Univariable HR (95% CI)",
+        "p",
+        "Multivariable HR (95% CI)",
+        "p",
+        "Note",
+    ]
     return {
         "figures": figures.get("cox", []),
-        "cox": table(
-            cox,
-            [
-                ("Set", lambda r: r["analysis_set"]),
-                ("Endpoint", lambda r: r["endpoint"]),
-                ("Model", lambda r: r["model"]),
-                ("Covariate", lambda r: label(r["term"])),
-                ("HR (95% CI)", hr_ci),
-                ("p", lambda r: pval(r["p"])),
-                ("n", lambda r: count(r["n"])),
-                ("Events", lambda r: count(r["events"])),
-                ("Note", lambda r: text(r.get("note"))),
-            ],
-            caption="Cox proportional-hazards models, Efron ties; Wald CIs and p; complete cases.",
-        ),
+        "cox": {
+            "header": header,
+            "rows": rows,
+            "caption": "Cox proportional-hazards models, univariable and multivariable side by "
+            "side: Efron ties, Wald CIs and p, complete cases.",
+            "note": "; ".join(model_notes) + "." if model_notes else "",
+        },
         "cox_diagnostics": table(
             diag,
             [
@@ -675,21 +849,63 @@ def exposure_section(
 # --------------------------------------------------------------------------- published, provenance
 
 
+def signed(value: float, digits: int) -> str:
+    """A difference with its digits, without a negative zero (−0.0)."""
+    return num(round(value, digits) + 0.0, digits)
+
+
+def published_value(r, side: str) -> str:
+    """One side of the published comparison: the value (whole for counts) with its CI."""
+    digits = 2 if r["unit"] == "HR" else 1
+    value, lower, upper = r[side], r[f"{side}_ci_lower"], r[f"{side}_ci_upper"]
+    if r["unit"] == "n":
+        return count(value)
+    if r["unit"] == "p":
+        return ""
+    if is_missing(lower) and is_missing(upper):
+        return num(value, digits)
+    if r["unit"] == "months":
+        return nowrap(median_ci({"median": value, "ci_lower": lower, "ci_upper": upper}))
+    return nowrap(estimate_ci(value, lower, upper, digits=digits, missing="—"))
+
+
 def published_section(published_comparison: pd.DataFrame, options: ReportOptions) -> dict:
-    """The seed paper's published figures next to this run's (with a configured reference)."""
+    """The seed paper's estimates next to this run's: CIs and p, difference, same conclusion."""
     reference = options.published_reference
     if not reference or not len(published_comparison):
         return {"published_comparison": {}}
+    level = round(100 * options.conf_level)
+
+    def p_or_blank(v):
+        return "" if is_missing(v) else pval(v)
+
+    def published_p(r):  # the paper gave only a bound: "published p < 0.001" in the note
+        bound = "published p <" in text(r.get("note"))
+        return f"<{num(r['published_p'], 3)}" if bound else p_or_blank(r["published_p"])
+
     columns = [
         ("Quantity", lambda r: r["quantity"]),
-        ("Published", lambda r: num(r["published"], 2)),
-        ("This run", lambda r: num(r["this_run"], 2)),
         ("Unit", lambda r: text(r["unit"])),
+        (f"Published ({level}% CI)", lambda r: published_value(r, "published")),
+        ("p", lambda r: published_p(r)),
+        (f"This run ({level}% CI)", lambda r: published_value(r, "this_run")),
+        ("p", lambda r: p_or_blank(r["this_run_p"])),
+        (
+            "Difference",
+            lambda r: (
+                ""
+                if r["unit"] in ("n", "p") or is_missing(r["difference"])
+                else signed(r["difference"], 2 if r["unit"] == "HR" else 1)
+            ),
+        ),
+        ("Same conclusion", lambda r: text(r["same_conclusion"])),
         ("Note", lambda r: text(r.get("note"))),
     ]
     caption = (
-        f"Published figures ({reference}) next to this run. The demo extract is synthetic and "
-        "calibrated to them: agreement checks the pipeline, not the medicine."
+        f"Published estimates ({reference}) next to this run, with the difference (this run − "
+        f"published) and whether both reach the same conclusion at p < {1 - options.conf_level:g} "
+        "(both significant in the same direction, or both not). The demo extract is synthetic "
+        "and calibrated to them: agreement checks the pipeline, not the medicine."
     )
     return {"published_comparison": table(published_comparison, columns, caption=caption)}
 
