@@ -493,9 +493,9 @@ def forest_plot(cox: pd.DataFrame, title: str, diagnostics: pd.DataFrame | None 
             shown, aes(x="lo", xend="hi", y="y", yend="y"), color=OKABE_ITO[0], size=0.7
         )
         plot += geom_point(shown, aes("x", "y"), shape="s", size=2.6, color=OKABE_ITO[0])
-    plot += geom_text(
-        _forest_texts(rows), aes("x", "y", label="label", ha="ha"), va="center", size=9
-    )
+    # One baseline for every text of a row (centring would move a word with descenders up).
+    words = _forest_texts(rows).assign(y=lambda d: d["y"] - 0.12)
+    plot += geom_text(words, aes("x", "y", label="label", ha="ha"), va="baseline", size=9)
     plot += facet_grid(
         ". ~ panel", scales="free_x", space={"x": [w for _, w, _ in FOREST_COLUMNS], "y": [1]}
     )
