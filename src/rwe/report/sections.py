@@ -858,10 +858,11 @@ def published_value(r, side: str) -> str:
     """One side of the published comparison: the value (whole for counts) with its CI."""
     digits = 2 if r["unit"] == "HR" else 1
     value, lower, upper = r[side], r[f"{side}_ci_lower"], r[f"{side}_ci_upper"]
-    if r["unit"] == "n":
-        return count(value)
     if r["unit"] == "p":
         return ""
+    whole = not isinstance(value, str) and not is_missing(value) and float(value).is_integer()
+    if r["unit"] == "n" or (whole and r["unit"] == "years"):
+        return count(value)
     if is_missing(lower) and is_missing(upper):
         return num(value, digits)
     if r["unit"] == "months":
