@@ -96,6 +96,7 @@ def landmark_table(
     conf_type: str = "log",
     conf_level: float = 0.95,
     min_events: int = SMALL_SET_EVENTS,
+    ties: str = "efron",
 ) -> pd.DataFrame:
     """Landmark analysis of responders vs non-responders per set, endpoint and landmark month.
 
@@ -117,7 +118,8 @@ def landmark_table(
         ``n_not_at_risk`` counts the known patients with an event or censored by L,
         ``n_unknown`` those whose response history is unknown (left out). An estimate that
         does not exist is NaN with the reason in ``note``; a comparison with fewer than
-        ``min_events`` events is flagged there.
+        ``min_events`` events is flagged there. ``ties``: ``efron`` (R) or ``breslow`` (SAS),
+        as the configured conventions say.
     """
     rows = []
     timing = response_timing(adsl)
@@ -142,7 +144,7 @@ def landmark_table(
                 test = logrank(t, e, responded)
                 frame = pd.DataFrame({"time": t, "event": e, LANDMARK_TERM: responded})
                 model = cox_model(
-                    name, endpoint, "univariable", [LANDMARK_TERM], frame, None, min_events
+                    name, endpoint, "univariable", [LANDMARK_TERM], frame, None, min_events, ties
                 )
                 hr = (np.nan,) * 4
                 if model.fit is not None and not model.term_notes[LANDMARK_TERM]:
@@ -245,6 +247,7 @@ def time_dependent_cox_table(
     covariates: list[str],
     conf_level: float = 0.95,
     min_events_per_covariate: int = SMALL_SET_EVENTS,
+    ties: str = "efron",
 ) -> pd.DataFrame:
     """Cox models with response as a time-dependent covariate, per set and endpoint.
 
@@ -260,7 +263,7 @@ def time_dependent_cox_table(
         ``n_dropped`` patients with a missing covariate (multivariable), ``n_unknown``
         patients whose response history is unknown; an estimate that does not exist is NaN
         with the reason in ``note``; a model with fewer than ``min_events_per_covariate``
-        events per fitted covariate is flagged there.
+        events per fitted covariate is flagged there. ``ties`` as :func:`landmark_table`.
     """
     timing = response_timing(adsl)
     rows = []
@@ -299,7 +302,7 @@ def time_dependent_cox_table(
                 start = start if start.any() else None
                 stop = cp["tstop"].to_numpy()
                 with np.errstate(invalid="ignore", over="ignore"):  # a diverging fit: noted below
-                    fit = cox_fit(stop, event, X, fitted, start=start)
+                    fit = cox_fit(stop, event, X, fitted, start=start, ties=ties)
                 if not fit.converged:
                     notes.update(
                         {
@@ -309,8 +312,12 @@ def time_dependent_cox_table(
                     )
                 else:
                     estimates = fit.table(conf_level).set_index("term")
-                    for t, infinite in zip(fitted, fit.infinite, strict=True):
-                        if infinite:
+                    for t, infinite, aliased in zip(fitted, fit.infinite, fit.aliased, strict=True):
+                        if aliased:
+                            notes[t] = (
+                                "not estimable: collinear (singular information; R reports NA)"
+                            )
+                        elif infinite:
                             notes[t] = (
                                 "not estimable: coefficient may be infinite (monotone likelihood)"
                             )

@@ -12,7 +12,9 @@ def main(snakemake):
     p = snakemake.params
     sets = analysis_sets(read_adam(snakemake.input.adsl), p.min_regimen_n)
     write_table(response_table(sets, p.subgroups, p.conf_level), snakemake.output.response)
-    write_table(response_test_table(sets, p.subgroups, p.conf_level), snakemake.output.response_tests)
+    write_table(
+        response_test_table(sets, p.subgroups, p.conf_level), snakemake.output.response_tests
+    )
     logging.info("response tables for %d analysis sets", len(sets))
 
 
