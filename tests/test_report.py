@@ -395,7 +395,8 @@ def test_tables_and_figures_are_numbered_in_page_order(tmp_path):
     assert len(tables) >= 20
     assert figures == list(range(1, len(fixture_figures(tmp_path / "f")) + 1))
     # A caption says what is shown, after its number; a figure's caption is more than its title.
-    assert "Table 1.</span> Patients at each step of the analysis" in html
+    assert "Table 1.</span> Every prespecified estimate of all patients" in html  # the summary
+    assert "Table 2.</span> Patients at each step of the analysis" in html
     assert '<figcaption><span class="label">Figure 1.</span> Best response. ' in html
 
 
@@ -433,8 +434,14 @@ def test_p_values_in_sentences_have_an_operator():
     assert p_text(0.0497) == "p = 0.0497"
 
 
-def test_summary_sentences_write_p_with_an_operator(tmp_path):
-    assert "PFS: GFR ≤ 70 HR 2.10 (1.20–3.70), p = 0.008 (multivariable)." in render(tmp_path)
+def test_summary_reports_every_prespecified_estimate_whatever_its_p(tmp_path):
+    html = unescape(render(tmp_path)).replace("\u00a0", " ")
+    summary = html[html.index('<section id="summary">') : html.index('<section id="methods">')]
+    assert "GFR ≤ 70, HR (multivariable)" in summary
+    assert "Extramedullary disease, HR (multivariable)" in summary  # not estimable, still listed
+    assert "not estimable" in summary
+    assert "responded by month 3 vs not (landmark), HR" in summary
+    assert "response (time-dependent), HR unadjusted" in summary
 
 
 def test_counts_are_printed_in_times_ten_to_the_ninth_per_litre(tmp_path):
@@ -469,7 +476,12 @@ def test_docx_opens_and_holds_every_numbered_table(tmp_path):
     assert len(document.tables) == len(numbers)
     captions = [p.text for p in document.paragraphs if re.match(r"Table \d+\. ", p.text)]
     assert captions == [f"Table {n}. {unescape(c).strip()}" for n, c in numbers]
-    attrition = document.tables[0]
+    assert [c.text for c in document.tables[0].rows[0].cells][:3] == [
+        "Estimate",
+        "Endpoint",
+        "Value (95% CI)",
+    ]
+    attrition = document.tables[1]
     assert [c.text for c in attrition.rows[0].cells] == [
         "Step",
         "In",
