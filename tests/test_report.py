@@ -526,3 +526,26 @@ def test_every_section_has_a_partial_and_a_builder_the_registry_can_call():
         assert (templates / section.partial).is_file(), section.id
         assert set(inspect.signature(section.builder).parameters) <= known, section.id
     assert REPORT_TABLES == list(TABLE_COLUMNS)
+
+
+def test_medians_say_nr_only_where_not_reached_and_ne_where_r_gives_na():
+    from rwe.report.sections import median_ci
+
+    nan = float("nan")
+    falls_to_zero = "CI not estimable: survival falls to 0 by the median (no patient left at risk)"
+    assert median_ci(
+        {"n": 3, "median": 14.5, "ci_lower": nan, "ci_upper": nan, "note": falls_to_zero}
+    ) == ("14.5 (NE–NE)")
+    assert (
+        median_ci({"n": 9, "median": 5.0, "ci_lower": nan, "ci_upper": 7.5, "note": ""})
+        == "5.0 (NE–7.5)"
+    )
+    assert (
+        median_ci({"n": 30, "median": 14.5, "ci_lower": 10.0, "ci_upper": nan, "note": ""})
+        == "14.5 (10.0–NR)"
+    )
+    assert median_ci({"n": 30, "median": nan, "ci_lower": nan, "ci_upper": nan, "note": ""}) == "NR"
+    assert (
+        median_ci({"n": 0, "median": nan, "ci_lower": nan, "ci_upper": nan, "note": "no patients"})
+        == "—"
+    )

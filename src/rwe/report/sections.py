@@ -375,9 +375,9 @@ def median_ci(r, est="median", lower="ci_lower", upper="ci_upper") -> str:
     """A Kaplan–Meier median (or follow-up) with its CI: NR only where it is not reached.
 
     An empty median is "NR" (the curve stays above 50%), an empty upper limit "NR" (the upper
-    confidence curve stays above 50%), an empty lower limit of a reached median "NE" (R gives
-    NA: the confidence curve is undefined where the estimate falls to 0); a median not reached
-    with no lower limit is plain "NR", and a group without patients "—".
+    confidence curve stays above 50%) unless its note says the CI is not estimable (the curve
+    falls to 0, R gives NA: "NE"), an empty lower limit of a reached median "NE"; a median not
+    reached with no lower limit is plain "NR", and a group without patients "—".
     """
     values = (r[est], r[lower], r[upper])
     if SUPPRESSED in values:
@@ -386,8 +386,10 @@ def median_ci(r, est="median", lower="ci_lower", upper="ci_upper") -> str:
         return "—"
     if is_missing(r[est]):
         return "NR" if is_missing(r[lower]) else f"NR ({num(r[lower])}–NR)"
+    # A limit R gives as NA because the curve falls to 0 is not estimable, not "not reached".
+    undefined = "CI not estimable" in text(r.get("note"))
     low = "NE" if is_missing(r[lower]) else num(r[lower])
-    high = "NR" if is_missing(r[upper]) else num(r[upper])
+    high = ("NE" if undefined else "NR") if is_missing(r[upper]) else num(r[upper])
     return f"{num(r[est])} ({low}–{high})"
 
 
