@@ -201,6 +201,14 @@ def risk_table(curves: pd.DataFrame, breaks: list[float], min_cell_count: int = 
     return pd.DataFrame(rows, columns=["group", "time", "n", "label"])
 
 
+def _shared_prefix(groups: list[str]) -> tuple[str, dict[str, str]]:
+    """The name all groups share before ``": "`` and each group's level (``{}`` when none)."""
+    heads = {g.rpartition(": ")[0] for g in groups}
+    if len(heads) != 1 or "" in heads:
+        return "", {g: g for g in groups}
+    return heads.pop(), {g: g.rpartition(": ")[2] for g in groups}
+
+
 def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci_bands: bool = True,
             p_value: float | None = None, endpoint: str = "", conf_level: float = 0.95,
             min_cell_count: int = 0) -> ggplot:  # fmt: skip
@@ -261,7 +269,11 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
     row_of = {g: -(i + 1) for i, g in enumerate(groups)}
     risk = risk_table(curves, breaks, min_cell_count)
     risk = risk.assign(y=risk["group"].map(row_of), panel="risk")
-    names = {v: g for g, v in row_of.items()}
+    # "GFR ≤ 70: no" / "GFR ≤ 70: yes": the shared name titles the legend, and the levels
+    # label the rows of the risk table and the keys (short, so the numbers keep the width).
+    prefix, short = _shared_prefix(groups)
+    group_label = group_label or prefix or None
+    names = {v: short[g] for g, v in row_of.items()}
 
     def y_breaks(limits):
         return [0, 0.25, 0.5, 0.75, 1.0] if limits[1] > 0.5 else sorted(names)
@@ -317,8 +329,9 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
     )
     plot += scale_y_continuous(breaks=y_breaks, labels=y_labels, expand=(0, 0))
     plot += scale_x_continuous(breaks=breaks, limits=(0, max_month), expand=(0.04, 0))
-    plot += scale_color_manual(values={**colours, TEXT_KEY: "#000000"}, breaks=groups)
-    plot += scale_fill_manual(values=colours, breaks=groups)
+    keys = [short[g] for g in groups]
+    plot += scale_color_manual(values={**colours, TEXT_KEY: "#000000"}, breaks=groups, labels=keys)
+    plot += scale_fill_manual(values=colours, breaks=groups, labels=keys)
     plot += theme(
         strip_text_y=element_blank(),
         strip_background_y=element_blank(),
@@ -330,6 +343,9 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
     )
     if len(groups) == 1:
         plot += theme(legend_position="none")
+    elif group_label:
+        key_title = element_text(size=RISK_TEXT_SIZE, weight="bold", margin={"r": 8, "units": "pt"})
+        plot += theme(legend_title=key_title)
     plot += labs(
         x="Months since start of ixazomib",
         y=f"{endpoint or 'Survival'} probability (%)",
