@@ -450,10 +450,14 @@ def _forest_texts(rows: pd.DataFrame) -> pd.DataFrame:
         "p": (rows["p_text"], "left"),
     }
     parts = [
-        _forest_panel(pd.DataFrame({"x": _TEXT_X + (ha == "right"), "y": rows["y"], "label": values,
-                                    "ha": ha}), name)
+        _forest_panel(
+            pd.DataFrame(
+                {"x": _TEXT_X + (ha == "right"), "y": rows["y"], "label": values, "ha": ha}
+            ),
+            name,
+        )
         for name, (values, ha) in cells.items()
-    ]  # fmt: skip
+    ]
     return pd.concat(parts, ignore_index=True)
 
 
@@ -493,15 +497,17 @@ def forest_plot(cox: pd.DataFrame, title: str, diagnostics: pd.DataFrame | None 
             ),
             forest,
         )
+    height = (0.4, len(rows) + 0.6)
     ranges = pd.concat(
-        _forest_panel(pd.DataFrame({"x": (_TEXT_X, _TEXT_X + 1) if text else (low, high),
-                                    "y": (0.4, len(rows) + 0.6)}), name)
+        _forest_panel(
+            pd.DataFrame({"x": (_TEXT_X, _TEXT_X + 1) if text else (low, high), "y": height}), name
+        )
         for name, _, text in FOREST_COLUMNS
-    )  # fmt: skip
+    )
     separators = rows.loc[rows["covariate"] != "", ["y"]].iloc[1:] + 0.5  # in every column
     plot = ggplot() + geom_blank(ranges, aes("x", "y"))
-    plot += geom_vline(_forest_panel(pd.DataFrame({"x": [0.0]}), forest), aes(xintercept="x"),
-                       linetype="dashed", color="#777777")  # fmt: skip
+    one = _forest_panel(pd.DataFrame({"x": [0.0]}), forest)  # log10(1): no effect
+    plot += geom_vline(one, aes(xintercept="x"), linetype="dashed", color="#777777")
     plot += geom_hline(separators, aes(yintercept="y"), color="#dddddd", size=0.3)
     if len(shown):
         plot += geom_segment(
@@ -1037,11 +1043,19 @@ def make_figures(
             t = f"Multivariable Cox model of {endpoint}, all patients"
             diag = tables.get("cox_diagnostics")
             if diag is not None:
-                diag = diag[(diag["analysis_set"] == "all") & (diag["endpoint"] == endpoint)
-                            & (diag["model"] == "multivariable") & diag["term"].fillna("").eq("")]  # fmt: skip
-            rows = len(forest_rows(multi))
-            emit(forest_plot(multi, t, diag), "forest", f"forest_{endpoint.lower()}_all", t, width=9,
-                 height=1.5 + 0.32 * rows)  # fmt: skip
+                same = (diag["analysis_set"] == "all") & (diag["endpoint"] == endpoint)
+                diag = diag[
+                    same & (diag["model"] == "multivariable") & diag["term"].fillna("").eq("")
+                ]
+            height = 1.5 + 0.32 * len(forest_rows(multi))
+            emit(
+                forest_plot(multi, t, diag),
+                "forest",
+                f"forest_{endpoint.lower()}_all",
+                t,
+                9,
+                height,
+            )
     meta = tables.get("site_meta", pd.DataFrame(columns=["endpoint", "term", "hr"]))
     for (endpoint, term), part in meta.dropna(subset=["term"]).groupby(
         ["endpoint", "term"], sort=False
