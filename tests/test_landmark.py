@@ -39,11 +39,13 @@ def test_counting_process_carries_baseline_covariates_and_refuses_time_zero():
 
 
 def test_only_patients_with_a_known_response_history_are_compared():
-    adsl = pd.DataFrame({
-        "responder": pd.array([1, 1, 0, None, 1], dtype="Int64"),
-        "first_response_day": pd.array([56, None, None, None, 28], dtype="Int64"),
-        "best_response_source": ["responses.csv"] * 4 + ["patients.csv"],
-    })  # fmt: skip
+    adsl = pd.DataFrame(
+        {
+            "responder": pd.array([1, 1, 0, None, 1], dtype="Int64"),
+            "first_response_day": pd.array([56, None, None, None, 28], dtype="Int64"),
+            "best_response_source": ["responses.csv"] * 4 + ["patients.csv"],
+        }
+    )
     timing = response_timing(adsl)
     assert timing["response_known"].tolist() == [1, 0, 1, 0, 0]  # undated, NE, no dates sent
     assert timing["response_month"][0] == pytest.approx(56 / DAYS_PER_MONTH)
@@ -52,15 +54,27 @@ def test_only_patients_with_a_known_response_history_are_compared():
 
 def test_landmark_compares_those_event_free_at_it_from_the_landmark():
     n = 8
-    adsl = pd.DataFrame({
-        "site": "s", "patient_id": [f"P{i}" for i in range(n)],
-        "responder": pd.array([1, 1, 1, 0, 0, 0, 1, 0], dtype="Int64"),
-        "first_response_day": pd.array([30, 60, 200, None, None, None, 30, None], dtype="Int64"),
-        "best_response_source": "responses.csv",
-    })  # fmt: skip
+    adsl = pd.DataFrame(
+        {
+            "site": "s",
+            "patient_id": [f"P{i}" for i in range(n)],
+            "responder": pd.array([1, 1, 1, 0, 0, 0, 1, 0], dtype="Int64"),
+            "first_response_day": pd.array(
+                [30, 60, 200, None, None, None, 30, None], dtype="Int64"
+            ),
+            "best_response_source": "responses.csv",
+        }
+    )
     months = [10, 12, 14, 5, 6, 8, 2, 1]  # the last two have an event before month 3
-    adtte = pd.DataFrame({"site": "s", "patient_id": adsl["patient_id"], "paramcd": "OS",
-                          "aval": np.array(months, float), "cnsr": 0})  # fmt: skip
+    adtte = pd.DataFrame(
+        {
+            "site": "s",
+            "patient_id": adsl["patient_id"],
+            "paramcd": "OS",
+            "aval": np.array(months, float),
+            "cnsr": 0,
+        }
+    )
     table = landmark_table(adsl, adtte, {"all": adsl}, [3]).set_index(["endpoint", "level"])
     row = table.loc[("OS", "all")]
     assert (row["n"], row["n_not_at_risk"], row["n_unknown"]) == (6, 2, 0)

@@ -13,16 +13,42 @@ from rwe.published import (
 def _tables(tcr_hr=(4.09, 2.33, 7.20, 0.0004)):
     hr, lower, upper, p = tcr_hr
     return {
-        "response": pd.DataFrame({"analysis_set": ["all"], "variable": ["all"], "level": ["all"],
-                                  "n_evaluable": [120], "orr": [0.5], "orr_ci_lower": [0.4], "orr_ci_upper": [0.6],
-                                  "cbr": [0.8]}),
-        "km_medians": pd.DataFrame({"analysis_set": ["all", "all"], "endpoint": ["PFS", "OS"],
-                                    "variable": ["all", "all"], "level": ["all", "all"],
-                                    "median": [8.1, np.nan], "ci_lower": [6.0, 50.0], "ci_upper": [11.0, np.nan]}),
-        "cox": pd.DataFrame({"analysis_set": "all", "endpoint": "PFS", "model": "multivariable",
-                             "term": ["gfr_le70", "triple_class_refractory"], "hr": [2.5, hr],
-                             "ci_lower": [1.5, lower], "ci_upper": [4.0, upper], "p": [0.001, p]}),
-    }  # fmt: skip
+        "response": pd.DataFrame(
+            {
+                "analysis_set": ["all"],
+                "variable": ["all"],
+                "level": ["all"],
+                "n_evaluable": [120],
+                "orr": [0.5],
+                "orr_ci_lower": [0.4],
+                "orr_ci_upper": [0.6],
+                "cbr": [0.8],
+            }
+        ),
+        "km_medians": pd.DataFrame(
+            {
+                "analysis_set": ["all", "all"],
+                "endpoint": ["PFS", "OS"],
+                "variable": ["all", "all"],
+                "level": ["all", "all"],
+                "median": [8.1, np.nan],
+                "ci_lower": [6.0, 50.0],
+                "ci_upper": [11.0, np.nan],
+            }
+        ),
+        "cox": pd.DataFrame(
+            {
+                "analysis_set": "all",
+                "endpoint": "PFS",
+                "model": "multivariable",
+                "term": ["gfr_le70", "triple_class_refractory"],
+                "hr": [2.5, hr],
+                "ci_lower": [1.5, lower],
+                "ci_upper": [4.0, upper],
+                "p": [0.001, p],
+            }
+        ),
+    }
 
 
 def test_comparison_reads_each_estimate_from_its_table():
