@@ -732,12 +732,14 @@ def provenance_section(provenance: dict) -> dict:
                 ("SHA-256", lambda r: text(r["sha256"])),
             ],
             caption="Input files of this run with their SHA-256 checksums.",
-        ),
+        )
+        | {"numeric": [False, False, True, False]},  # a checksum is text
         "packages": table(
             packages,
             [("Package", lambda r: text(r["name"])), ("Version", lambda r: text(r["version"]))],
             caption="Software versions of this run.",
-        ),
+        )
+        | {"numeric": [False, False]},  # a version is text
         "git_commit": provenance.get("git_commit", ""),
         "run_time": provenance.get("run_time", ""),
         "config_yaml": yaml.safe_dump(
