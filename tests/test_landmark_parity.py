@@ -35,10 +35,20 @@ def run_reference(tmp_path, adsl, adtte, min_regimen_n=20, conf_type="log"):
     adam.mkdir(exist_ok=True)
     adsl.to_csv(adam / "adsl.csv", index=False)
     adtte.to_csv(adam / "adtte.csv", index=False)
-    run_r("landmark_reference.R", adam, tmp_path / "r", conf_type, 0.95, min_regimen_n,
-          ",".join(map(str, LANDMARKS)), ",".join(COVARIATES))  # fmt: skip
-    return {name: pd.read_csv(tmp_path / "r" / f"{name}.csv") for name in
-            ("landmark", "cox_time_dependent", "tmerge_input", "tmerge")}  # fmt: skip
+    run_r(
+        "landmark_reference.R",
+        adam,
+        tmp_path / "r",
+        conf_type,
+        0.95,
+        min_regimen_n,
+        ",".join(map(str, LANDMARKS)),
+        ",".join(COVARIATES),
+    )
+    return {
+        name: pd.read_csv(tmp_path / "r" / f"{name}.csv")
+        for name in ("landmark", "cox_time_dependent", "tmerge_input", "tmerge")
+    }
 
 
 def compare(tmp_path, adsl, adtte, min_regimen_n=20, conf_type="log") -> int:
@@ -48,8 +58,13 @@ def compare(tmp_path, adsl, adtte, min_regimen_n=20, conf_type="log") -> int:
     values = landmark.LANDMARK_COLUMNS[4:-2]
     n = assert_tables_match(ours, r["landmark"], landmark.LANDMARK_COLUMNS[:4], values, "landmark")
     ours = landmark.time_dependent_cox_table(adsl, adtte, sets, COVARIATES, 0.95)
-    n += assert_tables_match(ours, r["cox_time_dependent"], landmark.COX_TD_COLUMNS[:4],
-                             ["hr", "ci_lower", "ci_upper", "p", "n", "events", "n_rows"], "cox_time_dependent")  # fmt: skip
+    n += assert_tables_match(
+        ours,
+        r["cox_time_dependent"],
+        landmark.COX_TD_COLUMNS[:4],
+        ["hr", "ci_lower", "ci_upper", "p", "n", "events", "n_rows"],
+        "cox_time_dependent",
+    )
     return n
 
 
@@ -65,8 +80,12 @@ def test_counting_process_rows_are_those_of_tmerge(tmp_path, demo):
     expected = r["tmerge"]
     assert len(ours) == len(expected) > len(given)  # some follow-up is split at the response
     for column in landmark.COUNTING_PROCESS_COLUMNS:
-        np.testing.assert_allclose(ours[column].to_numpy(float), expected[column].to_numpy(float),
-                                   rtol=1e-12, err_msg=column)  # fmt: skip
+        np.testing.assert_allclose(
+            ours[column].to_numpy(float),
+            expected[column].to_numpy(float),
+            rtol=1e-12,
+            err_msg=column,
+        )
 
 
 def test_edge_cohorts_match_r(tmp_path, demo):

@@ -371,3 +371,12 @@ def test_forest_plot_has_headers_text_beside_the_panel_a_fitted_axis_and_the_glo
     assert "global p (likelihood ratio) < 0.001" in captions
     assert "concordance 0.82" in captions
     assert len(built.axes) == len(plots.FOREST_COLUMNS)
+
+
+def test_risk_table_rows_are_the_levels_and_the_legend_is_titled_by_the_shared_name(cohort):
+    built = plots.km_plot(plots.group_curves(pfs_by_emd(cohort)), "PFS by EMD").draw()
+    bottom = min(built.axes, key=lambda ax: ax.get_position().y0)
+    assert {t.get_text() for t in bottom.get_yticklabels()} == {"no", "yes"}
+    texts = {t.get_text() for t in built.findobj(lambda o: hasattr(o, "get_text"))}
+    assert "EMD" in texts  # the legend's title: the name the groups share
+    assert "EMD: no" not in texts

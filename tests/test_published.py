@@ -13,16 +13,42 @@ from rwe.published import (
 def _tables(tcr_hr=(4.09, 2.33, 7.20, 0.0004)):
     hr, lower, upper, p = tcr_hr
     return {
-        "response": pd.DataFrame({"analysis_set": ["all"], "variable": ["all"], "level": ["all"],
-                                  "n_evaluable": [120], "orr": [0.5], "orr_ci_lower": [0.4], "orr_ci_upper": [0.6],
-                                  "cbr": [0.8]}),
-        "km_medians": pd.DataFrame({"analysis_set": ["all", "all"], "endpoint": ["PFS", "OS"],
-                                    "variable": ["all", "all"], "level": ["all", "all"],
-                                    "median": [8.1, np.nan], "ci_lower": [6.0, 50.0], "ci_upper": [11.0, np.nan]}),
-        "cox": pd.DataFrame({"analysis_set": "all", "endpoint": "PFS", "model": "multivariable",
-                             "term": ["gfr_le70", "triple_class_refractory"], "hr": [2.5, hr],
-                             "ci_lower": [1.5, lower], "ci_upper": [4.0, upper], "p": [0.001, p]}),
-    }  # fmt: skip
+        "response": pd.DataFrame(
+            {
+                "analysis_set": ["all"],
+                "variable": ["all"],
+                "level": ["all"],
+                "n_evaluable": [120],
+                "orr": [0.5],
+                "orr_ci_lower": [0.4],
+                "orr_ci_upper": [0.6],
+                "cbr": [0.8],
+            }
+        ),
+        "km_medians": pd.DataFrame(
+            {
+                "analysis_set": ["all", "all"],
+                "endpoint": ["PFS", "OS"],
+                "variable": ["all", "all"],
+                "level": ["all", "all"],
+                "median": [8.1, np.nan],
+                "ci_lower": [6.0, 50.0],
+                "ci_upper": [11.0, np.nan],
+            }
+        ),
+        "cox": pd.DataFrame(
+            {
+                "analysis_set": "all",
+                "endpoint": "PFS",
+                "model": "multivariable",
+                "term": ["gfr_le70", "triple_class_refractory"],
+                "hr": [2.5, hr],
+                "ci_lower": [1.5, lower],
+                "ci_upper": [4.0, upper],
+                "p": [0.001, p],
+            }
+        ),
+    }
 
 
 def test_comparison_reads_each_estimate_from_its_table():
@@ -39,8 +65,8 @@ def test_comparison_reads_each_estimate_from_its_table():
     ]
     assert np.isnan(out.loc["median OS", "this_run"])  # not reached stays empty, never a number
     assert np.isnan(out.loc["median OS", "published_ci_upper"])  # not reached in the paper
-    assert out.loc["PFS HR gfr_le70 (multivariable)", "this_run"] == 2.5
-    assert out.loc["PFS HR gfr_le70 (multivariable)", "published"] == 2.11
+    assert out.loc["PFS HR, GFR ≤ 70 (multivariable)", "this_run"] == 2.5
+    assert out.loc["PFS HR, GFR ≤ 70 (multivariable)", "published"] == 2.11
     # A table that is absent leaves its rows empty rather than failing.
     assert np.isnan(out.loc["median age", "this_run"])
 
@@ -50,13 +76,13 @@ def test_a_different_conclusion_is_flagged():
     row = (
         published_comparison(_tables())
         .set_index("quantity")
-        .loc["PFS HR triple_class_refractory (multivariable)"]
+        .loc["PFS HR, Triple-class refractory (multivariable)"]
     )
     assert (row["published"], row["published_p"], row["this_run_p"]) == (3.76, 0.051, 0.0004)
     assert row["same_conclusion"] == "no"
     same = published_comparison(_tables(tcr_hr=(3.0, 0.9, 10.0, 0.08))).set_index("quantity")
-    assert same.loc["PFS HR triple_class_refractory (multivariable)", "same_conclusion"] == "yes"
-    gfr = same.loc["PFS HR gfr_le70 (multivariable)"]
+    assert same.loc["PFS HR, Triple-class refractory (multivariable)", "same_conclusion"] == "yes"
+    gfr = same.loc["PFS HR, GFR ≤ 70 (multivariable)"]
     assert gfr["same_conclusion"] == "yes"  # both significant, both HR > 1
 
 

@@ -7,14 +7,30 @@ run time, commit, hashes, versions and image bytes normalised. Update it deliber
 
 from __future__ import annotations
 
+import inspect
 import re
 from html import unescape
 from pathlib import Path
+from urllib.parse import unquote
 
+import docx
 import pandas as pd
+import pytest
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from PIL import Image
 
+import rwe.report
 from rwe.options import ReportOptions, with_schema_defaults
-from rwe.report import CSP, SECTIONS, TABLE_COLUMNS, build_context, render_report, write_report
+from rwe.report import (
+    CSP,
+    REPORT_TABLES,
+    SECTIONS,
+    TABLE_COLUMNS,
+    build_context,
+    render_report,
+    write_report,
+)
+from rwe.report.format import ALPHA, numeric_columns, p_text, pval
 from rwe.sites import site_contributions
 from snapshot import assert_matches_snapshot
 
@@ -36,13 +52,16 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
         "plausibility": [("site/labs.csv", "value", "ANC above WBC of the same day", 3, 900, "kept"),
                          ("site/labs.csv", "value", "HGB outside its physiological range 1–25 g/dL", 0, 900,
                           "left out of the nadirs")],
-        "baseline": [("all", "patients", "all", 60, 60, 100.0, None, None, None),
-                     ("all", "age", "all", 60, 60, None, 66.0, 41.0, 88.0),
-                     ("all", "regimen", regimen, 30, 60, 50.0, None, None, None),
-                     ("all", "regimen", "Ixa", 3, 60, 5.0, None, None, None)],
+        "baseline": [("all", "patients", "all", 60, 60, 100.0, None, None, None, "count"),
+                     ("all", "age", "all", 60, 60, None, 66.0, 41.0, 88.0, "continuous"),
+                     ("all", "regimen", regimen, 30, 60, 50.0, None, None, None, "categorical"),
+                     ("all", "regimen", "Ixa", 3, 60, 5.0, None, None, None, "categorical"),
+                     ("all", "emd", "0", 50, 58, 100 * 50 / 58, None, None, None, "dichotomous"),
+                     ("all", "emd", "1", 8, 58, 100 * 8 / 58, None, None, None, "dichotomous"),
+                     ("all", "emd", "missing", 2, 60, None, None, None, None, "missing")],
         "response": [("all", "all", "all", 57, 1, 4, 10, 15, 12, 8, 7, 3, 30 / 57, 0.39, 0.66, 42 / 57, 0.6, 0.84),
                      ("all", "emd", "1", 4, 0, 0, 1, 1, 1, 1, 0, 0, 0.5, 0.07, 0.93, 0.75, 0.19, 0.99)],
-        "response_tests": [("all", "emd", "orr", 0.5, 0.53, 0.9, 1.0, 4, 53)],
+        "response_tests": [("all", "emd", "orr", 0.5, 0.53, 0.9, 1.0, 0.06, 13.1, "", 4, 53)],
         "response_agreement": [("n", "all", "all", 57, None, None),
                                *[("count", d, r, {"PR": 20, "SD": 30}[d] if d == r else 7 * (d == "SD"),
                                   None, None) for d in ("PR", "SD") for r in ("PR", "SD")],
@@ -56,8 +75,11 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
         "km_landmarks": [("all", "PFS", "all", "all", 12, 21, 0.41, 0.3, 0.55)],
         "followup": [("all", "OS", 26.0, 22.1, 31.0)],
         "logrank": [("all", "PFS", "emd", 4.2, 1, 0.04, "")],
-        "cox": [("all", "PFS", "multivariable", "gfr_le70", 2.1, 1.2, 3.7, 0.008, 58, 44, "2 patients left out"),
-                ("all", "PFS", "multivariable", "emd", None, None, None, None, 58, 44, "not estimable")],
+        "cox": [("all", "PFS", "univariable", "gfr_le70", 2.0, 1.2, 3.4, 0.01, 59, 45, 1, 20, 10, 39, 35, ""),
+                ("all", "PFS", "multivariable", "gfr_le70", 2.1, 1.2, 3.7, 0.008, 58, 44, 2, 20, 10, 38, 34,
+                 "2 patients left out"),
+                ("all", "PFS", "multivariable", "emd", None, None, None, None, 58, 44, 2, 50, 44, 8, 0,
+                 "not estimable; 2 patients left out")],
         "cox_diagnostics": [("all", "PFS", "multivariable", "lr", None, 9.5, 2, 0.009),
                             ("all", "PFS", "multivariable", "zph", "gfr_le70", 0.4, 1, 0.53)],
         "adverse_events": [("all", "hematologic", "Anemia", g, n, 60, 100 * n / 60)
@@ -71,7 +93,17 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
         "exposure_response": [("neutropenia_ge3", "exposure_auc", 60, 8, -2.1, 0.7, 2.0, 0.9, 4.4, 0.08,
                                0.1, 0.17, 0.62, "fewer than 10 events")],
         "exposure_predictions": [("neutropenia_ge3", "exposure_auc", 0.72, 0.11, 0.05, 0.2, 3.0)],
-        "published_comparison": [("median PFS", 7.9, 8.1, "months", ""), ("ORR", 52.5, 52.6, "%", "")],
+        "published_comparison": [("median PFS", 7.9, 8.1, "months", "", 6.9, 11.0, None, 6.0, None, None, 0.2, ""),
+                                 ("patients", 126, 60, "n", "", None, None, None, None, None, None, -66, ""),
+                                 ("PFS HR, GFR ≤ 70 (multivariable)", 2.11, 2.1, "HR", "", 1.21, 3.7, 0.008, 1.2,
+                                  3.7, 0.008, -0.01, "yes")],
+        "landmark": [("all", "PFS", 3, "all", 50, 30, 9.0, 7.0, None, 0.4, 0.2, 0.8, 0.01, 6.1, 1, 0.013, 10, 0, ""),
+                     ("all", "PFS", 3, "1", 30, 15, 12.0, 8.0, None, None, None, None, None, None, None, None,
+                      10, 0, ""),
+                     ("all", "PFS", 3, "0", 20, 15, 5.0, None, 7.5, None, None, None, None, None, None, None,
+                      10, 0, "lower limit not estimable")],
+        "cox_time_dependent": [("all", "PFS", "univariable", "responder_td", 0.5, 0.3, 0.9, 0.02, 57, 44, 80, 0, 3,
+                                "")],
     }  # fmt: skip
     extra = {"response_tests": ["n_1", "n_0"]}
     tables = {name: pd.DataFrame(rows[name], columns=TABLE_COLUMNS[name] + extra.get(name, []))
@@ -197,7 +229,9 @@ def fixture_provenance() -> dict:
         "inputs": [{"site": "site", "file": f"{name}.csv", "rows": 60, "format": "UTF-8, comma-separated",
                     "sha256": "ab" * 32} for name in ("patients", "adverse_events", "labs")],
         "config": fixture_config(),
-        "packages": {"pandas": "2.3.3", "lifelines": "0.30.3"},
+        "packages": {"pandas": "2.3.3", "numpy": "2.4.6"},
+        "python": "3.11.7",
+        "r": {"R": "4.2.2", "survival": "3.5.3"},
         "git_commit": "0123456789abcdef0123456789abcdef01234567",
         "run_time": "2026-01-02T03:04:05+00:00",
     }  # fmt: skip
@@ -310,9 +344,10 @@ def test_small_cells_are_shown_as_less_than_k_everywhere(tmp_path):
     html = render(tmp_path, min_cell_count=5)
     assert "&lt;5" in html
     # The three Ixa patients, the two grade-3 anemias and the 4-patient EMD group are nowhere.
-    assert "<td>3 (5.0)</td>" not in html
+    plain = html.replace(' class="num"', "")  # cells compared without their alignment
+    assert "<td>3 (5.0)</td>" not in plain
     assert "2 (3.3)" not in html
-    assert "Extramedullary disease: yes</td><td>4</td>" not in html
+    assert "Extramedullary disease: yes</td><td>4</td>" not in plain
     assert "Grade ≥3 hematologic adverse events in suppressed" not in html
     assert "The swimmer plot shows one row per patient" not in html  # the index still lists it
     without_swimmer = fixture_figures(tmp_path / "figs")
@@ -371,8 +406,11 @@ def test_changes_since_the_last_cut_show_what_moved(tmp_path):
         "Headline estimates of data cut cut-2 that differ from cut-1; 1 others are unchanged"
         in section
     )
-    assert "<td>7.50</td><td>8.10</td><td>0.60</td><td>changed</td>" in section
-    assert "<td>57</td><td>60</td><td>3</td>" in section
+    assert (
+        '<td class="num">7.50</td><td class="num">8.10</td><td class="num">0.60</td><td>changed</td>'
+        in section
+    )
+    assert '<td class="num">57</td><td class="num">60</td><td class="num">3</td>' in section
     assert "orr" not in section.split("</caption>", 2)[-1]  # the unchanged row is not listed
     assert XSS not in section
     first = change_tables()
@@ -382,10 +420,225 @@ def test_changes_since_the_last_cut_show_what_moved(tmp_path):
 
 
 def test_published_comparison_only_with_a_reference(tmp_path):
-    assert "Published figures (zhou_2026)" in render(tmp_path)
+    html = render(tmp_path)
+    assert "Published estimates (zhou_2026)" in html
+    assert "PFS HR, GFR ≤ 70 (multivariable)" in html
+    assert "2.11 (1.21–3.70)" in unescape(html).replace("\u00a0", " ")  # with its CI
+    assert ">126<" in html  # a count as a whole number, not 126.00
     html = render(tmp_path, report={"title": "t", "published_reference": None})
     assert "No published reference is configured" in html
 
 
 def test_fixture_report_matches_snapshot(tmp_path):
     assert_matches_snapshot(fixture_report(tmp_path).read_text(encoding="utf-8"), SNAPSHOT)
+
+
+def test_tables_and_figures_are_numbered_in_page_order(tmp_path):
+    html = render(tmp_path)
+    tables = [int(n) for n in re.findall(r'<span class="label">Table (\d+)\.</span>', html)]
+    figures = [int(n) for n in re.findall(r'<span class="label">Figure (\d+)\.</span>', html)]
+    assert tables == list(range(1, len(tables) + 1))
+    assert len(tables) >= 20
+    assert figures == list(range(1, len(fixture_figures(tmp_path / "f")) + 1))
+    # A caption says what is shown, after its number; a figure's caption is more than its title.
+    assert "Table 1.</span> Every prespecified estimate of all patients" in html  # the summary
+    assert "Table 2.</span> Patients at each step of the analysis" in html
+    assert '<figcaption><span class="label">Figure 1.</span> Best response. ' in html
+
+
+def test_numbers_are_right_aligned_and_text_is_not(tmp_path):
+    html = render(tmp_path)
+    assert '<th scope="col" class="num">HR (95% CI)</th>' in html
+    assert '<th scope="col">Covariate</th>' in html
+    assert '<td class="num">2.10 (1.20–3.70)</td>' in html
+    assert "<td>GFR ≤ 70</td>" in html
+
+
+def test_numeric_columns_are_told_from_their_display_strings():
+    rows = [
+        ["a", "1", "8.1 (6.0–NR)", "<0.001", "—", "x"],
+        ["b", "<5", "NR (NR–NR)", "0.2", "—", "2"],
+    ]
+    assert numeric_columns(rows) == [False, True, True, True, False, False]
+    assert numeric_columns([]) == []
+
+
+@pytest.mark.parametrize(
+    ("p", "shown"),
+    [(0.0497, "0.0497"), (0.04996, "0.0499"), (0.04949, "0.049"), (0.05, "0.050"), (0.0504, "0.050"),
+     (0.003, "0.003"), (0.00099, "<0.001"), (0.51, "0.510"), (float("nan"), "—"), ("<5", "<5")],
+)  # fmt: skip
+def test_p_values_never_round_across_alpha(p, shown):
+    assert pval(p) == shown
+    if shown[:1].isdigit():
+        assert (float(shown) < ALPHA) == (p < ALPHA)
+
+
+def test_p_values_in_sentences_have_an_operator():
+    assert p_text(0.003) == "p = 0.003"
+    assert p_text(0.0001) == "p < 0.001"
+    assert p_text(0.0497) == "p = 0.0497"
+
+
+def test_summary_reports_every_prespecified_estimate_whatever_its_p(tmp_path):
+    html = unescape(render(tmp_path)).replace("\u00a0", " ")
+    summary = html[html.index('<section id="summary">') : html.index('<section id="methods">')]
+    assert "GFR ≤ 70, HR (multivariable)" in summary
+    assert "Extramedullary disease, HR (multivariable)" in summary  # not estimable, still listed
+    assert "not estimable" in summary
+    assert "responded by month 3 vs not (landmark), HR" in summary
+    assert "response (time-dependent), HR unadjusted" in summary
+
+
+def test_counts_are_printed_in_times_ten_to_the_ninth_per_litre(tmp_path):
+    tables = fixture_tables()
+    tables["published_comparison"].loc[0, "unit"] = "10^9/L"
+    html = render(tmp_path, tables)
+    assert "×10⁹/L" in html
+    assert "10^9/L" not in html
+
+
+def test_long_tables_are_collapsed_with_their_number_and_caption(tmp_path):
+    tables = fixture_tables()
+    row = tables["logrank"].iloc[0]
+    tables["logrank"] = pd.DataFrame([row] * 25)
+    html = render(tmp_path, tables)
+    summary = re.search(r"<details><summary>(.*?)</summary>", html)
+    assert summary
+    assert re.search(
+        r'<span class="label">Table \d+\.</span> Log-rank tests.*\(25 rows\)', summary.group(1)
+    )
+    assert html.count("<details") == 1  # the short tables stay open
+
+
+def test_docx_opens_and_holds_every_numbered_table(tmp_path):
+    figures = fixture_figures(tmp_path / "figures")
+    path, docx_path = tmp_path / "report.html", tmp_path / "tables.docx"
+    options = fixture_options()
+    write_report(
+        fixture_tables(),
+        figures,
+        tmp_path / "figures",
+        fixture_provenance(),
+        options,
+        path,
+        docx_path,
+    )
+    html = path.read_text(encoding="utf-8")
+    numbers = re.findall(r'<span class="label">Table (\d+)\.</span> ([^<]*)', html)
+    document = docx.Document(str(docx_path))
+    assert len(document.tables) == len(numbers)
+    captions = [p.text for p in document.paragraphs if re.match(r"Table \d+\. ", p.text)]
+    assert captions == [f"Table {n}. {unescape(c).strip()}" for n, c in numbers]
+    assert [c.text for c in document.tables[0].rows[0].cells][:3] == [
+        "Estimate",
+        "Endpoint",
+        "Value (95% CI)",
+    ]
+    attrition = document.tables[1]
+    assert [c.text for c in attrition.rows[0].cells] == [
+        "Step",
+        "In",
+        "Excluded",
+        "Reason",
+        "Analysed",
+    ]
+    second = ["response analysis", "60", "3", "best response not evaluable", "57"]
+    assert [c.text for c in attrition.rows[2].cells] == second
+    assert attrition.rows[2].cells[1].paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.RIGHT
+    assert XSS in {c.text for t in document.tables for row in t.rows for c in row.cells}  # as text
+
+
+def test_a_figure_is_embedded_as_the_smaller_of_png_and_svg(tmp_path):
+    index = fixture_figures(tmp_path / "figures")
+    big = tmp_path / "figures" / "km" / "km_pfs_all_all.svg"
+    big.write_text("<svg xmlns='http://www.w3.org/2000/svg'>" + "<g/>" * 5000 + "</svg>")
+    noise = Image.frombytes("L", (40, 30), bytes(range(256)) * 4 + bytes(176))
+    noise.save(tmp_path / "figures" / "forest" / "forest_pfs_all.png")  # a PNG bigger than its SVG
+    small = tmp_path / "figures" / "forest" / "forest_pfs_all.svg"
+    small.write_text(
+        '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg">\n <metadata>x</metadata>\n'
+        ' <path d="M 1.123456 2 L 3 4 z" style="fill: none"/>\n <text x="1">p = 0.0497</text></svg>'
+    )
+    html = render(tmp_path, figures=index)
+    sources = dict(re.findall(r'<figure id="fig-([\w-]+)"><img src="([^"]+)"', html))
+    assert sources["km_pfs_all_all"].startswith("data:image/png;base64,")
+    svg = unquote(sources["forest_pfs_all"].removeprefix("data:image/svg+xml,"))
+    assert (
+        svg
+        == '<svg xmlns="http://www.w3.org/2000/svg"><path d="M1.12 2L3 4z" style="fill:none"/><text x="1">p = 0.0497</text></svg>'
+    )
+    # Each image has its PNG's size: no layout shift while images decode.
+    assert 'alt="PFS, all patients" width="1" height="1"' in html
+    assert 'alt="Cox model of PFS" width="40" height="30"' in html
+
+
+def test_every_section_has_a_partial_and_a_builder_the_registry_can_call():
+    templates = Path(rwe.report.__file__).parents[1] / "templates"
+    known = set(TABLE_COLUMNS) | {"figures", "options", "provenance"}
+    for section in SECTIONS:
+        assert (templates / section.partial).is_file(), section.id
+        assert set(inspect.signature(section.builder).parameters) <= known, section.id
+    assert REPORT_TABLES == list(TABLE_COLUMNS)
+
+
+def test_medians_say_nr_only_where_not_reached_and_ne_where_r_gives_na():
+    from rwe.report.sections import median_ci
+
+    nan = float("nan")
+    falls_to_zero = "CI not estimable: survival falls to 0 by the median (no patient left at risk)"
+    assert median_ci(
+        {"n": 3, "median": 14.5, "ci_lower": nan, "ci_upper": nan, "note": falls_to_zero}
+    ) == ("14.5 (NE–NE)")
+    assert (
+        median_ci({"n": 9, "median": 5.0, "ci_lower": nan, "ci_upper": 7.5, "note": ""})
+        == "5.0 (NE–7.5)"
+    )
+    assert (
+        median_ci({"n": 30, "median": 14.5, "ci_lower": 10.0, "ci_upper": nan, "note": ""})
+        == "14.5 (10.0–NR)"
+    )
+    assert median_ci({"n": 30, "median": nan, "ci_lower": nan, "ci_upper": nan, "note": ""}) == "NR"
+    assert (
+        median_ci({"n": 0, "median": nan, "ci_lower": nan, "ci_upper": nan, "note": "no patients"})
+        == "—"
+    )
+
+
+def test_methods_say_what_computed_the_numbers_and_on_which_data(tmp_path):
+    html = render(tmp_path)
+    methods = html[html.index('<section id="methods">') :]
+    methods = methods[: methods.index("</section>")]
+    assert "rwe&#39;s own estimators" in methods
+    for function in ("survfit", "quantile.survfit", "survdiff", "coxph", "cox.zph", "fisher.test"):
+        assert function in methods
+    assert "lifelines" not in methods
+    assert "Python 3.11.7, pandas 2.3.3, numpy 2.4.6" in methods
+    assert "R 4.2.2 with survival 3.5.3" in methods
+    assert "Data cut cut-2." in methods
+    assert "Data cut: cut-2" in html  # and in the page's header
+    provenance = fixture_provenance() | {"r": {}}
+    figures = fixture_figures(tmp_path / "f")
+    context = build_context(
+        fixture_tables(), figures, tmp_path / "f", provenance, fixture_options()
+    )
+    html = render_report(context)
+    assert "R was not found where this run was made." in html
+
+
+def test_methods_state_that_the_tests_are_exploratory_and_unadjusted(tmp_path):
+    html = render(tmp_path)
+    assert (
+        "All tests are exploratory and unadjusted for multiplicity (1 log-rank tests, "
+        "1 Fisher&#39;s exact tests, 1 Wilcoxon rank-sum tests, besides the Wald tests"
+    ) in html
+
+
+def test_exposure_effects_are_per_iqr_when_the_table_gives_the_iqr(tmp_path):
+    assert "OR per unit (95% CI)" in render(tmp_path)
+    tables = fixture_tables()
+    tables["exposure_response"]["iqr"] = 0.5
+    html = render(tmp_path, tables)
+    assert "OR per IQR (95% CI)" in html
+    assert f"{2.0**0.5:.2f} ({0.9**0.5:.2f}–{4.4**0.5:.2f})" in html  # OR and CI to the power IQR
+    assert "odds ratios per interquartile range (IQR) of the exposure" in html

@@ -11,14 +11,16 @@ from rwe.tables import (
 
 
 def _adsl():
-    return pd.DataFrame({
-        "sex": ["M", "M", "F", "M"],
-        "age": [60, 70, 80, 90],
-        "gfr": [50.0, np.nan, 80.0, 100.0],
-        "high_risk_cyto": pd.array([1, None, 0, 1], dtype="Int64"),
-        "t4_14": pd.array([0, 0, 0, 0], dtype="Int64"),
-        "regimen": ["Ixa-Rd", "Ixa-Rd", "Ixa-Pd", "Ixa-Rd"],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "sex": ["M", "M", "F", "M"],
+            "age": [60, 70, 80, 90],
+            "gfr": [50.0, np.nan, 80.0, 100.0],
+            "high_risk_cyto": pd.array([1, None, 0, 1], dtype="Int64"),
+            "t4_14": pd.array([0, 0, 0, 0], dtype="Int64"),
+            "regimen": ["Ixa-Rd", "Ixa-Rd", "Ixa-Pd", "Ixa-Rd"],
+        }
+    )
 
 
 def test_baseline_counts_levels_of_known_values_and_counts_missing():

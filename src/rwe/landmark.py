@@ -31,8 +31,6 @@ from rwe.derive import DAYS_PER_MONTH
 from rwe.survival import cox_fit, km_curve, km_quantile, logrank
 from rwe.survival_tables import SMALL_SET_EVENTS, cox_model, endpoint_data
 
-#: ADSL columns that define who is compared and when they responded.
-RESPONSE_COLUMNS = ("responder", "first_response_day")
 #: Name of the time-dependent response covariate (as in the R model formula).
 RESPONSE_TERM = "responder_td"
 #: Name of the landmark comparison's covariate: responded by the landmark (1) or not (0).
@@ -118,7 +116,8 @@ def landmark_table(
         ``n_not_at_risk`` counts the known patients with an event or censored by L,
         ``n_unknown`` those whose response history is unknown (left out). An estimate that
         does not exist is NaN with the reason in ``note``; a comparison with fewer than
-        ``min_events`` events is flagged there.
+        ``min_events`` events is flagged there. ``ties``: ``efron`` (R) or ``breslow`` (SAS),
+        as the configured conventions say.
     """
     rows = []
     timing = response_timing(adsl)
@@ -143,13 +142,7 @@ def landmark_table(
                 test = logrank(t, e, responded)
                 frame = pd.DataFrame({"time": t, "event": e, LANDMARK_TERM: responded})
                 model = cox_model(
-                    name,
-                    endpoint,
-                    "univariable",
-                    [LANDMARK_TERM],
-                    frame,
-                    ties=ties,
-                    min_events_per_covariate=min_events,
+                    name, endpoint, "univariable", [LANDMARK_TERM], frame, None, min_events, ties
                 )
                 hr = (np.nan,) * 4
                 if model.fit is not None and not model.term_notes[LANDMARK_TERM]:
@@ -245,6 +238,52 @@ def _not_estimable(values: np.ndarray, event: np.ndarray, term: str) -> str:
     return ""
 
 
+def _time_dependent_fit(
+    cp: pd.DataFrame, terms: list[str], conf_level, min_events_per_covariate, ties
+) -> tuple[dict[str, tuple], dict[str, str], list[str]]:
+    """Fit ``coxph(Surv(tstart, tstop, event) ~ terms)`` on counting-process rows.
+
+    Returns each term's ``(hr, ci_lower, ci_upper, p)`` (NaN when not estimable), each term's
+    note and the notes of the model.
+    """
+    event = cp["event"].to_numpy()
+    notes = {t: _not_estimable(cp[t].to_numpy(dtype=float), event, t) for t in terms}
+    fitted = [t for t in terms if not notes[t]]
+    values = dict.fromkeys(terms, (np.nan,) * 4)
+    model_notes = []
+    if not fitted or not len(cp):
+        return values, notes, model_notes
+    if event.sum() < min_events_per_covariate * len(fitted):
+        model_notes.append(
+            f"fewer than {min_events_per_covariate} events per covariate: estimates unstable"
+        )
+    # Rows that all start at 0 are plain right-censored data: the same likelihood, fitted by
+    # cox_fit's right-censored path (no counting-process bookkeeping).
+    start = cp["tstart"].to_numpy()
+    with np.errstate(invalid="ignore", over="ignore"):  # a diverging fit: noted below
+        fit = cox_fit(
+            cp["tstop"].to_numpy(),
+            event,
+            cp[fitted].to_numpy(dtype=float),
+            fitted,
+            start=start if start.any() else None,
+            ties=ties,
+        )
+    if not fit.converged:
+        for t in fitted:
+            notes[t] = "not estimable: the model did not converge (as R coxph warns)"
+        return values, notes, model_notes
+    table = fit.table(conf_level).set_index("term")
+    for t, infinite, aliased in zip(fitted, fit.infinite, fit.aliased, strict=True):
+        if aliased:
+            notes[t] = "not estimable: collinear (singular information; R reports NA)"
+        elif infinite:
+            notes[t] = "not estimable: coefficient may be infinite (monotone likelihood)"
+        else:
+            values[t] = tuple(table.loc[t, ["hr", "ci_lower", "ci_upper", "p"]])
+    return values, notes, model_notes
+
+
 def time_dependent_cox_table(
     adsl: pd.DataFrame,
     adtte: pd.DataFrame,
@@ -258,8 +297,8 @@ def time_dependent_cox_table(
 
     ``univariable``: ``coxph(Surv(tstart, tstop, event) ~ responder_td)``; ``multivariable``:
     ``~ responder_td + covariates`` (complete cases), on the :func:`counting_process` rows of
-    the patients with a known response history and a follow-up time > 0. Efron ties, Wald CI
-    and p, as :func:`rwe.survival.cox_fit`.
+    the patients with a known response history and a follow-up time > 0. Wald CI and p, as
+    :func:`rwe.survival.cox_fit`; ``ties`` as :func:`landmark_table`.
 
     Returns
     -------
@@ -272,80 +311,27 @@ def time_dependent_cox_table(
     """
     timing = response_timing(adsl)
     rows = []
-    specs = [("univariable", [RESPONSE_TERM]), ("multivariable", [RESPONSE_TERM, *covariates])]
+    specs = [("univariable", []), ("multivariable", list(covariates))][: 2 if covariates else 1]
     for name, endpoint, data in endpoint_data(adsl, adtte, sets, covariates, timing):
         known = (data[_KNOWN].to_numpy() == 1) & (data["time"].to_numpy() > 0)
         n_unknown = int((~known).sum())
         data = data[known]
-        for model, terms in specs:
-            if model == "multivariable" and not covariates:
-                continue
-            present = [c for c in terms[1:] if c in data.columns]
-            complete = data[present].notna().all(axis=1).to_numpy()
-            used = data[complete]
+        for model, wanted in specs:
+            present = [c for c in wanted if c in data.columns]
+            used = data[data[present].notna().all(axis=1).to_numpy()]
             cp = counting_process(used["time"], used["event"], used[_RESPONSE_MONTH], used[present])
-            event = cp["event"].to_numpy()
-            notes = {
-                t: "not a column of ADSL: dropped"
-                for t in terms
-                if t != RESPONSE_TERM and t not in present
-            }
-            for t in (t for t in terms if t not in notes):
-                notes[t] = _not_estimable(cp[t].to_numpy(dtype=float), event, t)
-            fitted = [t for t in terms if not notes[t]]
-            model_notes = []
-            if len(data) - len(used):
-                model_notes.append(
-                    f"{len(data) - len(used)} patients with a missing covariate left out"
-                )
-            estimates = None
-            if fitted and len(cp):
-                X = cp[fitted].to_numpy(dtype=float)
-                # Rows that all start at 0 are plain right-censored data: the same likelihood,
-                # fitted by cox_fit's right-censored path (no counting-process bookkeeping).
-                start = cp["tstart"].to_numpy()
-                start = start if start.any() else None
-                stop = cp["tstop"].to_numpy()
-                with np.errstate(invalid="ignore", over="ignore"):  # a diverging fit: noted below
-                    fit = cox_fit(stop, event, X, fitted, start=start, ties=ties)
-                if not fit.converged:
-                    notes.update(
-                        {
-                            t: "not estimable: the model did not converge (as R coxph warns)"
-                            for t in fitted
-                        }
-                    )
-                else:
-                    estimates = fit.table(conf_level).set_index("term")
-                    for t, infinite in zip(fitted, fit.infinite, strict=True):
-                        if infinite:
-                            notes[t] = (
-                                "not estimable: coefficient may be infinite (monotone likelihood)"
-                            )
-                if event.sum() < min_events_per_covariate * len(fitted):
-                    model_notes.append(
-                        f"fewer than {min_events_per_covariate} events per covariate: "
-                        "estimates unstable"
-                    )
-            for t in terms:
-                values = (np.nan,) * 4
-                if estimates is not None and not notes[t]:
-                    e = estimates.loc[t]
-                    values = (e["hr"], e["ci_lower"], e["ci_upper"], e["p"])
+            terms = [RESPONSE_TERM, *present]
+            values, notes, model_notes = _time_dependent_fit(
+                cp, terms, conf_level, min_events_per_covariate, ties
+            )
+            notes |= {c: "not a column of ADSL: dropped" for c in wanted if c not in present}
+            dropped = len(data) - len(used)
+            if dropped:
+                model_notes.insert(0, f"{dropped} patients with a missing covariate left out")
+            counts = (len(used), int(cp["event"].sum()), len(cp), dropped, n_unknown)
+            for t in [RESPONSE_TERM, *wanted]:
                 note = "; ".join(n for n in [notes[t], *model_notes] if n)
                 rows.append(
-                    (
-                        name,
-                        endpoint,
-                        model,
-                        t,
-                        *values,
-                        len(used),
-                        int(event.sum()),
-                        len(cp),
-                        len(data) - len(used),
-                        n_unknown,
-                        note,
-                    )
+                    (name, endpoint, model, t, *values.get(t, (np.nan,) * 4), *counts, note)
                 )
     return pd.DataFrame(rows, columns=COX_TD_COLUMNS)

@@ -67,6 +67,10 @@ class ReportOptions:
     response_source: str
     imwg_criteria: str
     imwg_confirmations: int
+    #: Landmark months of the response analyses and the thresholds of the fragility flags.
+    response_landmarks_months: tuple[float, ...]
+    min_median_events: int
+    min_events_per_covariate: int
 
     @classmethod
     def from_config(cls, config: Mapping) -> ReportOptions:
@@ -102,4 +106,7 @@ class ReportOptions:
             response_source=config["response_source"],
             imwg_criteria=str(config["imwg"]["criteria"]),
             imwg_confirmations=int(config["imwg"]["confirmations"]),
+            response_landmarks_months=tuple(config["response_landmarks_months"]),
+            min_median_events=int(config["km"]["min_median_events"]),
+            min_events_per_covariate=int(config["cox"]["min_events_per_covariate"]),
         )

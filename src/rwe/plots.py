@@ -63,7 +63,7 @@ from plotnine import (
 
 from rwe.catalog import FIGURE_KINDS, SELECTION_SEED
 from rwe.derive import DAYS_PER_MONTH, KEYS
-from rwe.labels import label
+from rwe.labels import LAB_UNIT_DISPLAY, label
 from rwe.options import ReportOptions
 from rwe.response import CATEGORIES
 from rwe.survival import KM_CURVE_COLUMNS, km_curve, km_quantile
@@ -75,7 +75,6 @@ RESPONSE_COLOURS = dict(zip([*CATEGORIES, "NE"], ["#084594", "#2171B5", "#4292C6
                                                   "#D7301F", "#BDBDBD"], strict=True))  # fmt: skip
 #: CTCAE v5 grade-3 thresholds of the nadir counts.
 GRADE3 = {"ANC": 1.0, "WBC": 2.0, "PLT": 50.0, "HGB": 8.0}
-UNITS = {"ANC": "10^9/L", "WBC": "10^9/L", "PLT": "10^9/L", "HGB": "g/dL"}
 
 
 #: Resolution of the PNG files: above DESIGN's 150 dpi floor, sharp in print; SVG is the vector copy.
@@ -205,6 +204,14 @@ def risk_table(curves: pd.DataFrame, breaks: list[float], min_cell_count: int = 
     return pd.DataFrame(rows, columns=["group", "time", "n", "label"])
 
 
+def _shared_prefix(groups: list[str]) -> tuple[str, dict[str, str]]:
+    """The name all groups share before ``": "`` and each group's level (``{}`` when none)."""
+    heads = {g.rpartition(": ")[0] for g in groups}
+    if len(heads) != 1 or "" in heads:
+        return "", {g: g for g in groups}
+    return heads.pop(), {g: g.rpartition(": ")[2] for g in groups}
+
+
 def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci_bands: bool = True,
             p_value: float | None = None, endpoint: str = "", conf_level: float = 0.95,
             min_cell_count: int = 0) -> ggplot:  # fmt: skip
@@ -265,7 +272,11 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
     row_of = {g: -(i + 1) for i, g in enumerate(groups)}
     risk = risk_table(curves, breaks, min_cell_count)
     risk = risk.assign(y=risk["group"].map(row_of), panel="risk")
-    names = {v: g for g, v in row_of.items()}
+    # "GFR ≤ 70: no" / "GFR ≤ 70: yes": the shared name titles the legend, and the levels
+    # label the rows of the risk table and the keys (short, so the numbers keep the width).
+    prefix, short = _shared_prefix(groups)
+    group_label = group_label or prefix or None
+    names = {v: short[g] for g, v in row_of.items()}
 
     def y_breaks(limits):
         return [0, 0.25, 0.5, 0.75, 1.0] if limits[1] > 0.5 else sorted(names)
@@ -321,8 +332,9 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
     )
     plot += scale_y_continuous(breaks=y_breaks, labels=y_labels, expand=(0, 0))
     plot += scale_x_continuous(breaks=breaks, limits=(0, max_month), expand=(0.04, 0))
-    plot += scale_color_manual(values={**colours, TEXT_KEY: "#000000"}, breaks=groups)
-    plot += scale_fill_manual(values=colours, breaks=groups)
+    keys = [short[g] for g in groups]
+    plot += scale_color_manual(values={**colours, TEXT_KEY: "#000000"}, breaks=groups, labels=keys)
+    plot += scale_fill_manual(values=colours, breaks=groups, labels=keys)
     plot += theme(
         strip_text_y=element_blank(),
         strip_background_y=element_blank(),
@@ -334,6 +346,9 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
     )
     if len(groups) == 1:
         plot += theme(legend_position="none")
+    elif group_label:
+        key_title = element_text(size=RISK_TEXT_SIZE, weight="bold", margin={"r": 8, "units": "pt"})
+        plot += theme(legend_title=key_title)
     plot += labs(
         x="Months since start of ixazomib",
         y=f"{endpoint or 'Survival'} probability (%)",
@@ -438,10 +453,14 @@ def _forest_texts(rows: pd.DataFrame) -> pd.DataFrame:
         "p": (rows["p_text"], "left"),
     }
     parts = [
-        _forest_panel(pd.DataFrame({"x": _TEXT_X + (ha == "right"), "y": rows["y"], "label": values,
-                                    "ha": ha}), name)
+        _forest_panel(
+            pd.DataFrame(
+                {"x": _TEXT_X + (ha == "right"), "y": rows["y"], "label": values, "ha": ha}
+            ),
+            name,
+        )
         for name, (values, ha) in cells.items()
-    ]  # fmt: skip
+    ]
     return pd.concat(parts, ignore_index=True)
 
 
@@ -481,24 +500,26 @@ def forest_plot(cox: pd.DataFrame, title: str, diagnostics: pd.DataFrame | None 
             ),
             forest,
         )
+    height = (0.4, len(rows) + 0.6)
     ranges = pd.concat(
-        _forest_panel(pd.DataFrame({"x": (_TEXT_X, _TEXT_X + 1) if text else (low, high),
-                                    "y": (0.4, len(rows) + 0.6)}), name)
+        _forest_panel(
+            pd.DataFrame({"x": (_TEXT_X, _TEXT_X + 1) if text else (low, high), "y": height}), name
+        )
         for name, _, text in FOREST_COLUMNS
-    )  # fmt: skip
+    )
     separators = rows.loc[rows["covariate"] != "", ["y"]].iloc[1:] + 0.5  # in every column
     plot = ggplot() + geom_blank(ranges, aes("x", "y"))
-    plot += geom_vline(_forest_panel(pd.DataFrame({"x": [0.0]}), forest), aes(xintercept="x"),
-                       linetype="dashed", color="#777777")  # fmt: skip
+    one = _forest_panel(pd.DataFrame({"x": [0.0]}), forest)  # log10(1): no effect
+    plot += geom_vline(one, aes(xintercept="x"), linetype="dashed", color="#777777")
     plot += geom_hline(separators, aes(yintercept="y"), color="#dddddd", size=0.3)
     if len(shown):
         plot += geom_segment(
             shown, aes(x="lo", xend="hi", y="y", yend="y"), color=OKABE_ITO[0], size=0.7
         )
         plot += geom_point(shown, aes("x", "y"), shape="s", size=2.6, color=OKABE_ITO[0])
-    plot += geom_text(
-        _forest_texts(rows), aes("x", "y", label="label", ha="ha"), va="center", size=9
-    )
+    # One baseline for every text of a row (centring would move a word with descenders up).
+    words = _forest_texts(rows).assign(y=lambda d: d["y"] - 0.12)
+    plot += geom_text(words, aes("x", "y", label="label", ha="ha"), va="baseline", size=9)
     plot += facet_grid(
         ". ~ panel", scales="free_x", space={"x": [w for _, w, _ in FOREST_COLUMNS], "y": [1]}
     )
@@ -738,7 +759,7 @@ def nadir_plot(boxes: pd.DataFrame, group_col: str, title: str, points: pd.DataF
     """
 
     def panel(frame):
-        return frame["test"] + " (" + frame["test"].map(UNITS) + ")"
+        return frame["test"] + " (" + frame["test"].map(LAB_UNIT_DISPLAY) + ")"
 
     data = boxes.assign(panel=panel(boxes))
     lines = pd.DataFrame({"test": list(GRADE3), "threshold": list(GRADE3.values())})
@@ -852,7 +873,7 @@ def save(plot: ggplot, path_stem: str | Path, width: float = 7, height: float = 
                 canvas.draw()
                 image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
                 image = image.convert("RGB").quantize(256, FAST_OCTREE, dither=Image.Dither.NONE)
-                image.save(paths[0], dpi=(PNG_DPI, PNG_DPI))
+                image.save(paths[0], dpi=(PNG_DPI, PNG_DPI), optimize=True)
                 figure.set_layout_engine("none")  # keep the layout of the PNG
                 # No savefig: it would lay out again.
                 FigureCanvasSVG(figure).print_svg(paths[1], metadata=SVG_METADATA)
@@ -1026,11 +1047,19 @@ def make_figures(
             t = f"Multivariable Cox model of {endpoint}, all patients"
             diag = tables.get("cox_diagnostics")
             if diag is not None:
-                diag = diag[(diag["analysis_set"] == "all") & (diag["endpoint"] == endpoint)
-                            & (diag["model"] == "multivariable") & diag["term"].fillna("").eq("")]  # fmt: skip
-            rows = len(forest_rows(multi))
-            emit(forest_plot(multi, t, diag), "forest", f"forest_{endpoint.lower()}_all", t, width=9,
-                 height=1.5 + 0.32 * rows)  # fmt: skip
+                same = (diag["analysis_set"] == "all") & (diag["endpoint"] == endpoint)
+                diag = diag[
+                    same & (diag["model"] == "multivariable") & diag["term"].fillna("").eq("")
+                ]
+            height = 1.5 + 0.32 * len(forest_rows(multi))
+            emit(
+                forest_plot(multi, t, diag),
+                "forest",
+                f"forest_{endpoint.lower()}_all",
+                t,
+                9,
+                height,
+            )
     meta = tables.get("site_meta", pd.DataFrame(columns=["endpoint", "term", "hr"]))
     for (endpoint, term), part in meta.dropna(subset=["term"]).groupby(
         ["endpoint", "term"], sort=False

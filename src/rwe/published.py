@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from rwe.labels import label
+
 COMPARISON_COLUMNS = ["quantity", "published", "this_run", "unit", "note"]
 #: Columns after :data:`COMPARISON_COLUMNS`: both sides' CI and p, the difference, the verdict.
 COMPARISON_EXTRA_COLUMNS = [
@@ -261,7 +263,7 @@ def published_comparison(
             }
             hr = _one(t["cox"], "hr", **where)
             add(
-                f"{endpoint.upper()} HR {term} (multivariable)",
+                f"{endpoint.upper()} HR, {label(term)} (multivariable)",
                 "HR",
                 est["hr"],
                 hr,
@@ -278,16 +280,22 @@ def published_comparison(
                 continue
             e = endpoint.upper()
             where = {**everyone, "endpoint": e, "variable": flag}
+            # Direction: positive when the flag goes with shorter survival. The paper gives
+            # medians (with, without); this run its univariable HR (else its medians).
             medians = values.get(endpoint)
+            hr = _one(t["cox"], "hr", **everyone, endpoint=e, model="univariable", term=flag)
             run = [_one(t["km_medians"], "median", **where, level=level) for level in ("1", "0")]
             add(
-                f"{e} log-rank p, {flag}",
+                f"{e} log-rank p, {label(flag)}",
                 "p",
                 np.nan,
                 np.nan,
-                "medians (yes, no) decide the direction",
+                "direction: the paper's medians, this run's univariable HR",
                 p=(values[f"{endpoint}_p"], _one(t["logrank"], "p", **where)),
-                direction=(medians[0] - medians[1] if medians else np.nan, run[0] - run[1]),
+                direction=(
+                    medians[1] - medians[0] if medians else np.nan,
+                    np.log(hr) if np.isfinite(hr) and hr > 0 else run[1] - run[0],
+                ),
             )
     rd = resp.get("Ixa-Rd", {})
     if rd:

@@ -87,12 +87,11 @@ class _Rows:
 
 def _not_estimable(value, note) -> str:
     """The reason an estimate does not exist (the first part of its note), else ''."""
-    first = str(note if isinstance(note, str) else "").split(";")[0]
-    return (
-        f"not estimable: {first.removeprefix('not estimable: ')}"
-        if _number(value) is None and first
-        else ""
-    )
+    if _number(value) is not None or isinstance(value, str):  # an estimate, or suppressed
+        return ""
+    reason = str(note if isinstance(note, str) else "").split(";")[0]
+    reason = reason.removeprefix("not estimable").lstrip(": ")
+    return f"not estimable: {reason}" if reason else "not estimable"
 
 
 def _few_events(events, threshold: int) -> str:
@@ -138,7 +137,7 @@ def key_results(
     out = _Rows(analysis_set)
     one = {"analysis_set": analysis_set}
     for r in _rows(tables.get("baseline"), **one, variable="patients").head(1).to_dict("records"):
-        out.add("patients", "patients analysed", counts=(r["n"], np.nan))
+        out.add("patients", "patients analysed", (r["n"],), "n", counts=(r["n"], np.nan))
     for r in _rows(tables.get("response"), **one, variable="all").head(1).to_dict("records"):
         for measure, name in (("orr", "ORR (≥ PR)"), ("cbr", "CBR (≥ MR)")):
             values = [r[measure], r[f"{measure}_ci_lower"], r[f"{measure}_ci_upper"]]

@@ -231,11 +231,10 @@ def km_median_table(fits: list[KaplanMeierFit], min_events: int = SMALL_SET_EVEN
     """Kaplan–Meier median PFS and OS with CI per analysis set and subgroup level.
 
     Medians as R ``quantile.survfit``. An empty median or CI limit is NaN, as R's NA, and
-    ``note`` gives the reason, which the report shows: ``no patients``; ``median not reached``
-    (the curve stays above 0.5: "NR"); ``upper limit not reached`` (the upper confidence curve
-    stays above 0.5: "NR"); ``lower limit not estimable`` (R gives NA although the median is
-    reached, e.g. when the curve falls to 0 at its last time and the CI is undefined there:
-    "NE", never "NR"); ``fewer than k events: imprecise`` with k = ``min_events`` (config
+    ``note`` gives the reason, which the report shows: ``no patients`` ("—"); ``median not
+    reached`` ("NR"); ``upper limit not reached`` (the upper confidence curve stays above 0.5:
+    "NR"); ``lower limit not estimable`` or ``CI not estimable: survival falls to 0 …`` (R gives
+    NA: "NE", never "NR"); ``fewer than k events: imprecise`` with k = ``min_events`` (config
     ``km.min_median_events``); and, for the ``responder`` subgroup, that a day-0 comparison of
     responders is biased by immortal time.
     """
@@ -294,9 +293,8 @@ def followup_table(adsl, adtte, sets, conf_type="log", conf_level=0.95) -> pd.Da
         median, lower, upper = km_quantile(curve)
         notes = [_median_note(curve, median, lower, upper) if len(curve) else "no patients"]
         notes.append(FOLLOWUP_NOTE if g.endpoint == "PFS" else "")
-        rows.append(
-            (g.analysis_set, g.endpoint, median, lower, upper, "; ".join(n for n in notes if n))
-        )
+        note = "; ".join(n for n in notes if n)
+        rows.append((g.analysis_set, g.endpoint, median, lower, upper, note))
     return pd.DataFrame(rows, columns=[*FOLLOWUP_COLUMNS, "note"])
 
 
@@ -431,8 +429,8 @@ def cox_model(
     wanted,
     data: pd.DataFrame,
     strata: str | None = None,
-    ties: str = "efron",
     min_events_per_covariate: int = SMALL_SET_EVENTS,
+    ties: str = "efron",
 ) -> CoxModel:
     """Complete-case Cox fit of ``wanted`` in ``data``, with its notes (R ``coxph``).
 
@@ -515,6 +513,7 @@ def cox_models(
     strata: str | None = None,
     ties: str = "efron",
     min_events_per_covariate: int = SMALL_SET_EVENTS,
+    ties: str = "efron",
 ) -> list[CoxModel]:
     """Univariable (one per covariate) and multivariable Cox models per set and endpoint.
 
@@ -528,16 +527,16 @@ def cox_models(
     strata : str, optional
         A column of ADSL (``"site"``): every model is stratified by it, as R
         ``coxph(Surv(time, status) ~ x + strata(site))`` (a baseline hazard per site).
-    ties : {"efron", "breslow"}
-        Handling of tied event times (R ``ties =``), from :func:`rwe.survival.resolve_conventions`.
     min_events_per_covariate : int
         A model with fewer events than this per fitted covariate gets a note (config
         ``cox.min_events_per_covariate``).
+    ties : {"efron", "breslow"}
+        Handling of tied event times (R ``ties =``), from :func:`rwe.survival.resolve_conventions`.
     """
     specs = [("univariable", [c]) for c in covariates] + [("multivariable", list(covariates))]
     codes = site_codes(adsl, strata) if strata else None
     return [
-        cox_model(name, endpoint, model, wanted, data, strata, ties, min_events_per_covariate)
+        cox_model(name, endpoint, model, wanted, data, strata, min_events_per_covariate, ties)
         for name, endpoint, data in endpoint_data(adsl, adtte, sets, covariates, codes)
         for model, wanted in specs
     ]

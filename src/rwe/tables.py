@@ -14,6 +14,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from rwe.labels import label
+
 #: Categorical baseline variables, in display order.
 BASELINE_CATEGORICAL = (
     "sex",
@@ -55,8 +57,9 @@ BASELINE_COLUMNS = [
 #: After the contract columns: ``continuous``, ``dichotomous`` (0/1: one row, level 1),
 #: ``categorical``, ``missing`` (the unknown values of a variable) or ``count`` (patients).
 BASELINE_TYPE = "type"
-#: Reader's label (with its unit) of each baseline variable; ``{gfr_cutoff}`` is filled in
-#: from the configuration (:func:`baseline_label`).
+#: Reader's label (with its unit) of each baseline variable that needs more than its flag label
+#: (:func:`rwe.labels.label`); ``{gfr_cutoff}`` is filled in from the configuration
+#: (:func:`baseline_label`).
 BASELINE_LABELS = {
     "patients": "Patients",
     "age": "Age, years",
@@ -69,18 +72,13 @@ BASELINE_LABELS = {
     "start_dose_mg": "Starting dose of ixazomib, mg",
     "prior_lines": "Prior lines of therapy",
     "second_line": "Second line (one prior line)",
-    "more_than_3_lines": "More than 3 prior lines",
     "refractory_imid": "IMiD refractory",
-    "refractory_pi": "PI refractory",
     "refractory_cd38": "Anti-CD38 refractory",
-    "triple_class_refractory": "Triple-class refractory",
     "prior_asct": "Prior autologous stem-cell transplant",
     "prior_allo": "Prior allogeneic stem-cell transplant",
     "del17p": "del(17p)",
     "t4_14": "t(4;14)",
     "gain1q21": "gain(1q21)",
-    "high_risk_cyto": "High-risk cytogenetics",
-    "emd": "Extramedullary disease",
     "gfr": "Creatinine clearance (GFR), mL/min/1.73 m²",
     "gfr_le70": "GFR ≤ {gfr_cutoff} mL/min/1.73 m²",
     "age_ge80": "Age ≥ 80 years",
@@ -102,7 +100,7 @@ UNKNOWN = "Unknown"
 
 def baseline_label(variable: str, gfr_cutoff: float = 70) -> str:
     """Reader's label of a baseline variable, with its unit and the configured GFR cutoff."""
-    text = BASELINE_LABELS.get(variable, variable.replace("_", " "))
+    text = BASELINE_LABELS.get(variable) or label(variable)
     return text.format(gfr_cutoff=_number_text(gfr_cutoff))
 
 

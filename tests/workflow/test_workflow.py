@@ -53,8 +53,10 @@ def test_provenance_records_inputs_config_and_versions(demo_run):
     files = {i["file"]: i for i in record["inputs"]}
     assert files["patients.csv"]["rows"] == 126
     assert len(files["patients.csv"]["sha256"]) == 64
-    assert record["config"]["pfs_death_events"] == "all"
-    assert record["packages"]["lifelines"]
+    assert record["config"]["pfs_death_events"] == "myeloma"  # the paper's definition (seed 003)
+    assert record["packages"]["pandas"]
+    assert "lifelines" not in record["packages"]  # not used by the analysis
+    assert record["python"].startswith("3.")
     assert record["git_commit"]
     assert record["run_time"]
 
@@ -189,7 +191,7 @@ def test_small_cells_are_suppressed_in_the_report(demo_run):
     small = ae[(ae["analysis_set"] == "all") & ae["n"].between(1, 9)]
     assert len(small)
     for row in small.itertuples():
-        assert f"<td>{row.n} ({row.percent:.1f})</td>" not in html
+        assert f"<td>{row.n} ({row.percent:.1f})</td>" not in html.replace(' class="num"', "")
 
 
 def test_invalid_config_is_refused_before_anything_runs(tmp_path):
@@ -200,3 +202,22 @@ def test_invalid_config_is_refused_before_anything_runs(tmp_path):
     assert "conf_type" in result.stderr
     assert "'logit' is not one of ['log', 'log-log', 'plain']" in result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_response_is_compared_without_immortal_time_bias(demo_run):
+    """No day-0 responder subgroup by default; the landmark and time-dependent analyses instead."""
+    results, _ = demo_run
+    logrank = pd.read_csv(results / "tables" / "logrank.csv")
+    assert "responder" not in set(logrank["variable"])
+    landmark = pd.read_csv(results / "tables" / "landmark.csv")
+    assert set(landmark["landmark_month"]) == {3, 6}
+    compared = landmark[(landmark["analysis_set"] == "all") & (landmark["level"] == "all")]
+    assert compared["hr"].notna().all()
+    td = pd.read_csv(results / "tables" / "cox_time_dependent.csv")
+    assert set(td["model"]) == {"univariable", "multivariable"}
+    assert (
+        td.loc[td["term"] == "responder_td", "n_rows"] > td.loc[td["term"] == "responder_td", "n"]
+    ).all()
+    html = (results / "report.html").read_text(encoding="utf-8")
+    assert "Landmark analysis of response" in html
+    assert "NR–NR" not in html

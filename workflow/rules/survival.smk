@@ -38,17 +38,17 @@ rule survival:
             caption="../report/cox_diagnostics.rst",
             category="Survival",
         ),
-        conventions_comparison=report(
-            table("conventions_comparison"),
-            caption="../report/conventions_comparison.rst",
-            category="Survival",
-        ),
         landmark=report(
             table("landmark"), caption="../report/landmark.rst", category="Survival"
         ),
         cox_time_dependent=report(
             table("cox_time_dependent"),
             caption="../report/cox_time_dependent.rst",
+            category="Survival",
+        ),
+        conventions_comparison=report(
+            table("conventions_comparison"),
+            caption="../report/conventions_comparison.rst",
             category="Survival",
         ),
         **{
@@ -87,9 +87,9 @@ STAGE_OUTPUTS["survival"] = [adam("km_curves")] + [
         "logrank",
         "cox",
         "cox_diagnostics",
-        "conventions_comparison",
         "landmark",
         "cox_time_dependent",
+        "conventions_comparison",
         *SITE_TABLES,
     ]
 ]

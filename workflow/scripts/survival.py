@@ -27,7 +27,7 @@ def main(snakemake):
     logging.info("conventions: KM CI on the %s scale, %s ties", p.conf_type, p.ties)
     epv = p.min_events_per_covariate
     models = st.cox_models(
-        adsl, adtte, sets, p.covariates, ties=p.ties, min_events_per_covariate=epv
+        adsl, adtte, sets, p.covariates, min_events_per_covariate=epv, ties=p.ties
     )
     tables = {
         "km_medians": st.km_median_table(km, p.min_median_events),
@@ -37,9 +37,6 @@ def main(snakemake):
         "logrank": st.logrank_table(adsl, adtte, sets, p.subgroups),
         "cox": st.cox_table(models, p.conf_level),
         "cox_diagnostics": st.cox_diagnostics_table(models),
-        "conventions_comparison": st.conventions_comparison(
-            adsl, adtte, p.covariates, p.conf_level
-        ),
         "landmark": landmark.landmark_table(
             adsl,
             adtte,
@@ -51,6 +48,9 @@ def main(snakemake):
         ),
         "cox_time_dependent": landmark.time_dependent_cox_table(
             adsl, adtte, sets, p.covariates, p.conf_level, epv, ties=p.ties
+        ),
+        "conventions_comparison": st.conventions_comparison(
+            adsl, adtte, p.covariates, p.conf_level
         ),
     }
     try:

@@ -14,10 +14,12 @@ import yaml
 
 from rwe.catalog import SELECTION_SEED
 from rwe.derive import DAYS_PER_MONTH
-from rwe.labels import label
+from rwe.labels import LAB_UNIT_DISPLAY, label, unit
+from rwe.landmark import COX_TD_COLUMNS, LANDMARK_COLUMNS, RESPONSE_TERM
 from rwe.options import ReportOptions
 from rwe.plausibility import FINDING_COLUMNS
 from rwe.privacy import SUPPRESSED
+from rwe.published import COMPARISON_COLUMNS, COMPARISON_EXTRA_COLUMNS
 from rwe.report.format import (
     count,
     estimate_ci,
@@ -33,6 +35,9 @@ from rwe.report.format import (
 )
 from rwe.response import CATEGORIES
 from rwe.safety import nadir_window_methods
+from rwe.summary import key_results
+from rwe.survival_tables import COX_LEVEL_COLUMNS, FOLLOWUP_NOTE, IMMORTAL_TIME_NOTE
+from rwe.tables import BASELINE_COLUMNS, BASELINE_TYPE, baseline_display
 
 # --------------------------------------------------------------------------- tables read
 # Columns the report reads from each table: DESIGN.md §6 contract columns, then the extras the
@@ -43,9 +48,7 @@ DATA_QUALITY_TABLES = {
     "data_quality": ["file", "column", "n", "n_missing", "percent_missing"],
     "plausibility": FINDING_COLUMNS,
 }
-BASELINE_TABLES = {
-    "baseline": ["analysis_set", "variable", "level", "n", "N", "percent", "median", "min", "max"]
-}
+BASELINE_TABLES = {"baseline": [*BASELINE_COLUMNS, BASELINE_TYPE]}
 RESPONSE_TABLES = {
     "response": [
         *["analysis_set", "variable", "level", "n_evaluable", *CATEGORIES, "NE"],
@@ -59,6 +62,9 @@ RESPONSE_TABLES = {
         "rate_0",
         "odds_ratio",
         "p",
+        "or_ci_lower",
+        "or_ci_upper",
+        "note",
     ],
 }
 SURVIVAL_TABLES = {
@@ -72,11 +78,13 @@ SURVIVAL_TABLES = {
     ],
     "followup": ["analysis_set", "endpoint", "median_followup", "ci_lower", "ci_upper"],
     "logrank": ["analysis_set", "endpoint", "variable", "chisq", "df", "p", "note"],
+    "landmark": LANDMARK_COLUMNS,
+    "cox_time_dependent": COX_TD_COLUMNS,
 }
 COX_TABLES = {
     "cox": [
         *["analysis_set", "endpoint", "model", "term", "hr", "ci_lower", "ci_upper", "p"],
-        *["n", "events", "note"],
+        *["n", "events", "n_dropped", *COX_LEVEL_COLUMNS, "note"],
     ],
     "cox_diagnostics": [
         *["analysis_set", "endpoint", "model", "statistic", "term", "value", "df", "p"],
@@ -96,9 +104,22 @@ EXPOSURE_TABLES = {
         *["outcome", "exposure", "at", "probability", "ci_lower", "ci_upper", "dose_mg"],
     ],
 }
-PUBLISHED_TABLES = {"published_comparison": ["quantity", "published", "this_run", "unit", "note"]}
+PUBLISHED_TABLES = {"published_comparison": [*COMPARISON_COLUMNS, *COMPARISON_EXTRA_COLUMNS]}
 
 # --------------------------------------------------------------------------- summary, methods
+
+
+def key_estimate(r) -> str:
+    """A key result's estimate with its CI, in the digits of its unit (NR/NE as :func:`median_ci`)."""
+    if r["unit"] == "HR":
+        return hr_text(r, "estimate")
+    if r["unit"] == "n":
+        return count(r["estimate"])
+    if r["unit"] == "months":
+        return nowrap(median_ci(r, "estimate"))
+    if is_missing(r["ci_lower"]) and is_missing(r["ci_upper"]):
+        return num(r["estimate"])
+    return nowrap(estimate_ci(r["estimate"], r["ci_lower"], r["ci_upper"], missing="—"))
 
 
 def summary_section(
@@ -107,58 +128,52 @@ def summary_section(
     km_medians: pd.DataFrame,
     followup: pd.DataFrame,
     cox: pd.DataFrame,
+    landmark: pd.DataFrame,
+    cox_time_dependent: pd.DataFrame,
     adverse_events: pd.DataFrame,
+    options: ReportOptions,
 ) -> dict:
-    """Key results in sentences, from the 'all' analysis set.
+    """Every prespecified estimate of all patients with its CI and p (:func:`rwe.summary.key_results`).
 
-    A sentence whose estimate is suppressed is left out rather than printed as "suppressed".
+    No estimate is chosen by its p value; fragile ones (few events per covariate, a median from
+    few events, a sparse covariate level, not estimable) carry a caution.
     """
-    out = []
-
-    def first(frame, **match):
-        for column, value in match.items():
-            frame = frame[frame[column] == value]
-        return frame.iloc[0] if len(frame) else None
-
-    def say(sentence, *values):
-        if not any(v == SUPPRESSED for v in values):
-            out.append(sentence)
-
-    def rate(r, name):
-        return estimate_ci(
-            r[name], r[f"{name}_ci_lower"], r[f"{name}_ci_upper"], scale=100, missing="—"
-        )
-
-    n = first(baseline, analysis_set="all", variable="patients")
-    if n is not None:
-        say(f"{count(n['n'])} patients were analysed.")
-    r = first(response, analysis_set="all", variable="all")
-    if r is not None:
-        say(
-            f"ORR {rate(r, 'orr')} %; CBR {rate(r, 'cbr')} % (of {count(r['n_evaluable'])} evaluable).",
-            r["orr"],
-            r["cbr"],
-        )
-    for endpoint in ("PFS", "OS"):
-        m = first(km_medians, analysis_set="all", endpoint=endpoint, variable="all")
-        if m is not None:
-            median = estimate_ci(m["median"], m["ci_lower"], m["ci_upper"])
-            say(f"Median {endpoint} {median} months ({count(m['events'])} events).", m["median"])
-    f = first(followup, analysis_set="all", endpoint="OS")
-    if f is not None:
-        say(f"Median follow-up (reverse Kaplan–Meier) {num(f['median_followup'])} months.")
-    multi = cox[(cox["analysis_set"] == "all") & (cox["model"] == "multivariable")]
-    for row in multi.dropna(subset=["hr", "p"]).itertuples():
-        if not isinstance(row.hr, str) and not isinstance(row.p, str) and row.p < 0.05:
-            hr = estimate_ci(row.hr, row.ci_lower, row.ci_upper, digits=2)
-            say(f"{row.endpoint}: {label(row.term)} HR {hr}, p {pval(row.p)} (multivariable).")
-    heme = first(adverse_events, analysis_set="all", term="any hematologic", grade_group="ge3")
-    if heme is not None:
-        say(
-            f"Grade ≥3 hematologic adverse events in {num(heme['percent'])} % of patients.",
-            heme["percent"],
-        )
-    return {"sentences": out}
+    tables = {
+        "baseline": baseline,
+        "response": response,
+        "km_medians": km_medians,
+        "followup": followup,
+        "cox": cox,
+        "landmark": landmark,
+        "cox_time_dependent": cox_time_dependent,
+        "adverse_events": adverse_events,
+    }
+    rows = key_results(
+        tables,
+        list(options.covariates),
+        options.min_events_per_covariate,
+        options.min_median_events,
+    )
+    level = round(100 * options.conf_level)
+    columns = [
+        ("Estimate", lambda r: r["quantity"]),
+        ("Endpoint", lambda r: text(r["endpoint"])),
+        (f"Value ({level}% CI)", key_estimate),
+        ("Unit", lambda r: text(r["unit"])),
+        ("p", lambda r: "" if is_missing(r["p"]) else pval(r["p"])),
+        ("n", lambda r: "" if is_missing(r["n"]) else count(r["n"])),
+        ("Events", lambda r: "" if is_missing(r["events"]) else count(r["events"])),
+        ("Caution", lambda r: text(r["flag"])),
+    ]
+    caption = (
+        "Every prespecified estimate of all patients, whatever its p value: response, survival, "
+        "each covariate of the multivariable Cox models, response compared with survival without "
+        "immortal-time bias (landmark and time-dependent Cox), and grade ≥3 hematologic adverse "
+        f"events. Caution: fewer than {options.min_events_per_covariate} events per covariate, "
+        f"a median or comparison from fewer than {options.min_median_events} events, a sparse "
+        "covariate level, or an estimate that does not exist."
+    )
+    return {"key_results": table(rows, columns, caption=caption)}
 
 
 PFS_DEATHS = {
@@ -174,15 +189,74 @@ HEMATOLOGIC_GRADES = {
 }
 
 
-def methods_section(options: ReportOptions, provenance: dict) -> dict:
+def methods_section(
+    options: ReportOptions,
+    provenance: dict,
+    logrank: pd.DataFrame,
+    response_tests: pd.DataFrame,
+    nadir_tests: pd.DataFrame,
+) -> dict:
     """The methods paragraphs, generated from the configuration actually used."""
-    return {"paragraphs": methods_text(options, provenance)}
+    tests = {
+        "log-rank": logrank,
+        "Fisher's exact": response_tests,
+        "Wilcoxon rank-sum": nadir_tests,
+    }
+    return {
+        "paragraphs": [
+            *methods_text(options, provenance),
+            multiplicity_text(tests),
+            software_text(options, provenance),
+        ]
+    }
+
+
+def multiplicity_text(tests: dict[str, pd.DataFrame]) -> str:
+    """The multiplicity statement, with the number of tests of each kind in this report."""
+    counted = [
+        f"{len(frame)} {name} tests" for name, frame in tests.items() if frame["p"].notna().any()
+    ]
+    shown = f" ({', '.join(counted)}, besides the Wald tests of the Cox models)" if counted else ""
+    return (
+        f"All tests are exploratory and unadjusted for multiplicity{shown}: a p value below 0.05 "
+        "is not a finding on its own, and the estimates with their confidence intervals are the "
+        "results."
+    )
+
+
+#: The R function each of rwe's estimators reproduces (the test suite checks them against R).
+R_EQUIVALENTS = (
+    "Kaplan–Meier curves, medians and landmarks as survival::survfit, quantile.survfit and "
+    "summary.survfit; log-rank tests as survdiff; Cox models as coxph with cox.zph and "
+    "concordance; exact binomial CIs as binom.test; Fisher's exact test and its conditional "
+    "odds ratio as fisher.test; Wilcoxon rank-sum tests as wilcox.test; logistic regression as "
+    "glm(family = binomial); the meta-analysis as metafor::rma"
+)
+
+
+def software_text(options: ReportOptions, provenance: dict) -> str:
+    """What computed the numbers, with which versions, on which data cut."""
+    versions = provenance.get("packages", {})
+    libraries = ", ".join(
+        f"{name} {versions[name]}" for name in ("pandas", "numpy", "scipy") if name in versions
+    )
+    r = provenance.get("r", {})
+    checked = (
+        f"R {r['R']} with survival {r.get('survival', '?')} is installed where this run was made."
+        if r.get("R")
+        else "R was not found where this run was made."
+    )
+    return (
+        f"Data cut {options.data_cut}. Every estimate was computed by rwe's own estimators "
+        f"(commit {provenance.get('git_commit', 'unknown')}; Python "
+        f"{provenance.get('python', '?')}, {libraries}), written to reproduce R: "
+        f"{R_EQUIVALENTS}. Its test suite compares each with R to a relative 1e-4. {checked}"
+    )
 
 
 def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
     """The methods paragraphs (one string each)."""
     level = int(round(100 * options.conf_level))
-    versions = provenance.get("packages", {})
     k = options.min_cell_count
     covariates = ", ".join(label(c) for c in options.covariates)
     if k > 0:
@@ -223,10 +297,7 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         "continuity correction). Exposure–response uses logistic regression on the "
         "time-averaged AUC per day when available, else on the starting dose (Gupta et al. 2016).",
         f"All p values are two-sided; intervals are {level}%. Analysis sets: all patients, and "
-        f"each regimen with more than {options.min_regimen_n} patients. {privacy} Computed with "
-        f"rwe (commit {provenance.get('git_commit', 'unknown')}), lifelines "
-        f"{versions.get('lifelines', '?')}, pandas {versions.get('pandas', '?')}; every estimate "
-        "is checked against R's survival package in the test suite.",
+        f"each regimen with more than {options.min_regimen_n} patients. {privacy}",
     ]
 
 
@@ -283,7 +354,23 @@ def attrition_section(attrition: pd.DataFrame) -> dict:
         ("Reason", lambda r: text(r["reason"])),
         ("Analysed", lambda r: count(r["n_out"])),
     ]
-    return {"attrition": table(attrition, columns)}
+    caption = "Patients at each step of the analysis: in, excluded (with the reason) and analysed."
+    return {"attrition": table(attrition, columns, caption=caption)}
+
+
+def files_read_table(provenance: dict) -> dict:
+    """The files read per site, with their rows and the format detected."""
+    return table(
+        pd.DataFrame(provenance.get("inputs", []), columns=["site", "file", "rows", "format"]),
+        [
+            ("Site", lambda r: text(r["site"])),
+            ("File", lambda r: text(r["file"])),
+            ("Rows", lambda r: count(r["rows"])),
+            ("Format detected", lambda r: text(r["format"])),
+        ],
+        caption="Files read from each site, with their data rows and the encoding and "
+        "separator detected.",
+    )
 
 
 def _some(v) -> bool:
@@ -303,9 +390,12 @@ def data_quality_section(
         ("% missing", lambda r: num(r["percent_missing"])),
     ]
     incomplete = data_quality[data_quality["n_missing"].map(_some).astype(bool)]
-    caption = "Columns with missing values (all other columns are complete)."
+    caption = (
+        "Input columns with missing values: rows, missing cells and their percentage (every "
+        "other column is complete)."
+    )
     return {
-        "inputs": provenance.get("inputs", []),
+        "inputs": files_read_table(provenance),
         "data_quality": table(incomplete, columns, caption=caption),
         **plausibility_findings(plausibility, options),
     }
@@ -345,43 +435,81 @@ def plausibility_findings(plausibility: pd.DataFrame, options: ReportOptions) ->
     return {"plausibility_text": sentence, "plausibility": shown}
 
 
-def baseline_section(baseline: pd.DataFrame) -> dict:
-    """Wide baseline table: one column per analysis set, n (%) or median (range)."""
+#: Indent of a level under its variable in a table cell (em spaces survive HTML and DOCX).
+INDENT = "\u2003"
+
+
+def baseline_section(baseline: pd.DataFrame, options: ReportOptions) -> dict:
+    """Table 1, as gtsummary's ``tbl_summary``: labels with units, one column per analysis set.
+
+    Laid out by :func:`rwe.tables.baseline_display`: one row per continuous or 0/1 variable,
+    levels indented under the others, an Unknown row (a count) under every variable with
+    missing values.
+    """
     if baseline.empty:
         return {"baseline": {}}
-
-    def cell(r):
-        if str(r["n"]).startswith("<") or r["percent"] == SUPPRESSED or r["median"] == SUPPRESSED:
-            return str(r["n"]) if str(r["n"]).startswith("<") else SUPPRESSED
-        if not is_missing(r["median"]):
-            return f"{num(r['median'])} ({num(r['min'])}–{num(r['max'])})"
-        return f"{count(r['n'])} ({num(r['percent'])})"
-
-    b = baseline.copy()
-    b["cell"] = [cell(r) for r in b.to_dict("records")]
-    b["row"] = [
-        f"{label(v)}" + ("" if lv in ("all",) else f": {lv}")
-        for v, lv in zip(b["variable"], b["level"], strict=True)
-    ]
-    order = list(dict.fromkeys(b["row"]))
-    sets = list(dict.fromkeys(b["analysis_set"]))
-    wide = b.pivot_table(
-        index="row", columns="analysis_set", values="cell", aggfunc="first"
-    ).reindex(order)[sets]
+    shown = baseline_display(baseline, options.gfr_cutoff)
+    sets = list(shown.columns[3:])
     rows = [
-        [r, *[wide.loc[r, s] if isinstance(wide.loc[r, s], str) else "—" for s in sets]]
-        for r in order
+        [INDENT * int(r["indent"]) + r["characteristic"], *[r[s] for s in sets]]
+        for r in shown.to_dict("records")
     ]
-    sizes = b[b["variable"] == "patients"].set_index("analysis_set")["n"]
+    sizes = baseline[baseline["variable"] == "patients"].set_index("analysis_set")["n"]
     header = ["Characteristic", *[f"{s} (N = {count(sizes.get(s))})" for s in sets]]
     caption = (
-        "Baseline characteristics: n (%) of patients with a known value, or median (range); "
-        "percentages exclude unknown values, counted in 'missing' rows."
+        "Baseline characteristics: n (%) of the patients with a known value, or median (range) "
+        "for continuous variables; Unknown: patients with the value missing, left out of the "
+        "percentages."
     )
-    return {"baseline": {"header": header, "rows": rows, "caption": caption, "note": ""}}
+    baseline_table = {"header": header, "rows": rows, "caption": caption, "note": "", "open": True}
+    return {"baseline": baseline_table}
 
 
 # --------------------------------------------------------------------------- outcomes
+
+
+def nowrap(value: str) -> str:
+    """An estimate with its CI kept on one line (no-break spaces)."""
+    return value.replace(" ", "\u00a0")
+
+
+def hr_text(r, hr="hr", lower="ci_lower", upper="ci_upper") -> str:
+    """A hazard (or odds) ratio with its CI on one line; — when it does not exist."""
+    if is_missing(r[hr]):
+        return "—"
+    return nowrap(hr_ci(r, hr, lower, upper))
+
+
+def median_ci(r, est="median", lower="ci_lower", upper="ci_upper") -> str:
+    """A Kaplan–Meier median (or follow-up) with its CI: NR only where it is not reached.
+
+    An empty median is "NR" (the curve stays above 50%), an empty upper limit "NR" (the upper
+    confidence curve stays above 50%) unless its note says the CI is not estimable (the curve
+    falls to 0, R gives NA: "NE"), an empty lower limit of a reached median "NE"; a median not
+    reached with no lower limit is plain "NR", and a group without patients "—".
+    """
+    values = (r[est], r[lower], r[upper])
+    if SUPPRESSED in values:
+        return SUPPRESSED
+    if r.get("n") == 0 or (isinstance(r.get("n"), float) and r["n"] == 0):
+        return "—"
+    if is_missing(r[est]):
+        return "NR" if is_missing(r[lower]) else f"NR ({num(r[lower])}–NR)"
+    # A limit R gives as NA because the curve falls to 0 is not estimable, not "not reached".
+    undefined = "CI not estimable" in text(r.get("note"))
+    low = "NE" if is_missing(r[lower]) else num(r[lower])
+    high = ("NE" if undefined else "NR") if is_missing(r[upper]) else num(r[upper])
+    return f"{num(r[est])} ({low}–{high})"
+
+
+def median_note(options: ReportOptions) -> str:
+    """What NR, NE and — mean in a table of medians, and the flag of medians from few events."""
+    return (
+        "NR: not reached (the curve, or its upper confidence limit, stays above 50%); NE: not "
+        "estimable (R gives NA for the lower limit, e.g. where the curve falls to 0); —: no "
+        f"patients. Medians from fewer than {options.min_median_events} events are flagged as "
+        "imprecise."
+    )
 
 
 def rate_ci(r, name: str) -> str:
@@ -420,13 +548,22 @@ def response_section(
                 ("Measure", lambda r: r["measure"].upper()),
                 ("Rate yes %", lambda r: pct(r["rate_1"])),
                 ("Rate no %", lambda r: pct(r["rate_0"])),
-                ("Odds ratio", lambda r: num(r["odds_ratio"], 2)),
+                (
+                    "Odds ratio (95% CI)",
+                    lambda r: hr_text(r, "odds_ratio", "or_ci_lower", "or_ci_upper"),
+                ),
                 ("p (Fisher)", lambda r: pval(r["p"])),
+                ("Note", lambda r: text(r.get("note"))),
             ],
-            caption="Fisher's exact test, two-sided; odds ratio is the conditional "
-            "maximum-likelihood estimate.",
+            caption="Fisher's exact test, two-sided; odds ratio of response with the subgroup "
+            "flag (yes vs no): the conditional maximum-likelihood estimate with its exact "
+            "conditional CI (R fisher.test).",
         ),
     }
+
+
+LANDMARK_GROUPS = {"all": "At risk at the landmark", "1": "Responded by then", "0": "Not responded"}
+TD_TERMS = {RESPONSE_TERM: "Response (time-dependent)"}
 
 
 def survival_section(
@@ -434,11 +571,24 @@ def survival_section(
     followup: pd.DataFrame,
     km_landmarks: pd.DataFrame,
     logrank: pd.DataFrame,
+    landmark: pd.DataFrame,
+    cox_time_dependent: pd.DataFrame,
     figures: dict[str, list],
     options: ReportOptions,
 ) -> dict:
-    """Kaplan–Meier medians, follow-up, landmark survival, log-rank tests and the curves."""
+    """Kaplan–Meier medians, follow-up, landmark survival, log-rank tests and the curves.
+
+    With them, response compared with survival without immortal-time bias (landmark analysis
+    and time-dependent Cox).
+    """
     set_endpoint = [("Set", lambda r: r["analysis_set"]), ("Endpoint", lambda r: r["endpoint"])]
+    note = ("Note", lambda r: text(r.get("note")))
+    biased = (
+        f"The responder subgroup is compared from day 0, as configured: {IMMORTAL_TIME_NOTE}."
+        if "responder" in options.subgroups
+        else ""
+    )
+    months = ", ".join(f"{m:g}" for m in options.response_landmarks_months)
     return {
         "km_medians": table(
             km_medians,
@@ -447,13 +597,11 @@ def survival_section(
                 ("Group", lambda r: group(r["variable"], r["level"])),
                 ("n", lambda r: count(r["n"])),
                 ("Events", lambda r: count(r["events"])),
-                (
-                    "Median, months (95% CI)",
-                    lambda r: estimate_ci(r["median"], r["ci_lower"], r["ci_upper"]),
-                ),
-                ("Note", lambda r: text(r.get("note"))),
+                ("Median, months (95% CI)", lambda r: nowrap(median_ci(r))),
+                note,
             ],
-            caption="Kaplan–Meier medians; NR = not reached.",
+            caption="Kaplan–Meier medians.",
+            note=" ".join(n for n in (median_note(options), biased) if n),
         ),
         "followup": table(
             followup,
@@ -461,10 +609,11 @@ def survival_section(
                 *set_endpoint,
                 (
                     "Median follow-up, months (95% CI)",
-                    lambda r: estimate_ci(r["median_followup"], r["ci_lower"], r["ci_upper"]),
+                    lambda r: nowrap(median_ci(r, "median_followup")),
                 ),
             ],
             caption="Median follow-up by the reverse Kaplan–Meier method.",
+            note=f"Follow-up is the {FOLLOWUP_NOTE}.",
         ),
         "km_landmarks": table(
             km_landmarks[km_landmarks["variable"] == "all"],
@@ -490,9 +639,55 @@ def survival_section(
                 ("Chi-square", lambda r: num(r["chisq"], 2)),
                 ("df", lambda r: count(r["df"])),
                 ("p", lambda r: pval(r["p"])),
-                ("Note", lambda r: text(r.get("note"))),
+                note,
             ],
             caption="Log-rank tests.",
+            note=biased,
+        ),
+        "landmark": table(
+            landmark,
+            [
+                *set_endpoint,
+                ("Landmark, month", lambda r: num(r["landmark_month"], 0)),
+                ("Group", lambda r: LANDMARK_GROUPS.get(str(r["level"]), str(r["level"]))),
+                ("n", lambda r: count(r["n"])),
+                ("Events", lambda r: count(r["events"])),
+                ("Median from the landmark, months (95% CI)", lambda r: nowrap(median_ci(r))),
+                (
+                    "HR responded vs not (95% CI)",
+                    lambda r: (
+                        ""
+                        if str(r["level"]) != "all"
+                        else hr_text(r, "hr", "hr_ci_lower", "hr_ci_upper")
+                    ),
+                ),
+                ("p (Cox)", lambda r: "" if str(r["level"]) != "all" else pval(r["hr_p"])),
+                (
+                    "p (log-rank)",
+                    lambda r: "" if str(r["level"]) != "all" else pval(r["logrank_p"]),
+                ),
+                note,
+            ],
+            caption=f"Landmark analysis of response (months {months}): patients event-free and "
+            "under follow-up at the landmark, by whether they had responded (≥ PR) by then; time "
+            "counted from the landmark.",
+            note=median_note(options),
+        ),
+        "cox_time_dependent": table(
+            cox_time_dependent,
+            [
+                *set_endpoint,
+                ("Model", lambda r: "adjusted" if r["model"] == "multivariable" else "unadjusted"),
+                ("Covariate", lambda r: TD_TERMS.get(r["term"], label(r["term"]))),
+                ("HR (95% CI)", hr_text),
+                ("p", lambda r: pval(r["p"])),
+                ("n", lambda r: count(r["n"])),
+                ("Events", lambda r: count(r["events"])),
+                note,
+            ],
+            caption="Cox models with response (≥ PR) as a time-dependent covariate (counting-"
+            "process rows as R tmerge builds them: each patient's follow-up split at the first "
+            "response), alone and adjusted for the multivariable covariates; Efron ties, Wald CI.",
         ),
         "figures": figures.get("survival", []),
         "swimmer": figures.get("swimmer", []),
@@ -509,29 +704,86 @@ DIAGNOSTIC_NAMES = {
 }
 
 
+def _notes(note) -> list[str]:
+    return [n for n in text(note).split("; ") if n]
+
+
+def cox_side_by_side(cox: pd.DataFrame) -> tuple[list[list[str]], list[str]]:
+    """Univariable and multivariable Cox estimates side by side (as ``gtsummary::tbl_merge``).
+
+    Returns
+    -------
+    rows : list of list of str
+        Per set, endpoint and covariate: the univariable N (events), HR (95% CI) and p, the
+        multivariable HR (95% CI) and p, and the notes about this covariate only.
+    model_notes : list of str
+        Per multivariable model, once: its N and events and the notes shared by all its rows.
+    """
+    rows, model_notes = [], []
+    for (name, endpoint), part in cox.groupby(["analysis_set", "endpoint"], sort=False):
+        uni = part[part["model"] == "univariable"].set_index("term")
+        multi = part[part["model"] == "multivariable"].set_index("term")
+        shared = {
+            m: set.intersection(*(set(_notes(n)) for n in frame["note"])) if len(frame) else set()
+            for m, frame in (("univariable", uni), ("multivariable", multi))
+        }
+        for term in dict.fromkeys([*multi.index, *uni.index]):
+            u = uni.loc[term] if term in uni.index else None
+            m = multi.loc[term] if term in multi.index else None
+            own = []
+            for model, r in (("univariable", u), ("multivariable", m)):
+                if r is not None:
+                    own += [f"{model}: {n}" for n in _notes(r["note"]) if n not in shared[model]]
+            rows.append(
+                [
+                    name,
+                    endpoint,
+                    label(term),
+                    "" if u is None else f"{count(u['n'])} ({count(u['events'])})",
+                    "" if u is None else hr_text(u),
+                    "" if u is None else pval(u["p"]),
+                    "" if m is None else hr_text(m),
+                    "" if m is None else pval(m["p"]),
+                    "; ".join(own),
+                ]
+            )
+        if len(multi):
+            first = multi.iloc[0]
+            common = "; ".join(sorted(shared["multivariable"]))
+            model_notes.append(
+                f"{name}, {endpoint}: multivariable model of {count(first['n'])} patients and "
+                f"{count(first['events'])} events" + (f" ({common})" if common else "")
+            )
+    return rows, model_notes
+
+
 def cox_section(cox: pd.DataFrame, cox_diagnostics: pd.DataFrame, figures: dict[str, list]) -> dict:
-    """The Cox models, their diagnostics and the forest plots."""
+    """The Cox models side by side (univariable, multivariable), diagnostics, forest plots."""
     diag = cox_diagnostics[
         (cox_diagnostics["model"] == "multivariable")
         & ~cox_diagnostics["statistic"].isin(["n", "events", "n_dropped"])
     ]
+    rows, model_notes = cox_side_by_side(cox)
+    header = [
+        "Set",
+        "Endpoint",
+        "Covariate (yes vs no)",
+        "Univariable N (events)",
+        "Univariable HR (95% CI)",
+        "p",
+        "Multivariable HR (95% CI)",
+        "p",
+        "Note",
+    ]
     return {
         "figures": figures.get("cox", []),
-        "cox": table(
-            cox,
-            [
-                ("Set", lambda r: r["analysis_set"]),
-                ("Endpoint", lambda r: r["endpoint"]),
-                ("Model", lambda r: r["model"]),
-                ("Covariate", lambda r: label(r["term"])),
-                ("HR (95% CI)", hr_ci),
-                ("p", lambda r: pval(r["p"])),
-                ("n", lambda r: count(r["n"])),
-                ("Events", lambda r: count(r["events"])),
-                ("Note", lambda r: text(r.get("note"))),
-            ],
-            caption="Cox proportional-hazards models, Efron ties; Wald CIs and p; complete cases.",
-        ),
+        "cox": {
+            "header": header,
+            "rows": rows,
+            "caption": "Cox proportional-hazards models, univariable and multivariable side by "
+            "side: Efron ties, Wald CIs and p, complete cases.",
+            "note": "; ".join(model_notes) + "." if model_notes else "",
+        },
         "cox_diagnostics": table(
             diag,
             [
@@ -637,7 +889,8 @@ def safety_section(
                 ),
             ],
             caption="Nadir blood counts in each patient's nadir window (Methods), all patients: "
-            "WBC, ANC, PLT in 10^9/L, HGB in g/dL.",
+            f"median (range); WBC, ANC and PLT in {LAB_UNIT_DISPLAY['ANC']}, HGB in "
+            f"{LAB_UNIT_DISPLAY['HGB']}.",
         ),
         "nadir_tests": table(
             nadir_tests,
@@ -682,6 +935,16 @@ def exposure_section(
     def outcome(r):
         return r["outcome"].replace("_", " ")
 
+    # Effects per interquartile range when the stage gives the exposure's IQR (column ``iqr``).
+    iqr = pd.to_numeric(exposure_response.get("iqr", pd.Series(dtype=float)), errors="coerce")
+    per_iqr = len(iqr) > 0 and bool(iqr.notna().all())
+
+    def odds_ratio(r):
+        power = float(r["iqr"]) if per_iqr else 1.0
+        values = (r["odds_ratio"], r["ci_lower"], r["ci_upper"])
+        scaled = [v**power if isinstance(v, float | int) else v for v in values]
+        return estimate_ci(*scaled, digits=2, missing="—")
+
     return {
         "exposure_response": table(
             exposure_response,
@@ -690,12 +953,8 @@ def exposure_section(
                 ("Exposure", lambda r: r["exposure"]),
                 ("n", lambda r: count(r["n"])),
                 ("Events", lambda r: count(r["events"])),
-                (
-                    "OR per unit (95% CI)",
-                    lambda r: estimate_ci(
-                        r["odds_ratio"], r["ci_lower"], r["ci_upper"], digits=2, missing="—"
-                    ),
-                ),
+                *([("IQR", lambda r: num(r["iqr"], 3))] if per_iqr else []),
+                ("OR per IQR (95% CI)" if per_iqr else "OR per unit (95% CI)", odds_ratio),
                 ("p", lambda r: pval(r["p"])),
                 (
                     "Observed below / above median %",
@@ -704,8 +963,9 @@ def exposure_section(
                 ("CV AUC", lambda r: num(r["cv_auc"], 2)),
                 ("Note", lambda r: text(r.get("note"))),
             ],
-            caption="Logistic regression of each outcome on exposure (Wald CI). Disease control "
-            "= best response ≥ SD (not CBR).",
+            caption="Logistic regression of each outcome on exposure (Wald CI)"
+            + ("; odds ratios per interquartile range (IQR) of the exposure" if per_iqr else "")
+            + ". Disease control = best response ≥ SD (not CBR).",
         ),
         "exposure_predictions": table(
             exposure_predictions,
@@ -728,30 +988,92 @@ def exposure_section(
 # --------------------------------------------------------------------------- published, provenance
 
 
+def signed(value: float, digits: int) -> str:
+    """A difference with its digits, without a negative zero (−0.0)."""
+    return num(round(value, digits) + 0.0, digits)
+
+
+def published_value(r, side: str) -> str:
+    """One side of the published comparison: the value (whole for counts) with its CI."""
+    digits = 2 if r["unit"] == "HR" else 1
+    value, lower, upper = r[side], r[f"{side}_ci_lower"], r[f"{side}_ci_upper"]
+    if r["unit"] == "p":
+        return ""
+    whole = not isinstance(value, str) and not is_missing(value) and float(value).is_integer()
+    if r["unit"] == "n" or (whole and r["unit"] == "years"):
+        return count(value)
+    if is_missing(lower) and is_missing(upper):
+        return num(value, digits)
+    if r["unit"] == "months":
+        return nowrap(median_ci({"median": value, "ci_lower": lower, "ci_upper": upper}))
+    return nowrap(estimate_ci(value, lower, upper, digits=digits, missing="—"))
+
+
 def published_section(published_comparison: pd.DataFrame, options: ReportOptions) -> dict:
-    """The seed paper's published figures next to this run's (with a configured reference)."""
+    """The seed paper's estimates next to this run's: CIs and p, difference, same conclusion."""
     reference = options.published_reference
     if not reference or not len(published_comparison):
         return {"published_comparison": {}}
+    level = round(100 * options.conf_level)
+
+    def p_or_blank(v):
+        return "" if is_missing(v) else pval(v)
+
+    def published_p(r):  # the paper gave only a bound: "published p < 0.001" in the note
+        bound = "published p <" in text(r.get("note"))
+        return f"<{num(r['published_p'], 3)}" if bound else p_or_blank(r["published_p"])
+
     columns = [
         ("Quantity", lambda r: r["quantity"]),
-        ("Published", lambda r: num(r["published"], 2)),
-        ("This run", lambda r: num(r["this_run"], 2)),
-        ("Unit", lambda r: text(r["unit"])),
+        ("Unit", lambda r: text(unit(r["unit"]))),
+        (f"Published ({level}% CI)", lambda r: published_value(r, "published")),
+        ("p", lambda r: published_p(r)),
+        (f"This run ({level}% CI)", lambda r: published_value(r, "this_run")),
+        ("p", lambda r: p_or_blank(r["this_run_p"])),
+        (
+            "Difference",
+            lambda r: (
+                ""
+                if r["unit"] in ("n", "p") or is_missing(r["difference"])
+                else signed(r["difference"], 2 if r["unit"] == "HR" else 1)
+            ),
+        ),
+        ("Same conclusion", lambda r: text(r["same_conclusion"])),
         ("Note", lambda r: text(r.get("note"))),
     ]
     caption = (
-        f"Published figures ({reference}) next to this run. The demo extract is synthetic and "
-        "calibrated to them: agreement checks the pipeline, not the medicine."
+        f"Published estimates ({reference}) next to this run, with the difference (this run − "
+        f"published) and whether both reach the same conclusion at p < {1 - options.conf_level:g} "
+        "(both significant in the same direction, or both not). The demo extract is synthetic "
+        "and calibrated to them: agreement checks the pipeline, not the medicine."
     )
     return {"published_comparison": table(published_comparison, columns, caption=caption)}
 
 
 def provenance_section(provenance: dict) -> dict:
     """The input files with their hashes, the software versions and the configuration used."""
+    inputs = pd.DataFrame(provenance.get("inputs", []), columns=["site", "file", "rows", "sha256"])
+    packages = pd.DataFrame(
+        list(provenance.get("packages", {}).items()), columns=["name", "version"]
+    )
     return {
-        "inputs": provenance.get("inputs", []),
-        "packages": provenance.get("packages", {}),
+        "inputs": table(
+            inputs,
+            [
+                ("Site", lambda r: text(r["site"])),
+                ("File", lambda r: text(r["file"])),
+                ("Rows", lambda r: count(r["rows"])),
+                ("SHA-256", lambda r: text(r["sha256"])),
+            ],
+            caption="Input files of this run with their SHA-256 checksums.",
+        )
+        | {"numeric": [False, False, True, False]},  # a checksum is text
+        "packages": table(
+            packages,
+            [("Package", lambda r: text(r["name"])), ("Version", lambda r: text(r["version"]))],
+            caption="Software versions of this run.",
+        )
+        | {"numeric": [False, False]},  # a version is text
         "git_commit": provenance.get("git_commit", ""),
         "run_time": provenance.get("run_time", ""),
         "config_yaml": yaml.safe_dump(
