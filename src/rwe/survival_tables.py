@@ -511,7 +511,6 @@ def cox_models(
     sets,
     covariates,
     strata: str | None = None,
-    ties: str = "efron",
     min_events_per_covariate: int = SMALL_SET_EVENTS,
     ties: str = "efron",
 ) -> list[CoxModel]:
