@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from comparative_fixtures import comparative_tables
 from rwe.options import ReportOptions, with_schema_defaults
 from rwe.report import CSP, SECTIONS, TABLE_COLUMNS, build_context, render_report, write_report
 from rwe.sites import site_contributions
@@ -65,7 +66,7 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
     extra = {"response_tests": ["n_1", "n_0"]}
     tables = {name: pd.DataFrame(rows[name], columns=TABLE_COLUMNS[name] + extra.get(name, []))
               for name in rows}  # fmt: skip
-    return tables | site_tables() | change_tables()
+    return tables | site_tables() | change_tables() | comparative_tables()
 
 
 def change_tables() -> dict[str, pd.DataFrame]:

@@ -89,6 +89,13 @@ def _rmst_rows(rmst: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _cif_text(r) -> str:
+    """A cumulative incidence in %, with its CI when it has one (none at 0)."""
+    if is_missing(r["ci_lower"]) and not is_missing(r["estimate"]):
+        return num(100 * r["estimate"], 1) if not isinstance(r["estimate"], str) else r["estimate"]
+    return estimate_ci(r["estimate"], r["ci_lower"], r["ci_upper"], 1, 100, "—")
+
+
 def _ci(r, digits=1) -> str:
     return (
         "—"
@@ -187,7 +194,7 @@ def comparative_section(
                 ("Month", lambda r: num(r["month"], 0)),
                 (
                     "Cumulative incidence, % (95% CI)",
-                    lambda r: estimate_ci(r["estimate"], r["ci_lower"], r["ci_upper"], 1, 100, "—"),
+                    _cif_text,
                 ),
                 ("At risk", lambda r: count(r["n_risk"])),
             ],
