@@ -28,9 +28,9 @@ import pandas as pd
 from scipy import special
 
 from rwe.exceptions import ConfigError
+from rwe.survival import cox_fit, cumulative_incidence, km_curve, rmst
 
 ESTIMANDS = ("ATE", "ATT")
-TREATED, CONTROL = 1, 0
 #: Competing-risks status: censored, progression (event of interest), death without progression.
 CENSORED, PROGRESSION, DEATH = 0, 1, 2
 CAUSES = {PROGRESSION: "progression", DEATH: "death without progression"}
@@ -123,9 +123,7 @@ def comparison_cohort(
             len(data),
         )
     )
-    known = (
-        data[covariates].notna().all(axis=1).to_numpy() if covariates else np.ones(len(data), bool)
-    )
+    known = data[covariates].notna().all(axis=1).to_numpy()
     missing = {c: int(data[c].isna().sum()) for c in covariates if data[c].isna().any()}
     reason = ", ".join(f"{c} unknown ({k})" for c, k in missing.items())
     rows.append(("covariates known", len(data), int((~known).sum()), reason, int(known.sum())))
@@ -155,11 +153,10 @@ def comparison_cohort(
             int(usable.sum()),
         )
     )
+    cohort["cr_status"] = competing_status(data)
     cohort = cohort[usable].reset_index(drop=True)
     cohort["pfs_event"] = cohort["pfs_event"].astype(int)
     cohort["os_event"] = cohort["os_event"].astype(int)
-    status = pd.Series(competing_status(data), index=data.index)
-    cohort["cr_status"] = status.to_numpy()[usable] if len(status) else np.array([], dtype=int)
     return cohort, pd.DataFrame(rows, columns=ATTRITION_COLUMNS)
 
 
@@ -794,7 +791,12 @@ class Comparison:
     @property
     def label(self) -> str:
         """``treated vs control``, as the tables write it."""
-        return f"{self.levels[0]} vs {self.levels[1]}"
+        return comparison_label(self.levels)
+
+
+def comparison_label(levels: list[str]) -> str:
+    """``treated vs control``: the ``comparison`` column of every table."""
+    return f"{levels[0]} vs {levels[1]}"
 
 
 def weight_cohort(
@@ -838,8 +840,6 @@ def weight_cohort(
 
 def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level) -> dict:
     """One row of :func:`effects_table`: the Cox HR of treated vs control, weighted or not."""
-    from rwe.survival import cox_fit
-
     ep = endpoint.lower()
     event = data[f"{ep}_event"].to_numpy(int)
     treated = data["treated"].to_numpy() == 1
@@ -878,7 +878,7 @@ def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level) -> dict
     return out
 
 
-def effects_table(comparison_label, data, evalue_common_outcome=0.15, conf_level=0.95):
+def effects_table(label: str, data, evalue_common_outcome=0.15, conf_level=0.95):
     """Unweighted and IPT-weighted Cox hazard ratios, treated vs control, per endpoint.
 
     Unweighted: R ``coxph(Surv(time, event) ~ treated)`` (Efron ties, model variance).
@@ -897,8 +897,7 @@ def effects_table(comparison_label, data, evalue_common_outcome=0.15, conf_level
         for endpoint in ENDPOINTS
         for weighted in (False, True)
     ]
-    table = pd.DataFrame(rows).assign(comparison=comparison_label)
-    return table.reindex(columns=EFFECT_COLUMNS)
+    return pd.DataFrame(rows).assign(comparison=label).reindex(columns=EFFECT_COLUMNS)
 
 
 RMST_COLUMNS = ["endpoint", "comparison", "method", "group", "tau", "estimate", "se"]
@@ -930,8 +929,6 @@ def rmst_tau(data: pd.DataFrame, endpoint: str, tau_months: float | None) -> tup
 
 def km_by_group(data, levels, endpoint, weighted: bool, conf_type="log", conf_level=0.95):
     """Kaplan–Meier curve of each group, IPT-weighted or not (R ``survfit(..., weights = w)``)."""
-    from rwe.survival import km_curve
-
     time = data[f"{endpoint.lower()}_time"].to_numpy(float)
     event = data[f"{endpoint.lower()}_event"].to_numpy(float)
     w = data["weight"].to_numpy(float)
@@ -972,17 +969,14 @@ def rmst_table(
     pandas.DataFrame
         :data:`RMST_COLUMNS`; months.
     """
-    from rwe.survival import rmst
-
     z = float(special.ndtri(1 - (1 - conf_level) / 2))
     rows = []
     for endpoint in ENDPOINTS:
         tau, note = rmst_tau(data, endpoint, tau_months)
         for method in METHODS:
             curves = km_by_group(data, levels, endpoint, method == "weighted")
-            (m1, s1), (m0, s0) = (
-                (r["rmean"], r["se"]) for r in (rmst(curves[level], tau) for level in levels)
-            )
+            treated, control = (rmst(curves[level], tau) for level in levels)
+            m1, s1, m0, s0 = treated["rmean"], treated["se"], control["rmean"], control["se"]
             base = {"endpoint": endpoint, "method": method, "tau": tau, "note": note}
             rows += [
                 {**base, "group": levels[0], **_wald(m1, s1, z), "p": np.nan},
@@ -992,8 +986,7 @@ def rmst_table(
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = _wald(np.log(m1 / m0), np.hypot(s1 / m1, s0 / m0), z, log=True)
             rows.append({**base, "group": "ratio", **ratio})
-    label = f"{levels[0]} vs {levels[1]}"
-    return pd.DataFrame(rows).assign(comparison=label)[RMST_COLUMNS]
+    return pd.DataFrame(rows).assign(comparison=comparison_label(levels))[RMST_COLUMNS]
 
 
 def competing_tests(data: pd.DataFrame, conf_level: float = 0.95) -> list[dict]:
@@ -1038,8 +1031,6 @@ def cif_curves(data: pd.DataFrame, levels: list[str], conf_level: float = 0.95) 
     pandas.DataFrame
         ``group, cause`` (words) and the columns of ``cumulative_incidence``.
     """
-    from rwe.survival import cumulative_incidence, km_curve
-
     parts = []
     for level, rows in _groups(data, levels):
         time = data["pfs_time"].to_numpy(float)[rows]
