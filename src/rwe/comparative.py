@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 from scipy import special
 
 from rwe.exceptions import ConfigError
@@ -44,24 +45,30 @@ def check_comparison(adsl: pd.DataFrame, treatment: str, levels: list[str], cova
     """Raise :class:`~rwe.exceptions.ConfigError` when the configured comparison can't be made.
 
     The treatment column must exist and hold both levels; the two levels must differ; every
-    covariate must be a column of ADSL.
+    covariate must be a numeric column of ADSL.
     """
     problems = []
     if treatment not in adsl.columns:
         problems.append(f"compare.treatment: '{treatment}' is not a column of ADSL")
     else:
         present = set(adsl[treatment].dropna().astype(str))
+        # The levels present are named only when they are few (codes, never identifiers).
+        shown = ", ".join(sorted(present)) if len(present) <= 12 else f"{len(present)} values"
         for level in levels:
             if level not in present:
                 problems.append(
-                    f"compare.levels: no patient has {treatment} = '{level}' "
-                    f"(present: {', '.join(sorted(present))})"
+                    f"compare.levels: no patient has {treatment} = '{level}' (present: {shown})"
                 )
     if len(levels) != 2 or levels[0] == levels[1]:
         problems.append("compare.levels: give two different levels (treated first, then control)")
     missing = [c for c in covariates if c not in adsl.columns]
     if missing:
         problems.append(f"compare.covariates: not columns of ADSL: {', '.join(missing)}")
+    text = [c for c in covariates if c in adsl.columns and not is_numeric_dtype(adsl[c])]
+    if text:
+        problems.append(
+            f"compare.covariates: not numeric (use a 0/1 flag or a number): {', '.join(text)}"
+        )
     if problems:
         raise ConfigError("; ".join(problems))
 
