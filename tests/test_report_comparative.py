@@ -53,3 +53,12 @@ def test_level_names_from_the_input_are_escaped(tmp_path):
     html = section_html(render(tmp_path, fixture_tables() | comparative_tables(level=XSS)))
     assert XSS not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_km_medians_and_landmarks_per_group_and_the_weighting_are_shown():
+    context = comparative_section(**comparative_tables(), figures={})
+    rows = [dict(zip(context["km"]["header"], r, strict=True)) for r in context["km"]["rows"]]
+    assert rows[0]["Value (95% CI)"] == "8.1 (6.0–NR)"  # upper limit not reached
+    assert rows[1]["Estimate"] == "Survival at 12 months"
+    assert rows[1]["Value (95% CI)"] == "41.0 (30.0–55.0)"
+    assert context["weighting"] == "ATE, stabilised"

@@ -29,7 +29,7 @@ from pandas.api.types import is_numeric_dtype
 from scipy import special
 
 from rwe.exceptions import ConfigError
-from rwe.survival import cox_fit, cumulative_incidence, km_curve, rmst
+from rwe.survival import cox_fit, cumulative_incidence, km_at, km_curve, km_quantile, rmst
 
 ESTIMANDS = ("ATE", "ATT")
 #: Competing-risks status: censored, progression (event of interest), death without progression.
@@ -770,6 +770,8 @@ EFFECT_COLUMNS = [
     "evalue",
     "evalue_ci",
     "note",
+    "estimand",
+    "weighting",
 ]
 
 
@@ -804,6 +806,18 @@ class Comparison:
 def comparison_label(levels: list[str]) -> str:
     """``treated vs control``: the ``comparison`` column of every table."""
     return f"{levels[0]} vs {levels[1]}"
+
+
+def weighting_text(estimand: str, stabilize: bool, trim=None, truncate=None) -> str:
+    """The weighting in words, for the tables and the report: ``ATE, stabilised, ...``."""
+    parts = [estimand, "stabilised" if stabilize else "not stabilised"]
+    if trim:
+        parts.append(f"PS trimmed to [{trim:g}, {1 - trim:g}]")
+    if truncate:
+        parts.append(
+            f"weights truncated at percentiles {100 * truncate[0]:g} and {100 * truncate[1]:g}"
+        )
+    return ", ".join(parts)
 
 
 def weight_cohort(
@@ -945,6 +959,65 @@ def km_by_group(data, levels, endpoint, weighted: bool, conf_type="log", conf_le
         )
         for level, rows in _groups(data, levels)
     }
+
+
+KM_COLUMNS = ["endpoint", "comparison", "method", "group", "statistic", "month", "estimate"]
+KM_COLUMNS += ["ci_lower", "ci_upper", "n_risk"]
+
+
+def km_table(
+    data: pd.DataFrame,
+    levels: list[str],
+    landmarks_months=(6, 12, 24),
+    conf_type: str = "log",
+    conf_level: float = 0.95,
+) -> pd.DataFrame:
+    """Kaplan–Meier median and landmark survival of each group, unweighted and IPT-weighted.
+
+    As R ``quantile(survfit(Surv(time, event) ~ 1, weights = w), 0.5)`` and ``summary(fit,
+    times = month)`` (``extend = FALSE``: NaN beyond the last time), per group; the weighted
+    curve's variance is R's default for fractional weights (:func:`rwe.survival.km_curve`).
+    ``n_risk`` is the number of patients at risk (unweighted) at the landmark.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`KM_COLUMNS`; ``statistic`` is ``median`` (months) or ``surv`` (at ``month``).
+    """
+    rows = []
+    for endpoint in ENDPOINTS:
+        counts = km_by_group(data, levels, endpoint, False, conf_type, conf_level)
+        weighted = km_by_group(data, levels, endpoint, True, conf_type, conf_level)
+        for method, curves in (("unweighted", counts), ("weighted", weighted)):
+            for level, curve in curves.items():
+                base = {"endpoint": endpoint, "method": method, "group": level}
+                n = int(counts[level]["n_risk"].iloc[0]) if len(counts[level]) else 0
+                median, lower, upper = km_quantile(curve, 0.5)
+                rows.append(
+                    {
+                        **base,
+                        "statistic": "median",
+                        "month": np.nan,
+                        "estimate": median,
+                        "ci_lower": lower,
+                        "ci_upper": upper,
+                        "n_risk": n,
+                    }
+                )
+                for month in landmarks_months:
+                    at = km_at(curve, month, n)
+                    rows.append(
+                        {
+                            **base,
+                            "statistic": "surv",
+                            "month": month,
+                            "estimate": at["surv"],
+                            "ci_lower": at["ci_lower"],
+                            "ci_upper": at["ci_upper"],
+                            "n_risk": km_at(counts[level], month, n)["n_risk"],
+                        }
+                    )
+    return pd.DataFrame(rows).assign(comparison=comparison_label(levels))[KM_COLUMNS]
 
 
 def _wald(estimate: float, se: float, z: float, log: bool = False) -> dict:
@@ -1117,6 +1190,7 @@ def compare(
     balance_threshold: float = 0.1,
     evalue_common_outcome: float = 0.15,
     landmarks_months=(6, 12, 24),
+    conf_type: str = "log",
     conf_level: float = 0.95,
 ) -> Comparison:
     """The whole comparison of two levels: cohort, PS weights and every table.
@@ -1125,7 +1199,7 @@ def compare(
     -------
     Comparison
         ``tables``: ``comparative_attrition``, ``ps_model``, ``ps_balance``,
-        ``comparative_effects``, ``rmst``, ``competing_risks``.
+        ``comparative_effects``, ``comparative_km``, ``rmst``, ``competing_risks``.
     """
     levels = list(levels)
     cohort, attrition = comparison_cohort(adsl, adtte, treatment, levels, covariates)
@@ -1145,7 +1219,9 @@ def compare(
     )
     cif = cif_curves(data, levels, conf_level)
     risks = cif_landmarks(cif, landmarks_months) + competing_tests(data, conf_level)
-    effects = effects_table(label, data, evalue_common_outcome, conf_level)
+    effects = effects_table(label, data, evalue_common_outcome, conf_level).assign(
+        estimand=estimand, weighting=weighting_text(estimand, stabilize, trim, truncate)
+    )
     ps_model = model.table().assign(note="")
     if model.separated:
         separated = (
@@ -1164,6 +1240,7 @@ def compare(
         "ps_model": ps_model.assign(comparison=label),
         "ps_balance": balance.assign(comparison=label),
         "comparative_effects": effects,
+        "comparative_km": km_table(data, levels, landmarks_months, conf_type, conf_level),
         "rmst": rmst_table(data, levels, rmst_tau_months, conf_level),
         "competing_risks": pd.DataFrame(risks, columns=CR_COLUMNS).assign(comparison=label),
     }

@@ -124,6 +124,10 @@ RULES: dict[str, dict] = {
         "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
     },
     "competing_risks": {"counts": ["n_risk"]},
+    "comparative_km": {
+        "counts": ["n_risk"],
+        "dependent": {c: ["n_risk"] for c in ("estimate", "ci_lower", "ci_upper")},
+    },
     # An aggregate-only site's export (rwe.aggregates), suppressed at the site before it leaves.
     "aggregate_cox": {
         "counts": ["n", "events", "n_dropped"],

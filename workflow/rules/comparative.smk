@@ -5,6 +5,7 @@ COMPARATIVE_TABLES = [
     "ps_model",
     "ps_balance",
     "comparative_effects",
+    "comparative_km",
     "rmst",
     "competing_risks",
 ]

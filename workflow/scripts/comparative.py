@@ -27,6 +27,7 @@ def main(snakemake):
             adtte,
             covariates=covariates,
             landmarks_months=p.landmarks_months,
+            conf_type=p.conf_type,
             conf_level=p.conf_level,
             **options,
         )

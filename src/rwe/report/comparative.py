@@ -17,7 +17,11 @@ COMPARATIVE_TABLES = {
     "comparative_effects": [
         *["endpoint", "comparison", "method", "hr", "ci_lower", "ci_upper", "p", "se"],
         *["variance", "n", "events", "ess_treated", "ess_control", "outcome_share"],
-        *["common_outcome", "evalue", "evalue_ci", "note"],
+        *["common_outcome", "evalue", "evalue_ci", "note", "estimand", "weighting"],
+    ],
+    "comparative_km": [
+        *["endpoint", "comparison", "method", "group", "statistic", "month", "estimate"],
+        *["ci_lower", "ci_upper", "n_risk"],
     ],
     "rmst": [
         *["endpoint", "comparison", "method", "group", "tau", "estimate", "se", "ci_lower"],
@@ -96,6 +100,16 @@ def _cif_text(r) -> str:
     return estimate_ci(r["estimate"], r["ci_lower"], r["ci_upper"], 1, 100, "—")
 
 
+def _km_statistic(r) -> str:
+    return "Median" if r["statistic"] == "median" else f"Survival at {num(r['month'], 0)} months"
+
+
+def _km_value(r) -> str:
+    if r["statistic"] == "median":
+        return estimate_ci(r["estimate"], r["ci_lower"], r["ci_upper"], 1, missing="NR")
+    return estimate_ci(r["estimate"], r["ci_lower"], r["ci_upper"], 1, 100, "—")
+
+
 def _ci(r, digits=1) -> str:
     return (
         "—"
@@ -108,6 +122,7 @@ def comparative_section(
     comparative_attrition: pd.DataFrame,
     ps_balance: pd.DataFrame,
     comparative_effects: pd.DataFrame,
+    comparative_km: pd.DataFrame,
     rmst: pd.DataFrame,
     competing_risks: pd.DataFrame,
     figures: dict[str, list],
@@ -118,8 +133,11 @@ def comparative_section(
     shown = {f["name"]: f for f in figures.get("comparative", [])}
     cr = competing_risks
     tests = cr[cr["analysis"].isin(["gray_test", "fine_gray"])]
+    weighting = next(iter(comparative_effects["weighting"].dropna()), "")
+    km = comparative_km
     return {
         "comparison": label_of,
+        "weighting": text(weighting),
         "balance_statement": balance_statement(ps_balance),
         "balance_failed": bool(
             ps_balance.loc[ps_balance["sample"] == "weighted", "imbalanced"].map(_flag).any()
@@ -169,6 +187,19 @@ def comparative_section(
             "= w, robust = TRUE). E-values (VanderWeele & Ding 2017) of the weighted HR and of its "
             "CI limit closer to 1; the common-outcome transformation is used when the event is "
             "not rare.",
+        ),
+        "km": table(
+            km,
+            [
+                ("Endpoint", lambda r: text(r["endpoint"])),
+                ("Method", lambda r: METHOD_NAMES.get(r["method"], r["method"])),
+                ("Group", lambda r: text(r["group"])),
+                ("Estimate", _km_statistic),
+                ("Value (95% CI)", _km_value),
+                ("At risk", lambda r: count(r["n_risk"])),
+            ],
+            caption="Kaplan–Meier median (months) and survival at the landmarks (%) of each "
+            "group, unweighted and IPT-weighted (R survfit with weights); at risk: patients.",
         ),
         "rmst": table(
             _rmst_rows(rmst),
