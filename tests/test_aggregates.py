@@ -30,6 +30,7 @@ OPTIONS = {
     "gfr_cutoff": 70,
     "pfs_death_events": "all",
     "min_cell_count": 0,
+    "ties": "efron",
 }
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./]\d{1,2}[./]\d{2,4}")
 

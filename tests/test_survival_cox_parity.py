@@ -5,7 +5,7 @@ robust variance, clusters and strata, alone and combined. Data: simulated cohort
 ties (integer times), non-integer weights, and counting-process rows as R ``tmerge`` builds them
 (follow-up split at a time where a covariate changes, some late entries). Compared at 1e-4:
 coef, se (robust when R reports one), naive se, HR, CI and p; the global likelihood-ratio,
-Wald, score and robust score tests; ``cox.zph``.
+Wald, score and robust score tests; the concordance; ``cox.zph``.
 """
 
 from __future__ import annotations
@@ -94,7 +94,10 @@ def python_tables(data: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, pd.DataF
         g = fit.global_tests
         stats = ["lr", "wald", "score"] + (["robust_score"] if fit.robust else [])
         tests += [(spec.name, s, "", g[f"{s}_chisq"], g[f"{s}_df"], g[f"{s}_p"]) for s in stats]
-        tests += [(spec.name, "zph", *z) for z in fit.zph.itertuples(index=False)]
+        tests.append((spec.name, "concordance", "", fit.concordance, np.nan, np.nan))
+        tests += [
+            (spec.name, "zph", z.term, z.chisq, z.df, z.p) for z in fit.zph.itertuples(index=False)
+        ]
     columns = ["name", "statistic", "term", "value", "df", "p"]
     return pd.concat(coefs, ignore_index=True), pd.DataFrame(tests, columns=columns)
 

@@ -17,6 +17,7 @@ from r_reference import assert_tables_match, run_r
 from rwe import survival_tables as st
 from rwe.derive import analysis_sets, derive_adsl, derive_adtte
 from rwe.io import read_site
+from rwe.survival import resolve_conventions
 from rwe.validate import validate_extract
 
 pytestmark = pytest.mark.r
@@ -85,6 +86,21 @@ def all_censored(adsl, adtte):
     return adsl, adtte.assign(cnsr=1)
 
 
+def all_dead_day_0(adsl, adtte):
+    return adsl, adtte.assign(cnsr=0, aval=0.0, aval_days=0)
+
+
+def collinear_covariates(adsl, adtte):
+    return adsl.assign(emd=1 - adsl["gfr_le70"]), adtte
+
+
+def single_event(adsl, adtte):
+    out = adtte.assign(cnsr=1)
+    first = out.groupby("paramcd").head(1).index
+    out.loc[first, "cnsr"] = 0
+    return adsl, out
+
+
 def veteran(tmp_path: Path):
     """survival::veteran as a site extract: karno as GFR, prior therapy as triple-class refractory."""
     run_r("export_dataset.R", "veteran", tmp_path / "veteran.csv")
@@ -134,6 +150,7 @@ def compare_with_r(
     adtte: pd.DataFrame,
     conf_type: str = "log",
     min_regimen_n: int = 20,
+    ties: str = "efron",
 ) -> int:
     adam = tmp_path / "adam"
     adam.mkdir(exist_ok=True)
@@ -149,11 +166,12 @@ def compare_with_r(
         ",".join(SUBGROUPS),
         ",".join(COVARIATES),
         ",".join(map(str, LANDMARKS)),
+        ties,
     )
     sets = analysis_sets(adsl, min_regimen_n)
     ci = {"conf_type": conf_type, "conf_level": 0.95}
     km = st.km_fits(adsl, adtte, sets, SUBGROUPS, **ci)
-    models = st.cox_models(adsl, adtte, sets, COVARIATES)
+    models = st.cox_models(adsl, adtte, sets, COVARIATES, ties=ties)
     ours = {
         "km_medians": st.km_median_table(km),
         "km_landmarks": st.km_landmark_table(km, LANDMARKS),
@@ -180,10 +198,27 @@ def test_demo_matches_r(tmp_path, demo, conf_type):
 
 
 @pytest.mark.parametrize(
-    "transform", [with_ties, zero_events_subgroup, all_censored], ids=lambda f: f.__name__
+    "transform",
+    [
+        with_ties,
+        zero_events_subgroup,
+        all_censored,
+        all_dead_day_0,
+        single_event,
+        collinear_covariates,
+    ],
+    ids=lambda f: f.__name__,
 )
 def test_edge_cohorts_match_r(tmp_path, demo, transform):
     assert compare_with_r(tmp_path, *transform(*demo)) > 100
+
+
+@pytest.mark.parametrize("cohort", [lambda a, t: (a, t), with_ties], ids=["demo", "with_ties"])
+def test_sas_conventions_match_r_with_the_same_options(tmp_path, demo, cohort):
+    """conventions: sas = R survfit(conf.type = "log-log") and coxph(ties = "breslow")."""
+    sas = resolve_conventions("sas")
+    assert (sas.conf_type, sas.ties) == ("log-log", "breslow")
+    assert compare_with_r(tmp_path, *cohort(*demo), conf_type=sas.conf_type, ties=sas.ties) > 1000
 
 
 def test_veteran_through_the_extract_format_matches_r(tmp_path):

@@ -8,7 +8,8 @@ on its own extract. The extract is validated and derived with the functions the 
 
 ``cox.csv``
     Per endpoint, model (``univariable``, ``multivariable``) and term: the site's Cox log hazard
-    ratio and its variance (R ``coef(fit)``, ``diag(vcov(fit))``; Efron ties, complete cases),
+    ratio and its variance (R ``coef(fit)``, ``diag(vcov(fit))``; the ties of the conventions,
+    complete cases),
     ``n``, ``events``, ``n_dropped`` and ``note`` (why a term is not estimable). The
     multivariable rows are what :func:`rwe.sites.site_meta` pools.
 ``km_landmarks.csv``
@@ -52,6 +53,7 @@ from rwe import survival_tables as st
 from rwe.exceptions import ConfigError
 from rwe.privacy import suppress_table
 from rwe.response import CATEGORIES, MEASURES, clopper_pearson, response_table
+from rwe.survival import resolve_conventions
 
 FORMAT = "rwe-site-aggregates"
 FORMAT_VERSION = 1
@@ -73,7 +75,10 @@ CONFIG_KEYS = (
     "gfr_cutoff",
     "pfs_death_events",
     "min_cell_count",
+    "ties",
 )
+#: Config values recorded in manifests only by later versions: what earlier exports used.
+CONFIG_KEYS_ADDED = {"ties": "efron"}
 COX_COLUMNS = ["endpoint", "model", "term", "log_hr", "variance", "n", "events", "n_dropped"]
 COX_COLUMNS += ["note"]
 KM_LANDMARK_COLUMNS = ["endpoint", "month", "n", "n_risk", "surv", "ci_lower", "ci_upper", "note"]
@@ -94,12 +99,15 @@ def aggregate_options(config: Mapping) -> dict:
     Parameters
     ----------
     config : mapping
-        The workflow configuration with its schema defaults filled in.
+        The workflow configuration with its schema defaults filled in; ``conf_type`` and
+        ``ties`` follow its ``conventions`` (:func:`rwe.survival.resolve_conventions`).
     """
+    conventions = resolve_conventions(config.get("conventions", "r"), config["km"].get("conf_type"))
     return {
         "covariates": list(config["cox"]["covariates"]),
         "landmarks_months": list(config["km"]["landmarks_months"]),
-        "conf_type": config["km"]["conf_type"],
+        "conf_type": conventions.conf_type,
+        "ties": conventions.ties,
         "conf_level": config["conf_level"],
         "gfr_cutoff": config["gfr_cutoff"],
         "pfs_death_events": config["pfs_death_events"],
@@ -110,7 +118,9 @@ def aggregate_options(config: Mapping) -> dict:
 # --------------------------------------------------------------------------- the site's tables
 
 
-def cox_aggregates(adsl: pd.DataFrame, adtte: pd.DataFrame, covariates: list[str]) -> pd.DataFrame:
+def cox_aggregates(
+    adsl: pd.DataFrame, adtte: pd.DataFrame, covariates: list[str], ties: str = "efron"
+) -> pd.DataFrame:
     """Univariable and multivariable Cox log HR and variance of one site (R ``coxph``).
 
     Fitted by :func:`rwe.survival_tables.cox_models` on all the site's patients, with its
@@ -118,7 +128,7 @@ def cox_aggregates(adsl: pd.DataFrame, adtte: pd.DataFrame, covariates: list[str
     not estimable: ``log_hr`` empty and ``note`` says why).
     """
     rows = []
-    for m in st.cox_models(adsl, adtte, {"all": adsl}, covariates):
+    for m in st.cox_models(adsl, adtte, {"all": adsl}, covariates, ties=ties):
         for term in m.covariates:
             log_hr = variance = np.nan
             if m.fit is not None and not m.term_notes[term] and term in m.fit.terms:
@@ -185,7 +195,7 @@ def site_aggregates(adsl: pd.DataFrame, adtte: pd.DataFrame, options: Mapping) -
         adsl, adtte, options["landmarks_months"], options["conf_type"], options["conf_level"]
     )
     return {
-        "cox": cox_aggregates(adsl, adtte, list(options["covariates"])),
+        "cox": cox_aggregates(adsl, adtte, list(options["covariates"]), options["ties"]),
         "km_landmarks": landmarks,
         "km_medians": medians,
         "response": response_aggregates(adsl),
@@ -328,6 +338,7 @@ def read_site_aggregates(folder: str | Path, site: str, options: Mapping) -> dic
     if manifest.get("site") != site:
         raise fail(f"exported for site {manifest.get('site')!r}, configured as {site!r}")
     used = manifest.get("config", {})
+    used = {**CONFIG_KEYS_ADDED, **used}
     for key in CONFIG_KEYS:
         if key not in used:
             raise fail(f"config value {key} not in the manifest")

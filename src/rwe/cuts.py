@@ -50,6 +50,11 @@ ESTIMATE_CHANGE_COLUMNS = [
     "difference",
     "status",
 ]
+#: Headline statistics (table, statistic) that each setting of the conventions changes.
+CONVENTION_STATISTICS = {
+    "conf_type": {("km_medians", "ci_lower"), ("km_medians", "ci_upper")},
+    "ties": {("cox", s) for s in ("hr", "ci_lower", "ci_upper", "p")},
+}
 #: Statistics of HEADLINES that are patient counts (for display and small-cell suppression).
 COUNT_STATISTICS = ("n", "events", "n_out", "n_evaluable")
 PATIENT_CHANGE_COLUMNS = ["site", "n_previous", "n_current", "added", "removed", "outcome_changed"]
@@ -93,11 +98,16 @@ def headline_estimates(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
-def estimate_changes(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFrame:
+def estimate_changes(
+    previous: pd.DataFrame, current: pd.DataFrame, conventions_changed=()
+) -> pd.DataFrame:
     """Each headline estimate of the previous and the current cut, and how it changed.
 
     ``status`` is ``new`` (only in the current cut), ``dropped`` (only in the previous),
-    ``changed`` or ``unchanged`` (equal to 1e-12 relative, or both not estimable).
+    ``changed`` or ``unchanged`` (equal to 1e-12 relative, or both not estimable). With
+    ``conventions_changed`` (settings of the conventions that differ from the previous cut's,
+    e.g. ``["ties"]``), a changed estimate that those settings affect
+    (:data:`CONVENTION_STATISTICS`) says so: ``changed (conventions: ties differ)``.
     """
     keys = ["table", "estimate", "statistic"]
     # The current cut's order, then what only the previous cut had (an outer merge would sort).
@@ -118,7 +128,13 @@ def estimate_changes(previous: pd.DataFrame, current: pd.DataFrame) -> pd.DataFr
         [merged["_merge"] == "right_only", merged["_merge"] == "left_only", same],
         ["new", "dropped", "unchanged"],
         "changed",
-    )
+    ).astype(object)
+    affected = {pair for setting in conventions_changed for pair in CONVENTION_STATISTICS[setting]}
+    if affected:
+        pairs = zip(merged["table"], merged["statistic"], strict=True)
+        hit = np.array([pair in affected for pair in pairs])
+        what = " and ".join(conventions_changed)
+        status[hit & (status == "changed")] = f"changed (conventions: {what} differ)"
     return pd.DataFrame(
         {
             "table": merged["table"],

@@ -192,16 +192,17 @@ def logrank_stratified_table(
     return pd.DataFrame(rows, columns=LOGRANK_STRATIFIED_COLUMNS)
 
 
-def stratified_cox_models(adsl, adtte, sets, covariates) -> list[st.CoxModel]:
+def stratified_cox_models(adsl, adtte, sets, covariates, ties="efron") -> list[st.CoxModel]:
     """Univariable and multivariable Cox models stratified by site (R ``+ strata(site)``).
 
-    As :func:`rwe.survival_tables.cox_models` (Efron ties, complete cases, the same notes), with
+    As :func:`rwe.survival_tables.cox_models` (``ties`` from the conventions, complete cases,
+    the same notes), with
     a baseline hazard per site; a covariate constant within every site is not estimable and
     dropped with a note. Empty with one site.
     """
     if len(site_names(adsl)) < 2:
         return []
-    return st.cox_models(adsl, adtte, sets, covariates, strata=SITE)
+    return st.cox_models(adsl, adtte, sets, covariates, strata=SITE, ties=ties)
 
 
 def cox_stratified_table(models: list[st.CoxModel], conf_level: float = 0.95) -> pd.DataFrame:
@@ -219,13 +220,15 @@ def cox_stratified_diagnostics_table(models: list[st.CoxModel]) -> pd.DataFrame:
     """
     if not models:
         return one_site_table([*st.COX_DIAGNOSTICS_COLUMNS, "note"])
-    return st.cox_diagnostics_table(models).assign(note="")
+    return st.cox_diagnostics_table(models)
 
 
 # --------------------------------------------------------------------------- meta-analysis
 
 
-def site_cox_models(adsl: pd.DataFrame, adtte: pd.DataFrame, covariates) -> list[st.CoxModel]:
+def site_cox_models(
+    adsl: pd.DataFrame, adtte: pd.DataFrame, covariates, ties: str = "efron"
+) -> list[st.CoxModel]:
     """The multivariable Cox model of each site and endpoint (all patients of the site).
 
     Fitted as :func:`rwe.survival_tables.cox_models` fits the pooled one (complete cases, a
@@ -234,7 +237,7 @@ def site_cox_models(adsl: pd.DataFrame, adtte: pd.DataFrame, covariates) -> list
     """
     sets = _site_sets(adsl)
     return [
-        st.cox_model(name, endpoint, "multivariable", list(covariates), data)
+        st.cox_model(name, endpoint, "multivariable", list(covariates), data, ties=ties)
         for name, endpoint, data in st.endpoint_data(adsl, adtte, sets, covariates)
     ]
 

@@ -46,6 +46,84 @@ KM_CURVE_COLUMNS = [
 ]
 
 
+# --------------------------------------------------------------------------- conventions
+
+
+@dataclass(frozen=True)
+class Conventions:
+    """The software conventions of every KM CI and Cox fit: one switch (config ``conventions``).
+
+    ``r`` (default): R ``survfit``'s log-scale CI of S(t) and ``coxph``'s Efron ties. ``sas``:
+    PROC LIFETEST's log-log CI (``CONFTYPE=LOGLOG``) and PROC PHREG's Breslow ties
+    (``TIES=BRESLOW``). ``conf_type`` may differ from the convention's when ``km.conf_type``
+    overrides it.
+    """
+
+    name: str
+    conf_type: str
+    ties: str
+
+    @property
+    def overridden(self) -> bool:
+        """True when ``conf_type`` is not the convention's own (``km.conf_type`` was given)."""
+        return self.conf_type != CONVENTIONS[self.name]["conf_type"]
+
+    @property
+    def ties_label(self) -> str:
+        """``Efron ties`` or ``Breslow ties``, for captions."""
+        return f"{self.ties.capitalize()} ties"
+
+    def methods_sentence(self) -> str:
+        """The sentence of the methods that states the conventions used."""
+        scale = {"log": "log", "log-log": "log-log", "plain": "linear (plain)"}[self.conf_type]
+        who = {"r": "R's survival package", "sas": "SAS"}[self.name]
+        if self.overridden:
+            conventional = CONVENTIONS[self.name]["conf_type"]
+            km_as = f"set by km.conf_type instead of the convention's {conventional} scale"
+        else:
+            km_as = {"r": f'R survfit conf.type = "{self.conf_type}"'}.get(
+                self.name, "PROC LIFETEST CONFTYPE=LOGLOG"
+            )
+        cox_as = {"r": 'R coxph ties = "efron"', "sas": "PROC PHREG TIES=BRESLOW"}[self.name]
+        ties = {"efron": "Efron's", "breslow": "Breslow's"}[self.ties]
+        text = (
+            f"Software conventions of {who} (conventions: {self.name}): pointwise Kaplan–Meier "
+            f"confidence intervals, and so those of medians, on the {scale} scale ({km_as}), "
+            f"and {ties} method for tied event times in Cox models ({cox_as})."
+        )
+        if self.name == "sas":
+            text += (
+                " Both were checked against R run with the same options (survfit conf.type = "
+                f'"{self.conf_type}", coxph ties = "breslow").'
+            )
+        return text
+
+
+#: What each ``conventions`` value sets (DESIGN §5).
+CONVENTIONS = {
+    "r": {"conf_type": "log", "ties": "efron"},
+    "sas": {"conf_type": "log-log", "ties": "breslow"},
+}
+
+
+def resolve_conventions(name: str = "r", conf_type: str | None = None) -> Conventions:
+    """The conventions of config ``conventions: name``, with ``km.conf_type`` as an override.
+
+    Parameters
+    ----------
+    name : {"r", "sas"}
+        The config's ``conventions``.
+    conf_type : str, optional
+        The config's ``km.conf_type``; None (the default) takes the convention's.
+    """
+    if name not in CONVENTIONS:
+        raise ValueError(f"conventions must be one of {tuple(CONVENTIONS)}, not {name!r}")
+    if conf_type is not None and conf_type not in CONF_TYPES:
+        raise ValueError(f"conf_type must be one of {CONF_TYPES}, not {conf_type!r}")
+    chosen = CONVENTIONS[name]
+    return Conventions(name, conf_type or chosen["conf_type"], chosen["ties"])
+
+
 # --------------------------------------------------------------------------- sorted data
 
 
@@ -500,8 +578,9 @@ def logrank(time, event, group, strata=None) -> dict:
     -------
     dict
         ``chisq``, ``df``, ``p``, ``observed``, ``expected`` (by group, sorted), ``note``. With
-        fewer than two groups having expected events the test is undefined: NaN with a note
-        (R returns chisq 0 and p NA).
+        one group, fewer than two groups having expected events, or a singular variance (every
+        patient at risk having the event at one time: R returns chisq 0), the test is
+        undefined: NaN with the reason in ``note``.
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
@@ -519,17 +598,27 @@ def logrank(time, event, group, strata=None) -> dict:
         observed, expected, var = observed + o, expected + e, var + v
     usable = expected > 0
     df = int(usable.sum()) - 1
-    if usable.sum() < 2:
+    diff = (observed - expected)[usable][1:]
+    vv = var[np.ix_(usable, usable)][1:, 1:]
+    note = ""
+    if k < 2:
+        note = "not testable: only one group"
+    elif usable.sum() < 2:
+        note = "not testable: fewer than two groups with events"
+    elif not _pivots(vv).all():
+        note = (
+            "not testable: the variance of the test is singular (every patient at risk had "
+            "the event at the same time)"
+        )
+    if note:
         return {
             "chisq": np.nan,
             "df": np.nan,
             "p": np.nan,
             "observed": observed,
             "expected": expected,
-            "note": "not testable: fewer than two groups with events",
+            "note": note,
         }
-    diff = (observed - expected)[usable][1:]
-    vv = var[np.ix_(usable, usable)][1:, 1:]
     chisq = float(diff @ np.linalg.solve(vv, diff))
     return {
         "chisq": chisq,
@@ -667,6 +756,14 @@ class _RiskSets:
         return loglik, u_t.sum(axis=0), info, weighted
 
 
+def _sum_by(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
+    """Sums of ``values`` (a vector, or the rows of a matrix) by ``index`` in [0, size)."""
+    if values.ndim == 1:
+        return np.bincount(index, weights=values, minlength=size)
+    columns = [np.bincount(index, weights=v, minlength=size) for v in values.T]
+    return np.column_stack(columns).reshape(size, values.shape[1])
+
+
 class _CountingRiskSets:
     """The data of a general Cox model: counting-process rows, case weights, either ties method.
 
@@ -734,14 +831,9 @@ class _CountingRiskSets:
 
     def _range_sum(self, values: np.ndarray) -> np.ndarray:
         """Per death time k, the sum of ``values`` over the rows at risk then (lo ≤ k < hi)."""
-        values = np.asarray(values, dtype=float)
         size = self.n_deaths + 1
-        if values.ndim == 1:
-            diff = np.bincount(self.lo, values, size) - np.bincount(self.hi, values, size)
-            return np.cumsum(diff)[:-1]
-        return np.column_stack([self._range_sum(v) for v in values.T]).reshape(
-            self.n_deaths, values.shape[1]
-        )
+        diff = _sum_by(self.lo, values, size) - _sum_by(self.hi, values, size)
+        return np.cumsum(diff, axis=0)[:-1]
 
     def _over_range(self, per_death: np.ndarray) -> np.ndarray:
         """Per row, the sum of ``per_death`` over the death times at which the row is at risk."""
@@ -756,11 +848,8 @@ class _CountingRiskSets:
             score = np.exp(eta)
         wr = w * score
         s0, s1 = self._range_sum(wr), self._range_sum(X * wr[:, None])
-        p, size = X.shape[1], self.n_deaths
-        d0 = np.bincount(k, weights=wr[dead], minlength=size)
-        d1 = np.column_stack(
-            [np.bincount(k, weights=wr[dead] * x, minlength=size) for x in X[dead].T]
-        ).reshape(size, p)
+        d0 = _sum_by(k, wr[dead], self.n_deaths)
+        d1 = _sum_by(k, X[dead] * wr[dead][:, None], self.n_deaths)
         t, f = self.term_time, self.fraction
         a0 = s0[t] - f * d0[t]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -776,15 +865,12 @@ class _CountingRiskSets:
         X, w, dead, k = self.X, self.weight, self.dead, self.death_index
         eta, _, wr, a0, xbar = self._terms(beta)
         t, f, m = self.term_time, self.fraction, self.term_weight
-        size, p = self.n_deaths, X.shape[1]
+        size = self.n_deaths
         with np.errstate(divide="ignore"):
             loglik = float(w[dead] @ eta[dead] - m @ np.log(a0))
-        per_death = lambda v: np.bincount(t, weights=v, minlength=size)  # noqa: E731
-        x_dead = np.column_stack(
-            [np.bincount(k, weights=w[dead] * x, minlength=size) for x in X[dead].T]
-        ).reshape(size, p)
-        u_t = x_dead - np.column_stack([per_death(m * x) for x in xbar.T]).reshape(size, p)
+        per_death = lambda v: _sum_by(t, v, size)  # noqa: E731
         Xd, wr_d = X[dead], wr[dead]
+        u_t = _sum_by(k, Xd * w[dead][:, None], size) - per_death(xbar * m[:, None])
 
         def information(g):
             gm = g[t] * m
@@ -806,24 +892,20 @@ class _CountingRiskSets:
         X, dead, k = self.X, self.dead, self.death_index
         _, score, _, a0, xbar = self._terms(beta)
         t, f, m = self.term_time, self.fraction, self.term_weight
-        size, p = self.n_deaths, X.shape[1]
         hazard = m / a0
-
-        def per_death(v):
-            v = v.reshape(v.shape[0], -1)
-            out = np.column_stack([np.bincount(t, weights=c, minlength=size) for c in v.T])
-            return out.reshape(size, v.shape[1])
-
-        cum = self._over_range(per_death(hazard)).reshape(-1)
+        per_death = lambda v: _sum_by(t, v, self.n_deaths)  # noqa: E731
+        cum = self._over_range(per_death(hazard))
         cum_x = self._over_range(per_death(xbar * hazard[:, None]))
         resid = -score[:, None] * (X * cum[:, None] - cum_x)
-        n_terms = np.bincount(t, minlength=size)[:, None]
-        mh1 = per_death(f * hazard).reshape(-1)[k]
+        # The deaths: x minus the mean of their time's terms' x̄, and back the (j / d) share of
+        # each term's hazard that a death of the time did not bear.
+        n_terms = np.bincount(t, minlength=self.n_deaths)[:, None]
+        mh1 = per_death(f * hazard)[k]
         mh2 = per_death(xbar * (f * hazard)[:, None])[k]
         mh3 = (per_death(xbar) / n_terms)[k]
         Xd = X[dead]
         resid[dead] += Xd - mh3 + score[dead][:, None] * (Xd * mh1[:, None] - mh2)
-        return resid.reshape(-1, p)
+        return resid
 
     def zph_transform(self) -> np.ndarray:
         """g(t) of R ``cox.zph(transform = "km")`` per death time.
@@ -907,14 +989,16 @@ def efron_loglik(time, event, X, beta, strata=None):
     return loglik, score, info
 
 
-def concordance(time, event, risk, weights=None, strata=None) -> float:
+def concordance(time, event, risk, weights=None, strata=None, start=None) -> float:
     """Harrell's C of a risk score, as R ``concordance(coxph)`` (``timewt = "n"``).
 
     A pair is comparable when the one with the shorter time had an event; a subject censored at
     an event time is still at risk then, and pairs tied on an event time are not comparable. A
     higher risk with the shorter time is concordant; ties in the risk count 1/2. With
     ``strata``, only pairs within a stratum are compared and the counts are summed over strata
-    (R ``concordance`` of a model with ``strata()``).
+    (R ``concordance`` of a model with ``strata()``). With ``start`` (counting-process rows,
+    R ``Surv(start, stop, event)``), an event's partners are the rows at risk at its time
+    (start < t ≤ stop) that do not have an event then.
 
     Counted in O(n log K) for K distinct risk values by a wavelet matrix over the time-sorted
     ranks of the risk: for each event, how many later subjects have a lower, equal or higher
@@ -928,6 +1012,8 @@ def concordance(time, event, risk, weights=None, strata=None) -> float:
         Number of patients each row stands for (default 1).
     strata : array-like, optional
         Stratum of each row.
+    start : array-like, optional
+        Entry time of each row.
 
     Returns
     -------
@@ -939,16 +1025,27 @@ def concordance(time, event, risk, weights=None, strata=None) -> float:
     weights = np.ones(time.size) if weights is None else np.asarray(weights, dtype=float)
     risk = np.asarray(risk, dtype=float)
     codes = _stratum_codes(strata, time.size)
+    start = None if start is None else np.asarray(start, dtype=float)
     counts = [
-        _concordance_counts(time[rows], event[rows], risk[rows], weights[rows])
+        _concordance_counts(
+            time[rows],
+            event[rows],
+            risk[rows],
+            weights[rows],
+            None if start is None else start[rows],
+        )
         for rows in (codes == c for c in np.unique(codes))
     ]
     agree, total = np.sum(counts, axis=0) if counts else (0.0, 0.0)
     return np.nan if total == 0 else float(agree / total)
 
 
-def _concordance_counts(time, event, risk, weights) -> tuple[float, float]:
-    """Concordant pairs (ties in the risk counted 1/2) and comparable pairs, weighted."""
+def _concordance_counts(time, event, risk, weights, start=None) -> tuple[float, float]:
+    """Concordant pairs (ties in the risk counted 1/2) and comparable pairs, weighted.
+
+    With ``start``, the rows that entered at or after an event's time are taken back out of
+    its partners: the same counts over the rows sorted by entry time.
+    """
     # Sorted by time, events before censorings at the same time: the comparable partners of
     # an event are every row after the events at its time.
     order = np.lexsort((~event, time))
@@ -959,16 +1056,27 @@ def _concordance_counts(time, event, risk, weights) -> tuple[float, float]:
     partners_from = (starts + event_rows)[run[event]]
     if partners_from.size == 0:
         return 0.0, 0.0
-    weight_after = np.append(_reverse_cumsum(weights), 0.0)
-    w_event = weights[event]
-    total = float(w_event @ weight_after[partners_from])
+    w_event, x = weights[event], rank[event]
+
+    def partners(rank, weights, first):
+        """Weight of the rows from ``first`` on: in all, with a lower and a lower-or-equal risk."""
+        after = np.append(_reverse_cumsum(weights), 0.0)[first]
+        below = _count_below(
+            rank, weights, np.tile(first, 2), np.concatenate([x, x + 1]), values.size
+        )
+        return after, below[: x.size], below[x.size :]
+
+    total, less, less_equal = partners(rank, weights, partners_from)
+    if start is not None:
+        by_entry = np.argsort(start[order], kind="stable")
+        entered_after = np.searchsorted(start[order][by_entry], time[event], side="left")
+        late = partners(rank[by_entry], weights[by_entry], entered_after)
+        total, less, less_equal = (
+            a - b for a, b in zip((total, less, less_equal), late, strict=True)
+        )
+    total = float(w_event @ total)
     if total == 0:
         return 0.0, 0.0
-    x = rank[event]
-    below = _count_below(
-        rank, weights, np.tile(partners_from, 2), np.concatenate([x, x + 1]), values.size
-    )
-    less, less_equal = below[: x.size], below[x.size :]
     concordant = float(w_event @ less)
     tied = float(w_event @ (less_equal - less))
     return concordant + tied / 2, total
@@ -1052,7 +1160,7 @@ class CoxResult:
         """
         z = _z(conf_level)
         se = self.se
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             out = pd.DataFrame(
                 {
                     "term": self.terms,
@@ -1102,17 +1210,13 @@ class CoxResult:
 
     @cached_property
     def concordance(self) -> float:
-        """Harrell's C of the linear predictor, as R ``concordance(fit)`` (:func:`concordance`).
-
-        NaN for counting-process rows (R's concordance of (start, stop] data is not ported).
-        """
+        """Harrell's C of the linear predictor, as R ``concordance(fit)`` (:func:`concordance`)."""
         rs = self.risk_sets
-        if isinstance(rs, _CountingRiskSets) and np.isfinite(rs.start).any():
-            return np.nan
+        start = rs.start if isinstance(rs, _CountingRiskSets) else None
         # Column by column, so that patients with equal covariates get exactly equal scores.
         coef = np.nan_to_num(self.coef)
         score = sum(rs.X_raw[:, j] * c for j, c in enumerate(coef))
-        return concordance(rs.time, rs.dead.astype(int), score, rs.weight, rs.stratum)
+        return concordance(rs.time, rs.dead.astype(int), score, rs.weight, rs.stratum, start)
 
     @cached_property
     def zph(self) -> pd.DataFrame:
@@ -1196,6 +1300,14 @@ def cox_fit(
         risk_sets = _RiskSets(time, event, X, strata, ties)
         evaluate = risk_sets.efron
     beta = np.zeros(risk_sets.X.shape[1])
+    with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
+        # Monotone likelihood drives a coefficient to infinity: overflow there is expected,
+        # and the fit reports the coefficient as "may be infinite", as R does.
+        return _newton(risk_sets, evaluate, beta, terms, max_iter, eps, ties, robust, cluster)
+
+
+def _newton(risk_sets, evaluate, beta, terms, max_iter, eps, ties, robust, cluster) -> CoxResult:
+    """The Newton–Raphson iteration and the variance of :func:`cox_fit`."""
     ll0, u0, i0, _ = evaluate(beta)
     score_test = _quadratic(i0, u0)
     # The iteration of R's coxfit6.c / agfit4.c: a step that lowers the log-likelihood is
@@ -1205,7 +1317,7 @@ def cox_fit(
     converged, halving, iterations = False, False, 0
     for iterations in range(1, max_iter + 1):
         new_ll, new_u, new_imat, _ = evaluate(new_beta)
-        if not halving and abs(1 - ll / new_ll) <= eps:
+        if not halving and abs(1 - np.float64(ll) / new_ll) <= eps:  # 0 / 0: NaN, as R
             beta, ll, u, imat, converged = new_beta, new_ll, new_u, new_imat, True
             break
         if iterations == max_iter:
@@ -1217,8 +1329,12 @@ def cox_fit(
             halving = False
             beta, ll, u, imat = new_beta, new_ll, new_u, new_imat
             new_beta = beta + _solve(imat, u)
-    keep = _pivots(imat) if np.all(np.isfinite(imat)) else np.zeros(len(beta), dtype=bool)
-    var = _inverse(imat, keep)
+    if np.all(np.isfinite(imat)):
+        keep = _pivots(imat)
+        var = _inverse(imat, keep)
+    else:  # overflow at a diverging estimate: no variance (the fit did not converge)
+        keep = np.ones(len(beta), dtype=bool)
+        var = np.full((len(beta), len(beta)), np.nan)
     aliased = ~keep
     coef = np.where(aliased, np.nan, beta)
     var[aliased, :] = np.nan
@@ -1281,7 +1397,8 @@ def cox_zph(fit: CoxResult) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``term`` (terms then ``GLOBAL``), ``chisq``, ``df``, ``p``.
+        ``term`` (terms then ``GLOBAL``), ``chisq``, ``df``, ``p``, ``note``: a test whose
+        information matrix is singular is NaN with the reason (R stops with an error).
     """
     rs = fit.risk_sets
     kept = np.flatnonzero(~fit.aliased)  # R drops the NA coefficients
@@ -1302,17 +1419,28 @@ def cox_zph(fit: CoxResult) -> pd.DataFrame:
         g = (1 - s_before)[at[rs.starts[rs.death_times]]]
         g = g - rs.deaths @ g / rs.deaths.sum()
         evaluate = rs.efron
-    _, _, info, [(u2, imat_g), (_, imat_gg)] = evaluate(beta, weights=(g, g * g))
+    with np.errstate(all="ignore"):  # overflow at a coefficient that may be infinite
+        _, _, info, [(u2, imat_g), (_, imat_gg)] = evaluate(beta, weights=(g, g * g))
     sub = np.ix_(kept, kept)
     imat = np.block([[info[sub], imat_g[sub]], [imat_g[sub], imat_gg[sub]]])
     u2 = u2[kept]
-    rows = []
-    for j, term in enumerate(terms):
-        keep = [*range(p), p + j]
-        u = np.concatenate([np.zeros(p), [u2[j]]])
-        chisq = _quadratic(imat[np.ix_(keep, keep)], u)
-        rows.append((term, chisq, 1, special.chdtrc(1, chisq)))
-    u = np.concatenate([np.zeros(p), u2])
-    chisq = _quadratic(imat, u)
-    rows.append(("GLOBAL", chisq, p, special.chdtrc(p, chisq)))
-    return pd.DataFrame(rows, columns=["term", "chisq", "df", "p"])
+    singular = (
+        "not testable: singular information matrix (the time transform does not vary over "
+        "the event times, e.g. all events at one time)"
+    )
+
+    def test(keep, u, df):
+        sub = imat[np.ix_(keep, keep)]
+        if not (np.all(np.isfinite(sub)) and np.all(np.isfinite(u))):
+            return (np.nan, np.nan, np.nan, "not testable: information not finite")
+        if not _pivots(sub).all():
+            return (np.nan, np.nan, np.nan, singular)
+        chisq = _quadratic(sub, u)
+        return (chisq, df, special.chdtrc(df, chisq), "")
+
+    rows = [
+        (term, *test([*range(p), p + j], np.concatenate([np.zeros(p), [u2[j]]]), 1))
+        for j, term in enumerate(terms)
+    ]
+    rows.append(("GLOBAL", *test(list(range(2 * p)), np.concatenate([np.zeros(p), u2]), p)))
+    return pd.DataFrame(rows, columns=["term", "chisq", "df", "p", "note"])

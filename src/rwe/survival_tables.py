@@ -18,6 +18,7 @@ import pandas as pd
 
 from rwe.derive import KEYS
 from rwe.survival import (
+    CONVENTIONS,
     KM_CURVE_COLUMNS,
     CoxResult,
     cox_fit,
@@ -25,6 +26,7 @@ from rwe.survival import (
     km_curve,
     km_quantile,
     logrank,
+    resolve_conventions,
 )
 
 ENDPOINTS = ("PFS", "OS")
@@ -39,6 +41,11 @@ COX_COLUMNS = ["analysis_set", "endpoint", "model", "term", "hr", "ci_lower", "c
 COX_COLUMNS += ["n", "events"]
 COX_DIAGNOSTICS_COLUMNS = ["analysis_set", "endpoint", "model", "covariates", "statistic"]
 COX_DIAGNOSTICS_COLUMNS += ["term", "value", "df", "p"]
+#: Why a hazard ratio whose CI runs to 0 or infinity (or has no width) is not shown.
+UNBOUNDED_CI = (
+    "not estimable: the confidence interval is unbounded or degenerate (standard error "
+    "infinite or 0)"
+)
 #: Column of :func:`endpoint_data` that holds the stratum code of a stratified analysis.
 STRATUM = "stratum_code"
 
@@ -213,19 +220,24 @@ def km_median_table(fits: list[KaplanMeierFit]) -> pd.DataFrame:
     rows = []
     for fit in fits:
         median, lower, upper = km_quantile(fit.curve)
-        notes = []
-        if fit.n == 0:
-            notes.append("no patients")
-        elif np.isnan(median):
-            notes.append("median not reached")
-        elif np.isnan(upper):
-            notes.append("upper limit not reached")
+        notes = [_median_note(fit.curve, median, lower, upper)] if fit.n else ["no patients"]
         if 0 < fit.events < SMALL_SET_EVENTS:
             notes.append(f"fewer than {SMALL_SET_EVENTS} events: imprecise")
-        rows.append(
-            (*_key(fit), fit.n, fit.events, median, lower, upper, fit.n_missing, "; ".join(notes))
-        )
+        note = "; ".join(n for n in notes if n)
+        rows.append((*_key(fit), fit.n, fit.events, median, lower, upper, fit.n_missing, note))
     return pd.DataFrame(rows, columns=[*KM_MEDIAN_COLUMNS, "n_missing", "note"])
+
+
+def _median_note(curve: pd.DataFrame, median: float, lower: float, upper: float) -> str:
+    """Why a median or a limit of its CI is empty ('' when none is)."""
+    if np.isnan(median):
+        return "median not reached"
+    if not (np.isnan(lower) or np.isnan(upper)):
+        return ""
+    at = curve["time"].to_numpy(float) <= median
+    if at.any() and curve["surv"].to_numpy(float)[at][-1] == 0:
+        return "CI not estimable: survival falls to 0 by the median (no patient left at risk)"
+    return "upper limit not reached" if np.isnan(upper) else "lower limit not estimable"
 
 
 def km_landmark_table(fits: list[KaplanMeierFit], landmarks_months) -> pd.DataFrame:
@@ -256,7 +268,7 @@ def followup_table(adsl, adtte, sets, conf_type="log", conf_level=0.95) -> pd.Da
     for g in analysis_groups(adsl, adtte, sets, []):
         curve = km_curve(g.time, 1 - g.event, conf_type, conf_level)
         median, lower, upper = km_quantile(curve)
-        note = "" if not np.isnan(median) else "not reached"
+        note = _median_note(curve, median, lower, upper) if len(curve) else "no patients"
         rows.append((g.analysis_set, g.endpoint, median, lower, upper, note))
     return pd.DataFrame(rows, columns=[*FOLLOWUP_COLUMNS, "note"])
 
@@ -332,6 +344,31 @@ def _term_note(values: np.ndarray, event: np.ndarray, cov: str) -> str:
     return ""
 
 
+def _model_not_estimable(time: np.ndarray, event: np.ndarray, strata=None) -> str:
+    """Why no Cox model can be fitted to these patients at all ('' when one can).
+
+    Fewer than two events; or no comparison at any event time: every patient at risk (in
+    its stratum) has the event then, e.g. everyone dead on day 0 (the partial likelihood is
+    flat: R returns a coefficient of 0, a meaningless hazard ratio of 1).
+    """
+    events = int(np.sum(event))
+    if events == 0:
+        return "not estimable: no events"
+    if events == 1:
+        return "not estimable: only one event"
+    codes = np.zeros(time.size, dtype=int) if strata is None else np.asarray(strata)
+    for code in np.unique(codes):
+        rows = codes == code
+        curve = km_curve(time[rows], event[rows])
+        at_event = curve["n_event"] > 0
+        if (curve["n_risk"][at_event] > curve["n_event"][at_event]).any():
+            return ""
+    return (
+        "not estimable: every patient at risk had the event at the same time (no patient to "
+        "compare with)"
+    )
+
+
 def _constant_within_strata(values: np.ndarray, strata: np.ndarray) -> bool:
     """True when ``values`` (no NaN) take one value within each stratum."""
     if values.size == 0:
@@ -344,9 +381,17 @@ def _constant_within_strata(values: np.ndarray, strata: np.ndarray) -> bool:
 
 
 def cox_model(
-    name, endpoint, model, wanted, data: pd.DataFrame, strata: str | None = None
+    name,
+    endpoint,
+    model,
+    wanted,
+    data: pd.DataFrame,
+    strata: str | None = None,
+    ties: str = "efron",
 ) -> CoxModel:
     """Complete-case Cox fit of ``wanted`` in ``data``, with its notes (R ``coxph``).
+
+    ``ties`` is the handling of tied event times (R ``ties =``; from the conventions).
 
     With ``strata`` (what the strata are, e.g. ``"site"``), the fit is stratified by the codes
     in ``data[STRATUM]`` (R ``+ strata(site)``), and a covariate that is constant within every
@@ -367,6 +412,12 @@ def cox_model(
                 term_notes[c] = (
                     f"constant within every {strata}: not estimable stratified by {strata}"
                 )
+    time = data["time"].to_numpy()[complete]
+    model_note = _model_not_estimable(time, event, stratum)
+    if model_note:  # overrides a term's own reason, unless the term was dropped anyway
+        term_notes = {
+            c: note if note.endswith("dropped") else model_note for c, note in term_notes.items()
+        }
     terms = [c for c in wanted if not term_notes[c]]
     notes = []
     dropped = int(len(data) - complete.sum())
@@ -374,18 +425,22 @@ def cox_model(
         notes.append(f"{dropped} patients with a missing covariate left out")
     fit = None
     if terms:
-        time = data["time"].to_numpy()[complete]
         X = np.column_stack([values[c] for c in terms])
-        fit = cox_fit(time, event, X, terms, strata=stratum)
-        if not fit.converged:
-            for term in terms:
-                term_notes[term] = "not estimable: the model did not converge (as R coxph warns)"
-            fit = None
-        for term, infinite in zip(terms, fit.infinite if fit is not None else [], strict=False):
-            if infinite:
+        fit = cox_fit(time, event, X, terms, strata=stratum, ties=ties)
+        infinite = "not estimable: coefficient may be infinite (monotone likelihood)"
+        for j, term in enumerate(terms):
+            if fit.aliased[j]:
+                others = ", ".join(t for t in terms if t != term)
                 term_notes[term] = (
-                    "not estimable: coefficient may be infinite (monotone likelihood)"
+                    f"not estimable: collinear with {others} (singular information matrix; "
+                    "R reports NA)"
                 )
+            elif fit.infinite[j]:
+                term_notes[term] = infinite + ("" if fit.converged else ": did not converge")
+            elif not fit.converged:
+                term_notes[term] = "not estimable: the model did not converge (as R coxph warns)"
+        if not fit.converged or fit.aliased.all():
+            fit = None
         if fit is not None and fit.infinite.any() and len(terms) > 1:
             notes.append("a coefficient of this model may be infinite: the others are unreliable")
         if event.sum() < SMALL_SET_EVENTS * len(terms):
@@ -404,7 +459,9 @@ def cox_model(
     )
 
 
-def cox_models(adsl, adtte, sets, covariates, strata: str | None = None) -> list[CoxModel]:
+def cox_models(
+    adsl, adtte, sets, covariates, strata: str | None = None, ties: str = "efron"
+) -> list[CoxModel]:
     """Univariable (one per covariate) and multivariable Cox models per set and endpoint.
 
     Complete-case analysis: patients with a missing covariate are left out and counted. A
@@ -417,11 +474,13 @@ def cox_models(adsl, adtte, sets, covariates, strata: str | None = None) -> list
     strata : str, optional
         A column of ADSL (``"site"``): every model is stratified by it, as R
         ``coxph(Surv(time, status) ~ x + strata(site))`` (a baseline hazard per site).
+    ties : {"efron", "breslow"}
+        Handling of tied event times (R ``ties =``), from :func:`rwe.survival.resolve_conventions`.
     """
     specs = [("univariable", [c]) for c in covariates] + [("multivariable", list(covariates))]
     codes = site_codes(adsl, strata) if strata else None
     return [
-        cox_model(name, endpoint, model, wanted, data, strata)
+        cox_model(name, endpoint, model, wanted, data, strata, ties)
         for name, endpoint, data in endpoint_data(adsl, adtte, sets, covariates, codes)
         for model, wanted in specs
     ]
@@ -433,12 +492,15 @@ def cox_table(models: list[CoxModel], conf_level: float = 0.95) -> pd.DataFrame:
     for m in models:
         estimates = m.fit.table(conf_level).set_index("term") if m.fit is not None else None
         for term in m.covariates:
-            if estimates is not None and term in estimates.index and not m.term_notes[term]:
+            term_note = m.term_notes[term]
+            values = (np.nan,) * 4
+            if estimates is not None and term in estimates.index and not term_note:
                 e = estimates.loc[term]
                 values = (e["hr"], e["ci_lower"], e["ci_upper"], e["p"])
-            else:
-                values = (np.nan,) * 4
-            note = "; ".join(n for n in [m.term_notes[term], *m.notes] if n)
+                if not (np.all(np.isfinite(values)) and e["ci_lower"] > 0 and e["se"] > 0):
+                    values = (np.nan,) * 4
+                    term_note = UNBOUNDED_CI
+            note = "; ".join(n for n in [term_note, *m.notes] if n)
             rows.append(
                 (
                     m.analysis_set,
@@ -460,24 +522,91 @@ def cox_diagnostics_table(models: list[CoxModel]) -> pd.DataFrame:
 
     ``statistic`` is ``n``, ``events``, ``n_dropped``, ``lr``, ``wald``, ``score`` (global
     tests: value = chi-square), ``concordance`` (R ``concordance``) or ``zph`` (R ``cox.zph``,
-    per term and ``GLOBAL``).
+    per term and ``GLOBAL``). ``note`` (after the columns) says why a test is empty, and on
+    the tests of a model with a coefficient that may be infinite, that they are unreliable.
     """
     rows = []
     for m in models:
         base = (m.analysis_set, m.endpoint, m.model, "+".join(m.covariates))
         rows += [
-            (*base, "n", "", m.n, np.nan, np.nan),
-            (*base, "events", "", m.events, np.nan, np.nan),
-            (*base, "n_dropped", "", m.n_dropped, np.nan, np.nan),
+            (*base, "n", "", m.n, np.nan, np.nan, ""),
+            (*base, "events", "", m.events, np.nan, np.nan, ""),
+            (*base, "n_dropped", "", m.n_dropped, np.nan, np.nan, ""),
         ]
         if m.fit is None:
             continue
+        caveat = (
+            "a coefficient may be infinite (monotone likelihood): unreliable"
+            if m.fit.infinite.any()
+            else ""
+        )
         tests = m.fit.global_tests
         for stat in ("lr", "wald", "score"):
-            rows.append(
-                (*base, stat, "", tests[f"{stat}_chisq"], tests[f"{stat}_df"], tests[f"{stat}_p"])
-            )
-        rows.append((*base, "concordance", "", m.fit.concordance, np.nan, np.nan))
+            values = (tests[f"{stat}_chisq"], tests[f"{stat}_df"], tests[f"{stat}_p"])
+            rows.append((*base, stat, "", *values, caveat))
+        rows.append((*base, "concordance", "", m.fit.concordance, np.nan, np.nan, caveat))
         for z in m.fit.zph.itertuples(index=False):
-            rows.append((*base, "zph", z.term, z.chisq, z.df, z.p))
-    return pd.DataFrame(rows, columns=COX_DIAGNOSTICS_COLUMNS)
+            note = "; ".join(n for n in (z.note, caveat) if n)
+            rows.append((*base, "zph", z.term, z.chisq, z.df, z.p, note))
+    return pd.DataFrame(rows, columns=[*COX_DIAGNOSTICS_COLUMNS, "note"])
+
+
+# --------------------------------------------------------------------------- conventions
+
+CONVENTIONS_COMPARISON_COLUMNS = ["endpoint", "estimate", "term"]
+CONVENTIONS_COMPARISON_COLUMNS += [
+    f"{name}_{stat}" for name in CONVENTIONS for stat in ("value", "ci_lower", "ci_upper", "p")
+]
+CONVENTIONS_COMPARISON_COLUMNS += ["n", "events", "note"]
+
+
+def conventions_comparison(
+    adsl, adtte, covariates, conf_level: float = 0.95, analysis_set: str = "all"
+) -> pd.DataFrame:
+    """The headline estimates under each software convention, side by side.
+
+    Per endpoint: the median survival of all patients with its CI (R ``survfit`` with each
+    convention's ``conf.type``: log for ``r``, log-log for ``sas``), then each multivariable
+    Cox hazard ratio with CI and p (``coxph`` with Efron ties for ``r``, Breslow for ``sas``).
+    The conventions' own settings, whatever ``km.conf_type`` overrides, so that the table shows
+    what a reader used to SAS would get.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`CONVENTIONS_COMPARISON_COLUMNS`: ``estimate`` is ``median`` (months; ``term``
+        empty) or ``hr``; ``<convention>_value, _ci_lower, _ci_upper, _p`` per convention
+        (``p`` empty for medians); an empty value is not estimable, with the reason in ``note``.
+    """
+    sets = {analysis_set: adsl}
+    conventions = {name: resolve_conventions(name) for name in CONVENTIONS}
+    rows = {}
+
+    def put(key, name, values, n, events, note):
+        row = rows.setdefault(key, {"n": n, "events": events, "notes": []})
+        row.update(
+            {
+                f"{name}_{s}": v
+                for s, v in zip(("value", "ci_lower", "ci_upper", "p"), values, strict=True)
+            }
+        )
+        if note and note not in row["notes"]:
+            row["notes"].append(note)
+
+    for name, c in conventions.items():
+        for fit in km_fits(adsl, adtte, sets, [], c.conf_type, conf_level):
+            table = km_median_table([fit]).iloc[0]
+            values = (table["median"], table["ci_lower"], table["ci_upper"], np.nan)
+            put((fit.endpoint, "median", ""), name, values, fit.n, fit.events, table["note"])
+        models = cox_models(adsl, adtte, sets, list(covariates), ties=c.ties)
+        hr = cox_table([m for m in models if m.model == "multivariable"], conf_level)
+        for r in hr.itertuples(index=False):
+            values = (r.hr, r.ci_lower, r.ci_upper, r.p)
+            put((r.endpoint, "hr", r.term), name, values, r.n, r.events, r.note)
+    out = [
+        {**dict(zip(["endpoint", "estimate", "term"], key, strict=True)), **row}
+        for key, row in rows.items()
+    ]
+    frame = pd.DataFrame(out)
+    frame["note"] = frame.pop("notes").map("; ".join) if len(frame) else []
+    return frame.reindex(columns=CONVENTIONS_COMPARISON_COLUMNS)

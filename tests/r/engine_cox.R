@@ -4,7 +4,8 @@
 # DATA_DIR holds specs.csv (one model per row: name, data, start, weights, ties, robust,
 # cluster, strata) and the data sets it names (<data>.csv with tstart, tstop, event, x1, x2, w,
 # id, strat). Writes coef.csv (name, term, coef, se, se_naive, hr, ci_lower, ci_upper, p) and
-# tests.csv (name, statistic, term, value, df, p: lr, wald, score, robust_score, zph).
+# tests.csv (name, statistic, term, value, df, p: lr, wald, score, robust_score, concordance,
+# zph).
 suppressPackageStartupMessages(library(survival))
 
 args <- commandArgs(trailingOnly = TRUE)
@@ -32,10 +33,12 @@ for (i in seq_len(nrow(specs))) {
     ci_upper = sm$conf.int[, "upper .95"], p = co[, "Pr(>|z|)"])
   # Unrounded (summary's waldtest is rounded for print): the tests as summary.coxph forms them.
   df <- sum(!is.na(coef(fit)))
-  value <- c(lr = 2 * diff(fit$loglik), wald = fit$wald.test, score = fit$score)
+  value <- c(lr = 2 * diff(fit$loglik), wald = fit$wald.test, score = fit$score,
+             concordance = fit$concordance[["concordance"]])
   if (robust) value <- c(value, robust_score = fit$rscore)
   tests[[length(tests) + 1]] <- data.frame(name = s$name, statistic = names(value), term = "",
-    value = value, df = df, p = pchisq(value, df, lower.tail = FALSE))
+    value = value, df = ifelse(names(value) == "concordance", NA, df),
+    p = ifelse(names(value) == "concordance", NA, pchisq(value, df, lower.tail = FALSE)))
   z <- cox.zph(fit, transform = "km")$table
   tests[[length(tests) + 1]] <- data.frame(name = s$name, statistic = "zph", term = rownames(z),
     value = z[, "chisq"], df = z[, "df"], p = z[, "p"])

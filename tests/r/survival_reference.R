@@ -1,14 +1,17 @@
 # Reference values for the survival tables, computed with R's survival package.
 #
 # Usage: Rscript survival_reference.R ADAM_DIR OUT_DIR CONF_TYPE CONF_LEVEL MIN_REGIMEN_N \
-#                SUBGROUPS COVARIATES LANDMARKS
+#                SUBGROUPS COVARIATES LANDMARKS [TIES]
 # (SUBGROUPS, COVARIATES, LANDMARKS comma-separated). Reads adsl.csv and adtte.csv, derives the
 # analysis sets on its own (all + each regimen with more than MIN_REGIMEN_N patients) and writes
 # km_medians.csv, km_landmarks.csv, followup.csv, logrank.csv, cox.csv, cox_diagnostics.csv.
 # Conventions that are not R output (documented in rwe.survival) are applied here independently:
 # a covariate that is constant or all missing is dropped; a 0/1 covariate with no events in a
-# level, or one coxph warns "may be infinite", is reported as NA; log-rank with fewer than two
-# groups having expected events is NA.
+# level, or one coxph warns "may be infinite", is reported as NA; so is every term of a model
+# with fewer than two events or in which every patient at risk has the event at each event
+# time (e.g. all dead on day 0: coxph returns a flat likelihood's 0); log-rank with fewer than
+# two groups having expected events, a variance matrix of rank below its df, or one survdiff
+# cannot invert (it stops), is NA.
 suppressPackageStartupMessages(library(survival))
 
 args <- commandArgs(trailingOnly = TRUE)
@@ -16,6 +19,7 @@ adam_dir <- args[1]; out_dir <- args[2]; conf_type <- args[3]
 conf_level <- as.numeric(args[4]); min_regimen_n <- as.integer(args[5])
 split <- function(x) if (is.na(x) || x == "") character(0) else strsplit(x, ",")[[1]]
 subgroups <- split(args[6]); covariates <- split(args[7]); landmarks <- as.numeric(split(args[8]))
+ties <- if (length(args) >= 9) args[9] else "efron"  # conventions: r (efron) or sas (breslow)
 
 adsl <- read.csv(file.path(adam_dir, "adsl.csv"), stringsAsFactors = FALSE)
 adtte <- read.csv(file.path(adam_dir, "adtte.csv"), stringsAsFactors = FALSE)
@@ -69,9 +73,10 @@ for (set in names(sets)) for (ep in endpoints) {
     x <- d[!is.na(d[[v]]), ]
     res <- c(NA, NA, NA)
     if (length(unique(x[[v]])) == 2) {
-      t <- survdiff(Surv(aval, event) ~ x[[v]], data = x)
-      df <- sum(t$exp > 0) - 1
-      if (df >= 1) res <- c(t$chisq, df, pchisq(t$chisq, df, lower.tail = FALSE))
+      # survdiff stops ("system is exactly singular") when every patient at risk has the event
+      t <- tryCatch(survdiff(Surv(aval, event) ~ x[[v]], data = x), error = function(e) NULL)
+      df <- if (is.null(t)) 0 else sum(t$exp > 0) - 1
+      if (df >= 1 && qr(t$var)$rank >= df) res <- c(t$chisq, df, pchisq(t$chisq, df, lower.tail = FALSE))
     }
     lr[[length(lr) + 1]] <- data.frame(analysis_set = set, endpoint = ep, variable = v, chisq = res[1], df = res[2], p = res[3])
   }
@@ -86,10 +91,15 @@ for (set in names(sets)) for (ep in endpoints) {
       length(v) > 0 && length(unique(v)) > 1 && all(sapply(c(0, 1), function(l) sum(x$event[x[[c]] == l]) > 0))
     })]
     est <- setNames(lapply(wanted, function(c) c(NA, NA, NA, NA)), wanted)
+    if (sum(x$event) < 2) usable <- character(0)
+    if (length(usable) > 0) {
+      s0 <- survfit(Surv(aval, event) ~ 1, data = x)
+      if (all(s0$n.risk[s0$n.event > 0] == s0$n.event[s0$n.event > 0])) usable <- character(0)
+    }
     if (length(usable) > 0) {
       infinite <- character(0)
       fit <- withCallingHandlers(
-        coxph(as.formula(paste("Surv(aval, event) ~", paste(usable, collapse = "+"))), data = x, ties = "efron"),
+        coxph(as.formula(paste("Surv(aval, event) ~", paste(usable, collapse = "+"))), data = x, ties = ties),
         warning = function(w) {
           msg <- conditionMessage(w)
           if (grepl("did not converge", msg)) infinite <<- c(infinite, usable, "<not converged>")
@@ -108,7 +118,7 @@ for (set in names(sets)) for (ep in endpoints) {
       }
       label <- paste(wanted, collapse = "+")
       base <- data.frame(analysis_set = set, endpoint = ep, model = model, covariates = label)
-      p <- length(usable)
+      p <- sum(!is.na(coef(fit)))  # an aliased (collinear) term is NA and has no df
       lrt <- 2 * diff(fit$loglik)
       dg[[length(dg) + 1]] <- cbind(base, statistic = c("lr", "wald", "score", "concordance"), term = "",
         value = c(lrt, fit$wald.test, fit$score, fit$concordance[["concordance"]]),

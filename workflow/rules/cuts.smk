@@ -24,6 +24,7 @@ rule data_cut:
     params:
         names=CUT_TABLES,
         label=CUT,
+        conventions={"conf_type": CONVENTIONS.conf_type, "ties": CONVENTIONS.ties},
     conda:
         "../envs/rwe.yaml"
     log:

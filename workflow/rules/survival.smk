@@ -1,3 +1,11 @@
+from rwe.survival import resolve_conventions
+
+# One switch for the software conventions (config `conventions`: r | sas), with km.conf_type as
+# an explicit override of the CI scale; resolved once and written back, so that every rule that
+# reads km.conf_type (figures, report) uses the scale the tables were computed with.
+CONVENTIONS = resolve_conventions(config["conventions"], config["km"]["conf_type"])
+config["km"]["conf_type"] = CONVENTIONS.conf_type
+
 # Site-aware tables (rwe.sites): with one site each holds a note row.
 SITE_TABLES = [
     "site_summary",
@@ -38,6 +46,11 @@ rule survival:
             caption="../report/cox_diagnostics.rst",
             category="Survival",
         ),
+        conventions_comparison=report(
+            table("conventions_comparison"),
+            caption="../report/conventions_comparison.rst",
+            category="Survival",
+        ),
         **{
             name: report(table(name), caption=f"../report/{name}.rst", category="Sites")
             for name in SITE_TABLES
@@ -45,7 +58,8 @@ rule survival:
     params:
         min_regimen_n=config["min_regimen_n"],
         subgroups=config["subgroups"],
-        conf_type=config["km"]["conf_type"],
+        conf_type=CONVENTIONS.conf_type,
+        ties=CONVENTIONS.ties,
         landmarks_months=config["km"]["landmarks_months"],
         covariates=config["cox"]["covariates"],
         conf_level=config["conf_level"],
@@ -70,6 +84,7 @@ STAGE_OUTPUTS["survival"] = [adam("km_curves")] + [
         "logrank",
         "cox",
         "cox_diagnostics",
+        "conventions_comparison",
         *SITE_TABLES,
     ]
 ]

@@ -25,12 +25,19 @@ def main(snakemake):
     if "previous_record" in inp.keys():
         record = json.loads(Path(inp.previous_record).read_text())
         previous_label, previous_sequence = record["label"], record["sequence"]
+        # Settings of the conventions (CI scale, ties) that differ from the previous cut's; a
+        # record written before they were recorded compares nothing.
+        before = record.get("conventions", p.conventions)
+        conventions_changed = [k for k in ("conf_type", "ties") if before[k] != p.conventions[k]]
         previous = read_tables(dict(zip(p.names, inp.previous_tables, strict=True)))
         patients = patient_changes(read_adam(inp.previous_outcomes), outcomes)
     else:
         previous_label, previous_sequence, previous = "", 0, {}
+        conventions_changed = []
         patients = pd.DataFrame(columns=PATIENT_CHANGE_COLUMNS)
-    changes = estimate_changes(headline_estimates(previous), headline_estimates(current))
+    changes = estimate_changes(
+        headline_estimates(previous), headline_estimates(current), conventions_changed
+    )
     changes.insert(0, "previous_cut", previous_label)
     changes.insert(1, "current_cut", p.label)
     write_table(changes, out.changes)
@@ -39,6 +46,7 @@ def main(snakemake):
         shutil.copyfile(source, kept)
     write_table(outcomes, out.outcomes)
     record = {"label": p.label, "sequence": previous_sequence + 1, "previous": previous_label}
+    record["conventions"] = dict(p.conventions)
     Path(out.record).write_text(json.dumps(record, indent=2) + "\n")
     logging.info("data cut %s compared with %s", p.label, previous_label or "nothing (first cut)")
 

@@ -1,4 +1,5 @@
-"""Kaplan–Meier medians, landmarks and curves, reverse-KM follow-up, log-rank and Cox tables;
+"""Kaplan–Meier medians, landmarks and curves, reverse-KM follow-up, log-rank and Cox tables
+(with the CI scale and ties of the configured conventions, and both conventions side by side);
 per-site summary, analyses stratified by site and the per-site meta-analysis (with the
 aggregate-only sites' estimates), and which analyses each site contributes to."""
 
@@ -21,7 +22,8 @@ def main(snakemake):
     logging.info("analysis sets: %s", ", ".join(f"{k} (n={len(v)})" for k, v in sets.items()))
     ci = {"conf_type": p.conf_type, "conf_level": p.conf_level}
     km = st.km_fits(adsl, adtte, sets, p.subgroups, **ci)
-    models = st.cox_models(adsl, adtte, sets, p.covariates)
+    logging.info("conventions: KM CI on the %s scale, %s ties", p.conf_type, p.ties)
+    models = st.cox_models(adsl, adtte, sets, p.covariates, ties=p.ties)
     tables = {
         "km_medians": st.km_median_table(km),
         "km_landmarks": st.km_landmark_table(km, p.landmarks_months),
@@ -30,6 +32,9 @@ def main(snakemake):
         "logrank": st.logrank_table(adsl, adtte, sets, p.subgroups),
         "cox": st.cox_table(models, p.conf_level),
         "cox_diagnostics": st.cox_diagnostics_table(models),
+        "conventions_comparison": st.conventions_comparison(
+            adsl, adtte, p.covariates, p.conf_level
+        ),
     }
     try:
         sent = {
@@ -43,8 +48,8 @@ def main(snakemake):
     estimates = [aggregates.cox_estimates(name, t) for name, t in sent.items()]
     summary_rows = [aggregates.summary_row(name, t, p.conf_level) for name, t in sent.items()]
     logging.info("aggregate-only sites: %s", ", ".join(sent) or "none")
-    stratified = sites.stratified_cox_models(adsl, adtte, sets, p.covariates)
-    per_site = sites.site_cox_models(adsl, adtte, p.covariates)
+    stratified = sites.stratified_cox_models(adsl, adtte, sets, p.covariates, p.ties)
+    per_site = sites.site_cox_models(adsl, adtte, p.covariates, p.ties)
     meta = sites.site_meta(
         per_site,
         p.covariates,
