@@ -6,7 +6,7 @@ CORES ?= 2
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test report lint demo-data clean system-deps help bench test-cluster
+.PHONY: run test report lint demo-data clean system-deps help bench test-cluster lighthouse
 
 help:
 	@echo "make run [CONFIG=config/config.yaml] [CORES=2]  run the workflow (creates .venv on first use)"
@@ -15,6 +15,7 @@ help:
 	@echo "make demo-data                                regenerate data/demo from rwe.simulate"
 	@echo "make test-cluster [CONFIG=...]                run on a throw-away one-node SLURM cluster and locally, compare tables"
 	@echo "make bench [BENCH_SIZES=\"1000 10000\"]          time rwe beside R and lifelines -> docs/benchmarks.md"
+	@echo "make lighthouse [REPORT=results/report.html]   Lighthouse scores of the report served on localhost"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -56,6 +57,20 @@ bench: $(STAMP)
 	    time r-base-core r-cran-survival >/dev/null; \
 	fi
 	$(BIN)/python bench/run.py --sizes $(BENCH_SIZES) --cores $(CORES) $(BENCH_ARGS)
+
+# Opt-in, not part of `make test`: Lighthouse (npm, pinned; installed under the git-ignored .tools/)
+# with Debian's Chromium against the report served on localhost (gzip, as a web server serves it;
+# LIGHTHOUSE_ARGS=--no-gzip serves it as it is). Prints the scores; fails below the targets.
+REPORT ?= results/report.html
+LIGHTHOUSE_VERSION := 12.2.3
+LIGHTHOUSE_ARGS ?=
+LIGHTHOUSE := .tools/lighthouse/node_modules/.bin/lighthouse
+$(LIGHTHOUSE):
+	npm install --prefix .tools/lighthouse --no-save --no-audit --no-fund -E lighthouse@$(LIGHTHOUSE_VERSION)
+
+lighthouse: $(STAMP) $(LIGHTHOUSE)
+	@test -f $(REPORT) || $(MAKE) run
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python bench/lighthouse.py $(REPORT) $(LIGHTHOUSE_ARGS)
 
 # Opt-in, not part of `make test`: a real one-node SLURM cluster from Debian's packages (as root),
 # the workflow through profiles/slurm, the same workflow locally, every tables/*.csv compared.

@@ -7,15 +7,31 @@ run time, commit, hashes, versions and image bytes normalised. Update it deliber
 
 from __future__ import annotations
 
+import inspect
 import re
 from html import unescape
 from pathlib import Path
+from urllib.parse import unquote
 
+import docx
 import pandas as pd
+import pytest
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from PIL import Image
 
+import rwe.report
 from comparative_fixtures import comparative_tables
 from rwe.options import ReportOptions, with_schema_defaults
-from rwe.report import CSP, SECTIONS, TABLE_COLUMNS, build_context, render_report, write_report
+from rwe.report import (
+    CSP,
+    REPORT_TABLES,
+    SECTIONS,
+    TABLE_COLUMNS,
+    build_context,
+    render_report,
+    write_report,
+)
+from rwe.report.format import ALPHA, numeric_columns, p_text, pval
 from rwe.sites import site_contributions
 from snapshot import assert_matches_snapshot
 
@@ -300,9 +316,10 @@ def test_small_cells_are_shown_as_less_than_k_everywhere(tmp_path):
     html = render(tmp_path, min_cell_count=5)
     assert "&lt;5" in html
     # The three Ixa patients, the two grade-3 anemias and the 4-patient EMD group are nowhere.
-    assert "<td>3 (5.0)</td>" not in html
+    plain = html.replace(' class="num"', "")  # cells compared without their alignment
+    assert "<td>3 (5.0)</td>" not in plain
     assert "2 (3.3)" not in html
-    assert "Extramedullary disease: yes</td><td>4</td>" not in html
+    assert "Extramedullary disease: yes</td><td>4</td>" not in plain
     assert "Grade ≥3 hematologic adverse events in suppressed" not in html
     assert "The swimmer plot shows one row per patient" not in html  # the index still lists it
     without_swimmer = fixture_figures(tmp_path / "figs")
@@ -328,8 +345,11 @@ def test_changes_since_the_last_cut_show_what_moved(tmp_path):
         "Headline estimates of data cut cut-2 that differ from cut-1; 1 others are unchanged"
         in section
     )
-    assert "<td>7.50</td><td>8.10</td><td>0.60</td><td>changed</td>" in section
-    assert "<td>57</td><td>60</td><td>3</td>" in section
+    assert (
+        '<td class="num">7.50</td><td class="num">8.10</td><td class="num">0.60</td><td>changed</td>'
+        in section
+    )
+    assert '<td class="num">57</td><td class="num">60</td><td class="num">3</td>' in section
     assert "orr" not in section.split("</caption>", 2)[-1]  # the unchanged row is not listed
     assert XSS not in section
     first = change_tables()
@@ -346,3 +366,132 @@ def test_published_comparison_only_with_a_reference(tmp_path):
 
 def test_fixture_report_matches_snapshot(tmp_path):
     assert_matches_snapshot(fixture_report(tmp_path).read_text(encoding="utf-8"), SNAPSHOT)
+
+
+def test_tables_and_figures_are_numbered_in_page_order(tmp_path):
+    html = render(tmp_path)
+    tables = [int(n) for n in re.findall(r'<span class="label">Table (\d+)\.</span>', html)]
+    figures = [int(n) for n in re.findall(r'<span class="label">Figure (\d+)\.</span>', html)]
+    assert tables == list(range(1, len(tables) + 1))
+    assert len(tables) >= 20
+    assert figures == list(range(1, len(fixture_figures(tmp_path / "f")) + 1))
+    # A caption says what is shown, after its number; a figure's caption is more than its title.
+    assert "Table 1.</span> Patients at each step of the analysis" in html
+    assert '<figcaption><span class="label">Figure 1.</span> Best response. ' in html
+
+
+def test_numbers_are_right_aligned_and_text_is_not(tmp_path):
+    html = render(tmp_path)
+    assert '<th scope="col" class="num">HR (95% CI)</th>' in html
+    assert '<th scope="col">Covariate</th>' in html
+    assert '<td class="num">2.10 (1.20–3.70)</td>' in html
+    assert "<td>GFR ≤ 70</td>" in html
+
+
+def test_numeric_columns_are_told_from_their_display_strings():
+    rows = [
+        ["a", "1", "8.1 (6.0–NR)", "<0.001", "—", "x"],
+        ["b", "<5", "NR (NR–NR)", "0.2", "—", "2"],
+    ]
+    assert numeric_columns(rows) == [False, True, True, True, False, False]
+    assert numeric_columns([]) == []
+
+
+@pytest.mark.parametrize(
+    ("p", "shown"),
+    [(0.0497, "0.0497"), (0.04996, "0.0499"), (0.04949, "0.049"), (0.05, "0.050"), (0.0504, "0.050"),
+     (0.003, "0.003"), (0.00099, "<0.001"), (0.51, "0.510"), (float("nan"), "—"), ("<5", "<5")],
+)  # fmt: skip
+def test_p_values_never_round_across_alpha(p, shown):
+    assert pval(p) == shown
+    if shown[:1].isdigit():
+        assert (float(shown) < ALPHA) == (p < ALPHA)
+
+
+def test_p_values_in_sentences_have_an_operator():
+    assert p_text(0.003) == "p = 0.003"
+    assert p_text(0.0001) == "p < 0.001"
+    assert p_text(0.0497) == "p = 0.0497"
+
+
+def test_summary_sentences_write_p_with_an_operator(tmp_path):
+    assert "PFS: GFR ≤ 70 HR 2.10 (1.20–3.70), p = 0.008 (multivariable)." in render(tmp_path)
+
+
+def test_counts_are_printed_in_times_ten_to_the_ninth_per_litre(tmp_path):
+    tables = fixture_tables()
+    tables["published_comparison"].loc[0, "unit"] = "10^9/L"
+    html = render(tmp_path, tables)
+    assert "×10⁹/L" in html
+    assert "10^9/L" not in html
+
+
+def test_long_tables_are_collapsed_with_their_number_and_caption(tmp_path):
+    tables = fixture_tables()
+    row = tables["logrank"].iloc[0]
+    tables["logrank"] = pd.DataFrame([row] * 25)
+    html = render(tmp_path, tables)
+    summary = re.search(r"<details><summary>(.*?)</summary>", html)
+    assert summary
+    assert re.search(
+        r'<span class="label">Table \d+\.</span> Log-rank tests.*\(25 rows\)', summary.group(1)
+    )
+    assert html.count("<details") == 1  # the short tables stay open
+
+
+def test_docx_opens_and_holds_every_numbered_table(tmp_path):
+    figures = fixture_figures(tmp_path / "figures")
+    path, docx_path = tmp_path / "report.html", tmp_path / "tables.docx"
+    write_report(fixture_tables(), figures, tmp_path / "figures", fixture_provenance(), fixture_options(), path,
+                 docx_path)  # fmt: skip
+    html = path.read_text(encoding="utf-8")
+    numbers = re.findall(r'<span class="label">Table (\d+)\.</span> ([^<]*)', html)
+    document = docx.Document(str(docx_path))
+    assert len(document.tables) == len(numbers)
+    captions = [p.text for p in document.paragraphs if re.match(r"Table \d+\. ", p.text)]
+    assert captions == [f"Table {n}. {unescape(c).strip()}" for n, c in numbers]
+    attrition = document.tables[0]
+    assert [c.text for c in attrition.rows[0].cells] == [
+        "Step",
+        "In",
+        "Excluded",
+        "Reason",
+        "Analysed",
+    ]
+    assert [c.text for c in attrition.rows[2].cells] == ["response analysis", "60", "3",
+                                                         "best response not evaluable", "57"]  # fmt: skip
+    assert attrition.rows[2].cells[1].paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.RIGHT
+    assert XSS in {c.text for t in document.tables for row in t.rows for c in row.cells}  # as text
+
+
+def test_a_figure_is_embedded_as_the_smaller_of_png_and_svg(tmp_path):
+    index = fixture_figures(tmp_path / "figures")
+    big = tmp_path / "figures" / "km" / "km_pfs_all_all.svg"
+    big.write_text("<svg xmlns='http://www.w3.org/2000/svg'>" + "<g/>" * 5000 + "</svg>")
+    noise = Image.frombytes("L", (40, 30), bytes(range(256)) * 4 + bytes(176))
+    noise.save(tmp_path / "figures" / "forest" / "forest_pfs_all.png")  # a PNG bigger than its SVG
+    small = tmp_path / "figures" / "forest" / "forest_pfs_all.svg"
+    small.write_text(
+        '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg">\n <metadata>x</metadata>\n'
+        ' <path d="M 1.123456 2 L 3 4 z" style="fill: none"/>\n <text x="1">p = 0.0497</text></svg>'
+    )
+    html = render(tmp_path, figures=index)
+    sources = dict(re.findall(r'<figure id="fig-([\w-]+)"><img src="([^"]+)"', html))
+    assert sources["km_pfs_all_all"].startswith("data:image/png;base64,")
+    svg = unquote(sources["forest_pfs_all"].removeprefix("data:image/svg+xml,"))
+    assert (
+        svg
+        == '<svg xmlns="http://www.w3.org/2000/svg"><path d="M1.12 2L3 4z" style="fill:none"/><text x="1">p = 0.0497</text></svg>'
+    )
+    # Each image has its PNG's size: no layout shift while images decode.
+    assert 'alt="PFS, all patients" width="1" height="1"' in html
+    assert 'alt="Cox model of PFS" width="40" height="30"' in html
+
+
+def test_every_section_has_a_partial_and_a_builder_the_registry_can_call():
+    templates = Path(rwe.report.__file__).parents[1] / "templates"
+    known = set(TABLE_COLUMNS) | {"figures", "options", "provenance"}
+    for section in SECTIONS:
+        assert (templates / section.partial).is_file(), section.id
+        assert set(inspect.signature(section.builder).parameters) <= known, section.id
+    assert REPORT_TABLES == list(TABLE_COLUMNS)

@@ -20,3 +20,14 @@ LABELS = {
 def label(variable: str) -> str:
     """Reader's name of an ADSL flag (its name with spaces when it has none)."""
     return LABELS.get(variable, variable.replace("_", " "))
+
+
+#: How a unit of the data is printed (``10^9/L`` in the data is ×10⁹/L on the page).
+UNIT_DISPLAY = {"10^9/L": "×10⁹/L"}
+#: Printed unit of each blood count of the nadir tables and figures.
+LAB_UNIT_DISPLAY = {"ANC": "×10⁹/L", "WBC": "×10⁹/L", "PLT": "×10⁹/L", "HGB": "g/dL"}
+
+
+def unit(name) -> str:
+    """A unit as printed: ``10^9/L`` as ×10⁹/L; other units (and empty cells) as they are."""
+    return UNIT_DISPLAY.get(name, name)

@@ -64,7 +64,7 @@ from plotnine import (
 
 from rwe.catalog import FIGURE_KINDS, SELECTION_SEED
 from rwe.derive import DAYS_PER_MONTH, KEYS
-from rwe.labels import label
+from rwe.labels import LAB_UNIT_DISPLAY, label
 from rwe.options import ReportOptions
 from rwe.response import CATEGORIES
 from rwe.survival import KM_CURVE_COLUMNS, km_curve, km_quantile
@@ -75,7 +75,6 @@ RESPONSE_COLOURS = dict(zip([*CATEGORIES, "NE"], ["#084594", "#2171B5", "#4292C6
                                                   "#D7301F", "#BDBDBD"], strict=True))  # fmt: skip
 #: CTCAE v5 grade-3 thresholds of the nadir counts.
 GRADE3 = {"ANC": 1.0, "WBC": 2.0, "PLT": 50.0, "HGB": 8.0}
-UNITS = {"ANC": "10^9/L", "WBC": "10^9/L", "PLT": "10^9/L", "HGB": "g/dL"}
 
 
 #: Resolution of the PNG files: above DESIGN's 150 dpi floor, sharp in print; SVG is the vector copy.
@@ -568,7 +567,7 @@ def nadir_plot(boxes: pd.DataFrame, group_col: str, title: str, points: pd.DataF
     """
 
     def panel(frame):
-        return frame["test"] + " (" + frame["test"].map(UNITS) + ")"
+        return frame["test"] + " (" + frame["test"].map(LAB_UNIT_DISPLAY) + ")"
 
     data = boxes.assign(panel=panel(boxes))
     lines = pd.DataFrame({"test": list(GRADE3), "threshold": list(GRADE3.values())})
@@ -682,7 +681,7 @@ def save(plot: ggplot, path_stem: str | Path, width: float = 7, height: float = 
                 canvas.draw()
                 image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba())
                 image = image.convert("RGB").quantize(256, FAST_OCTREE, dither=Image.Dither.NONE)
-                image.save(paths[0], dpi=(PNG_DPI, PNG_DPI))
+                image.save(paths[0], dpi=(PNG_DPI, PNG_DPI), optimize=True)
                 figure.set_layout_engine("none")  # keep the layout of the PNG
                 FigureCanvasSVG(figure).print_svg(paths[1])  # no savefig: it would lay out again
         finally:

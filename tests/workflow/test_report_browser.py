@@ -32,6 +32,10 @@ def open_in_chromium(path):
         page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
         page.goto(path.as_uri())
         page.wait_for_load_state("load")
+        # Figures load lazily: load and decode every one (a broken image fails here).
+        page.evaluate(
+            "() => Promise.all([...document.images].map(i => { i.loading = 'eager'; return i.decode(); }))"
+        )
         seen["sections"] = page.eval_on_selector_all("section", "els => els.map(e => e.id)")
         seen["images"] = page.eval_on_selector_all(
             "img", "els => els.map(e => [e.src.slice(0, 22), e.naturalWidth])"
@@ -58,8 +62,15 @@ def test_demo_report_opens_offline_with_every_section_and_figure(demo_run):
     ]
     assert len(seen["images"]) == len(figures) > 20
     assert all(
-        src.startswith("data:image/png;base64") and width > 0 for src, width in seen["images"]
+        src.startswith(("data:image/png;base64", "data:image/svg+xml")) and width > 0
+        for src, width in seen["images"]
     )
+    # Tables and figures are numbered in reading order (collapsed tables show theirs too).
+    tables = [int(n) for n in re.findall(r"\bTable (\d+)\. ", seen["text"])]
+    assert tables == list(range(1, len(tables) + 1))
+    assert len(tables) > 20
+    numbers = [int(n) for n in re.findall(r"\bFigure (\d+)\. ", seen["text"])]
+    assert numbers == list(range(1, len(figures) + 1))
     assert "Content-Security-Policy" in seen["html"]
     for heading in (
         "Kaplan–Meier medians",

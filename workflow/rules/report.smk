@@ -37,9 +37,14 @@ rule report:
         index=[results("figures.csv"), results("figures_comparative.csv")],
         provenance=results("provenance.json"),
     output:
-        report(
+        html=report(
             results("report.html"),
             caption="../report/report_html.rst",
+            category="Report",
+        ),
+        docx=report(
+            results("tables.docx"),
+            caption="../report/report_docx.rst",
             category="Report",
         ),
     params:
@@ -79,4 +84,4 @@ rule shareable:
         "../scripts/shareable.py"
 
 
-STAGE_OUTPUTS["report"] = [results("report.html"), results("shareable")]
+STAGE_OUTPUTS["report"] = [results("report.html"), results("tables.docx"), results("shareable")]

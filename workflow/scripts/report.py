@@ -18,7 +18,13 @@ def main(snakemake):
     figures = pd.concat([pd.read_csv(path) for path in snakemake.input.index], ignore_index=True)
     figure_dir = Path(snakemake.input.figures[0]).parent
     write_report(
-        tables, figures, figure_dir, provenance, snakemake.params.options, snakemake.output[0]
+        tables,
+        figures,
+        figure_dir,
+        provenance,
+        snakemake.params.options,
+        snakemake.output.html,
+        snakemake.output.docx,
     )
     logging.info("report written from %d tables", len(tables))
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import inspect
 from pathlib import Path
 
@@ -11,7 +10,9 @@ import pandas as pd
 
 from rwe.options import ReportOptions
 from rwe.privacy import suppress_table
-from rwe.report.format import missing
+from rwe.report.figures import embed_figures
+from rwe.report.format import missing, numeric_columns
+from rwe.report.manuscript import write_tables_docx
 from rwe.report.registry import SECTIONS, TABLE_COLUMNS, Section
 
 #: Content-Security-Policy of the page: no script, no request to any address (images are data:).
@@ -38,22 +39,6 @@ def complete_tables(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataF
     return complete, absent
 
 
-def embed_figures(figures: pd.DataFrame, folder: Path) -> dict[str, list[dict]]:
-    """The figures of each report section as ``data:`` URIs (the page requests nothing).
-
-    ``figures`` is the index of :func:`rwe.plots.make_figures` (``name, section, title`` and
-    optionally ``file``, the path under ``folder`` without suffix).
-    """
-    out: dict[str, list[dict]] = {}
-    for f in figures.itertuples():
-        stem = f.file if "file" in figures.columns else f.name
-        data = base64.b64encode((folder / f"{stem}.png").read_bytes()).decode("ascii")
-        out.setdefault(f.section, []).append(
-            {"title": f.title, "src": f"data:image/png;base64,{data}", "name": f.name}
-        )
-    return out
-
-
 def section_context(section: Section, available: dict, absent: list[str]) -> dict:
     """Call a section's builder with what its parameters name; name the tables not produced."""
     wanted = inspect.signature(section.builder).parameters
@@ -64,6 +49,38 @@ def section_context(section: Section, available: dict, absent: list[str]) -> dic
                 f"Not available: tables/{name}.csv was not produced by this run."
             )
     return context
+
+
+def is_figure_list(value) -> bool:
+    """True for a list of embedded figures (a builder's ``figures`` entry)."""
+    return isinstance(value, list) and all(isinstance(f, dict) and "src" in f for f in value)
+
+
+def number_tables_and_figures(sections: list[dict]) -> list[dict]:
+    """Number the shown tables and figures in page order; mark each table's numeric columns.
+
+    The page order is each section's context in its builder's order (partials show their
+    tables and figures in that order: the browser test checks it). A table with rows gets
+    ``number`` and ``numeric`` (one flag per column, right-aligned when set); each figure
+    ``number``.
+
+    Returns
+    -------
+    list of dict
+        The numbered tables, in page order (for the DOCX export).
+    """
+    tables, figures = [], 0
+    for section in sections:
+        for value in section["context"].values():
+            if isinstance(value, dict) and value.get("rows"):
+                value["number"] = len(tables) + 1
+                value.setdefault("numeric", numeric_columns(value["rows"]))
+                tables.append(value)
+            elif value and is_figure_list(value):
+                for figure in value:
+                    figures += 1
+                    figure["number"] = figures
+    return tables
 
 
 def build_context(
@@ -99,10 +116,20 @@ def build_context(
     tables, absent = complete_tables(tables)
     available = {name: suppress_table(name, frame, k) for name, frame in tables.items()}
     available |= {
-        "figures": embed_figures(figures, Path(figure_dir)),
+        "figures": embed_figures(figures, Path(figure_dir), options),
         "options": options,
         "provenance": provenance,
     }
+    sections = [
+        {
+            "id": s.id,
+            "title": s.title,
+            "partial": s.partial,
+            "context": section_context(s, available, absent),
+        }
+        for s in SECTIONS
+    ]
+    number_tables_and_figures(sections)
     return {
         "title": options.title,
         "csp": CSP,
@@ -110,15 +137,7 @@ def build_context(
         "sites": list(options.sites),
         "run_time": provenance.get("run_time", ""),
         "git_commit": provenance.get("git_commit", ""),
-        "sections": [
-            {
-                "id": s.id,
-                "title": s.title,
-                "partial": s.partial,
-                "context": section_context(s, available, absent),
-            }
-            for s in SECTIONS
-        ],
+        "sections": sections,
     }
 
 
@@ -139,7 +158,10 @@ def write_report(
     provenance: dict,
     options: ReportOptions,
     path,
+    docx_path=None,
 ) -> None:
-    """Build and write ``report.html``."""
-    html = render_report(build_context(tables, figures, Path(figure_dir), provenance, options))
-    Path(path).write_text(html, encoding="utf-8")
+    """Build and write ``report.html`` (and its tables as ``docx_path``, when given)."""
+    context = build_context(tables, figures, Path(figure_dir), provenance, options)
+    Path(path).write_text(render_report(context), encoding="utf-8")
+    if docx_path is not None:
+        write_tables_docx(context, docx_path)

@@ -7,6 +7,7 @@ formatter unchanged; a missing value is shown as ``—`` (or as the ``missing`` 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 
 import pandas as pd
@@ -51,13 +52,36 @@ def count(v) -> str:
     return "—" if is_missing(v) else f"{int(v)}"
 
 
+#: The significance threshold a displayed p value must never be rounded across.
+ALPHA = 0.05
+
+
 def pval(v) -> str:
-    """P as journals print it: three significant digits, ``<0.001`` below."""
+    """P as journals print it: three decimals, ``<0.001`` below, never rounded across 0.05.
+
+    A p value below 0.05 that three decimals would show as ``0.050`` gets a fourth (0.0497 is
+    ``0.0497``; 0.04996 is ``0.0499``, cut rather than rounded up to 0.0500).
+    """
     if isinstance(v, str):
         return v
     if is_missing(v):
         return "—"
-    return "<0.001" if v < 0.001 else f"{v:.3f}"
+    if v < 0.001:
+        return "<0.001"
+    shown = f"{v:.3f}"
+    if v < ALPHA <= float(shown):
+        shown = f"{v:.4f}"
+        if float(shown) >= ALPHA:  # 0.04995 <= p < 0.05: the last four-decimal value below
+            shown = f"{ALPHA - 0.0001:.4f}"
+    return shown
+
+
+def p_text(v) -> str:
+    """P in a sentence: ``p = 0.003``, ``p < 0.001`` (a suppressed or missing p as is)."""
+    shown = pval(v)
+    if shown.startswith("<"):
+        return f"p < {shown[1:]}"
+    return f"p = {shown}" if shown[:1].isdigit() else f"p {shown}"
 
 
 def pct(v, digits: int = 1) -> str:
@@ -90,6 +114,23 @@ def group(variable, level) -> str:
     if variable == "all":
         return "All patients"
     return f"{label(variable)}: {'yes' if str(level) == '1' else 'no'}"
+
+
+#: A display string that reads as a number: counts, estimates, CIs, p values, ``<5``, ``NR (…)``.
+NUMERIC = re.compile(r"^(?:[<>≤≥−+-]\s?)?(?:\d|∞|NR\b|NE\b)")
+#: Cells that are neither text nor number (they do not decide a column's alignment).
+NEUTRAL = {"", "—", SUPPRESSED}
+
+
+def numeric_columns(rows: list[list[str]]) -> list[bool]:
+    """Which columns hold numbers only (shown right-aligned), from their display strings."""
+    if not rows:
+        return []
+    flags = []
+    for cells in zip(*rows, strict=True):
+        shown = [str(c) for c in cells if str(c) not in NEUTRAL]
+        flags.append(bool(shown) and all(NUMERIC.match(c) for c in shown))
+    return flags
 
 
 def table(frame: pd.DataFrame, columns: list[Column], caption: str = "", note: str = "") -> dict:

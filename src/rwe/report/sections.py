@@ -14,7 +14,7 @@ import yaml
 
 from rwe.catalog import SELECTION_SEED
 from rwe.derive import DAYS_PER_MONTH
-from rwe.labels import label
+from rwe.labels import LAB_UNIT_DISPLAY, label, unit
 from rwe.options import ReportOptions
 from rwe.privacy import SUPPRESSED
 from rwe.report.format import (
@@ -25,6 +25,7 @@ from rwe.report.format import (
     is_missing,
     missing,
     num,
+    p_text,
     pct,
     pval,
     table,
@@ -146,7 +147,7 @@ def summary_section(
     for row in multi.dropna(subset=["hr", "p"]).itertuples():
         if not isinstance(row.hr, str) and not isinstance(row.p, str) and row.p < 0.05:
             hr = estimate_ci(row.hr, row.ci_lower, row.ci_upper, digits=2)
-            say(f"{row.endpoint}: {label(row.term)} HR {hr}, p {pval(row.p)} (multivariable).")
+            say(f"{row.endpoint}: {label(row.term)} HR {hr}, {p_text(row.p)} (multivariable).")
     heme = first(adverse_events, analysis_set="all", term="any hematologic", grade_group="ge3")
     if heme is not None:
         say(
@@ -268,7 +269,23 @@ def attrition_section(attrition: pd.DataFrame) -> dict:
         ("Reason", lambda r: text(r["reason"])),
         ("Analysed", lambda r: count(r["n_out"])),
     ]
-    return {"attrition": table(attrition, columns)}
+    caption = "Patients at each step of the analysis: in, excluded (with the reason) and analysed."
+    return {"attrition": table(attrition, columns, caption=caption)}
+
+
+def files_read_table(provenance: dict) -> dict:
+    """The files read per site, with their rows and the format detected."""
+    return table(
+        pd.DataFrame(provenance.get("inputs", []), columns=["site", "file", "rows", "format"]),
+        [
+            ("Site", lambda r: text(r["site"])),
+            ("File", lambda r: text(r["file"])),
+            ("Rows", lambda r: count(r["rows"])),
+            ("Format detected", lambda r: text(r["format"])),
+        ],
+        caption="Files read from each site, with their data rows and the encoding and "
+        "separator detected.",
+    )
 
 
 def data_quality_section(data_quality: pd.DataFrame, provenance: dict) -> dict:
@@ -285,9 +302,12 @@ def data_quality_section(data_quality: pd.DataFrame, provenance: dict) -> dict:
         ("% missing", lambda r: num(r["percent_missing"])),
     ]
     incomplete = data_quality[data_quality["n_missing"].map(some_missing).astype(bool)]
-    caption = "Columns with missing values (all other columns are complete)."
+    caption = (
+        "Input columns with missing values: rows, missing cells and their percentage (every "
+        "other column is complete)."
+    )
     return {
-        "inputs": provenance.get("inputs", []),
+        "inputs": files_read_table(provenance),
         "data_quality": table(incomplete, columns, caption=caption),
     }
 
@@ -325,7 +345,8 @@ def baseline_section(baseline: pd.DataFrame) -> dict:
         "Baseline characteristics: n (%) of patients with a known value, or median (range); "
         "percentages exclude unknown values, counted in 'missing' rows."
     )
-    return {"baseline": {"header": header, "rows": rows, "caption": caption, "note": ""}}
+    baseline_table = {"header": header, "rows": rows, "caption": caption, "note": "", "open": True}
+    return {"baseline": baseline_table}
 
 
 # --------------------------------------------------------------------------- outcomes
@@ -583,8 +604,9 @@ def safety_section(
                     lambda r: estimate_ci(r["median"], r["min"], r["max"], digits=2, missing="—"),
                 ),
             ],
-            caption="Nadir blood counts on treatment (all patients): WBC, ANC, PLT in 10^9/L, "
-            "HGB in g/dL.",
+            caption="Lowest blood counts on treatment of all patients, overall and by group: "
+            f"median (range); WBC, ANC and PLT in {LAB_UNIT_DISPLAY['ANC']}, HGB in "
+            f"{LAB_UNIT_DISPLAY['HGB']}.",
         ),
         "nadir_tests": table(
             nadir_tests,
@@ -684,7 +706,7 @@ def published_section(published_comparison: pd.DataFrame, options: ReportOptions
         ("Quantity", lambda r: r["quantity"]),
         ("Published", lambda r: num(r["published"], 2)),
         ("This run", lambda r: num(r["this_run"], 2)),
-        ("Unit", lambda r: text(r["unit"])),
+        ("Unit", lambda r: text(unit(r["unit"]))),
         ("Note", lambda r: text(r.get("note"))),
     ]
     caption = (
@@ -696,9 +718,26 @@ def published_section(published_comparison: pd.DataFrame, options: ReportOptions
 
 def provenance_section(provenance: dict) -> dict:
     """The input files with their hashes, the software versions and the configuration used."""
+    inputs = pd.DataFrame(provenance.get("inputs", []), columns=["site", "file", "rows", "sha256"])
+    packages = pd.DataFrame(
+        list(provenance.get("packages", {}).items()), columns=["name", "version"]
+    )
     return {
-        "inputs": provenance.get("inputs", []),
-        "packages": provenance.get("packages", {}),
+        "inputs": table(
+            inputs,
+            [
+                ("Site", lambda r: text(r["site"])),
+                ("File", lambda r: text(r["file"])),
+                ("Rows", lambda r: count(r["rows"])),
+                ("SHA-256", lambda r: text(r["sha256"])),
+            ],
+            caption="Input files of this run with their SHA-256 checksums.",
+        ),
+        "packages": table(
+            packages,
+            [("Package", lambda r: text(r["name"])), ("Version", lambda r: text(r["version"]))],
+            caption="Software versions of this run.",
+        ),
         "git_commit": provenance.get("git_commit", ""),
         "run_time": provenance.get("run_time", ""),
         "config_yaml": yaml.safe_dump(

@@ -175,11 +175,12 @@ def sites_section(
     nothing = missing("One site: nothing stratified by site or pooled across sites.")
     if not one_site(site_meta):  # one site sent rows, others aggregates only
         nothing = missing("One site sent patient rows: nothing stratified by site.")
-    stratified = (cox_stratified, logrank_stratified, site_meta)
+    if all(one_site(t) for t in (cox_stratified, logrank_stratified, site_meta)):
+        return {"site_summary": site_summary_table(site_summary), "note": nothing["missing"]}
     return {
-        "site_contributions": contributions_table(site_contributions),
         "site_summary": site_summary_table(site_summary),
-        "note": nothing["missing"] if all(one_site(t) for t in stratified) else "",
+        "note": "",
+        "site_contributions": contributions_table(site_contributions),
         "cox_by_site": nothing
         if one_site(cox_stratified)
         else cox_by_site_table(cox, cox_stratified),

@@ -1,0 +1,117 @@
+"""The report's figures: embedded as the smaller of the compressed PNG and the SVG, captioned.
+
+Each figure is embedded at print resolution: the PNG the figures rule wrote (``PNG_DPI``) or,
+when it is smaller, its SVG (vector, any resolution) with the drawing's precision kept to
+0.01 pt and its metadata dropped. Either way the page requests nothing: images are ``data:``
+URIs, allowed by the page's Content-Security-Policy.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+from pathlib import Path
+from urllib.parse import quote
+
+import pandas as pd
+
+from rwe.options import ReportOptions
+
+#: Attributes of an SVG whose numbers are drawing coordinates (rounded to 0.01 pt).
+GEOMETRY = re.compile(r'(\s(?:d|x|y|transform|points|width|height)=")([^"]*)(")')
+DECIMAL = re.compile(r"-?\d+\.\d{3,}")
+PATH_COMMAND = re.compile(r"\s*([MLCZQHVmlczqhv])\s*")
+STYLE = re.compile(r'( style=")([^"]*)(")')
+
+
+def _in_attribute(pattern: re.Pattern, change, svg: str) -> str:
+    return pattern.sub(lambda m: m.group(1) + change(m.group(2)) + m.group(3), svg)
+
+
+def svg_for_embedding(svg: str) -> str:
+    """Matplotlib's SVG, smaller: no prologue, metadata, group ids or layout whitespace.
+
+    Coordinates in geometry attributes are rounded to 0.01 pt, path commands and styles lose
+    their spaces; text content is left as it is.
+    """
+    svg = re.sub(r"<\?xml.*?\?>|<!DOCTYPE[^>]*>|<metadata>.*?</metadata>", "", svg, flags=re.S)
+    svg = _in_attribute(
+        GEOMETRY,
+        lambda v: DECIMAL.sub(lambda n: f"{float(n.group()):.2f}".rstrip("0").rstrip("."), v),
+        svg,
+    )
+    svg = _in_attribute(
+        re.compile(r'( d=")([^"]*)(")'), lambda v: PATH_COMMAND.sub(r"\1", v).strip(), svg
+    )
+    svg = _in_attribute(STYLE, lambda v: re.sub(r"([:;])\s+", r"\1", v).strip(), svg)
+    svg = re.sub(r'<g id="[^"]*">', "<g>", svg)  # group ids are never referenced
+    svg = re.sub(r">\s+<", "><", svg.strip())
+    return re.sub(r"\s*\n\s*", " ", svg)
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height of a PNG in pixels (from its IHDR chunk)."""
+    return struct.unpack(">II", data[16:24])
+
+
+def embedded(png: Path) -> dict:
+    """``src`` (a data: URI), ``width`` and ``height`` of the smaller of ``png`` and its SVG."""
+    data = png.read_bytes()
+    width, height = png_size(data)
+    src = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    svg_path = png.with_suffix(".svg")
+    if svg_path.is_file():
+        svg = "data:image/svg+xml," + quote(
+            svg_for_embedding(svg_path.read_text("utf-8")), safe=" /:;,=.-_()"
+        )
+        if len(svg) < len(src):
+            src = svg
+    return {"src": src, "width": width, "height": height}
+
+
+def descriptions(options: ReportOptions) -> dict[str, str]:
+    """What each kind of figure shows (after its title in the caption), from the options."""
+    level = round(100 * options.conf_level)
+    return {
+        "km": f"Kaplan–Meier estimates with {level}% pointwise confidence bands on the "
+        f"'{options.conf_type}' scale, the log-rank p when groups are compared, and the numbers "
+        "at risk below; + marks a censored time.",
+        "forest": f"Hazard ratios with {level}% Wald confidence intervals (log scale) of the "
+        "multivariable Cox model, Efron ties, complete cases.",
+        "response": f"Best overall response by IMWG category, or ORR and CBR with exact {level}% "
+        "confidence intervals, among patients with an evaluable response.",
+        "nadir": "Each patient's lowest count on treatment: boxes show the median and quartiles, "
+        "whiskers reach 1.5 IQR; dashed lines mark the CTCAE v5 grade-3 thresholds.",
+        "exposure": f"Probability of each outcome fitted by logistic regression with its {level}% "
+        "confidence band, and the observed proportion (exact CI) below and above the median.",
+        "swimmer": "One bar per patient from day 0 to last contact, with first response, "
+        "progression and death marked.",
+        "meta": f"Per-site hazard ratios with {level}% confidence intervals (squares sized by "
+        "weight) and the pooled estimates (diamonds): fixed effect, and random effects by "
+        "DerSimonian–Laird and REML.",
+    }
+
+
+def embed_figures(
+    figures: pd.DataFrame, folder: Path, options: ReportOptions
+) -> dict[str, list[dict]]:
+    """The figures of each report section, embedded (:func:`embedded`) and captioned.
+
+    ``figures`` is the index of :func:`rwe.plots.make_figures` (``name, kind, section, title``
+    and optionally ``file``, the path under ``folder`` without suffix).
+    """
+    described = descriptions(options)
+    out: dict[str, list[dict]] = {}
+    for f in figures.itertuples():
+        stem = f.file if "file" in figures.columns else f.name
+        kind = getattr(f, "kind", "")
+        out.setdefault(f.section, []).append(
+            {
+                "name": f.name,
+                "title": f.title,
+                "description": described.get(kind, ""),
+                **embedded(folder / f"{stem}.png"),
+            }
+        )
+    return out
