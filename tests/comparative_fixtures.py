@@ -82,6 +82,7 @@ def comparative_tables(imbalanced: bool = True, level: str = "Ixa-Pd") -> dict[s
                 "variance": "robust",
                 "estimand": "ATE",
                 "weighting": "ATE, stabilised",
+                "ties": "breslow",
                 "evalue": 2.21,
                 "evalue_ci": 1.0,
                 "note": "",

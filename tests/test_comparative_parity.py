@@ -108,6 +108,7 @@ def compare_with_r(tmp_path: Path, adsl, adtte, **options) -> int:
         "balance_threshold": 0.1,
         "evalue_common_outcome": 0.15,
         "conf_type": "log",
+        "ties": "efron",
         **options,
     }
     na = lambda v: "NA" if v is None else ",".join(map(str, v)) if isinstance(v, list) else v  # noqa: E731
@@ -128,6 +129,7 @@ def compare_with_r(tmp_path: Path, adsl, adtte, **options) -> int:
         0.95,
         na(LANDMARKS),
         o["conf_type"],
+        o["ties"],
     )
     result = cmp.compare(adsl, adtte, landmarks_months=LANDMARKS, **o)
     r_dir = tmp_path / "r"
@@ -164,6 +166,7 @@ def test_demo_att_trimmed_truncated_match_r(tmp_path, demo):
         rmst_tau_months=24,
         evalue_common_outcome=0.5,
         conf_type="log-log",
+        ties="breslow",
     )
     assert n > 150
 

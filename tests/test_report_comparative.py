@@ -62,3 +62,4 @@ def test_km_medians_and_landmarks_per_group_and_the_weighting_are_shown():
     assert rows[1]["Estimate"] == "Survival at 12 months"
     assert rows[1]["Value (95% CI)"] == "41.0 (30.0–55.0)"
     assert context["weighting"] == "ATE, stabilised"
+    assert "Cox model (Breslow ties)" in context["effects"]["caption"]  # the run's conventions

@@ -772,6 +772,7 @@ EFFECT_COLUMNS = [
     "note",
     "estimand",
     "weighting",
+    "ties",
 ]
 
 
@@ -859,7 +860,7 @@ def weight_cohort(
     return out, model, pd.DataFrame(rows, columns=ATTRITION_COLUMNS)
 
 
-def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level) -> dict:
+def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level, ties) -> dict:
     """One row of :func:`effects_table`: the Cox HR of treated vs control, weighted or not."""
     ep = endpoint.lower()
     event = data[f"{ep}_event"].to_numpy(int)
@@ -887,6 +888,7 @@ def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level) -> dict
         ["treated"],
         weights=w if weighted else None,
         robust=True if weighted else None,
+        ties=ties,
     )
     row = fit.table(conf_level).iloc[0]
     out |= {key: row[key] for key in ("hr", "ci_lower", "ci_upper", "p", "se")}
@@ -899,10 +901,10 @@ def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level) -> dict
     return out
 
 
-def effects_table(label: str, data, evalue_common_outcome=0.15, conf_level=0.95):
+def effects_table(label: str, data, evalue_common_outcome=0.15, conf_level=0.95, ties="efron"):
     """Unweighted and IPT-weighted Cox hazard ratios, treated vs control, per endpoint.
 
-    Unweighted: R ``coxph(Surv(time, event) ~ treated)`` (Efron ties, model variance).
+    Unweighted: R ``coxph(Surv(time, event) ~ treated, ties = ties)`` (model variance).
     Weighted: ``coxph(Surv(time, event) ~ treated, weights = w, robust = TRUE)``: the robust
     (sandwich) variance, its Wald CI and p. E-values (:func:`evalue`) for the weighted, adjusted
     HR, with the common-outcome transformation when the share of patients with the event
@@ -914,7 +916,7 @@ def effects_table(label: str, data, evalue_common_outcome=0.15, conf_level=0.95)
         :data:`EFFECT_COLUMNS`; ``ess_*`` are Kish's effective sample sizes.
     """
     rows = [
-        _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level)
+        _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level, ties)
         for endpoint in ENDPOINTS
         for weighted in (False, True)
     ]
@@ -1191,9 +1193,12 @@ def compare(
     evalue_common_outcome: float = 0.15,
     landmarks_months=(6, 12, 24),
     conf_type: str = "log",
+    ties: str = "efron",
     conf_level: float = 0.95,
 ) -> Comparison:
     """The whole comparison of two levels: cohort, PS weights and every table.
+
+    ``conf_type`` (Kaplan–Meier CIs) and ``ties`` (Cox) are the run's software conventions.
 
     Returns
     -------
@@ -1219,8 +1224,8 @@ def compare(
     )
     cif = cif_curves(data, levels, conf_level)
     risks = cif_landmarks(cif, landmarks_months) + competing_tests(data, conf_level)
-    effects = effects_table(label, data, evalue_common_outcome, conf_level).assign(
-        estimand=estimand, weighting=weighting_text(estimand, stabilize, trim, truncate)
+    effects = effects_table(label, data, evalue_common_outcome, conf_level, ties).assign(
+        estimand=estimand, weighting=weighting_text(estimand, stabilize, trim, truncate), ties=ties
     )
     ps_model = model.table().assign(note="")
     if model.separated:

@@ -1,7 +1,7 @@
 # Reference values for the comparative-effectiveness tables, computed with R.
 #
 # Usage: Rscript comparative_reference.R ADAM_DIR OUT_DIR TREATMENT LEVELS COVARIATES ESTIMAND \
-#                STABILIZE TRIM TRUNCATE TAU THRESHOLD COMMON CONF_LEVEL LANDMARKS CONF_TYPE
+#                STABILIZE TRIM TRUNCATE TAU THRESHOLD COMMON CONF_LEVEL LANDMARKS CONF_TYPE TIES
 # (LEVELS, COVARIATES, TRUNCATE, LANDMARKS comma-separated; TRIM, TRUNCATE, TAU may be "NA").
 # Reads adsl.csv and adtte.csv and writes ps.csv (per patient: ps, weight), ps_model.csv,
 # ps_balance.csv, comparative_effects.csv, comparative_km.csv, rmst.csv and competing_risks.csv,
@@ -25,7 +25,7 @@ levels <- split(args[4]); covariates <- split(args[5]); estimand <- args[6]
 stabilize <- as.logical(args[7]); trim <- suppressWarnings(as.numeric(args[8]))
 truncate <- as.numeric(split(args[9])); tau_config <- suppressWarnings(as.numeric(args[10]))
 threshold <- as.numeric(args[11]); common_share <- as.numeric(args[12])
-conf_level <- as.numeric(args[13]); landmarks <- as.numeric(split(args[14])); conf_type <- args[15]
+conf_level <- as.numeric(args[13]); landmarks <- as.numeric(split(args[14])); conf_type <- args[15]; ties <- args[16]
 z <- qnorm(1 - (1 - conf_level) / 2)
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
 write <- function(x, name) write.csv(x, file.path(out_dir, name), row.names = FALSE)
@@ -100,8 +100,8 @@ for (ep in c("PFS", "OS")) {
   common <- share_events > common_share
   for (method in c("unweighted", "weighted")) {
     fit <- if (method == "weighted") {
-      coxph(Surv(time, event) ~ treated, data = dd, weights = w, robust = TRUE)
-    } else coxph(Surv(time, event) ~ treated, data = dd)
+      coxph(Surv(time, event) ~ treated, data = dd, weights = w, robust = TRUE, ties = ties)
+    } else coxph(Surv(time, event) ~ treated, data = dd, ties = ties)
     s <- summary(fit, conf.int = conf_level)
     se <- if (method == "weighted") s$coefficients[1, "robust se"] else s$coefficients[1, "se(coef)"]
     hr <- s$conf.int[1, 1]; lo <- s$conf.int[1, 3]; hi <- s$conf.int[1, 4]

@@ -17,7 +17,7 @@ COMPARATIVE_TABLES = {
     "comparative_effects": [
         *["endpoint", "comparison", "method", "hr", "ci_lower", "ci_upper", "p", "se"],
         *["variance", "n", "events", "ess_treated", "ess_control", "outcome_share"],
-        *["common_outcome", "evalue", "evalue_ci", "note", "estimand", "weighting"],
+        *["common_outcome", "evalue", "evalue_ci", "note", "estimand", "weighting", "ties"],
     ],
     "comparative_km": [
         *["endpoint", "comparison", "method", "group", "statistic", "month", "estimate"],
@@ -134,6 +134,7 @@ def comparative_section(
     cr = competing_risks
     tests = cr[cr["analysis"].isin(["gray_test", "fine_gray"])]
     weighting = next(iter(comparative_effects["weighting"].dropna()), "")
+    ties = next(iter(comparative_effects["ties"].dropna()), "efron")
     km = comparative_km
     return {
         "comparison": label_of,
@@ -182,9 +183,10 @@ def comparative_section(
                 ("E-value (CI limit)", _evalue_text),
                 ("Note", lambda r: text(r.get("note"))),
             ],
-            caption=f"Hazard ratios of {label_of}. Unweighted: Cox model (Efron ties). "
+            caption=f"Hazard ratios of {label_of}. Unweighted: Cox model ({str(ties).capitalize()} "
+            "ties). "
             "IPT-weighted: weighted Cox model with robust (sandwich) variance, as R coxph(weights "
-            "= w, robust = TRUE). E-values (VanderWeele & Ding 2017) of the weighted HR and of its "
+            "= w, robust = TRUE, same ties). E-values (VanderWeele & Ding 2017) of the weighted HR and of its "
             "CI limit closer to 1; the common-outcome transformation is used when the event is "
             "not rare.",
         ),
