@@ -605,24 +605,22 @@ class _FineGrayData:
         self.first = np.searchsorted(self.time, self.fail_times, side="left")
         self.g_fail = self.g_minus[self.first]
 
+    def _risk_set_sums(self, at_or_after: np.ndarray, competing: np.ndarray) -> np.ndarray:
+        """Per failure time T: Σ ``at_or_after`` over t ≥ T + G(T−) Σ ``competing`` over t < T."""
+        suffix = np.cumsum(at_or_after[::-1], axis=0)[::-1][self.first]
+        zeros = np.zeros((1, *competing.shape[1:]))
+        before = np.concatenate([zeros, np.cumsum(competing, axis=0)])[self.first]
+        return suffix + self.g_fail.reshape(-1, *[1] * (competing.ndim - 1)) * before
+
     def sums(self, beta: np.ndarray):
-        """S0, S1, S2 of each distinct failure time's weighted risk set."""
+        """exp(x'b) of each row; S0, S1, S2 of each distinct failure time's weighted risk set."""
         e = np.exp(self.X @ beta)
         x = self.X
         comp = np.where(self.other, e / self.g_minus, 0.0)
-
-        def at_fail(f):  # f: (n, ...) per-subject terms for suffix and competing parts
-            suffix = np.cumsum(f[0][::-1], axis=0)[::-1]
-            prefix = np.concatenate([np.zeros((1, *f[1].shape[1:])), np.cumsum(f[1], axis=0)])
-            return (
-                suffix[self.first]
-                + self.g_fail.reshape(-1, *[1] * (f[0].ndim - 1)) * prefix[self.first]
-            )
-
-        s0 = at_fail((e, comp))
-        s1 = at_fail((e[:, None] * x, comp[:, None] * x))
         xx = x[:, :, None] * x[:, None, :]
-        s2 = at_fail((e[:, None, None] * xx, comp[:, None, None] * xx))
+        s0 = self._risk_set_sums(e, comp)
+        s1 = self._risk_set_sums(e[:, None] * x, comp[:, None] * x)
+        s2 = self._risk_set_sums(e[:, None, None] * xx, comp[:, None, None] * xx)
         return e, s0, s1, s2
 
     def objective(self, beta: np.ndarray, derivatives: bool = True):
@@ -710,7 +708,6 @@ def fine_gray(
     p = data.X.shape[1]
     b = np.zeros(p)
     converged = False
-    lik, score, info = data.objective(b)
     for iteration in range(maxiter + 1):
         lik, score, info = data.objective(b)
         if np.max(np.abs(score) * np.maximum(np.abs(b), 1)) < max(abs(lik), 1) * gtol:
