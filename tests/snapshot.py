@@ -24,7 +24,10 @@ def normalise(html: str) -> str:
     html = re.sub(r"\b[0-9a-f]{40}(-dirty)?\b|unknown \(not a git checkout\)", "<commit>", html)
     html = re.sub(r"\b[0-9a-f]{64}\b", "<sha256>", html)
     html = re.sub(r"(<tr><td>[\w.-]+</td><td>)\d[^<]*(</td></tr>)", r"\1<version>\2", html)
-    html = re.sub(r"(lifelines|pandas) \d[\d.]*", r"\1 <version>", html)
+    html = re.sub(r"\b(pandas|numpy|scipy|Python) \d[\d.]*", r"\1 <version>", html)
+    html = re.sub(
+        r"R [\d.]+ with survival [\d.?]+ is installed|R was not found", "<R versions>", html
+    )
     return html.replace(str(ROOT), "<root>")
 
 

@@ -203,7 +203,9 @@ def fixture_provenance() -> dict:
         "inputs": [{"site": "site", "file": f"{name}.csv", "rows": 60, "format": "UTF-8, comma-separated",
                     "sha256": "ab" * 32} for name in ("patients", "adverse_events", "labs")],
         "config": fixture_config(),
-        "packages": {"pandas": "2.3.3", "lifelines": "0.30.3"},
+        "packages": {"pandas": "2.3.3", "numpy": "2.4.6"},
+        "python": "3.11.7",
+        "r": {"R": "4.2.2", "survival": "3.5.3"},
         "git_commit": "0123456789abcdef0123456789abcdef01234567",
         "run_time": "2026-01-02T03:04:05+00:00",
     }  # fmt: skip
@@ -442,8 +444,16 @@ def test_long_tables_are_collapsed_with_their_number_and_caption(tmp_path):
 def test_docx_opens_and_holds_every_numbered_table(tmp_path):
     figures = fixture_figures(tmp_path / "figures")
     path, docx_path = tmp_path / "report.html", tmp_path / "tables.docx"
-    write_report(fixture_tables(), figures, tmp_path / "figures", fixture_provenance(), fixture_options(), path,
-                 docx_path)  # fmt: skip
+    options = fixture_options()
+    write_report(
+        fixture_tables(),
+        figures,
+        tmp_path / "figures",
+        fixture_provenance(),
+        options,
+        path,
+        docx_path,
+    )
     html = path.read_text(encoding="utf-8")
     numbers = re.findall(r'<span class="label">Table (\d+)\.</span> ([^<]*)', html)
     document = docx.Document(str(docx_path))
@@ -458,8 +468,8 @@ def test_docx_opens_and_holds_every_numbered_table(tmp_path):
         "Reason",
         "Analysed",
     ]
-    assert [c.text for c in attrition.rows[2].cells] == ["response analysis", "60", "3",
-                                                         "best response not evaluable", "57"]  # fmt: skip
+    second = ["response analysis", "60", "3", "best response not evaluable", "57"]
+    assert [c.text for c in attrition.rows[2].cells] == second
     assert attrition.rows[2].cells[1].paragraphs[0].alignment == WD_ALIGN_PARAGRAPH.RIGHT
     assert XSS in {c.text for t in document.tables for row in t.rows for c in row.cells}  # as text
 
@@ -495,3 +505,42 @@ def test_every_section_has_a_partial_and_a_builder_the_registry_can_call():
         assert (templates / section.partial).is_file(), section.id
         assert set(inspect.signature(section.builder).parameters) <= known, section.id
     assert REPORT_TABLES == list(TABLE_COLUMNS)
+
+
+def test_methods_say_what_computed_the_numbers_and_on_which_data(tmp_path):
+    html = render(tmp_path)
+    methods = html[html.index('<section id="methods">') :]
+    methods = methods[: methods.index("</section>")]
+    assert "rwe&#39;s own estimators" in methods
+    for function in ("survfit", "quantile.survfit", "survdiff", "coxph", "cox.zph", "fisher.test"):
+        assert function in methods
+    assert "lifelines" not in methods
+    assert "Python 3.11.7, pandas 2.3.3, numpy 2.4.6" in methods
+    assert "R 4.2.2 with survival 3.5.3" in methods
+    assert "Data cut cut-2." in methods
+    assert "Data cut: cut-2" in html  # and in the page's header
+    provenance = fixture_provenance() | {"r": {}}
+    figures = fixture_figures(tmp_path / "f")
+    context = build_context(
+        fixture_tables(), figures, tmp_path / "f", provenance, fixture_options()
+    )
+    html = render_report(context)
+    assert "R was not found where this run was made." in html
+
+
+def test_methods_state_that_the_tests_are_exploratory_and_unadjusted(tmp_path):
+    html = render(tmp_path)
+    assert (
+        "All tests are exploratory and unadjusted for multiplicity (1 log-rank tests, "
+        "1 Fisher&#39;s exact tests, 1 Wilcoxon rank-sum tests, besides the Wald tests"
+    ) in html
+
+
+def test_exposure_effects_are_per_iqr_when_the_table_gives_the_iqr(tmp_path):
+    assert "OR per unit (95% CI)" in render(tmp_path)
+    tables = fixture_tables()
+    tables["exposure_response"]["iqr"] = 0.5
+    html = render(tmp_path, tables)
+    assert "OR per IQR (95% CI)" in html
+    assert f"{2.0**0.5:.2f} ({0.9**0.5:.2f}–{4.4**0.5:.2f})" in html  # OR and CI to the power IQR
+    assert "odds ratios per interquartile range (IQR) of the exposure" in html

@@ -11,15 +11,35 @@ def _labs(rows):
 
 
 def test_units_are_harmonised():
-    labs = _labs([("a", 1, "HGB", 95.0, "g/L"), ("a", 1, "PLT", 120, "10^3/µL"), ("a", 1, "ANC", 1.2, "G/L"),
-                  ("a", 1, "SPEP_M", 2.0, "g/dL")])  # fmt: skip
+    labs = _labs(
+        [
+            ("a", 1, "HGB", 95.0, "g/L"),
+            ("a", 1, "PLT", 120, "10^3/µL"),
+            ("a", 1, "ANC", 1.2, "G/L"),
+            ("a", 1, "SPEP_M", 2.0, "g/dL"),
+        ]
+    )
     out = units.harmonise_lab_units(labs)
     assert out["value"].tolist() == pytest.approx([9.5, 120, 1.2, 2.0])
     assert out["unit"].tolist()[:3] == ["g/dL", "10^9/L", "10^9/L"]
 
 
-@pytest.mark.parametrize("unit", ["10^9/L", "x10^9/L", "×10^9/L", "10E9/L", "10**9/L", "10^3/µL", "10^3/μL",
-                                  "10^3/uL", "G/L", "Gpt/L", " /nL "])  # fmt: skip
+@pytest.mark.parametrize(
+    "unit",
+    [
+        "10^9/L",
+        "x10^9/L",
+        "×10^9/L",
+        "10E9/L",
+        "10**9/L",
+        "10^3/µL",
+        "10^3/μL",
+        "10^3/uL",
+        "G/L",
+        "Gpt/L",
+        " /nL ",
+    ],
+)
 def test_count_unit_spellings_are_one_unit(unit):
     out = units.harmonise_lab_units(_labs([("a", 1, "PLT", 120.0, unit)]))
     assert (out["value"].iloc[0], out["unit"].iloc[0]) == (120.0, "10^9/L")

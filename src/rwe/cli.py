@@ -100,9 +100,28 @@ def _export_aggregates(args: argparse.Namespace) -> int:
     return 0
 
 
+#: What ``rwe --help`` says (plain text: argparse prints it as it is).
+DESCRIPTION = (
+    "rwe: real-world-evidence pipeline for multiple myeloma. The analysis itself runs with "
+    "snakemake (see README.md); these commands simulate, resample and check site extracts and "
+    "export an aggregate-only site's summaries."
+)
+
+
+def version() -> str:
+    """The installed rwe version (``unknown`` when rwe is imported from a checkout only)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("rwe")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``rwe`` argument parser."""
-    parser = argparse.ArgumentParser(prog="rwe", description=__doc__)
+    parser = argparse.ArgumentParser(prog="rwe", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"rwe {version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     sim = sub.add_parser("simulate", help="write a synthetic site extract (or several)")
     sim.add_argument("out", help="output folder (one subfolder per site when --sites > 1)")
@@ -134,7 +153,12 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="validate one site extract against the input contract")
     check.add_argument("folder", help="the site's folder (patients.csv and optional long tables)")
     check.add_argument("--site", default="site", help="site name used in messages")
-    check.add_argument("--allow-extra-columns", action="store_true")
+    check.add_argument(
+        "--allow-extra-columns",
+        action="store_true",
+        help="accept and ignore columns that are not in the input contract, as the config key "
+        "allow_extra_columns does (identifier-like and date columns are refused regardless)",
+    )
     check.set_defaults(func=_check)
     agg = sub.add_parser(
         "export-aggregates",

@@ -17,10 +17,23 @@ def run_workflow(workdir: Path, config: dict, *targets: str) -> subprocess.Compl
     config_path = workdir / "config.yaml"
     config_path.write_text(yaml.safe_dump(config))
     return subprocess.run(
-        [str(SNAKEMAKE), *targets, "-s", str(ROOT / "Snakefile"), "--directory", str(workdir),
-         "--cores", "2", "--configfile", str(config_path)],
-        capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+        [
+            str(SNAKEMAKE),
+            *targets,
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(workdir),
+            "--cores",
+            "2",
+            "--configfile",
+            str(config_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
 
 
 def demo_config(sites: dict[str, str]) -> dict:

@@ -32,9 +32,10 @@ def open_in_chromium(path):
         page.on("dialog", lambda d: (seen["dialogs"].append(d.message), d.dismiss()))
         page.goto(path.as_uri())
         page.wait_for_load_state("load")
-        # Figures load lazily: load and decode every one (a broken image fails here).
-        page.evaluate(
-            "() => Promise.all([...document.images].map(i => { i.loading = 'eager'; return i.decode(); }))"
+        # Figures load lazily: load and decode every one, counting those that cannot be.
+        seen["broken"] = page.evaluate(
+            "async () => (await Promise.allSettled([...document.images].map(i => "
+            "{ i.loading = 'eager'; return i.decode(); }))).filter(r => r.status === 'rejected').length"
         )
         seen["sections"] = page.eval_on_selector_all("section", "els => els.map(e => e.id)")
         seen["images"] = page.eval_on_selector_all(
@@ -54,6 +55,7 @@ def test_demo_report_opens_offline_with_every_section_and_figure(demo_run):
     )
     assert seen["console"] == []
     assert seen["errors"] == []
+    assert seen["broken"] == 0
     assert seen["sections"] == [s.id for s in SECTIONS]
     figures = [
         line
@@ -111,3 +113,4 @@ def test_the_browser_check_catches_requests_console_errors_and_dialogs(tmp_path)
     assert any(url.startswith("http://127.0.0.1:9/") for url in seen["requests"])
     assert any("boom" in line for line in seen["console"])
     assert seen["dialogs"] == ["hi"]
+    assert seen["broken"] == 1

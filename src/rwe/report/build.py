@@ -135,6 +135,7 @@ def build_context(
         "csp": CSP,
         "k": k,
         "sites": list(options.sites),
+        "data_cut": options.data_cut,
         "run_time": provenance.get("run_time", ""),
         "git_commit": provenance.get("git_commit", ""),
         "sections": sections,

@@ -170,15 +170,74 @@ HEMATOLOGIC_GRADES = {
 }
 
 
-def methods_section(options: ReportOptions, provenance: dict) -> dict:
+def methods_section(
+    options: ReportOptions,
+    provenance: dict,
+    logrank: pd.DataFrame,
+    response_tests: pd.DataFrame,
+    nadir_tests: pd.DataFrame,
+) -> dict:
     """The methods paragraphs, generated from the configuration actually used."""
-    return {"paragraphs": methods_text(options, provenance)}
+    tests = {
+        "log-rank": logrank,
+        "Fisher's exact": response_tests,
+        "Wilcoxon rank-sum": nadir_tests,
+    }
+    return {
+        "paragraphs": [
+            *methods_text(options, provenance),
+            multiplicity_text(tests),
+            software_text(options, provenance),
+        ]
+    }
+
+
+def multiplicity_text(tests: dict[str, pd.DataFrame]) -> str:
+    """The multiplicity statement, with the number of tests of each kind in this report."""
+    counted = [
+        f"{len(frame)} {name} tests" for name, frame in tests.items() if frame["p"].notna().any()
+    ]
+    shown = f" ({', '.join(counted)}, besides the Wald tests of the Cox models)" if counted else ""
+    return (
+        f"All tests are exploratory and unadjusted for multiplicity{shown}: a p value below 0.05 "
+        "is not a finding on its own, and the estimates with their confidence intervals are the "
+        "results."
+    )
+
+
+#: The R function each of rwe's estimators reproduces (the test suite checks them against R).
+R_EQUIVALENTS = (
+    "Kaplan–Meier curves, medians and landmarks as survival::survfit, quantile.survfit and "
+    "summary.survfit; log-rank tests as survdiff; Cox models as coxph with cox.zph and "
+    "concordance; exact binomial CIs as binom.test; Fisher's exact test and its conditional "
+    "odds ratio as fisher.test; Wilcoxon rank-sum tests as wilcox.test; logistic regression as "
+    "glm(family = binomial); the meta-analysis as metafor::rma"
+)
+
+
+def software_text(options: ReportOptions, provenance: dict) -> str:
+    """What computed the numbers, with which versions, on which data cut."""
+    versions = provenance.get("packages", {})
+    libraries = ", ".join(
+        f"{name} {versions[name]}" for name in ("pandas", "numpy", "scipy") if name in versions
+    )
+    r = provenance.get("r", {})
+    checked = (
+        f"R {r['R']} with survival {r.get('survival', '?')} is installed where this run was made."
+        if r.get("R")
+        else "R was not found where this run was made."
+    )
+    return (
+        f"Data cut {options.data_cut}. Every estimate was computed by rwe's own estimators "
+        f"(commit {provenance.get('git_commit', 'unknown')}; Python "
+        f"{provenance.get('python', '?')}, {libraries}), written to reproduce R: "
+        f"{R_EQUIVALENTS}. Its test suite compares each with R to a relative 1e-4. {checked}"
+    )
 
 
 def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
     """The methods paragraphs (one string each)."""
     level = int(round(100 * options.conf_level))
-    versions = provenance.get("packages", {})
     k = options.min_cell_count
     covariates = ", ".join(label(c) for c in options.covariates)
     if k > 0:
@@ -218,10 +277,7 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         "continuity correction). Exposure–response uses logistic regression on the "
         "time-averaged AUC per day when available, else on the starting dose (Gupta et al. 2016).",
         f"All p values are two-sided; intervals are {level}%. Analysis sets: all patients, and "
-        f"each regimen with more than {options.min_regimen_n} patients. {privacy} Computed with "
-        f"rwe (commit {provenance.get('git_commit', 'unknown')}), lifelines "
-        f"{versions.get('lifelines', '?')}, pandas {versions.get('pandas', '?')}; every estimate "
-        "is checked against R's survival package in the test suite.",
+        f"each regimen with more than {options.min_regimen_n} patients. {privacy}",
     ]
 
 
@@ -651,6 +707,16 @@ def exposure_section(
     def outcome(r):
         return r["outcome"].replace("_", " ")
 
+    # Effects per interquartile range when the stage gives the exposure's IQR (column ``iqr``).
+    iqr = pd.to_numeric(exposure_response.get("iqr", pd.Series(dtype=float)), errors="coerce")
+    per_iqr = len(iqr) > 0 and bool(iqr.notna().all())
+
+    def odds_ratio(r):
+        power = float(r["iqr"]) if per_iqr else 1.0
+        values = (r["odds_ratio"], r["ci_lower"], r["ci_upper"])
+        scaled = [v**power if isinstance(v, float | int) else v for v in values]
+        return estimate_ci(*scaled, digits=2, missing="—")
+
     return {
         "exposure_response": table(
             exposure_response,
@@ -659,12 +725,8 @@ def exposure_section(
                 ("Exposure", lambda r: r["exposure"]),
                 ("n", lambda r: count(r["n"])),
                 ("Events", lambda r: count(r["events"])),
-                (
-                    "OR per unit (95% CI)",
-                    lambda r: estimate_ci(
-                        r["odds_ratio"], r["ci_lower"], r["ci_upper"], digits=2, missing="—"
-                    ),
-                ),
+                *([("IQR", lambda r: num(r["iqr"], 3))] if per_iqr else []),
+                ("OR per IQR (95% CI)" if per_iqr else "OR per unit (95% CI)", odds_ratio),
                 ("p", lambda r: pval(r["p"])),
                 (
                     "Observed below / above median %",
@@ -673,8 +735,9 @@ def exposure_section(
                 ("CV AUC", lambda r: num(r["cv_auc"], 2)),
                 ("Note", lambda r: text(r.get("note"))),
             ],
-            caption="Logistic regression of each outcome on exposure (Wald CI). Disease control "
-            "= best response ≥ SD (not CBR).",
+            caption="Logistic regression of each outcome on exposure (Wald CI)"
+            + ("; odds ratios per interquartile range (IQR) of the exposure" if per_iqr else "")
+            + ". Disease control = best response ≥ SD (not CBR).",
         ),
         "exposure_predictions": table(
             exposure_predictions,
@@ -732,12 +795,14 @@ def provenance_section(provenance: dict) -> dict:
                 ("SHA-256", lambda r: text(r["sha256"])),
             ],
             caption="Input files of this run with their SHA-256 checksums.",
-        ),
+        )
+        | {"numeric": [False, False, True, False]},  # a checksum is text
         "packages": table(
             packages,
             [("Package", lambda r: text(r["name"])), ("Version", lambda r: text(r["version"]))],
             caption="Software versions of this run.",
-        ),
+        )
+        | {"numeric": [False, False]},  # a version is text
         "git_commit": provenance.get("git_commit", ""),
         "run_time": provenance.get("run_time", ""),
         "config_yaml": yaml.safe_dump(
