@@ -33,6 +33,17 @@ COMPARATIVE_TABLES = {
     ],
 }
 METHOD_NAMES = {"unweighted": "Unweighted", "weighted": "IPT-weighted"}
+#: The R functions the section's estimators reproduce (checked against R in the test suite).
+R_EQUIVALENTS = (
+    "The propensity score is R glm(family = binomial); balance follows R cobalt (standardised "
+    "mean differences with the standardisation factor of the unweighted groups, Kish effective "
+    "sample sizes); weighted Kaplan–Meier curves, medians and RMST are R survfit(weights = w), "
+    "quantile.survfit and print.survfit(rmean = τ); weighted hazard ratios are R coxph(weights "
+    "= w, robust = TRUE); cumulative incidence is Aalen–Johansen as R survfit with a "
+    "multi-state status, Gray's test R cmprsk::cuminc and the subdistribution hazard ratio R "
+    "cmprsk::crr; E-values follow VanderWeele & Ding (2017). Progression is the event of "
+    "interest; death without progression is a competing event."
+)
 #: Order of the figures in the section (stems of rwe.comparative_plots.make_figures).
 FIGURE_ORDER = ["love_plot", "ps_overlap", "km_weighted_pfs", "km_weighted_os"]
 FIGURE_ORDER += ["km_unweighted_pfs", "km_unweighted_os", "cif"]
@@ -139,6 +150,7 @@ def comparative_section(
     return {
         "comparison": label_of,
         "weighting": text(weighting),
+        "methods": R_EQUIVALENTS,
         "balance_statement": balance_statement(ps_balance),
         "balance_failed": bool(
             ps_balance.loc[ps_balance["sample"] == "weighted", "imbalanced"].map(_flag).any()
