@@ -178,6 +178,7 @@ def test_trimming_is_counted_in_attrition():
         ("regimen", ["Ixa-Rd", "Ixa-Xd"], [], "no patient has regimen = 'Ixa-Xd'"),
         ("regimen", ["Ixa-Rd", "Ixa-Pd"], ["frailty"], "not columns of ADSL: frailty"),
         ("regimen", ["Ixa-Rd", "Ixa-Rd"], [], "two different levels"),
+        ("regimen", ["Ixa-Rd", "Ixa-Pd"], ["site"], "not numeric"),
     ],
 )
 def test_a_comparison_that_cannot_be_made_is_a_config_error(treatment, levels, covariates, message):

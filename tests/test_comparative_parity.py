@@ -2,10 +2,11 @@
 
 R side: ``glm(family = binomial)``; the weights by formula; cobalt's SMD by hand with
 ``weighted.mean``; ``coxph(Surv(t, e) ~ treated, weights = w, robust = TRUE)``;
-``print(survfit(...), rmean = tau)``; ``survfit(Surv(t, factor(status)) ~ 1)``;
+``print(survfit(...), rmean = tau)``; ``quantile`` and ``summary(times =)`` of weighted
+``survfit``; ``survfit(Surv(t, factor(status)) ~ 1)``;
 ``cmprsk::cuminc`` (Gray's test) and ``cmprsk::crr``; E-values by VanderWeele & Ding's formulas.
 Cohorts: the bundled demo extract (two option sets) and a simulated cohort of 600 patients
-with continuous covariates.
+with continuous covariates (two option sets); the three CI types of km.conf_type.
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ KEYS = {
             "evalue_ci",
         ],
     ),
+    "comparative_km": (
+        ["endpoint", "method", "group", "statistic", "month"],
+        ["estimate", "ci_lower", "ci_upper", "n_risk"],
+    ),
     "rmst": (
         ["endpoint", "method", "group"],
         ["tau", "estimate", "se", "ci_lower", "ci_upper", "p"],
@@ -102,6 +107,8 @@ def compare_with_r(tmp_path: Path, adsl, adtte, **options) -> int:
         "rmst_tau_months": None,
         "balance_threshold": 0.1,
         "evalue_common_outcome": 0.15,
+        "conf_type": "log",
+        "ties": "efron",
         **options,
     }
     na = lambda v: "NA" if v is None else ",".join(map(str, v)) if isinstance(v, list) else v  # noqa: E731
@@ -121,6 +128,8 @@ def compare_with_r(tmp_path: Path, adsl, adtte, **options) -> int:
         o["evalue_common_outcome"],
         0.95,
         na(LANDMARKS),
+        o["conf_type"],
+        o["ties"],
     )
     result = cmp.compare(adsl, adtte, landmarks_months=LANDMARKS, **o)
     r_dir = tmp_path / "r"
@@ -156,6 +165,8 @@ def test_demo_att_trimmed_truncated_match_r(tmp_path, demo):
         truncate=[0.05, 0.95],
         rmst_tau_months=24,
         evalue_common_outcome=0.5,
+        conf_type="log-log",
+        ties="breslow",
     )
     assert n > 150
 
@@ -179,5 +190,6 @@ def test_simulated_att_stabilised_matches_r(tmp_path, simulated):
         estimand="ATT",
         truncate=[0.01, 0.99],
         levels=["Ixa-Pd", "Ixa-Rd"],
+        conf_type="plain",
     )
     assert n > 150

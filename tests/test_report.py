@@ -20,6 +20,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from PIL import Image
 
 import rwe.report
+from comparative_fixtures import comparative_tables
 from rwe.options import ReportOptions, with_schema_defaults
 from rwe.report import (
     CSP,
@@ -108,7 +109,7 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
     extra = {"response_tests": ["n_1", "n_0"]}
     tables = {name: pd.DataFrame(rows[name], columns=TABLE_COLUMNS[name] + extra.get(name, []))
               for name in rows}  # fmt: skip
-    return tables | site_tables() | change_tables()
+    return tables | site_tables() | change_tables() | comparative_tables()
 
 
 def change_tables() -> dict[str, pd.DataFrame]:

@@ -25,12 +25,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype
 from scipy import special
 
 from rwe.exceptions import ConfigError
+from rwe.survival import cox_fit, cumulative_incidence, km_at, km_curve, km_quantile, rmst
 
 ESTIMANDS = ("ATE", "ATT")
-TREATED, CONTROL = 1, 0
 #: Competing-risks status: censored, progression (event of interest), death without progression.
 CENSORED, PROGRESSION, DEATH = 0, 1, 2
 CAUSES = {PROGRESSION: "progression", DEATH: "death without progression"}
@@ -44,24 +45,30 @@ def check_comparison(adsl: pd.DataFrame, treatment: str, levels: list[str], cova
     """Raise :class:`~rwe.exceptions.ConfigError` when the configured comparison can't be made.
 
     The treatment column must exist and hold both levels; the two levels must differ; every
-    covariate must be a column of ADSL.
+    covariate must be a numeric column of ADSL.
     """
     problems = []
     if treatment not in adsl.columns:
         problems.append(f"compare.treatment: '{treatment}' is not a column of ADSL")
     else:
         present = set(adsl[treatment].dropna().astype(str))
+        # The levels present are named only when they are few (codes, never identifiers).
+        shown = ", ".join(sorted(present)) if len(present) <= 12 else f"{len(present)} values"
         for level in levels:
             if level not in present:
                 problems.append(
-                    f"compare.levels: no patient has {treatment} = '{level}' "
-                    f"(present: {', '.join(sorted(present))})"
+                    f"compare.levels: no patient has {treatment} = '{level}' (present: {shown})"
                 )
     if len(levels) != 2 or levels[0] == levels[1]:
         problems.append("compare.levels: give two different levels (treated first, then control)")
     missing = [c for c in covariates if c not in adsl.columns]
     if missing:
         problems.append(f"compare.covariates: not columns of ADSL: {', '.join(missing)}")
+    text = [c for c in covariates if c in adsl.columns and not is_numeric_dtype(adsl[c])]
+    if text:
+        problems.append(
+            f"compare.covariates: not numeric (use a 0/1 flag or a number): {', '.join(text)}"
+        )
     if problems:
         raise ConfigError("; ".join(problems))
 
@@ -123,9 +130,7 @@ def comparison_cohort(
             len(data),
         )
     )
-    known = (
-        data[covariates].notna().all(axis=1).to_numpy() if covariates else np.ones(len(data), bool)
-    )
+    known = data[covariates].notna().all(axis=1).to_numpy()
     missing = {c: int(data[c].isna().sum()) for c in covariates if data[c].isna().any()}
     reason = ", ".join(f"{c} unknown ({k})" for c, k in missing.items())
     rows.append(("covariates known", len(data), int((~known).sum()), reason, int(known.sum())))
@@ -155,11 +160,10 @@ def comparison_cohort(
             int(usable.sum()),
         )
     )
+    cohort["cr_status"] = competing_status(data)
     cohort = cohort[usable].reset_index(drop=True)
     cohort["pfs_event"] = cohort["pfs_event"].astype(int)
     cohort["os_event"] = cohort["os_event"].astype(int)
-    status = pd.Series(competing_status(data), index=data.index)
-    cohort["cr_status"] = status.to_numpy()[usable] if len(status) else np.array([], dtype=int)
     return cohort, pd.DataFrame(rows, columns=ATTRITION_COLUMNS)
 
 
@@ -601,24 +605,22 @@ class _FineGrayData:
         self.first = np.searchsorted(self.time, self.fail_times, side="left")
         self.g_fail = self.g_minus[self.first]
 
+    def _risk_set_sums(self, at_or_after: np.ndarray, competing: np.ndarray) -> np.ndarray:
+        """Per failure time T: Σ ``at_or_after`` over t ≥ T + G(T−) Σ ``competing`` over t < T."""
+        suffix = np.cumsum(at_or_after[::-1], axis=0)[::-1][self.first]
+        zeros = np.zeros((1, *competing.shape[1:]))
+        before = np.concatenate([zeros, np.cumsum(competing, axis=0)])[self.first]
+        return suffix + self.g_fail.reshape(-1, *[1] * (competing.ndim - 1)) * before
+
     def sums(self, beta: np.ndarray):
-        """S0, S1, S2 of each distinct failure time's weighted risk set."""
+        """exp(x'b) of each row; S0, S1, S2 of each distinct failure time's weighted risk set."""
         e = np.exp(self.X @ beta)
         x = self.X
         comp = np.where(self.other, e / self.g_minus, 0.0)
-
-        def at_fail(f):  # f: (n, ...) per-subject terms for suffix and competing parts
-            suffix = np.cumsum(f[0][::-1], axis=0)[::-1]
-            prefix = np.concatenate([np.zeros((1, *f[1].shape[1:])), np.cumsum(f[1], axis=0)])
-            return (
-                suffix[self.first]
-                + self.g_fail.reshape(-1, *[1] * (f[0].ndim - 1)) * prefix[self.first]
-            )
-
-        s0 = at_fail((e, comp))
-        s1 = at_fail((e[:, None] * x, comp[:, None] * x))
         xx = x[:, :, None] * x[:, None, :]
-        s2 = at_fail((e[:, None, None] * xx, comp[:, None, None] * xx))
+        s0 = self._risk_set_sums(e, comp)
+        s1 = self._risk_set_sums(e[:, None] * x, comp[:, None] * x)
+        s2 = self._risk_set_sums(e[:, None, None] * xx, comp[:, None, None] * xx)
         return e, s0, s1, s2
 
     def objective(self, beta: np.ndarray, derivatives: bool = True):
@@ -706,7 +708,6 @@ def fine_gray(
     p = data.X.shape[1]
     b = np.zeros(p)
     converged = False
-    lik, score, info = data.objective(b)
     for iteration in range(maxiter + 1):
         lik, score, info = data.objective(b)
         if np.max(np.abs(score) * np.maximum(np.abs(b), 1)) < max(abs(lik), 1) * gtol:
@@ -766,6 +767,9 @@ EFFECT_COLUMNS = [
     "evalue",
     "evalue_ci",
     "note",
+    "estimand",
+    "weighting",
+    "ties",
 ]
 
 
@@ -794,7 +798,24 @@ class Comparison:
     @property
     def label(self) -> str:
         """``treated vs control``, as the tables write it."""
-        return f"{self.levels[0]} vs {self.levels[1]}"
+        return comparison_label(self.levels)
+
+
+def comparison_label(levels: list[str]) -> str:
+    """``treated vs control``: the ``comparison`` column of every table."""
+    return f"{levels[0]} vs {levels[1]}"
+
+
+def weighting_text(estimand: str, stabilize: bool, trim=None, truncate=None) -> str:
+    """The weighting in words, for the tables and the report: ``ATE, stabilised, ...``."""
+    parts = [estimand, "stabilised" if stabilize else "not stabilised"]
+    if trim:
+        parts.append(f"PS trimmed to [{trim:g}, {1 - trim:g}]")
+    if truncate:
+        parts.append(
+            f"weights truncated at percentiles {100 * truncate[0]:g} and {100 * truncate[1]:g}"
+        )
+    return ", ".join(parts)
 
 
 def weight_cohort(
@@ -836,10 +857,8 @@ def weight_cohort(
     return out, model, pd.DataFrame(rows, columns=ATTRITION_COLUMNS)
 
 
-def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level) -> dict:
+def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level, ties) -> dict:
     """One row of :func:`effects_table`: the Cox HR of treated vs control, weighted or not."""
-    from rwe.survival import cox_fit
-
     ep = endpoint.lower()
     event = data[f"{ep}_event"].to_numpy(int)
     treated = data["treated"].to_numpy() == 1
@@ -866,6 +885,7 @@ def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level) -> dict
         ["treated"],
         weights=w if weighted else None,
         robust=True if weighted else None,
+        ties=ties,
     )
     row = fit.table(conf_level).iloc[0]
     out |= {key: row[key] for key in ("hr", "ci_lower", "ci_upper", "p", "se")}
@@ -878,10 +898,10 @@ def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level) -> dict
     return out
 
 
-def effects_table(comparison_label, data, evalue_common_outcome=0.15, conf_level=0.95):
+def effects_table(label: str, data, evalue_common_outcome=0.15, conf_level=0.95, ties="efron"):
     """Unweighted and IPT-weighted Cox hazard ratios, treated vs control, per endpoint.
 
-    Unweighted: R ``coxph(Surv(time, event) ~ treated)`` (Efron ties, model variance).
+    Unweighted: R ``coxph(Surv(time, event) ~ treated, ties = ties)`` (model variance).
     Weighted: ``coxph(Surv(time, event) ~ treated, weights = w, robust = TRUE)``: the robust
     (sandwich) variance, its Wald CI and p. E-values (:func:`evalue`) for the weighted, adjusted
     HR, with the common-outcome transformation when the share of patients with the event
@@ -893,12 +913,11 @@ def effects_table(comparison_label, data, evalue_common_outcome=0.15, conf_level
         :data:`EFFECT_COLUMNS`; ``ess_*`` are Kish's effective sample sizes.
     """
     rows = [
-        _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level)
+        _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level, ties)
         for endpoint in ENDPOINTS
         for weighted in (False, True)
     ]
-    table = pd.DataFrame(rows).assign(comparison=comparison_label)
-    return table.reindex(columns=EFFECT_COLUMNS)
+    return pd.DataFrame(rows).assign(comparison=label).reindex(columns=EFFECT_COLUMNS)
 
 
 RMST_COLUMNS = ["endpoint", "comparison", "method", "group", "tau", "estimate", "se"]
@@ -930,8 +949,6 @@ def rmst_tau(data: pd.DataFrame, endpoint: str, tau_months: float | None) -> tup
 
 def km_by_group(data, levels, endpoint, weighted: bool, conf_type="log", conf_level=0.95):
     """Kaplan–Meier curve of each group, IPT-weighted or not (R ``survfit(..., weights = w)``)."""
-    from rwe.survival import km_curve
-
     time = data[f"{endpoint.lower()}_time"].to_numpy(float)
     event = data[f"{endpoint.lower()}_event"].to_numpy(float)
     w = data["weight"].to_numpy(float)
@@ -941,6 +958,65 @@ def km_by_group(data, levels, endpoint, weighted: bool, conf_type="log", conf_le
         )
         for level, rows in _groups(data, levels)
     }
+
+
+KM_COLUMNS = ["endpoint", "comparison", "method", "group", "statistic", "month", "estimate"]
+KM_COLUMNS += ["ci_lower", "ci_upper", "n_risk"]
+
+
+def km_table(
+    data: pd.DataFrame,
+    levels: list[str],
+    landmarks_months=(6, 12, 24),
+    conf_type: str = "log",
+    conf_level: float = 0.95,
+) -> pd.DataFrame:
+    """Kaplan–Meier median and landmark survival of each group, unweighted and IPT-weighted.
+
+    As R ``quantile(survfit(Surv(time, event) ~ 1, weights = w), 0.5)`` and ``summary(fit,
+    times = month)`` (``extend = FALSE``: NaN beyond the last time), per group; the weighted
+    curve's variance is R's default for fractional weights (:func:`rwe.survival.km_curve`).
+    ``n_risk`` is the number of patients at risk (unweighted) at the landmark.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`KM_COLUMNS`; ``statistic`` is ``median`` (months) or ``surv`` (at ``month``).
+    """
+    rows = []
+    for endpoint in ENDPOINTS:
+        counts = km_by_group(data, levels, endpoint, False, conf_type, conf_level)
+        weighted = km_by_group(data, levels, endpoint, True, conf_type, conf_level)
+        for method, curves in (("unweighted", counts), ("weighted", weighted)):
+            for level, curve in curves.items():
+                base = {"endpoint": endpoint, "method": method, "group": level}
+                n = int(counts[level]["n_risk"].iloc[0]) if len(counts[level]) else 0
+                median, lower, upper = km_quantile(curve, 0.5)
+                rows.append(
+                    {
+                        **base,
+                        "statistic": "median",
+                        "month": np.nan,
+                        "estimate": median,
+                        "ci_lower": lower,
+                        "ci_upper": upper,
+                        "n_risk": n,
+                    }
+                )
+                for month in landmarks_months:
+                    at = km_at(curve, month, n)
+                    rows.append(
+                        {
+                            **base,
+                            "statistic": "surv",
+                            "month": month,
+                            "estimate": at["surv"],
+                            "ci_lower": at["ci_lower"],
+                            "ci_upper": at["ci_upper"],
+                            "n_risk": km_at(counts[level], month, n)["n_risk"],
+                        }
+                    )
+    return pd.DataFrame(rows).assign(comparison=comparison_label(levels))[KM_COLUMNS]
 
 
 def _wald(estimate: float, se: float, z: float, log: bool = False) -> dict:
@@ -972,17 +1048,14 @@ def rmst_table(
     pandas.DataFrame
         :data:`RMST_COLUMNS`; months.
     """
-    from rwe.survival import rmst
-
     z = float(special.ndtri(1 - (1 - conf_level) / 2))
     rows = []
     for endpoint in ENDPOINTS:
         tau, note = rmst_tau(data, endpoint, tau_months)
         for method in METHODS:
             curves = km_by_group(data, levels, endpoint, method == "weighted")
-            (m1, s1), (m0, s0) = (
-                (r["rmean"], r["se"]) for r in (rmst(curves[level], tau) for level in levels)
-            )
+            treated, control = (rmst(curves[level], tau) for level in levels)
+            m1, s1, m0, s0 = treated["rmean"], treated["se"], control["rmean"], control["se"]
             base = {"endpoint": endpoint, "method": method, "tau": tau, "note": note}
             rows += [
                 {**base, "group": levels[0], **_wald(m1, s1, z), "p": np.nan},
@@ -992,8 +1065,7 @@ def rmst_table(
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = _wald(np.log(m1 / m0), np.hypot(s1 / m1, s0 / m0), z, log=True)
             rows.append({**base, "group": "ratio", **ratio})
-    label = f"{levels[0]} vs {levels[1]}"
-    return pd.DataFrame(rows).assign(comparison=label)[RMST_COLUMNS]
+    return pd.DataFrame(rows).assign(comparison=comparison_label(levels))[RMST_COLUMNS]
 
 
 def competing_tests(data: pd.DataFrame, conf_level: float = 0.95) -> list[dict]:
@@ -1038,8 +1110,6 @@ def cif_curves(data: pd.DataFrame, levels: list[str], conf_level: float = 0.95) 
     pandas.DataFrame
         ``group, cause`` (words) and the columns of ``cumulative_incidence``.
     """
-    from rwe.survival import cumulative_incidence, km_curve
-
     parts = []
     for level, rows in _groups(data, levels):
         time = data["pfs_time"].to_numpy(float)[rows]
@@ -1119,15 +1189,19 @@ def compare(
     balance_threshold: float = 0.1,
     evalue_common_outcome: float = 0.15,
     landmarks_months=(6, 12, 24),
+    conf_type: str = "log",
+    ties: str = "efron",
     conf_level: float = 0.95,
 ) -> Comparison:
     """The whole comparison of two levels: cohort, PS weights and every table.
+
+    ``conf_type`` (Kaplan–Meier CIs) and ``ties`` (Cox) are the run's software conventions.
 
     Returns
     -------
     Comparison
         ``tables``: ``comparative_attrition``, ``ps_model``, ``ps_balance``,
-        ``comparative_effects``, ``rmst``, ``competing_risks``.
+        ``comparative_effects``, ``comparative_km``, ``rmst``, ``competing_risks``.
     """
     levels = list(levels)
     cohort, attrition = comparison_cohort(adsl, adtte, treatment, levels, covariates)
@@ -1147,7 +1221,9 @@ def compare(
     )
     cif = cif_curves(data, levels, conf_level)
     risks = cif_landmarks(cif, landmarks_months) + competing_tests(data, conf_level)
-    effects = effects_table(label, data, evalue_common_outcome, conf_level)
+    effects = effects_table(label, data, evalue_common_outcome, conf_level, ties).assign(
+        estimand=estimand, weighting=weighting_text(estimand, stabilize, trim, truncate), ties=ties
+    )
     ps_model = model.table().assign(note="")
     if model.separated:
         separated = (
@@ -1166,6 +1242,7 @@ def compare(
         "ps_model": ps_model.assign(comparison=label),
         "ps_balance": balance.assign(comparison=label),
         "comparative_effects": effects,
+        "comparative_km": km_table(data, levels, landmarks_months, conf_type, conf_level),
         "rmst": rmst_table(data, levels, rmst_tau_months, conf_level),
         "competing_risks": pd.DataFrame(risks, columns=CR_COLUMNS).assign(comparison=label),
     }

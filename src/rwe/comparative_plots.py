@@ -39,7 +39,8 @@ from plotnine import (
     theme,
 )
 
-from rwe.plots import OKABE_ITO, km_plot, label, month_breaks, risk_table, rwe_theme
+from rwe.labels import label
+from rwe.plots import OKABE_ITO, km_plot, month_breaks, risk_table, rwe_theme
 
 SAMPLE_LABELS = {"unweighted": "Unweighted", "weighted": "IPT-weighted"}
 
@@ -98,9 +99,16 @@ def ps_bins(cohort: pd.DataFrame, levels: list[str], bins: int = 20) -> pd.DataF
     return out.assign(mid=(out["lower"] + out["upper"]) / 2)
 
 
-def ps_overlap_plot(bins: pd.DataFrame, levels: list[str], title: str, trim=None) -> ggplot:
-    """Mirrored histograms of the propensity score: treated above the axis, control below."""
-    data = bins.assign(y=np.where(bins["group"] == levels[0], bins["n"], -bins["n"]))
+def ps_overlap_plot(
+    bins: pd.DataFrame, levels: list[str], title: str, trim=None, min_cell_count: int = 0
+) -> ggplot:
+    """Mirrored histograms of the propensity score: treated above the axis, control below.
+
+    With ``min_cell_count`` k > 0, a bin of 1 to k − 1 patients is drawn k high (its count is
+    not shown), and the subtitle says so.
+    """
+    shown = bins["n"].where(~bins["n"].between(1, min_cell_count - 1), min_cell_count)
+    data = bins.assign(y=np.where(bins["group"] == levels[0], shown, -shown))
     width = float((bins["upper"] - bins["lower"]).iloc[0]) if len(bins) else 0.05
     colours = dict(zip(levels, OKABE_ITO, strict=False))
     plot = ggplot(data, aes("mid", "y", fill="group")) + rwe_theme()
@@ -110,6 +118,8 @@ def ps_overlap_plot(bins: pd.DataFrame, levels: list[str], title: str, trim=None
     if trim:
         plot += geom_vline(xintercept=[trim, 1 - trim], linetype="dashed", color="#555555")
         subtitle += f"; dashed: trimming bounds {trim:g} and {1 - trim:g}"
+    if min_cell_count > 0 and (shown != bins["n"]).any():
+        subtitle += f"; bins of fewer than {min_cell_count} patients drawn at {min_cell_count}"
     plot += scale_fill_manual(values=colours, breaks=levels)
     plot += scale_y_continuous(labels=lambda v: [f"{abs(int(x))}" for x in v])
     plot += scale_x_continuous(limits=(0, 1))
@@ -266,7 +276,13 @@ def make_figures(
     jobs = [
         (love_plot(balance, titles["love_plot"]), "love_plot", 4),
         (
-            ps_overlap_plot(ps_bins(comparison.cohort, levels), levels, titles["ps_overlap"], trim),
+            ps_overlap_plot(
+                ps_bins(comparison.cohort, levels),
+                levels,
+                titles["ps_overlap"],
+                trim,
+                min_cell_count,
+            ),
             "ps_overlap",
             4,
         ),

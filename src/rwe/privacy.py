@@ -449,6 +449,16 @@ RULES: dict[str, dict] = {
         "dependent": {c: ["n", "events"] for c in ("log_hr", "se", "hr", "ci_lower", "ci_upper")},
     },
     "site_contributions": {},  # yes/no per site and analysis: no counts
+    "comparative_attrition": {"counts": ["n_in", "n_excluded", "n_out"]},
+    "comparative_effects": {
+        "counts": ["n", "events"],
+        "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
+    },
+    "competing_risks": {"counts": ["n_risk"]},
+    "comparative_km": {
+        "counts": ["n_risk"],
+        "dependent": {c: ["n_risk"] for c in ("estimate", "ci_lower", "ci_upper")},
+    },
     # An aggregate-only site's export (rwe.aggregates), suppressed at the site before it leaves.
     "aggregate_cox": {
         "counts": ["n", "events", "n_dropped"],

@@ -1,10 +1,11 @@
 # Reference values for the comparative-effectiveness tables, computed with R.
 #
 # Usage: Rscript comparative_reference.R ADAM_DIR OUT_DIR TREATMENT LEVELS COVARIATES ESTIMAND \
-#                STABILIZE TRIM TRUNCATE TAU THRESHOLD COMMON CONF_LEVEL LANDMARKS
+#                STABILIZE TRIM TRUNCATE TAU THRESHOLD COMMON CONF_LEVEL LANDMARKS CONF_TYPE TIES
 # (LEVELS, COVARIATES, TRUNCATE, LANDMARKS comma-separated; TRIM, TRUNCATE, TAU may be "NA").
 # Reads adsl.csv and adtte.csv and writes ps.csv (per patient: ps, weight), ps_model.csv,
-# ps_balance.csv, comparative_effects.csv, rmst.csv and competing_risks.csv, with the keys and
+# ps_balance.csv, comparative_effects.csv, comparative_km.csv, rmst.csv and competing_risks.csv,
+# with the keys and
 # columns of rwe.comparative's tables. Each quantity is computed here with base R, survival and
 # cmprsk, independently of rwe:
 #   glm(family = binomial); weights by their formulas; SMDs with weighted.mean and cobalt's
@@ -24,7 +25,7 @@ levels <- split(args[4]); covariates <- split(args[5]); estimand <- args[6]
 stabilize <- as.logical(args[7]); trim <- suppressWarnings(as.numeric(args[8]))
 truncate <- as.numeric(split(args[9])); tau_config <- suppressWarnings(as.numeric(args[10]))
 threshold <- as.numeric(args[11]); common_share <- as.numeric(args[12])
-conf_level <- as.numeric(args[13]); landmarks <- as.numeric(split(args[14]))
+conf_level <- as.numeric(args[13]); landmarks <- as.numeric(split(args[14])); conf_type <- args[15]; ties <- args[16]
 z <- qnorm(1 - (1 - conf_level) / 2)
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
 write <- function(x, name) write.csv(x, file.path(out_dir, name), row.names = FALSE)
@@ -99,8 +100,8 @@ for (ep in c("PFS", "OS")) {
   common <- share_events > common_share
   for (method in c("unweighted", "weighted")) {
     fit <- if (method == "weighted") {
-      coxph(Surv(time, event) ~ treated, data = dd, weights = w, robust = TRUE)
-    } else coxph(Surv(time, event) ~ treated, data = dd)
+      coxph(Surv(time, event) ~ treated, data = dd, weights = w, robust = TRUE, ties = ties)
+    } else coxph(Surv(time, event) ~ treated, data = dd, ties = ties)
     s <- summary(fit, conf.int = conf_level)
     se <- if (method == "weighted") s$coefficients[1, "robust se"] else s$coefficients[1, "se(coef)"]
     hr <- s$conf.int[1, 1]; lo <- s$conf.int[1, 3]; hi <- s$conf.int[1, 4]
@@ -135,6 +136,33 @@ for (ep in c("PFS", "OS")) {
   }
 }
 write(do.call(rbind, eff), "comparative_effects.csv")
+
+# Kaplan-Meier per group, unweighted and weighted: median (quantile.survfit) and landmarks.
+group_name <- ifelse(d$treated == 1, levels[1], levels[2])
+at_or_na <- function(fit, m) {
+  s <- tryCatch(summary(fit, times = m, extend = FALSE), error = function(e) NULL)
+  if (is.null(s) || length(s$time) != 1) c(NA, NA, NA, NA) else c(s$surv, s$lower, s$upper, s$n.risk)
+}
+km <- list()
+for (ep in c("PFS", "OS")) for (method in c("unweighted", "weighted")) for (g in levels) {
+  sel <- group_name == g
+  dg <- data.frame(time = d[[paste0(tolower(ep), "_time")]][sel], event = d[[paste0(tolower(ep), "_event")]][sel],
+                   w = d$w[sel])
+  plain <- survfit(Surv(time, event) ~ 1, data = dg, conf.type = conf_type, conf.int = conf_level)
+  fit <- if (method == "weighted") {
+    survfit(Surv(time, event) ~ 1, data = dg, weights = w, conf.type = conf_type, conf.int = conf_level)
+  } else plain
+  q <- quantile(fit, probs = 0.5)
+  km[[length(km) + 1]] <- data.frame(endpoint = ep, method = method, group = g, statistic = "median",
+    month = NA, estimate = unname(q$quantile), ci_lower = unname(q$lower), ci_upper = unname(q$upper),
+    n_risk = nrow(dg))
+  for (m in landmarks) {
+    a <- at_or_na(fit, m)
+    km[[length(km) + 1]] <- data.frame(endpoint = ep, method = method, group = g, statistic = "surv",
+      month = m, estimate = a[1], ci_lower = a[2], ci_upper = a[3], n_risk = at_or_na(plain, m)[4])
+  }
+}
+write(do.call(rbind, km), "comparative_km.csv")
 write(do.call(rbind, rm), "rmst.csv")
 
 # Competing risks: Aalen-Johansen CIF at the landmarks, Gray's test, Fine-Gray.

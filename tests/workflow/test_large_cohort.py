@@ -44,7 +44,8 @@ def large_run(tmp_path_factory):
 def test_report_embeds_every_figure_of_figures_csv(large_run):
     results, _ = large_run
     html = (results / "report.html").read_text(encoding="utf-8")
-    figures = pd.read_csv(results / "figures.csv")
+    indexes = ("figures.csv", "figures_comparative.csv")  # the figures and comparative rules
+    figures = pd.concat([pd.read_csv(results / i) for i in indexes], ignore_index=True)
     assert len(figures) > 20
     for f in figures.itertuples():
         png = (results / "figures" / f"{f.file}.png").read_bytes()

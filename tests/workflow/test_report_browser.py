@@ -57,7 +57,11 @@ def test_demo_report_opens_offline_with_every_section_and_figure(demo_run):
     assert seen["errors"] == []
     assert seen["broken"] == 0
     assert seen["sections"] == [s.id for s in SECTIONS]
-    figures = (results / "figures.csv").read_text().strip().splitlines()[1:]
+    figures = [
+        line
+        for index in ("figures.csv", "figures_comparative.csv")
+        for line in (results / index).read_text().strip().splitlines()[1:]
+    ]
     assert len(seen["images"]) == len(figures) > 20
     assert all(
         src.startswith(("data:image/png;base64", "data:image/svg+xml")) and width > 0

@@ -5,6 +5,7 @@ COMPARATIVE_TABLES = [
     "ps_model",
     "ps_balance",
     "comparative_effects",
+    "comparative_km",
     "rmst",
     "competing_risks",
 ]
@@ -35,7 +36,8 @@ rule comparative:
         compare=config["compare"],
         cox_covariates=config["cox"]["covariates"],
         landmarks_months=config["km"]["landmarks_months"],
-        conf_type=config["km"]["conf_type"],
+        conf_type=CONVENTIONS.conf_type,
+        ties=CONVENTIONS.ties,
         conf_level=config["conf_level"],
         min_cell_count=config["min_cell_count"],
     conda:

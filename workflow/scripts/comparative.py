@@ -28,6 +28,8 @@ def main(snakemake):
             adtte,
             covariates=covariates,
             landmarks_months=p.landmarks_months,
+            conf_type=p.conf_type,
+            ties=p.ties,
             conf_level=p.conf_level,
             **options,
         )

@@ -17,7 +17,11 @@ COMPARATIVE_TABLES = {
     "comparative_effects": [
         *["endpoint", "comparison", "method", "hr", "ci_lower", "ci_upper", "p", "se"],
         *["variance", "n", "events", "ess_treated", "ess_control", "outcome_share"],
-        *["common_outcome", "evalue", "evalue_ci", "note"],
+        *["common_outcome", "evalue", "evalue_ci", "note", "estimand", "weighting", "ties"],
+    ],
+    "comparative_km": [
+        *["endpoint", "comparison", "method", "group", "statistic", "month", "estimate"],
+        *["ci_lower", "ci_upper", "n_risk"],
     ],
     "rmst": [
         *["endpoint", "comparison", "method", "group", "tau", "estimate", "se", "ci_lower"],
@@ -29,6 +33,17 @@ COMPARATIVE_TABLES = {
     ],
 }
 METHOD_NAMES = {"unweighted": "Unweighted", "weighted": "IPT-weighted"}
+#: The R functions the section's estimators reproduce (checked against R in the test suite).
+R_EQUIVALENTS = (
+    "The propensity score is R glm(family = binomial); balance follows R cobalt (standardised "
+    "mean differences with the standardisation factor of the unweighted groups, Kish effective "
+    "sample sizes); weighted Kaplan–Meier curves, medians and RMST are R survfit(weights = w), "
+    "quantile.survfit and print.survfit(rmean = τ); weighted hazard ratios are R coxph(weights "
+    "= w, robust = TRUE); cumulative incidence is Aalen–Johansen as R survfit with a "
+    "multi-state status, Gray's test R cmprsk::cuminc and the subdistribution hazard ratio R "
+    "cmprsk::crr; E-values follow VanderWeele & Ding (2017). Progression is the event of "
+    "interest; death without progression is a competing event."
+)
 #: Order of the figures in the section (stems of rwe.comparative_plots.make_figures).
 FIGURE_ORDER = ["love_plot", "ps_overlap", "km_weighted_pfs", "km_weighted_os"]
 FIGURE_ORDER += ["km_unweighted_pfs", "km_unweighted_os", "cif"]
@@ -89,6 +104,23 @@ def _rmst_rows(rmst: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _cif_text(r) -> str:
+    """A cumulative incidence in %, with its CI when it has one (none at 0)."""
+    if is_missing(r["ci_lower"]) and not is_missing(r["estimate"]):
+        return num(100 * r["estimate"], 1) if not isinstance(r["estimate"], str) else r["estimate"]
+    return estimate_ci(r["estimate"], r["ci_lower"], r["ci_upper"], 1, 100, "—")
+
+
+def _km_statistic(r) -> str:
+    return "Median" if r["statistic"] == "median" else f"Survival at {num(r['month'], 0)} months"
+
+
+def _km_value(r) -> str:
+    if r["statistic"] == "median":
+        return estimate_ci(r["estimate"], r["ci_lower"], r["ci_upper"], 1, missing="NR")
+    return estimate_ci(r["estimate"], r["ci_lower"], r["ci_upper"], 1, 100, "—")
+
+
 def _ci(r, digits=1) -> str:
     return (
         "—"
@@ -101,6 +133,7 @@ def comparative_section(
     comparative_attrition: pd.DataFrame,
     ps_balance: pd.DataFrame,
     comparative_effects: pd.DataFrame,
+    comparative_km: pd.DataFrame,
     rmst: pd.DataFrame,
     competing_risks: pd.DataFrame,
     figures: dict[str, list],
@@ -111,8 +144,13 @@ def comparative_section(
     shown = {f["name"]: f for f in figures.get("comparative", [])}
     cr = competing_risks
     tests = cr[cr["analysis"].isin(["gray_test", "fine_gray"])]
+    weighting = next(iter(comparative_effects["weighting"].dropna()), "")
+    ties = next(iter(comparative_effects["ties"].dropna()), "efron")
+    km = comparative_km
     return {
         "comparison": label_of,
+        "weighting": text(weighting),
+        "methods": R_EQUIVALENTS,
         "balance_statement": balance_statement(ps_balance),
         "balance_failed": bool(
             ps_balance.loc[ps_balance["sample"] == "weighted", "imbalanced"].map(_flag).any()
@@ -157,11 +195,25 @@ def comparative_section(
                 ("E-value (CI limit)", _evalue_text),
                 ("Note", lambda r: text(r.get("note"))),
             ],
-            caption=f"Hazard ratios of {label_of}. Unweighted: Cox model (Efron ties). "
+            caption=f"Hazard ratios of {label_of}. Unweighted: Cox model ({str(ties).capitalize()} "
+            "ties). "
             "IPT-weighted: weighted Cox model with robust (sandwich) variance, as R coxph(weights "
-            "= w, robust = TRUE). E-values (VanderWeele & Ding 2017) of the weighted HR and of its "
+            "= w, robust = TRUE, same ties). E-values (VanderWeele & Ding 2017) of the weighted HR and of its "
             "CI limit closer to 1; the common-outcome transformation is used when the event is "
             "not rare.",
+        ),
+        "km": table(
+            km,
+            [
+                ("Endpoint", lambda r: text(r["endpoint"])),
+                ("Method", lambda r: METHOD_NAMES.get(r["method"], r["method"])),
+                ("Group", lambda r: text(r["group"])),
+                ("Estimate", _km_statistic),
+                ("Value (95% CI)", _km_value),
+                ("At risk", lambda r: count(r["n_risk"])),
+            ],
+            caption="Kaplan–Meier median (months) and survival at the landmarks (%) of each "
+            "group, unweighted and IPT-weighted (R survfit with weights); at risk: patients.",
         ),
         "rmst": table(
             _rmst_rows(rmst),
@@ -187,7 +239,7 @@ def comparative_section(
                 ("Month", lambda r: num(r["month"], 0)),
                 (
                     "Cumulative incidence, % (95% CI)",
-                    lambda r: estimate_ci(r["estimate"], r["ci_lower"], r["ci_upper"], 1, 100, "—"),
+                    _cif_text,
                 ),
                 ("At risk", lambda r: count(r["n_risk"])),
             ],

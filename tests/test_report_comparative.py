@@ -1,0 +1,65 @@
+"""The report's Comparative effectiveness section (rwe.report.comparative), from fixture tables."""
+
+from __future__ import annotations
+
+import re
+
+from comparative_fixtures import comparative_tables
+from rwe.report.comparative import balance_statement, comparative_section
+from test_report import XSS, fixture_tables, render
+
+
+def section_html(html: str) -> str:
+    return re.search(r'<section id="comparative">.*?</section>', html, re.S).group(0)
+
+
+def test_failed_balance_is_said_and_names_the_covariate():
+    tables = comparative_tables(imbalanced=True)
+    statement = balance_statement(tables["ps_balance"])
+    assert statement.startswith("Balance NOT achieved")
+    assert "Extramedullary disease (SMD 0.160)" in statement
+    assert "above 0.1" in statement  # the configured threshold, from the table
+
+
+def test_achieved_balance_is_said_too():
+    statement = balance_statement(comparative_tables(imbalanced=False)["ps_balance"])
+    assert statement.startswith("Balance achieved")
+    assert "at most 0.1" in statement
+
+
+def test_section_shows_hrs_with_evalues_rmst_and_competing_risks():
+    context = comparative_section(**comparative_tables(), figures={})
+    effects = dict(zip(context["effects"]["header"], context["effects"]["rows"][1], strict=True))
+    assert effects["HR (95% CI)"] == "0.70 (0.45–1.10)"
+    assert effects["E-value (CI limit)"] == "2.21 (CI: 1.00)"
+    rmst = dict(zip(context["rmst"]["header"], context["rmst"]["rows"][0], strict=True))
+    assert rmst["Difference (95% CI)"] == "2.5 (-0.5–5.5)"
+    assert rmst["Ratio (95% CI)"] == "1.25 (-1.75–4.25)"
+    cif = [dict(zip(context["cif"]["header"], row, strict=True)) for row in context["cif"]["rows"]]
+    assert cif[0]["Cumulative incidence, % (95% CI)"] == "41.0 (29.0–58.0)"
+    assert cif[1]["Cumulative incidence, % (95% CI)"] == "0.0"  # no CI at 0
+    assert [row[0] for row in context["tests"]["rows"]] == ["Gray's test", "Fine–Gray SHR"]
+    assert context["balance_failed"]
+
+
+def test_report_has_the_section_with_its_statement(tmp_path):
+    html = section_html(render(tmp_path))
+    assert "<h2>Comparative effectiveness</h2>" in html
+    assert 'class="missing"><strong>Balance NOT achieved' in html
+    assert "Not available" not in html
+
+
+def test_level_names_from_the_input_are_escaped(tmp_path):
+    html = section_html(render(tmp_path, fixture_tables() | comparative_tables(level=XSS)))
+    assert XSS not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+def test_km_medians_and_landmarks_per_group_and_the_weighting_are_shown():
+    context = comparative_section(**comparative_tables(), figures={})
+    rows = [dict(zip(context["km"]["header"], r, strict=True)) for r in context["km"]["rows"]]
+    assert rows[0]["Value (95% CI)"] == "8.1 (6.0–NR)"  # upper limit not reached
+    assert rows[1]["Estimate"] == "Survival at 12 months"
+    assert rows[1]["Value (95% CI)"] == "41.0 (30.0–55.0)"
+    assert context["weighting"] == "ATE, stabilised"
+    assert "Cox model (Breslow ties)" in context["effects"]["caption"]  # the run's conventions
