@@ -556,3 +556,24 @@ def test_an_svg_data_uri_cannot_leave_its_attribute_and_decodes_to_the_svg():
     assert "#" not in body
     assert unquote(body) == svg
     assert f'src="{uri}"' in Template('src="{{ u }}"', autoescape=True).render(u=uri)
+
+
+def test_a_builder_is_a_plain_function_of_the_tables_it_names():
+    from rwe.report.sections import attrition_section
+    from rwe.report.sites import sites_section
+
+    attrition = attrition_section(fixture_tables()["attrition"])["attrition"]
+    assert attrition["header"] == ["Step", "In", "Excluded", "Reason", "Analysed"]
+    assert attrition["rows"][1] == [
+        "response analysis",
+        "60",
+        "3",
+        "best response not evaluable",
+        "57",
+    ]
+    one = pd.DataFrame({"note": ["one site: nothing stratified or pooled"]})
+    tables = fixture_tables()
+    site_tables = (tables["site_summary"], tables["site_contributions"], tables["cox"])
+    context = sites_section(*site_tables, one, one, one, figures={})
+    assert set(context) == {"site_summary", "note"}  # nothing else is shown (or numbered)
+    assert context["note"] == "One site: nothing stratified by site or pooled across sites."
