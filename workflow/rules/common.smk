@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from rwe.catalog import ADAM, EXTRACT_FILES, FIGURE_KINDS, LAB_SUMMARIES
+from rwe.checksums import file_checksums
 from rwe.options import ReportOptions
 from rwe.report import REPORT_TABLES
 

@@ -11,6 +11,8 @@ rule site:
         inputs=site_output("inputs.json"),
     params:
         folder=lambda wildcards: site_folder(wildcards.site),
+        # New content re-runs the job even when the files carry older times (rwe.checksums).
+        sha256=lambda wildcards: file_checksums(site_files(wildcards)),
         coding=lambda wildcards: site_coding(wildcards.site),
         allow_extra_columns=config["allow_extra_columns"],
         gfr_cutoff=config["gfr_cutoff"],
