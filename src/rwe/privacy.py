@@ -721,6 +721,17 @@ def suppress_table(name: str, table: pd.DataFrame, k: int) -> pd.DataFrame:
     return out[list(table.columns)]
 
 
+def suppress_inputs(inputs: Sequence[Mapping], k: int) -> list[dict]:
+    """The files read (provenance ``inputs``) with row counts from 1 to k − 1 written ``<k``.
+
+    A site's ``patients.csv`` has one row per patient: its row count is a count of patients.
+    """
+    return [
+        {**item, "rows": f"<{k}"} if 0 < int(item.get("rows") or 0) < k else dict(item)
+        for item in inputs
+    ]
+
+
 def _as_numbers(table: pd.DataFrame) -> pd.DataFrame:
     """A suppressed table with its hidden cells blank (for code that reads numbers from it)."""
     return table.mask(table.isin([SUPPRESSED]) | table.map(lambda v: str(v).startswith("<")))

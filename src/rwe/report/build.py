@@ -10,7 +10,7 @@ import jinja2
 import pandas as pd
 
 from rwe.options import ReportOptions
-from rwe.privacy import suppress_tables
+from rwe.privacy import suppress_inputs, suppress_tables
 from rwe.report.format import missing
 from rwe.report.registry import SECTIONS, TABLE_COLUMNS, Section
 
@@ -101,7 +101,7 @@ def build_context(
     available |= {
         "figures": embed_figures(figures, Path(figure_dir)),
         "options": options,
-        "provenance": provenance,
+        "provenance": {**provenance, "inputs": suppress_inputs(provenance.get("inputs", []), k)},
     }
     return {
         "title": options.title,
