@@ -25,6 +25,7 @@ include: "workflow/rules/safety.smk"
 include: "workflow/rules/published.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/cuts.smk"
+include: "workflow/rules/checksums.smk"
 
 
 rule all:

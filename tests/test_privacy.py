@@ -338,3 +338,11 @@ def test_the_published_comparison_hides_this_runs_rates_of_small_groups():
     out = suppress_tables(tables, 11, "zhou_2026")["published_comparison"].set_index("quantity")
     assert out.loc["ORR, triple-class refractory", "this_run"] == SUPPRESSED  # 2 of 20
     assert out.loc["ORR (≥PR)", "this_run"] == pytest.approx(100 * 40 / 120)
+
+
+def test_row_counts_of_small_input_files_are_hidden():
+    from rwe.privacy import suppress_inputs
+
+    inputs = [{"file": "patients.csv", "rows": 7}, {"file": "labs.csv", "rows": 900}]
+    assert [i["rows"] for i in suppress_inputs(inputs, 11)] == ["<11", 900]
+    assert suppress_inputs(inputs, 0) == inputs

@@ -174,37 +174,19 @@ def _groups(frame: pd.DataFrame, keys: Sequence[str]) -> Iterable[np.ndarray]:
     yield from frame.reset_index(drop=True).groupby(keys, sort=True, dropna=False).indices.values()
 
 
-def _subgroups(keys: Sequence[str], columns: Sequence[str], shown: Sequence[str] = ()) -> Callable:
-    """The levels of each subgroup variable add up to the whole set (``variable == 'all'``).
-
-    The patients whose flag is missing are the rest: shown elsewhere for the ``shown`` columns
-    (``n_missing`` is the rest of ``n``), unknown for the others.
-    """
-
-    def build(frame: pd.DataFrame, numbers: Mapping[str, np.ndarray]) -> list[Margin]:
-        if "variable" not in frame:
-            return []
-        margins = []
-        variable = frame["variable"].astype(str).to_numpy()
-        for rows in _groups(frame, keys):
-            totals = [r for r in rows if variable[r] == "all"]
-            if len(totals) != 1:
-                continue
-            for name in sorted(set(variable[rows]) - {"all"}):
-                levels = [r for r in rows if variable[r] == name]
-                for column in (c for c in columns if c in frame.columns):
-                    margins.append(_add_up(numbers, totals[0], levels, column, column in shown))
-        return [m for m in margins if m is not None]
-
-    return build
-
-
 def _parts_of(
-    keys: Sequence[str], by: str, whole: str, partitions: Callable, columns: Sequence[str]
+    keys: Sequence[str],
+    by: str,
+    whole: str,
+    partitions: Callable,
+    columns: Sequence[str],
+    shown: Sequence[str] = (),
 ) -> Callable:
     """Within each group of ``keys``, the rows of each partition add up to the ``whole`` row.
 
-    ``partitions(values of by)`` gives lists of ``by`` values that split the whole.
+    ``partitions(values of by)`` gives lists of ``by`` values that split the whole. What they
+    leave of it (the patients whose subgroup flag is missing) is shown elsewhere for the
+    ``shown`` columns (``n_missing`` is the rest of ``n``) and unknown for the others.
     """
 
     def build(frame: pd.DataFrame, numbers: Mapping[str, np.ndarray]) -> list[Margin]:
@@ -219,7 +201,7 @@ def _parts_of(
             for part in partitions(sorted(set(labels[rows]) - {whole})):
                 members = [r for r in rows if labels[r] in part]
                 for column in (c for c in columns if c in frame.columns):
-                    margins.append(_add_up(numbers, totals[0], members, column))
+                    margins.append(_add_up(numbers, totals[0], members, column, column in shown))
         return [m for m in margins if m is not None]
 
     return build
@@ -317,6 +299,11 @@ def _regimens(groups: list[str]) -> list[list[str]]:
     return [imid, [g for g in groups if g not in _IMID_GROUPS]]
 
 
+def _each_level(variables: list[str]) -> list[list[str]]:
+    """The levels of each subgroup variable split the whole set (one partition per variable)."""
+    return [[variable] for variable in variables]
+
+
 def _every_set(sets: list[str]) -> list[list[str]]:
     """The regimens of the adverse-event table: every regimen has its rows, so they split 'all'."""
     return [sets]
@@ -363,7 +350,13 @@ RULES: dict[str, dict] = {
             _across("n_evaluable", _EVALUABLE),
             _across("_orr_n", _EVALUABLE[:4]),
             _across("_cbr_n", ["_orr_n", "MR"]),
-            _subgroups(["analysis_set"], ["n_evaluable", *_EVALUABLE, "NE", "_orr_n", "_cbr_n"]),
+            _parts_of(
+                ["analysis_set"],
+                "variable",
+                "all",
+                _each_level,
+                ["n_evaluable", *_EVALUABLE, "NE", "_orr_n", "_cbr_n"],
+            ),
         ],
         "same": [_each_row("NE", "n_not_evaluable")],
     },
@@ -389,11 +382,19 @@ RULES: dict[str, dict] = {
     "km_medians": {
         "counts": ["n", "events", "n_missing"],
         "dependent": {c: ["n"] for c in ("median", "ci_lower", "ci_upper")},
-        "margins": [_subgroups(["analysis_set", "endpoint"], ["n", "events"], shown=["n"])],
+        "margins": [
+            _parts_of(
+                ["analysis_set", "endpoint"], "variable", "all", _each_level, ["n", "events"], ["n"]
+            )
+        ],
     },
     "km_landmarks": {
         "counts": ["n_risk"],
-        "margins": [_subgroups(["analysis_set", "endpoint", "month"], ["n_risk"])],
+        "margins": [
+            _parts_of(
+                ["analysis_set", "endpoint", "month"], "variable", "all", _each_level, ["n_risk"]
+            )
+        ],
     },
     "logrank": {"counts": ["n_missing"]},
     "cox": {
@@ -514,7 +515,7 @@ RULES: dict[str, dict] = {
         "margins": [
             _nested(["analysis_set", "category", "term"], "grade_group", _GRADE_GROUPS, "n", "N"),
             _parts_of(
-                ["category", "term", "grade_group"], "analysis_set", "all", _every_set, ["n"]
+                ["category", "term", "grade_group"], "analysis_set", "all", _every_set, ["n"], ["n"]
             ),
             _set_sizes,
         ],
@@ -523,7 +524,7 @@ RULES: dict[str, dict] = {
     "nadir": {
         "counts": ["n"],
         "dependent": {c: ["n"] for c in ("median", "min", "max")},
-        "margins": [_parts_of(["analysis_set", "test"], "group", "all", _regimens, ["n"])],
+        "margins": [_parts_of(["analysis_set", "test"], "group", "all", _regimens, ["n"], ["n"])],
     },
     "nadir_tests": {"counts": ["n_1", "n_2"], "dependent": {"W": ["n_1", "n_2"]}},
     "exposure_response": {
@@ -764,6 +765,17 @@ def suppress_table(name: str, table: pd.DataFrame, k: int) -> pd.DataFrame:
         same=rule.get("same", ()),
     )
     return out[list(table.columns)]
+
+
+def suppress_inputs(inputs: Sequence[Mapping], k: int) -> list[dict]:
+    """The files read (provenance ``inputs``) with row counts from 1 to k − 1 written ``<k``.
+
+    A site's ``patients.csv`` has one row per patient: its row count is a count of patients.
+    """
+    return [
+        {**item, "rows": f"<{k}"} if 0 < int(item.get("rows") or 0) < k else dict(item)
+        for item in inputs
+    ]
 
 
 def _as_numbers(table: pd.DataFrame) -> pd.DataFrame:

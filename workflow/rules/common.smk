@@ -7,6 +7,7 @@ from pathlib import Path
 from rwe import config as rwe_config
 
 from rwe.catalog import ADAM, EXTRACT_FILES, FIGURE_KINDS, LAB_SUMMARIES
+from rwe.checksums import file_checksums
 from rwe.options import ReportOptions
 from rwe.report import REPORT_TABLES
 from rwe.survival import resolve_conventions

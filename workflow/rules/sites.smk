@@ -13,6 +13,8 @@ rule site:
     params:
         folder=lambda wildcards: site_folder(wildcards.site),
         options=lambda wildcards: site_options(wildcards.site),
+        # New content re-runs the job even when the files carry older times (rwe.checksums).
+        sha256=lambda wildcards: file_checksums(site_files(wildcards)),
         gfr_cutoff=config["gfr_cutoff"],
         pfs_death_events=config["pfs_death_events"],
         nadir_window=config["nadir_window"],

@@ -9,7 +9,7 @@ import jinja2
 import pandas as pd
 
 from rwe.options import ReportOptions
-from rwe.privacy import suppress_tables
+from rwe.privacy import suppress_inputs, suppress_tables
 from rwe.report.figures import embed_figures
 from rwe.report.format import missing, numeric_columns
 from rwe.report.manuscript import write_tables_docx
@@ -118,7 +118,7 @@ def build_context(
     available |= {
         "figures": embed_figures(figures, Path(figure_dir), options),
         "options": options,
-        "provenance": provenance,
+        "provenance": {**provenance, "inputs": suppress_inputs(provenance.get("inputs", []), k)},
     }
     sections = [
         {
