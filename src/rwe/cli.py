@@ -65,7 +65,9 @@ def _check(args: argparse.Namespace) -> int:
     from rwe.validate import check_site
 
     try:
-        if args.folder and not args.config:
+        if args.folder and args.config:
+            raise ConfigError("give a site folder or --config, not both")
+        if args.folder:
             config = {"sites": {args.site or "site": args.folder}}
             config["allow_extra_columns"] = args.allow_extra_columns
             config = rwe_config.check_config(config, source="the extract")
