@@ -90,8 +90,8 @@ NUMBER_WORDS = frozenset({"no", "nr", "num", "number", "nummer", "numero", "id",
 #: Column names that look like calendar dates (as a word, or ``...date`` / ``...datum``).
 DATE_WORDS = frozenset({"date", "datum", "dt", "fecha"})
 DATE_STEMS = ("datum", "fecha")
-#: Cell values that look like identifying data, by what they look like. Searched in text and
-#: code columns and in extra columns (never echoed).
+#: Cell values that look like identifying data, by what they look like. Searched in free-text
+#: and extra columns (:func:`check_identifying_values`); never echoed.
 IDENTIFYING_VALUES = {
     "an e-mail address": re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),
     "a name with a title": re.compile(
@@ -170,7 +170,7 @@ def _identifying_id(value: str) -> str | None:
 
 
 def shown(value) -> str:
-    """`` (got 'x')`` for a message, unless the value is long or looks identifying."""
+    """Return `` (got 'x')`` for a message, unless the value is long or looks identifying."""
     text = str(value)
     if identifying_value(text) or DIGIT_RUN.search(text):
         return " (the value is not shown: it may identify someone)"
@@ -596,8 +596,11 @@ def check_identifying_values(table: pd.DataFrame, fields: list[Field], label: st
         codes, values = _distinct(table[col])
         if kind == "id":  # pseudonyms hold digits: only an e-mail address or a name is refused
             found = [_identifying_id(v) for v in values.astype(str)]
-        else:
-            found = [identifying_value(v, free_text=kind == "text") for v in values.astype(str)]
+        else:  # a whole date is already reported by check_date_values
+            found = [
+                None if DATE_VALUE_PATTERN.match(v) else identifying_value(v, kind == "text")
+                for v in values.astype(str)
+            ]
         if not any(found):
             continue
         found.append(None)
