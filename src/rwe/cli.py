@@ -83,6 +83,12 @@ def _check(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(f"rwe check: {err}", file=sys.stderr)
         return 2
+    if not args.site:
+        for site in config["sites"]:
+            if site not in sites:
+                print(
+                    f"{site}: aggregate-only, nothing to check here (the run checks its manifest)"
+                )
     failed = 0
     for site in [args.site] if args.site else sites:
         options = rwe_config.site_options(config, site)
