@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from rwe import plots
+from rwe.options import ReportOptions, with_schema_defaults
 from rwe.response import CATEGORIES
 from rwe.safety import patient_nadirs
 from rwe.survival_tables import km_curves, km_fits
@@ -156,10 +157,11 @@ def test_outcome_labels():
 def make(cohort, tmp_path, **config):
     adsl, adtte, adlb = cohort
     sets = {"all": adsl, "Ixa-Rd": adsl[adsl["regimen"] == "Ixa-Rd"]}
-    config = {"subgroups": ["emd", "age_ge80"], **config}
+    config = {"sites": {"s": "s"}, "subgroups": ["emd", "age_ge80"], **config}
+    options = ReportOptions.from_config(with_schema_defaults(config))
     tables = figure_tables()
-    tables["km_curves"] = km_curves(km_fits(adsl, adtte, sets, config["subgroups"]))
-    return plots.make_figures(adsl, patient_nadirs(adlb), tables, sets, config, tmp_path)
+    tables["km_curves"] = km_curves(km_fits(adsl, adtte, sets, list(options.subgroups)))
+    return plots.make_figures(adsl, patient_nadirs(adlb), tables, sets, options, tmp_path)
 
 
 def test_every_figure_is_written_and_indexed(cohort, tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rwe.options import ReportOptions, with_schema_defaults
 from rwe.report import CSP, SECTIONS, TABLE_COLUMNS, build_context, render_report, write_report
 from rwe.sites import site_contributions
 from snapshot import assert_matches_snapshot
@@ -32,6 +33,9 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
         "attrition": [("patients in the extract", 60, 0, None, 60),
                       ("response analysis", 60, 3, "best response not evaluable", 57)],
         "data_quality": [("site/patients.csv", "gfr", 60, 2, 3.33), ("site/patients.csv", "age", 60, 0, 0.0)],
+        "plausibility": [("site/labs.csv", "value", "ANC above WBC of the same day", 3, 900, "kept"),
+                         ("site/labs.csv", "value", "HGB outside its physiological range 1–25 g/dL", 0, 900,
+                          "left out of the nadirs")],
         "baseline": [("all", "patients", "all", 60, 60, 100.0, None, None, None),
                      ("all", "age", "all", 60, 60, None, 66.0, 41.0, 88.0),
                      ("all", "regimen", regimen, 30, 60, 50.0, None, None, None),
@@ -207,6 +211,11 @@ def fixture_config(**changes) -> dict:
     return config
 
 
+def fixture_options(**changes) -> ReportOptions:
+    """The options of :func:`fixture_config`, schema defaults filled in as the Snakefile does."""
+    return ReportOptions.from_config(with_schema_defaults(fixture_config(**changes)))
+
+
 def fixture_figures(folder: Path) -> pd.DataFrame:
     """One figure per report section, as 1-pixel PNGs under ``folder/<kind>/``."""
     index = pd.DataFrame(
@@ -229,22 +238,26 @@ def fixture_report(folder: Path, tables=None, **config_changes) -> Path:
     """Write the fixture report into ``folder`` and return its path."""
     figures = fixture_figures(folder / "figures")
     path = folder / "report.html"
-    write_report(tables or fixture_tables(), figures, folder / "figures", fixture_provenance(),
-                 fixture_config(**config_changes), path)  # fmt: skip
+    options = fixture_options(**config_changes)
+    write_report(
+        tables or fixture_tables(), figures, folder / "figures", fixture_provenance(), options, path
+    )
     return path
 
 
 def render(tmp_path, tables=None, figures=None, **config_changes) -> str:
     folder = tmp_path / "figures"
     index = fixture_figures(folder) if figures is None else figures
-    context = build_context(tables or fixture_tables(), index, folder, fixture_provenance(),
-                            fixture_config(**config_changes))  # fmt: skip
+    options = fixture_options(**config_changes)
+    context = build_context(
+        tables or fixture_tables(), index, folder, fixture_provenance(), options
+    )
     return render_report(context)
 
 
 def test_every_section_is_present_in_order(tmp_path):
     html = render(tmp_path)
-    assert re.findall(r'<section id="([\w-]+)"', html) == [sid for sid, _ in SECTIONS]
+    assert re.findall(r'<section id="([\w-]+)"', html) == [s.id for s in SECTIONS]
     assert "Not available" not in html
 
 
@@ -307,6 +320,39 @@ def test_methods_follow_the_configuration(tmp_path):
     assert "Efron" in html
     html = render(tmp_path)
     assert "death from any cause without prior progression is a PFS event" in html
+
+
+def data_quality_html(html: str) -> str:
+    section = html[html.index('<section id="data-quality">') :]
+    return section[: section.index("</section>")]
+
+
+def test_data_quality_lists_the_plausibility_findings(tmp_path):
+    section = data_quality_html(render(tmp_path))
+    assert "The plausibility checks found 1 kind(s) of implausible values" in section
+    assert "plausibility.on_implausible: warn" in section
+    assert "<td>ANC above WBC of the same day</td><td>3</td><td>900</td><td>kept</td>" in section
+    assert "<td>HGB outside" not in section  # a check that found nothing is named, not listed
+    assert "HGB outside its physiological range 1–25 g/dL" in section
+    tables = fixture_tables()
+    tables["plausibility"]["n_rows"] = 0
+    section = data_quality_html(render(tmp_path, tables))
+    assert "The plausibility checks found nothing" in section
+    assert "<td>ANC above" not in section
+    section = data_quality_html(render(tmp_path, min_cell_count=5))
+    assert "<td>ANC above WBC of the same day</td><td>&lt;5</td>" in section
+    del tables["plausibility"]
+    section = data_quality_html(render(tmp_path, tables))
+    assert "Not available: tables/plausibility.csv was not produced by this run." in section
+
+
+def test_methods_state_the_nadir_window_of_the_config(tmp_path):
+    html = render(tmp_path)
+    assert "from day 1 to the earlier of progression and 30 days after the end of treatment" in html
+    window = {"start_day": 2, "days_after_end_of_treatment": 28, "until_progression": False}
+    html = render(tmp_path, nadir_window=window)
+    assert "from day 2 to 28 days after the end of treatment" in html
+    assert "30 days after" not in html
 
 
 def test_changes_since_the_last_cut_show_what_moved(tmp_path):

@@ -1,4 +1,4 @@
-"""Nadir tests (R wilcox.test) and exposure-response coefficients (R glm binomial), live."""
+"""Nadirs in their window, nadir tests (R wilcox.test), exposure-response (R glm binomial), live."""
 
 from pathlib import Path
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from r_reference import assert_tables_match, run_r
-from rwe import exposure, safety
+from rwe import exposure, plausibility, safety
 from rwe.derive import derive_adae, derive_adlb
 from rwe.io import read_site
 from rwe.validate import validate_extract
@@ -25,6 +25,55 @@ def demo():
     return adsl, derive_adae(typed["adverse_events"]), derive_adlb(typed["labs"])
 
 
+def windowed_nadirs(adsl, adlb, **window):
+    """The nadirs as the site job computes them: in the window, implausible values left out."""
+    windows = safety.nadir_windows(adsl, **window)
+    return safety.patient_nadirs(adlb, windows, plausibility.implausible_lab_values(adlb))
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {},  # the default: day 1 to min(progression, end of treatment + 30 days)
+        {"start_day": 0, "days_after_end_of_treatment": 7, "until_progression": False},
+    ],
+)
+def test_nadirs_in_the_window_match_r(tmp_path, demo, window):
+    """R: the lowest value per patient and test from start_day to the window's end, with the
+    values outside PHYSIOLOGICAL_RANGES left out (tests/r/nadir_reference.R --nadirs)."""
+    adsl, _, adlb = demo
+    labs = adlb.copy()
+    ends = safety.nadir_windows(adsl, **window).set_index("patient_id")["end_day"]
+    end = labs["patient_id"].map(ends).to_numpy(dtype=float)
+    # Values the window and the ranges must leave out: the lowest counts after the window's
+    # end, and impossible haemoglobins, so that a window or range not applied changes nadirs.
+    after = np.flatnonzero((labs["day"].to_numpy() > end) & (labs["test"] == "ANC").to_numpy())
+    labs.loc[labs.index[after], "value"] = 0.01
+    hgb = np.flatnonzero((labs["test"] == "HGB").to_numpy())[::40]
+    labs.loc[labs.index[hgb], "value"] = 0.2
+    assert len(after) > 10
+    assert len(hgb) > 10
+    labs.to_csv(tmp_path / "labs.csv", index=False)
+    patients = adsl[["patient_id", "progression_day", "end_of_treatment_day"]]
+    patients.to_csv(tmp_path / "patients.csv", index=False)
+    ranges = pd.DataFrame(
+        [(t, u, lo, hi) for t, (u, lo, hi) in plausibility.PHYSIOLOGICAL_RANGES.items()],
+        columns=["test", "unit", "low", "high"],
+    )
+    ranges.to_csv(tmp_path / "ranges.csv", index=False)
+    options = {"start_day": 1, "days_after_end_of_treatment": 30, "until_progression": True}
+    options |= window
+    values = [str(v).upper() if isinstance(v, bool) else v for v in options.values()]
+    files = [tmp_path / f"{name}.csv" for name in ("labs", "patients", "ranges")]
+    run_r("nadir_reference.R", "--nadirs", *files, *values, tmp_path / "r_nadirs.csv")
+    ours = windowed_nadirs(adsl, labs, **window)
+    r = pd.read_csv(tmp_path / "r_nadirs.csv")
+    compared = assert_tables_match(ours, r, ["patient_id", "test"], ["nadir"], "nadirs")
+    assert compared == len(r) >= 4 * 100
+    # The window and the ranges mattered: without them the nadirs are different.
+    assert not safety.patient_nadirs(labs)["nadir"].equals(ours["nadir"])
+
+
 def nadir_pairs(adsl, adlb):
     """The demo's nadir comparisons plus small exact cases, with and without ties."""
     rng = np.random.default_rng(8)
@@ -37,8 +86,9 @@ def nadir_pairs(adsl, adlb):
         "large, normal approximation": (rng.normal(size=60), rng.normal(0.3, 1, size=70)),
         "identical groups": (np.arange(5.0), np.arange(5.0)),
     }
-    tests = safety.nadir_test_table({"all": adsl}, safety.patient_nadirs(adlb))
-    nadirs = safety._nadirs_by_patient(adsl, safety.patient_nadirs(adlb))
+    nadirs = windowed_nadirs(adsl, adlb)
+    tests = safety.nadir_test_table({"all": adsl}, nadirs)
+    nadirs = safety.nadirs_by_patient(adsl, nadirs)
     for row in tests.itertuples():
         part = nadirs[nadirs["test"] == row.test]
         if row.comparison.startswith("IMiD"):

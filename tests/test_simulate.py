@@ -5,8 +5,8 @@ import pytest
 
 from rwe.cli import main as cli_main
 from rwe.derive import derive_adsl
+from rwe.published import published_reference
 from rwe.simulate import (
-    published_reference,
     resample_draw,
     resample_site,
     simulate_site,

@@ -62,6 +62,7 @@ def _check(args: argparse.Namespace) -> int:
     """
     from rwe import config as rwe_config
     from rwe.exceptions import ConfigError
+    from rwe.plausibility import implausible
     from rwe.validate import check_site
 
     try:
@@ -93,7 +94,7 @@ def _check(args: argparse.Namespace) -> int:
     for site in [args.site] if args.site else sites:
         options = rwe_config.site_options(config, site)
         try:
-            typed, inputs = check_site(options.pop("folder"), site, **options)
+            typed, inputs, findings = check_site(options.pop("folder"), site, **options)
         except InputError as err:
             print(f"Site '{site}': {err}", file=sys.stderr)
             failed += 1
@@ -101,6 +102,10 @@ def _check(args: argparse.Namespace) -> int:
         for item in inputs:
             print(f"{item['site']}/{item['file']}: {item['rows']} rows ({item['format']})")
         print(f"OK: {len(typed['patients'])} patients of site '{site}' pass the input contract.")
+        for f in implausible(findings).itertuples():
+            print(
+                f"implausible: {f.file}, column {f.column}: {f.check} on {f.n_rows} rows ({f.note})"
+            )
     return 1 if failed else 0
 
 

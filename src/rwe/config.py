@@ -216,7 +216,8 @@ def site_coding(config: dict, site: str, schema: str | Path | None = SCHEMA) -> 
 def site_options(config: dict, site: str, schema: str | Path | None = SCHEMA) -> dict:
     """Everything the workflow's site job validates a site with (:func:`rwe.validate.check_site`).
 
-    ``folder``, ``coding`` (:func:`site_coding`), ``allow_extra_columns`` and ``max_day``.
+    ``folder``, ``coding`` (:func:`site_coding`), ``allow_extra_columns``, ``max_day`` and
+    ``on_implausible`` (``plausibility.on_implausible``).
     """
     from rwe.validate import DEFAULT_MAX_DAY
 
@@ -225,6 +226,7 @@ def site_options(config: dict, site: str, schema: str | Path | None = SCHEMA) ->
         "coding": site_coding(config, site, schema),
         "allow_extra_columns": config.get("allow_extra_columns", False),
         "max_day": config.get("max_day", DEFAULT_MAX_DAY),
+        "on_implausible": config.get("plausibility", {}).get("on_implausible", "warn"),
     }
 
 

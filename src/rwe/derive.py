@@ -385,7 +385,7 @@ def derive_adae(adverse_events: pd.DataFrame) -> pd.DataFrame:
 def derive_adlb(labs: pd.DataFrame) -> pd.DataFrame:
     """Laboratory dataset: validated labs, units already harmonised by validation.
 
-    Counts are in 10^9/L and haemoglobin in g/dL (:func:`rwe.safety.harmonise_lab_units`).
+    Counts are in 10^9/L and haemoglobin in g/dL (:func:`rwe.units.harmonise_lab_units`).
     """
     return labs.drop(columns=["_row"], errors="ignore")
 

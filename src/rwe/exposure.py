@@ -112,6 +112,17 @@ def logistic_fit(x, y, epsilon: float = 1e-8, maxit: int = 25) -> LogisticFit:
     y = np.asarray(y, dtype=float)
     mu = (y + 0.5) / 2
     eta = np.log(mu / (1 - mu))
+    eps = np.finfo(float).eps
+    # R's binomial()$linkinv and $mu.eta (family.c): beyond |eta| > 30 the probability is
+    # held at eps from 0 or 1 and its derivative at eps, so a separated fit stays finite.
+
+    def linkinv(eta):
+        odds = np.where(eta < -30, eps, np.where(eta > 30, 1 / eps, np.exp(np.clip(eta, -30, 30))))
+        return odds / (1 + odds)
+
+    def mu_eta(eta):
+        odds = np.exp(np.clip(eta, -30, 30))
+        return np.where(np.abs(eta) > 30, eps, odds / (1 + odds) ** 2)
 
     def deviance(mu):
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -125,13 +136,13 @@ def logistic_fit(x, y, epsilon: float = 1e-8, maxit: int = 25) -> LogisticFit:
     iteration = 0
     while iteration < maxit:
         iteration += 1
-        mu_eta = mu * (1 - mu)
-        z = eta + (y - mu) / mu_eta
-        w = mu_eta  # mu.eta^2 / variance(mu) for the logit link
+        derivative = mu_eta(eta)
+        z = eta + (y - mu) / derivative
+        w = derivative**2 / (mu * (1 - mu))  # mu.eta^2 / variance(mu), as glm.fit
         xtwx = X.T @ (X * w[:, None])
         beta = np.linalg.solve(xtwx, X.T @ (w * z))
         eta = X @ beta
-        mu = 1 / (1 + np.exp(-eta))
+        mu = linkinv(eta)
         dev = deviance(mu)
         if abs(dev - dev_old) / (abs(dev) + 0.1) < epsilon:
             converged = True

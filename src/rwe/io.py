@@ -19,10 +19,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rwe.catalog import EXTRACT_FILES
 from rwe.exceptions import InputError, Problem
 
-#: Files of a site extract, in reading order; only ``patients`` is required.
-EXTRACT_FILES = ("patients", "responses", "adverse_events", "labs")
 #: Cells the reader reads as missing: blank only. Words such as ``NA`` or ``NULL`` are missing
 #: in identifier and numeric columns only (:data:`rwe.validate.MISSING_WORDS`): a site code or a
 #: regimen may be named ``NA``.

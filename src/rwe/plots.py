@@ -62,7 +62,10 @@ from plotnine import (
     theme_bw,
 )
 
+from rwe.catalog import FIGURE_KINDS, SELECTION_SEED
 from rwe.derive import DAYS_PER_MONTH, KEYS
+from rwe.labels import label
+from rwe.options import ReportOptions
 from rwe.response import CATEGORIES
 from rwe.survival import KM_CURVE_COLUMNS, km_curve, km_quantile
 
@@ -73,12 +76,6 @@ RESPONSE_COLOURS = dict(zip([*CATEGORIES, "NE"], ["#084594", "#2171B5", "#4292C6
 #: CTCAE v5 grade-3 thresholds of the nadir counts.
 GRADE3 = {"ANC": 1.0, "WBC": 2.0, "PLT": 50.0, "HGB": 8.0}
 UNITS = {"ANC": "10^9/L", "WBC": "10^9/L", "PLT": "10^9/L", "HGB": "g/dL"}
-LABELS = {
-    "second_line": "Second line", "refractory_pi": "PI refractory", "triple_class_refractory": "Triple-class refractory",
-    "emd": "Extramedullary disease", "high_risk_cyto": "High-risk cytogenetics", "age_ge80": "Age ≥ 80",
-    "gfr_le70": "GFR ≤ 70", "imid_containing": "IMiD-containing", "responder": "Responder (≥ PR)",
-    "more_than_3_lines": "More than 3 prior lines",
-}  # fmt: skip
 
 
 #: Resolution of the PNG files: above DESIGN's 150 dpi floor, sharp in print; SVG is the vector copy.
@@ -86,10 +83,6 @@ PNG_DPI = 200
 FAST_OCTREE = Image.Quantize.FASTOCTREE
 #: SVG text stays text (editable in a journal's tools, a third faster to write, smaller).
 SVG_TEXT = {"svg.fonttype": "none"}
-#: Seed of the random selection of patients in patient-level figures (stated in their captions).
-SELECTION_SEED = 2026
-#: Default of ``figures.max_patients`` (the schema holds the same default).
-MAX_PATIENTS = 150
 
 
 def sample_positions(n_total: int, max_patients: int, seed: int = SELECTION_SEED) -> np.ndarray:
@@ -110,11 +103,6 @@ def selection_note(shown: int, total: int, seed: int = SELECTION_SEED) -> str:
     if shown >= total:
         return ""
     return f"{shown:,} of {total:,} patients, a random sample (seed {seed})"
-
-
-def label(variable: str) -> str:
-    """Reader's name of an ADSL flag."""
-    return LABELS.get(variable, variable.replace("_", " "))
 
 
 def rwe_theme():
@@ -729,10 +717,6 @@ def save_all(jobs: list[tuple], workers: int = 1) -> None:
 
 
 #: Figure kinds: sub-folder of ``results/figures`` and report section of each.
-FIGURE_KINDS = {"km": "survival", "forest": "cox", "response": "response", "nadir": "safety",
-                "exposure": "exposure", "swimmer": "swimmer", "meta": "sites"}  # fmt: skip
-
-
 def set_title(set_name: str) -> str:
     """Reader's name of an analysis set: ``all`` is all patients, else the regimen."""
     return "all patients" if set_name == "all" else set_name
@@ -781,8 +765,15 @@ def _selected(patients: pd.DataFrame, max_patients: int) -> tuple[pd.DataFrame, 
     return shown, selection_note(len(shown), len(patients))
 
 
-def make_figures(adsl, nadirs, tables: dict[str, pd.DataFrame], sets: dict[str, pd.DataFrame], config: dict,
-                 out_dir: str | Path, workers: int = 1) -> pd.DataFrame:  # fmt: skip
+def make_figures(
+    adsl,
+    nadirs,
+    tables: dict[str, pd.DataFrame],
+    sets: dict[str, pd.DataFrame],
+    options: ReportOptions,
+    out_dir: str | Path,
+    workers: int = 1,
+) -> pd.DataFrame:
     """Draw every figure of the report into ``out_dir/<kind>/`` (PNG and SVG).
 
     Parameters
@@ -800,8 +791,8 @@ def make_figures(adsl, nadirs, tables: dict[str, pd.DataFrame], sets: dict[str, 
         ``outcome, x, probability, ci_lower, ci_upper``).
     sets : dict of str to pandas.DataFrame
         Analysis sets (:func:`rwe.derive.analysis_sets`).
-    config : dict
-        Reads ``conf_level``, ``subgroups``, ``figures.ci_bands``, ``figures.max_patients`` and
+    options : rwe.options.ReportOptions
+        Reads ``conf_level``, ``subgroups``, ``ci_bands``, ``max_patients`` and
         ``min_cell_count``. Patient-level pictures (the swimmer plot, the nadir points) show at
         most ``figures.max_patients`` patients, a random sample stated in the title. With
         k = ``min_cell_count`` > 0 they are left out, and so is every curve, bar or box of a
@@ -817,16 +808,13 @@ def make_figures(adsl, nadirs, tables: dict[str, pd.DataFrame], sets: dict[str, 
         ``name, kind, section, file, title`` of each figure; ``file`` is the path under
         ``out_dir`` without suffix (``km/km_pfs_all_all``).
     """
-    from rwe.safety import _nadirs_by_patient
+    from rwe.safety import nadirs_by_patient
 
     out_dir = Path(out_dir)
     for kind in FIGURE_KINDS:
         (out_dir / kind).mkdir(parents=True, exist_ok=True)
-    conf_level = config.get("conf_level", 0.95)
-    ci_bands = config.get("figures", {}).get("ci_bands", True)
-    max_patients = int(config.get("figures", {}).get("max_patients", MAX_PATIENTS))
-    k = int(config.get("min_cell_count", 0))
-    subgroups = config.get("subgroups", [])
+    conf_level, ci_bands = options.conf_level, options.ci_bands
+    max_patients, k, subgroups = options.max_patients, options.min_cell_count, options.subgroups
     stems = {name: file_stem(name) for name in sets}
     if len(set(stems.values())) < len(stems):  # two regimens with the same safe stem
         stems = {name: f"{stem}_{i}" for i, (name, stem) in enumerate(stems.items())}
@@ -834,7 +822,7 @@ def make_figures(adsl, nadirs, tables: dict[str, pd.DataFrame], sets: dict[str, 
 
     def emit(plot, kind, name, title, width=7, height=5):
         jobs.append((plot, out_dir / kind / name, width, height))
-        written.append((name, kind, FIGURE_KINDS[kind], f"{kind}/{name}", title))
+        written.append((name, kind, FIGURE_KINDS[kind].section, f"{kind}/{name}", title))
 
     def big_enough(counts) -> bool:
         return k <= 1 or all(n >= k for n in counts)
@@ -892,7 +880,7 @@ def make_figures(adsl, nadirs, tables: dict[str, pd.DataFrame], sets: dict[str, 
              f"Best response by IMWG category, {set_title(set_name)}", height=height)  # fmt: skip
         emit(rate_plot(part, f"ORR and CBR, {set_title(set_name)}"), "response", f"rates_{stem}",
              f"ORR and CBR with exact {round(100 * conf_level)}% CIs, {set_title(set_name)}", height=height)  # fmt: skip
-    nadirs = _nadirs_by_patient(adsl, nadirs) if len(nadirs) else pd.DataFrame()
+    nadirs = nadirs_by_patient(adsl, nadirs) if len(nadirs) else pd.DataFrame()
     if len(nadirs):
         imid = nadirs.assign(
             group=np.where(nadirs["imid_containing"] == 1, "IMiD-containing", "IMiD-free")

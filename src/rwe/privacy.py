@@ -69,6 +69,7 @@ _DIAGNOSTIC_COUNT = _count_on_rows("value", ("n", "events", "n_dropped"))
 RULES: dict[str, dict] = {
     "attrition": {"counts": ["n_in", "n_excluded", "n_out"]},
     "data_quality": {"counts": ["n_missing"], "dependent": {"percent_missing": ["n_missing"]}},
+    "plausibility": {"counts": ["n_rows"]},
     "baseline": {
         "counts": ["n", "N"],
         "dependent": {c: ["n", "N"] for c in ("percent", "median", "min", "max")},

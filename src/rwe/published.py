@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from importlib import resources
+
 import numpy as np
 import pandas as pd
-
-from rwe.simulate import published_reference
+import yaml
 
 COMPARISON_COLUMNS = ["quantity", "published", "this_run", "unit", "note"]
+
+
+def published_reference() -> dict:
+    """Return the published figures bundled with the package (``rwe/data/published.yaml``)."""
+    text = resources.files("rwe").joinpath("data/published.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
 
 
 def _one(table: pd.DataFrame, column: str, **where) -> float:

@@ -5,24 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rwe.exceptions import InputError, Problem
-
 #: CTCAE v5 terms counted as hematologic (Blood and lymphatic system disorders, and the
 #: Investigations "count decreased" terms).
 HEMATOLOGIC_TERMS = (
     "Anemia", "Neutrophil count decreased", "Platelet count decreased",
     "White blood cell decreased", "Lymphocyte count decreased", "Febrile neutropenia",
 )  # fmt: skip
-
-#: Accepted units per test and the factor to the harmonised unit (counts 10^9/L, HGB g/dL).
-LAB_UNITS = {
-    "count": {"10^9/l": 1.0, "10^3/ul": 1.0, "g/l": 1.0, "/nl": 1.0, "gpt/l": 1.0},
-    "HGB": {"g/dl": 1.0, "g/l": 0.1},
-}
-COUNT_TESTS = ("WBC", "ANC", "PLT")
-HARMONISED_UNIT = {"WBC": "10^9/L", "ANC": "10^9/L", "PLT": "10^9/L", "HGB": "g/dL"}
-#: The spellings named in error messages.
-ACCEPTED_UNITS = {"count": ("10^9/L", "10^3/µL", "G/L", "Gpt/L", "/nL"), "HGB": ("g/dL", "g/L")}
 
 #: CTCAE v5 grading of blood counts: (term, test, [(upper bound exclusive, grade), ...]) with
 #: the lower limits of normal ANC 1.8, PLT 150, WBC 4.0 (10^9/L) and HGB 12 g/dL.
@@ -62,98 +50,6 @@ def ae_category(term: str) -> str:
     return "hematologic" if str(term).strip().casefold() in _HEMATOLOGIC_KEYS else "non-hematologic"
 
 
-def _unit_key(unit) -> str:
-    """Spelling-insensitive unit: no spaces or ×, micro sign and Greek mu as u, 10E9 = 10**9 = 10^9."""
-    key = str(unit).strip().replace(" ", "").replace("×", "").casefold().replace("x10", "10")
-    key = key.replace("10**", "10^").replace("10e", "10^").replace("10*", "10^")
-    return key.replace("\u00b5", "u").replace("\u03bc", "u")
-
-
-def harmonise_lab_units(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.DataFrame:
-    """Convert blood counts to 10^9/L and haemoglobin to g/dL.
-
-    Counts (WBC, ANC, PLT) in 10^9/L, 10^3/µL, G/L, Gpt/L or /nL are the same number;
-    haemoglobin in g/dL is kept and in g/L divided by 10. Other tests (SPEP_M, UPEP_M, FLC,
-    IFE, BMPC, …) pass through unchanged. Unit spellings are compared without spaces, case,
-    ``×``/``x`` and with µ (micro sign or Greek mu) read as ``u``.
-
-    Parameters
-    ----------
-    labs : pandas.DataFrame
-        ``site, patient_id, day, test, value, unit`` and optionally ``_row`` (the 1-based data
-        row of the source file, used in messages).
-    file_label : str
-        The file named in messages (e.g. ``demo/labs.csv``).
-
-    Returns
-    -------
-    pandas.DataFrame
-        A copy of ``labs`` with ``value`` converted and ``unit`` set to the harmonised unit.
-
-    Raises
-    ------
-    InputError
-        Listing every row whose unit is not known for its test (file, row, column ``unit`` and
-        the accepted units); never a patient identifier or a value.
-    """
-    out = labs.copy(deep=False)  # value and unit are replaced, never modified in place
-    tests = pd.Categorical(out["test"])
-    units = pd.Categorical(out["unit"])
-    # Units are looked up once per distinct spelling; rows follow by their category code.
-    unit_keys = pd.Series(units.categories, dtype=object).map(_unit_key)
-    unit_codes = np.asarray(units.codes)
-    values = out["value"]
-    if values.dtype != float:
-        values = pd.to_numeric(values, errors="coerce").where(values.notna(), values)
-    values = values.to_numpy()
-    copied = False  # the input's values are copied only if a unit needs converting
-    new_units = pd.Series(units.categories, dtype=object).tolist()
-    new_codes = unit_codes.copy()
-    problems = []
-    for test in (*COUNT_TESTS, "HGB"):
-        if test not in tests.categories:
-            continue
-        mask = np.asarray(tests.codes) == tests.categories.get_loc(test)
-        if not mask.any():
-            continue
-        family = "count" if test in COUNT_TESTS else "HGB"
-        per_unit = np.append(unit_keys.map(LAB_UNITS[family]).to_numpy(dtype=float), np.nan)
-        expected = ", ".join(ACCEPTED_UNITS[family])
-        # Per-row work only on the rows that need it: unknown units (reported) and units
-        # whose factor is not 1 (converted); every other value stays as it is.
-        unknown = np.isnan(per_unit)
-        if unknown.any():
-            bad = np.flatnonzero(mask & unknown[unit_codes])
-            rows = out["_row"].to_numpy()[bad] if "_row" in out.columns else [None] * len(bad)
-            for row in rows:
-                problems.append(
-                    Problem(
-                        file_label,
-                        None if row is None else int(row),
-                        "unit",
-                        f"unit not known for {test}; expected one of {expected}",
-                    )
-                )
-        scaled = ~unknown & (per_unit != 1.0)
-        if scaled.any():
-            idx = np.flatnonzero(mask & scaled[unit_codes])
-            if len(idx) and not copied:
-                values, copied = values.copy(), True
-            values[idx] = values[idx] * per_unit[unit_codes[idx]]
-        if HARMONISED_UNIT[test] not in new_units:
-            new_units.append(HARMONISED_UNIT[test])
-        new_codes[mask] = new_units.index(HARMONISED_UNIT[test])
-    if problems:
-        raise InputError(sorted(problems, key=lambda p: p.row or 0))
-    out["value"] = pd.Series(values, index=out.index)
-    unit = pd.Categorical.from_codes(new_codes, new_units)
-    out["unit"] = pd.Series(
-        unit if isinstance(out["unit"].dtype, pd.CategoricalDtype) else unit.astype(object),
-        index=out.index,
-    )
-    return out
-
-
 def grade_from_labs(adlb: pd.DataFrame) -> pd.DataFrame:
     """CTCAE v5 grades of hematologic toxicity from blood counts on treatment (day ≥ 0).
 
@@ -176,7 +72,7 @@ def grade_from_labs(adlb: pd.DataFrame) -> pd.DataFrame:
     ----------
     adlb : pandas.DataFrame
         ``site, patient_id, day, test, value`` with harmonised units
-        (:func:`harmonise_lab_units`).
+        (:func:`rwe.units.harmonise_lab_units`).
 
     Returns
     -------
@@ -225,30 +121,115 @@ def _patient_codes(table: pd.DataFrame) -> np.ndarray:
     return pd.factorize(site * (int(patient.max(initial=0)) + 1) + patient)[0]
 
 
-def patient_nadirs(adlb: pd.DataFrame) -> pd.DataFrame:
-    """Lowest WBC, ANC, HGB and PLT per patient on treatment (day > 0).
+def nadir_windows(
+    patients: pd.DataFrame,
+    start_day: int = 1,
+    days_after_end_of_treatment: int = 30,
+    until_progression: bool = True,
+) -> pd.DataFrame:
+    """Each patient's nadir window: the days whose blood counts count as on treatment.
 
-    Day 0 is the pre-dose sample of the first cycle, so the nadir is taken strictly after it;
-    earlier days are baseline. (Lab-based CTCAE grades, :func:`grade_from_labs`, include day 0,
-    so a patient cytopenic at start is graded, as CTCAE counts any value on treatment.)
+    From ``start_day`` (day 1 by default: day 0 is the pre-dose sample of the first cycle) to
+    the earlier of ``progression_day`` (when ``until_progression``) and ``end_of_treatment_day``
+    + ``days_after_end_of_treatment``, both ends included. A patient with neither (no
+    progression, treatment not ended or ``end_of_treatment_day`` not sent) has no end: every
+    value up to the last follow-up counts. :func:`nadir_window_methods` states the rule.
+
+    Parameters
+    ----------
+    patients : pandas.DataFrame
+        ``site, patient_id, progression_day`` and optionally ``end_of_treatment_day``.
+    start_day, days_after_end_of_treatment, until_progression
+        ``nadir_window`` of the config.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``site, patient_id, start_day, end_day`` (``end_day`` infinite when there is no end).
+    """
+    end = np.full(len(patients), np.inf)
+    if "end_of_treatment_day" in patients.columns:
+        eot = patients["end_of_treatment_day"].to_numpy(dtype=float, na_value=np.nan)
+        end = np.fmin(end, eot + days_after_end_of_treatment)
+    if until_progression and "progression_day" in patients.columns:
+        end = np.fmin(end, patients["progression_day"].to_numpy(dtype=float, na_value=np.nan))
+    return pd.DataFrame(
+        {
+            "site": patients["site"].to_numpy(dtype=object),
+            "patient_id": patients["patient_id"].to_numpy(dtype=object),
+            "start_day": float(start_day),
+            "end_day": end,
+        }
+    )
+
+
+def nadir_window_methods(
+    start_day: int = 1, days_after_end_of_treatment: int = 30, until_progression: bool = True
+) -> str:
+    """The methods sentence that defines the nadir window of :func:`nadir_windows`.
+
+    Parameters
+    ----------
+    start_day, days_after_end_of_treatment, until_progression
+        ``nadir_window`` of the config (the values the run used).
+    """
+    after = (
+        f"{days_after_end_of_treatment} day{'s' if days_after_end_of_treatment != 1 else ''} "
+        "after the end of treatment"
+    )
+    if until_progression:
+        end, otherwise = f"the earlier of progression and {after}", "neither occurred"
+    else:
+        end, otherwise = after, "treatment had not ended"
+    return (
+        f"Nadir blood counts are each patient's lowest WBC, ANC, haemoglobin and platelet count "
+        f"from day {start_day} to {end} (to the last follow-up when {otherwise}); values "
+        "outside the physiological ranges of the plausibility checks are left out and counted."
+    )
+
+
+def patient_nadirs(
+    adlb: pd.DataFrame, windows: pd.DataFrame | None = None, exclude: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Lowest WBC, ANC, HGB and PLT per patient within the nadir window.
+
+    Day 0 is the pre-dose sample of the first cycle, so by default the nadir is taken strictly
+    after it; earlier days are baseline. (Lab-based CTCAE grades, :func:`grade_from_labs`,
+    include day 0, so a patient cytopenic at start is graded, as CTCAE counts any value on
+    treatment.)
 
     Parameters
     ----------
     adlb : pandas.DataFrame
         ``site, patient_id, day, test, value`` in harmonised units.
+    windows : pandas.DataFrame, optional
+        Per patient ``site, patient_id, start_day, end_day`` (:func:`nadir_windows`); values
+        outside their patient's window are not nadirs, and a patient not listed has none.
+        Without it, every day after day 0.
+    exclude : numpy.ndarray of bool, optional
+        Rows of ``adlb`` left out (the implausible values,
+        :func:`rwe.plausibility.implausible_lab_values`).
 
     Returns
     -------
     pandas.DataFrame
-        ``site, patient_id, test, nadir``: one row per patient and test with a value after day 0.
+        ``site, patient_id, test, nadir``: one row per patient and test with a value in the
+        window.
     """
     keys = ["site", "patient_id", "test"]
-    on_treatment = (pd.to_numeric(adlb["day"]) > 0) & adlb["test"].isin(NADIR_TESTS)
-    on_treatment = on_treatment.to_numpy(dtype=bool, na_value=False)
+    on_treatment = adlb["test"].isin(NADIR_TESTS).to_numpy(dtype=bool, na_value=False)
+    day = pd.to_numeric(adlb["day"]).to_numpy(dtype=float, na_value=np.nan)
+    if exclude is not None:
+        on_treatment &= ~np.asarray(exclude, dtype=bool)
     # The minimum per (site, patient, test) is taken over a dense array indexed by the three
     # codes, chunk by chunk: no copy or sort of a 90-million-row table. Groups are listed in
     # order of first appearance, as groupby(sort=False) lists them.
-    (site, sites), (patient, patients), (test, tests) = (_codes(adlb[k]) for k in keys)
+    (site, sites), (patient, patients), (test, tests) = (key_codes(adlb[k]) for k in keys)
+    if windows is None:
+        on_treatment &= day > 0
+    else:
+        first_day, last_day = (per_patient(adlb, windows, c) for c in ("start_day", "end_day"))
+        on_treatment &= (day >= first_day) & (day <= last_day)
     shape = (len(sites), len(patients), len(tests))
     nadir = np.full(int(np.prod(shape)), np.nan)  # fmin skips NaN values, as min() does
     first = np.full(len(nadir), len(adlb), dtype=np.int64)
@@ -268,8 +249,25 @@ def patient_nadirs(adlb: pd.DataFrame) -> pd.DataFrame:
     })  # fmt: skip
 
 
-def _codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Integer codes and distinct values of a key column (a categorical's own codes)."""
+def per_patient(table: pd.DataFrame, patients: pd.DataFrame, column: str) -> np.ndarray:
+    """``patients[column]`` of each row's patient (same ``site`` and ``patient_id``), as floats.
+
+    NaN when the patient is not in ``patients``. Looked up on the key columns' codes
+    (:func:`key_codes`), never by merging: a laboratory table has ~90 rows per patient.
+    """
+    site, sites = key_codes(table["site"])
+    patient, ids = key_codes(table["patient_id"])
+    grid = np.full((len(sites) + 1, len(ids) + 1), np.nan)  # the last row/column: missing key
+    at_site = pd.Index(sites).get_indexer(patients["site"].to_numpy(dtype=object))
+    at_id = pd.Index(ids).get_indexer(patients["patient_id"].to_numpy(dtype=object))
+    known = (at_site >= 0) & (at_id >= 0)
+    values = patients[column].to_numpy(dtype=float, na_value=np.nan)
+    grid[at_site[known], at_id[known]] = values[known]
+    return grid[site, patient]
+
+
+def key_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes (−1 missing) and distinct values of a key column (a categorical's own)."""
     if isinstance(column.dtype, pd.CategoricalDtype):
         return column.cat.codes.to_numpy(), column.cat.categories
     codes, uniques = pd.factorize(column)
@@ -436,7 +434,8 @@ IMID_GROUPS = {1: "IMiD-containing", 0: "IMiD-free"}
 PAIRWISE_REGIMENS = [("Ixa-Pd", "Ixa-Rd"), ("Ixa-Pd", "Ixa-Td"), ("Ixa-Rd", "Ixa-Td")]
 
 
-def _nadirs_by_patient(adsl: pd.DataFrame, nadirs: pd.DataFrame) -> pd.DataFrame:
+def nadirs_by_patient(adsl: pd.DataFrame, nadirs: pd.DataFrame) -> pd.DataFrame:
+    """Each patient's nadirs (:func:`patient_nadirs`) with the regimen and IMiD use of ADSL."""
     return adsl[["site", "patient_id", "regimen", "imid_containing"]].merge(
         nadirs, on=["site", "patient_id"]
     )
@@ -461,7 +460,7 @@ def nadir_table(sets: dict[str, pd.DataFrame], nadirs: pd.DataFrame) -> pd.DataF
     """
     rows = []
     for name, adsl in sets.items():
-        data = _nadirs_by_patient(adsl, nadirs)
+        data = nadirs_by_patient(adsl, nadirs)
         for test in NADIR_TESTS:
             part = data[data["test"] == test]
             groups = [("all", part)]
@@ -496,7 +495,7 @@ def nadir_test_table(sets: dict[str, pd.DataFrame], nadirs: pd.DataFrame) -> pd.
     """
     rows = []
     for name, adsl in sets.items():
-        data = _nadirs_by_patient(adsl, nadirs)
+        data = nadirs_by_patient(adsl, nadirs)
         for test in NADIR_TESTS:
             part = data[data["test"] == test]
             pairs = [

@@ -31,7 +31,7 @@ import pandera.pandas as pa
 from pandas.api.types import union_categoricals
 
 from rwe.exceptions import InputError, Problem
-from rwe.safety import harmonise_lab_units
+from rwe.units import harmonise_lab_units
 
 REGIMENS = ("Ixa-Rd", "Ixa-Pd", "Ixa-Td", "Ixa-Dd", "Ixa-Ed", "Ixa-Cd", "Ixa-d", "Ixa")
 RESPONSES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
@@ -187,7 +187,13 @@ DATE_VALUE_PATTERN = re.compile(
 
 #: Day columns of each file; a site with ``dates: true`` may send each as a date column instead.
 DAY_COLUMNS = {
-    "patients": ("progression_day", "last_assessment_day", "death_day", "last_followup_day"),
+    "patients": (
+        "progression_day",
+        "last_assessment_day",
+        "death_day",
+        "last_followup_day",
+        "end_of_treatment_day",
+    ),
     "responses": ("day",),
     "adverse_events": ("onset_day",),
     "labs": ("day",),
@@ -302,6 +308,7 @@ def contract(
             Field("death_cause", "code", nullable=True, codes=("myeloma", "other", "unknown")),
             _day("last_followup_day", nullable=False),
             Field("exposure_auc", "float", required=False, nullable=True, low=0),
+            _day("end_of_treatment_day", required=False),
         ],  # fmt: skip
         "responses": [
             Field("patient_id", "id"),
@@ -650,7 +657,7 @@ def check_patient_logic(patients: pd.DataFrame, label: str) -> list[Problem]:
     """
     problems = []
     p = patients
-    for col in ("progression_day", "last_assessment_day", "death_day"):
+    for col in ("progression_day", "last_assessment_day", "death_day", "end_of_treatment_day"):
         if col in p.columns and "last_followup_day" in p.columns:
             bad = (p[col] > p["last_followup_day"]).fillna(False)
             problems += [Problem(label, int(r), col, "is after last_followup_day (last follow-up "
@@ -928,7 +935,7 @@ def validate_site(
         A site's spellings of IMWG responses (``best_response`` and ``responses.csv``) and of
         sex, mapped to the contract's codes (exact, then case-insensitive).
     lab_units : dict, optional
-        A site's unit spellings mapped to units :func:`rwe.safety.harmonise_lab_units` knows.
+        A site's unit spellings mapped to units :func:`rwe.units.harmonise_lab_units` knows.
     dates : bool
         The site may send dates (:func:`convert_dates`); otherwise date columns are refused.
     max_day : int
@@ -1057,7 +1064,8 @@ def check_site(
     coding: dict | None = None,
     allow_extra_columns: bool = False,
     max_day: int = DEFAULT_MAX_DAY,
-) -> tuple[dict[str, pd.DataFrame], list[dict]]:
+    on_implausible: str = "warn",
+) -> tuple[dict[str, pd.DataFrame], list[dict], pd.DataFrame]:
     """Read and validate one site's folder: the workflow's site job and ``rwe check`` alike.
 
     Parameters
@@ -1071,6 +1079,8 @@ def check_site(
         and the site's own), ``response_aliases``, ``sex_aliases``, ``lab_units``, ``dates``.
     allow_extra_columns, max_day
         As in :func:`validate_site`.
+    on_implausible : {"warn", "stop"}
+        What an implausible value does (:func:`rwe.plausibility.check_extract`).
 
     Returns
     -------
@@ -1078,13 +1088,16 @@ def check_site(
         The validated tables (:func:`validate_extract`).
     inputs : list of dict
         What was read (:func:`rwe.io.read_site`).
+    findings : pandas.DataFrame
+        The plausibility checks of the validated tables (:func:`rwe.plausibility.check_extract`).
 
     Raises
     ------
     InputError
-        Every problem of every file of the site.
+        Every problem of every file of the site (and implausible values with ``stop``).
     """
     from rwe.io import read_site
+    from rwe.plausibility import check_extract
 
     raw, inputs = read_site(folder, site)
     options = dict(coding or {})
@@ -1092,7 +1105,7 @@ def check_site(
     typed = validate_extract(
         {site: raw}, aliases, allow_extra_columns, site_options={site: options}, max_day=max_day
     )
-    return typed, inputs
+    return typed, inputs, check_extract(typed, on_implausible)
 
 
 def _pool(parts: list[pd.DataFrame]) -> pd.DataFrame:

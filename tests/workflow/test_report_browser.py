@@ -50,7 +50,7 @@ def test_demo_report_opens_offline_with_every_section_and_figure(demo_run):
     )
     assert seen["console"] == []
     assert seen["errors"] == []
-    assert seen["sections"] == [sid for sid, _ in SECTIONS]
+    assert seen["sections"] == [s.id for s in SECTIONS]
     figures = (results / "figures.csv").read_text().strip().splitlines()[1:]
     assert len(seen["images"]) == len(figures) > 20
     assert all(

@@ -10,6 +10,7 @@ import pytest
 from runner import ROOT, demo_config, run_workflow
 
 from bad_extracts import CASES, SECRET_NAME, broken
+from rwe.options import ReportOptions
 from rwe.report import build_context, render_report
 from rwe.simulate import simulate_site, write_site
 
@@ -179,9 +180,9 @@ def test_small_cells_are_suppressed_in_the_report(demo_run):
              "exposure_response", "exposure_predictions", "published_comparison"]  # fmt: skip
     tables = {n: pd.read_csv(results / "tables" / f"{n}.csv") for n in names}
     provenance = json.loads((results / "provenance.json").read_text())
-    config = dict(provenance["config"], min_cell_count=10)
+    options = ReportOptions.from_config(dict(provenance["config"], min_cell_count=10))
     figures = pd.read_csv(results / "figures.csv").iloc[0:0]
-    html = render_report(build_context(tables, figures, results / "figures", provenance, config))
+    html = render_report(build_context(tables, figures, results / "figures", provenance, options))
     assert "&lt;10" in html
     # The AE counts between 1 and 9 of the unsuppressed table are nowhere as "n (%)" cells.
     ae = tables["adverse_events"]

@@ -1,14 +1,18 @@
-# Input functions and config lookups shared by the rules.
+# Input functions and config lookups shared by the rules. The lists of files, datasets, tables
+# and figure kinds are defined once in rwe (rwe.catalog, the report's section registry).
+import json
 import re
 from pathlib import Path
 
 from rwe import config as rwe_config
 
-EXTRACT_FILES = ["patients", "responses", "adverse_events", "labs"]
-ADAM = ["adsl", "adrs", "adtte", "adae", "adlb"]
-# Per-patient summaries of the laboratory values, made by each site job (the only step that
-# parses labs.csv) for the safety and figures rules: lab-graded CTCAE events and nadirs.
-LAB_SUMMARIES = ["lab_grades", "nadirs"]
+from rwe.catalog import ADAM, EXTRACT_FILES, FIGURE_KINDS, LAB_SUMMARIES
+from rwe.options import ReportOptions
+from rwe.report import REPORT_TABLES
+
+CUT = config["data_cut"]
+# Tables kept with each data cut and compared with the previous cut's.
+CUT_TABLES = [name for name in REPORT_TABLES if name not in ("changes", "changes_patients")]
 
 
 def results(path):
@@ -83,11 +87,49 @@ wildcard_constraints:
     site="|".join(re.escape(site) for site in row_level_sites()) or "(?!)",
 
 
+def report_options():
+    """The options of the figures and the report, from the validated config."""
+    return ReportOptions.from_config(config)
+
+
+def figure_folder(kind):
+    """Folder of one kind of figure, marked for the Snakemake report with its caption."""
+    return report(
+        directory(results(f"figures/{kind}")),
+        patterns=["{name}.png"],
+        caption=f"../report/figure_{kind}.rst",
+        category=FIGURE_KINDS[kind].category,
+        labels={"figure": "{name}"},
+    )
+
+
+def previous_cut():
+    """Label of the most recent other data cut kept under results/cuts/, or None."""
+    kept = []
+    for record in Path(results("cuts")).glob("*/cut.json"):
+        info = json.loads(record.read_text())
+        if info["label"] != CUT:
+            kept.append((info["sequence"], info["label"]))
+    return max(kept)[1] if kept else None
+
+
+def previous_cut_files(wildcards):
+    """The previous data cut's kept tables, record and outcomes (none for the first cut)."""
+    label = previous_cut()
+    if label is None:
+        return {}
+    return {
+        "previous_tables": [results(f"cuts/{label}/tables/{name}.csv") for name in CUT_TABLES],
+        "previous_record": results(f"cuts/{label}/cut.json"),
+        "previous_outcomes": adam(f"cuts/{label}/outcomes"),
+    }
+
+
 STAGE_OUTPUTS = {}
 
 
 def all_outputs():
-    """Everything `rule all` builds: each stage registers its outputs in STAGE_OUTPUTS."""
+    """Everything the default target builds: each stage registers its outputs in STAGE_OUTPUTS."""
     return [path for paths in STAGE_OUTPUTS.values() for path in paths]
 
 

@@ -1,30 +1,6 @@
 # Data cuts: this run's tables are kept under results/cuts/<data_cut>/ and compared with the
 # previous cut's (the most recent other label there): changes.csv and changes_patients.csv.
-import json
-
-CUT = config["data_cut"]
-CUT_TABLES = [name for name in REPORT_TABLES if name not in ("changes", "changes_patients")]
-
-
-def previous_cut():
-    """Label of the most recent other data cut kept under results/cuts/, or None."""
-    kept = []
-    for record in Path(results("cuts")).glob("*/cut.json"):
-        info = json.loads(record.read_text())
-        if info["label"] != CUT:
-            kept.append((info["sequence"], info["label"]))
-    return max(kept)[1] if kept else None
-
-
-def previous_cut_files(wildcards):
-    label = previous_cut()
-    if label is None:
-        return {}
-    return {
-        "previous_tables": [results(f"cuts/{label}/tables/{name}.csv") for name in CUT_TABLES],
-        "previous_record": results(f"cuts/{label}/cut.json"),
-        "previous_outcomes": adam(f"cuts/{label}/outcomes"),
-    }
+# CUT, CUT_TABLES and previous_cut_files are in common.smk.
 
 
 rule data_cut:
@@ -48,6 +24,8 @@ rule data_cut:
     params:
         names=CUT_TABLES,
         label=CUT,
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/data_cut.log"),
     benchmark:

@@ -23,6 +23,8 @@ rule published_comparison:
     params:
         reference=config["report"]["published_reference"],
         names=COMPARED_TABLES,
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/published_comparison.log"),
     benchmark:

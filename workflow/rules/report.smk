@@ -1,54 +1,6 @@
 # Figures, the reviewer's HTML report and the shareable (small-cell suppressed) tables.
 
-REPORT_TABLES = [
-    "attrition",
-    "data_quality",
-    "baseline",
-    "response",
-    "response_tests",
-    "km_medians",
-    "km_landmarks",
-    "followup",
-    "logrank",
-    "cox",
-    "cox_diagnostics",
-    "site_summary",
-    "logrank_stratified",
-    "cox_stratified",
-    "cox_stratified_diagnostics",
-    "site_meta",
-    "site_contributions",
-    "adverse_events",
-    "nadir",
-    "nadir_tests",
-    "exposure_response",
-    "exposure_predictions",
-    "published_comparison",
-    "changes",
-    "changes_patients",
-]
 FIGURE_TABLES = ["logrank", "cox", "response", "exposure_response", "site_meta"]
-# Figure kind -> (category in the Snakemake report); one folder and one caption per kind.
-FIGURE_KINDS = {
-    "km": "Survival",
-    "forest": "Cox regression",
-    "response": "Response",
-    "nadir": "Safety",
-    "exposure": "Exposure-response",
-    "swimmer": "Survival",
-    "meta": "Sites",
-}
-
-
-def figure_folder(kind):
-    """Folder of one kind of figure, marked for the Snakemake report with its caption."""
-    return report(
-        directory(results(f"figures/{kind}")),
-        patterns=["{name}.png"],
-        caption=f"../report/figure_{kind}.rst",
-        category=FIGURE_KINDS[kind],
-        labels={"figure": "{name}"},
-    )
 
 
 rule figures:
@@ -63,14 +15,10 @@ rule figures:
         index=results("figures.csv"),
     params:
         names=FIGURE_TABLES,
-        conf_type=config["km"]["conf_type"],
-        conf_level=config["conf_level"],
-        subgroups=config["subgroups"],
-        ci_bands=config["figures"]["ci_bands"],
-        max_patients=config["figures"]["max_patients"],
-        min_cell_count=config["min_cell_count"],
-        min_regimen_n=config["min_regimen_n"],
+        options=report_options(),
     threads: 2
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/figures.log"),
     benchmark:
@@ -93,7 +41,9 @@ rule report:
         ),
     params:
         names=REPORT_TABLES,
-        config=config,
+        options=report_options(),
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/report.log"),
     benchmark:
@@ -116,6 +66,8 @@ rule shareable:
     params:
         names=REPORT_TABLES,
         min_cell_count=config["min_cell_count"],
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/shareable.log"),
     benchmark:

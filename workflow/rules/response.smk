@@ -14,6 +14,8 @@ rule response:
         min_regimen_n=config["min_regimen_n"],
         subgroups=config["subgroups"],
         conf_level=config["conf_level"],
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/response.log"),
     benchmark:

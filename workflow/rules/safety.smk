@@ -32,6 +32,8 @@ rule safety:
         predict_at=config["exposure"]["predict_at"],
         cv_folds=config["exposure"]["cv_folds"],
         conf_level=config["conf_level"],
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/safety.log"),
     benchmark:

@@ -8,12 +8,16 @@ rule site:
     output:
         **{name: site_output(f"{name}.csv") for name in ADAM + LAB_SUMMARIES},
         data_quality=site_output("data_quality.csv"),
+        plausibility=site_output("plausibility.csv"),
         inputs=site_output("inputs.json"),
     params:
         folder=lambda wildcards: site_folder(wildcards.site),
         options=lambda wildcards: site_options(wildcards.site),
         gfr_cutoff=config["gfr_cutoff"],
         pfs_death_events=config["pfs_death_events"],
+        nadir_window=config["nadir_window"],
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/site/{site}.log"),
     benchmark:
@@ -26,6 +30,7 @@ rule pool:
     input:
         **{name: every_site(f"{name}.csv") for name in ADAM + LAB_SUMMARIES},
         data_quality=every_site("data_quality.csv"),
+        plausibility=every_site("plausibility.csv"),
     output:
         **{name: adam(name) for name in ADAM + LAB_SUMMARIES},
         attrition=report(
@@ -39,10 +44,17 @@ rule pool:
             caption="../report/data_quality.rst",
             category="Data",
         ),
+        plausibility=report(
+            table("plausibility"),
+            caption="../report/plausibility.rst",
+            category="Data",
+        ),
     params:
         min_regimen_n=config["min_regimen_n"],
         subgroups=config["subgroups"],
         covariates=config["cox"]["covariates"],
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/pool.log"),
     benchmark:
@@ -60,6 +72,8 @@ rule provenance:
         results("provenance.json"),
     params:
         config=config,
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/provenance.log"),
     benchmark:
@@ -72,5 +86,6 @@ STAGE_OUTPUTS["sites"] = [adam(name) for name in ADAM] + [
     table("attrition"),
     table("baseline"),
     table("data_quality"),
+    table("plausibility"),
     results("provenance.json"),
 ]

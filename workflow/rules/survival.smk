@@ -51,6 +51,8 @@ rule survival:
         conf_level=config["conf_level"],
         aggregate_sites=aggregate_site_folders(),
         aggregate_options=aggregate_options(config),
+    conda:
+        "../envs/rwe.yaml"
     log:
         results("logs/survival.log"),
     benchmark:

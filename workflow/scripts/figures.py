@@ -23,19 +23,13 @@ def main(snakemake):
     }
     tables["km_curves"] = pd.read_csv(snakemake.input.km_curves, dtype={"level": str})
     tables["exposure_curves"] = pd.read_csv(snakemake.input.exposure_curves)
-    config = {
-        "conf_level": p.conf_level,
-        "subgroups": p.subgroups,
-        "figures": {"ci_bands": p.ci_bands, "max_patients": p.max_patients},
-        "min_cell_count": p.min_cell_count,
-    }
     out_dir = Path(snakemake.output.km).parent
     index = plots.make_figures(
         adsl,
         nadirs,
         tables,
-        analysis_sets(adsl, p.min_regimen_n),
-        config,
+        analysis_sets(adsl, p.options.min_regimen_n),
+        p.options,
         out_dir,
         workers=snakemake.threads,
     )

@@ -1,4 +1,4 @@
-"""Pool the sites' analysis datasets; write the attrition, baseline and data-quality tables.
+"""Pool the sites' analysis datasets; write the attrition, baseline, data-quality and plausibility tables.
 
 Each dataset is the sites' files concatenated as bytes (ADLB is never parsed here); attrition
 and baseline are computed on the pooled ADSL and ADTTE.
@@ -9,12 +9,13 @@ import logging
 import pandas as pd
 
 from rwe import derive
-from rwe.io import EXTRACT_FILES, concatenate_csv, pool_csv, read_adam, write_table
+from rwe.catalog import EXTRACT_FILES
+from rwe.io import concatenate_csv, pool_csv, read_adam, write_table
 from rwe.tables import baseline_table
 
 
-def pooled_data_quality(paths: list[str]) -> pd.DataFrame:
-    """The sites' data-quality rows, by file (patients, responses …) and then site."""
+def pooled_by_file(paths: list[str]) -> pd.DataFrame:
+    """The sites' data-quality (or plausibility) rows, by file (patients, responses …), then site."""
     # As text: the numbers are copied as the site jobs wrote them, not parsed and re-printed.
     rows = pd.concat(
         [pd.read_csv(path, dtype=str, keep_default_na=False) for path in paths], ignore_index=True
@@ -32,7 +33,8 @@ def main(snakemake):
         concatenate_csv(snakemake.input[name], snakemake.output[name])
     for name in ("adsl", "adrs", "adtte", "adae"):
         pool_csv(snakemake.input[name], snakemake.output[name])
-    write_table(pooled_data_quality(snakemake.input.data_quality), snakemake.output.data_quality)
+    for name in ("data_quality", "plausibility"):
+        write_table(pooled_by_file(snakemake.input[name]), snakemake.output[name])
     adsl = read_adam(snakemake.output.adsl)
     adtte = read_adam(snakemake.output.adtte)
     write_table(

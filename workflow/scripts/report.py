@@ -18,7 +18,7 @@ def main(snakemake):
     figures = pd.read_csv(snakemake.input.index)
     figure_dir = Path(snakemake.input.figures[0]).parent
     write_report(
-        tables, figures, figure_dir, provenance, snakemake.params.config, snakemake.output[0]
+        tables, figures, figure_dir, provenance, snakemake.params.options, snakemake.output[0]
     )
     logging.info("report written from %d tables", len(tables))
 

@@ -1,15 +1,17 @@
 """One site: read and validate its extract, harmonise it, derive its analysis datasets.
 
 Writes ADSL, ADRS, ADTTE, ADAE and ADLB of the site, its data-quality rows and what was read
-(file, rows, SHA-256, format). The laboratory file is parsed here only, and ADLB written from
-it directly. Bad input fails this site's job alone, with every problem listed.
+(file, rows, SHA-256, format), and the counts of its plausibility checks. The laboratory file is
+parsed here only, and ADLB written from it directly. Bad input (and, with
+plausibility.on_implausible: stop, an implausible value) fails this site's job alone, with every
+problem listed.
 """
 
 import json
 import logging
 import sys
 
-from rwe import derive, safety
+from rwe import derive, plausibility, safety
 from rwe.exceptions import InputError
 from rwe.io import write_table
 from rwe.validate import check_site, empty_table
@@ -20,8 +22,8 @@ def main(snakemake):
     log = logging.getLogger("site")
     site, p = snakemake.wildcards.site, snakemake.params
     try:
-        # The validation `rwe check --config` runs, with the same options.
-        typed, inputs = check_site(p.folder, site, **p.options)
+        # The validation `rwe check --config` runs, with the same options (plausibility too).
+        typed, inputs, findings = check_site(p.folder, site, **p.options)
     except InputError as err:
         # One readable list of every problem; nothing of this site is written.
         message = f"Site '{site}' ({p.folder}) was not processed. {err}"
@@ -33,12 +35,19 @@ def main(snakemake):
             "read %s/%s: %d rows (%s)", item["site"], item["file"], item["rows"], item["format"]
         )
     write_table(derive.data_quality(typed), snakemake.output.data_quality)
+    write_table(findings, snakemake.output.plausibility)
+    for f in plausibility.implausible(findings).itertuples():
+        log.warning(
+            "implausible: %s, column %s: %s on %d rows", f.file, f.column, f.check, f.n_rows
+        )
+    windows = safety.nadir_windows(typed["patients"], **p.nadir_window)
     # The laboratory table is large (~90 rows per patient): ADLB is written and released first.
     adlb = derive.derive_adlb(typed.pop("labs", empty_table("labs")))
     write_table(adlb, snakemake.output.adlb)
     # What the safety and figures rules need of the labs, so that nothing parses ADLB again.
     write_table(safety.grade_from_labs(adlb), snakemake.output.lab_grades)
-    write_table(safety.patient_nadirs(adlb), snakemake.output.nadirs)
+    nadirs = safety.patient_nadirs(adlb, windows, plausibility.implausible_lab_values(adlb))
+    write_table(nadirs, snakemake.output.nadirs)
     del adlb
     for name, frame in derive.derive_site(typed, p.gfr_cutoff, p.pfs_death_events).items():
         write_table(frame, snakemake.output[name])

@@ -1,0 +1,98 @@
+"""The options of the figures and the report: one frozen object built from the validated config.
+
+Every default lives in the config schema (``workflow/schemas/config.schema.yaml``), which the
+Snakefile validates with defaults filled in before any rule runs. :meth:`ReportOptions.from_config`
+reads that validated config and restates no default; :func:`with_schema_defaults` fills the
+schema's defaults into a partial config (tests, the command line).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+#: The config schema of a source checkout (the Snakefile validates against the same file).
+CONFIG_SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def with_schema_defaults(config: Mapping) -> dict:
+    """A copy of ``config`` validated against :data:`CONFIG_SCHEMA`, its defaults filled in.
+
+    Raises
+    ------
+    snakemake.exceptions.WorkflowError
+        When the config breaks the schema.
+    """
+    from snakemake.utils import validate
+
+    filled = copy.deepcopy(dict(config))
+    validate(filled, str(CONFIG_SCHEMA), set_default=True)
+    return filled
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """The config values the figures and the report show or depend on (names as in the config).
+
+    Build it with :meth:`from_config`; each attribute is documented in ``config/README.md``.
+    """
+
+    title: str
+    published_reference: str | None
+    data_cut: str
+    sites: tuple[str, ...]
+    #: Sites that sent aggregates only (``{aggregates: folder}``).
+    aggregate_sites: tuple[str, ...]
+    min_cell_count: int
+    conf_level: float
+    conf_type: str
+    pfs_death_events: str
+    covariates: tuple[str, ...]
+    subgroups: tuple[str, ...]
+    gfr_cutoff: float
+    min_regimen_n: int
+    hematologic_source: str
+    #: ``plausibility.on_implausible``.
+    on_implausible: str
+    #: ``nadir_window``: its first day, the days after end of treatment, and whether it ends at
+    #: progression.
+    nadir_start_day: int
+    nadir_days_after_end_of_treatment: int
+    nadir_until_progression: bool
+    ci_bands: bool
+    max_patients: int
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> ReportOptions:
+        """The options of a validated config (every key present: :func:`with_schema_defaults`)."""
+        sites = config["sites"]
+        return cls(
+            title=config["report"]["title"],
+            published_reference=config["report"]["published_reference"],
+            data_cut=config["data_cut"],
+            sites=tuple(sites),
+            aggregate_sites=tuple(
+                name
+                for name, entry in sites.items()
+                if isinstance(entry, Mapping) and "aggregates" in entry
+            ),
+            min_cell_count=int(config["min_cell_count"]),
+            conf_level=float(config["conf_level"]),
+            conf_type=config["km"]["conf_type"],
+            pfs_death_events=config["pfs_death_events"],
+            covariates=tuple(config["cox"]["covariates"]),
+            subgroups=tuple(config["subgroups"]),
+            gfr_cutoff=config["gfr_cutoff"],
+            min_regimen_n=int(config["min_regimen_n"]),
+            hematologic_source=config["safety"]["hematologic_source"],
+            on_implausible=config["plausibility"]["on_implausible"],
+            nadir_start_day=int(config["nadir_window"]["start_day"]),
+            nadir_days_after_end_of_treatment=int(
+                config["nadir_window"]["days_after_end_of_treatment"]
+            ),
+            nadir_until_progression=bool(config["nadir_window"]["until_progression"]),
+            ci_bands=bool(config["figures"]["ci_bands"]),
+            max_patients=int(config["figures"]["max_patients"]),
+        )

@@ -1,0 +1,314 @@
+"""Plausibility checks of a validated site extract: values that pass the contract but cannot be.
+
+Validation (:mod:`rwe.validate`) refuses what breaks the input contract (codes, types, days
+after last follow-up, death before progression …). The checks here find values that are
+well-formed yet implausible, and count them; they never drop or change a row:
+
+- **lab consistency**: an ANC above the WBC of the same patient and day (neutrophils are a
+  part of the white cells);
+- **physiological ranges**: a laboratory value outside :data:`PHYSIOLOGICAL_RANGES`, in the
+  harmonised units (counts in 10^9/L, haemoglobin in g/dL);
+- **day ordering**: what validation does not already refuse, i.e. days after the patient's
+  death (disease assessment, end of treatment, last follow-up, and rows of the long tables).
+
+:func:`check_extract` is the one hook the site job calls after validation. It returns a tidy
+table (:data:`FINDING_COLUMNS`): file, column, check, the number of rows found and checked,
+and what the pipeline does with them. No value and no identifier is ever part of it. With
+``plausibility.on_implausible: stop`` every finding is raised as one
+:class:`~rwe.exceptions.InputError`.
+
+What the nadirs do with implausible values (:func:`implausible_lab_values`): a value outside
+its physiological range is left out of the nadirs (a count that cannot exist must not become a
+patient's lowest count), and the number left out is in the ``note`` of its finding. An ANC
+above the WBC of the same day is kept: either count may be the wrong one, and both are within
+their ranges.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from rwe.exceptions import InputError, Problem
+from rwe.safety import NADIR_TESTS, key_codes, per_patient
+
+#: Columns of ``plausibility.csv``: contract-style ``file, column, check, n_rows``, then how
+#: many rows the check could apply to and what the pipeline does with the rows found.
+FINDING_COLUMNS = ["file", "column", "check", "n_rows", "n_checked", "note"]
+#: Values of ``plausibility.on_implausible``.
+ON_IMPLAUSIBLE = ("warn", "stop")
+
+#: Physiological range per analyte, in the harmonised unit (test -> (unit, low, high)).
+#: Deliberately wide: a value outside cannot be a human blood value (or is outside what a
+#: haematology analyser can report), so only impossible values are flagged, never a merely
+#: abnormal one. Counts: the display ranges of the Sysmex XN-L analyser (WBC and its
+#: differential 0–999.99 x10^3/µL, PLT 0–9999 x10^3/µL; Sysmex XN-L instrument specification,
+#: "Reportable range" table). Haemoglobin: 1–25 g/dL, below the lowest and above the highest
+#: values compatible with life (survival at 1.4 g/dL and polycythaemia up to about 24 g/dL are
+#: case reports; a haemoglobin in g/L written as g/dL is the typical error this catches).
+#: Myeloma markers (IMWG response criteria, Kumar et al., Lancet Oncol 2016): serum M-protein
+#: 0–20 g/dL (total serum protein rarely exceeds 15 g/dL), urine M-protein 0–100,000 mg/24 h
+#: (Bence Jones proteinuria of tens of grams a day is extreme), involved free light chain
+#: 0–500,000 mg/L and FLC ratio 0–100,000 (both span five orders of magnitude in myeloma;
+#: above is a unit or typing error), immunofixation 0/1, bone-marrow plasma cells 0–100 %.
+#: A test sent in another unit is not range-checked.
+PHYSIOLOGICAL_RANGES = {
+    "WBC": ("10^9/L", 0.0, 1000.0),
+    "ANC": ("10^9/L", 0.0, 1000.0),
+    "PLT": ("10^9/L", 0.0, 10000.0),
+    "HGB": ("g/dL", 1.0, 25.0),
+    "SPEP_M": ("g/dL", 0.0, 20.0),
+    "UPEP_M": ("mg/24h", 0.0, 100000.0),
+    "FLC_involved": ("mg/L", 0.0, 500000.0),
+    "FLC_ratio": ("ratio", 0.0, 100000.0),
+    "IFE": ("0/1", 0.0, 1.0),
+    "BMPC": ("%", 0.0, 100.0),
+}
+
+KEPT = "kept: flagged only"
+OUT_OF_RANGE_NOTE = "left out of the nadirs"
+ANC_ABOVE_WBC_NOTE = "kept in the nadirs: either count may be the wrong one"
+#: patients.csv: each column that must not be after ``death_day``, and its check.
+AFTER_DEATH = {
+    "last_assessment_day": "disease assessment after death_day",
+    "end_of_treatment_day": "end of treatment after death_day",
+    "last_followup_day": "last follow-up after death_day",
+}
+#: Long tables: their day column, each checked against the patient's death_day.
+LONG_TABLE_DAYS = {"responses": "day", "adverse_events": "onset_day", "labs": "day"}
+
+
+def _finding(file, column, check, n_rows, n_checked, note=KEPT) -> dict:
+    return dict(
+        zip(FINDING_COLUMNS, (file, column, check, int(n_rows), int(n_checked), note), strict=True)
+    )
+
+
+def _test_is(labs: pd.DataFrame) -> callable:
+    """A function: test name -> boolean mask of the rows of that test (compared on codes)."""
+    codes, tests = key_codes(labs["test"])
+    position = {str(t): i for i, t in enumerate(tests)}
+    return lambda name: codes == position.get(name, -2)
+
+
+def _unit_matches(unit: pd.Series, expected: str) -> np.ndarray:
+    """Whether each unit is ``expected`` (spaces and case ignored), once per distinct spelling."""
+    codes, uniques = pd.factorize(unit.astype(object))
+    key = expected.replace(" ", "").casefold()
+    same = np.array([str(u).replace(" ", "").casefold() == key for u in uniques], dtype=bool)
+    return np.append(same, False)[codes]
+
+
+def implausible_lab_values(labs: pd.DataFrame) -> np.ndarray:
+    """Which laboratory rows hold a value outside its :data:`PHYSIOLOGICAL_RANGES`.
+
+    Parameters
+    ----------
+    labs : pandas.DataFrame
+        ``test, value, unit`` with harmonised units (validated ``labs.csv`` or ADLB).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One per row; a test without a range, or in another unit, is never flagged.
+    """
+    out = np.zeros(len(labs), dtype=bool)
+    if not len(labs):
+        return out
+    value = labs["value"].to_numpy(dtype=float, na_value=np.nan)
+    test_is = _test_is(labs)
+    for name, (unit, low, high) in PHYSIOLOGICAL_RANGES.items():
+        rows = np.flatnonzero(test_is(name))
+        if not len(rows):
+            continue
+        rows = rows[_unit_matches(labs["unit"].iloc[rows], unit)]
+        v = value[rows]
+        out[rows[(v < low) | (v > high)]] = True
+    return out
+
+
+def lab_range_findings(labs: pd.DataFrame, file: str) -> list[dict]:
+    """One finding per analyte of :data:`PHYSIOLOGICAL_RANGES` present in ``labs``."""
+    if not len(labs):
+        return []
+    bad = implausible_lab_values(labs)
+    test_is = _test_is(labs)
+    rows = []
+    for name, (unit, low, high) in PHYSIOLOGICAL_RANGES.items():
+        mine = test_is(name)
+        if mine.any():
+            check = f"{name} outside its physiological range {low:g}–{high:g} {unit}"
+            note = OUT_OF_RANGE_NOTE if name in NADIR_TESTS else KEPT
+            rows.append(_finding(file, "value", check, (bad & mine).sum(), mine.sum(), note))
+    return rows
+
+
+def anc_above_wbc(labs: pd.DataFrame) -> tuple[int, int]:
+    """ANC rows above every WBC of the same site, patient and day, and ANC rows with a WBC.
+
+    Parameters
+    ----------
+    labs : pandas.DataFrame
+        ``site, patient_id, day, test, value`` (harmonised units: both in 10^9/L).
+
+    Returns
+    -------
+    tuple of int
+        (ANC rows above the day's highest WBC, ANC rows that have a WBC on their day).
+    """
+    test_is = _test_is(labs)
+    is_anc, is_wbc = test_is("ANC"), test_is("WBC")
+    rows = np.flatnonzero(is_anc | is_wbc)
+    if not len(rows):
+        return 0, 0
+    # One integer per draw (site, patient, day), from the key columns' codes: no tuple keys
+    # over tens of millions of rows.
+    site, _ = key_codes(labs["site"])
+    patient, ids = key_codes(labs["patient_id"])
+    day = labs["day"].to_numpy(dtype=float, na_value=np.nan)[rows]
+    known = ~np.isnan(day)
+    rows, day = rows[known], day[known].astype(np.int64)
+    person = site[rows].astype(np.int64) * (len(ids) + 1) + patient[rows]
+    first = day.min(initial=0)
+    draw = pd.factorize(person * (day.max(initial=0) - first + 1) + (day - first))[0]
+    value = labs["value"].to_numpy(dtype=float, na_value=np.nan)[rows]
+    wbc = is_wbc[rows]
+    highest_wbc = pd.Series(value[wbc]).groupby(draw[wbc]).max()
+    wbc_of_day = highest_wbc.reindex(draw[~wbc]).to_numpy()
+    has_wbc = ~np.isnan(wbc_of_day)
+    above = has_wbc & (value[~wbc] > wbc_of_day)
+    return int(above.sum()), int(has_wbc.sum())
+
+
+def lab_findings(labs: pd.DataFrame, file: str) -> list[dict]:
+    """Range and ANC-versus-WBC findings of a validated, harmonised laboratory table."""
+    rows = lab_range_findings(labs, file)
+    above, checked = anc_above_wbc(labs)
+    if checked:
+        check = "ANC above WBC of the same day"
+        rows.append(_finding(file, "value", check, above, checked, ANC_ABOVE_WBC_NOTE))
+    return rows
+
+
+def day_order_findings(tables: dict[str, pd.DataFrame], site: str) -> list[dict]:
+    """Days after the patient's death: in patients.csv, and rows of the long tables.
+
+    Validation already refuses a day after ``last_followup_day`` and a death before
+    ``progression_day`` (:func:`rwe.validate.check_patient_logic`); these are the orderings it
+    accepts that cannot happen (:data:`AFTER_DEATH`, :data:`LONG_TABLE_DAYS`).
+    """
+    patients = tables.get("patients")
+    if patients is None or "death_day" not in patients.columns:
+        return []
+    rows = []
+    file = f"{site}/patients.csv"
+    death = patients["death_day"].to_numpy(dtype=float, na_value=np.nan)
+    for column, check in AFTER_DEATH.items():
+        if column in patients.columns:
+            day = patients[column].to_numpy(dtype=float, na_value=np.nan)
+            both = ~np.isnan(day) & ~np.isnan(death)
+            rows.append(_finding(file, column, check, (day[both] > death[both]).sum(), both.sum()))
+    for stem, column in LONG_TABLE_DAYS.items():
+        table = tables.get(stem)
+        if table is None or column not in table.columns:
+            continue
+        day = table[column].to_numpy(dtype=float, na_value=np.nan)
+        limit = per_patient(table, patients, "death_day")
+        both = ~np.isnan(day) & ~np.isnan(limit)
+        check = "row dated after the patient's death_day"
+        rows.append(
+            _finding(
+                f"{site}/{stem}.csv", column, check, (day[both] > limit[both]).sum(), both.sum()
+            )
+        )
+    return rows
+
+
+def plausibility_findings(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Every plausibility check of a validated extract, per site and file.
+
+    Parameters
+    ----------
+    tables : dict of str to pandas.DataFrame
+        The typed tables :func:`rwe.validate.validate_extract` returns (each with ``site``;
+        labs with harmonised units).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`FINDING_COLUMNS`, one row per check that could run (``n_rows`` 0 when nothing
+        was found): ``file`` as ``<site>/<name>.csv``, ``column``, ``check``, ``n_rows`` found,
+        ``n_checked`` rows the check applied to, ``note`` what the pipeline does with them.
+        Counts only: never a value or an identifier.
+    """
+    patients = tables.get("patients")
+    sites = [] if patients is None else list(dict.fromkeys(patients["site"].astype(str)))
+    rows = []
+    for site in sites:
+        mine = {
+            stem: table[(table["site"].astype(str) == site).to_numpy()] if len(sites) > 1 else table
+            for stem, table in tables.items()
+        }
+        rows += day_order_findings(mine, site)
+        if "labs" in mine:
+            rows += lab_findings(mine["labs"], f"{site}/labs.csv")
+    return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+def implausible(findings: pd.DataFrame) -> pd.DataFrame:
+    """The findings with at least one row."""
+    return findings[findings["n_rows"] > 0]
+
+
+def raise_if_stop(findings: pd.DataFrame, on_implausible: str = "warn") -> None:
+    """Raise every finding as one :class:`InputError` when ``on_implausible`` is ``stop``.
+
+    Raises
+    ------
+    InputError
+        With one problem per finding: file, column, the check and how many rows (no row
+        numbers, values or identifiers).
+    ValueError
+        When ``on_implausible`` is not one of :data:`ON_IMPLAUSIBLE`.
+    """
+    if on_implausible not in ON_IMPLAUSIBLE:
+        raise ValueError(
+            f"plausibility.on_implausible must be one of {', '.join(ON_IMPLAUSIBLE)}, "
+            f"not {on_implausible!r}"
+        )
+    found = implausible(findings)
+    if on_implausible == "stop" and len(found):
+        raise InputError(
+            [
+                Problem(
+                    f.file,
+                    None,
+                    f.column,
+                    f"implausible: {f.check} on {f.n_rows} of {f.n_checked} rows "
+                    "(plausibility.on_implausible is stop; with warn they are counted in "
+                    "tables/plausibility.csv and the run goes on)",
+                )
+                for f in found.itertuples()
+            ]
+        )
+
+
+def check_extract(tables: dict[str, pd.DataFrame], on_implausible: str = "warn") -> pd.DataFrame:
+    """The plausibility hook of a validated extract: its findings, or an error when told to stop.
+
+    Parameters
+    ----------
+    tables : dict of str to pandas.DataFrame
+        :func:`rwe.validate.validate_extract`'s typed tables.
+    on_implausible : {"warn", "stop"}
+        ``plausibility.on_implausible``: ``warn`` returns the findings (written to
+        ``plausibility.csv``), ``stop`` raises them (:func:`raise_if_stop`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :func:`plausibility_findings`.
+    """
+    findings = plausibility_findings(tables)
+    raise_if_stop(findings, on_implausible)
+    return findings

@@ -1,0 +1,145 @@
+"""Build the report's context section by section and render it with Jinja2."""
+
+from __future__ import annotations
+
+import base64
+import inspect
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+
+from rwe.options import ReportOptions
+from rwe.privacy import suppress_table
+from rwe.report.format import missing
+from rwe.report.registry import SECTIONS, TABLE_COLUMNS, Section
+
+#: Content-Security-Policy of the page: no script, no request to any address (images are data:).
+CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
+
+
+def complete_tables(tables: dict[str, pd.DataFrame]) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Every table of :data:`TABLE_COLUMNS`, with every column the report reads.
+
+    A table that was not given becomes an empty frame (its section says "not available"); a
+    column a stage did not write (an optional extra such as ``note``) becomes empty.
+
+    Returns
+    -------
+    tuple
+        The completed tables, and the names of the tables that were not given.
+    """
+    absent = [name for name in TABLE_COLUMNS if name not in tables]
+    complete = {}
+    for name, columns in TABLE_COLUMNS.items():
+        frame = tables.get(name, pd.DataFrame(columns=columns))
+        extra = [c for c in columns if c not in frame.columns]
+        complete[name] = frame.reindex(columns=[*frame.columns, *extra])
+    return complete, absent
+
+
+def embed_figures(figures: pd.DataFrame, folder: Path) -> dict[str, list[dict]]:
+    """The figures of each report section as ``data:`` URIs (the page requests nothing).
+
+    ``figures`` is the index of :func:`rwe.plots.make_figures` (``name, section, title`` and
+    optionally ``file``, the path under ``folder`` without suffix).
+    """
+    out: dict[str, list[dict]] = {}
+    for f in figures.itertuples():
+        stem = f.file if "file" in figures.columns else f.name
+        data = base64.b64encode((folder / f"{stem}.png").read_bytes()).decode("ascii")
+        out.setdefault(f.section, []).append(
+            {"title": f.title, "src": f"data:image/png;base64,{data}", "name": f.name}
+        )
+    return out
+
+
+def section_context(section: Section, available: dict, absent: list[str]) -> dict:
+    """Call a section's builder with what its parameters name; name the tables not produced."""
+    wanted = inspect.signature(section.builder).parameters
+    context = section.builder(**{name: available[name] for name in wanted})
+    for name in wanted:
+        if name in absent:
+            context[name] = missing(
+                f"Not available: tables/{name}.csv was not produced by this run."
+            )
+    return context
+
+
+def build_context(
+    tables: dict[str, pd.DataFrame],
+    figures: pd.DataFrame,
+    figure_dir: Path,
+    provenance: dict,
+    options: ReportOptions,
+) -> dict:
+    """Everything the template shows, as display strings (suppressed where configured).
+
+    Parameters
+    ----------
+    tables : dict of str to pandas.DataFrame
+        The aggregate tables by file stem (``results/tables/<name>.csv``); any may be absent.
+    figures : pandas.DataFrame
+        The figure index written by :func:`rwe.plots.make_figures`.
+    figure_dir : pathlib.Path
+        Folder of the figure files.
+    provenance : dict
+        ``results/provenance.json``.
+    options : rwe.options.ReportOptions
+        The options of the run.
+
+    Returns
+    -------
+    dict
+        The page's header values and ``sections``: each :class:`Section` with its ``context``.
+        Every table passes through :func:`rwe.privacy.suppress_table` with ``min_cell_count``
+        before any builder sees it.
+    """
+    k = options.min_cell_count
+    tables, absent = complete_tables(tables)
+    available = {name: suppress_table(name, frame, k) for name, frame in tables.items()}
+    available |= {
+        "figures": embed_figures(figures, Path(figure_dir)),
+        "options": options,
+        "provenance": provenance,
+    }
+    return {
+        "title": options.title,
+        "csp": CSP,
+        "k": k,
+        "sites": list(options.sites),
+        "run_time": provenance.get("run_time", ""),
+        "git_commit": provenance.get("git_commit", ""),
+        "sections": [
+            {
+                "id": s.id,
+                "title": s.title,
+                "partial": s.partial,
+                "context": section_context(s, available, absent),
+            }
+            for s in SECTIONS
+        ],
+    }
+
+
+def render_report(context: dict) -> str:
+    """Render the HTML report from :func:`build_context` output."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("rwe", "templates"),
+        autoescape=jinja2.select_autoescape(enabled_extensions=("html", "j2"), default=True),
+        undefined=jinja2.StrictUndefined,
+    )
+    return env.get_template("report.html.j2").render(**context)
+
+
+def write_report(
+    tables: dict[str, pd.DataFrame],
+    figures: pd.DataFrame,
+    figure_dir,
+    provenance: dict,
+    options: ReportOptions,
+    path,
+) -> None:
+    """Build and write ``report.html``."""
+    html = render_report(build_context(tables, figures, Path(figure_dir), provenance, options))
+    Path(path).write_text(html, encoding="utf-8")

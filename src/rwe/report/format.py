@@ -1,0 +1,103 @@
+"""Display strings of the report: numbers, counts, p values, estimates with CIs, tables.
+
+Suppressed cells (text such as ``<5`` or ``suppressed``, :mod:`rwe.privacy`) pass through every
+formatter unchanged; a missing value is shown as ``—`` (or as the ``missing`` text asked for).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import pandas as pd
+
+from rwe.labels import label
+from rwe.privacy import SUPPRESSED
+
+#: A table column: its header and the display string of a row (a mapping of column -> value).
+Column = tuple[str, Callable[[dict], str]]
+
+
+def is_missing(v) -> bool:
+    """True for None, NaN, pandas.NA and the empty string (an empty CSV cell)."""
+    return (
+        v is None
+        or (isinstance(v, float) and math.isnan(v))
+        or v is pd.NA
+        or (isinstance(v, str) and v == "")
+    )
+
+
+def num(v, digits: int = 1) -> str:
+    """A number for display: fixed digits; text (suppressed cells) passes through; missing is —."""
+    if isinstance(v, str):
+        return v
+    if is_missing(v):
+        return "—"
+    if isinstance(v, float) and math.isinf(v):
+        return "∞" if v > 0 else "−∞"
+    return f"{v:.{digits}f}"
+
+
+def text(v) -> str:
+    """Text for display; missing (NaN from an empty CSV cell) is empty."""
+    return "" if is_missing(v) else str(v)
+
+
+def count(v) -> str:
+    """A whole count for display; text passes through; missing is —."""
+    if isinstance(v, str):
+        return v
+    return "—" if is_missing(v) else f"{int(v)}"
+
+
+def pval(v) -> str:
+    """P as journals print it: three significant digits, ``<0.001`` below."""
+    if isinstance(v, str):
+        return v
+    if is_missing(v):
+        return "—"
+    return "<0.001" if v < 0.001 else f"{v:.3f}"
+
+
+def pct(v, digits: int = 1) -> str:
+    """A proportion shown as a percentage."""
+    return v if isinstance(v, str) else ("—" if is_missing(v) else f"{100 * v:.{digits}f}")
+
+
+def estimate_ci(est, lo, hi, digits=1, scale=1.0, missing="NR") -> str:
+    """``est (lo–hi)``; a missing estimate or limit is ``missing`` (not reached)."""
+    if SUPPRESSED in (est, lo, hi):
+        return SUPPRESSED
+
+    def f(v):
+        if isinstance(v, str):
+            return v
+        if is_missing(v):
+            return missing
+        return "∞" if math.isinf(v) else f"{v * scale:.{digits}f}"
+
+    return f"{f(est)} ({f(lo)}–{f(hi)})"
+
+
+def hr_ci(r, hr="hr", lower="ci_lower", upper="ci_upper") -> str:
+    """A hazard ratio with its CI from a row, two decimals; missing is —."""
+    return estimate_ci(r[hr], r[lower], r[upper], digits=2, missing="—")
+
+
+def group(variable, level) -> str:
+    """Reader's name of a subgroup level: ``All patients`` or ``<label>: yes/no``."""
+    if variable == "all":
+        return "All patients"
+    return f"{label(variable)}: {'yes' if str(level) == '1' else 'no'}"
+
+
+def table(frame: pd.DataFrame, columns: list[Column], caption: str = "", note: str = "") -> dict:
+    """A table for the template: header labels and rows of display strings."""
+    rows = [[fmt(r) for _, fmt in columns] for r in frame.to_dict("records")]
+    return {"header": [h for h, _ in columns], "rows": rows, "caption": caption, "note": note}
+
+
+def missing(message: str) -> dict:
+    """A table that is not shown, and why (rendered as a highlighted note)."""
+    return {"missing": message}

@@ -1,0 +1,191 @@
+"""Builder of the Sites section: per-site summary, stratified and meta-analysed estimates."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from rwe.labels import label
+from rwe.report.format import count, estimate_ci, hr_ci, missing, num, pval, table, text
+from rwe.report.sections import rate_ci
+from rwe.sites import (
+    COX_STRATIFIED_COLUMNS,
+    LOGRANK_STRATIFIED_COLUMNS,
+    ONE_SITE_NOTE,
+    SITE_CONTRIBUTION_COLUMNS,
+    SITE_META_COLUMNS,
+    SITE_SUMMARY_COLUMNS,
+)
+from rwe.survival_tables import COX_DIAGNOSTICS_COLUMNS
+
+SITES_TABLES = {
+    "site_summary": SITE_SUMMARY_COLUMNS,
+    "logrank_stratified": LOGRANK_STRATIFIED_COLUMNS,
+    "cox_stratified": COX_STRATIFIED_COLUMNS,
+    "cox_stratified_diagnostics": [*COX_DIAGNOSTICS_COLUMNS, "note"],
+    "site_meta": SITE_META_COLUMNS,
+    "site_contributions": SITE_CONTRIBUTION_COLUMNS,
+}
+META_METHODS = {"FE": "Fixed effect", "DL": "Random (DerSimonian–Laird)", "REML": "Random (REML)"}
+
+
+def one_site(frame: pd.DataFrame) -> bool:
+    """True when a site-aware table holds only the one-site note row."""
+    return len(frame) > 0 and bool((frame["note"] == ONE_SITE_NOTE).all())
+
+
+def contributions_table(contributions: pd.DataFrame) -> dict:
+    """Which analyses each site could contribute to: one row per analysis, a column per site."""
+    if contributions.empty:
+        return {}
+    cells = contributions.assign(
+        cell=[
+            c if c == "yes" and r in ("patient rows", "") else f"{c}: {r}"
+            for c, r in zip(
+                contributions["contributes"], contributions["reason"].fillna(""), strict=True
+            )
+        ]
+    )
+    names = list(dict.fromkeys(cells["site"].astype(str)))
+    kinds = dict(zip(cells["site"].astype(str), cells["kind"], strict=False))
+    wide = cells.pivot(index="description", columns="site", values="cell")
+    wide = wide.reindex(list(dict.fromkeys(cells["description"]))).reset_index()
+    return table(
+        wide,
+        [
+            ("Analysis", lambda r: r["description"]),
+            *[(f"{name} ({kinds[name]})", lambda r, name=name: text(r[name])) for name in names],
+        ],
+        caption="Which analyses each site could contribute to. A site that sent aggregates only "
+        "(rwe export-aggregates) is in the meta-analysis of per-site Cox models and has its row "
+        "in the per-site summary; the pooled and stratified analyses need patient rows.",
+    )
+
+
+def site_summary_table(site_summary: pd.DataFrame) -> dict:
+    """Per site and pooled: medians, response rates and follow-up."""
+    return table(
+        site_summary,
+        [
+            ("Site", lambda r: text(r["site"])),
+            ("n", lambda r: count(r["n"])),
+            (
+                "Median PFS, months (95% CI)",
+                lambda r: estimate_ci(r["pfs_median"], r["pfs_ci_lower"], r["pfs_ci_upper"]),
+            ),
+            (
+                "Median OS, months (95% CI)",
+                lambda r: estimate_ci(r["os_median"], r["os_ci_lower"], r["os_ci_upper"]),
+            ),
+            ("ORR % (95% CI)", lambda r: rate_ci(r, "orr")),
+            ("CBR % (95% CI)", lambda r: rate_ci(r, "cbr")),
+            (
+                "Median follow-up, months (95% CI)",
+                lambda r: estimate_ci(
+                    r["median_followup"], r["followup_ci_lower"], r["followup_ci_upper"]
+                ),
+            ),
+            ("Note", lambda r: text(r["note"])),
+        ],
+        caption="Per site and pooled: Kaplan–Meier medians (NR = not reached), ORR and CBR with "
+        "exact CIs among evaluable patients, median follow-up by reverse Kaplan–Meier (OS).",
+    )
+
+
+def cox_by_site_table(cox: pd.DataFrame, cox_stratified: pd.DataFrame) -> dict:
+    """Hazard ratios of all patients pooled as one cohort beside those stratified by site."""
+    keys = ["endpoint", "model", "term"]
+    both = cox[cox["analysis_set"] == "all"].merge(
+        cox_stratified[cox_stratified["analysis_set"] == "all"], on=keys, suffixes=("", "_s")
+    )
+    return table(
+        both,
+        [
+            ("Endpoint", lambda r: r["endpoint"]),
+            ("Model", lambda r: r["model"]),
+            ("Covariate", lambda r: label(r["term"])),
+            ("HR pooled (95% CI)", hr_ci),
+            ("p", lambda r: pval(r["p"])),
+            (
+                "HR stratified by site (95% CI)",
+                lambda r: hr_ci(r, "hr_s", "ci_lower_s", "ci_upper_s"),
+            ),
+            ("p ", lambda r: pval(r["p_s"])),
+            ("Note (stratified)", lambda r: text(r["note_s"])),
+        ],
+        caption="Cox models of all patients, pooled as one cohort and stratified by site "
+        "(a baseline hazard per site, R coxph strata()); Efron ties, Wald CIs, complete cases.",
+    )
+
+
+def logrank_stratified_table(logrank_stratified: pd.DataFrame) -> dict:
+    """Log-rank tests stratified by site."""
+    return table(
+        logrank_stratified,
+        [
+            ("Set", lambda r: r["analysis_set"]),
+            ("Endpoint", lambda r: r["endpoint"]),
+            ("Subgroup", lambda r: label(r["variable"])),
+            ("Chi-square", lambda r: num(r["chisq"], 2)),
+            ("df", lambda r: count(r["df"])),
+            ("p", lambda r: pval(r["p"])),
+            ("Note", lambda r: text(r["note"])),
+        ],
+        caption="Log-rank tests stratified by site (R survdiff strata()).",
+    )
+
+
+def site_meta_table(site_meta: pd.DataFrame) -> dict:
+    """The pooled rows of the meta-analysis of the per-site multivariable Cox models."""
+    pooled = site_meta[site_meta["method"].fillna("").astype(str) != ""]
+    return table(
+        pooled,
+        [
+            ("Endpoint", lambda r: r["endpoint"]),
+            ("Covariate", lambda r: label(r["term"])),
+            ("Model", lambda r: META_METHODS.get(r["method"], r["method"])),
+            ("HR (95% CI)", hr_ci),
+            ("p", lambda r: pval(r["p"])),
+            ("Sites", lambda r: count(r["k"])),
+            ("Q (p)", lambda r: f"{num(r['q'], 2)} ({pval(r['q_p'])})"),
+            ("I² %", lambda r: num(r["i2"], 0)),
+            ("τ²", lambda r: num(r["tau2"], 3)),
+            ("Note", lambda r: text(r["note"])),
+        ],
+        caption="Meta-analysis of the per-site multivariable Cox models: inverse-variance "
+        "pooled hazard ratios, fixed effect and random effects (DerSimonian–Laird and REML, "
+        "as metafor::rma); per-site estimates and weights in site_meta.csv and the plots.",
+    )
+
+
+def sites_section(
+    site_summary: pd.DataFrame,
+    site_contributions: pd.DataFrame,
+    cox: pd.DataFrame,
+    cox_stratified: pd.DataFrame,
+    logrank_stratified: pd.DataFrame,
+    site_meta: pd.DataFrame,
+    figures: dict[str, list],
+) -> dict:
+    """The Sites section.
+
+    Which analyses each site could contribute to, the per-site summary, HRs stratified by site
+    beside the pooled ones, stratified log-rank tests and the per-site meta-analysis. With one
+    site, each table but the summary says that nothing was stratified or pooled.
+    """
+    nothing = missing("One site: nothing stratified by site or pooled across sites.")
+    if not one_site(site_meta):  # one site sent rows, others aggregates only
+        nothing = missing("One site sent patient rows: nothing stratified by site.")
+    stratified = (cox_stratified, logrank_stratified, site_meta)
+    return {
+        "site_contributions": contributions_table(site_contributions),
+        "site_summary": site_summary_table(site_summary),
+        "note": nothing["missing"] if all(one_site(t) for t in stratified) else "",
+        "cox_by_site": nothing
+        if one_site(cox_stratified)
+        else cox_by_site_table(cox, cox_stratified),
+        "logrank_stratified": nothing
+        if one_site(logrank_stratified)
+        else logrank_stratified_table(logrank_stratified),
+        "site_meta": nothing if one_site(site_meta) else site_meta_table(site_meta),
+        "figures": figures.get("sites", []),
+    }
