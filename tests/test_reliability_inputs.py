@@ -528,3 +528,14 @@ def test_a_site_name_that_could_escape_the_results_folder_is_refused(site_folder
 def test_a_data_cut_label_that_could_escape_the_results_folder_is_refused(site_folder):
     with pytest.raises(ConfigError, match=r"data_cut: '\.\./old' does not match"):
         check_config({"sites": {"s1": str(site_folder)}, "data_cut": "../old"})
+
+
+def test_a_duplicated_response_row_would_confirm_a_single_assessment():
+    """Why duplicates are refused: IMWG confirmation counts two consecutive assessments."""
+    from rwe.derive import compute_best_response
+
+    once = pd.DataFrame({"site": ["s"] * 2, "patient_id": ["p"] * 2, "day": [30, 60],
+                         "response": ["SD", "PR"]})  # fmt: skip
+    twice = pd.concat([once, once.tail(1)], ignore_index=True)
+    assert compute_best_response(once)["best_response"].tolist() == ["SD"]
+    assert compute_best_response(twice)["best_response"].tolist() == ["PR"]

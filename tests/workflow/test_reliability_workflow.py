@@ -160,3 +160,20 @@ def test_a_typo_in_a_subgroup_stops_the_workflow_before_anything_runs(tmp_path):
     assert "'triple_class_refactory' is not a column of ADSL" in result.stderr
     assert "did you mean 'triple_class_refractory'" in result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_a_configfile_with_a_syntax_error_is_refused_without_a_traceback(tmp_path):
+    """Snakemake parses --configfile itself (before rwe): it refuses the file in one line, and
+    `rwe check --config` names the line and column."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sites: {demo: data/demo\nkm: [\n")
+    result = subprocess.run(
+        [str(SNAKEMAKE), "-n", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(bad)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "Config file is not valid JSON or YAML" in output
+    assert "Traceback" not in output
+    assert rwe_main(["check", "--config", str(bad)]) == 2
