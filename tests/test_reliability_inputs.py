@@ -539,3 +539,15 @@ def test_a_duplicated_response_row_would_confirm_a_single_assessment():
     twice = pd.concat([once, once.tail(1)], ignore_index=True)
     assert compute_best_response(once)["best_response"].tolist() == ["SD"]
     assert compute_best_response(twice)["best_response"].tolist() == ["PR"]
+
+
+@pytest.mark.parametrize(
+    "term",
+    ["Peripheral sensory neuropathy", "Neutrophil count decreased (ANC 0.5-1.0)",
+     "QTc 500 ms prolonged", "Herpes zoster, grade 3", "Diarrhoea > 7 stools/day",
+     "Rash maculo-papular", "Übelkeit"],
+)  # fmt: skip
+def test_harmless_free_text_is_accepted(site_folder, term):
+    set_cell(site_folder, "adverse_events", 2, "term", term)
+    typed, *_ = check_site(site_folder, "s1")
+    assert term in set(typed["adverse_events"]["term"].astype(str))

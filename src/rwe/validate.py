@@ -94,14 +94,16 @@ DATE_STEMS = ("datum", "fecha")
 #: and extra columns (:func:`check_identifying_values`); never echoed.
 IDENTIFYING_VALUES = {
     "an e-mail address": re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),
+    # A capitalised title and a capitalised word ("Dr Quixotica"), not "500 ms prolonged".
     "a name with a title": re.compile(
-        r"\b(mr|mrs|ms|miss|dr|prof|herr|frau|mme|mlle|sr|sra|sig|sig\.ra)\.?\s+[^\W\d_]{2,}",
-        re.IGNORECASE,
+        r"\b(Mr|Mrs|Ms|Miss|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Sig|Sig\.ra)\.?\s+[^\W\d_a-z]\w+"
     ),
+    # Day, month and year with one separator (12.03.2021, 2021-03-12, 3/12/21), or a month name
+    # ("12 March 2021"); not a range such as 0.5-1.0.
     "a date": re.compile(
-        r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b|\b\d{1,2}\.?\s*(jan|feb|mar|apr|may|jun|jul|aug|"
-        r"sep|oct|nov|dec|mär|mai|okt|dez|janv|févr|avr|juil|août|déc|ene|abr|ago|dic)[a-zé]*"
-        r"\.?\s*\d{2,4}\b",
+        r"\b(\d{4}([-/.])\d{1,2}\2\d{1,2}|\d{1,2}([-/.])\d{1,2}\3(\d{4}|\d{2}))\b|\b\d{1,2}\.?\s*"
+        r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mär|mai|okt|dez|janv|févr|avr|juil|août|"
+        r"déc|ene|abr|ago|dic)[a-zé]*\.?\s*\d{2,4}\b",
         re.IGNORECASE,
     ),
     "a phone number": re.compile(r"(\+|\b00)\d[\d ()/.-]{6,}\d|\b\d{2,5}[ ()/.-]+\d{3,}[ /.-]+\d{2,}\b"),
