@@ -111,20 +111,15 @@ def _check(args: argparse.Namespace) -> int:
 
 def _export_aggregates(args: argparse.Namespace) -> int:
     """Write a site's aggregate folder (rwe.aggregates) with the pooled run's config values."""
-    from pathlib import Path
-
-    import yaml
-
+    from rwe import config as rwe_config
     from rwe.aggregates import aggregate_options, export_site_aggregates
     from rwe.exceptions import RweError
 
-    config = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
-    schema = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-    if schema.is_file():  # a source checkout: the workflow's own defaults and checks
-        from snakemake.utils import validate
-
-        validate(config, str(schema), set_default=True)
     try:
+        # The pooled run's config, checked as the workflow checks it (its defaults filled in);
+        # its site folders are the pooled run's, not this machine's.
+        config = rwe_config.read_config_file(args.config)
+        config = rwe_config.check_config(config, source=args.config, check_sites=False)
         manifest = export_site_aggregates(
             args.site_dir,
             args.site,
@@ -132,7 +127,7 @@ def _export_aggregates(args: argparse.Namespace) -> int:
             aggregate_options(config),
             config.get("regimen_aliases", {}),
             config.get("allow_extra_columns", False),
-            yaml.safe_load(Path(args.coding).read_text(encoding="utf-8")) if args.coding else None,
+            rwe_config.read_config_file(args.coding) if args.coding else None,
         )
     except (RweError, KeyError) as err:
         print(f"nothing written: {err}", file=sys.stderr)

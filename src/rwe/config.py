@@ -71,7 +71,10 @@ def adsl_columns() -> set[str]:
 
 
 def check_config(
-    config: dict, schema: str | Path | None = SCHEMA, source: str = "the config"
+    config: dict,
+    schema: str | Path | None = SCHEMA,
+    source: str = "the config",
+    check_sites: bool = True,
 ) -> dict:
     """Check a config and return it with the schema's defaults filled in.
 
@@ -84,6 +87,9 @@ def check_config(
         package without the workflow) skips the schema and keeps the config's own keys.
     source : str
         How messages name the config.
+    check_sites : bool
+        Check the site folders (each exists, none listed twice); off where the config is
+        another machine's (``rwe export-aggregates`` reads the pooled run's).
 
     Returns
     -------
@@ -104,7 +110,7 @@ def check_config(
         if problems:
             raise ConfigError(_listing(source, problems))
         _fill_defaults(config, schema_doc)
-    problems = _name_problems(config) + _site_problems(config)
+    problems = _name_problems(config) + (_site_problems(config) if check_sites else [])
     if problems:
         raise ConfigError(_listing(source, problems))
     return config
