@@ -249,7 +249,7 @@ def workflow_config(config: dict, schema: str | Path, default: str | Path = DEFA
         The config read when none was given.
     """
     try:
-        source = "the config"
+        source = "The config given to snakemake"
         if not config:
             source = str(default)
             config = read_config_file(default)
