@@ -99,3 +99,20 @@ def test_site_options_are_what_the_site_job_is_given(tmp_path):
     assert options["coding"]["regimen_aliases"]["X"] == "Ixa-Rd"
     assert options["coding"]["dates"] is False
     assert site_options(config, "b")["coding"]["sex_aliases"] == {"1": "M", "2": "F"}
+
+
+def test_export_aggregates_reports_a_broken_config_and_writes_nothing(
+    site_folder, tmp_path, capsys
+):
+    bad = tmp_path / "config.yaml"
+    bad.write_text("sites: {demo: data/demo}\ncox: {covariates: [gfr_le70\n")
+    out = tmp_path / "aggregates"
+    argv = ["export-aggregates", str(site_folder), "--site", "s1", "--out", str(out)]
+    assert rwe_main([*argv, "--config", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("nothing written: ")
+    assert "config.yaml, line 3, column 1" in err
+    assert not out.exists()
+    # The pooled run's site folders are not this machine's: they are not checked here.
+    good = write_config(tmp_path / "pooled.yaml", {"elsewhere": "/not/here"})
+    assert rwe_main([*argv, "--config", good]) == 0

@@ -68,7 +68,7 @@ def test_utf16_with_a_byte_order_mark_is_read(site_folder, codec):
     path.write_bytes(bom[codec] + text.encode(codec))
     table, fmt = read_extract_file(path)
     assert fmt.describe() == "UTF-16, tab-separated, decimal point"
-    typed, _ = check_site(site_folder, "s1")
+    typed, *_ = check_site(site_folder, "s1")
     assert len(typed["patients"]) == 60
 
 
@@ -262,7 +262,7 @@ def test_infinite_numbers_are_refused(site_folder, value):
 def test_nan_in_a_numeric_column_is_missing_not_a_number(site_folder):
     set_cell(site_folder, "patients", 2, "gfr", "nan")
     set_cell(site_folder, "patients", 3, "gfr", "NULL")
-    typed, _ = check_site(site_folder, "s1")
+    typed, *_ = check_site(site_folder, "s1")
     assert typed["patients"]["gfr"].iloc[1:3].isna().all()
 
 
@@ -316,7 +316,7 @@ def test_a_site_folder_that_does_not_exist_is_refused(tmp_path):
 
 
 def test_a_site_named_na_stays_na_in_every_dataset(site_folder, tmp_path):
-    typed, _ = check_site(site_folder, "NA")
+    typed, *_ = check_site(site_folder, "NA")
     assert set(typed["patients"]["site"].astype(str)) == {"NA"}
     path = tmp_path / "adsl.csv"
     write_table(typed["patients"], path)
@@ -334,7 +334,7 @@ def test_a_regimen_code_named_like_a_missing_word_is_a_code(site_folder):
     err = _refused(site_folder)  # not blanked: an unknown code, named as such
     (problem,) = _problems(err, "patients.csv", "regimen")
     assert "one of Ixa-Rd" in problem.message
-    typed, _ = check_site(site_folder, "s1", coding={"regimen_aliases": {"NA": "NA"}})
+    typed, *_ = check_site(site_folder, "s1", coding={"regimen_aliases": {"NA": "NA"}})
     assert typed["patients"]["regimen"].astype(str).iloc[0] == "NA"
 
 
@@ -377,7 +377,7 @@ def test_identifier_columns_are_refused_in_any_language_even_with_extra_columns(
 )  # fmt: skip
 def test_harmless_extra_columns_are_accepted_when_allowed(site_folder, name):
     add_column(site_folder, "patients", name, "1")
-    typed, _ = check_site(site_folder, "s1", allow_extra_columns=True)
+    typed, *_ = check_site(site_folder, "s1", allow_extra_columns=True)
     assert identifier_kind(name) is None
     assert name not in typed["patients"].columns
 
@@ -488,7 +488,7 @@ def test_shareable_tables_are_neutralised_after_suppression(tmp_path):
 def test_header_names_in_another_case_or_with_spaces_are_the_contract_columns(site_folder):
     rename_column(site_folder, "patients", "age", " Age ")
     rename_column(site_folder, "patients", "patient_id", "PATIENT_ID")
-    typed, _ = check_site(site_folder, "s1")
+    typed, *_ = check_site(site_folder, "s1")
     assert typed["patients"]["age"].notna().all()
 
 
@@ -507,7 +507,7 @@ def test_crlf_line_endings_are_read(site_folder):
     for stem in ("patients", "responses"):
         path = site_folder / f"{stem}.csv"
         path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
-    typed, _ = check_site(site_folder, "s1")
+    typed, *_ = check_site(site_folder, "s1")
     assert len(typed["patients"]) == 60
 
 
@@ -528,3 +528,26 @@ def test_a_site_name_that_could_escape_the_results_folder_is_refused(site_folder
 def test_a_data_cut_label_that_could_escape_the_results_folder_is_refused(site_folder):
     with pytest.raises(ConfigError, match=r"data_cut: '\.\./old' does not match"):
         check_config({"sites": {"s1": str(site_folder)}, "data_cut": "../old"})
+
+
+def test_a_duplicated_response_row_would_confirm_a_single_assessment():
+    """Why duplicates are refused: IMWG confirmation counts two consecutive assessments."""
+    from rwe.derive import compute_best_response
+
+    once = pd.DataFrame({"site": ["s"] * 2, "patient_id": ["p"] * 2, "day": [30, 60],
+                         "response": ["SD", "PR"]})  # fmt: skip
+    twice = pd.concat([once, once.tail(1)], ignore_index=True)
+    assert compute_best_response(once)["best_response"].tolist() == ["SD"]
+    assert compute_best_response(twice)["best_response"].tolist() == ["PR"]
+
+
+@pytest.mark.parametrize(
+    "term",
+    ["Peripheral sensory neuropathy", "Neutrophil count decreased (ANC 0.5-1.0)",
+     "QTc 500 ms prolonged", "Herpes zoster, grade 3", "Diarrhoea > 7 stools/day",
+     "Rash maculo-papular", "Übelkeit"],
+)  # fmt: skip
+def test_harmless_free_text_is_accepted(site_folder, term):
+    set_cell(site_folder, "adverse_events", 2, "term", term)
+    typed, *_ = check_site(site_folder, "s1")
+    assert term in set(typed["adverse_events"]["term"].astype(str))

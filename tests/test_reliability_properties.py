@@ -75,7 +75,7 @@ def _site_with(stem: str, raw: bytes) -> None:
         write_site(_SITE, Path(folder))
         (Path(folder) / f"{stem}.csv").write_bytes(raw)
         try:
-            typed, _ = check_site(folder, "s1")
+            typed, *_ = check_site(folder, "s1")
         except InputError as err:
             refused = err
         else:
@@ -134,7 +134,7 @@ def test_valid_extracts_give_attrition_that_adds_up_and_flags_that_follow_their_
     with tempfile.TemporaryDirectory() as folder:
         write_site(tables, Path(folder))
         raw = pd.read_csv(Path(folder) / "patients.csv", dtype={"patient_id": str})
-        typed, _ = check_site(folder, "v")
+        typed, *_ = check_site(folder, "v")
     derived = derive.derive_site(typed, edits["gfr_cutoff"], edits["pfs_death_events"])
     adsl, adtte = derived["adsl"], derived["adtte"]
     assert adsl["patient_id"].tolist() == raw["patient_id"].tolist()

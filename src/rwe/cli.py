@@ -66,7 +66,9 @@ def _check(args: argparse.Namespace) -> int:
     from rwe.validate import check_site
 
     try:
-        if args.folder and not args.config:
+        if args.folder and args.config:
+            raise ConfigError("give a site folder or --config, not both")
+        if args.folder:
             config = {"sites": {args.site or "site": args.folder}}
             config["allow_extra_columns"] = args.allow_extra_columns
             config = rwe_config.check_config(config, source="the extract")
@@ -82,42 +84,42 @@ def _check(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(f"rwe check: {err}", file=sys.stderr)
         return 2
+    if not args.site:
+        for site in config["sites"]:
+            if site not in sites:
+                print(
+                    f"{site}: aggregate-only, nothing to check here (the run checks its manifest)"
+                )
     failed = 0
     for site in [args.site] if args.site else sites:
         options = rwe_config.site_options(config, site)
         try:
-            typed, inputs = check_site(options.pop("folder"), site, **options)
+            typed, inputs, findings = check_site(options.pop("folder"), site, **options)
         except InputError as err:
             print(f"Site '{site}': {err}", file=sys.stderr)
             failed += 1
             continue
         for item in inputs:
             print(f"{item['site']}/{item['file']}: {item['rows']} rows ({item['format']})")
-        findings = typed.pop("plausibility")  # and typed["response_labs"]: units checked
+        print(f"OK: {len(typed['patients'])} patients of site '{site}' pass the input contract.")
         for f in implausible(findings).itertuples():
             print(
                 f"implausible: {f.file}, column {f.column}: {f.check} on {f.n_rows} rows ({f.note})"
             )
-        print(f"OK: {len(typed['patients'])} patients of site '{site}' pass the input contract.")
     return 1 if failed else 0
 
 
 def _export_aggregates(args: argparse.Namespace) -> int:
     """Write a site's aggregate folder (rwe.aggregates) with the pooled run's config values."""
-    from pathlib import Path
-
-    import yaml
-
+    from rwe import config as rwe_config
     from rwe.aggregates import aggregate_options, export_site_aggregates
     from rwe.exceptions import RweError
 
-    config = yaml.safe_load(Path(args.config).read_text(encoding="utf-8")) or {}
-    schema = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
-    if schema.is_file():  # a source checkout: the workflow's own defaults and checks
-        from snakemake.utils import validate
-
-        validate(config, str(schema), set_default=True)
     try:
+        # The pooled run's config, checked as the workflow checks it (its defaults filled in);
+        # its site folders are the pooled run's, not this machine's.
+        config = rwe_config.read_config_file(args.config)
+        config = rwe_config.check_config(config, source=args.config, check_sites=False)
         manifest = export_site_aggregates(
             args.site_dir,
             args.site,
@@ -125,7 +127,7 @@ def _export_aggregates(args: argparse.Namespace) -> int:
             aggregate_options(config),
             config.get("regimen_aliases", {}),
             config.get("allow_extra_columns", False),
-            yaml.safe_load(Path(args.coding).read_text(encoding="utf-8")) if args.coding else None,
+            rwe_config.read_config_file(args.coding) if args.coding else None,
         )
     except (RweError, KeyError) as err:
         print(f"nothing written: {err}", file=sys.stderr)

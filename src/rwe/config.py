@@ -71,7 +71,10 @@ def adsl_columns() -> set[str]:
 
 
 def check_config(
-    config: dict, schema: str | Path | None = SCHEMA, source: str = "the config"
+    config: dict,
+    schema: str | Path | None = SCHEMA,
+    source: str = "the config",
+    check_sites: bool = True,
 ) -> dict:
     """Check a config and return it with the schema's defaults filled in.
 
@@ -84,6 +87,9 @@ def check_config(
         package without the workflow) skips the schema and keeps the config's own keys.
     source : str
         How messages name the config.
+    check_sites : bool
+        Check the site folders (each exists, none listed twice); off where the config is
+        another machine's (``rwe export-aggregates`` reads the pooled run's).
 
     Returns
     -------
@@ -104,7 +110,7 @@ def check_config(
         if problems:
             raise ConfigError(_listing(source, problems))
         _fill_defaults(config, schema_doc)
-    problems = _name_problems(config) + _site_problems(config)
+    problems = _name_problems(config) + (_site_problems(config) if check_sites else [])
     if problems:
         raise ConfigError(_listing(source, problems))
     return config
@@ -217,7 +223,7 @@ def site_options(config: dict, site: str, schema: str | Path | None = SCHEMA) ->
     """Everything the workflow's site job validates a site with (:func:`rwe.validate.check_site`).
 
     ``folder``, ``coding`` (:func:`site_coding`), ``allow_extra_columns``, ``max_day`` and
-    ``on_implausible``.
+    ``on_implausible`` (``plausibility.on_implausible``).
     """
     from rwe.validate import DEFAULT_MAX_DAY
 
@@ -243,7 +249,7 @@ def workflow_config(config: dict, schema: str | Path, default: str | Path = DEFA
         The config read when none was given.
     """
     try:
-        source = "the config"
+        source = "The config given to snakemake"
         if not config:
             source = str(default)
             config = read_config_file(default)

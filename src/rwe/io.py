@@ -33,8 +33,6 @@ WRITTEN_NA = [""]
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 #: Bytes cp1252 does not define: a file holding them is neither UTF-8 nor cp1252 text.
 CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
-#: The most problems of one kind a reading error lists (the rest are counted).
-MOST_READ_PROBLEMS = 20
 #: Flag columns of ADSL, restored as nullable integers by :func:`read_adam`.
 ADSL_FLAGS = (
     "triple_class_refractory", "high_risk_cyto", "gfr_le70", "age_ge80", "second_line",

@@ -90,18 +90,20 @@ NUMBER_WORDS = frozenset({"no", "nr", "num", "number", "nummer", "numero", "id",
 #: Column names that look like calendar dates (as a word, or ``...date`` / ``...datum``).
 DATE_WORDS = frozenset({"date", "datum", "dt", "fecha"})
 DATE_STEMS = ("datum", "fecha")
-#: Cell values that look like identifying data, by what they look like. Searched in text and
-#: code columns and in extra columns (never echoed).
+#: Cell values that look like identifying data, by what they look like. Searched in free-text
+#: and extra columns (:func:`check_identifying_values`); never echoed.
 IDENTIFYING_VALUES = {
     "an e-mail address": re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+"),
+    # A capitalised title and a capitalised word ("Dr Quixotica"), not "500 ms prolonged".
     "a name with a title": re.compile(
-        r"\b(mr|mrs|ms|miss|dr|prof|herr|frau|mme|mlle|sr|sra|sig|sig\.ra)\.?\s+[^\W\d_]{2,}",
-        re.IGNORECASE,
+        r"\b(Mr|Mrs|Ms|Miss|Dr|Prof|Herr|Frau|Mme|Mlle|Sr|Sra|Sig|Sig\.ra)\.?\s+[^\W\d_a-z]\w+"
     ),
+    # Day, month and year with one separator (12.03.2021, 2021-03-12, 3/12/21), or a month name
+    # ("12 March 2021"); not a range such as 0.5-1.0.
     "a date": re.compile(
-        r"\b\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}\b|\b\d{1,2}\.?\s*(jan|feb|mar|apr|may|jun|jul|aug|"
-        r"sep|oct|nov|dec|mär|mai|okt|dez|janv|févr|avr|juil|août|déc|ene|abr|ago|dic)[a-zé]*"
-        r"\.?\s*\d{2,4}\b",
+        r"\b(\d{4}([-/.])\d{1,2}\2\d{1,2}|\d{1,2}([-/.])\d{1,2}\3(\d{4}|\d{2}))\b|\b\d{1,2}\.?\s*"
+        r"(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|mär|mai|okt|dez|janv|févr|avr|juil|août|"
+        r"déc|ene|abr|ago|dic)[a-zé]*\.?\s*\d{2,4}\b",
         re.IGNORECASE,
     ),
     "a phone number": re.compile(r"(\+|\b00)\d[\d ()/.-]{6,}\d|\b\d{2,5}[ ()/.-]+\d{3,}[ /.-]+\d{2,}\b"),
@@ -170,7 +172,7 @@ def _identifying_id(value: str) -> str | None:
 
 
 def shown(value) -> str:
-    """`` (got 'x')`` for a message, unless the value is long or looks identifying."""
+    """Return `` (got 'x')`` for a message, unless the value is long or looks identifying."""
     text = str(value)
     if identifying_value(text) or DIGIT_RUN.search(text):
         return " (the value is not shown: it may identify someone)"
@@ -603,8 +605,11 @@ def check_identifying_values(table: pd.DataFrame, fields: list[Field], label: st
         codes, values = _distinct(table[col])
         if kind == "id":  # pseudonyms hold digits: only an e-mail address or a name is refused
             found = [_identifying_id(v) for v in values.astype(str)]
-        else:
-            found = [identifying_value(v, free_text=kind == "text") for v in values.astype(str)]
+        else:  # a whole date is already reported by check_date_values
+            found = [
+                None if DATE_VALUE_PATTERN.match(v) else identifying_value(v, kind == "text")
+                for v in values.astype(str)
+            ]
         if not any(found):
             continue
         found.append(None)
@@ -1062,7 +1067,7 @@ def check_site(
     allow_extra_columns: bool = False,
     max_day: int = DEFAULT_MAX_DAY,
     on_implausible: str = "warn",
-) -> tuple[dict[str, pd.DataFrame], list[dict]]:
+) -> tuple[dict[str, pd.DataFrame], list[dict], pd.DataFrame]:
     """Read and validate one site's folder: the workflow's site job and ``rwe check`` alike.
 
     Parameters
@@ -1082,18 +1087,20 @@ def check_site(
     Returns
     -------
     typed : dict of str to pandas.DataFrame
-        The validated tables (:func:`validate_extract`), plus ``plausibility`` (the findings of
-        :func:`rwe.plausibility.check_extract`) and ``response_labs`` (the IMWG response tests
-        in harmonised units, :func:`rwe.imwg.response_labs`).
+        The validated tables (:func:`validate_extract`), plus ``response_labs`` (the IMWG
+        response tests in harmonised units, :func:`rwe.imwg.response_labs`).
     inputs : list of dict
         What was read (:func:`rwe.io.read_site`).
+    findings : pandas.DataFrame
+        The plausibility checks of the validated tables (:func:`rwe.plausibility.check_extract`).
 
     Raises
     ------
     InputError
-        Every problem of every file of the site.
+        Every problem of every file of the site (and implausible values with ``stop``).
     """
     from rwe.io import read_site
+    from rwe.plausibility import check_extract
 
     raw, inputs = read_site(folder, site)
     options = dict(coding or {})
@@ -1101,12 +1108,14 @@ def check_site(
     typed = validate_extract(
         {site: raw}, aliases, allow_extra_columns, site_options={site: options}, max_day=max_day
     )
-    from rwe import imwg, plausibility
+    from rwe.imwg import response_labs
 
-    typed["plausibility"] = plausibility.check_extract(typed, on_implausible)
-    labs = typed.get("labs", empty_table("labs"))
-    typed["response_labs"] = imwg.response_labs(labs, f"{site}/labs.csv")
-    return typed, inputs
+    findings = check_extract(typed, on_implausible)
+    # The IMWG response tests in harmonised units (an unknown unit or IFE code is bad input).
+    typed["response_labs"] = response_labs(
+        typed.get("labs", empty_table("labs")), f"{site}/labs.csv"
+    )
+    return typed, inputs, findings
 
 
 def _pool(parts: list[pd.DataFrame]) -> pd.DataFrame:

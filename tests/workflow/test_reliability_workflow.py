@@ -11,17 +11,33 @@ from runner import ROOT, SNAKEMAKE, demo_config, run_workflow
 from bad_extracts import add_column, repeat_row, set_cell
 from rwe.cli import main as rwe_main
 from rwe.io import FORMULA_STARTS, NUMBER_TEXT
-from rwe.simulate import SHORT_REGIMEN_CODES, simulate_site, simulate_study, write_site
+from rwe.simulate import (
+    RESPONSE_WORDS,
+    SHORT_REGIMEN_CODES,
+    simulate_site,
+    simulate_study,
+    write_site,
+)
 
 pytestmark = pytest.mark.workflow
 
 
 def _coded(folder, with_coding: bool) -> dict:
-    simulate_study(30, 41, 1, folder, ["a"], [["regimen_codes", "dates"]])
+    """A site with its own regimen codes, sex as 1/2, response words, HGB in g/100mL and dates."""
+    codings = ["regimen_codes", "sex_numeric", "response_words", "hgb_g_100ml", "dates"]
+    simulate_study(30, 41, 1, folder, ["a"], [codings])
     if not with_coding:
         return {"a": str(folder)}
-    aliases = {code: name for name, code in SHORT_REGIMEN_CODES.items()}
-    return {"a": {"path": str(folder), "regimen_aliases": aliases, "dates": True}}
+    return {
+        "a": {
+            "path": str(folder),
+            "regimen_aliases": {code: name for name, code in SHORT_REGIMEN_CODES.items()},
+            "sex_aliases": {"1": "M", "2": "F"},
+            "response_aliases": {word: code for code, word in RESPONSE_WORDS.items()},
+            "lab_units": {"g/100mL": "g/dL"},
+            "dates": True,
+        }
+    }
 
 
 def _plain(folder, site="a", change=None) -> dict:
@@ -144,3 +160,20 @@ def test_a_typo_in_a_subgroup_stops_the_workflow_before_anything_runs(tmp_path):
     assert "'triple_class_refactory' is not a column of ADSL" in result.stderr
     assert "did you mean 'triple_class_refractory'" in result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_a_configfile_with_a_syntax_error_is_refused_without_a_traceback(tmp_path):
+    """Snakemake parses --configfile itself (before rwe): it refuses the file in one line, and
+    `rwe check --config` names the line and column."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sites: {demo: data/demo\nkm: [\n")
+    result = subprocess.run(
+        [str(SNAKEMAKE), "-n", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(bad)],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode == 1
+    assert "Config file is not valid JSON or YAML" in output
+    assert "Traceback" not in output
+    assert rwe_main(["check", "--config", str(bad)]) == 2

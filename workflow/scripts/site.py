@@ -23,9 +23,8 @@ def main(snakemake):
     log = logging.getLogger("site")
     site, p = snakemake.wildcards.site, snakemake.params
     try:
-        # The validation `rwe check --config` runs, with the same options.
-        typed, inputs = check_site(p.folder, site, **p.options)
-        findings = typed.pop("plausibility")
+        # The validation `rwe check --config` runs, with the same options (plausibility too).
+        typed, inputs, findings = check_site(p.folder, site, **p.options)
         response_labs = typed.pop("response_labs")
     except InputError as err:
         # One readable list of every problem; nothing of this site is written.
