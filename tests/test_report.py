@@ -598,3 +598,13 @@ def test_exposure_effects_are_per_iqr_when_the_table_gives_the_iqr(tmp_path):
     assert "OR per IQR (95% CI)" in html
     assert f"{2.0**0.5:.2f} ({0.9**0.5:.2f}–{4.4**0.5:.2f})" in html  # OR and CI to the power IQR
     assert "odds ratios per interquartile range (IQR) of the exposure" in html
+
+
+def test_notes_shared_by_a_model_are_said_once():
+    from rwe.report.sections import notes_once
+
+    notes = ["14 patients left out; not estimable: x", "14 patients left out"]
+    frame = pd.DataFrame({"analysis_set": "all", "endpoint": "PFS", "model": "m", "note": notes})
+    rows, shared = notes_once(frame, ["analysis_set", "endpoint", "model"])
+    assert rows["note"].tolist() == ["not estimable: x", ""]
+    assert shared == ["all, PFS, m: 14 patients left out"]
