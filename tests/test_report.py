@@ -677,3 +677,13 @@ def test_a_builder_is_a_plain_function_of_the_tables_it_names():
     context = sites_section(*site_tables, one, one, one, figures={})
     assert set(context) == {"site_summary", "note"}  # nothing else is shown (or numbered)
     assert context["note"] == "One site: nothing stratified by site or pooled across sites."
+
+
+def test_notes_shared_by_a_model_are_said_once():
+    from rwe.report.sections import notes_once
+
+    notes = ["14 patients left out; not estimable: x", "14 patients left out"]
+    frame = pd.DataFrame({"analysis_set": "all", "endpoint": "PFS", "model": "m", "note": notes})
+    rows, shared = notes_once(frame, ["analysis_set", "endpoint", "model"])
+    assert rows["note"].tolist() == ["not estimable: x", ""]
+    assert shared == ["all, PFS, m: 14 patients left out"]

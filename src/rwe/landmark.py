@@ -327,7 +327,10 @@ def time_dependent_cox_table(
             notes |= {c: "not a column of ADSL: dropped" for c in wanted if c not in present}
             dropped = len(data) - len(used)
             if dropped:
-                model_notes.insert(0, f"{dropped} patients with a missing covariate left out")
+                model_notes.insert(
+                    0,
+                    f"{dropped} patient{'s' if dropped != 1 else ''} with a missing covariate left out",
+                )
             counts = (len(used), int(cp["event"].sum()), len(cp), dropped, n_unknown)
             for t in [RESPONSE_TERM, *wanted]:
                 note = "; ".join(n for n in [notes[t], *model_notes] if n)

@@ -183,12 +183,11 @@ def published_comparison(
     )
     for flag in ("triple_class_refractory", "high_risk_cyto", "second_line", "emd"):
         add(
-            flag,
+            label(flag),
             "%",
             base[flag]["percent"],
             _one(t["baseline"], "percent", **everyone, variable=flag, level="1"),
         )
-    response = {"table": t["response"], "column": "orr", **everyone}
     add(
         "response-evaluable patients",
         "n",
@@ -215,7 +214,7 @@ def published_comparison(
         p_pub, note = _p(published)
         test = {"variable": flag, "measure": "orr", **everyone}
         rate = {
-            level: 100 * _one(response["table"], "orr", **everyone, variable=flag, level=level)
+            level: 100 * _one(t["response"], "orr", **everyone, variable=flag, level=level)
             for level in ("1", "0")
         }
         add(

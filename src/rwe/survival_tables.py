@@ -465,7 +465,9 @@ def cox_model(
     notes = []
     dropped = int(len(data) - complete.sum())
     if dropped:
-        notes.append(f"{dropped} patients with a missing covariate left out")
+        notes.append(
+            f"{dropped} patient{'s' if dropped != 1 else ''} with a missing covariate left out"
+        )
     fit = None
     if terms:
         X = np.column_stack([values[c] for c in terms])

@@ -589,6 +589,7 @@ def survival_section(
         else ""
     )
     months = ", ".join(f"{m:g}" for m in options.response_landmarks_months)
+    td_rows, td_notes = notes_once(cox_time_dependent, ["analysis_set", "endpoint", "model"])
     return {
         "km_medians": table(
             km_medians,
@@ -674,7 +675,7 @@ def survival_section(
             note=median_note(options),
         ),
         "cox_time_dependent": table(
-            cox_time_dependent,
+            td_rows,
             [
                 *set_endpoint,
                 ("Model", lambda r: "adjusted" if r["model"] == "multivariable" else "unadjusted"),
@@ -688,6 +689,7 @@ def survival_section(
             caption="Cox models with response (≥ PR) as a time-dependent covariate (counting-"
             "process rows as R tmerge builds them: each patient's follow-up split at the first "
             "response), alone and adjusted for the multivariable covariates; Efron ties, Wald CI.",
+            note="; ".join(td_notes) + "." if td_notes else "",
         ),
         "figures": figures.get("survival", []),
         "swimmer": figures.get("swimmer", []),
@@ -702,6 +704,25 @@ DIAGNOSTIC_NAMES = {
     "concordance": "Concordance",
     "zph": "PH test (cox.zph)",
 }
+
+
+def notes_once(frame: pd.DataFrame, model: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Notes shared by every row of a model said once, the rest left on their rows.
+
+    Returns ``frame`` with each row's own notes in ``note``, and one line per model that has
+    shared notes (``all, PFS, multivariable: 14 patients with a missing covariate left out``).
+    """
+    if frame.empty:
+        return frame, []
+    out, shared_lines = frame.astype({"note": object}), []
+    for key, part in frame.groupby(model, sort=False):
+        shared = set.intersection(*(set(_notes(n)) for n in part["note"]))
+        out.loc[part.index, "note"] = [
+            "; ".join(n for n in _notes(note) if n not in shared) for note in part["note"]
+        ]
+        if shared:
+            shared_lines.append(f"{', '.join(map(str, key))}: {'; '.join(sorted(shared))}")
+    return out, shared_lines
 
 
 def _notes(note) -> list[str]:
