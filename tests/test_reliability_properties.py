@@ -27,12 +27,14 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 #: Each example of a whole site is a validation of a small extract (~0.1 s).
 SITE_SETTINGS = settings(SETTINGS, max_examples=60)
 
-HEADER = "patient_id,sex,age,day,response,gfr"
+#: Header lines (of a mixed and of each long table) that take the text deep into validation.
+HEADERS = ["patient_id,sex,age,day,response,gfr", "patient_id,day,response",
+           "patient_id,term,grade,onset_day", "patient_id,day,test,value,unit"]  # fmt: skip
 #: Text that looks like a CSV of the contract: separators, quotes, line ends, BOMs, NA words.
 CSV_PIECES = st.sampled_from([
     ",", ";", "\t", '"', '""', "\n", "\r\n", "\r", " ", "\ufeff", "NA", "nan", "inf", "1", "-3",
     "2.5", "4,5", "P1", "M", "é", "\x00", "=", "patient_id", "age", "20230401", "9" * 25, "#N/A",
-    HEADER,
+    "PR", "HGB", "g/dL", "Nausea", "SIM-h-0001", *HEADERS,
 ])  # fmt: skip
 CSV_TEXT = st.lists(CSV_PIECES, max_size=60).map("".join)
 ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16", "latin-1"])
