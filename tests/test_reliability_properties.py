@@ -103,6 +103,32 @@ def test_any_csv_like_site_file_validates_or_gives_an_input_error(stem, text, en
     _site_with(stem, _bytes_of(text, encoding))
 
 
+_SITE_TEXT = {}
+
+
+def _site_text(stem: str) -> str:
+    """A valid file of the small site, as text (written once)."""
+    if not _SITE_TEXT:
+        with tempfile.TemporaryDirectory() as folder:
+            write_site(_SITE, Path(folder))
+            _SITE_TEXT.update({p.stem: p.read_text() for p in Path(folder).glob("*.csv")})
+    return _SITE_TEXT[stem]
+
+
+EDITS = st.lists(st.tuples(st.integers(0, 5000), st.integers(0, 20), CSV_PIECES), max_size=8)
+
+
+@SITE_SETTINGS
+@given(st.sampled_from(["patients", "responses", "adverse_events", "labs"]), EDITS, ENCODINGS)
+def test_a_valid_site_file_with_any_edits_validates_or_gives_an_input_error(stem, edits, encoding):
+    """A valid file with pieces cut out and put in anywhere (header, ids, days, quotes …)."""
+    text = _site_text(stem)
+    for position, cut, piece in edits:
+        position %= max(len(text), 1)
+        text = text[:position] + piece + text[position + cut :]
+    _site_with(stem, _bytes_of(text, encoding))
+
+
 # ------------------------------------------------------------------ valid extracts: derivations
 
 VALID_EDITS = st.fixed_dictionaries({
