@@ -551,3 +551,10 @@ def test_harmless_free_text_is_accepted(site_folder, term):
     set_cell(site_folder, "adverse_events", 2, "term", term)
     typed, *_ = check_site(site_folder, "s1")
     assert term in set(typed["adverse_events"]["term"].astype(str))
+
+
+def test_a_long_table_without_patient_id_is_an_input_error(site_folder):
+    """Found by hypothesis: the day check of a long table needs its patient_id column."""
+    rename_column(site_folder, "responses", "patient_id", "pid")
+    err = _refused(site_folder)
+    assert "required column is missing" in _problems(err, "responses.csv", "patient_id")[0].message

@@ -27,12 +27,14 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 #: Each example of a whole site is a validation of a small extract (~0.1 s).
 SITE_SETTINGS = settings(SETTINGS, max_examples=60)
 
-HEADER = "patient_id,sex,age,day,response,gfr"
+#: Header lines (of a mixed and of each long table) that take the text deep into validation.
+HEADERS = ["patient_id,sex,age,day,response,gfr", "patient_id,day,response",
+           "patient_id,term,grade,onset_day", "patient_id,day,test,value,unit"]  # fmt: skip
 #: Text that looks like a CSV of the contract: separators, quotes, line ends, BOMs, NA words.
 CSV_PIECES = st.sampled_from([
     ",", ";", "\t", '"', '""', "\n", "\r\n", "\r", " ", "\ufeff", "NA", "nan", "inf", "1", "-3",
     "2.5", "4,5", "P1", "M", "é", "\x00", "=", "patient_id", "age", "20230401", "9" * 25, "#N/A",
-    HEADER,
+    "PR", "HGB", "g/dL", "Nausea", "SIM-h-0001", *HEADERS,
 ])  # fmt: skip
 CSV_TEXT = st.lists(CSV_PIECES, max_size=60).map("".join)
 ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16", "latin-1"])
@@ -98,6 +100,32 @@ def test_any_bytes_as_a_site_file_validate_or_give_an_input_error(stem, raw):
 @SITE_SETTINGS
 @given(st.sampled_from(["patients", "adverse_events"]), CSV_TEXT, ENCODINGS)
 def test_any_csv_like_site_file_validates_or_gives_an_input_error(stem, text, encoding):
+    _site_with(stem, _bytes_of(text, encoding))
+
+
+_SITE_TEXT = {}
+
+
+def _site_text(stem: str) -> str:
+    """A valid file of the small site, as text (written once)."""
+    if not _SITE_TEXT:
+        with tempfile.TemporaryDirectory() as folder:
+            write_site(_SITE, Path(folder))
+            _SITE_TEXT.update({p.stem: p.read_text() for p in Path(folder).glob("*.csv")})
+    return _SITE_TEXT[stem]
+
+
+EDITS = st.lists(st.tuples(st.integers(0, 5000), st.integers(0, 20), CSV_PIECES), max_size=8)
+
+
+@SITE_SETTINGS
+@given(st.sampled_from(["patients", "responses", "adverse_events", "labs"]), EDITS, ENCODINGS)
+def test_a_valid_site_file_with_any_edits_validates_or_gives_an_input_error(stem, edits, encoding):
+    """A valid file with pieces cut out and put in anywhere (header, ids, days, quotes …)."""
+    text = _site_text(stem)
+    for position, cut, piece in edits:
+        position %= max(len(text), 1)
+        text = text[:position] + piece + text[position + cut :]
     _site_with(stem, _bytes_of(text, encoding))
 
 

@@ -103,7 +103,6 @@ def check_config(
         columns, a folder listed twice, a site folder that does not exist.
     """
     config = copy.deepcopy(config)
-    schema_doc = None
     if schema is not None and Path(schema).is_file():
         schema_doc = yaml.safe_load(Path(schema).read_text(encoding="utf-8"))
         problems = _schema_problems(config, schema_doc)

@@ -721,8 +721,9 @@ def check_long_table_days(
     table: pd.DataFrame, patients: pd.DataFrame, day_col: str, label: str
 ) -> list[Problem]:
     """Days in a long table must not be after the patient's last follow-up."""
-    if day_col not in table.columns or "last_followup_day" not in patients.columns:
-        return []
+    needed = day_col in table.columns and "patient_id" in table.columns
+    if not needed or not {"patient_id", "last_followup_day"} <= set(patients.columns):
+        return []  # a missing column is reported by check_columns
     limit = _per_patient(table, patients, patients["last_followup_day"])
     # Compared on the nullable array itself (no float copy of a 90-million-row column); a
     # missing day or limit is not a problem.
