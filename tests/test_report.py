@@ -377,7 +377,10 @@ def test_data_quality_lists_the_plausibility_findings(tmp_path):
     section = data_quality_html(render(tmp_path))
     assert "The plausibility checks found 1 kind(s) of implausible values" in section
     assert "plausibility.on_implausible: warn" in section
-    assert "<td>ANC above WBC of the same day</td><td>3</td><td>900</td><td>kept</td>" in section
+    assert (
+        '<td>ANC above WBC of the same day</td><td class="num">3</td><td class="num">900</td>'
+        "<td>kept</td>" in section
+    )
     assert "<td>HGB outside" not in section  # a check that found nothing is named, not listed
     assert "HGB outside its physiological range 1–25 g/dL" in section
     tables = fixture_tables()
@@ -386,7 +389,7 @@ def test_data_quality_lists_the_plausibility_findings(tmp_path):
     assert "The plausibility checks found nothing" in section
     assert "<td>ANC above" not in section
     section = data_quality_html(render(tmp_path, min_cell_count=5))
-    assert "<td>ANC above WBC of the same day</td><td>&lt;5</td>" in section
+    assert '<td>ANC above WBC of the same day</td><td class="num">&lt;5</td>' in section
     del tables["plausibility"]
     section = data_quality_html(render(tmp_path, tables))
     assert "Not available: tables/plausibility.csv was not produced by this run." in section
