@@ -2,7 +2,7 @@
 testable" with its reason, never an exception, a NaN or inf without a reason, or a
 meaningless hazard ratio.
 
-One named test per case of docs/reliability_degenerate.md. The same cohorts are compared
+One named test per case of docs/reliability.md (class 3). The same cohorts are compared
 with R (which returns a flat coefficient of 0, or stops) in test_survival_parity.py.
 """
 
