@@ -17,6 +17,7 @@ import docx
 import pandas as pd
 import pytest
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from jinja2 import Template
 from PIL import Image
 
 import rwe.report
@@ -30,6 +31,7 @@ from rwe.report import (
     render_report,
     write_report,
 )
+from rwe.report.figures import svg_data_uri
 from rwe.report.format import ALPHA, numeric_columns, p_text, pval
 from rwe.sites import site_contributions
 from snapshot import assert_matches_snapshot
@@ -608,3 +610,35 @@ def test_notes_shared_by_a_model_are_said_once():
     rows, shared = notes_once(frame, ["analysis_set", "endpoint", "model"])
     assert rows["note"].tolist() == ["not estimable: x", ""]
     assert shared == ["all, PFS, m: 14 patients left out"]
+
+
+def test_an_svg_data_uri_cannot_leave_its_attribute_and_decodes_to_the_svg():
+    svg = '<svg><text fill="#000">&lt;img src=x&gt; 100% "quoted" &amp; \'single\'</text></svg>'
+    uri = svg_data_uri(svg)
+    body = str(uri).removeprefix("data:image/svg+xml,")
+    assert '"' not in body
+    assert "&" not in body
+    assert "#" not in body
+    assert unquote(body) == svg
+    assert f'src="{uri}"' in Template('src="{{ u }}"', autoescape=True).render(u=uri)
+
+
+def test_a_builder_is_a_plain_function_of_the_tables_it_names():
+    from rwe.report.sections import attrition_section
+    from rwe.report.sites import sites_section
+
+    attrition = attrition_section(fixture_tables()["attrition"])["attrition"]
+    assert attrition["header"] == ["Step", "In", "Excluded", "Reason", "Analysed"]
+    assert attrition["rows"][1] == [
+        "response analysis",
+        "60",
+        "3",
+        "best response not evaluable",
+        "57",
+    ]
+    one = pd.DataFrame({"note": ["one site: nothing stratified or pooled"]})
+    tables = fixture_tables()
+    site_tables = (tables["site_summary"], tables["site_contributions"], tables["cox"])
+    context = sites_section(*site_tables, one, one, one, figures={})
+    assert set(context) == {"site_summary", "note"}  # nothing else is shown (or numbered)
+    assert context["note"] == "One site: nothing stratified by site or pooled across sites."

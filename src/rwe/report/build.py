@@ -56,31 +56,25 @@ def is_figure_list(value) -> bool:
     return isinstance(value, list) and all(isinstance(f, dict) and "src" in f for f in value)
 
 
-def number_tables_and_figures(sections: list[dict]) -> list[dict]:
+def number_tables_and_figures(sections: list[dict]) -> None:
     """Number the shown tables and figures in page order; mark each table's numeric columns.
 
     The page order is each section's context in its builder's order (partials show their
     tables and figures in that order: the browser test checks it). A table with rows gets
-    ``number`` and ``numeric`` (one flag per column, right-aligned when set); each figure
-    ``number``.
-
-    Returns
-    -------
-    list of dict
-        The numbered tables, in page order (for the DOCX export).
+    ``number`` and ``numeric`` (one flag per column, right-aligned when set, unless its builder
+    set them); each figure gets ``number``.
     """
-    tables, figures = [], 0
+    tables = figures = 0
     for section in sections:
         for value in section["context"].values():
             if isinstance(value, dict) and value.get("rows"):
-                value["number"] = len(tables) + 1
+                tables += 1
+                value["number"] = tables
                 value.setdefault("numeric", numeric_columns(value["rows"]))
-                tables.append(value)
             elif value and is_figure_list(value):
                 for figure in value:
                     figures += 1
                     figure["number"] = figures
-    return tables
 
 
 def build_context(

@@ -12,9 +12,9 @@ import base64
 import re
 import struct
 from pathlib import Path
-from urllib.parse import quote
 
 import pandas as pd
+from markupsafe import Markup
 
 from rwe.options import ReportOptions
 
@@ -55,6 +55,17 @@ def png_size(data: bytes) -> tuple[int, int]:
     return struct.unpack(">II", data[16:24])
 
 
+#: What an SVG's data: URI escapes: ``%`` and ``#`` (they would change the URI), ``"`` (it would
+#: end the HTML attribute) and ``&`` (it would start an HTML character reference). Everything
+#: else, ``<`` and ``>`` included, is valid as it is in a double-quoted attribute.
+URI_ESCAPES = str.maketrans({"%": "%25", "#": "%23", '"': "%22", "&": "%26"})
+
+
+def svg_data_uri(svg: str) -> Markup:
+    """``data:image/svg+xml,…`` of an SVG, safe to write into a double-quoted HTML attribute."""
+    return Markup("data:image/svg+xml," + svg.translate(URI_ESCAPES))
+
+
 def embedded(png: Path) -> dict:
     """``src`` (a data: URI), ``width`` and ``height`` of the smaller of ``png`` and its SVG."""
     data = png.read_bytes()
@@ -62,16 +73,18 @@ def embedded(png: Path) -> dict:
     src = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
     svg_path = png.with_suffix(".svg")
     if svg_path.is_file():
-        svg = "data:image/svg+xml," + quote(
-            svg_for_embedding(svg_path.read_text("utf-8")), safe=" /:;,=.-_()"
-        )
+        svg = svg_data_uri(svg_for_embedding(svg_path.read_text("utf-8")))
         if len(svg) < len(src):
             src = svg
     return {"src": src, "width": width, "height": height}
 
 
 def descriptions(options: ReportOptions) -> dict[str, str]:
-    """What each kind of figure shows (after its title in the caption), from the options."""
+    """What each kind of figure shows (after its title in the caption), from the options.
+
+    Keyed by the figure's name up to its first ``_`` (``rates_all`` is a response figure that
+    shows rates), else by its kind.
+    """
     level = round(100 * options.conf_level)
     return {
         "km": f"Kaplan–Meier estimates with {level}% pointwise confidence bands on the "
@@ -79,8 +92,10 @@ def descriptions(options: ReportOptions) -> dict[str, str]:
         "at risk below; + marks a censored time.",
         "forest": f"Hazard ratios with {level}% Wald confidence intervals (log scale) of the "
         "multivariable Cox model, Efron ties, complete cases.",
-        "response": f"Best overall response by IMWG category, or ORR and CBR with exact {level}% "
-        "confidence intervals, among patients with an evaluable response.",
+        "response": "Share of the patients with an evaluable response in each IMWG "
+        "best-response category, per group.",
+        "rates": "Share of the patients with an evaluable response with PR or better (ORR) and "
+        f"MR or better (CBR) per group, with exact {level}% Clopper–Pearson confidence intervals.",
         "nadir": "Each patient's lowest count on treatment: boxes show the median and quartiles, "
         "whiskers reach 1.5 IQR; dashed lines mark the CTCAE v5 grade-3 thresholds.",
         "exposure": f"Probability of each outcome fitted by logistic regression with its {level}% "
@@ -105,7 +120,8 @@ def embed_figures(
     out: dict[str, list[dict]] = {}
     for f in figures.itertuples():
         stem = f.file if "file" in figures.columns else f.name
-        kind = getattr(f, "kind", "")
+        prefix = f.name.split("_")[0]
+        kind = prefix if prefix in described else getattr(f, "kind", "")
         out.setdefault(f.section, []).append(
             {
                 "name": f.name,
