@@ -177,3 +177,13 @@ def test_a_configfile_with_a_syntax_error_is_refused_without_a_traceback(tmp_pat
     assert "Config file is not valid JSON or YAML" in output
     assert "Traceback" not in output
     assert rwe_main(["check", "--config", str(bad)]) == 2
+
+
+def test_a_site_named_na_runs_through_every_stage_and_stays_na(tmp_path):
+    config = demo_config({"NA": str(ROOT / "data" / "demo")})
+    result = run_workflow(tmp_path, config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results"
+    for path in (results / "adam" / "adsl.csv", results / "tables" / "site_summary.csv"):
+        sites = pd.read_csv(path, keep_default_na=False)["site"]
+        assert set(sites) == {"NA"}, path.name
