@@ -250,7 +250,12 @@ def site_options(config: dict, site: str, schema: str | Path | None = SCHEMA) ->
     }
 
 
-def workflow_config(config: dict, schema: str | Path, default: str | Path = DEFAULT_CONFIG) -> dict:
+def workflow_config(
+    config: dict,
+    schema: str | Path,
+    default: str | Path = DEFAULT_CONFIG,
+    given: list[str | Path] | tuple = (),
+) -> dict:
     """The config of a workflow run, checked; on a problem, print them all and exit (status 1).
 
     Parameters
@@ -261,9 +266,14 @@ def workflow_config(config: dict, schema: str | Path, default: str | Path = DEFA
         The workflow's config schema.
     default : str or pathlib.Path
         The config read when none was given.
+    given : list of str or pathlib.Path
+        The files of ``--configfile`` (``workflow.overwrite_configfiles``), read again here for
+        what Snakemake's reading lets pass: a key given twice.
     """
     try:
         source = "The config given to snakemake"
+        for path in given:
+            read_config_file(path)
         if not config:
             source = str(default)
             config = read_config_file(default)
