@@ -9,7 +9,13 @@ min_version("9.0")
 # The config given with --configfile, else the demo's config/config.yaml (not merged with it,
 # so a site list never silently includes the demo), checked as `rwe check --config` checks it:
 # every problem listed, then exit without a traceback; defaults filled in from the schema.
-config.update(workflow_config(config, f"{workflow.basedir}/workflow/schemas/config.schema.yaml"))
+config.update(
+    workflow_config(
+        config,
+        f"{workflow.basedir}/workflow/schemas/config.schema.yaml",
+        given=workflow.overwrite_configfiles,
+    )
+)
 
 
 report: "workflow/report/workflow.rst"

@@ -558,3 +558,12 @@ def test_a_long_table_without_patient_id_is_an_input_error(site_folder):
     rename_column(site_folder, "responses", "patient_id", "pid")
     err = _refused(site_folder)
     assert "required column is missing" in _problems(err, "responses.csv", "patient_id")[0].message
+
+
+def test_a_key_given_twice_in_the_config_is_refused_not_overwritten(tmp_path):
+    path = tmp_path / "config.yaml"
+    path.write_text("sites: {a: x}\nmin_cell_count: 11\ngfr_cutoff: 60\nmin_cell_count: 0\n")
+    with pytest.raises(
+        ConfigError, match="line 4, column 1: the key 'min_cell_count' is given twice"
+    ):
+        read_config_file(path)

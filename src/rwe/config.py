@@ -29,6 +29,21 @@ SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.
 MOST_MESSAGE_CHARS = 160
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML keeps the last)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key '{key}' is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def read_config_file(path: str | Path) -> dict:
     """Read a YAML config file.
 
@@ -36,7 +51,7 @@ def read_config_file(path: str | Path) -> dict:
     ------
     ConfigError
         When the file is absent, not UTF-8 YAML (the line and column of the error are named),
-        or not a mapping of keys.
+        gives a key twice in one mapping, or is not a mapping of keys.
     """
     path = Path(path)
     if not path.is_file():
@@ -45,7 +60,7 @@ def read_config_file(path: str | Path) -> dict:
             "(rwe check), see config/README.md"
         )
     try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8"))
+        config = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except UnicodeDecodeError:
         raise ConfigError(f"{path}: is not UTF-8 text") from None
     except yaml.YAMLError as err:
@@ -235,7 +250,12 @@ def site_options(config: dict, site: str, schema: str | Path | None = SCHEMA) ->
     }
 
 
-def workflow_config(config: dict, schema: str | Path, default: str | Path = DEFAULT_CONFIG) -> dict:
+def workflow_config(
+    config: dict,
+    schema: str | Path,
+    default: str | Path = DEFAULT_CONFIG,
+    given: list[str | Path] | tuple = (),
+) -> dict:
     """The config of a workflow run, checked; on a problem, print them all and exit (status 1).
 
     Parameters
@@ -246,9 +266,14 @@ def workflow_config(config: dict, schema: str | Path, default: str | Path = DEFA
         The workflow's config schema.
     default : str or pathlib.Path
         The config read when none was given.
+    given : list of str or pathlib.Path
+        The files of ``--configfile`` (``workflow.overwrite_configfiles``), read again here for
+        what Snakemake's reading lets pass: a key given twice.
     """
     try:
         source = "The config given to snakemake"
+        for path in given:
+            read_config_file(path)
         if not config:
             source = str(default)
             config = read_config_file(default)

@@ -6,6 +6,7 @@ import subprocess
 
 import pandas as pd
 import pytest
+import yaml
 from runner import ROOT, SNAKEMAKE, demo_config, run_workflow
 
 from bad_extracts import add_column, repeat_row, set_cell
@@ -177,3 +178,28 @@ def test_a_configfile_with_a_syntax_error_is_refused_without_a_traceback(tmp_pat
     assert "Config file is not valid JSON or YAML" in output
     assert "Traceback" not in output
     assert rwe_main(["check", "--config", str(bad)]) == 2
+
+
+def test_a_site_named_na_runs_through_every_stage_and_stays_na(tmp_path):
+    config = demo_config({"NA": str(ROOT / "data" / "demo")})
+    result = run_workflow(tmp_path, config)
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = tmp_path / "results"
+    for path in (results / "adam" / "adsl.csv", results / "tables" / "site_summary.csv"):
+        sites = pd.read_csv(path, keep_default_na=False)["site"]
+        assert set(sites) == {"NA"}, path.name
+
+
+def test_a_configfile_with_a_key_given_twice_stops_the_workflow(tmp_path):
+    config = demo_config({"demo": str(ROOT / "data" / "demo")})
+    (tmp_path / "twice.yaml").write_text(
+        yaml.safe_dump(config) + f"min_cell_count: {config['min_cell_count'] + 11}\n"
+    )
+    result = subprocess.run(
+        [str(SNAKEMAKE), "-n", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
+         "--configfile", str(tmp_path / "twice.yaml")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert "the key 'min_cell_count' is given twice" in result.stderr
+    assert not (tmp_path / "results").exists()
