@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+import matplotlib.text
 import numpy as np
 import pandas as pd
 import pytest
@@ -163,6 +164,11 @@ def test_outcome_labels():
     assert plots.outcome_label("disease_control") == "Disease control (≥ SD)"
 
 
+def options_of(**config) -> ReportOptions:
+    """The options of a one-site config with ``config`` changed, schema defaults filled in."""
+    return ReportOptions.from_config(with_schema_defaults({"sites": {"s": "s"}, **config}))
+
+
 def make(cohort, tmp_path, **config):
     adsl, adtte, adlb = cohort
     sets = {"all": adsl, "Ixa-Rd": adsl[adsl["regimen"] == "Ixa-Rd"]}
@@ -242,7 +248,7 @@ def test_box_statistics_are_matplotlibs_tukey_boxes():
 
 
 def test_response_labels_carry_the_evaluable_n():
-    assert plots.response_groups(response_rows()) == [
+    assert plots.response_groups(response_rows(), options_of()) == [
         "All patients (n = 37)",
         "Age ≥ 80: yes (n = 3)",
     ]
@@ -342,8 +348,13 @@ def _model():
                          "events_1": [29, 0]})  # fmt: skip
 
 
+def figure_texts(figure) -> set[str]:
+    """Every text drawn in a matplotlib figure (titles, strips, labels, ticks, annotations)."""
+    return {t.get_text() for t in figure.findobj(matplotlib.text.Text)}
+
+
 def test_forest_rows_have_the_reference_level_and_counts_per_level():
-    rows = plots.forest_rows(_model())
+    rows = plots.forest_rows(_model(), options_of())
     assert rows["level"].tolist() == ["no", "yes", "no", "yes"]
     assert rows["hr_text"].tolist() == [
         "reference",
@@ -359,7 +370,7 @@ def test_forest_plot_has_headers_text_beside_the_panel_a_fitted_axis_and_the_glo
     diagnostics = pd.DataFrame(
         {"statistic": ["lr", "concordance"], "value": [40.0, 0.8231], "p": [2e-7, np.nan]}
     )
-    built = plots.forest_plot(_model(), "OS", diagnostics).draw()
+    built = plots.forest_plot(_model(), "OS", options_of(), diagnostics).draw()
     texts = {t.get_text() for ax in built.axes for t in ax.texts}
     assert {"5.52 (2.07–14.76)", "reference", "not estimable", "63", "29"} <= texts
     forest = next(ax for ax in built.axes if len(ax.get_xticks()))
@@ -371,6 +382,15 @@ def test_forest_plot_has_headers_text_beside_the_panel_a_fitted_axis_and_the_glo
     assert "global p (likelihood ratio) < 0.001" in captions
     assert "concordance 0.82" in captions
     assert len(built.axes) == len(plots.FOREST_COLUMNS)
+    assert "HR (95% CI)" in figure_texts(built)  # a column header
+
+
+def test_forest_plot_labels_follow_the_configuration():
+    options = options_of(conf_level=0.9, gfr_cutoff=60)
+    built = plots.forest_plot(_model(), "OS", options).draw()
+    texts = figure_texts(built)
+    assert {"HR (90% CI)", "GFR ≤ 60"} <= texts
+    assert not any("95%" in t or "≤ 70" in t for t in texts)
 
 
 def test_risk_table_rows_are_the_levels_and_the_legend_is_titled_by_the_shared_name(cohort):

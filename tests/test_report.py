@@ -246,7 +246,7 @@ def fixture_config(**changes) -> dict:
         "data_cut": "cut-2",
         "pfs_death_events": "all",
         "conf_level": 0.95,
-        "km": {"conf_type": "log", "landmarks_months": [12]},
+        "km": {"landmarks_months": [12]},
         "cox": {"covariates": ["gfr_le70", "emd"]},
         "min_regimen_n": 20,
         "min_cell_count": 0,
@@ -366,6 +366,31 @@ def test_methods_follow_the_configuration(tmp_path):
     assert "Efron" in html
     html = render(tmp_path)
     assert "death from any cause without prior progression is a PFS event" in html
+
+
+def test_every_label_follows_the_configuration(tmp_path):
+    """CI level, conventions and GFR cutoff: no literal of the defaults is left anywhere."""
+    tables = fixture_tables()
+    # The published comparison names its rows as the stage does, with the run's cutoff.
+    quantity = tables["published_comparison"]["quantity"]
+    tables["published_comparison"]["quantity"] = quantity.str.replace("GFR ≤ 70", "GFR ≤ 60")
+    options = fixture_options(conf_level=0.9, conventions="sas", gfr_cutoff=60)
+    figures = fixture_figures(tmp_path / "figures")
+    path, docx_path = tmp_path / "report.html", tmp_path / "tables.docx"
+    provenance = fixture_provenance()
+    write_report(tables, figures, tmp_path / "figures", provenance, options, path, docx_path)
+    html = unescape(path.read_text(encoding="utf-8"))
+    for default in ("95%", "Efron", "efron", "GFR ≤ 70", "≤ 70"):
+        assert default not in html
+    for configured in ("90% CI", "90%", "Breslow ties", "log-log", "GFR ≤ 60"):
+        assert configured in html
+    methods = html[html.index('<section id="methods">') :]
+    assert "PROC PHREG TIES=BRESLOW" in methods[: methods.index("</section>")]
+    # The Word tables are written from the same context.
+    document = docx.Document(docx_path)
+    words = " ".join(c.text for t in document.tables for row in t.rows for c in row.cells)
+    assert "95%" not in words
+    assert "90% CI" in words
 
 
 def data_quality_html(html: str) -> str:
@@ -677,7 +702,7 @@ def test_a_builder_is_a_plain_function_of_the_tables_it_names():
     one = pd.DataFrame({"note": ["one site: nothing stratified or pooled"]})
     tables = fixture_tables()
     site_tables = (tables["site_summary"], tables["site_contributions"], tables["cox"])
-    context = sites_section(*site_tables, one, one, one, figures={})
+    context = sites_section(*site_tables, one, one, one, figures={}, options=fixture_options())
     assert set(context) == {"site_summary", "note"}  # nothing else is shown (or numbered)
     assert context["note"] == "One site: nothing stratified by site or pooled across sites."
 

@@ -109,7 +109,7 @@ def _p(values: dict, key: str = "p") -> tuple[float, str]:
 
 
 def published_comparison(
-    tables: dict[str, pd.DataFrame], reference: str = "zhou_2026", conf_level: float = 0.95
+    tables: dict[str, pd.DataFrame], reference: str, conf_level: float, gfr_cutoff: float
 ) -> pd.DataFrame:
     """Put the published estimates of ``reference`` next to this run's.
 
@@ -122,6 +122,8 @@ def published_comparison(
         Key of ``published.yaml``.
     conf_level : float
         The run's confidence level: significance at 1 − ``conf_level``.
+    gfr_cutoff : float
+        The run's ``gfr_cutoff``, shown in the label of ``gfr_le70``.
 
     Returns
     -------
@@ -183,7 +185,7 @@ def published_comparison(
     )
     for flag in ("triple_class_refractory", "high_risk_cyto", "second_line", "emd"):
         add(
-            label(flag),
+            label(flag, gfr_cutoff),
             "%",
             base[flag]["percent"],
             _one(t["baseline"], "percent", **everyone, variable=flag, level="1"),
@@ -262,7 +264,7 @@ def published_comparison(
             }
             hr = _one(t["cox"], "hr", **where)
             add(
-                f"{endpoint.upper()} HR, {label(term)} (multivariable)",
+                f"{endpoint.upper()} HR, {label(term, gfr_cutoff)} (multivariable)",
                 "HR",
                 est["hr"],
                 hr,
@@ -285,7 +287,7 @@ def published_comparison(
             hr = _one(t["cox"], "hr", **everyone, endpoint=e, model="univariable", term=flag)
             run = [_one(t["km_medians"], "median", **where, level=level) for level in ("1", "0")]
             add(
-                f"{e} log-rank p, {label(flag)}",
+                f"{e} log-rank p, {label(flag, gfr_cutoff)}",
                 "p",
                 np.nan,
                 np.nan,
