@@ -71,8 +71,13 @@ from rwe.survival_tables import DAY_ZERO_BIASED
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
-RESPONSE_COLOURS = dict(zip([*CATEGORIES, "NE"], ["#084594", "#2171B5", "#4292C6", "#6BAED6", "#C6DBEF", "#FDD49E",
-                                                  "#D7301F", "#BDBDBD"], strict=True))  # fmt: skip
+RESPONSE_COLOURS = dict(
+    zip(
+        [*CATEGORIES, "NE"],
+        ["#084594", "#2171B5", "#4292C6", "#6BAED6", "#C6DBEF", "#FDD49E", "#D7301F", "#BDBDBD"],
+        strict=True,
+    )
+)
 #: CTCAE v5 grade-3 thresholds of the nadir counts.
 GRADE3 = {"ANC": 1.0, "WBC": 2.0, "PLT": 50.0, "HGB": 8.0}
 
@@ -212,9 +217,16 @@ def _shared_prefix(groups: list[str]) -> tuple[str, dict[str, str]]:
     return heads.pop(), {g: g.rpartition(": ")[2] for g in groups}
 
 
-def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci_bands: bool = True,
-            p_value: float | None = None, endpoint: str = "", conf_level: float = 0.95,
-            min_cell_count: int = 0) -> ggplot:  # fmt: skip
+def km_plot(
+    curves: pd.DataFrame,
+    title: str,
+    group_label: str | None = None,
+    ci_bands: bool = True,
+    p_value: float | None = None,
+    endpoint: str = "",
+    conf_level: float = 0.95,
+    min_cell_count: int = 0,
+) -> ggplot:
     """Kaplan–Meier curves with a numbers-at-risk table aligned under the x-axis.
 
     As survminer's ``ggsurvplot(fit, risk.table = TRUE, conf.int = TRUE, surv.median.line = "hv",
@@ -261,8 +273,11 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
     for g in groups:
         curve = curves[curves["group"] == g]
         start = pd.DataFrame({"time": [0.0], "surv": [1.0], "ci_lower": [1.0], "ci_upper": [1.0]})
-        steps.append(pd.concat([start, curve[["time", "surv", "ci_lower", "ci_upper"]]],
-                               ignore_index=True).assign(group=g))  # fmt: skip
+        steps.append(
+            pd.concat(
+                [start, curve[["time", "surv", "ci_lower", "ci_upper"]]], ignore_index=True
+            ).assign(group=g)
+        )
         median = km_quantile(curve.reset_index(drop=True), 0.5)[0] if len(curve) else np.nan
         if np.isfinite(median):
             medians.append((g, median))
@@ -285,19 +300,44 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
         return [names.get(v, "") if v < 0 else f"{100 * v:.0f}" for v in values]
 
     # Invisible points fix each facet's y range (free scales).
-    frame = pd.DataFrame({"panel": ["curve", "risk", "curve", "risk"], "time": 0.0,
-                          "y": [1.02, -(len(groups) + 0.5), -0.02, 0.0]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "panel": ["curve", "risk", "curve", "risk"],
+            "time": 0.0,
+            "y": [1.02, -(len(groups) + 0.5), -0.02, 0.0],
+        }
+    )
     # Every text in one layer (one layer less to build and draw per text kind): the numbers at
     # risk in their group's colour, the heading and the log-rank p in black.
     texts = [
         risk.assign(ha="center", fontweight="normal"),
-        pd.DataFrame({"panel": ["risk"], "time": [0.0], "y": [-0.25], "label": ["Number at risk"],
-                      "group": [TEXT_KEY], "ha": ["left"], "fontweight": ["bold"]}),
-    ]  # fmt: skip
+        pd.DataFrame(
+            {
+                "panel": ["risk"],
+                "time": [0.0],
+                "y": [-0.25],
+                "label": ["Number at risk"],
+                "group": [TEXT_KEY],
+                "ha": ["left"],
+                "fontweight": ["bold"],
+            }
+        ),
+    ]
     if p_value is not None and np.isfinite(p_value):
         text = f"Log-rank p {p_label(p_value)}"
-        texts.append(pd.DataFrame({"panel": ["curve"], "time": [max_month], "y": [0.95], "label": [text],
-                                   "group": [TEXT_KEY], "ha": ["right"], "fontweight": ["normal"]}))  # fmt: skip
+        texts.append(
+            pd.DataFrame(
+                {
+                    "panel": ["curve"],
+                    "time": [max_month],
+                    "y": [0.95],
+                    "label": [text],
+                    "group": [TEXT_KEY],
+                    "ha": ["right"],
+                    "fontweight": ["normal"],
+                }
+            )
+        )
     grid = pd.DataFrame({"panel": "curve", "y": [0.25, 0.5, 0.75, 1.0]})
     plot = ggplot() + rwe_theme()
     plot += geom_hline(grid, aes(yintercept="y"), color="#e5e5e5", size=0.4)
@@ -746,8 +786,13 @@ def box_stats(values: pd.DataFrame, group_col: str, value_col: str = "nadir") ->
     return out[["test", group_col, "n", "ymin", "lower", "middle", "upper", "ymax"]]
 
 
-def nadir_plot(boxes: pd.DataFrame, group_col: str, title: str, points: pd.DataFrame | None = None,
-               note: str = "") -> ggplot:  # fmt: skip
+def nadir_plot(
+    boxes: pd.DataFrame,
+    group_col: str,
+    title: str,
+    points: pd.DataFrame | None = None,
+    note: str = "",
+) -> ggplot:
     """Boxplots of nadir counts per group, with jittered points and a dashed CTCAE grade-3 line.
 
     Parameters
@@ -782,8 +827,15 @@ def nadir_plot(boxes: pd.DataFrame, group_col: str, title: str, points: pd.DataF
     caption = "Dashed: CTCAE v5 grade 3." + (
         f" Points: {note}; boxes: all patients." if note else ""
     )
-    box = aes(x=group_col, ymin="ymin", lower="lower", middle="middle", upper="upper", ymax="ymax",
-              fill=group_col)  # fmt: skip
+    box = aes(
+        x=group_col,
+        ymin="ymin",
+        lower="lower",
+        middle="middle",
+        upper="upper",
+        ymax="ymax",
+        fill=group_col,
+    )
     plot = (
         ggplot(data)
         + geom_boxplot(box, stat="identity", alpha=0.6, width=0.6)
@@ -796,8 +848,13 @@ def nadir_plot(boxes: pd.DataFrame, group_col: str, title: str, points: pd.DataF
     )
     if points is not None and len(points):
         jitter = position_jitter(width=0.15, height=0, random_state=SELECTION_SEED)
-        plot += geom_point(points.assign(panel=panel(points)), aes(x=group_col, y="nadir"),
-                           position=jitter, size=1, alpha=0.6)  # fmt: skip
+        plot += geom_point(
+            points.assign(panel=panel(points)),
+            aes(x=group_col, y="nadir"),
+            position=jitter,
+            size=1,
+            alpha=0.6,
+        )
     return plot
 
 
@@ -836,11 +893,17 @@ def swimmer_plot(data: pd.DataFrame, title: str, note: str = "") -> ggplot:
     """
     d = data.sort_values("months", kind="stable").reset_index(drop=True)
     d["row"] = np.arange(1, len(d) + 1)
-    markers = pd.concat([
-        d.dropna(subset=["response_month"]).assign(x=lambda t: t["response_month"], what="first response ≥ PR"),
-        d.dropna(subset=["progression_month"]).assign(x=lambda t: t["progression_month"], what="progression"),
-        d.dropna(subset=["death_month"]).assign(x=lambda t: t["death_month"], what="death"),
-    ])  # fmt: skip
+    markers = pd.concat(
+        [
+            d.dropna(subset=["response_month"]).assign(
+                x=lambda t: t["response_month"], what="first response ≥ PR"
+            ),
+            d.dropna(subset=["progression_month"]).assign(
+                x=lambda t: t["progression_month"], what="progression"
+            ),
+            d.dropna(subset=["death_month"]).assign(x=lambda t: t["death_month"], what="death"),
+        ]
+    )
     colours = {"first response ≥ PR": OKABE_ITO[2], "progression": OKABE_ITO[1], "death": "#000000"}
     return (
         ggplot()
@@ -952,9 +1015,15 @@ def _observed_points(models: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for m in models.dropna(subset=["slope"]).itertuples():
         for side in ("below", "above"):
-            rows.append((outcome_label(m.outcome), float(getattr(m, f"median_exposure_{side}")),
-                         getattr(m, f"observed_{side}"), getattr(m, f"observed_{side}_ci_lower"),
-                         getattr(m, f"observed_{side}_ci_upper")))  # fmt: skip
+            rows.append(
+                (
+                    outcome_label(m.outcome),
+                    float(getattr(m, f"median_exposure_{side}")),
+                    getattr(m, f"observed_{side}"),
+                    getattr(m, f"observed_{side}_ci_lower"),
+                    getattr(m, f"observed_{side}_ci_upper"),
+                )
+            )
     return pd.DataFrame(rows, columns=["outcome", "x", "rate", "lo", "hi"])
 
 
@@ -1140,8 +1209,10 @@ def make_figures(
             group=np.where(nadirs["imid_containing"] == 1, "IMiD-containing", "IMiD-free")
         )
         three = nadirs[nadirs["regimen"].isin(["Ixa-Pd", "Ixa-Rd", "Ixa-Td"])]
-        for data, col, name, title in ((imid, "group", "nadir_imid", "IMiD-containing vs IMiD-free"),
-                                       (three, "regimen", "nadir_regimen", "Ixa-Pd vs Ixa-Rd vs Ixa-Td")):  # fmt: skip
+        for data, col, name, title in (
+            (imid, "group", "nadir_imid", "IMiD-containing vs IMiD-free"),
+            (three, "regimen", "nadir_regimen", "Ixa-Pd vs Ixa-Rd vs Ixa-Td"),
+        ):
             sizes = data.groupby(col)["patient_id"].nunique()
             data = data[data[col].isin(sizes[sizes >= max(k, 1)].index)]
             if data[col].nunique() < 2:
@@ -1151,8 +1222,13 @@ def make_figures(
                 shown, note = _selected(data[KEYS].drop_duplicates(), max_patients)
                 points = data.merge(shown, on=KEYS)
             caption = f"Nadir blood counts, {title}" + (f"; points: {note}" if note else "")
-            emit(nadir_plot(box_stats(data, col), col, f"Nadir blood counts, {title}", points, note), "nadir",
-                 name, caption, height=6)  # fmt: skip
+            emit(
+                nadir_plot(box_stats(data, col), col, f"Nadir blood counts, {title}", points, note),
+                "nadir",
+                name,
+                caption,
+                height=6,
+            )
     models, preds = tables.get("exposure_response"), tables.get("exposure_curves")
     if preds is not None and len(preds) and models is not None:
         preds = preds.assign(outcome=preds["outcome"].map(outcome_label))
@@ -1166,10 +1242,21 @@ def make_figures(
     if k <= 1 and len(adsl):
         shown, note = _selected(adsl, max_patients)
         months = lambda col: shown[col].astype(float) / DAYS_PER_MONTH if col in shown else np.nan  # noqa: E731
-        swim = pd.DataFrame({"months": months("last_followup_day"), "response_month": months("first_response_day"),
-                             "progression_month": months("progression_day"), "death_month": months("death_day")})  # fmt: skip
+        swim = pd.DataFrame(
+            {
+                "months": months("last_followup_day"),
+                "response_month": months("first_response_day"),
+                "progression_month": months("progression_day"),
+                "death_month": months("death_day"),
+            }
+        )
         title = "Time on study with first response, progression and death"
-        emit(swimmer_plot(swim, "Time on study", note), "swimmer", "swimmer_all",
-             title + (f": {note}" if note else ""), height=swimmer_height(len(swim)))  # fmt: skip
+        emit(
+            swimmer_plot(swim, "Time on study", note),
+            "swimmer",
+            "swimmer_all",
+            title + (f": {note}" if note else ""),
+            height=swimmer_height(len(swim)),
+        )
     save_all(jobs, workers)
     return pd.DataFrame(written, columns=["name", "kind", "section", "file", "title"])
