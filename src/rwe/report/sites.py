@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rwe.catalog import SITE_TABLES
 from rwe.options import ReportOptions
 from rwe.report.format import count, estimate_ci, hr_ci, missing, num, pval, table, text
 from rwe.report.sections import rate_ci
@@ -17,14 +18,21 @@ from rwe.sites import (
 )
 from rwe.survival_tables import COX_DIAGNOSTICS_COLUMNS
 
-SITES_TABLES = {
-    "site_summary": SITE_SUMMARY_COLUMNS,
-    "logrank_stratified": LOGRANK_STRATIFIED_COLUMNS,
-    "cox_stratified": COX_STRATIFIED_COLUMNS,
-    "cox_stratified_diagnostics": [*COX_DIAGNOSTICS_COLUMNS, "note"],
-    "site_meta": SITE_META_COLUMNS,
-    "site_contributions": SITE_CONTRIBUTION_COLUMNS,
-}
+#: The columns the report reads of each of :data:`rwe.catalog.SITE_TABLES`, in its order.
+SITES_TABLES = dict(
+    zip(
+        SITE_TABLES,
+        [
+            SITE_SUMMARY_COLUMNS,
+            LOGRANK_STRATIFIED_COLUMNS,
+            COX_STRATIFIED_COLUMNS,
+            [*COX_DIAGNOSTICS_COLUMNS, "note"],
+            SITE_META_COLUMNS,
+            SITE_CONTRIBUTION_COLUMNS,
+        ],
+        strict=True,
+    )
+)
 META_METHODS = {"FE": "Fixed effect", "DL": "Random (DerSimonian–Laird)", "REML": "Random (REML)"}
 
 
