@@ -394,7 +394,7 @@ def km_plot(
         y=f"{endpoint or 'Survival'} probability (%)",
         title=title,
         subtitle="+ censored; dashed: median"
-        + (f"; band: {round(100 * conf_level)}% CI" if ci_bands else ""),
+        + (f"; band: {100 * conf_level:g}% CI" if ci_bands else ""),
         color=group_label,
         fill=group_label,
     )
