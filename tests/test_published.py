@@ -106,3 +106,12 @@ def test_same_conclusion(published, this_run, expected):
 def test_significance_follows_the_confidence_level():
     assert same_conclusion((1, 0.03), (1, 0.2), alpha=0.05) == "no"
     assert same_conclusion((1, 0.03), (1, 0.2), alpha=0.01) == "yes"
+
+
+def test_labels_show_the_run_cutoff_and_note_the_paper_s_when_it_differs():
+    out = published_comparison(_tables(), **(RUN | {"gfr_cutoff": 60})).set_index("quantity")
+    row = out.loc["PFS HR, GFR ≤ 60 (multivariable)"]
+    assert row["note"] == "the paper's flag is GFR ≤ 70"
+    assert out.loc["PFS log-rank p, GFR ≤ 60", "note"].endswith("the paper's flag is GFR ≤ 70")
+    same = published_comparison(_tables(), **RUN).set_index("quantity")
+    assert same.loc["PFS HR, GFR ≤ 70 (multivariable)", "note"] == ""

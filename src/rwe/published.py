@@ -170,6 +170,14 @@ def published_comparison(
         )
 
     everyone = {"analysis_set": "all"}
+
+    def defined_otherwise(flag: str) -> str:
+        """A note when this run's flag is not the paper's (another ``gfr_cutoff``)."""
+        paper = ref.get("gfr_cutoff")
+        if flag != "gfr_le70" or paper is None or float(paper) == float(gfr_cutoff):
+            return ""
+        return f"the paper's flag is {label(flag, paper)}"
+
     add("patients", "n", ref["n"], _one(t["baseline"], "n", **everyone, variable="patients"))
     add(
         "male",
@@ -268,6 +276,7 @@ def published_comparison(
                 "HR",
                 est["hr"],
                 hr,
+                defined_otherwise(term),
                 published_ci=est["ci"],
                 this_run_ci=tuple(_one(t["cox"], c, **where) for c in ("ci_lower", "ci_upper")),
                 p=(est["p"], _one(t["cox"], "p", **where)),
@@ -291,7 +300,14 @@ def published_comparison(
                 "p",
                 np.nan,
                 np.nan,
-                "direction: the paper's medians, this run's univariable HR",
+                "; ".join(
+                    n
+                    for n in (
+                        "direction: the paper's medians, this run's univariable HR",
+                        defined_otherwise(flag),
+                    )
+                    if n
+                ),
                 p=(values[f"{endpoint}_p"], _one(t["logrank"], "p", **where)),
                 direction=(
                     medians[1] - medians[0] if medians else np.nan,
