@@ -73,10 +73,16 @@ def run(report: Path, out: Path, compress: bool = True) -> dict:
     server, port = serve(report.parent, compress)
     try:
         env = dict(os.environ, CHROME_PATH=os.environ.get("CHROME_PATH", "/usr/bin/chromium"))
-        cmd = [str(LIGHTHOUSE), f"http://127.0.0.1:{port}/{report.name}", "--preset=desktop",
-               "--only-categories=performance,accessibility,best-practices",
-               "--chrome-flags=--headless --no-sandbox --disable-gpu",
-               "--output=json", f"--output-path={out}", "--quiet"]  # fmt: skip
+        cmd = [
+            str(LIGHTHOUSE),
+            f"http://127.0.0.1:{port}/{report.name}",
+            "--preset=desktop",
+            "--only-categories=performance,accessibility,best-practices",
+            "--chrome-flags=--headless --no-sandbox --disable-gpu",
+            "--output=json",
+            f"--output-path={out}",
+            "--quiet",
+        ]
         subprocess.run(cmd, env=env, check=True)
     finally:
         server.shutdown()

@@ -105,17 +105,32 @@ CASES = [
     ("gfr_out_of_range", gfr_out_of_range, "patients.csv", "gfr", "0 to 200"),
     ("grade_out_of_range", grade_out_of_range, "adverse_events.csv", "grade", "1 to 5"),
     ("negative_day", negative_day, "patients.csv", "last_followup_day", "from 0 to"),
-    ("progression_after_followup", progression_after_followup, "patients.csv", "progression_day",
-     "after last_followup_day"),
-    ("death_before_progression", death_before_progression, "patients.csv", "death_day",
-     "before progression"),
+    (
+        "progression_after_followup",
+        progression_after_followup,
+        "patients.csv",
+        "progression_day",
+        "after last_followup_day",
+    ),
+    (
+        "death_before_progression",
+        death_before_progression,
+        "patients.csv",
+        "death_day",
+        "before progression",
+    ),
     ("unknown_response", unknown_response, "responses.csv", "response", "one of sCR"),
     ("unknown_regimen", unknown_regimen, "patients.csv", "regimen", "one of Ixa-Rd"),
     ("unknown_sex", unknown_sex, "patients.csv", "sex", "one of M, F"),
     ("unknown_lab_unit", unknown_lab_unit, "labs.csv", "unit", "unit not known"),
-    ("orphan_long_table_row", orphan_long_table_row, "labs.csv", "patient_id",
-     "not in patients.csv"),
-]  # fmt: skip
+    (
+        "orphan_long_table_row",
+        orphan_long_table_row,
+        "labs.csv",
+        "patient_id",
+        "not in patients.csv",
+    ),
+]
 
 
 def broken(tables: dict[str, pd.DataFrame], break_it) -> tuple[dict[str, pd.DataFrame], int | None]:

@@ -22,8 +22,13 @@ def rscript() -> str:
 
 def run_r(script: str, *args) -> subprocess.CompletedProcess:
     """Run ``tests/r/<script>`` with ``args``; fail with R's message if it fails."""
-    result = subprocess.run([rscript(), str(R_DIR / script), *map(str, args)], capture_output=True, text=True,
-                            timeout=600, check=False)  # fmt: skip
+    result = subprocess.run(
+        [rscript(), str(R_DIR / script), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert result.returncode == 0, f"{script} failed:\n{result.stderr[-3000:]}"
     return result
 

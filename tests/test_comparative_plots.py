@@ -34,7 +34,7 @@ def test_small_ps_bins_are_drawn_at_the_minimum_cell_count():
 def test_make_figures_writes_every_figure_and_its_index(tmp_path):
     adsl, adtte = adsl_adtte(120, seed=2)
     result = cmp.compare(adsl, adtte, covariates=["age_ge80", "emd"], trim=0.01)
-    index = cp.make_figures(result, tmp_path / "comparative", trim=0.01)
+    index = cp.make_figures(result, tmp_path / "comparative", trim=0.01, gfr_cutoff=60)
     assert list(index.columns) == cp.FIGURE_INDEX_COLUMNS
     assert set(index["section"]) == {"comparative"}
     assert {"love_plot", "ps_overlap", "km_weighted_pfs", "km_unweighted_os", "cif"} <= set(
@@ -43,3 +43,6 @@ def test_make_figures_writes_every_figure_and_its_index(tmp_path):
     for stem in index["file"]:
         assert (tmp_path / f"{stem}.png").stat().st_size > 0
         assert (tmp_path / f"{stem}.svg").is_file()
+    balance = result.tables["ps_balance"].replace({"covariate": {"emd": "gfr_le70"}})
+    names = set(cp.love_plot(balance, "t", gfr_cutoff=60).data["name"])
+    assert names == {"Age ≥ 80", "GFR ≤ 60"}  # the configured cutoff labels the flag

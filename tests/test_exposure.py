@@ -9,8 +9,15 @@ def _cohort(n=200, seed=1):
     rng = np.random.default_rng(seed)
     dose = rng.choice([2.3, 3.0, 4.0], n)
     p = 1 / (1 + np.exp(-(-4 + 0.8 * dose)))
-    adsl = pd.DataFrame({"site": "s", "patient_id": [f"p{i}" for i in range(n)], "start_dose_mg": dose,
-                         "exposure_auc": np.nan, "best_response": rng.choice(["PR", "SD", "PD", "NE"], n)})  # fmt: skip
+    adsl = pd.DataFrame(
+        {
+            "site": "s",
+            "patient_id": [f"p{i}" for i in range(n)],
+            "start_dose_mg": dose,
+            "exposure_auc": np.nan,
+            "best_response": rng.choice(["PR", "SD", "PD", "NE"], n),
+        }
+    )
     sick = rng.random(n) < p
     ae = pd.DataFrame(
         {"site": "s", "patient_id": adsl.loc[sick, "patient_id"], "term": "Fatigue", "grade": 2}

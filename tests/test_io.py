@@ -88,15 +88,19 @@ def test_write_table_writes_the_bytes_of_to_csv(tmp_path):
     n = FAST_WRITE_ROWS + 5
     texts = ["P1", "P,2", 'P"3', "P\n4", "Übel", ""]
     floats = [0.1, 1e16, 1e-5, -0.0, 3.0, 1 / 3, 2.5e-300, np.inf, 11.200000000000001, np.nan]
-    table = pd.DataFrame({
-        "site": pd.Categorical(["a"] * n),
-        "patient_id": pd.Categorical(rng.choice(texts, n)),
-        "term": pd.Series(rng.choice(["x", "y,z", None], n), dtype=object),
-        "value": rng.choice(floats, n),
-        "day": pd.array(np.where(rng.random(n) < 0.2, None, rng.integers(-400, 4000, n)), "Int64"),
-        "big": rng.integers(-(10**12), 10**12, n),
-        "_row": np.arange(n),
-    })  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "site": pd.Categorical(["a"] * n),
+            "patient_id": pd.Categorical(rng.choice(texts, n)),
+            "term": pd.Series(rng.choice(["x", "y,z", None], n), dtype=object),
+            "value": rng.choice(floats, n),
+            "day": pd.array(
+                np.where(rng.random(n) < 0.2, None, rng.integers(-400, 4000, n)), "Int64"
+            ),
+            "big": rng.integers(-(10**12), 10**12, n),
+            "_row": np.arange(n),
+        }
+    )
     write_table(table, tmp_path / "fast.csv")
     table.to_csv(tmp_path / "pandas.csv", index=False)
     assert (tmp_path / "fast.csv").read_bytes() == (tmp_path / "pandas.csv").read_bytes()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+import matplotlib.text
 import numpy as np
 import pandas as pd
 import pytest
@@ -26,33 +27,73 @@ def cohort():
         rng.random(n) < 0.6, (followup * rng.uniform(0.2, 0.9, n)).astype(int), np.nan
     )
     death = np.where(rng.random(n) < 0.3, followup, np.nan)
-    adsl = pd.DataFrame({
-        "site": "s", "patient_id": pid, "regimen": np.where(np.arange(n) < 25, "Ixa-Rd", "Ixa-Pd"),
-        "imid_containing": 1, "emd": pd.array(np.where(np.arange(n) % 4 == 0, 1, 0), dtype="Int64"),
-        "age_ge80": pd.array(np.where(np.arange(n) < 3, 1, 0), dtype="Int64"),
-        "last_followup_day": followup, "progression_day": progression, "death_day": death,
-        "first_response_day": np.where(rng.random(n) < 0.5, 56, np.nan),
-    })  # fmt: skip
+    adsl = pd.DataFrame(
+        {
+            "site": "s",
+            "patient_id": pid,
+            "regimen": np.where(np.arange(n) < 25, "Ixa-Rd", "Ixa-Pd"),
+            "imid_containing": 1,
+            "emd": pd.array(np.where(np.arange(n) % 4 == 0, 1, 0), dtype="Int64"),
+            "age_ge80": pd.array(np.where(np.arange(n) < 3, 1, 0), dtype="Int64"),
+            "last_followup_day": followup,
+            "progression_day": progression,
+            "death_day": death,
+            "first_response_day": np.where(rng.random(n) < 0.5, 56, np.nan),
+        }
+    )
     adsl.loc[30:, "imid_containing"] = 0
     pfs_day = np.fmin(np.nan_to_num(progression, nan=np.inf), followup)
-    adtte = pd.concat([
-        pd.DataFrame({"site": "s", "patient_id": pid, "paramcd": "PFS", "aval": pfs_day / 30.4375,
-                      "cnsr": np.where(np.isnan(progression), 1, 0)}),
-        pd.DataFrame({"site": "s", "patient_id": pid, "paramcd": "OS", "aval": followup / 30.4375,
-                      "cnsr": np.where(np.isnan(death), 1, 0)}),
-    ])  # fmt: skip
-    adlb = pd.DataFrame({
-        "site": "s", "patient_id": np.repeat(pid, 2), "day": np.tile([0, 28], n), "test": "ANC",
-        "value": rng.uniform(0.5, 4, 2 * n), "unit": "10^9/L",
-    })  # fmt: skip
+    adtte = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "site": "s",
+                    "patient_id": pid,
+                    "paramcd": "PFS",
+                    "aval": pfs_day / 30.4375,
+                    "cnsr": np.where(np.isnan(progression), 1, 0),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "site": "s",
+                    "patient_id": pid,
+                    "paramcd": "OS",
+                    "aval": followup / 30.4375,
+                    "cnsr": np.where(np.isnan(death), 1, 0),
+                }
+            ),
+        ]
+    )
+    adlb = pd.DataFrame(
+        {
+            "site": "s",
+            "patient_id": np.repeat(pid, 2),
+            "day": np.tile([0, 28], n),
+            "test": "ANC",
+            "value": rng.uniform(0.5, 4, 2 * n),
+            "unit": "10^9/L",
+        }
+    )
     return adsl, adtte, adlb
 
 
 def response_rows():
     counts = {"sCR": 1, "CR": 3, "VGPR": 6, "PR": 10, "MR": 8, "SD": 5, "PD": 4}
-    row = {"analysis_set": "all", "variable": "all", "level": "all", "n_evaluable": 37, **counts, "NE": 3,
-           "orr": 20 / 37, "orr_ci_lower": 0.37, "orr_ci_upper": 0.7, "cbr": 28 / 37, "cbr_ci_lower": 0.59,
-           "cbr_ci_upper": 0.88}  # fmt: skip
+    row = {
+        "analysis_set": "all",
+        "variable": "all",
+        "level": "all",
+        "n_evaluable": 37,
+        **counts,
+        "NE": 3,
+        "orr": 20 / 37,
+        "orr_ci_lower": 0.37,
+        "orr_ci_upper": 0.7,
+        "cbr": 28 / 37,
+        "cbr_ci_lower": 0.59,
+        "cbr_ci_upper": 0.88,
+    }
     small = {
         **row,
         "variable": "age_ge80",
@@ -65,13 +106,36 @@ def response_rows():
 
 
 def figure_tables():
-    cox = pd.DataFrame({"analysis_set": "all", "endpoint": ["PFS", "PFS"], "model": "multivariable",
-                        "term": ["emd", "age_ge80"], "hr": [2.0, np.nan], "ci_lower": [1.1, np.nan],
-                        "ci_upper": [3.6, np.nan], "p": [0.02, np.nan], "n": 40, "events": 24})  # fmt: skip
-    logrank = pd.DataFrame({"analysis_set": "all", "endpoint": ["PFS", "OS"], "variable": "emd", "chisq": 1.0,
-                            "df": 1, "p": [0.2, 0.0004]})  # fmt: skip
-    return {"cox": cox, "logrank": logrank, "response": response_rows(),
-            "exposure_response": pd.DataFrame(columns=["outcome", "exposure", "slope"])}  # fmt: skip
+    cox = pd.DataFrame(
+        {
+            "analysis_set": "all",
+            "endpoint": ["PFS", "PFS"],
+            "model": "multivariable",
+            "term": ["emd", "age_ge80"],
+            "hr": [2.0, np.nan],
+            "ci_lower": [1.1, np.nan],
+            "ci_upper": [3.6, np.nan],
+            "p": [0.02, np.nan],
+            "n": 40,
+            "events": 24,
+        }
+    )
+    logrank = pd.DataFrame(
+        {
+            "analysis_set": "all",
+            "endpoint": ["PFS", "OS"],
+            "variable": "emd",
+            "chisq": 1.0,
+            "df": 1,
+            "p": [0.2, 0.0004],
+        }
+    )
+    return {
+        "cox": cox,
+        "logrank": logrank,
+        "response": response_rows(),
+        "exposure_response": pd.DataFrame(columns=["outcome", "exposure", "slope"]),
+    }
 
 
 def png_size(path):
@@ -163,6 +227,11 @@ def test_outcome_labels():
     assert plots.outcome_label("disease_control") == "Disease control (≥ SD)"
 
 
+def options_of(**config) -> ReportOptions:
+    """The options of a one-site config with ``config`` changed, schema defaults filled in."""
+    return ReportOptions.from_config(with_schema_defaults({"sites": {"s": "s"}, **config}))
+
+
 def make(cohort, tmp_path, **config):
     adsl, adtte, adlb = cohort
     sets = {"all": adsl, "Ixa-Rd": adsl[adsl["regimen"] == "Ixa-Rd"]}
@@ -221,10 +290,13 @@ def test_box_statistics_are_matplotlibs_tukey_boxes():
     from matplotlib.cbook import boxplot_stats
 
     rng = np.random.default_rng(4)
-    values = pd.DataFrame({
-        "test": np.repeat(["ANC", "PLT"], 500), "group": np.tile(["a", "b"], 500),
-        "nadir": np.concatenate([rng.lognormal(0, 0.6, 500), rng.normal(150, 40, 500)]),
-    })  # fmt: skip
+    values = pd.DataFrame(
+        {
+            "test": np.repeat(["ANC", "PLT"], 500),
+            "group": np.tile(["a", "b"], 500),
+            "nadir": np.concatenate([rng.lognormal(0, 0.6, 500), rng.normal(150, 40, 500)]),
+        }
+    )
     values.loc[[3, 7], "nadir"] = [40.0, 55.0]  # outliers beyond the whiskers
     boxes = plots.box_stats(values, "group").set_index(["test", "group"])
     for (test, group), part in values.groupby(["test", "group"]):
@@ -242,7 +314,7 @@ def test_box_statistics_are_matplotlibs_tukey_boxes():
 
 
 def test_response_labels_carry_the_evaluable_n():
-    assert plots.response_groups(response_rows()) == [
+    assert plots.response_groups(response_rows(), options_of()) == [
         "All patients (n = 37)",
         "Age ≥ 80: yes (n = 3)",
     ]
@@ -309,8 +381,14 @@ def test_patient_level_figures_show_max_patients_and_say_so(
 def test_swimmer_size_is_bounded_and_shows_no_identifier(cohort):
     assert plots.swimmer_height(10**6) == plots.swimmer_height(10**3) <= 14
     adsl, _, _ = cohort
-    swim = pd.DataFrame({"months": adsl["last_followup_day"] / 30.4375, "response_month": np.nan,
-                         "progression_month": np.nan, "death_month": np.nan})  # fmt: skip
+    swim = pd.DataFrame(
+        {
+            "months": adsl["last_followup_day"] / 30.4375,
+            "response_month": np.nan,
+            "progression_month": np.nan,
+            "death_month": np.nan,
+        }
+    )
     figure = plots.swimmer_plot(swim, "t").draw()
     texts = [t.get_text() for ax in figure.axes for t in ax.get_yticklabels() if t.get_visible()]
     assert not any(pid in " ".join(texts) for pid in adsl["patient_id"])
@@ -335,15 +413,34 @@ def test_p_labels_never_round_across_005(p, text):
 
 
 def _model():
-    return pd.DataFrame({"analysis_set": "all", "endpoint": "OS", "model": "multivariable",
-                         "term": ["gfr_le70", "emd"], "hr": [5.52, np.nan], "ci_lower": [2.07, np.nan],
-                         "ci_upper": [14.76, np.nan], "p": [0.0004, np.nan], "n": 112, "events": 34,
-                         "n_dropped": 14, "n_0": [49, 98], "events_0": [5, 34], "n_1": [63, 14],
-                         "events_1": [29, 0]})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "analysis_set": "all",
+            "endpoint": "OS",
+            "model": "multivariable",
+            "term": ["gfr_le70", "emd"],
+            "hr": [5.52, np.nan],
+            "ci_lower": [2.07, np.nan],
+            "ci_upper": [14.76, np.nan],
+            "p": [0.0004, np.nan],
+            "n": 112,
+            "events": 34,
+            "n_dropped": 14,
+            "n_0": [49, 98],
+            "events_0": [5, 34],
+            "n_1": [63, 14],
+            "events_1": [29, 0],
+        }
+    )
+
+
+def figure_texts(figure) -> set[str]:
+    """Every text drawn in a matplotlib figure (titles, strips, labels, ticks, annotations)."""
+    return {t.get_text() for t in figure.findobj(matplotlib.text.Text)}
 
 
 def test_forest_rows_have_the_reference_level_and_counts_per_level():
-    rows = plots.forest_rows(_model())
+    rows = plots.forest_rows(_model(), options_of())
     assert rows["level"].tolist() == ["no", "yes", "no", "yes"]
     assert rows["hr_text"].tolist() == [
         "reference",
@@ -359,7 +456,7 @@ def test_forest_plot_has_headers_text_beside_the_panel_a_fitted_axis_and_the_glo
     diagnostics = pd.DataFrame(
         {"statistic": ["lr", "concordance"], "value": [40.0, 0.8231], "p": [2e-7, np.nan]}
     )
-    built = plots.forest_plot(_model(), "OS", diagnostics).draw()
+    built = plots.forest_plot(_model(), "OS", options_of(), diagnostics).draw()
     texts = {t.get_text() for ax in built.axes for t in ax.texts}
     assert {"5.52 (2.07–14.76)", "reference", "not estimable", "63", "29"} <= texts
     forest = next(ax for ax in built.axes if len(ax.get_xticks()))
@@ -371,6 +468,15 @@ def test_forest_plot_has_headers_text_beside_the_panel_a_fitted_axis_and_the_glo
     assert "global p (likelihood ratio) < 0.001" in captions
     assert "concordance 0.82" in captions
     assert len(built.axes) == len(plots.FOREST_COLUMNS)
+    assert "HR (95% CI)" in figure_texts(built)  # a column header
+
+
+def test_forest_plot_labels_follow_the_configuration():
+    options = options_of(conf_level=0.9, gfr_cutoff=60)
+    built = plots.forest_plot(_model(), "OS", options).draw()
+    texts = figure_texts(built)
+    assert {"HR (90% CI)", "GFR ≤ 60"} <= texts
+    assert not any("95%" in t or "≤ 70" in t for t in texts)
 
 
 def test_risk_table_rows_are_the_levels_and_the_legend_is_titled_by_the_shared_name(cohort):

@@ -334,8 +334,8 @@ def test_the_published_comparison_hides_this_runs_rates_of_small_groups():
         [{"analysis_set": "all", "variable": v, "level": lv, **row} for v, lv, row in rows]
     )
     tables = {"response": response}
-    tables["published_comparison"] = published_comparison(tables, "zhou_2026")
-    out = suppress_tables(tables, 11, "zhou_2026")["published_comparison"].set_index("quantity")
+    tables["published_comparison"] = published_comparison(tables, "zhou_2026", 0.95, 70)
+    out = suppress_tables(tables, 11, "zhou_2026", 70)["published_comparison"].set_index("quantity")
     assert out.loc["ORR, triple-class refractory", "this_run"] == SUPPRESSED  # 2 of 20
     assert out.loc["ORR (≥PR)", "this_run"] == pytest.approx(100 * 40 / 120)
 

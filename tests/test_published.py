@@ -9,6 +9,9 @@ from rwe.published import (
     same_conclusion,
 )
 
+#: The reference and config of the demo run.
+RUN = {"reference": "zhou_2026", "conf_level": 0.95, "gfr_cutoff": 70}
+
 
 def _tables(tcr_hr=(4.09, 2.33, 7.20, 0.0004)):
     hr, lower, upper, p = tcr_hr
@@ -52,7 +55,7 @@ def _tables(tcr_hr=(4.09, 2.33, 7.20, 0.0004)):
 
 
 def test_comparison_reads_each_estimate_from_its_table():
-    out = published_comparison(_tables()).set_index("quantity")
+    out = published_comparison(_tables(), **RUN).set_index("quantity")
     assert list(out.reset_index().columns) == [*COMPARISON_COLUMNS, *COMPARISON_EXTRA_COLUMNS]
     assert out.loc["ORR (≥PR)", "this_run"] == 50.0
     assert out.loc["ORR (≥PR)", "published"] == 52.5
@@ -74,13 +77,13 @@ def test_comparison_reads_each_estimate_from_its_table():
 def test_a_different_conclusion_is_flagged():
     """The paper's PFS triple-class HR 3.76 (1.00–14.20), p = 0.051 against a significant 4.09."""
     row = (
-        published_comparison(_tables())
+        published_comparison(_tables(), **RUN)
         .set_index("quantity")
         .loc["PFS HR, Triple-class refractory (multivariable)"]
     )
     assert (row["published"], row["published_p"], row["this_run_p"]) == (3.76, 0.051, 0.0004)
     assert row["same_conclusion"] == "no"
-    same = published_comparison(_tables(tcr_hr=(3.0, 0.9, 10.0, 0.08))).set_index("quantity")
+    same = published_comparison(_tables(tcr_hr=(3.0, 0.9, 10.0, 0.08)), **RUN).set_index("quantity")
     assert same.loc["PFS HR, Triple-class refractory (multivariable)", "same_conclusion"] == "yes"
     gfr = same.loc["PFS HR, GFR ≤ 70 (multivariable)"]
     assert gfr["same_conclusion"] == "yes"  # both significant, both HR > 1
@@ -103,3 +106,12 @@ def test_same_conclusion(published, this_run, expected):
 def test_significance_follows_the_confidence_level():
     assert same_conclusion((1, 0.03), (1, 0.2), alpha=0.05) == "no"
     assert same_conclusion((1, 0.03), (1, 0.2), alpha=0.01) == "yes"
+
+
+def test_labels_show_the_run_cutoff_and_note_the_paper_s_when_it_differs():
+    out = published_comparison(_tables(), **(RUN | {"gfr_cutoff": 60})).set_index("quantity")
+    row = out.loc["PFS HR, GFR ≤ 60 (multivariable)"]
+    assert row["note"] == "the paper's flag is GFR ≤ 70"
+    assert out.loc["PFS log-rank p, GFR ≤ 60", "note"].endswith("the paper's flag is GFR ≤ 70")
+    same = published_comparison(_tables(), **RUN).set_index("quantity")
+    assert same.loc["PFS HR, GFR ≤ 70 (multivariable)", "note"] == ""

@@ -349,15 +349,58 @@ def test_a_missing_word_in_a_code_column_is_refused_not_blanked(site_folder):
 # --------------------------------------------------------------------- class 4: identifying data
 
 IDENTIFIER_COLUMNS = [
-    "PatientName", "patient_name", "Name", "Vorname", "Nachname", "nom", "Prénom", "nombre",
-    "apellidos", "cognome", "Initials", "MRN", "mrn_no", "Hospital No", "hospital_number",
-    "Fall-Nr", "Patientennummer", "case_id", "record_number", "NHS Number", "SSN",
-    "Versichertennummer", "E-Mail", "email_address", "Courriel", "correo_electronico", "Phone",
-    "Telefon", "Teléfono", "tel", "Handy", "mobile_no", "Fax", "Address", "Adresse", "Straße",
-    "direccion", "Wohnort", "city", "PLZ", "zip_code", "Postleitzahl", "DOB", "date_of_birth",
-    "Geburtsdatum", "fecha_nacimiento", "date_de_naissance", "data_di_nascita", "BirthDate",
-    "geboortedatum", "Födelsedatum",
-]  # fmt: skip
+    "PatientName",
+    "patient_name",
+    "Name",
+    "Vorname",
+    "Nachname",
+    "nom",
+    "Prénom",
+    "nombre",
+    "apellidos",
+    "cognome",
+    "Initials",
+    "MRN",
+    "mrn_no",
+    "Hospital No",
+    "hospital_number",
+    "Fall-Nr",
+    "Patientennummer",
+    "case_id",
+    "record_number",
+    "NHS Number",
+    "SSN",
+    "Versichertennummer",
+    "E-Mail",
+    "email_address",
+    "Courriel",
+    "correo_electronico",
+    "Phone",
+    "Telefon",
+    "Teléfono",
+    "tel",
+    "Handy",
+    "mobile_no",
+    "Fax",
+    "Address",
+    "Adresse",
+    "Straße",
+    "direccion",
+    "Wohnort",
+    "city",
+    "PLZ",
+    "zip_code",
+    "Postleitzahl",
+    "DOB",
+    "date_of_birth",
+    "Geburtsdatum",
+    "fecha_nacimiento",
+    "date_de_naissance",
+    "data_di_nascita",
+    "BirthDate",
+    "geboortedatum",
+    "Födelsedatum",
+]
 
 
 @pytest.mark.parametrize("name", IDENTIFIER_COLUMNS)
@@ -372,9 +415,20 @@ def test_identifier_columns_are_refused_in_any_language_even_with_extra_columns(
 
 @pytest.mark.parametrize(
     "name",
-    ["ecog", "iss_stage", "ldh", "creatinine", "ethnicity", "plasma_cell_pct", "hotel_stays",
-     "nominal_dose", "line_of_therapy", "toxicity_grade", "albumin"],
-)  # fmt: skip
+    [
+        "ecog",
+        "iss_stage",
+        "ldh",
+        "creatinine",
+        "ethnicity",
+        "plasma_cell_pct",
+        "hotel_stays",
+        "nominal_dose",
+        "line_of_therapy",
+        "toxicity_grade",
+        "albumin",
+    ],
+)
 def test_harmless_extra_columns_are_accepted_when_allowed(site_folder, name):
     add_column(site_folder, "patients", name, "1")
     typed, *_ = check_site(site_folder, "s1", allow_extra_columns=True)
@@ -431,8 +485,17 @@ def test_dates_in_an_allowed_extra_column_are_refused(site_folder):
 
 # ---------------------------------------------------------------- class 6: spreadsheet injection
 
-FORMULAS = ["=HYPERLINK(\"http://x\",\"y\")", "+cmd|' /C calc'!A0", "-2+3+cmd", "@SUM(A1)",
-            "\t=1+1", "\r=1+1", "=1", "-", "+"]  # fmt: skip
+FORMULAS = [
+    '=HYPERLINK("http://x","y")',
+    "+cmd|' /C calc'!A0",
+    "-2+3+cmd",
+    "@SUM(A1)",
+    "\t=1+1",
+    "\r=1+1",
+    "=1",
+    "-",
+    "+",
+]
 
 
 @pytest.mark.parametrize("cell", FORMULAS)
@@ -443,11 +506,13 @@ def test_formula_cells_are_neutralised_in_written_tables(tmp_path, cell):
 
 
 def test_numbers_stay_numbers_including_negative_ones(tmp_path):
-    table = pd.DataFrame({
-        "text_numbers": ["-0.5", "+3", "-1e-05", "-inf", "12"],
-        "floats": [-0.5, 3.0, -1e-05, -np.inf, 12.0],
-        "ints": pd.array([-1, 0, 2, None, -7], dtype="Int64"),
-    })  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "text_numbers": ["-0.5", "+3", "-1e-05", "-inf", "12"],
+            "floats": [-0.5, 3.0, -1e-05, -np.inf, 12.0],
+            "ints": pd.array([-1, 0, 2, None, -7], dtype="Int64"),
+        }
+    )
     write_table(table, tmp_path / "t.csv")
     assert (tmp_path / "t.csv").read_text().splitlines()[1:3] == ["-0.5,-0.5,-1", "+3,3.0,0"]
     read = pd.read_csv(tmp_path / "t.csv")
@@ -457,11 +522,13 @@ def test_numbers_stay_numbers_including_negative_ones(tmp_path):
 
 def test_large_tables_are_neutralised_as_small_ones(tmp_path):
     n = FAST_WRITE_ROWS + 3
-    table = pd.DataFrame({
-        "term": pd.Categorical(np.resize(["=1+1", "@x", "-3", "ok"], n)),
-        "label": np.resize(["+a", "b"], n).astype(object),
-        "value": np.resize([-1.5, 2.0], n),
-    })  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "term": pd.Categorical(np.resize(["=1+1", "@x", "-3", "ok"], n)),
+            "label": np.resize(["+a", "b"], n).astype(object),
+            "value": np.resize([-1.5, 2.0], n),
+        }
+    )
     write_table(table, tmp_path / "fast.csv")
     write_table(table.head(4), tmp_path / "small.csv")
     fast = (tmp_path / "fast.csv").read_text().splitlines()
@@ -476,9 +543,16 @@ def test_a_header_that_is_a_formula_is_neutralised(tmp_path):
 
 def test_shareable_tables_are_neutralised_after_suppression(tmp_path):
     """A regimen alias that is a formula reaches analysis_set; suppression keeps '<k' text."""
-    table = pd.DataFrame({"analysis_set": ["=evil()", "all"], "variable": ["all", "all"],
-                          "level": ["all", "all"], "n": [3, 40], "N": [40, 40],
-                          "percent": [7.5, 100.0]})  # fmt: skip
+    table = pd.DataFrame(
+        {
+            "analysis_set": ["=evil()", "all"],
+            "variable": ["all", "all"],
+            "level": ["all", "all"],
+            "n": [3, 40],
+            "N": [40, 40],
+            "percent": [7.5, 100.0],
+        }
+    )
     write_table(suppress_table("baseline", table, 11), tmp_path / "baseline.csv")
     lines = (tmp_path / "baseline.csv").read_text().splitlines()
     assert lines[1].startswith("'=evil(),all,all,<11,")  # neutralised, and the count still hidden
@@ -534,8 +608,9 @@ def test_a_duplicated_response_row_would_confirm_a_single_assessment():
     """Why duplicates are refused: IMWG confirmation counts two consecutive assessments."""
     from rwe.derive import compute_best_response
 
-    once = pd.DataFrame({"site": ["s"] * 2, "patient_id": ["p"] * 2, "day": [30, 60],
-                         "response": ["SD", "PR"]})  # fmt: skip
+    once = pd.DataFrame(
+        {"site": ["s"] * 2, "patient_id": ["p"] * 2, "day": [30, 60], "response": ["SD", "PR"]}
+    )
     twice = pd.concat([once, once.tail(1)], ignore_index=True)
     assert compute_best_response(once)["best_response"].tolist() == ["SD"]
     assert compute_best_response(twice)["best_response"].tolist() == ["PR"]
@@ -543,10 +618,16 @@ def test_a_duplicated_response_row_would_confirm_a_single_assessment():
 
 @pytest.mark.parametrize(
     "term",
-    ["Peripheral sensory neuropathy", "Neutrophil count decreased (ANC 0.5-1.0)",
-     "QTc 500 ms prolonged", "Herpes zoster, grade 3", "Diarrhoea > 7 stools/day",
-     "Rash maculo-papular", "Übelkeit"],
-)  # fmt: skip
+    [
+        "Peripheral sensory neuropathy",
+        "Neutrophil count decreased (ANC 0.5-1.0)",
+        "QTc 500 ms prolonged",
+        "Herpes zoster, grade 3",
+        "Diarrhoea > 7 stools/day",
+        "Rash maculo-papular",
+        "Übelkeit",
+    ],
+)
 def test_harmless_free_text_is_accepted(site_folder, term):
     set_cell(site_folder, "adverse_events", 2, "term", term)
     typed, *_ = check_site(site_folder, "s1")

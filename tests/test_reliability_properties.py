@@ -28,14 +28,50 @@ SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[Heal
 SITE_SETTINGS = settings(SETTINGS, max_examples=60)
 
 #: Header lines (of a mixed and of each long table) that take the text deep into validation.
-HEADERS = ["patient_id,sex,age,day,response,gfr", "patient_id,day,response",
-           "patient_id,term,grade,onset_day", "patient_id,day,test,value,unit"]  # fmt: skip
+HEADERS = [
+    "patient_id,sex,age,day,response,gfr",
+    "patient_id,day,response",
+    "patient_id,term,grade,onset_day",
+    "patient_id,day,test,value,unit",
+]
 #: Text that looks like a CSV of the contract: separators, quotes, line ends, BOMs, NA words.
-CSV_PIECES = st.sampled_from([
-    ",", ";", "\t", '"', '""', "\n", "\r\n", "\r", " ", "\ufeff", "NA", "nan", "inf", "1", "-3",
-    "2.5", "4,5", "P1", "M", "é", "\x00", "=", "patient_id", "age", "20230401", "9" * 25, "#N/A",
-    "PR", "HGB", "g/dL", "Nausea", "SIM-h-0001", *HEADERS,
-])  # fmt: skip
+CSV_PIECES = st.sampled_from(
+    [
+        ",",
+        ";",
+        "\t",
+        '"',
+        '""',
+        "\n",
+        "\r\n",
+        "\r",
+        " ",
+        "\ufeff",
+        "NA",
+        "nan",
+        "inf",
+        "1",
+        "-3",
+        "2.5",
+        "4,5",
+        "P1",
+        "M",
+        "é",
+        "\x00",
+        "=",
+        "patient_id",
+        "age",
+        "20230401",
+        "9" * 25,
+        "#N/A",
+        "PR",
+        "HGB",
+        "g/dL",
+        "Nausea",
+        "SIM-h-0001",
+        *HEADERS,
+    ]
+)
 CSV_TEXT = st.lists(CSV_PIECES, max_size=60).map("".join)
 ENCODINGS = st.sampled_from(["utf-8", "utf-8-sig", "cp1252", "utf-16", "latin-1"])
 
@@ -131,15 +167,17 @@ def test_a_valid_site_file_with_any_edits_validates_or_gives_an_input_error(stem
 
 # ------------------------------------------------------------------ valid extracts: derivations
 
-VALID_EDITS = st.fixed_dictionaries({
-    "n": st.integers(min_value=3, max_value=40),
-    "seed": st.integers(min_value=0, max_value=10_000),
-    "untested": st.floats(min_value=0, max_value=1),  # share of FISH markers set blank
-    "no_gfr": st.floats(min_value=0, max_value=1),
-    "gfr_cutoff": st.sampled_from([30, 60, 70, 90.5]),
-    "lines": st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=5),
-    "pfs_death_events": st.sampled_from(["all", "myeloma", "none"]),
-})  # fmt: skip
+VALID_EDITS = st.fixed_dictionaries(
+    {
+        "n": st.integers(min_value=3, max_value=40),
+        "seed": st.integers(min_value=0, max_value=10_000),
+        "untested": st.floats(min_value=0, max_value=1),  # share of FISH markers set blank
+        "no_gfr": st.floats(min_value=0, max_value=1),
+        "gfr_cutoff": st.sampled_from([30, 60, 70, 90.5]),
+        "lines": st.lists(st.integers(min_value=1, max_value=30), min_size=1, max_size=5),
+        "pfs_death_events": st.sampled_from(["all", "myeloma", "none"]),
+    }
+)
 
 
 def _valid_extract(edits) -> dict[str, pd.DataFrame]:

@@ -47,70 +47,188 @@ PIXEL = bytes.fromhex(
 
 
 def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
-    """One or two rows of every table the report shows, columns as the stages write them."""
+    """One or two rows of every table the report shows, columns as the stages write them.
+
+    A table is a list of rows, or by column (a value for every row, or a list of one per row).
+    """
     rows = {
-        "attrition": [("patients in the extract", 60, 0, None, 60),
-                      ("response analysis", 60, 3, "best response not evaluable", 57)],
-        "data_quality": [("site/patients.csv", "gfr", 60, 2, 3.33), ("site/patients.csv", "age", 60, 0, 0.0)],
-        "plausibility": [("site/labs.csv", "value", "ANC above WBC of the same day", 3, 900, "kept"),
-                         ("site/labs.csv", "value", "HGB outside its physiological range 1–25 g/dL", 0, 900,
-                          "left out of the nadirs")],
-        "baseline": [("all", "patients", "all", 60, 60, 100.0, None, None, None, "count"),
-                     ("all", "age", "all", 60, 60, None, 66.0, 41.0, 88.0, "continuous"),
-                     ("all", "regimen", regimen, 30, 60, 50.0, None, None, None, "categorical"),
-                     ("all", "regimen", "Ixa", 3, 60, 5.0, None, None, None, "categorical"),
-                     ("all", "emd", "0", 50, 58, 100 * 50 / 58, None, None, None, "dichotomous"),
-                     ("all", "emd", "1", 8, 58, 100 * 8 / 58, None, None, None, "dichotomous"),
-                     ("all", "emd", "missing", 2, 60, None, None, None, None, "missing")],
-        "response": [("all", "all", "all", 57, 1, 4, 10, 15, 12, 8, 7, 3, 30 / 57, 0.39, 0.66, 42 / 57, 0.6, 0.84),
-                     ("all", "emd", "1", 4, 0, 0, 1, 1, 1, 1, 0, 0, 0.5, 0.07, 0.93, 0.75, 0.19, 0.99)],
+        "attrition": [
+            ("patients in the extract", 60, 0, None, 60),
+            ("response analysis", 60, 3, "best response not evaluable", 57),
+        ],
+        "data_quality": [
+            ("site/patients.csv", "gfr", 60, 2, 3.33),
+            ("site/patients.csv", "age", 60, 0, 0.0),
+        ],
+        "plausibility": [
+            ("site/labs.csv", "value", "ANC above WBC of the same day", 3, 900, "kept"),
+            (
+                "site/labs.csv",
+                "value",
+                "HGB outside its physiological range 1–25 g/dL",
+                0,
+                900,
+                "left out of the nadirs",
+            ),
+        ],
+        "baseline": [
+            ("all", "patients", "all", 60, 60, 100.0, None, None, None, "count"),
+            ("all", "age", "all", 60, 60, None, 66.0, 41.0, 88.0, "continuous"),
+            ("all", "regimen", regimen, 30, 60, 50.0, None, None, None, "categorical"),
+            ("all", "regimen", "Ixa", 3, 60, 5.0, None, None, None, "categorical"),
+            ("all", "emd", "0", 50, 58, 100 * 50 / 58, None, None, None, "dichotomous"),
+            ("all", "emd", "1", 8, 58, 100 * 8 / 58, None, None, None, "dichotomous"),
+            ("all", "emd", "missing", 2, 60, None, None, None, None, "missing"),
+        ],
+        "response": {
+            "analysis_set": "all",
+            "variable": ["all", "emd"],
+            "level": ["all", "1"],
+            "n_evaluable": [57, 4],
+            "sCR": [1, 0],
+            "CR": [4, 0],
+            "VGPR": [10, 1],
+            "PR": [15, 1],
+            "MR": [12, 1],
+            "SD": [8, 1],
+            "PD": [7, 0],
+            "NE": [3, 0],
+            "orr": [30 / 57, 0.5],
+            "orr_ci_lower": [0.39, 0.07],
+            "orr_ci_upper": [0.66, 0.93],
+            "cbr": [42 / 57, 0.75],
+            "cbr_ci_lower": [0.6, 0.19],
+            "cbr_ci_upper": [0.84, 0.99],
+        },
         "response_tests": [("all", "emd", "orr", 0.5, 0.53, 0.9, 1.0, 0.06, 13.1, "", 4, 53)],
-        "response_agreement": [("n", "all", "all", 57, None, None),
-                               *[("count", d, r, {"PR": 20, "SD": 30}[d] if d == r else 7 * (d == "SD"),
-                                  None, None) for d in ("PR", "SD") for r in ("PR", "SD")],
-                               ("agreement", "all", "all", 50 / 57, None, None),
-                               ("kappa", "all", "all", 0.76, 0.6, 0.92)],
-        "duration_of_response": [("all", "recorded", 30, 18, 11.2, 8.0, None, 2.1, 0.9, 6.4, 0, ""),
-                                 ("all", "derived", 27, 15, None, 9.1, None, 2.3, 0.9, 6.4, 0,
-                                  "median not reached")],
-        "km_medians": [("all", "PFS", "all", "all", 60, 45, 8.1, 6.0, 11.2, ""),
-                       ("all", "OS", "all", "all", 60, 20, None, 40.2, None, "median not reached")],
+        "response_agreement": [
+            ("n", "all", "all", 57, None, None),
+            *[
+                ("count", d, r, {"PR": 20, "SD": 30}[d] if d == r else 7 * (d == "SD"), None, None)
+                for d in ("PR", "SD")
+                for r in ("PR", "SD")
+            ],
+            ("agreement", "all", "all", 50 / 57, None, None),
+            ("kappa", "all", "all", 0.76, 0.6, 0.92),
+        ],
+        "duration_of_response": [
+            ("all", "recorded", 30, 18, 11.2, 8.0, None, 2.1, 0.9, 6.4, 0, ""),
+            ("all", "derived", 27, 15, None, 9.1, None, 2.3, 0.9, 6.4, 0, "median not reached"),
+        ],
+        "km_medians": [
+            ("all", "PFS", "all", "all", 60, 45, 8.1, 6.0, 11.2, ""),
+            ("all", "OS", "all", "all", 60, 20, None, 40.2, None, "median not reached"),
+        ],
         "km_landmarks": [("all", "PFS", "all", "all", 12, 21, 0.41, 0.3, 0.55)],
         "followup": [("all", "OS", 26.0, 22.1, 31.0)],
         "logrank": [("all", "PFS", "emd", 4.2, 1, 0.04, "")],
-        "cox": [("all", "PFS", "univariable", "gfr_le70", 2.0, 1.2, 3.4, 0.01, 59, 45, 1, 20, 10, 39, 35, ""),
-                ("all", "PFS", "multivariable", "gfr_le70", 2.1, 1.2, 3.7, 0.008, 58, 44, 2, 20, 10, 38, 34,
-                 "2 patients left out"),
-                ("all", "PFS", "multivariable", "emd", None, None, None, None, 58, 44, 2, 50, 44, 8, 0,
-                 "not estimable; 2 patients left out")],
-        "cox_diagnostics": [("all", "PFS", "multivariable", "lr", None, 9.5, 2, 0.009),
-                            ("all", "PFS", "multivariable", "zph", "gfr_le70", 0.4, 1, 0.53)],
-        "adverse_events": [("all", "hematologic", "Anemia", g, n, 60, 100 * n / 60)
-                           for g, n in (("any", 9, ), ("ge2", 6), ("ge3", 2), ("ge4", 0))]
-                          + [("all", "non-hematologic", XSS, g, n, 60, 100 * n / 60)
-                             for g, n in (("any", 12), ("ge2", 5), ("ge3", 1), ("ge4", 0))]
-                          + [("all", "hematologic", "any hematologic", "ge3", 2, 60, 100 * 2 / 60)],
-        "nadir": [("all", "ANC", "all", 60, 1.9, 0.4, 6.1), ("all", "ANC", "IMiD-free", 3, 2.8, 1.1, 6.1)],
-        "nadir_tests": [("all", "ANC", "IMiD-containing vs IMiD-free", 0.03, 40.0,
-                         "Wilcoxon rank sum exact test")],
-        "exposure_response": [("neutropenia_ge3", "exposure_auc", 60, 8, -2.1, 0.7, 2.0, 0.9, 4.4, 0.08,
-                               0.1, 0.17, 0.62, "fewer than 10 events")],
+        "cox": {
+            "analysis_set": "all",
+            "endpoint": "PFS",
+            "model": ["univariable", "multivariable", "multivariable"],
+            "term": ["gfr_le70", "gfr_le70", "emd"],
+            "hr": [2.0, 2.1, None],
+            "ci_lower": [1.2, 1.2, None],
+            "ci_upper": [3.4, 3.7, None],
+            "p": [0.01, 0.008, None],
+            "n": [59, 58, 58],
+            "events": [45, 44, 44],
+            "n_dropped": [1, 2, 2],
+            "n_0": [20, 20, 50],
+            "events_0": [10, 10, 44],
+            "n_1": [39, 38, 8],
+            "events_1": [35, 34, 0],
+            "note": ["", "2 patients left out", "not estimable; 2 patients left out"],
+        },
+        "cox_diagnostics": [
+            ("all", "PFS", "multivariable", "lr", None, 9.5, 2, 0.009),
+            ("all", "PFS", "multivariable", "zph", "gfr_le70", 0.4, 1, 0.53),
+        ],
+        "adverse_events": [
+            ("all", "hematologic", "Anemia", g, n, 60, 100 * n / 60)
+            for g, n in (("any", 9), ("ge2", 6), ("ge3", 2), ("ge4", 0))
+        ]
+        + [
+            ("all", "non-hematologic", XSS, g, n, 60, 100 * n / 60)
+            for g, n in (("any", 12), ("ge2", 5), ("ge3", 1), ("ge4", 0))
+        ]
+        + [("all", "hematologic", "any hematologic", "ge3", 2, 60, 100 * 2 / 60)],
+        "nadir": [
+            ("all", "ANC", "all", 60, 1.9, 0.4, 6.1),
+            ("all", "ANC", "IMiD-free", 3, 2.8, 1.1, 6.1),
+        ],
+        "nadir_tests": [
+            (
+                "all",
+                "ANC",
+                "IMiD-containing vs IMiD-free",
+                0.03,
+                40.0,
+                "Wilcoxon rank sum exact test",
+            )
+        ],
+        "exposure_response": {
+            "outcome": ["neutropenia_ge3"],
+            "exposure": ["exposure_auc"],
+            "n": [60],
+            "events": [8],
+            "intercept": [-2.1],
+            "slope": [0.7],
+            "odds_ratio": [2.0],
+            "ci_lower": [0.9],
+            "ci_upper": [4.4],
+            "p": [0.08],
+            "observed_below": [0.1],
+            "observed_above": [0.17],
+            "cv_auc": [0.62],
+            "note": ["fewer than 10 events"],
+        },
         "exposure_predictions": [("neutropenia_ge3", "exposure_auc", 0.72, 0.11, 0.05, 0.2, 3.0)],
-        "published_comparison": [("median PFS", 7.9, 8.1, "months", "", 6.9, 11.0, None, 6.0, None, None, 0.2, ""),
-                                 ("patients", 126, 60, "n", "", None, None, None, None, None, None, -66, ""),
-                                 ("PFS HR, GFR ≤ 70 (multivariable)", 2.11, 2.1, "HR", "", 1.21, 3.7, 0.008, 1.2,
-                                  3.7, 0.008, -0.01, "yes")],
-        "landmark": [("all", "PFS", 3, "all", 50, 30, 9.0, 7.0, None, 0.4, 0.2, 0.8, 0.01, 6.1, 1, 0.013, 10, 0, ""),
-                     ("all", "PFS", 3, "1", 30, 15, 12.0, 8.0, None, None, None, None, None, None, None, None,
-                      10, 0, ""),
-                     ("all", "PFS", 3, "0", 20, 15, 5.0, None, 7.5, None, None, None, None, None, None, None,
-                      10, 0, "lower limit not estimable")],
-        "cox_time_dependent": [("all", "PFS", "univariable", "responder_td", 0.5, 0.3, 0.9, 0.02, 57, 44, 80, 0, 3,
-                                "")],
-    }  # fmt: skip
+        "published_comparison": {
+            "quantity": ["median PFS", "patients", "PFS HR, GFR ≤ 70 (multivariable)"],
+            "published": [7.9, 126, 2.11],
+            "this_run": [8.1, 60, 2.1],
+            "unit": ["months", "n", "HR"],
+            "note": "",
+            "published_ci_lower": [6.9, None, 1.21],
+            "published_ci_upper": [11.0, None, 3.7],
+            "published_p": [None, None, 0.008],
+            "this_run_ci_lower": [6.0, None, 1.2],
+            "this_run_ci_upper": [None, None, 3.7],
+            "this_run_p": [None, None, 0.008],
+            "difference": [0.2, -66, -0.01],
+            "same_conclusion": ["", "", "yes"],
+        },
+        "landmark": {
+            "analysis_set": "all",
+            "endpoint": "PFS",
+            "landmark_month": 3,
+            "level": ["all", "1", "0"],
+            "n": [50, 30, 20],
+            "events": [30, 15, 15],
+            "median": [9.0, 12.0, 5.0],
+            "ci_lower": [7.0, 8.0, None],
+            "ci_upper": [None, None, 7.5],
+            "hr": [0.4, None, None],
+            "hr_ci_lower": [0.2, None, None],
+            "hr_ci_upper": [0.8, None, None],
+            "hr_p": [0.01, None, None],
+            "logrank_chisq": [6.1, None, None],
+            "logrank_df": [1, None, None],
+            "logrank_p": [0.013, None, None],
+            "n_not_at_risk": 10,
+            "n_unknown": 0,
+            "note": ["", "", "lower limit not estimable"],
+        },
+        "cox_time_dependent": [
+            ("all", "PFS", "univariable", "responder_td", 0.5, 0.3, 0.9, 0.02, 57, 44, 80, 0, 3, "")
+        ],
+    }
     extra = {"response_tests": ["n_1", "n_0"]}
-    tables = {name: pd.DataFrame(rows[name], columns=TABLE_COLUMNS[name] + extra.get(name, []))
-              for name in rows}  # fmt: skip
+    tables = {
+        name: pd.DataFrame(rows[name], columns=TABLE_COLUMNS[name] + extra.get(name, []))
+        for name in rows
+    }
     return tables | site_tables() | change_tables() | comparative_tables()
 
 
@@ -122,8 +240,10 @@ def change_tables() -> dict[str, pd.DataFrame]:
         ("cut-1", "cut-2", "response", "all", "orr", 0.5, 0.5, 0.0, "unchanged"),
     ]
     patients = [(XSS, 57, 60, 3, 0, 1)]
-    return {"changes": pd.DataFrame(changes, columns=TABLE_COLUMNS["changes"]),
-            "changes_patients": pd.DataFrame(patients, columns=TABLE_COLUMNS["changes_patients"])}  # fmt: skip
+    return {
+        "changes": pd.DataFrame(changes, columns=TABLE_COLUMNS["changes"]),
+        "changes_patients": pd.DataFrame(patients, columns=TABLE_COLUMNS["changes_patients"]),
+    }
 
 
 def site_tables() -> dict[str, pd.DataFrame]:
@@ -229,15 +349,23 @@ def site_tables() -> dict[str, pd.DataFrame]:
 
 def fixture_provenance() -> dict:
     return {
-        "inputs": [{"site": "site", "file": f"{name}.csv", "rows": 60, "format": "UTF-8, comma-separated",
-                    "sha256": "ab" * 32} for name in ("patients", "adverse_events", "labs")],
+        "inputs": [
+            {
+                "site": "site",
+                "file": f"{name}.csv",
+                "rows": 60,
+                "format": "UTF-8, comma-separated",
+                "sha256": "ab" * 32,
+            }
+            for name in ("patients", "adverse_events", "labs")
+        ],
         "config": fixture_config(),
         "packages": {"pandas": "2.3.3", "numpy": "2.4.6"},
         "python": "3.11.7",
         "r": {"R": "4.2.2", "survival": "3.5.3"},
         "git_commit": "0123456789abcdef0123456789abcdef01234567",
         "run_time": "2026-01-02T03:04:05+00:00",
-    }  # fmt: skip
+    }
 
 
 def fixture_config(**changes) -> dict:
@@ -246,7 +374,7 @@ def fixture_config(**changes) -> dict:
         "data_cut": "cut-2",
         "pfs_death_events": "all",
         "conf_level": 0.95,
-        "km": {"conf_type": "log", "landmarks_months": [12]},
+        "km": {"landmarks_months": [12]},
         "cox": {"covariates": ["gfr_le70", "emd"]},
         "min_regimen_n": 20,
         "min_cell_count": 0,
@@ -264,14 +392,16 @@ def fixture_options(**changes) -> ReportOptions:
 def fixture_figures(folder: Path) -> pd.DataFrame:
     """One figure per report section, as 1-pixel PNGs under ``folder/<kind>/``."""
     index = pd.DataFrame(
-        [("km_pfs_all_all", "km", "survival", "PFS, all patients"),
-         ("forest_pfs_all", "forest", "cox", "Cox model of PFS"),
-         ("response_all", "response", "response", "Best response"),
-         ("nadir_imid", "nadir", "safety", "Nadir blood counts"),
-         ("exposure_response", "exposure", "exposure", "Exposure–response"),
-         ("swimmer_all", "swimmer", "swimmer", "Time on study")],
+        [
+            ("km_pfs_all_all", "km", "survival", "PFS, all patients"),
+            ("forest_pfs_all", "forest", "cox", "Cox model of PFS"),
+            ("response_all", "response", "response", "Best response"),
+            ("nadir_imid", "nadir", "safety", "Nadir blood counts"),
+            ("exposure_response", "exposure", "exposure", "Exposure–response"),
+            ("swimmer_all", "swimmer", "swimmer", "Time on study"),
+        ],
         columns=["name", "kind", "section", "title"],
-    )  # fmt: skip
+    )
     index["file"] = index["kind"] + "/" + index["name"]
     for stem in index["file"]:
         (folder / stem).parent.mkdir(parents=True, exist_ok=True)
@@ -366,6 +496,31 @@ def test_methods_follow_the_configuration(tmp_path):
     assert "Efron" in html
     html = render(tmp_path)
     assert "death from any cause without prior progression is a PFS event" in html
+
+
+def test_every_label_follows_the_configuration(tmp_path):
+    """CI level, conventions and GFR cutoff: no literal of the defaults is left anywhere."""
+    tables = fixture_tables()
+    # The published comparison names its rows as the stage does, with the run's cutoff.
+    quantity = tables["published_comparison"]["quantity"]
+    tables["published_comparison"]["quantity"] = quantity.str.replace("GFR ≤ 70", "GFR ≤ 60")
+    options = fixture_options(conf_level=0.9, conventions="sas", gfr_cutoff=60)
+    figures = fixture_figures(tmp_path / "figures")
+    path, docx_path = tmp_path / "report.html", tmp_path / "tables.docx"
+    provenance = fixture_provenance()
+    write_report(tables, figures, tmp_path / "figures", provenance, options, path, docx_path)
+    html = unescape(path.read_text(encoding="utf-8"))
+    for default in ("95%", "Efron", "efron", "GFR ≤ 70", "≤ 70"):
+        assert default not in html
+    for configured in ("90% CI", "90%", "Breslow ties", "log-log", "GFR ≤ 60"):
+        assert configured in html
+    methods = html[html.index('<section id="methods">') :]
+    assert "PROC PHREG TIES=BRESLOW" in methods[: methods.index("</section>")]
+    # The Word tables are written from the same context.
+    document = docx.Document(docx_path)
+    words = " ".join(c.text for t in document.tables for row in t.rows for c in row.cells)
+    assert "95%" not in words
+    assert "90% CI" in words
 
 
 def data_quality_html(html: str) -> str:
@@ -471,9 +626,19 @@ def test_numeric_columns_are_told_from_their_display_strings():
 
 @pytest.mark.parametrize(
     ("p", "shown"),
-    [(0.0497, "0.0497"), (0.04996, "0.0499"), (0.04949, "0.049"), (0.05, "0.050"), (0.0504, "0.050"),
-     (0.003, "0.003"), (0.00099, "<0.001"), (0.51, "0.510"), (float("nan"), "—"), ("<5", "<5")],
-)  # fmt: skip
+    [
+        (0.0497, "0.0497"),
+        (0.04996, "0.0499"),
+        (0.04949, "0.049"),
+        (0.05, "0.050"),
+        (0.0504, "0.050"),
+        (0.003, "0.003"),
+        (0.00099, "<0.001"),
+        (0.51, "0.510"),
+        (float("nan"), "—"),
+        ("<5", "<5"),
+    ],
+)
 def test_p_values_never_round_across_alpha(p, shown):
     assert pval(p) == shown
     if shown[:1].isdigit():
@@ -677,7 +842,7 @@ def test_a_builder_is_a_plain_function_of_the_tables_it_names():
     one = pd.DataFrame({"note": ["one site: nothing stratified or pooled"]})
     tables = fixture_tables()
     site_tables = (tables["site_summary"], tables["site_contributions"], tables["cox"])
-    context = sites_section(*site_tables, one, one, one, figures={})
+    context = sites_section(*site_tables, one, one, one, figures={}, options=fixture_options())
     assert set(context) == {"site_summary", "note"}  # nothing else is shown (or numbered)
     assert context["note"] == "One site: nothing stratified by site or pooled across sites."
 

@@ -6,7 +6,7 @@ import re
 
 from comparative_fixtures import comparative_tables
 from rwe.report.comparative import balance_statement, comparative_section
-from test_report import XSS, fixture_tables, render
+from test_report import XSS, fixture_options, fixture_tables, render
 
 
 def section_html(html: str) -> str:
@@ -15,20 +15,22 @@ def section_html(html: str) -> str:
 
 def test_failed_balance_is_said_and_names_the_covariate():
     tables = comparative_tables(imbalanced=True)
-    statement = balance_statement(tables["ps_balance"])
+    statement = balance_statement(tables["ps_balance"], fixture_options())
     assert statement.startswith("Balance NOT achieved")
     assert "Extramedullary disease (SMD 0.160)" in statement
     assert "above 0.1" in statement  # the configured threshold, from the table
 
 
 def test_achieved_balance_is_said_too():
-    statement = balance_statement(comparative_tables(imbalanced=False)["ps_balance"])
+    statement = balance_statement(
+        comparative_tables(imbalanced=False)["ps_balance"], fixture_options()
+    )
     assert statement.startswith("Balance achieved")
     assert "at most 0.1" in statement
 
 
 def test_section_shows_hrs_with_evalues_rmst_and_competing_risks():
-    context = comparative_section(**comparative_tables(), figures={})
+    context = comparative_section(**comparative_tables(), figures={}, options=fixture_options())
     effects = dict(zip(context["effects"]["header"], context["effects"]["rows"][1], strict=True))
     assert effects["HR (95% CI)"] == "0.70 (0.45–1.10)"
     assert effects["E-value (CI limit)"] == "2.21 (CI: 1.00)"
@@ -56,10 +58,12 @@ def test_level_names_from_the_input_are_escaped(tmp_path):
 
 
 def test_km_medians_and_landmarks_per_group_and_the_weighting_are_shown():
-    context = comparative_section(**comparative_tables(), figures={})
+    options = fixture_options(conventions="sas")
+    context = comparative_section(**comparative_tables(), figures={}, options=options)
     rows = [dict(zip(context["km"]["header"], r, strict=True)) for r in context["km"]["rows"]]
     assert rows[0]["Value (95% CI)"] == "8.1 (6.0–NR)"  # upper limit not reached
     assert rows[1]["Estimate"] == "Survival at 12 months"
     assert rows[1]["Value (95% CI)"] == "41.0 (30.0–55.0)"
     assert context["weighting"] == "ATE, stabilised"
     assert "Cox model (Breslow ties)" in context["effects"]["caption"]  # the run's conventions
+    assert "log-log scale" in context["methods"]

@@ -32,11 +32,20 @@ def compare(tmp_path, adsl, min_regimen_n=20):
         0.95,
     )
     sets = analysis_sets(adsl, min_regimen_n)
-    n = assert_tables_match(response_table(sets, SUBGROUPS), pd.read_csv(tmp_path / "r" / "response.csv"),
-                            RESPONSE_COLUMNS[:3], [*RESPONSE_COLUMNS[3:], "n_not_evaluable"], "response")  # fmt: skip
-    n += assert_tables_match(response_test_table(sets, SUBGROUPS), pd.read_csv(tmp_path / "r" / "response_tests.csv"),
-                             RESPONSE_TEST_COLUMNS[:3], [*RESPONSE_TEST_COLUMNS[3:], *RESPONSE_TEST_EXTRA_COLUMNS[:2]],
-                             "response_tests")  # fmt: skip
+    n = assert_tables_match(
+        response_table(sets, SUBGROUPS),
+        pd.read_csv(tmp_path / "r" / "response.csv"),
+        RESPONSE_COLUMNS[:3],
+        [*RESPONSE_COLUMNS[3:], "n_not_evaluable"],
+        "response",
+    )
+    n += assert_tables_match(
+        response_test_table(sets, SUBGROUPS),
+        pd.read_csv(tmp_path / "r" / "response_tests.csv"),
+        RESPONSE_TEST_COLUMNS[:3],
+        [*RESPONSE_TEST_COLUMNS[3:], *RESPONSE_TEST_EXTRA_COLUMNS[:2]],
+        "response_tests",
+    )
     return n
 
 

@@ -103,8 +103,13 @@ def nadir_pairs(adsl, adlb):
 def test_wilcoxon_matches_r(tmp_path, demo):
     adsl, _, adlb = demo
     cases = nadir_pairs(adsl, adlb)
-    long = pd.concat([pd.DataFrame({"comparison": k, "group": g, "value": v})
-                      for k, (x, y) in cases.items() for g, v in ((1, x), (2, y))])  # fmt: skip
+    long = pd.concat(
+        [
+            pd.DataFrame({"comparison": k, "group": g, "value": v})
+            for k, (x, y) in cases.items()
+            for g, v in ((1, x), (2, y))
+        ]
+    )
     long.to_csv(tmp_path / "nadir_pairs.csv", index=False)
     run_r("nadir_reference.R", tmp_path / "nadir_pairs.csv", tmp_path / "r_nadir.csv")
     ours = pd.DataFrame(
@@ -123,8 +128,12 @@ def test_logistic_models_match_r_glm(tmp_path, demo):
     models, predictions = exposure.exposure_response(adsl, ae, predict_at=(3, 4))
     estimable = models[~models["note"].fillna("").str.startswith("not estimable")]
     assert len(estimable) >= 5
-    data = pd.concat([pd.DataFrame({"outcome": o, "x": adsl["exposure_auc"], "y": flags[o]}).dropna()
-                      for o in estimable["outcome"]])  # fmt: skip
+    data = pd.concat(
+        [
+            pd.DataFrame({"outcome": o, "x": adsl["exposure_auc"], "y": flags[o]}).dropna()
+            for o in estimable["outcome"]
+        ]
+    )
     data.to_csv(tmp_path / "er_data.csv", index=False)
     points = sorted(predictions["at"].unique())  # the median AUC of patients on 3 and 4 mg
     assert len(points) == 2
@@ -140,5 +149,13 @@ def test_logistic_models_match_r_glm(tmp_path, demo):
         estimable, r_models, ["outcome"], cols, "exposure_response"
     ) == 6 * len(estimable)
     r_pred = pd.read_csv(tmp_path / "r" / "exposure_predictions.csv")
-    assert assert_tables_match(predictions, r_pred, ["outcome", "at"], ["probability", "ci_lower", "ci_upper"],
-                               "exposure_predictions") > 0  # fmt: skip
+    assert (
+        assert_tables_match(
+            predictions,
+            r_pred,
+            ["outcome", "at"],
+            ["probability", "ci_lower", "ci_upper"],
+            "exposure_predictions",
+        )
+        > 0
+    )

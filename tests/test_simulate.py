@@ -40,12 +40,17 @@ def test_every_contract_file_is_generated(demo_tables):
 @pytest.mark.parametrize(
     ("flag", "key"),
     [
-        ("male", "male"), ("triple_class_refractory", "triple_class_refractory"),
-        ("second_line", "second_line"), ("refractory_imid", "refractory_imid"),
-        ("refractory_pi", "refractory_pi"), ("refractory_cd38", "refractory_cd38"),
-        ("prior_asct", "prior_asct"), ("emd", "emd"), ("high_risk_cyto", "high_risk_cyto"),
+        ("male", "male"),
+        ("triple_class_refractory", "triple_class_refractory"),
+        ("second_line", "second_line"),
+        ("refractory_imid", "refractory_imid"),
+        ("refractory_pi", "refractory_pi"),
+        ("refractory_cd38", "refractory_cd38"),
+        ("prior_asct", "prior_asct"),
+        ("emd", "emd"),
+        ("high_risk_cyto", "high_risk_cyto"),
     ],
-)  # fmt: skip
+)
 def test_binary_marginals_near_published(big_cohort, flag, key):
     _, adsl = big_cohort
     published = published_reference()["zhou_2026"]["baseline"][key]["percent"]

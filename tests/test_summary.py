@@ -6,6 +6,8 @@ import pandas as pd
 from rwe.summary import KEY_RESULT_COLUMNS, key_results
 
 COVARIATES = ["gfr_le70", "emd"]
+#: The config thresholds of the summary (schema defaults).
+CONFIG = {"min_events_per_covariate": 10, "min_median_events": 10, "gfr_cutoff": 70}
 
 
 def _tables(events=68, emd_events=(60, 8)):
@@ -41,7 +43,7 @@ def _tables(events=68, emd_events=(60, 8)):
 
 
 def test_every_prespecified_covariate_is_reported_whatever_its_p():
-    rows = key_results(_tables(), COVARIATES)
+    rows = key_results(_tables(), COVARIATES, **CONFIG)
     assert list(rows.columns) == KEY_RESULT_COLUMNS
     cox = rows[rows["topic"] == "cox"].set_index("quantity")
     assert len(cox) == 2  # p = 0.054 and a term that is not estimable are both there
@@ -51,19 +53,23 @@ def test_every_prespecified_covariate_is_reported_whatever_its_p():
 
 
 def test_few_events_per_covariate_and_sparse_levels_are_flagged():
-    rows = key_results(_tables(events=14), COVARIATES).set_index("quantity")
+    rows = key_results(_tables(events=14), COVARIATES, **CONFIG).set_index("quantity")
     assert rows.loc["GFR ≤ 70, HR (multivariable)", "flag"] == ""  # one term fitted: 14 events
     assert "fewer than 10 events" not in rows.loc["median PFS", "flag"]
     emd = rows.loc["Extramedullary disease, HR (multivariable)", "flag"]
     assert "sparse: 8 events with Extramedullary disease" in emd
-    rows = key_results(_tables(events=6, emd_events=(5, 1)), COVARIATES).set_index("quantity")
+    rows = key_results(_tables(events=6, emd_events=(5, 1)), COVARIATES, **CONFIG).set_index(
+        "quantity"
+    )
     assert rows.loc["median PFS", "flag"] == "fewer than 10 events"
     assert "6.0 events per covariate (< 10)" in rows.loc["GFR ≤ 70, HR (multivariable)", "flag"]
 
 
 def test_thresholds_come_from_the_arguments():
     rows = key_results(
-        _tables(events=14), COVARIATES, min_events_per_covariate=15, min_median_events=20
+        _tables(events=14),
+        COVARIATES,
+        **(CONFIG | {"min_events_per_covariate": 15, "min_median_events": 20}),
     )
     rows = rows.set_index("quantity")
     assert "14.0 events per covariate (< 15)" in rows.loc["GFR ≤ 70, HR (multivariable)", "flag"]
@@ -75,6 +81,6 @@ def test_suppressed_cells_pass_through_and_absent_tables_give_no_rows():
     km = tables["km_medians"].astype({"median": object, "ci_lower": object, "ci_upper": object})
     km.loc[0, ["median", "ci_lower", "ci_upper"]] = "suppressed"
     tables["km_medians"] = km
-    rows = key_results(tables, COVARIATES).set_index("quantity")
+    rows = key_results(tables, COVARIATES, **CONFIG).set_index("quantity")
     assert rows.loc["median PFS", "estimate"] == "suppressed"
-    assert key_results({}, COVARIATES).empty
+    assert key_results({}, COVARIATES, **CONFIG).empty

@@ -17,6 +17,16 @@ ADAM = ("adsl", "adrs", "adtte", "adae", "adlb", "adrs_derived")
 #: Per-patient summaries of the laboratory values, made by each site job (the only step that
 #: parses labs.csv) for the safety and figures rules: lab-graded CTCAE events and nadirs.
 LAB_SUMMARIES = ("lab_grades", "nadirs")
+#: Site-aware tables of the survival stage (:mod:`rwe.sites`): with one site each holds a note
+#: row.
+SITE_TABLES = (
+    "site_summary",
+    "logrank_stratified",
+    "cox_stratified",
+    "cox_stratified_diagnostics",
+    "site_meta",
+    "site_contributions",
+)
 
 
 class FigureKind(NamedTuple):

@@ -45,7 +45,7 @@ from rwe.plots import OKABE_ITO, km_plot, month_breaks, risk_table, rwe_theme
 SAMPLE_LABELS = {"unweighted": "Unweighted", "weighted": "IPT-weighted"}
 
 
-def love_plot(balance: pd.DataFrame, title: str) -> ggplot:
+def love_plot(balance: pd.DataFrame, title: str, gfr_cutoff: float) -> ggplot:
     """Absolute standardised mean differences before and after weighting (cobalt ``love.plot``).
 
     Parameters
@@ -53,11 +53,13 @@ def love_plot(balance: pd.DataFrame, title: str) -> ggplot:
     balance : pandas.DataFrame
         :func:`rwe.comparative.balance_table` (its ``threshold`` column draws the dashed line).
     title : str
+    gfr_cutoff : float
+        The config's ``gfr_cutoff`` (the label of ``gfr_le70``).
     """
     data = balance.assign(
         abs_smd=balance["smd"].abs(),
         sample=balance["sample"].map(SAMPLE_LABELS),
-        name=balance["covariate"].map(label),
+        name=[label(c, gfr_cutoff) for c in balance["covariate"]],
     )
     order = (
         data[data["sample"] == SAMPLE_LABELS["unweighted"]].sort_values("abs_smd")["name"].tolist()
@@ -253,8 +255,12 @@ def make_figures(
     conf_type: str = "log",
     conf_level: float = 0.95,
     min_cell_count: int = 0,
+    *,
+    gfr_cutoff: float,
 ) -> pd.DataFrame:
     """Draw every figure of a :class:`rwe.comparative.Comparison` into ``out_dir`` (PNG, SVG).
+
+    ``gfr_cutoff`` (config) labels ``gfr_le70``; the CIs follow ``conf_type`` and ``conf_level``.
 
     Returns
     -------
@@ -274,7 +280,7 @@ def make_figures(
         "cif": f"Progression and death without progression: {name}",
     }
     jobs = [
-        (love_plot(balance, titles["love_plot"]), "love_plot", 4),
+        (love_plot(balance, titles["love_plot"], gfr_cutoff), "love_plot", 4),
         (
             ps_overlap_plot(
                 ps_bins(comparison.cohort, levels),

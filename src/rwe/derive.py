@@ -141,10 +141,15 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
     first = per_patient(day, responded, "min", np.nan)
     first = np.where(pd.Series(labels).isin(RESPONDER).to_numpy(), first, np.nan)
     firsts = ordered.iloc[by_patient][KEYS].drop_duplicates(keep="first")
-    return pd.DataFrame({
-        "site": firsts["site"].to_numpy(), "patient_id": firsts["patient_id"].to_numpy(),
-        "best_response": labels, "n_assessments": n_assessments, "first_response_day": first,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "site": firsts["site"].to_numpy(),
+            "patient_id": firsts["patient_id"].to_numpy(),
+            "best_response": labels,
+            "n_assessments": n_assessments,
+            "first_response_day": first,
+        }
+    )
 
 
 def derive_adsl(
@@ -214,10 +219,15 @@ def derive_adsl(
 
 def derive_adrs(adsl: pd.DataFrame) -> pd.DataFrame:
     """Response analysis dataset: best overall response (PARAMCD ``BOR``) per patient."""
-    return pd.DataFrame({
-        "site": adsl["site"], "patient_id": adsl["patient_id"], "paramcd": "BOR",
-        "avalc": adsl["best_response"], "source": adsl["best_response_source"],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "site": adsl["site"],
+            "patient_id": adsl["patient_id"],
+            "paramcd": "BOR",
+            "avalc": adsl["best_response"],
+            "source": adsl["best_response_source"],
+        }
+    )
 
 
 def derive_os(adsl: pd.DataFrame) -> pd.DataFrame:
@@ -267,10 +277,16 @@ def derive_pfs(adsl: pd.DataFrame, death_events: str = "all") -> pd.DataFrame:
 
 def _tte(adsl: pd.DataFrame, paramcd: str, days: pd.Series, cnsr: pd.Series) -> pd.DataFrame:
     days = days.astype("Int64")
-    return pd.DataFrame({
-        "site": adsl["site"], "patient_id": adsl["patient_id"], "paramcd": paramcd,
-        "aval": days.astype(float) / DAYS_PER_MONTH, "aval_days": days, "cnsr": cnsr.astype("Int64"),
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "site": adsl["site"],
+            "patient_id": adsl["patient_id"],
+            "paramcd": paramcd,
+            "aval": days.astype(float) / DAYS_PER_MONTH,
+            "aval_days": days,
+            "cnsr": cnsr.astype("Int64"),
+        }
+    )
 
 
 def derive_adtte(adsl: pd.DataFrame, pfs_death_events: str = "all") -> pd.DataFrame:
@@ -336,8 +352,15 @@ def attrition(
     n = len(adsl)
     rows = [("patients in the extract", n, 0, "", n)]
     not_evaluable = (~adsl["best_response"].isin(list(RESPONSE_RANK))).sum()
-    rows.append(("response analysis", n, int(not_evaluable), "best response not evaluable (NE or blank)",
-                 n - int(not_evaluable)))  # fmt: skip
+    rows.append(
+        (
+            "response analysis",
+            n,
+            int(not_evaluable),
+            "best response not evaluable (NE or blank)",
+            n - int(not_evaluable),
+        )
+    )
     for endpoint in ("PFS", "OS"):
         tte = adtte[adtte["paramcd"] == endpoint]
         missing = int(tte["aval"].isna().sum())
@@ -354,8 +377,15 @@ def attrition(
     present = [c for c in covariates if c in adsl.columns]
     if present:
         complete = int(adsl[present].notna().all(axis=1).sum())
-        rows.append(("multivariable Cox (complete cases)", n, n - complete,
-                     "a covariate is missing" if complete < n else "", complete))  # fmt: skip
+        rows.append(
+            (
+                "multivariable Cox (complete cases)",
+                n,
+                n - complete,
+                "a covariate is missing" if complete < n else "",
+                complete,
+            )
+        )
     return pd.DataFrame(rows, columns=["step", "n_in", "n_excluded", "reason", "n_out"])
 
 
@@ -378,8 +408,15 @@ def data_quality(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
                 if col in ("site", "_row"):
                     continue
                 n_missing = int(table[col].isna().to_numpy()[in_site].sum())
-                rows.append((f"{site}/{stem}.csv", col, n, n_missing,
-                             100.0 * n_missing / n if n else np.nan))  # fmt: skip
+                rows.append(
+                    (
+                        f"{site}/{stem}.csv",
+                        col,
+                        n,
+                        n_missing,
+                        100.0 * n_missing / n if n else np.nan,
+                    )
+                )
     return pd.DataFrame(rows, columns=["file", "column", "n", "n_missing", "percent_missing"])
 
 

@@ -78,8 +78,10 @@ class InputError(RweError):
             lines.append(f"  - {', '.join(where)}: {message}")
             shown += len(rows)
         if len(groups) > most_lines:
-            lines.append(f"  … and {n - shown} more problems of {len(groups) - most_lines} other "
-                         "kinds; correct these and run again to see them")  # fmt: skip
+            lines.append(
+                f"  … and {n - shown} more problems of {len(groups) - most_lines} other "
+                "kinds; correct these and run again to see them"
+            )
         if any(p.row is not None for p in self.problems):
             lines.append("Rows are data rows: row 1 is the first line after the header.")
         return "\n".join(lines)

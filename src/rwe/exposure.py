@@ -207,8 +207,13 @@ def prediction_points(adsl: pd.DataFrame, exposure: str, doses) -> list[tuple[fl
     return points
 
 
-def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), cv_folds: int = 5,
-                      conf_level: float = 0.95) -> tuple[pd.DataFrame, pd.DataFrame]:  # fmt: skip
+def exposure_response(
+    adsl: pd.DataFrame,
+    ae: pd.DataFrame,
+    predict_at=(3, 4),
+    cv_folds: int = 5,
+    conf_level: float = 0.95,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Logistic exposure/dose–response models for every outcome.
 
     Returns
@@ -246,10 +251,13 @@ def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), c
         median = float(np.median(x)) if n else np.nan
         below, above = y[x <= median], y[x > median]
         observed = [
-            below.mean() if len(below) else np.nan, *clopper_pearson(below.sum(), len(below), conf_level),
-            above.mean() if len(above) else np.nan, *clopper_pearson(above.sum(), len(above), conf_level),
-            np.median(x[x <= median]) if len(below) else np.nan, np.median(x[x > median]) if len(above) else np.nan,
-        ]  # fmt: skip
+            below.mean() if len(below) else np.nan,
+            *clopper_pearson(below.sum(), len(below), conf_level),
+            above.mean() if len(above) else np.nan,
+            *clopper_pearson(above.sum(), len(above), conf_level),
+            np.median(x[x <= median]) if len(below) else np.nan,
+            np.median(x[x > median]) if len(above) else np.nan,
+        ]
         if term is not None and ae.empty:
             note = "no adverse-event records (no adverse_events.csv and no lab grades)"
         elif n == 0:
@@ -266,8 +274,19 @@ def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), c
             if not fit.converged or not np.isfinite(se1) or se1 > 1e3:
                 note = "the model did not converge (separation)"
         if note:
-            rows.append((outcome, exposure, n, events, *(np.nan,) * 6, median, *observed, np.nan,
-                         "; ".join([f"not estimable: {note}", *general])))  # fmt: skip
+            rows.append(
+                (
+                    outcome,
+                    exposure,
+                    n,
+                    events,
+                    *(np.nan,) * 6,
+                    median,
+                    *observed,
+                    np.nan,
+                    "; ".join([f"not estimable: {note}", *general]),
+                )
+            )
             continue
         p = float(fit.pvalues[1])
         auc = cross_validated_auc(x, y, cv_folds)
@@ -275,13 +294,39 @@ def exposure_response(adsl: pd.DataFrame, ae: pd.DataFrame, predict_at=(3, 4), c
         if events < FEW_EVENTS:
             notes.insert(0, f"fewer than {FEW_EVENTS} events: estimate unstable")
         notes += general
-        rows.append((outcome, exposure, n, events, b0, b1, np.exp(b1), np.exp(b1 - z * se1), np.exp(b1 + z * se1), p,
-                     median, *observed, auc, "; ".join(notes)))  # fmt: skip
+        rows.append(
+            (
+                outcome,
+                exposure,
+                n,
+                events,
+                b0,
+                b1,
+                np.exp(b1),
+                np.exp(b1 - z * se1),
+                np.exp(b1 + z * se1),
+                p,
+                median,
+                *observed,
+                auc,
+                "; ".join(notes),
+            )
+        )
         for dose, at in prediction_points(adsl, exposure, predict_at):
             preds.append((outcome, exposure, at, *predict_probability(fit, at, conf_level), dose))
-    extra = ["median_exposure", "observed_below", "observed_below_ci_lower", "observed_below_ci_upper",
-             "observed_above", "observed_above_ci_lower", "observed_above_ci_upper", "median_exposure_below",
-             "median_exposure_above", "cv_auc", "note"]  # fmt: skip
+    extra = [
+        "median_exposure",
+        "observed_below",
+        "observed_below_ci_lower",
+        "observed_below_ci_upper",
+        "observed_above",
+        "observed_above_ci_lower",
+        "observed_above_ci_upper",
+        "median_exposure_below",
+        "median_exposure_above",
+        "cv_auc",
+        "note",
+    ]
     return pd.DataFrame(rows, columns=[*ER_COLUMNS, *extra]), pd.DataFrame(
         preds, columns=PREDICTION_COLUMNS
     )

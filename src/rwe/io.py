@@ -35,20 +35,53 @@ UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 #: Flag columns of ADSL, restored as nullable integers by :func:`read_adam`.
 ADSL_FLAGS = (
-    "triple_class_refractory", "high_risk_cyto", "gfr_le70", "age_ge80", "second_line",
-    "more_than_3_lines", "imid_containing", "responder",
-)  # fmt: skip
+    "triple_class_refractory",
+    "high_risk_cyto",
+    "gfr_le70",
+    "age_ge80",
+    "second_line",
+    "more_than_3_lines",
+    "imid_containing",
+    "responder",
+)
 ADAM_INT_COLUMNS = (
-    "age", "al_amyloidosis", "prior_lines", "refractory_imid", "refractory_pi",
-    "refractory_cd38", "prior_asct", "prior_allo", "del17p", "t4_14", "gain1q21", "emd",
-    "pn_baseline_grade", "progression_day", "last_assessment_day", "death_day",
-    "last_followup_day", "cnsr", "aval_days", "grade", "onset_day", "day", "_row", "first_response_day", *ADSL_FLAGS,
-)  # fmt: skip
+    "age",
+    "al_amyloidosis",
+    "prior_lines",
+    "refractory_imid",
+    "refractory_pi",
+    "refractory_cd38",
+    "prior_asct",
+    "prior_allo",
+    "del17p",
+    "t4_14",
+    "gain1q21",
+    "emd",
+    "pn_baseline_grade",
+    "progression_day",
+    "last_assessment_day",
+    "death_day",
+    "last_followup_day",
+    "cnsr",
+    "aval_days",
+    "grade",
+    "onset_day",
+    "day",
+    "_row",
+    "first_response_day",
+    *ADSL_FLAGS,
+)
 
 #: Float columns of the analysis datasets (read as such with ``text_as_category``).
 ADAM_FLOAT_COLUMNS = (
-    "value", "aval", "gfr", "years_since_diagnosis", "start_dose_mg", "exposure_auc", "nadir",
-)  # fmt: skip
+    "value",
+    "aval",
+    "gfr",
+    "years_since_diagnosis",
+    "start_dose_mg",
+    "exposure_auc",
+    "nadir",
+)
 
 
 SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab"}
@@ -128,8 +161,11 @@ def _file_encoding(path: Path, label: str) -> tuple[str, str]:
     with open(path, "rb") as fh:
         while block := fh.read(1 << 24):
             if b"\x00" in block:
-                raise _not_text(label, "it holds NUL bytes (a binary file, a workbook, or UTF-16 "
-                                "without a byte-order mark)")  # fmt: skip
+                raise _not_text(
+                    label,
+                    "it holds NUL bytes (a binary file, a workbook, or UTF-16 "
+                    "without a byte-order mark)",
+                )
             if not utf8 or (block.isascii() and not decoder.getstate()[0]):
                 continue
             try:
@@ -151,8 +187,16 @@ def _file_encoding(path: Path, label: str) -> tuple[str, str]:
 
 
 def _not_text(label: str, why: str) -> InputError:
-    return InputError([Problem(label, None, None, f"is not a CSV text file: {why}; save it from "
-                               "the spreadsheet as CSV (UTF-8)")])  # fmt: skip
+    return InputError(
+        [
+            Problem(
+                label,
+                None,
+                None,
+                f"is not a CSV text file: {why}; save it from the spreadsheet as CSV (UTF-8)",
+            )
+        ]
+    )
 
 
 def _clean_text(column: pd.Series, decimal_comma: bool) -> pd.Series:
@@ -212,8 +256,17 @@ def read_extract_file(
     # The first 20,000 characters are enough to detect the separator and the decimal mark; a
     # multi-byte character cut at the end of the block is dropped.
     text = head.decode(encoding, errors="ignore")
-    empty = InputError([Problem(label, None, None, "the file is empty (or holds only blank "
-                                "lines): expected a header line, then one line per record")])  # fmt: skip
+    empty = InputError(
+        [
+            Problem(
+                label,
+                None,
+                None,
+                "the file is empty (or holds only blank "
+                "lines): expected a header line, then one line per record",
+            )
+        ]
+    )
     if not text.replace("\ufeff", "").strip():
         raise empty
     fmt = replace(detect_format(text), encoding=description)
@@ -256,12 +309,17 @@ def header_problems(text: str, separator: str, label: str) -> list[Problem]:
         if name:
             positions.setdefault(name, []).append(i)
     return [
-        Problem(label, None, name, f"is in the header {len(at)} times (columns "
-                f"{', '.join(map(str, at))}); names that differ only by case or spaces are the "
-                "same column: keep one")
+        Problem(
+            label,
+            None,
+            name,
+            f"is in the header {len(at)} times (columns "
+            f"{', '.join(map(str, at))}); names that differ only by case or spaces are the "
+            "same column: keep one",
+        )
         for name, at in positions.items()
         if len(at) > 1
-    ]  # fmt: skip
+    ]
 
 
 def _field_count_problems(
@@ -278,9 +336,16 @@ def _field_count_problems(
             width = len(next(rows, []))
             for i, fields in enumerate(rows, start=1):
                 if len(fields) > width:
-                    problems.append(Problem(label, i, None, f"has more fields than the {width} of "
-                                            "the header: quote values that contain the separator "
-                                            f"({SEPARATOR_NAMES[separator]})"))  # fmt: skip
+                    problems.append(
+                        Problem(
+                            label,
+                            i,
+                            None,
+                            f"has more fields than the {width} of "
+                            "the header: quote values that contain the separator "
+                            f"({SEPARATOR_NAMES[separator]})",
+                        )
+                    )
         except csv.Error:
             pass
     if not problems:
@@ -295,8 +360,10 @@ def _separator_only_rows(table: pd.DataFrame, label: str) -> list[Problem]:
     if table.shape[1] < 2:
         return []  # one column: a blank line was skipped by the parser, a blank cell is a value
     blank = np.logical_and.reduce([table[c].cat.codes.to_numpy() < 0 for c in table.columns])
-    return [Problem(label, int(i) + 1, None, "holds nothing but separators: remove the line")
-            for i in np.flatnonzero(blank)]  # fmt: skip
+    return [
+        Problem(label, int(i) + 1, None, "holds nothing but separators: remove the line")
+        for i in np.flatnonzero(blank)
+    ]
 
 
 def _return_freed_memory() -> None:
@@ -338,8 +405,16 @@ def read_site(folder: str | Path, site: str) -> tuple[dict[str, pd.DataFrame], l
     """
     folder = Path(folder)
     if not (folder / "patients.csv").is_file():
-        raise InputError([Problem(f"{site}/patients.csv", None, None,
-                                  f"required file not found in the site folder of '{site}'")])  # fmt: skip
+        raise InputError(
+            [
+                Problem(
+                    f"{site}/patients.csv",
+                    None,
+                    None,
+                    f"required file not found in the site folder of '{site}'",
+                )
+            ]
+        )
     tables, inputs, problems = {}, [], []
     for stem in EXTRACT_FILES:
         path = folder / f"{stem}.csv"
@@ -355,10 +430,15 @@ def read_site(folder: str | Path, site: str) -> tuple[dict[str, pd.DataFrame], l
             1, len(table) + 1, dtype=np.int64 if len(table) >> 31 else np.int32
         )
         tables[stem] = table
-        inputs.append({
-            "site": site, "file": f"{stem}.csv", "sha256": sha256(path), "rows": len(table),
-            "format": fmt.describe(),
-        })  # fmt: skip
+        inputs.append(
+            {
+                "site": site,
+                "file": f"{stem}.csv",
+                "sha256": sha256(path),
+                "rows": len(table),
+                "format": fmt.describe(),
+            }
+        )
     if problems:
         raise InputError(problems)
     return tables, inputs

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-#: Reader's name of each ADSL flag.
+#: Reader's name of each ADSL flag; ``{gfr_cutoff}`` is the configured cutoff of ``gfr_le70``.
 LABELS = {
     "second_line": "Second line",
     "refractory_pi": "PI refractory",
@@ -10,16 +10,25 @@ LABELS = {
     "emd": "Extramedullary disease",
     "high_risk_cyto": "High-risk cytogenetics",
     "age_ge80": "Age ≥ 80",
-    "gfr_le70": "GFR ≤ 70",
+    "gfr_le70": "GFR ≤ {gfr_cutoff}",
     "imid_containing": "IMiD-containing",
     "responder": "Responder (≥ PR)",
     "more_than_3_lines": "More than 3 prior lines",
 }
 
 
-def label(variable: str) -> str:
-    """Reader's name of an ADSL flag (its name with spaces when it has none)."""
-    return LABELS.get(variable, variable.replace("_", " "))
+def label(variable: str, gfr_cutoff: float) -> str:
+    """Reader's name of an ADSL flag (its name with spaces when it has none).
+
+    Parameters
+    ----------
+    variable : str
+        The ADSL column.
+    gfr_cutoff : float
+        The config's ``gfr_cutoff``, the threshold that the ``gfr_le70`` label shows.
+    """
+    name = LABELS.get(variable, variable.replace("_", " "))
+    return name.format(gfr_cutoff=f"{gfr_cutoff:g}")
 
 
 #: How a unit of the data is printed (``10^9/L`` in the data is ×10⁹/L on the page).

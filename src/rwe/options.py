@@ -13,6 +13,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from rwe.labels import label
+from rwe.survival import Conventions, resolve_conventions
+
 #: The config schema of a source checkout (the Snakefile validates against the same file).
 CONFIG_SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
 
@@ -47,7 +50,9 @@ class ReportOptions:
     aggregate_sites: tuple[str, ...]
     min_cell_count: int
     conf_level: float
-    conf_type: str
+    #: ``conventions`` resolved with ``km.conf_type`` (:func:`rwe.survival.resolve_conventions`):
+    #: the CI scale and the ties of every KM and Cox estimate.
+    conventions: Conventions
     pfs_death_events: str
     covariates: tuple[str, ...]
     subgroups: tuple[str, ...]
@@ -88,7 +93,7 @@ class ReportOptions:
             ),
             min_cell_count=int(config["min_cell_count"]),
             conf_level=float(config["conf_level"]),
-            conf_type=config["km"]["conf_type"],
+            conventions=resolve_conventions(config["conventions"], config["km"]["conf_type"]),
             pfs_death_events=config["pfs_death_events"],
             covariates=tuple(config["cox"]["covariates"]),
             subgroups=tuple(config["subgroups"]),
@@ -110,3 +115,22 @@ class ReportOptions:
             min_median_events=int(config["km"]["min_median_events"]),
             min_events_per_covariate=int(config["cox"]["min_events_per_covariate"]),
         )
+
+    @property
+    def conf_type(self) -> str:
+        """The scale of the Kaplan–Meier CIs (``log``, ``log-log`` or ``plain``)."""
+        return self.conventions.conf_type
+
+    @property
+    def ci(self) -> str:
+        """``95% CI`` at the configured ``conf_level``, for headers and captions."""
+        return f"{100 * self.conf_level:g}% CI"
+
+    @property
+    def ties(self) -> str:
+        """``Efron ties`` or ``Breslow ties``: how the Cox models of this run break ties."""
+        return self.conventions.ties_label
+
+    def label(self, variable: str) -> str:
+        """Reader's name of an ADSL flag, with this run's ``gfr_cutoff`` (:func:`rwe.labels.label`)."""
+        return label(variable, self.gfr_cutoff)

@@ -63,7 +63,7 @@ from plotnine import (
 
 from rwe.catalog import FIGURE_KINDS, SELECTION_SEED
 from rwe.derive import DAYS_PER_MONTH, KEYS
-from rwe.labels import LAB_UNIT_DISPLAY, label
+from rwe.labels import LAB_UNIT_DISPLAY
 from rwe.options import ReportOptions
 from rwe.response import CATEGORIES
 from rwe.survival import KM_CURVE_COLUMNS, km_curve, km_quantile
@@ -71,8 +71,13 @@ from rwe.survival_tables import DAY_ZERO_BIASED
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
-RESPONSE_COLOURS = dict(zip([*CATEGORIES, "NE"], ["#084594", "#2171B5", "#4292C6", "#6BAED6", "#C6DBEF", "#FDD49E",
-                                                  "#D7301F", "#BDBDBD"], strict=True))  # fmt: skip
+RESPONSE_COLOURS = dict(
+    zip(
+        [*CATEGORIES, "NE"],
+        ["#084594", "#2171B5", "#4292C6", "#6BAED6", "#C6DBEF", "#FDD49E", "#D7301F", "#BDBDBD"],
+        strict=True,
+    )
+)
 #: CTCAE v5 grade-3 thresholds of the nadir counts.
 GRADE3 = {"ANC": 1.0, "WBC": 2.0, "PLT": 50.0, "HGB": 8.0}
 
@@ -212,9 +217,16 @@ def _shared_prefix(groups: list[str]) -> tuple[str, dict[str, str]]:
     return heads.pop(), {g: g.rpartition(": ")[2] for g in groups}
 
 
-def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci_bands: bool = True,
-            p_value: float | None = None, endpoint: str = "", conf_level: float = 0.95,
-            min_cell_count: int = 0) -> ggplot:  # fmt: skip
+def km_plot(
+    curves: pd.DataFrame,
+    title: str,
+    group_label: str | None = None,
+    ci_bands: bool = True,
+    p_value: float | None = None,
+    endpoint: str = "",
+    conf_level: float = 0.95,
+    min_cell_count: int = 0,
+) -> ggplot:
     """Kaplan–Meier curves with a numbers-at-risk table aligned under the x-axis.
 
     As survminer's ``ggsurvplot(fit, risk.table = TRUE, conf.int = TRUE, surv.median.line = "hv",
@@ -261,8 +273,11 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
     for g in groups:
         curve = curves[curves["group"] == g]
         start = pd.DataFrame({"time": [0.0], "surv": [1.0], "ci_lower": [1.0], "ci_upper": [1.0]})
-        steps.append(pd.concat([start, curve[["time", "surv", "ci_lower", "ci_upper"]]],
-                               ignore_index=True).assign(group=g))  # fmt: skip
+        steps.append(
+            pd.concat(
+                [start, curve[["time", "surv", "ci_lower", "ci_upper"]]], ignore_index=True
+            ).assign(group=g)
+        )
         median = km_quantile(curve.reset_index(drop=True), 0.5)[0] if len(curve) else np.nan
         if np.isfinite(median):
             medians.append((g, median))
@@ -285,19 +300,44 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
         return [names.get(v, "") if v < 0 else f"{100 * v:.0f}" for v in values]
 
     # Invisible points fix each facet's y range (free scales).
-    frame = pd.DataFrame({"panel": ["curve", "risk", "curve", "risk"], "time": 0.0,
-                          "y": [1.02, -(len(groups) + 0.5), -0.02, 0.0]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "panel": ["curve", "risk", "curve", "risk"],
+            "time": 0.0,
+            "y": [1.02, -(len(groups) + 0.5), -0.02, 0.0],
+        }
+    )
     # Every text in one layer (one layer less to build and draw per text kind): the numbers at
     # risk in their group's colour, the heading and the log-rank p in black.
     texts = [
         risk.assign(ha="center", fontweight="normal"),
-        pd.DataFrame({"panel": ["risk"], "time": [0.0], "y": [-0.25], "label": ["Number at risk"],
-                      "group": [TEXT_KEY], "ha": ["left"], "fontweight": ["bold"]}),
-    ]  # fmt: skip
+        pd.DataFrame(
+            {
+                "panel": ["risk"],
+                "time": [0.0],
+                "y": [-0.25],
+                "label": ["Number at risk"],
+                "group": [TEXT_KEY],
+                "ha": ["left"],
+                "fontweight": ["bold"],
+            }
+        ),
+    ]
     if p_value is not None and np.isfinite(p_value):
         text = f"Log-rank p {p_label(p_value)}"
-        texts.append(pd.DataFrame({"panel": ["curve"], "time": [max_month], "y": [0.95], "label": [text],
-                                   "group": [TEXT_KEY], "ha": ["right"], "fontweight": ["normal"]}))  # fmt: skip
+        texts.append(
+            pd.DataFrame(
+                {
+                    "panel": ["curve"],
+                    "time": [max_month],
+                    "y": [0.95],
+                    "label": [text],
+                    "group": [TEXT_KEY],
+                    "ha": ["right"],
+                    "fontweight": ["normal"],
+                }
+            )
+        )
     grid = pd.DataFrame({"panel": "curve", "y": [0.25, 0.5, 0.75, 1.0]})
     plot = ggplot() + rwe_theme()
     plot += geom_hline(grid, aes(yintercept="y"), color="#e5e5e5", size=0.4)
@@ -354,7 +394,7 @@ def km_plot(curves: pd.DataFrame, title: str, group_label: str | None = None, ci
         y=f"{endpoint or 'Survival'} probability (%)",
         title=title,
         subtitle="+ censored; dashed: median"
-        + (f"; band: {round(100 * conf_level)}% CI" if ci_bands else ""),
+        + (f"; band: {100 * conf_level:g}% CI" if ci_bands else ""),
         color=group_label,
         fill=group_label,
     )
@@ -372,13 +412,14 @@ def p_label(p: float) -> str:
 
 
 #: Columns of the forest plot: name, width, and whether the column holds text (else the HRs).
+#: "HR (CI)" is headed with the configured level (:func:`forest_plot`).
 FOREST_COLUMNS = [
     ("Covariate", 2.1, True),
     ("Level", 0.75, True),
     ("N", 0.55, True),
     ("Events", 0.7, True),
     ("Hazard ratio (log scale)", 3.2, False),
-    ("HR (95% CI)", 1.6, True),
+    ("HR (CI)", 1.6, True),
     ("p", 0.8, True),
 ]
 #: Where the text columns sit on the x-axis (far from any log10 HR, so their breaks are empty).
@@ -395,11 +436,12 @@ def _log_breaks(limits) -> list[float]:
     return [np.log10(t) for t in ticks if limits[0] <= np.log10(t) <= limits[1]]
 
 
-def forest_rows(cox: pd.DataFrame) -> pd.DataFrame:
+def forest_rows(cox: pd.DataFrame, options: ReportOptions) -> pd.DataFrame:
     """The rows of a forest plot of one Cox model, as ``survminer::ggforest`` lays them out.
 
     A 0/1 term has two rows: its reference level (``no``) with its patients and events, and the
-    level ``yes`` with the HR, its CI and p; a term that is not estimable says so.
+    level ``yes`` with the HR, its CI and p; a term that is not estimable says so. Covariates
+    are named by ``options.label``.
 
     Returns
     -------
@@ -408,7 +450,7 @@ def forest_rows(cox: pd.DataFrame) -> pd.DataFrame:
     """
     rows = []
     for r in cox.to_dict("records"):
-        name = label(r["term"])
+        name = options.label(r["term"])
         estimable = not pd.isna(r["hr"])
         hr_text = _hr_text(r["hr"], r["ci_lower"], r["ci_upper"]) if estimable else "not estimable"
         p_text = p_label(r["p"]).removeprefix("= ") if estimable else ""
@@ -449,7 +491,7 @@ def _forest_texts(rows: pd.DataFrame) -> pd.DataFrame:
         "Level": (level, "left"),
         "N": (rows["n"].map(whole), "right"),
         "Events": (rows["events"].map(whole), "right"),
-        "HR (95% CI)": (rows["hr_text"], "left"),
+        "HR (CI)": (rows["hr_text"], "left"),
         "p": (rows["p_text"], "left"),
     }
     parts = [
@@ -464,12 +506,14 @@ def _forest_texts(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def forest_plot(cox: pd.DataFrame, title: str, diagnostics: pd.DataFrame | None = None) -> ggplot:
+def forest_plot(
+    cox: pd.DataFrame, title: str, options: ReportOptions, diagnostics: pd.DataFrame | None = None
+) -> ggplot:
     """Forest plot of a Cox model, as ``survminer::ggforest``: one row per level, HRs on a log axis.
 
     Columns: the covariate and its level (``no`` is the reference), patients and events per
     level among the complete cases, the HR with its CI on a log axis fitted to the intervals
-    (reference line at 1), and the HR (95% CI) and p as text beside the panel. The caption
+    (reference line at 1), and the HR (CI) and p as text beside the panel. The caption
     gives the events and patients of the model, the global likelihood-ratio p and the
     concordance (R ``summary(coxph)``), from ``cox_diagnostics.csv``.
 
@@ -480,10 +524,12 @@ def forest_plot(cox: pd.DataFrame, title: str, diagnostics: pd.DataFrame | None 
         ``n_0, events_0, n_1, events_1``.
     title : str
         Figure title.
+    options : rwe.options.ReportOptions
+        Its ``conf_level`` heads the HR column and ``label`` names the covariates.
     diagnostics : pandas.DataFrame, optional
         The rows of ``cox_diagnostics.csv`` of the same model (``statistic`` lr, concordance).
     """
-    rows = forest_rows(cox)
+    rows = forest_rows(cox, options)
     rows["y"] = np.arange(len(rows), 0, -1, dtype=float)
     forest = next(name for name, _, text in FOREST_COLUMNS if not text)
     limits = pd.concat([rows["ci_lower"], rows["ci_upper"], pd.Series([1.0])])
@@ -521,7 +567,10 @@ def forest_plot(cox: pd.DataFrame, title: str, diagnostics: pd.DataFrame | None 
     words = _forest_texts(rows).assign(y=lambda d: d["y"] - 0.12)
     plot += geom_text(words, aes("x", "y", label="label", ha="ha"), va="baseline", size=9)
     plot += facet_grid(
-        ". ~ panel", scales="free_x", space={"x": [w for _, w, _ in FOREST_COLUMNS], "y": [1]}
+        ". ~ panel",
+        scales="free_x",
+        space={"x": [w for _, w, _ in FOREST_COLUMNS], "y": [1]},
+        labeller=lambda name: f"HR ({options.ci})" if name == "HR (CI)" else name,
     )
     plot += scale_x_continuous(
         breaks=_log_breaks, labels=lambda v: [f"{10**x:g}" for x in v], expand=(0, 0)
@@ -650,19 +699,19 @@ def meta_forest_plot(meta: pd.DataFrame, title: str, min_cell_count: int = 0) ->
     return plot
 
 
-def response_groups(response: pd.DataFrame) -> list[str]:
+def response_groups(response: pd.DataFrame, options: ReportOptions) -> list[str]:
     """Row labels of a response table: ``All patients (n = 120)``, ``Second line: yes (n = 27)``."""
     names = [
-        "All patients" if v == "all" else f"{label(v)}: {'yes' if str(lv) == '1' else 'no'}"
+        "All patients" if v == "all" else f"{options.label(v)}: {'yes' if str(lv) == '1' else 'no'}"
         for v, lv in zip(response["variable"], response["level"], strict=True)
     ]
     return [f"{g} (n = {int(n)})" for g, n in zip(names, response["n_evaluable"], strict=True)]
 
 
-def response_bar_plot(response: pd.DataFrame, title: str) -> ggplot:
+def response_bar_plot(response: pd.DataFrame, title: str, options: ReportOptions) -> ggplot:
     """Best response distribution (stacked, % of evaluable) overall and by subgroup level."""
     data = response.copy()
-    data["group"] = response_groups(data)
+    data["group"] = response_groups(data, options)
     long = data.melt(
         id_vars=["group", "n_evaluable"], value_vars=CATEGORIES, var_name="category", value_name="n"
     )
@@ -683,14 +732,19 @@ def response_bar_plot(response: pd.DataFrame, title: str) -> ggplot:
     )
 
 
-def rate_plot(response: pd.DataFrame, title: str) -> ggplot:
-    """ORR and CBR with exact 95% CIs, overall and by subgroup level."""
+def rate_plot(response: pd.DataFrame, title: str, options: ReportOptions) -> ggplot:
+    """ORR and CBR with exact CIs (``options.conf_level``), overall and by subgroup level."""
     data = response.copy()
-    data["group"] = response_groups(data)
-    long = pd.concat([
-        data.assign(measure="ORR (≥ PR)", rate=data["orr"], lo=data["orr_ci_lower"], hi=data["orr_ci_upper"]),
-        data.assign(measure="CBR (≥ MR)", rate=data["cbr"], lo=data["cbr_ci_lower"], hi=data["cbr_ci_upper"]),
-    ])  # fmt: skip
+    data["group"] = response_groups(data, options)
+    long = pd.concat(
+        data.assign(
+            measure=name,
+            rate=data[rate],
+            lo=data[f"{rate}_ci_lower"],
+            hi=data[f"{rate}_ci_upper"],
+        )
+        for rate, name in (("orr", "ORR (≥ PR)"), ("cbr", "CBR (≥ MR)"))
+    )
     for col in ("rate", "lo", "hi"):
         long[col] = 100 * long[col]
     long["group"] = pd.Categorical(
@@ -705,7 +759,7 @@ def rate_plot(response: pd.DataFrame, title: str) -> ggplot:
         + scale_color_manual(values=OKABE_ITO[:2])
         + scale_y_continuous(limits=(0, 100))
         + rwe_theme()
-        + labs(x="", y="% of evaluable patients (95% CI)", title=title)
+        + labs(x="", y=f"% of evaluable patients ({options.ci})", title=title)
     )
 
 
@@ -732,8 +786,13 @@ def box_stats(values: pd.DataFrame, group_col: str, value_col: str = "nadir") ->
     return out[["test", group_col, "n", "ymin", "lower", "middle", "upper", "ymax"]]
 
 
-def nadir_plot(boxes: pd.DataFrame, group_col: str, title: str, points: pd.DataFrame | None = None,
-               note: str = "") -> ggplot:  # fmt: skip
+def nadir_plot(
+    boxes: pd.DataFrame,
+    group_col: str,
+    title: str,
+    points: pd.DataFrame | None = None,
+    note: str = "",
+) -> ggplot:
     """Boxplots of nadir counts per group, with jittered points and a dashed CTCAE grade-3 line.
 
     Parameters
@@ -768,8 +827,15 @@ def nadir_plot(boxes: pd.DataFrame, group_col: str, title: str, points: pd.DataF
     caption = "Dashed: CTCAE v5 grade 3." + (
         f" Points: {note}; boxes: all patients." if note else ""
     )
-    box = aes(x=group_col, ymin="ymin", lower="lower", middle="middle", upper="upper", ymax="ymax",
-              fill=group_col)  # fmt: skip
+    box = aes(
+        x=group_col,
+        ymin="ymin",
+        lower="lower",
+        middle="middle",
+        upper="upper",
+        ymax="ymax",
+        fill=group_col,
+    )
     plot = (
         ggplot(data)
         + geom_boxplot(box, stat="identity", alpha=0.6, width=0.6)
@@ -782,15 +848,23 @@ def nadir_plot(boxes: pd.DataFrame, group_col: str, title: str, points: pd.DataF
     )
     if points is not None and len(points):
         jitter = position_jitter(width=0.15, height=0, random_state=SELECTION_SEED)
-        plot += geom_point(points.assign(panel=panel(points)), aes(x=group_col, y="nadir"),
-                           position=jitter, size=1, alpha=0.6)  # fmt: skip
+        plot += geom_point(
+            points.assign(panel=panel(points)),
+            aes(x=group_col, y="nadir"),
+            position=jitter,
+            size=1,
+            alpha=0.6,
+        )
     return plot
 
 
 def exposure_response_plot(
-    curves: pd.DataFrame, observed: pd.DataFrame, exposure: str, title: str
+    curves: pd.DataFrame, observed: pd.DataFrame, exposure: str, title: str, ci: str
 ) -> ggplot:
-    """Fitted probability with CI band and observed proportions below/above the median exposure."""
+    """Fitted probability with CI band and observed proportions below/above the median exposure.
+
+    ``ci`` names the intervals (:attr:`rwe.options.ReportOptions.ci`, ``95% CI``).
+    """
     xlab = "Time-averaged AUC per day" if exposure == "exposure_auc" else "Starting dose (mg)"
     return (
         ggplot(curves, aes("x", "probability"))
@@ -804,8 +878,9 @@ def exposure_response_plot(
             x=xlab,
             y="Probability of the outcome",
             title=title,
-            caption="Line and band: logistic model with 95% CI. Points: observed proportion (exact 95% CI) below/above the median exposure.",
-        )  # fmt: skip
+            caption=f"Line and band: logistic model with {ci}. Points: observed proportion "
+            f"(exact {ci}) below/above the median exposure.",
+        )
     )
 
 
@@ -818,11 +893,17 @@ def swimmer_plot(data: pd.DataFrame, title: str, note: str = "") -> ggplot:
     """
     d = data.sort_values("months", kind="stable").reset_index(drop=True)
     d["row"] = np.arange(1, len(d) + 1)
-    markers = pd.concat([
-        d.dropna(subset=["response_month"]).assign(x=lambda t: t["response_month"], what="first response ≥ PR"),
-        d.dropna(subset=["progression_month"]).assign(x=lambda t: t["progression_month"], what="progression"),
-        d.dropna(subset=["death_month"]).assign(x=lambda t: t["death_month"], what="death"),
-    ])  # fmt: skip
+    markers = pd.concat(
+        [
+            d.dropna(subset=["response_month"]).assign(
+                x=lambda t: t["response_month"], what="first response ≥ PR"
+            ),
+            d.dropna(subset=["progression_month"]).assign(
+                x=lambda t: t["progression_month"], what="progression"
+            ),
+            d.dropna(subset=["death_month"]).assign(x=lambda t: t["death_month"], what="death"),
+        ]
+    )
     colours = {"first response ≥ PR": OKABE_ITO[2], "progression": OKABE_ITO[1], "death": "#000000"}
     return (
         ggplot()
@@ -934,20 +1015,31 @@ def _observed_points(models: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for m in models.dropna(subset=["slope"]).itertuples():
         for side in ("below", "above"):
-            rows.append((outcome_label(m.outcome), float(getattr(m, f"median_exposure_{side}")),
-                         getattr(m, f"observed_{side}"), getattr(m, f"observed_{side}_ci_lower"),
-                         getattr(m, f"observed_{side}_ci_upper")))  # fmt: skip
+            rows.append(
+                (
+                    outcome_label(m.outcome),
+                    float(getattr(m, f"median_exposure_{side}")),
+                    getattr(m, f"observed_{side}"),
+                    getattr(m, f"observed_{side}_ci_lower"),
+                    getattr(m, f"observed_{side}_ci_upper"),
+                )
+            )
     return pd.DataFrame(rows, columns=["outcome", "x", "rate", "lo", "hi"])
 
 
-def _curve_of(curves: pd.DataFrame, set_name: str, endpoint: str, variable: str) -> pd.DataFrame:
-    """The curves of one analysis set, endpoint and subgroup flag, labelled for the legend."""
-    part = curves[(curves["analysis_set"] == set_name) & (curves["endpoint"] == endpoint)
-                  & (curves["variable"] == variable)]  # fmt: skip
+def _curve_of(
+    curves: pd.DataFrame, set_name: str, endpoint: str, variable: str, name: str
+) -> pd.DataFrame:
+    """The curves of one analysis set, endpoint and subgroup flag (its label ``name``), for the legend."""
+    part = curves[
+        (curves["analysis_set"] == set_name)
+        & (curves["endpoint"] == endpoint)
+        & (curves["variable"] == variable)
+    ]
     if variable == "all":
         return part.assign(group="All patients")
-    return part.assign(group=np.where(part["level"].astype(str) == "1", f"{label(variable)}: yes",
-                                      f"{label(variable)}: no"))  # fmt: skip
+    yes = part["level"].astype(str) == "1"
+    return part.assign(group=np.where(yes, f"{name}: yes", f"{name}: no"))
 
 
 def _selected(patients: pd.DataFrame, max_patients: int) -> tuple[pd.DataFrame, str]:
@@ -1023,26 +1115,39 @@ def make_figures(
     for set_name in sets:
         for endpoint in ("PFS", "OS"):
             for var in ["all", *subgroups] if set_name == "all" else ["all"]:
-                part = _curve_of(curves, set_name, endpoint, var)
+                part = _curve_of(curves, set_name, endpoint, var, options.label(var))
                 sizes = group_sizes(part) if len(part) else pd.Series(dtype=int)
                 if len(sizes) < (1 if var == "all" else 2) or not big_enough(sizes):
                     continue
                 p = None
                 if var != "all":
-                    row = logrank[(logrank["analysis_set"] == set_name) & (logrank["endpoint"] == endpoint)
-                                  & (logrank["variable"] == var)]  # fmt: skip
+                    row = logrank[
+                        (logrank["analysis_set"] == set_name)
+                        & (logrank["endpoint"] == endpoint)
+                        & (logrank["variable"] == var)
+                    ]
                     p = pd.to_numeric(row["p"], errors="coerce").iloc[0] if len(row) else None
-                t = f"{endpoint}, {set_title(set_name)}" if var == "all" else \
-                    f"{endpoint} by {label(var)}, {set_title(set_name)}"  # fmt: skip
+                by = "" if var == "all" else f" by {options.label(var)}"
+                t = f"{endpoint}{by}, {set_title(set_name)}"
                 if var in DAY_ZERO_BIASED:
                     t += " (from day 0: biased by immortal time)"
-                emit(km_plot(part, t, ci_bands=ci_bands, p_value=p, endpoint=endpoint, conf_level=conf_level,
-                             min_cell_count=k),
-                     "km", f"km_{endpoint.lower()}_{stems[set_name]}_{var}", t, height=5.5)  # fmt: skip
+                plot = km_plot(
+                    part,
+                    t,
+                    ci_bands=ci_bands,
+                    p_value=p,
+                    endpoint=endpoint,
+                    conf_level=conf_level,
+                    min_cell_count=k,
+                )
+                emit(plot, "km", f"km_{endpoint.lower()}_{stems[set_name]}_{var}", t, height=5.5)
     cox = tables["cox"]
     for endpoint in ("PFS", "OS"):
-        multi = cox[(cox["analysis_set"] == "all") & (cox["endpoint"] == endpoint)
-                    & (cox["model"] == "multivariable")]  # fmt: skip
+        multi = cox[
+            (cox["analysis_set"] == "all")
+            & (cox["endpoint"] == endpoint)
+            & (cox["model"] == "multivariable")
+        ]
         if multi["hr"].notna().any():
             t = f"Multivariable Cox model of {endpoint}, all patients"
             diag = tables.get("cox_diagnostics")
@@ -1051,9 +1156,9 @@ def make_figures(
                 diag = diag[
                     same & (diag["model"] == "multivariable") & diag["term"].fillna("").eq("")
                 ]
-            height = 1.5 + 0.32 * len(forest_rows(multi))
+            height = 1.5 + 0.32 * len(forest_rows(multi, options))
             emit(
-                forest_plot(multi, t, diag),
+                forest_plot(multi, t, options, diag),
                 "forest",
                 f"forest_{endpoint.lower()}_all",
                 t,
@@ -1065,7 +1170,7 @@ def make_figures(
         ["endpoint", "term"], sort=False
     ):
         if part["hr"].notna().any():
-            t = f"{endpoint}: {label(term)}, per site and pooled"
+            t = f"{endpoint}: {options.label(term)}, per site and pooled"
             emit(
                 meta_forest_plot(part, t, k),
                 "meta",
@@ -1083,18 +1188,31 @@ def make_figures(
             continue
         height = 2 + 0.28 * len(part)
         stem = stems[set_name]
-        emit(response_bar_plot(part, f"Best response, {set_title(set_name)}"), "response", f"response_{stem}",
-             f"Best response by IMWG category, {set_title(set_name)}", height=height)  # fmt: skip
-        emit(rate_plot(part, f"ORR and CBR, {set_title(set_name)}"), "response", f"rates_{stem}",
-             f"ORR and CBR with exact {round(100 * conf_level)}% CIs, {set_title(set_name)}", height=height)  # fmt: skip
+        where = set_title(set_name)
+        emit(
+            response_bar_plot(part, f"Best response, {where}", options),
+            "response",
+            f"response_{stem}",
+            f"Best response by IMWG category, {where}",
+            height=height,
+        )
+        emit(
+            rate_plot(part, f"ORR and CBR, {where}", options),
+            "response",
+            f"rates_{stem}",
+            f"ORR and CBR with exact {options.ci}s, {where}",
+            height=height,
+        )
     nadirs = nadirs_by_patient(adsl, nadirs) if len(nadirs) else pd.DataFrame()
     if len(nadirs):
         imid = nadirs.assign(
             group=np.where(nadirs["imid_containing"] == 1, "IMiD-containing", "IMiD-free")
         )
         three = nadirs[nadirs["regimen"].isin(["Ixa-Pd", "Ixa-Rd", "Ixa-Td"])]
-        for data, col, name, title in ((imid, "group", "nadir_imid", "IMiD-containing vs IMiD-free"),
-                                       (three, "regimen", "nadir_regimen", "Ixa-Pd vs Ixa-Rd vs Ixa-Td")):  # fmt: skip
+        for data, col, name, title in (
+            (imid, "group", "nadir_imid", "IMiD-containing vs IMiD-free"),
+            (three, "regimen", "nadir_regimen", "Ixa-Pd vs Ixa-Rd vs Ixa-Td"),
+        ):
             sizes = data.groupby(col)["patient_id"].nunique()
             data = data[data[col].isin(sizes[sizes >= max(k, 1)].index)]
             if data[col].nunique() < 2:
@@ -1104,22 +1222,41 @@ def make_figures(
                 shown, note = _selected(data[KEYS].drop_duplicates(), max_patients)
                 points = data.merge(shown, on=KEYS)
             caption = f"Nadir blood counts, {title}" + (f"; points: {note}" if note else "")
-            emit(nadir_plot(box_stats(data, col), col, f"Nadir blood counts, {title}", points, note), "nadir",
-                 name, caption, height=6)  # fmt: skip
+            emit(
+                nadir_plot(box_stats(data, col), col, f"Nadir blood counts, {title}", points, note),
+                "nadir",
+                name,
+                caption,
+                height=6,
+            )
     models, preds = tables.get("exposure_response"), tables.get("exposure_curves")
     if preds is not None and len(preds) and models is not None:
         preds = preds.assign(outcome=preds["outcome"].map(outcome_label))
         rows = int(np.ceil(preds["outcome"].nunique() / 3))
-        emit(exposure_response_plot(preds, _observed_points(models), models["exposure"].iloc[0],
-                                    "Exposure–response"), "exposure", "exposure_response",
-             "Exposure–response: fitted probability and observed proportions", width=9, height=2.6 * rows + 1)  # fmt: skip
+        exposure = models["exposure"].iloc[0]
+        plot = exposure_response_plot(
+            preds, _observed_points(models), exposure, "Exposure–response", options.ci
+        )
+        title = "Exposure–response: fitted probability and observed proportions"
+        emit(plot, "exposure", "exposure_response", title, width=9, height=2.6 * rows + 1)
     if k <= 1 and len(adsl):
         shown, note = _selected(adsl, max_patients)
         months = lambda col: shown[col].astype(float) / DAYS_PER_MONTH if col in shown else np.nan  # noqa: E731
-        swim = pd.DataFrame({"months": months("last_followup_day"), "response_month": months("first_response_day"),
-                             "progression_month": months("progression_day"), "death_month": months("death_day")})  # fmt: skip
+        swim = pd.DataFrame(
+            {
+                "months": months("last_followup_day"),
+                "response_month": months("first_response_day"),
+                "progression_month": months("progression_day"),
+                "death_month": months("death_day"),
+            }
+        )
         title = "Time on study with first response, progression and death"
-        emit(swimmer_plot(swim, "Time on study", note), "swimmer", "swimmer_all",
-             title + (f": {note}" if note else ""), height=swimmer_height(len(swim)))  # fmt: skip
+        emit(
+            swimmer_plot(swim, "Time on study", note),
+            "swimmer",
+            "swimmer_all",
+            title + (f": {note}" if note else ""),
+            height=swimmer_height(len(swim)),
+        )
     save_all(jobs, workers)
     return pd.DataFrame(written, columns=["name", "kind", "section", "file", "title"])

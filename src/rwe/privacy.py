@@ -784,7 +784,10 @@ def _as_numbers(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def suppress_tables(
-    tables: Mapping[str, pd.DataFrame], k: int, published_reference: str | None = None
+    tables: Mapping[str, pd.DataFrame],
+    k: int,
+    published_reference: str | None = None,
+    gfr_cutoff: float | None = None,
 ) -> dict[str, pd.DataFrame]:
     """Suppress every output table; the published comparison from the suppressed tables.
 
@@ -798,6 +801,9 @@ def suppress_tables(
         The report's ``published_reference``: this run's column of ``published_comparison``
         is rebuilt from the suppressed tables, so that a rate of a small group hidden there
         (an ORR of 2 of 20) is hidden here too. Without it, only its counts are checked.
+    gfr_cutoff : float, optional
+        The run's ``gfr_cutoff`` (its labels name the rows of ``published_comparison``);
+        needed with ``published_reference``.
 
     Returns
     -------
@@ -808,7 +814,9 @@ def suppress_tables(
     comparison = out.get("published_comparison")
     if k > 1 and published_reference and comparison is not None and len(comparison):
         shown = {name: _as_numbers(frame) for name, frame in out.items()}
-        again = published_comparison(shown, published_reference).drop_duplicates("quantity")
+        # Only this_run is read, which the confidence level does not change.
+        again = published_comparison(shown, published_reference, 0.95, gfr_cutoff)
+        again = again.drop_duplicates("quantity")
         rebuilt = again.set_index("quantity")["this_run"].reindex(comparison["quantity"])
         lost = rebuilt.isna().to_numpy() & comparison["this_run"].notna().to_numpy()
         lost &= comparison["quantity"].isin(again["quantity"]).to_numpy()

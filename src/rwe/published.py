@@ -109,7 +109,7 @@ def _p(values: dict, key: str = "p") -> tuple[float, str]:
 
 
 def published_comparison(
-    tables: dict[str, pd.DataFrame], reference: str = "zhou_2026", conf_level: float = 0.95
+    tables: dict[str, pd.DataFrame], reference: str, conf_level: float, gfr_cutoff: float
 ) -> pd.DataFrame:
     """Put the published estimates of ``reference`` next to this run's.
 
@@ -122,6 +122,8 @@ def published_comparison(
         Key of ``published.yaml``.
     conf_level : float
         The run's confidence level: significance at 1 − ``conf_level``.
+    gfr_cutoff : float
+        The run's ``gfr_cutoff``, shown in the label of ``gfr_le70``.
 
     Returns
     -------
@@ -168,6 +170,14 @@ def published_comparison(
         )
 
     everyone = {"analysis_set": "all"}
+
+    def defined_otherwise(flag: str) -> str:
+        """A note when this run's flag is not the paper's (another ``gfr_cutoff``)."""
+        paper = ref.get("gfr_cutoff")
+        if flag != "gfr_le70" or paper is None or float(paper) == float(gfr_cutoff):
+            return ""
+        return f"the paper's flag is {label(flag, paper)}"
+
     add("patients", "n", ref["n"], _one(t["baseline"], "n", **everyone, variable="patients"))
     add(
         "male",
@@ -183,7 +193,7 @@ def published_comparison(
     )
     for flag in ("triple_class_refractory", "high_risk_cyto", "second_line", "emd"):
         add(
-            label(flag),
+            label(flag, gfr_cutoff),
             "%",
             base[flag]["percent"],
             _one(t["baseline"], "percent", **everyone, variable=flag, level="1"),
@@ -262,10 +272,11 @@ def published_comparison(
             }
             hr = _one(t["cox"], "hr", **where)
             add(
-                f"{endpoint.upper()} HR, {label(term)} (multivariable)",
+                f"{endpoint.upper()} HR, {label(term, gfr_cutoff)} (multivariable)",
                 "HR",
                 est["hr"],
                 hr,
+                defined_otherwise(term),
                 published_ci=est["ci"],
                 this_run_ci=tuple(_one(t["cox"], c, **where) for c in ("ci_lower", "ci_upper")),
                 p=(est["p"], _one(t["cox"], "p", **where)),
@@ -285,11 +296,18 @@ def published_comparison(
             hr = _one(t["cox"], "hr", **everyone, endpoint=e, model="univariable", term=flag)
             run = [_one(t["km_medians"], "median", **where, level=level) for level in ("1", "0")]
             add(
-                f"{e} log-rank p, {label(flag)}",
+                f"{e} log-rank p, {label(flag, gfr_cutoff)}",
                 "p",
                 np.nan,
                 np.nan,
-                "direction: the paper's medians, this run's univariable HR",
+                "; ".join(
+                    n
+                    for n in (
+                        "direction: the paper's medians, this run's univariable HR",
+                        defined_otherwise(flag),
+                    )
+                    if n
+                ),
                 p=(values[f"{endpoint}_p"], _one(t["logrank"], "p", **where)),
                 direction=(
                     medians[1] - medians[0] if medians else np.nan,

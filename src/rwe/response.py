@@ -16,8 +16,20 @@ from scipy import special
 from rwe.derive import subgroup_levels
 
 CATEGORIES = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"]
-RESPONSE_COLUMNS = ["analysis_set", "variable", "level", "n_evaluable", *CATEGORIES, "NE", "orr", "orr_ci_lower",
-                    "orr_ci_upper", "cbr", "cbr_ci_lower", "cbr_ci_upper"]  # fmt: skip
+RESPONSE_COLUMNS = [
+    "analysis_set",
+    "variable",
+    "level",
+    "n_evaluable",
+    *CATEGORIES,
+    "NE",
+    "orr",
+    "orr_ci_lower",
+    "orr_ci_upper",
+    "cbr",
+    "cbr_ci_lower",
+    "cbr_ci_upper",
+]
 RESPONSE_TEST_COLUMNS = [
     "analysis_set",
     "variable",

@@ -8,9 +8,13 @@ import pandas as pd
 #: CTCAE v5 terms counted as hematologic (Blood and lymphatic system disorders, and the
 #: Investigations "count decreased" terms).
 HEMATOLOGIC_TERMS = (
-    "Anemia", "Neutrophil count decreased", "Platelet count decreased",
-    "White blood cell decreased", "Lymphocyte count decreased", "Febrile neutropenia",
-)  # fmt: skip
+    "Anemia",
+    "Neutrophil count decreased",
+    "Platelet count decreased",
+    "White blood cell decreased",
+    "Lymphocyte count decreased",
+    "Febrile neutropenia",
+)
 
 #: CTCAE v5 grading of blood counts: (term, test, [(upper bound exclusive, grade), ...]) with
 #: the lower limits of normal ANC 1.8, PLT 150, WBC 4.0 (10^9/L) and HGB 12 g/dL.
@@ -104,11 +108,19 @@ def grade_from_labs(adlb: pd.DataFrame) -> pd.DataFrame:
         at_worst = grade == worst.reindex(patient).to_numpy()
         first = pd.Series(day[at_worst]).groupby(patient[at_worst], sort=False).min()
         keys = part[["site", "patient_id"]].astype(object).drop_duplicates()
-        parts.append(pd.DataFrame({
-            "site": keys["site"].to_numpy(), "patient_id": keys["patient_id"].to_numpy(),
-            "term": term, "grade": worst.to_numpy(), "onset_day": first.reindex(worst.index).to_numpy().astype(np.int64),
-            "category": "hematologic", "source": "labs",
-        }))  # fmt: skip
+        parts.append(
+            pd.DataFrame(
+                {
+                    "site": keys["site"].to_numpy(),
+                    "patient_id": keys["patient_id"].to_numpy(),
+                    "term": term,
+                    "grade": worst.to_numpy(),
+                    "onset_day": first.reindex(worst.index).to_numpy().astype(np.int64),
+                    "category": "hematologic",
+                    "source": "labs",
+                }
+            )
+        )
     if not parts:
         return pd.DataFrame([], columns=ADAE_COLUMNS)
     return pd.concat(parts, ignore_index=True)
@@ -243,10 +255,14 @@ def patient_nadirs(
     cells = np.flatnonzero(first < len(adlb))
     cells = cells[np.argsort(first[cells], kind="stable")]
     s, p, t = np.unravel_index(cells, shape)
-    return pd.DataFrame({
-        "site": np.asarray(sites, dtype=object)[s], "patient_id": np.asarray(patients, dtype=object)[p],
-        "test": np.asarray(tests, dtype=object)[t], "nadir": nadir[cells],
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "site": np.asarray(sites, dtype=object)[s],
+            "patient_id": np.asarray(patients, dtype=object)[p],
+            "test": np.asarray(tests, dtype=object)[t],
+            "nadir": nadir[cells],
+        }
+    )
 
 
 def per_patient(table: pd.DataFrame, patients: pd.DataFrame, column: str) -> np.ndarray:
@@ -346,26 +362,44 @@ def adverse_event_table(
     columns = [*AE_COLUMNS, "source", "note"]
     if ae.empty:
         return pd.DataFrame(columns=columns)
-    source = {"hematologic": HEMATOLOGIC_SOURCE_LABEL[hematologic_source],
-              "non-hematologic": "reported"}  # fmt: skip
+    source = {
+        "hematologic": HEMATOLOGIC_SOURCE_LABEL[hematologic_source],
+        "non-hematologic": "reported",
+    }
     worst = worst_grades(ae)
     rows = []
     for name, adsl in sets.items():
         n_total = len(adsl)
         patients = adsl[["site", "patient_id", "pn_baseline_grade"]]
         in_set = worst.merge(patients, on=["site", "patient_id"])
-        blocks = [(cat, term, g, source[cat], "")
-                  for (cat, term), g in in_set.groupby(["category", "term"])]  # fmt: skip
+        blocks = [
+            (cat, term, g, source[cat], "")
+            for (cat, term), g in in_set.groupby(["category", "term"])
+        ]
         for cat in ("hematologic", "non-hematologic"):
             part = in_set[in_set["category"] == cat].groupby(["site", "patient_id"])["grade"].max()
             blocks.append((cat, f"any {cat}", part.to_frame(), source[cat], ""))
         pn = in_set[in_set["term"] == PN_TERM]
         worse = pn[pn["grade"] > pn["pn_baseline_grade"].fillna(0)]
-        blocks.append(("non-hematologic", PN_WORSENED, worse, "reported",
-                       "on-treatment grade above pn_baseline_grade (blank baseline read as 0)"))  # fmt: skip
+        blocks.append(
+            (
+                "non-hematologic",
+                PN_WORSENED,
+                worse,
+                "reported",
+                "on-treatment grade above pn_baseline_grade (blank baseline read as 0)",
+            )
+        )
         baseline = patients.rename(columns={"pn_baseline_grade": "grade"}).fillna({"grade": 0})
-        blocks.append(("non-hematologic", PN_BASELINE, baseline, "pn_baseline_grade",
-                       "pre-existing before day 0, not an adverse event"))  # fmt: skip
+        blocks.append(
+            (
+                "non-hematologic",
+                PN_BASELINE,
+                baseline,
+                "pn_baseline_grade",
+                "pre-existing before day 0, not an adverse event",
+            )
+        )
         for cat, term, g, src, note in blocks:
             for group, lowest in GRADE_GROUPS.items():
                 n = int((g["grade"] >= lowest).sum())

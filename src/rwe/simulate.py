@@ -25,19 +25,35 @@ RESPONSE_ORDER = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"]
 # Regimen mix of Zhou et al.: the nine patients outside the five named regimens were on
 # Ixa-Cd, Ixa-Dd or Ixa-Ed.
 REGIMEN_SHARES = {
-    "Ixa-Rd": 59, "Ixa-Pd": 24, "Ixa-Td": 12, "Ixa-d": 15, "Ixa": 7,
-    "Ixa-Cd": 4, "Ixa-Dd": 3, "Ixa-Ed": 2,
-}  # fmt: skip
+    "Ixa-Rd": 59,
+    "Ixa-Pd": 24,
+    "Ixa-Td": 12,
+    "Ixa-d": 15,
+    "Ixa": 7,
+    "Ixa-Cd": 4,
+    "Ixa-Dd": 3,
+    "Ixa-Ed": 2,
+}
 
 # Log hazard ratios of the data-generating model. PFS/OS effects of GFR <= 70 and triple-class
 # refractory disease are the published multivariable estimates; the others are modest effects
 # consistent with the univariable results in the paper.
-PFS_LOG_HR = {"gfr_le70": np.log(2.11), "triple_class_refractory": np.log(1.6),
-              "emd": np.log(1.4), "high_risk_cyto": np.log(1.5), "age_ge80": 0.0,
-              "responder": np.log(0.35)}  # fmt: skip
-OS_LOG_HR = {"gfr_le70": np.log(5.0), "triple_class_refractory": np.log(9.0),
-             "emd": np.log(1.6), "high_risk_cyto": np.log(1.5), "age_ge80": np.log(3.0),
-             "responder": np.log(0.5)}  # fmt: skip
+PFS_LOG_HR = {
+    "gfr_le70": np.log(2.11),
+    "triple_class_refractory": np.log(1.6),
+    "emd": np.log(1.4),
+    "high_risk_cyto": np.log(1.5),
+    "age_ge80": 0.0,
+    "responder": np.log(0.35),
+}
+OS_LOG_HR = {
+    "gfr_le70": np.log(5.0),
+    "triple_class_refractory": np.log(9.0),
+    "emd": np.log(1.6),
+    "high_risk_cyto": np.log(1.5),
+    "age_ge80": np.log(3.0),
+    "responder": np.log(0.5),
+}
 
 # Nadir medians (10^9/L) by regimen (Zhou et al. Figures 6-7); IMiD-free regimens share one.
 # Nominal medians of the generating model relative to the published ones: the adjustments below
@@ -201,9 +217,12 @@ def simulate_best_response(df: pd.DataFrame, rng: np.random.Generator) -> pd.Ser
     evaluable = np.setdiff1d(np.arange(n), ne)
     cr_total = resp["all"]["CR"]
     shares = {
-        "sCR": 2, "CR": cr_total - 2, "VGPR": resp["all"]["VGPR"], "PR": resp["all"]["PR"],
+        "sCR": 2,
+        "CR": cr_total - 2,
+        "VGPR": resp["all"]["VGPR"],
+        "PR": resp["all"]["PR"],
         "MR": resp["all"]["MR"],
-    }  # fmt: skip
+    }
     rest = resp["evaluable"] - sum(shares.values())
     shares["SD"] = round(rest * 0.55)
     shares["PD"] = rest - shares["SD"]
@@ -476,14 +495,26 @@ def simulate_adverse_events(
     for term, (a, b, grades, probs) in nonheme.items():
         hit = rng.random(n) < logit(a + b * exposure)
         for i in np.flatnonzero(hit):
-            rows.append((patients["patient_id"].iloc[i], term, int(rng.choice(grades, p=probs)),
-                         int(rng.integers(7, 200))))  # fmt: skip
+            rows.append(
+                (
+                    patients["patient_id"].iloc[i],
+                    term,
+                    int(rng.choice(grades, p=probs)),
+                    int(rng.integers(7, 200)),
+                )
+            )
     # Peripheral neuropathy: 27 grade 1 and 6 grade 2 among 126, more often in those with PN.
     pn = rng.random(n) < np.where(patients["pn_baseline_grade"] > 0, 0.45, 0.2)
     for i in np.flatnonzero(pn):
         grade = int(rng.choice([1, 2, 3], p=[0.8, 0.17, 0.03]))
-        rows.append((patients["patient_id"].iloc[i], "Peripheral sensory neuropathy", grade,
-                     int(rng.integers(30, 300))))  # fmt: skip
+        rows.append(
+            (
+                patients["patient_id"].iloc[i],
+                "Peripheral sensory neuropathy",
+                grade,
+                int(rng.integers(30, 300)),
+            )
+        )
     ae = pd.DataFrame(rows, columns=["patient_id", "term", "grade", "onset_day"])
     last = patients.set_index("patient_id")["last_followup_day"]
     ae["onset_day"] = np.minimum(ae["onset_day"], ae["patient_id"].map(last)).astype(int)

@@ -46,7 +46,7 @@ def _rows(table: pd.DataFrame | None, **match) -> pd.DataFrame:
     return table[mask]
 
 
-def _sparse_levels(km_medians, analysis_set, endpoint, term, min_events) -> str:
+def _sparse_levels(km_medians, analysis_set, endpoint, term, min_events, gfr_cutoff) -> str:
     """``sparse: 4 events with Triple-class refractory`` when a level of ``term`` has few events."""
     levels = _rows(km_medians, analysis_set=analysis_set, endpoint=endpoint, variable=term)
     sparse = []
@@ -54,7 +54,7 @@ def _sparse_levels(km_medians, analysis_set, endpoint, term, min_events) -> str:
         events = _number(r.get("events"))
         if events is not None and events < min_events:
             which = "with" if str(r["level"]) == "1" else "without"
-            sparse.append(f"{int(events)} events {which} {label(term)}")
+            sparse.append(f"{int(events)} events {which} {label(term, gfr_cutoff)}")
     return f"sparse: {', '.join(sparse)}" if sparse else ""
 
 
@@ -109,8 +109,9 @@ def _few_per_covariate(events, covariates: int, threshold: int) -> str:
 def key_results(
     tables: dict[str, pd.DataFrame],
     covariates: list[str],
-    min_events_per_covariate: int = 10,
-    min_median_events: int = 10,
+    min_events_per_covariate: int,
+    min_median_events: int,
+    gfr_cutoff: float,
     analysis_set: str = "all",
 ) -> pd.DataFrame:
     """Every prespecified estimate of ``analysis_set``, with its CI, p and fragility flag.
@@ -124,6 +125,8 @@ def key_results(
         The multivariable Cox covariates (config ``cox.covariates``), in order.
     min_events_per_covariate, min_median_events : int
         Config ``cox.min_events_per_covariate`` and ``km.min_median_events``.
+    gfr_cutoff : float
+        Config ``gfr_cutoff`` (the label of ``gfr_le70``).
     analysis_set : str
         The set reported.
 
@@ -172,10 +175,10 @@ def key_results(
             flags = [
                 _not_estimable(r["hr"], r.get("note")),
                 _few_per_covariate(r["events"], fitted, min_events_per_covariate),
-                _sparse_levels(km, analysis_set, endpoint, term, min_median_events),
+                _sparse_levels(km, analysis_set, endpoint, term, min_median_events, gfr_cutoff),
             ]
             values = (r["hr"], r["ci_lower"], r["ci_upper"], r["p"])
-            name = f"{label(term)}, HR (multivariable)"
+            name = f"{label(term, gfr_cutoff)}, HR (multivariable)"
             out.add("cox", name, values, "HR", endpoint, (r["n"], r["events"]), flags)
     for r in _rows(tables.get("landmark"), **one, level="all").to_dict("records"):
         flags = [

@@ -98,10 +98,11 @@ LEVEL_LABELS = {
 UNKNOWN = "Unknown"
 
 
-def baseline_label(variable: str, gfr_cutoff: float = 70) -> str:
+def baseline_label(variable: str, gfr_cutoff: float) -> str:
     """Reader's label of a baseline variable, with its unit and the configured GFR cutoff."""
-    text = BASELINE_LABELS.get(variable) or label(variable)
-    return text.format(gfr_cutoff=_number_text(gfr_cutoff))
+    if variable in BASELINE_LABELS:
+        return BASELINE_LABELS[variable].format(gfr_cutoff=_number_text(gfr_cutoff))
+    return label(variable, gfr_cutoff)
 
 
 def _level(value) -> str:
@@ -223,7 +224,7 @@ def baseline_cell(row: dict) -> str:
     return f"{int(row['n'])} ({_percent_text(row['percent'])})"
 
 
-def baseline_display(baseline: pd.DataFrame, gfr_cutoff: float = 70) -> pd.DataFrame:
+def baseline_display(baseline: pd.DataFrame, gfr_cutoff: float) -> pd.DataFrame:
     """The baseline table laid out for a manuscript, one column per analysis set.
 
     Parameters

@@ -35,8 +35,7 @@ from rwe.units import harmonise_lab_units
 
 REGIMENS = ("Ixa-Rd", "Ixa-Pd", "Ixa-Td", "Ixa-Dd", "Ixa-Ed", "Ixa-Cd", "Ixa-d", "Ixa")
 RESPONSES = ("sCR", "CR", "VGPR", "PR", "MR", "SD", "PD", "NE")
-LAB_TESTS = ("WBC", "ANC", "HGB", "PLT", "SPEP_M", "UPEP_M", "FLC_involved", "FLC_ratio", "IFE",
-             "BMPC")  # fmt: skip
+LAB_TESTS = tuple("WBC ANC HGB PLT SPEP_M UPEP_M FLC_involved FLC_ratio IFE BMPC".split())
 GFR_RANGE = (0.0, 200.0)
 
 #: Words (compared case-insensitively) that mean a missing value in identifier, day and number
@@ -54,38 +53,52 @@ MOST_SHOWN_CHARS = 24
 #: with its separators removed (``patientname``, ``geburtsdatum``, ``hospitalno``)...
 IDENTIFIER_STEMS = (
     # names
-    "name", "vorname", "nachname", "nombre", "apellido", "cognome", "prenom", "surname",
-    "forename", "initials", "initialen", "voornaam", "achternaam",
+    *(
+        """
+            name vorname nachname nombre apellido cognome prenom surname forename initials
+            initialen voornaam achternaam
+        """.split()
+    ),
     # record and personal numbers
-    "mrn", "medicalrecord", "recordnumber", "recordno", "recordnr", "hospitalno", "hospitalnum",
-    "hospitalnr", "hospitalid", "chartno", "chartnum", "patientno", "patientnum", "patientnr",
-    "patnr", "patientennummer", "patientenid", "fallnummer", "fallnr", "aufnahmenummer", "kisnr",
-    "caseno", "casenum", "nhsno", "nhsnum", "socialsecurity", "sozialversicherung",
-    "versichertennummer", "versicherungsnummer", "insurance", "krankenkasse", "historiaclinica",
-    "numerohistoria", "expediente", "dossier", "personnummer", "passport", "reisepass",
-    "nationalid", "codicefiscale", "identitynumber", "ausweis", "svnr",
+    *(
+        """
+            mrn medicalrecord recordnumber recordno recordnr hospitalno hospitalnum hospitalnr
+            hospitalid chartno chartnum patientno patientnum patientnr patnr patientennummer
+            patientenid fallnummer fallnr aufnahmenummer kisnr caseno casenum nhsno nhsnum
+            socialsecurity sozialversicherung versichertennummer versicherungsnummer insurance
+            krankenkasse historiaclinica numerohistoria expediente dossier personnummer passport
+            reisepass nationalid codicefiscale identitynumber ausweis svnr
+        """.split()
+    ),
     # e-mail
-    "email", "mail", "courriel", "correo",
+    *"email mail courriel correo".split(),
     # phone
-    "phone", "telefon", "teleph", "mobil", "movil", "handynummer", "cellular",
+    *"phone telefon teleph mobil movil handynummer cellular".split(),
     # address
-    "address", "adress", "anschrift", "direccion", "indirizzo", "street", "strasse", "wohnort",
-    "postcode", "postalcode", "zipcode", "postleitzahl", "codigopostal", "codepostal",
+    *(
+        """
+            address adress anschrift direccion indirizzo street strasse wohnort postcode
+            postalcode zipcode postleitzahl codigopostal codepostal
+        """.split()
+    ),
     # date of birth
-    "birth", "geburt", "gebdat", "nacimiento", "naissance", "nascita", "nascimento", "geboorte",
-    "fodelse",
-)  # fmt: skip
+    *"birth geburt gebdat nacimiento naissance nascita nascimento geboorte fodelse".split(),
+)
 #: ...and short words that are identifiers only as a whole word of the name (``nom``,
 #: ``tel``), since they occur inside harmless words (``nominal``, ``hotel``).
-IDENTIFIER_WORDS = frozenset({
-    "nom", "nome", "naam", "initial", "ssn", "nhs", "nhi", "ahv", "nir", "bsn", "cpr", "dni",
-    "nif", "nss", "ipp", "nhc", "tel", "tlf", "fax", "handy", "portable", "city",
-    "town", "ort", "ville", "ciudad", "citta", "stadt", "zip", "plz", "dob", "ddn", "gebdatum",
-})  # fmt: skip
+IDENTIFIER_WORDS = frozenset(
+    """
+        nom nome naam initial ssn nhs nhi ahv nir bsn cpr dni nif nss ipp nhc tel tlf fax handy
+        portable city town ort ville ciudad citta stadt zip plz dob ddn gebdatum
+    """.split()
+)
 #: Words naming a record kept at a hospital; with a number word they are a record number
 #: (``hospital_no``, ``case_id``, ``Fall-Nr``).
-RECORD_WORDS = frozenset({"hospital", "klinik", "clinic", "kis", "record", "chart", "case",
-                          "fall", "akte", "patient", "pat", "admission", "encounter"})  # fmt: skip
+RECORD_WORDS = frozenset(
+    """
+        hospital klinik clinic kis record chart case fall akte patient pat admission encounter
+    """.split()
+)
 NUMBER_WORDS = frozenset({"no", "nr", "num", "number", "nummer", "numero", "id", "ident"})
 #: Column names that look like calendar dates (as a word, or ``...date`` / ``...datum``).
 DATE_WORDS = frozenset({"date", "datum", "dt", "fecha"})
@@ -106,9 +119,11 @@ IDENTIFYING_VALUES = {
         r"déc|ene|abr|ago|dic)[a-zé]*\.?\s*\d{2,4}\b",
         re.IGNORECASE,
     ),
-    "a phone number": re.compile(r"(\+|\b00)\d[\d ()/.-]{6,}\d|\b\d{2,5}[ ()/.-]+\d{3,}[ /.-]+\d{2,}\b"),
+    "a phone number": re.compile(
+        r"(\+|\b00)\d[\d ()/.-]{6,}\d|\b\d{2,5}[ ()/.-]+\d{3,}[ /.-]+\d{2,}\b"
+    ),
     "a record number": re.compile(r"[^\W\d_].*\d{5,}|\d{5,}.*[^\W\d_]"),
-}  # fmt: skip
+}
 #: In a free-text column of the contract (an AE term, a unit) any run of five digits is a
 #: record or phone number: no CTCAE term or unit has one.
 DIGIT_RUN = re.compile(r"\d{5,}")
@@ -244,8 +259,13 @@ class Field:
         """Describe what the column holds, for messages."""
         if self.codes is not None:
             return "one of " + ", ".join(str(c) for c in self.codes)
-        what = {"int": "a whole number", "float": "a number", "text": "text", "id": "an id",
-                "code": "a code"}[self.kind]  # fmt: skip
+        what = {
+            "int": "a whole number",
+            "float": "a number",
+            "text": "text",
+            "id": "an id",
+            "code": "a code",
+        }[self.kind]
         if self.low is not None and self.high is not None:
             what += f" from {self.low:g} to {self.high:g}"
         elif self.low is not None:
@@ -311,7 +331,7 @@ def contract(
             _day("last_followup_day", nullable=False),
             Field("exposure_auc", "float", required=False, nullable=True, low=0),
             _day("end_of_treatment_day", required=False),
-        ],  # fmt: skip
+        ],
         "responses": [
             Field("patient_id", "id"),
             _day("day", nullable=False),
@@ -345,20 +365,44 @@ def check_columns(
             continue
         kind = identifier_kind(col)
         if kind == "identifier":
-            problems.append(Problem(label, None, col, "looks like a direct identifier (a name, "
-                                    "record number, e-mail, phone, address or date of birth) and "
-                                    "is never accepted, even with allow_extra_columns; remove the "
-                                    "column from the extract"))  # fmt: skip
+            problems.append(
+                Problem(
+                    label,
+                    None,
+                    col,
+                    "looks like a direct identifier (a name, "
+                    "record number, e-mail, phone, address or date of birth) and "
+                    "is never accepted, even with allow_extra_columns; remove the "
+                    "column from the extract",
+                )
+            )
         elif kind == "date":
-            problems.append(Problem(label, None, col, "looks like a calendar date and is never "
-                                    "accepted; give days from day 0 instead"))  # fmt: skip
+            problems.append(
+                Problem(
+                    label,
+                    None,
+                    col,
+                    "looks like a calendar date and is never "
+                    "accepted; give days from day 0 instead",
+                )
+            )
         elif not allow_extra_columns:
-            problems.append(Problem(label, None, col, "is not part of the input contract; remove "
-                                    "it or set allow_extra_columns: true in the config"))  # fmt: skip
+            problems.append(
+                Problem(
+                    label,
+                    None,
+                    col,
+                    "is not part of the input contract; remove "
+                    "it or set allow_extra_columns: true in the config",
+                )
+            )
     for f in fields:
         if f.required and f.name not in table.columns:
-            problems.append(Problem(label, None, f.name, f"required column is missing (expected "
-                                    f"{f.expected()})"))  # fmt: skip
+            problems.append(
+                Problem(
+                    label, None, f.name, f"required column is missing (expected {f.expected()})"
+                )
+            )
     return problems
 
 
@@ -371,8 +415,15 @@ def check_date_values(table: pd.DataFrame, label: str) -> list[Problem]:
         hits = _text_mask(table[col], lambda v: v.astype(str).str.match(DATE_VALUE_PATTERN))
         if hits.any():
             rows = table.loc[hits, "_row"].tolist()
-            problems.append(Problem(label, rows[0], col, f"holds calendar dates on {len(rows)} "
-                                    f"row(s) ({_rows(rows)}); give days from day 0 instead"))  # fmt: skip
+            problems.append(
+                Problem(
+                    label,
+                    rows[0],
+                    col,
+                    f"holds calendar dates on {len(rows)} "
+                    f"row(s) ({_rows(rows)}); give days from day 0 instead",
+                )
+            )
     return problems
 
 
@@ -424,8 +475,14 @@ def parse_types(
         codes, parsed, bad_value = _parse_distinct(raw, f.kind)
         if bad_value.any():
             for idx in np.flatnonzero(np.append(bad_value, False)[codes]):
-                problems.append(Problem(label, int(table["_row"].iloc[idx]), f.name,
-                                        f"expected {f.expected()}{shown(raw.iloc[idx])}"))  # fmt: skip
+                problems.append(
+                    Problem(
+                        label,
+                        int(table["_row"].iloc[idx]),
+                        f.name,
+                        f"expected {f.expected()}{shown(raw.iloc[idx])}",
+                    )
+                )
         typed[f.name] = pd.Series(_spread(parsed, codes, f.kind), index=table.index, name=f.name)
     return typed, problems
 
@@ -473,8 +530,9 @@ def domain_schema(fields: list[Field]) -> pa.DataFrameSchema:
             high = np.inf if f.high is None else f.high
             checks.append(pa.Check.in_range(low, high, error=f"expected {f.expected()}"))
         dtype = {"int": "Int64", "float": "float64"}.get(f.kind, object)
-        columns[f.name] = pa.Column(dtype, checks=checks, nullable=f.nullable, unique=f.unique,
-                                    required=False, coerce=False)  # fmt: skip
+        columns[f.name] = pa.Column(
+            dtype, checks=checks, nullable=f.nullable, unique=f.unique, required=False, coerce=False
+        )
     return pa.DataFrameSchema(columns, strict=False)
 
 
@@ -546,8 +604,10 @@ def _domain_failures(f: Field, column: pd.DataFrame) -> dict[int, str]:
             elif case.check == "field_uniqueness":
                 message = "duplicate patient_id: the same id is on more than one row"
             elif f.name in DAY_NAMES and _looks_like_yyyymmdd(case.failure_case):
-                message = (f"looks like a calendar date (YYYYMMDD), not a day; expected days "
-                           f"from day 0 ({f.expected()})")  # fmt: skip
+                message = (
+                    f"looks like a calendar date (YYYYMMDD), not a day; expected days "
+                    f"from day 0 ({f.expected()})"
+                )
             else:
                 message = f"{case.check}{'' if f.kind == 'id' else shown(case.failure_case)}"
             messages.setdefault(int(case.index), message)
@@ -615,9 +675,16 @@ def check_identifying_values(table: pd.DataFrame, fields: list[Field], label: st
         found.append(None)
         rows = table["_row"].to_numpy()
         for i in np.flatnonzero([found[c] is not None for c in codes]):
-            problems.append(Problem(label, int(rows[i]), col, f"looks like {found[codes[i]]} "
-                                    "(identifying data never leaves the site; the value is not "
-                                    "shown): remove it or code it"))  # fmt: skip
+            problems.append(
+                Problem(
+                    label,
+                    int(rows[i]),
+                    col,
+                    f"looks like {found[codes[i]]} "
+                    "(identifying data never leaves the site; the value is not "
+                    "shown): remove it or code it",
+                )
+            )
     return problems
 
 
@@ -644,9 +711,16 @@ def check_duplicate_rows(table: pd.DataFrame, label: str) -> list[Problem]:
         key = key * (len(values) + 1) + (codes.astype(np.int64) + 1)
     else:
         repeated = pd.Series(key).duplicated().to_numpy()
-    return [Problem(label, int(r), None, "repeats an earlier row exactly (every column the same): "
-                    "remove the copy, or the same record is counted twice")
-            for r in table["_row"].to_numpy()[repeated]]  # fmt: skip
+    return [
+        Problem(
+            label,
+            int(r),
+            None,
+            "repeats an earlier row exactly (every column the same): "
+            "remove the copy, or the same record is counted twice",
+        )
+        for r in table["_row"].to_numpy()[repeated]
+    ]
 
 
 def check_patient_logic(patients: pd.DataFrame, label: str) -> list[Problem]:
@@ -662,22 +736,41 @@ def check_patient_logic(patients: pd.DataFrame, label: str) -> list[Problem]:
     for col in ("progression_day", "last_assessment_day", "death_day", "end_of_treatment_day"):
         if col in p.columns and "last_followup_day" in p.columns:
             bad = (p[col] > p["last_followup_day"]).fillna(False)
-            problems += [Problem(label, int(r), col, "is after last_followup_day (last follow-up "
-                                 "must be on or after every other day in the row)")
-                         for r in p.loc[bad, "_row"]]  # fmt: skip
+            problems += [
+                Problem(
+                    label,
+                    int(r),
+                    col,
+                    "is after last_followup_day (last follow-up "
+                    "must be on or after every other day in the row)",
+                )
+                for r in p.loc[bad, "_row"]
+            ]
     if {"death_day", "progression_day"} <= set(p.columns):
         bad = (p["death_day"] < p["progression_day"]).fillna(False)
-        problems += [Problem(label, int(r), "death_day", "death is before progression_day")
-                     for r in p.loc[bad, "_row"]]  # fmt: skip
+        problems += [
+            Problem(label, int(r), "death_day", "death is before progression_day")
+            for r in p.loc[bad, "_row"]
+        ]
     if {"death_day", "death_cause"} <= set(p.columns):
         bad = p["death_cause"].notna() & p["death_day"].isna()
-        problems += [Problem(label, int(r), "death_cause", "a cause of death is given but "
-                             "death_day is blank") for r in p.loc[bad, "_row"]]  # fmt: skip
+        problems += [
+            Problem(
+                label, int(r), "death_cause", "a cause of death is given but death_day is blank"
+            )
+            for r in p.loc[bad, "_row"]
+        ]
     if {"last_assessment_day", "progression_day"} <= set(p.columns):
         bad = (p["last_assessment_day"] < p["progression_day"]).fillna(False)
-        problems += [Problem(label, int(r), "last_assessment_day", "is before progression_day "
-                             "(progression is itself a disease assessment)")
-                     for r in p.loc[bad, "_row"]]  # fmt: skip
+        problems += [
+            Problem(
+                label,
+                int(r),
+                "last_assessment_day",
+                "is before progression_day (progression is itself a disease assessment)",
+            )
+            for r in p.loc[bad, "_row"]
+        ]
     return problems
 
 
@@ -713,8 +806,10 @@ def check_keys(table: pd.DataFrame, patients: pd.DataFrame, label: str) -> list[
         return []
     known = _per_patient(table, patients, pd.Series(1.0, index=patients.index))
     bad = np.isnan(known) & table["patient_id"].notna().to_numpy()
-    return [Problem(label, int(r), "patient_id", "this patient is not in patients.csv")
-            for r in table["_row"].to_numpy()[bad]]  # fmt: skip
+    return [
+        Problem(label, int(r), "patient_id", "this patient is not in patients.csv")
+        for r in table["_row"].to_numpy()[bad]
+    ]
 
 
 def check_long_table_days(
@@ -728,8 +823,10 @@ def check_long_table_days(
     # Compared on the nullable array itself (no float copy of a 90-million-row column); a
     # missing day or limit is not a problem.
     bad = pd.array(table[day_col].array > limit).fillna(False).to_numpy(dtype=bool)
-    return [Problem(label, int(r), day_col, "is after the patient's last_followup_day")
-            for r in table["_row"].to_numpy()[bad]]  # fmt: skip
+    return [
+        Problem(label, int(r), day_col, "is after the patient's last_followup_day")
+        for r in table["_row"].to_numpy()[bad]
+    ]
 
 
 def apply_regimen_aliases(patients: pd.DataFrame, aliases: dict[str, str]) -> pd.DataFrame:
@@ -972,8 +1069,14 @@ def validate_site(
         found += check_date_values(table, label)
         found += check_identifying_values(table, fields, label)
         if stem == "patients" and len(table) == 0:
-            found.append(Problem(label, None, None, "has no data rows: expected one row per "
-                                 "patient after the header"))  # fmt: skip
+            found.append(
+                Problem(
+                    label,
+                    None,
+                    None,
+                    "has no data rows: expected one row per patient after the header",
+                )
+            )
         elif stem != "patients":
             found += check_duplicate_rows(table, label)
         typed, parse_problems = parse_types(table, fields, label)

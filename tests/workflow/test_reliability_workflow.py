@@ -71,8 +71,10 @@ def test_rwe_check_accepts_exactly_what_the_site_job_accepts(tmp_path, case):
     assert checked in (0, 1)
     assert (checked == 0) == (run.returncode == 0), run.stderr[-3000:]
     if run.returncode == 0:
-        adsl = pd.read_csv(tmp_path / "run" / "results" / "adam" / "sites" / site / "adsl.csv",
-                           keep_default_na=False)  # fmt: skip
+        adsl = pd.read_csv(
+            tmp_path / "run" / "results" / "adam" / "sites" / site / "adsl.csv",
+            keep_default_na=False,
+        )
         assert set(adsl["site"]) == {site}
 
 
@@ -134,8 +136,11 @@ def test_a_broken_default_config_stops_the_workflow_without_a_traceback(tmp_path
     (tmp_path / "config" / "config.yaml").write_text(text)
     result = subprocess.run(
         [str(SNAKEMAKE), "-n", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 1
     assert "rwe: nothing was run. " in result.stderr
     assert "config/config.yaml" in result.stderr
@@ -146,8 +151,11 @@ def test_a_broken_default_config_stops_the_workflow_without_a_traceback(tmp_path
 def test_no_config_at_all_stops_the_workflow_without_a_traceback(tmp_path):
     result = subprocess.run(
         [str(SNAKEMAKE), "-n", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert result.returncode == 1
     assert "config/config.yaml: no config file there" in result.stderr
     assert "Traceback" not in result.stderr
@@ -169,10 +177,21 @@ def test_a_configfile_with_a_syntax_error_is_refused_without_a_traceback(tmp_pat
     bad = tmp_path / "bad.yaml"
     bad.write_text("sites: {demo: data/demo\nkm: [\n")
     result = subprocess.run(
-        [str(SNAKEMAKE), "-n", "-s", str(ROOT / "Snakefile"), "--directory", str(tmp_path),
-         "--configfile", str(bad)],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
+        [
+            str(SNAKEMAKE),
+            "-n",
+            "-s",
+            str(ROOT / "Snakefile"),
+            "--directory",
+            str(tmp_path),
+            "--configfile",
+            str(bad),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 1
     assert "Config file is not valid JSON or YAML" in output

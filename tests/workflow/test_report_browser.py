@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import shutil
+from html import unescape
+from urllib.parse import unquote
 
 import pytest
 from playwright.sync_api import sync_playwright
@@ -14,8 +16,15 @@ from rwe.simulate import simulate_site, write_site
 
 pytestmark = [pytest.mark.browser, pytest.mark.workflow]
 XSS = "<img src=x onerror=alert(1)>"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]  # fmt: skip
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def open_in_chromium(path):
@@ -84,12 +93,14 @@ def test_demo_report_opens_offline_with_every_section_and_figure(demo_run):
 
 
 def test_input_strings_are_shown_as_text_not_markup(tmp_path):
+    """Markup from the input is text; this run's settings also change every label (issue 12)."""
     tables = simulate_site(50, seed=41, site="xss")
     tables["patients"].loc[:4, "regimen"] = XSS
     tables["adverse_events"].loc[0, "term"] = "<script>alert('ae')</script>"
     write_site(tables, tmp_path / "extract")
     config = demo_config({"xss": str(tmp_path / "extract")})
     config["regimen_aliases"] = {XSS: XSS}
+    config.update(gfr_cutoff=60, conf_level=0.9, conventions="sas")
     result = run_workflow(tmp_path, config)
     assert result.returncode == 0, result.stderr[-5000:]
     seen = open_in_chromium(tmp_path / "results" / "report.html")
@@ -101,6 +112,17 @@ def test_input_strings_are_shown_as_text_not_markup(tmp_path):
     assert XSS not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
     assert not re.search(r"<script", html, re.IGNORECASE)
+    # Every label follows gfr_cutoff, conf_level and conventions: the page, its SVG figures (text
+    # kept as text) and every figure file (PNGs are drawn from the same plots as the SVGs).
+    svgs = [p.read_text() for p in (tmp_path / "results" / "figures").rglob("*.svg")]
+    paper = "the paper's flag is GFR ≤ 70"  # the published comparison says what differs
+    assert paper in (tmp_path / "results" / "tables" / "published_comparison.csv").read_text()
+    for where in (seen["text"], unescape(unquote(html)), *svgs):
+        assert not re.search(r"≤ 70|95%|Efron", where.replace(paper, ""))
+    assert "GFR ≤ 60" in seen["text"]
+    assert "90% CI" in seen["text"]
+    assert "Breslow ties" in seen["text"]
+    assert any("GFR ≤ 60" in svg for svg in svgs)  # the KM legend and forest plot
 
 
 def test_the_browser_check_catches_requests_console_errors_and_dialogs(tmp_path):

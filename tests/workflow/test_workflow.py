@@ -177,9 +177,25 @@ def test_changing_one_option_reruns_only_what_depends_on_it(demo_run):
 
 def test_small_cells_are_suppressed_in_the_report(demo_run):
     results, _ = demo_run
-    names = ["attrition", "data_quality", "baseline", "response", "response_tests", "km_medians", "km_landmarks",
-             "followup", "logrank", "cox", "cox_diagnostics", "adverse_events", "nadir", "nadir_tests",
-             "exposure_response", "exposure_predictions", "published_comparison"]  # fmt: skip
+    names = [
+        "attrition",
+        "data_quality",
+        "baseline",
+        "response",
+        "response_tests",
+        "km_medians",
+        "km_landmarks",
+        "followup",
+        "logrank",
+        "cox",
+        "cox_diagnostics",
+        "adverse_events",
+        "nadir",
+        "nadir_tests",
+        "exposure_response",
+        "exposure_predictions",
+        "published_comparison",
+    ]
     tables = {n: pd.read_csv(results / "tables" / f"{n}.csv") for n in names}
     provenance = json.loads((results / "provenance.json").read_text())
     options = ReportOptions.from_config(dict(provenance["config"], min_cell_count=10))

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from rwe import config as rwe_config
 
-from rwe.catalog import ADAM, EXTRACT_FILES, FIGURE_KINDS, LAB_SUMMARIES
+from rwe.catalog import ADAM, EXTRACT_FILES, FIGURE_KINDS, LAB_SUMMARIES, SITE_TABLES
 from rwe.checksums import file_checksums
 from rwe.options import ReportOptions
 from rwe.report import REPORT_TABLES

@@ -40,6 +40,7 @@ rule comparative:
         ties=CONVENTIONS.ties,
         conf_level=config["conf_level"],
         min_cell_count=config["min_cell_count"],
+        gfr_cutoff=config["gfr_cutoff"],
     conda:
         "../envs/rwe.yaml"
     log:

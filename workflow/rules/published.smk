@@ -14,6 +14,7 @@ rule published_comparison:
     params:
         reference=config["report"]["published_reference"],
         conf_level=config["conf_level"],
+        gfr_cutoff=config["gfr_cutoff"],
         names=COMPARED_TABLES,
     conda:
         "../envs/rwe.yaml"

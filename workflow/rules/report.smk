@@ -75,6 +75,7 @@ rule shareable:
         names=REPORT_TABLES,
         min_cell_count=config["min_cell_count"],
         published_reference=config["report"]["published_reference"],
+        gfr_cutoff=config["gfr_cutoff"],
     conda:
         "../envs/rwe.yaml"
     log:

@@ -1,14 +1,3 @@
-# Site-aware tables (rwe.sites): with one site each holds a note row.
-SITE_TABLES = [
-    "site_summary",
-    "logrank_stratified",
-    "cox_stratified",
-    "cox_stratified_diagnostics",
-    "site_meta",
-    "site_contributions",
-]
-
-
 rule survival:
     input:
         adsl=adam("adsl"),

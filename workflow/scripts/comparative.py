@@ -50,6 +50,7 @@ def main(snakemake):
         conf_type=p.conf_type,
         conf_level=p.conf_level,
         min_cell_count=p.min_cell_count,
+        gfr_cutoff=p.gfr_cutoff,
     )
     write_table(index, snakemake.output.figure_index)
     logging.info("figures: %d", len(index))

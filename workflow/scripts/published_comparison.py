@@ -23,9 +23,9 @@ def main(snakemake):
         name: pd.read_csv(path)
         for name, path in zip(snakemake.params.names, snakemake.input.tables, strict=True)
     }
-    write_table(
-        published_comparison(tables, reference, snakemake.params.conf_level), snakemake.output[0]
-    )
+    params = snakemake.params
+    comparison = published_comparison(tables, reference, params.conf_level, params.gfr_cutoff)
+    write_table(comparison, snakemake.output[0])
     logging.info("compared with %s", reference)
 
 

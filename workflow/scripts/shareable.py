@@ -14,7 +14,9 @@ def main(snakemake):
     out = Path(snakemake.output[0])
     out.mkdir(parents=True, exist_ok=True)
     tables = read_tables(dict(zip(snakemake.params.names, snakemake.input.tables, strict=True)))
-    for name, frame in suppress_tables(tables, k, snakemake.params.published_reference).items():
+    params = snakemake.params
+    shown = suppress_tables(tables, k, params.published_reference, params.gfr_cutoff)
+    for name, frame in shown.items():
         write_table(frame, out / f"{name}.csv")
     logging.info("%d tables written; counts from 1 to %d suppressed", len(tables), max(k - 1, 0))
 

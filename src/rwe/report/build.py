@@ -108,7 +108,7 @@ def build_context(
     """
     k = options.min_cell_count
     tables, absent = complete_tables(tables)
-    available = suppress_tables(tables, k, options.published_reference)
+    available = suppress_tables(tables, k, options.published_reference, options.gfr_cutoff)
     available |= {
         "figures": embed_figures(figures, Path(figure_dir), options),
         "options": options,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rwe.labels import label
+from rwe.options import ReportOptions
 from rwe.report.format import count, estimate_ci, hr_ci, is_missing, num, pval, table, text
 
 COMPARATIVE_TABLES = {
@@ -54,7 +54,7 @@ def _flag(v) -> bool:
     return str(v).strip().lower() in ("true", "1")
 
 
-def balance_statement(ps_balance: pd.DataFrame) -> str:
+def balance_statement(ps_balance: pd.DataFrame, options: ReportOptions) -> str:
     """The sentence that says whether weighting balanced every covariate (never left out)."""
     weighted = ps_balance[ps_balance["sample"] == "weighted"]
     if weighted.empty:
@@ -67,7 +67,7 @@ def balance_statement(ps_balance: pd.DataFrame) -> str:
             f"mean difference of at most {threshold}."
         )
     names = ", ".join(
-        f"{label(c)} (SMD {num(s, 3)})"
+        f"{options.label(c)} (SMD {num(s, 3)})"
         for c, s in zip(failed["covariate"], failed["smd"], strict=True)
     )
     return (
@@ -137,21 +137,25 @@ def comparative_section(
     rmst: pd.DataFrame,
     competing_risks: pd.DataFrame,
     figures: dict[str, list],
+    options: ReportOptions,
 ) -> dict:
-    """Propensity-score weighted comparison: balance, HRs with E-values, RMST, competing risks."""
+    """Propensity-score weighted comparison: balance, HRs with E-values, RMST, competing risks.
+
+    Its CIs and ties follow the run's ``conf_level`` and ``conventions``.
+    """
     label_of = next(iter(comparative_effects.get("comparison", pd.Series(dtype=str))), "")
     treated, _, control = str(label_of).partition(" vs ")
     shown = {f["name"]: f for f in figures.get("comparative", [])}
     cr = competing_risks
     tests = cr[cr["analysis"].isin(["gray_test", "fine_gray"])]
     weighting = next(iter(comparative_effects["weighting"].dropna()), "")
-    ties = next(iter(comparative_effects["ties"].dropna()), "efron")
     km = comparative_km
     return {
         "comparison": label_of,
         "weighting": text(weighting),
-        "methods": R_EQUIVALENTS,
-        "balance_statement": balance_statement(ps_balance),
+        "methods": f"{R_EQUIVALENTS} Kaplan–Meier CIs are on the {options.conf_type} scale "
+        f"and Cox models use {options.ties} (conventions: {options.conventions.name}).",
+        "balance_statement": balance_statement(ps_balance, options),
         "balance_failed": bool(
             ps_balance.loc[ps_balance["sample"] == "weighted", "imbalanced"].map(_flag).any()
         ),
@@ -170,7 +174,7 @@ def comparative_section(
         "balance": table(
             ps_balance,
             [
-                ("Covariate", lambda r: label(r["covariate"])),
+                ("Covariate", lambda r: options.label(r["covariate"])),
                 ("Sample", lambda r: METHOD_NAMES.get(r["sample"], r["sample"])),
                 (f"Mean {treated}", lambda r: num(r["mean_treated"], 2)),
                 (f"Mean {control}", lambda r: num(r["mean_control"], 2)),
@@ -188,19 +192,18 @@ def comparative_section(
             [
                 ("Endpoint", lambda r: text(r["endpoint"])),
                 ("Method", lambda r: METHOD_NAMES.get(r["method"], r["method"])),
-                ("HR (95% CI)", hr_ci),
+                (f"HR ({options.ci})", hr_ci),
                 ("p", lambda r: pval(r["p"])),
                 ("Events / n", lambda r: f"{count(r['events'])} / {count(r['n'])}"),
                 ("ESS", lambda r: f"{num(r['ess_treated'], 1)} / {num(r['ess_control'], 1)}"),
                 ("E-value (CI limit)", _evalue_text),
                 ("Note", lambda r: text(r.get("note"))),
             ],
-            caption=f"Hazard ratios of {label_of}. Unweighted: Cox model ({str(ties).capitalize()} "
-            "ties). "
+            caption=f"Hazard ratios of {label_of}. Unweighted: Cox model ({options.ties}). "
             "IPT-weighted: weighted Cox model with robust (sandwich) variance, as R coxph(weights "
-            "= w, robust = TRUE, same ties). E-values (VanderWeele & Ding 2017) of the weighted HR and of its "
-            "CI limit closer to 1; the common-outcome transformation is used when the event is "
-            "not rare.",
+            "= w, robust = TRUE, same ties). E-values (VanderWeele & Ding 2017) of the weighted HR "
+            "and of its CI limit closer to 1; the common-outcome transformation is used when the "
+            "event is not rare.",
         ),
         "km": table(
             km,
@@ -209,7 +212,7 @@ def comparative_section(
                 ("Method", lambda r: METHOD_NAMES.get(r["method"], r["method"])),
                 ("Group", lambda r: text(r["group"])),
                 ("Estimate", _km_statistic),
-                ("Value (95% CI)", _km_value),
+                (f"Value ({options.ci})", _km_value),
                 ("At risk", lambda r: count(r["n_risk"])),
             ],
             caption="Kaplan–Meier median (months) and survival at the landmarks (%) of each "
@@ -223,9 +226,9 @@ def comparative_section(
                 ("τ (months)", lambda r: num(r["tau"], 1)),
                 (f"RMST {treated}", lambda r: _ci(r["treated"])),
                 (f"RMST {control}", lambda r: _ci(r["control"])),
-                ("Difference (95% CI)", lambda r: _ci(r["difference"])),
+                (f"Difference ({options.ci})", lambda r: _ci(r["difference"])),
                 ("p", lambda r: pval(r["difference"]["p"]) if r["difference"] else "—"),
-                ("Ratio (95% CI)", lambda r: _ci(r["ratio"], 2)),
+                (f"Ratio ({options.ci})", lambda r: _ci(r["ratio"], 2)),
                 ("Note", lambda r: text(r["note"])),
             ],
             caption="Restricted mean survival time up to τ, in months (R print(survfit, rmean = "
@@ -237,10 +240,7 @@ def comparative_section(
                 ("Group", lambda r: text(r["group"])),
                 ("Event", lambda r: text(r["cause"])),
                 ("Month", lambda r: num(r["month"], 0)),
-                (
-                    "Cumulative incidence, % (95% CI)",
-                    _cif_text,
-                ),
+                (f"Cumulative incidence, % ({options.ci})", _cif_text),
                 ("At risk", lambda r: count(r["n_risk"])),
             ],
             caption="Cumulative incidence of progression, with death without progression as a "
@@ -255,7 +255,10 @@ def comparative_section(
                         r["analysis"], r["analysis"]
                     ),
                 ),
-                ("Estimate (95% CI)", lambda r: _ci(r, 2) if r["analysis"] == "fine_gray" else "—"),
+                (
+                    f"Estimate ({options.ci})",
+                    lambda r: _ci(r, 2) if r["analysis"] == "fine_gray" else "—",
+                ),
                 ("Statistic", lambda r: num(r["statistic"], 3)),
                 ("p", lambda r: pval(r["p"])),
                 ("Note", lambda r: text(r.get("note"))),

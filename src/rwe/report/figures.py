@@ -85,18 +85,18 @@ def descriptions(options: ReportOptions) -> dict[str, str]:
     Keyed by the figure's name up to its first ``_`` (``rates_all`` is a response figure that
     shows rates), else by its kind.
     """
-    level = round(100 * options.conf_level)
+    level = f"{100 * options.conf_level:g}"
     return {
         "km": f"Kaplan–Meier estimates with {level}% pointwise confidence bands on the "
         f"'{options.conf_type}' scale, the log-rank p when groups are compared, and the numbers "
         "at risk below; + marks a censored time.",
         "forest": f"Hazard ratios with {level}% Wald confidence intervals (log scale) of the "
-        "multivariable Cox model, Efron ties, complete cases.",
+        f"multivariable Cox model, {options.ties}, complete cases.",
         "response": "Share of the patients with an evaluable response in each IMWG "
         "best-response category, per group.",
         "rates": "Share of the patients with an evaluable response with PR or better (ORR) and "
         f"MR or better (CBR) per group, with exact {level}% Clopper–Pearson confidence intervals.",
-        "nadir": "Each patient's lowest count on treatment: boxes show the median and quartiles, "
+        "nadir": "Each patient's lowest count in the nadir window (Methods): boxes show the median and quartiles, "
         "whiskers reach 1.5 IQR; dashed lines mark the CTCAE v5 grade-3 thresholds.",
         "exposure": f"Probability of each outcome fitted by logistic regression with its {level}% "
         "confidence band, and the observed proportion (exact CI) below and above the median.",

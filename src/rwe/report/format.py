@@ -12,7 +12,6 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from rwe.labels import label
 from rwe.privacy import SUPPRESSED
 
 #: A table column: its header and the display string of a row (a mapping of column -> value).
@@ -109,11 +108,14 @@ def hr_ci(r, hr="hr", lower="ci_lower", upper="ci_upper") -> str:
     return estimate_ci(r[hr], r[lower], r[upper], digits=2, missing="—")
 
 
-def group(variable, level) -> str:
-    """Reader's name of a subgroup level: ``All patients`` or ``<label>: yes/no``."""
+def group(variable, level, name: Callable[[str], str]) -> str:
+    """Reader's name of a subgroup level: ``All patients`` or ``<label>: yes/no``.
+
+    ``name`` gives a flag's label (:meth:`rwe.options.ReportOptions.label`).
+    """
     if variable == "all":
         return "All patients"
-    return f"{label(variable)}: {'yes' if str(level) == '1' else 'no'}"
+    return f"{name(variable)}: {'yes' if str(level) == '1' else 'no'}"
 
 
 #: A display string that reads as a number: counts, estimates, CIs, p values, ``<5``, ``NR (…)``.

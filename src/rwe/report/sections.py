@@ -9,12 +9,14 @@ embedded figures by section), ``options`` (:class:`rwe.options.ReportOptions`) o
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pandas as pd
 import yaml
 
 from rwe.catalog import SELECTION_SEED
 from rwe.derive import DAYS_PER_MONTH
-from rwe.labels import LAB_UNIT_DISPLAY, label, unit
+from rwe.labels import LAB_UNIT_DISPLAY, unit
 from rwe.landmark import COX_TD_COLUMNS, LANDMARK_COLUMNS, RESPONSE_TERM
 from rwe.options import ReportOptions
 from rwe.plausibility import FINDING_COLUMNS
@@ -153,12 +155,12 @@ def summary_section(
         list(options.covariates),
         options.min_events_per_covariate,
         options.min_median_events,
+        options.gfr_cutoff,
     )
-    level = round(100 * options.conf_level)
     columns = [
         ("Estimate", lambda r: r["quantity"]),
         ("Endpoint", lambda r: text(r["endpoint"])),
-        (f"Value ({level}% CI)", key_estimate),
+        (f"Value ({options.ci})", key_estimate),
         ("Unit", lambda r: text(r["unit"])),
         ("p", lambda r: "" if is_missing(r["p"]) else pval(r["p"])),
         ("n", lambda r: "" if is_missing(r["n"]) else count(r["n"])),
@@ -205,20 +207,23 @@ def methods_section(
     return {
         "paragraphs": [
             *methods_text(options, provenance),
-            multiplicity_text(tests),
+            multiplicity_text(tests, 1 - options.conf_level),
             software_text(options, provenance),
         ]
     }
 
 
-def multiplicity_text(tests: dict[str, pd.DataFrame]) -> str:
-    """The multiplicity statement, with the number of tests of each kind in this report."""
+def multiplicity_text(tests: dict[str, pd.DataFrame], alpha: float) -> str:
+    """The multiplicity statement, with the number of tests of each kind in this report.
+
+    ``alpha`` is the significance level of the run (1 − ``conf_level``).
+    """
     counted = [
         f"{len(frame)} {name} tests" for name, frame in tests.items() if frame["p"].notna().any()
     ]
     shown = f" ({', '.join(counted)}, besides the Wald tests of the Cox models)" if counted else ""
     return (
-        f"All tests are exploratory and unadjusted for multiplicity{shown}: a p value below 0.05 "
+        f"All tests are exploratory and unadjusted for multiplicity{shown}: a p value below {alpha:g} "
         "is not a finding on its own, and the estimates with their confidence intervals are the "
         "results."
     )
@@ -256,9 +261,9 @@ def software_text(options: ReportOptions, provenance: dict) -> str:
 
 def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
     """The methods paragraphs (one string each)."""
-    level = int(round(100 * options.conf_level))
+    level = f"{100 * options.conf_level:g}"
     k = options.min_cell_count
-    covariates = ", ".join(label(c) for c in options.covariates)
+    covariates = ", ".join(options.label(c) for c in options.covariates)
     if k > 0:
         privacy = (
             f"Counts from 1 to {k - 1} are shown as <{k}, and the percentages, medians and CIs "
@@ -278,16 +283,16 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         "follow-up. Progression-free survival (PFS) runs to progression or death; "
         f"{PFS_DEATHS[options.pfs_death_events]}; patients without an event are censored at "
         "their last disease assessment (last follow-up when no assessment is recorded).",
-        "Best overall response follows the IMWG 2016 criteria (a response needs two consecutive "
-        "assessments); ORR is PR or better and CBR MR or better, among patients with an "
+        f"Best overall response follows the IMWG {options.imwg_criteria} criteria (a response "
+        f"needs {options.imwg_confirmations} consecutive assessments); ORR is PR or better and CBR MR or better, among patients with an "
         f"evaluable response; {level}% CIs are exact (Clopper–Pearson). Subgroups are compared "
         "with Fisher's exact test (two-sided) and the conditional maximum-likelihood odds ratio.",
         f"Survival is estimated by Kaplan–Meier with Greenwood variance and {level}% pointwise "
         f"CIs on the '{options.conf_type}' scale; median CIs as R quantile.survfit. Median "
         "follow-up by reverse Kaplan–Meier. Groups are compared with the log-rank test. Cox "
-        "models use Efron's method for ties, Wald CIs and p, complete cases; proportional "
-        "hazards are checked with the score test of R cox.zph (Kaplan–Meier transform). "
-        f"Multivariable covariates: {covariates}.",
+        "models use Wald CIs and p, complete cases; proportional hazards are checked with the "
+        "score test of R cox.zph (Kaplan–Meier transform). "
+        f"Multivariable covariates: {covariates}. {options.conventions.methods_sentence()}",
         sites_methods(options),
         "Adverse events are graded by CTCAE v5; hematologic grades are "
         f"{HEMATOLOGIC_GRADES[options.hematologic_source]}. Patients, not events, are counted at "
@@ -520,7 +525,10 @@ def rate_ci(r, name: str) -> str:
 
 
 def response_section(
-    response: pd.DataFrame, response_tests: pd.DataFrame, figures: dict[str, list]
+    response: pd.DataFrame,
+    response_tests: pd.DataFrame,
+    figures: dict[str, list],
+    options: ReportOptions,
 ) -> dict:
     """Best overall response by set and subgroup, and the subgroup tests."""
     counts = [(c, lambda r, c=c: count(r[c])) for c in CATEGORIES]
@@ -530,12 +538,12 @@ def response_section(
             response,
             [
                 ("Set", lambda r: r["analysis_set"]),
-                ("Group", lambda r: group(r["variable"], r["level"])),
+                ("Group", lambda r: group(r["variable"], r["level"], options.label)),
                 ("Evaluable", lambda r: count(r["n_evaluable"])),
                 *counts,
                 ("NE", lambda r: count(r["NE"])),
-                ("ORR % (95% CI)", lambda r: rate_ci(r, "orr")),
-                ("CBR % (95% CI)", lambda r: rate_ci(r, "cbr")),
+                (f"ORR % ({options.ci})", lambda r: rate_ci(r, "orr")),
+                (f"CBR % ({options.ci})", lambda r: rate_ci(r, "cbr")),
             ],
             caption="Best overall response (IMWG). ORR = PR or better; CBR = MR or better; exact "
             "Clopper–Pearson CIs. NE: not evaluable, excluded from the denominators.",
@@ -544,12 +552,12 @@ def response_section(
             response_tests,
             [
                 ("Set", lambda r: r["analysis_set"]),
-                ("Subgroup", lambda r: label(r["variable"])),
+                ("Subgroup", lambda r: options.label(r["variable"])),
                 ("Measure", lambda r: r["measure"].upper()),
                 ("Rate yes %", lambda r: pct(r["rate_1"])),
                 ("Rate no %", lambda r: pct(r["rate_0"])),
                 (
-                    "Odds ratio (95% CI)",
+                    f"Odds ratio ({options.ci})",
                     lambda r: hr_text(r, "odds_ratio", "or_ci_lower", "or_ci_upper"),
                 ),
                 ("p (Fisher)", lambda r: pval(r["p"])),
@@ -595,10 +603,10 @@ def survival_section(
             km_medians,
             [
                 *set_endpoint,
-                ("Group", lambda r: group(r["variable"], r["level"])),
+                ("Group", lambda r: group(r["variable"], r["level"], options.label)),
                 ("n", lambda r: count(r["n"])),
                 ("Events", lambda r: count(r["events"])),
-                ("Median, months (95% CI)", lambda r: nowrap(median_ci(r))),
+                (f"Median, months ({options.ci})", lambda r: nowrap(median_ci(r))),
                 note,
             ],
             caption="Kaplan–Meier medians.",
@@ -609,7 +617,7 @@ def survival_section(
             [
                 *set_endpoint,
                 (
-                    "Median follow-up, months (95% CI)",
+                    f"Median follow-up, months ({options.ci})",
                     lambda r: nowrap(median_ci(r, "median_followup")),
                 ),
             ],
@@ -623,7 +631,7 @@ def survival_section(
                 ("Month", lambda r: num(r["month"], 0)),
                 ("At risk", lambda r: count(r["n_risk"])),
                 (
-                    "Survival % (95% CI)",
+                    f"Survival % ({options.ci})",
                     lambda r: estimate_ci(
                         r["surv"], r["ci_lower"], r["ci_upper"], scale=100, missing="—"
                     ),
@@ -636,7 +644,7 @@ def survival_section(
             logrank,
             [
                 *set_endpoint,
-                ("Subgroup", lambda r: label(r["variable"])),
+                ("Subgroup", lambda r: options.label(r["variable"])),
                 ("Chi-square", lambda r: num(r["chisq"], 2)),
                 ("df", lambda r: count(r["df"])),
                 ("p", lambda r: pval(r["p"])),
@@ -653,9 +661,12 @@ def survival_section(
                 ("Group", lambda r: LANDMARK_GROUPS.get(str(r["level"]), str(r["level"]))),
                 ("n", lambda r: count(r["n"])),
                 ("Events", lambda r: count(r["events"])),
-                ("Median from the landmark, months (95% CI)", lambda r: nowrap(median_ci(r))),
                 (
-                    "HR responded vs not (95% CI)",
+                    f"Median from the landmark, months ({options.ci})",
+                    lambda r: nowrap(median_ci(r)),
+                ),
+                (
+                    f"HR responded vs not ({options.ci})",
                     lambda r: (
                         ""
                         if str(r["level"]) != "all"
@@ -679,8 +690,8 @@ def survival_section(
             [
                 *set_endpoint,
                 ("Model", lambda r: "adjusted" if r["model"] == "multivariable" else "unadjusted"),
-                ("Covariate", lambda r: TD_TERMS.get(r["term"], label(r["term"]))),
-                ("HR (95% CI)", hr_text),
+                ("Covariate", lambda r: TD_TERMS.get(r["term"], options.label(r["term"]))),
+                (f"HR ({options.ci})", hr_text),
                 ("p", lambda r: pval(r["p"])),
                 ("n", lambda r: count(r["n"])),
                 ("Events", lambda r: count(r["events"])),
@@ -688,7 +699,8 @@ def survival_section(
             ],
             caption="Cox models with response (≥ PR) as a time-dependent covariate (counting-"
             "process rows as R tmerge builds them: each patient's follow-up split at the first "
-            "response), alone and adjusted for the multivariable covariates; Efron ties, Wald CI.",
+            f"response), alone and adjusted for the multivariable covariates; {options.ties}, "
+            "Wald CI.",
             note="; ".join(td_notes) + "." if td_notes else "",
         ),
         "figures": figures.get("survival", []),
@@ -729,14 +741,18 @@ def _notes(note) -> list[str]:
     return [n for n in text(note).split("; ") if n]
 
 
-def cox_side_by_side(cox: pd.DataFrame) -> tuple[list[list[str]], list[str]]:
+def cox_side_by_side(
+    cox: pd.DataFrame, covariate: Callable[[str], str]
+) -> tuple[list[list[str]], list[str]]:
     """Univariable and multivariable Cox estimates side by side (as ``gtsummary::tbl_merge``).
+
+    ``covariate`` gives a covariate's label (:meth:`rwe.options.ReportOptions.label`).
 
     Returns
     -------
     rows : list of list of str
-        Per set, endpoint and covariate: the univariable N (events), HR (95% CI) and p, the
-        multivariable HR (95% CI) and p, and the notes about this covariate only.
+        Per set, endpoint and covariate: the univariable N (events), HR (CI) and p, the
+        multivariable HR (CI) and p, and the notes about this covariate only.
     model_notes : list of str
         Per multivariable model, once: its N and events and the notes shared by all its rows.
     """
@@ -759,7 +775,7 @@ def cox_side_by_side(cox: pd.DataFrame) -> tuple[list[list[str]], list[str]]:
                 [
                     name,
                     endpoint,
-                    label(term),
+                    covariate(term),
                     "" if u is None else f"{count(u['n'])} ({count(u['events'])})",
                     "" if u is None else hr_text(u),
                     "" if u is None else pval(u["p"]),
@@ -778,21 +794,26 @@ def cox_side_by_side(cox: pd.DataFrame) -> tuple[list[list[str]], list[str]]:
     return rows, model_notes
 
 
-def cox_section(cox: pd.DataFrame, cox_diagnostics: pd.DataFrame, figures: dict[str, list]) -> dict:
+def cox_section(
+    cox: pd.DataFrame,
+    cox_diagnostics: pd.DataFrame,
+    figures: dict[str, list],
+    options: ReportOptions,
+) -> dict:
     """The Cox models side by side (univariable, multivariable), diagnostics, forest plots."""
     diag = cox_diagnostics[
         (cox_diagnostics["model"] == "multivariable")
         & ~cox_diagnostics["statistic"].isin(["n", "events", "n_dropped"])
     ]
-    rows, model_notes = cox_side_by_side(cox)
+    rows, model_notes = cox_side_by_side(cox, options.label)
     header = [
         "Set",
         "Endpoint",
         "Covariate (yes vs no)",
         "Univariable N (events)",
-        "Univariable HR (95% CI)",
+        f"Univariable HR ({options.ci})",
         "p",
-        "Multivariable HR (95% CI)",
+        f"Multivariable HR ({options.ci})",
         "p",
         "Note",
     ]
@@ -802,7 +823,7 @@ def cox_section(cox: pd.DataFrame, cox_diagnostics: pd.DataFrame, figures: dict[
             "header": header,
             "rows": rows,
             "caption": "Cox proportional-hazards models, univariable and multivariable side by "
-            "side: Efron ties, Wald CIs and p, complete cases.",
+            f"side: {options.ties}, Wald CIs and p, complete cases.",
             "note": "; ".join(model_notes) + "." if model_notes else "",
         },
         "cox_diagnostics": table(
@@ -813,7 +834,9 @@ def cox_section(cox: pd.DataFrame, cox_diagnostics: pd.DataFrame, figures: dict[
                 ("Statistic", lambda r: DIAGNOSTIC_NAMES.get(r["statistic"], r["statistic"])),
                 (
                     "Term",
-                    lambda r: label(r["term"]) if isinstance(r["term"], str) and r["term"] else "",
+                    lambda r: (
+                        options.label(r["term"]) if isinstance(r["term"], str) and r["term"] else ""
+                    ),
                 ),
                 ("Value", lambda r: num(r["value"], 3)),
                 ("df", lambda r: count(r["df"])),
@@ -945,7 +968,10 @@ def safety_section(
 
 
 def exposure_section(
-    exposure_response: pd.DataFrame, exposure_predictions: pd.DataFrame, figures: dict[str, list]
+    exposure_response: pd.DataFrame,
+    exposure_predictions: pd.DataFrame,
+    figures: dict[str, list],
+    options: ReportOptions,
 ) -> dict:
     """Logistic exposure–response models and their predicted probabilities."""
 
@@ -975,7 +1001,7 @@ def exposure_section(
                 ("n", lambda r: count(r["n"])),
                 ("Events", lambda r: count(r["events"])),
                 *([("IQR", lambda r: num(r["iqr"], 3))] if per_iqr else []),
-                ("OR per IQR (95% CI)" if per_iqr else "OR per unit (95% CI)", odds_ratio),
+                (f"OR per {'IQR' if per_iqr else 'unit'} ({options.ci})", odds_ratio),
                 ("p", lambda r: pval(r["p"])),
                 (
                     "Observed below / above median %",
@@ -994,7 +1020,7 @@ def exposure_section(
                 ("Outcome", outcome),
                 ("At", at),
                 (
-                    "Predicted % (95% CI)",
+                    f"Predicted % ({options.ci})",
                     lambda r: estimate_ci(
                         r["probability"], r["ci_lower"], r["ci_upper"], scale=100, missing="—"
                     ),
@@ -1035,7 +1061,6 @@ def published_section(published_comparison: pd.DataFrame, options: ReportOptions
     reference = options.published_reference
     if not reference or not len(published_comparison):
         return {"published_comparison": {}}
-    level = round(100 * options.conf_level)
 
     def p_or_blank(v):
         return "" if is_missing(v) else pval(v)
@@ -1047,9 +1072,9 @@ def published_section(published_comparison: pd.DataFrame, options: ReportOptions
     columns = [
         ("Quantity", lambda r: r["quantity"]),
         ("Unit", lambda r: text(unit(r["unit"]))),
-        (f"Published ({level}% CI)", lambda r: published_value(r, "published")),
+        (f"Published ({options.ci})", lambda r: published_value(r, "published")),
         ("p", lambda r: published_p(r)),
-        (f"This run ({level}% CI)", lambda r: published_value(r, "this_run")),
+        (f"This run ({options.ci})", lambda r: published_value(r, "this_run")),
         ("p", lambda r: p_or_blank(r["this_run_p"])),
         (
             "Difference",

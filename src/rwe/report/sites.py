@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from rwe.labels import label
+from rwe.catalog import SITE_TABLES
+from rwe.options import ReportOptions
 from rwe.report.format import count, estimate_ci, hr_ci, missing, num, pval, table, text
 from rwe.report.sections import rate_ci
 from rwe.sites import (
@@ -17,14 +18,21 @@ from rwe.sites import (
 )
 from rwe.survival_tables import COX_DIAGNOSTICS_COLUMNS
 
-SITES_TABLES = {
-    "site_summary": SITE_SUMMARY_COLUMNS,
-    "logrank_stratified": LOGRANK_STRATIFIED_COLUMNS,
-    "cox_stratified": COX_STRATIFIED_COLUMNS,
-    "cox_stratified_diagnostics": [*COX_DIAGNOSTICS_COLUMNS, "note"],
-    "site_meta": SITE_META_COLUMNS,
-    "site_contributions": SITE_CONTRIBUTION_COLUMNS,
-}
+#: The columns the report reads of each of :data:`rwe.catalog.SITE_TABLES`, in its order.
+SITES_TABLES = dict(
+    zip(
+        SITE_TABLES,
+        [
+            SITE_SUMMARY_COLUMNS,
+            LOGRANK_STRATIFIED_COLUMNS,
+            COX_STRATIFIED_COLUMNS,
+            [*COX_DIAGNOSTICS_COLUMNS, "note"],
+            SITE_META_COLUMNS,
+            SITE_CONTRIBUTION_COLUMNS,
+        ],
+        strict=True,
+    )
+)
 META_METHODS = {"FE": "Fixed effect", "DL": "Random (DerSimonian–Laird)", "REML": "Random (REML)"}
 
 
@@ -61,7 +69,7 @@ def contributions_table(contributions: pd.DataFrame) -> dict:
     )
 
 
-def site_summary_table(site_summary: pd.DataFrame) -> dict:
+def site_summary_table(site_summary: pd.DataFrame, options: ReportOptions) -> dict:
     """Per site and pooled: medians, response rates and follow-up."""
     return table(
         site_summary,
@@ -69,17 +77,17 @@ def site_summary_table(site_summary: pd.DataFrame) -> dict:
             ("Site", lambda r: text(r["site"])),
             ("n", lambda r: count(r["n"])),
             (
-                "Median PFS, months (95% CI)",
+                f"Median PFS, months ({options.ci})",
                 lambda r: estimate_ci(r["pfs_median"], r["pfs_ci_lower"], r["pfs_ci_upper"]),
             ),
             (
-                "Median OS, months (95% CI)",
+                f"Median OS, months ({options.ci})",
                 lambda r: estimate_ci(r["os_median"], r["os_ci_lower"], r["os_ci_upper"]),
             ),
-            ("ORR % (95% CI)", lambda r: rate_ci(r, "orr")),
-            ("CBR % (95% CI)", lambda r: rate_ci(r, "cbr")),
+            (f"ORR % ({options.ci})", lambda r: rate_ci(r, "orr")),
+            (f"CBR % ({options.ci})", lambda r: rate_ci(r, "cbr")),
             (
-                "Median follow-up, months (95% CI)",
+                f"Median follow-up, months ({options.ci})",
                 lambda r: estimate_ci(
                     r["median_followup"], r["followup_ci_lower"], r["followup_ci_upper"]
                 ),
@@ -91,7 +99,9 @@ def site_summary_table(site_summary: pd.DataFrame) -> dict:
     )
 
 
-def cox_by_site_table(cox: pd.DataFrame, cox_stratified: pd.DataFrame) -> dict:
+def cox_by_site_table(
+    cox: pd.DataFrame, cox_stratified: pd.DataFrame, options: ReportOptions
+) -> dict:
     """Hazard ratios of all patients pooled as one cohort beside those stratified by site."""
     keys = ["endpoint", "model", "term"]
     both = cox[cox["analysis_set"] == "all"].merge(
@@ -102,29 +112,30 @@ def cox_by_site_table(cox: pd.DataFrame, cox_stratified: pd.DataFrame) -> dict:
         [
             ("Endpoint", lambda r: r["endpoint"]),
             ("Model", lambda r: r["model"]),
-            ("Covariate", lambda r: label(r["term"])),
-            ("HR pooled (95% CI)", hr_ci),
+            ("Covariate", lambda r: options.label(r["term"])),
+            (f"HR pooled ({options.ci})", hr_ci),
             ("p", lambda r: pval(r["p"])),
             (
-                "HR stratified by site (95% CI)",
+                f"HR stratified by site ({options.ci})",
                 lambda r: hr_ci(r, "hr_s", "ci_lower_s", "ci_upper_s"),
             ),
             ("p ", lambda r: pval(r["p_s"])),
             ("Note (stratified)", lambda r: text(r["note_s"])),
         ],
         caption="Cox models of all patients, pooled as one cohort and stratified by site "
-        "(a baseline hazard per site, R coxph strata()); Efron ties, Wald CIs, complete cases.",
+        f"(a baseline hazard per site, R coxph strata()); {options.ties}, Wald CIs, complete "
+        "cases.",
     )
 
 
-def logrank_stratified_table(logrank_stratified: pd.DataFrame) -> dict:
+def logrank_stratified_table(logrank_stratified: pd.DataFrame, options: ReportOptions) -> dict:
     """Log-rank tests stratified by site."""
     return table(
         logrank_stratified,
         [
             ("Set", lambda r: r["analysis_set"]),
             ("Endpoint", lambda r: r["endpoint"]),
-            ("Subgroup", lambda r: label(r["variable"])),
+            ("Subgroup", lambda r: options.label(r["variable"])),
             ("Chi-square", lambda r: num(r["chisq"], 2)),
             ("df", lambda r: count(r["df"])),
             ("p", lambda r: pval(r["p"])),
@@ -134,16 +145,16 @@ def logrank_stratified_table(logrank_stratified: pd.DataFrame) -> dict:
     )
 
 
-def site_meta_table(site_meta: pd.DataFrame) -> dict:
+def site_meta_table(site_meta: pd.DataFrame, options: ReportOptions) -> dict:
     """The pooled rows of the meta-analysis of the per-site multivariable Cox models."""
     pooled = site_meta[site_meta["method"].fillna("").astype(str) != ""]
     return table(
         pooled,
         [
             ("Endpoint", lambda r: r["endpoint"]),
-            ("Covariate", lambda r: label(r["term"])),
+            ("Covariate", lambda r: options.label(r["term"])),
             ("Model", lambda r: META_METHODS.get(r["method"], r["method"])),
-            ("HR (95% CI)", hr_ci),
+            (f"HR ({options.ci})", hr_ci),
             ("p", lambda r: pval(r["p"])),
             ("Sites", lambda r: count(r["k"])),
             ("Q (p)", lambda r: f"{num(r['q'], 2)} ({pval(r['q_p'])})"),
@@ -165,6 +176,7 @@ def sites_section(
     logrank_stratified: pd.DataFrame,
     site_meta: pd.DataFrame,
     figures: dict[str, list],
+    options: ReportOptions,
 ) -> dict:
     """The Sites section.
 
@@ -176,17 +188,20 @@ def sites_section(
     if not one_site(site_meta):  # one site sent rows, others aggregates only
         nothing = missing("One site sent patient rows: nothing stratified by site.")
     if all(one_site(t) for t in (cox_stratified, logrank_stratified, site_meta)):
-        return {"site_summary": site_summary_table(site_summary), "note": nothing["missing"]}
+        return {
+            "site_summary": site_summary_table(site_summary, options),
+            "note": nothing["missing"],
+        }
     return {
-        "site_summary": site_summary_table(site_summary),
+        "site_summary": site_summary_table(site_summary, options),
         "note": "",
         "site_contributions": contributions_table(site_contributions),
         "cox_by_site": nothing
         if one_site(cox_stratified)
-        else cox_by_site_table(cox, cox_stratified),
+        else cox_by_site_table(cox, cox_stratified, options),
         "logrank_stratified": nothing
         if one_site(logrank_stratified)
-        else logrank_stratified_table(logrank_stratified),
-        "site_meta": nothing if one_site(site_meta) else site_meta_table(site_meta),
+        else logrank_stratified_table(logrank_stratified, options),
+        "site_meta": nothing if one_site(site_meta) else site_meta_table(site_meta, options),
         "figures": figures.get("sites", []),
     }
