@@ -224,10 +224,62 @@ def _row(row) -> int | None:
     return None if row is None or pd.isna(row) else int(row)
 
 
-def _wide(labs: pd.DataFrame) -> pd.DataFrame:
-    """One row per patient and day, one column per test (the last value of a day)."""
-    wide = labs.groupby([*KEYS, "day", "test"], sort=True)["value"].last().unstack("test")
-    return wide.reindex(columns=list(RESPONSE_TESTS)).reset_index()
+def _codes(column: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (−1 missing) and distinct values of a key column, sorted if asked."""
+    codes, uniques = pd.factorize(column, sort=sort)
+    return codes.astype(np.int64), np.asarray(uniques)
+
+
+def _test_codes(labs: pd.DataFrame) -> np.ndarray:
+    """Position of each row's test in :data:`RESPONSE_TESTS` (−1 for another test)."""
+    return pd.Categorical(labs["test"], categories=list(RESPONSE_TESTS)).codes.astype(np.int64)
+
+
+def _last_values(cell: np.ndarray, value: np.ndarray, n_cells: int, *order: np.ndarray):
+    """The last non-missing value of each cell (pandas' ``groupby(...).last()``), NaN if none.
+
+    Rows count in the order of ``order`` (numpy.lexsort keys, most significant last), then in
+    their own order; ``cell`` −1 is left out.
+    """
+    out = np.full(n_cells, np.nan)
+    keep = (cell >= 0) & ~np.isnan(value)
+    cell, value = cell[keep], value[keep]
+    sort = np.lexsort((*(k[keep] for k in order), cell))  # stable: ties keep the row order
+    cell, value = cell[sort], value[sort]
+    last = np.append(cell[1:] != cell[:-1], True)
+    out[cell[last]] = value[last]
+    return out
+
+
+def _wide(labs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """One row per patient and day, one column per test (the last value of a day).
+
+    Columns as arrays (``site, patient_id, day``, then each test), rows sorted by site, patient
+    and day, as ``groupby(sort=True)`` sorts them; found by integer codes, not tuples.
+    """
+    n_tests = len(RESPONSE_TESTS)
+    (site, sites), (patient, patients), (day, days) = (
+        _codes(labs[c], sort=True) for c in (*KEYS, "day")
+    )
+    known = (site >= 0) & (patient >= 0) & (day >= 0) & labs["test"].notna().to_numpy()
+    draw = (site * len(patients) + patient) * len(days) + day
+    group, keys = pd.factorize(draw[known])  # by hashing, then the distinct draws sorted
+    rank = np.argsort(keys)
+    keys, group = keys[rank], np.argsort(rank)[group]
+    group_of_row = np.full(len(labs), -1, dtype=np.int64)
+    group_of_row[known] = group
+    test = _test_codes(labs)
+    cell = np.where((group_of_row >= 0) & (test >= 0), group_of_row * n_tests + test, -1)
+    value = labs["value"].to_numpy(float, na_value=np.nan)
+    values = _last_values(cell, value, len(keys) * n_tests).reshape(len(keys), n_tests)
+    person, day_code = np.divmod(keys, len(days))
+    out = {
+        "site": sites[person // len(patients)],
+        "patient_id": patients[person % len(patients)],
+        "day": days[day_code],
+    }
+    out.update(zip(RESPONSE_TESTS, values.T, strict=True))
+    return out
 
 
 def _dflc(involved, ratio, kappa) -> np.ndarray:
@@ -251,12 +303,19 @@ def baseline_disease(labs: pd.DataFrame, crit: Criteria) -> pd.DataFrame:
         (κ clone: baseline ratio > 1), ``serum_measurable``, ``urine_measurable`` and
         ``disease`` (one of :data:`DISEASE_TYPES`).
     """
-    before = labs[labs["day"] <= 0].sort_values("day", kind="stable")
-    base = before.groupby([*KEYS, "test"], sort=False)["value"].last().unstack("test")
-    base = base.reindex(columns=list(RESPONSE_TESTS))
-    patients = labs[KEYS].drop_duplicates().set_index(KEYS)
-    base = base.reindex(patients.index)
-    out = base.add_suffix("_0").reset_index()
+    # Patients in the order they first appear; the last value on or before day 0 of each test.
+    (site, _), (patient, patients) = (_codes(labs[c]) for c in KEYS)
+    person = pd.factorize(site * len(patients) + patient)[0]
+    first = np.unique(person, return_index=True)[1]
+    n_tests = len(RESPONSE_TESTS)
+    day = labs["day"].to_numpy(float, na_value=np.nan)
+    test = _test_codes(labs)
+    cell = np.where((day <= 0) & (test >= 0), person * n_tests + test, -1)
+    value = labs["value"].to_numpy(float, na_value=np.nan)
+    values = _last_values(cell, value, len(first) * n_tests, day).reshape(len(first), n_tests)
+    out = labs[KEYS].iloc[first].reset_index(drop=True)
+    for i, test_name in enumerate(RESPONSE_TESTS):
+        out[f"{test_name}_0"] = values[:, i]
     low, high = crit.flc_ratio_normal
     ratio = out["FLC_ratio_0"].to_numpy(float)
     out["kappa"] = ~(ratio < 1)
@@ -363,33 +422,41 @@ def classify_assessments(
         and day. Patients without measurable disease have no rows.
     """
     base = baseline_disease(labs, crit) if base is None else base
+    # Columns as arrays and one frame at the end: merging, adding to and filtering a wide frame
+    # column by column would copy its blocks each time.
     wide = _wide(labs)
-    a = wide[wide["day"] > 0].merge(base[base["disease"] != "none"], on=KEYS, how="inner")
-    a = a.sort_values([*KEYS, "day"], kind="stable", ignore_index=True)
-    group = a.groupby(KEYS, sort=False).ngroup().to_numpy()
-    dflc = _dflc(
-        a["FLC_involved"].to_numpy(float), a["FLC_ratio"].to_numpy(float), a["kappa"].to_numpy(bool)
+    measurable = base[base["disease"] != "none"]
+    # The patient of each row: one integer from the codes of both keys, over both tables.
+    person = np.zeros(len(wide["day"]) + len(measurable), dtype=np.int64)
+    for k in KEYS:
+        codes, uniques = pd.factorize(np.concatenate([wide[k], measurable[k].to_numpy()]))
+        person = person * (len(uniques) + 1) + codes
+    person, measurable_person = person[: len(wide["day"])], person[len(wide["day"]) :]
+    at = pd.Index(measurable_person).get_indexer(person)
+    # Days on treatment of patients with measurable disease (an inner merge: rows stay sorted
+    # by patient and day).
+    rows = np.flatnonzero((wide["day"] > 0) & (at >= 0))
+    cols = {c: v[rows] for c, v in wide.items()}
+    cols.update(
+        (c, measurable[c].to_numpy()[at[rows]]) for c in measurable.columns if c not in KEYS
     )
-    added = {"dflc": dflc, "BMPC_last": a.groupby(KEYS, sort=False)["BMPC"].ffill().to_numpy()}
-    for col, values in (
-        ("SPEP_M", a["SPEP_M"]),
-        ("UPEP_M", a["UPEP_M"]),
-        ("dflc", pd.Series(dflc)),
-        ("BMPC", a["BMPC"]),
-    ):
-        added[f"{col}_nadir"] = _nadir_where_measured(values, group, a[f"{col}_0"])
-    a = pd.concat([a, pd.DataFrame(added)], axis=1)
-    disease = a["disease"]
-    m_protein = (a["serum_measurable"] & a["SPEP_M"].notna()) | (
-        a["urine_measurable"] & a["UPEP_M"].notna()
+    group = pd.factorize(person[rows])[0]
+    cols["dflc"] = _dflc(cols["FLC_involved"], cols["FLC_ratio"], cols["kappa"].astype(bool))
+    cols["BMPC_last"] = pd.Series(cols["BMPC"]).groupby(group, sort=False).ffill().to_numpy()
+    for col in ("SPEP_M", "UPEP_M", "dflc", "BMPC"):
+        cols[f"{col}_nadir"] = _nadir_where_measured(
+            pd.Series(cols[col]), group, pd.Series(cols[f"{col}_0"])
+        )
+    disease = cols["disease"]
+    m_protein = (cols["serum_measurable"] & ~np.isnan(cols["SPEP_M"])) | (
+        cols["urine_measurable"] & ~np.isnan(cols["UPEP_M"])
     )
     assessed = (
         ((disease == "M-protein") & m_protein)
-        | ((disease == "FLC") & a["dflc"].notna())
-        | ((disease == "marrow") & a["BMPC"].notna())
+        | ((disease == "FLC") & ~np.isnan(cols["dflc"]))
+        | ((disease == "marrow") & ~np.isnan(cols["BMPC"]))
     )
-    a = a[assessed.to_numpy()]
-    a.index = pd.RangeIndex(len(a))
+    a = pd.DataFrame({c: v[assessed] for c, v in cols.items()}, copy=False)  # not consolidated
     a.insert(3, "category", categorise(a, crit))
     return a
 
@@ -640,7 +707,8 @@ def derive_adrs_imwg(
     labs = labs.assign(site=site_codes, patient_id=patient_codes)
     base = baseline_disease(labs, crit)
     disease = base[[*KEYS, "disease"]]
-    confirmed = confirm_assessments(classify_assessments(labs, crit, base), confirmations)
+    assessments = classify_assessments(labs, crit, base)[[*KEYS, "day", "category", "disease"]]
+    confirmed = confirm_assessments(assessments, confirmations)
     bor = disease.merge(best_overall_response(confirmed), on=KEYS, how="left")
     bor["best_response"] = bor["best_response"].fillna("NE")
     labels = np.array(CATEGORIES, dtype=object)
