@@ -52,6 +52,8 @@ RESPONSE_TESTS = {
     "BMPC": ("%", {"%": 1.0, "percent": 1.0}),
 }
 
+TESTS = list(RESPONSE_TESTS)
+
 
 @dataclass(frozen=True)
 class Criteria:
@@ -176,29 +178,31 @@ def response_labs(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.DataFr
         Every row whose unit is not known for its test, and every ``IFE`` value other than 0
         or 1 (file, row, column; never a value).
     """
-    selected = labs[labs["test"].isin(list(RESPONSE_TESTS))]
+    # Tests and units are looked up once per distinct spelling; rows follow by their codes.
+    test_codes, test_names = _codes(labs["test"])
+    rows = np.flatnonzero(np.isin(test_codes, np.flatnonzero(np.isin(test_names, TESTS))))
+    test_codes = test_codes[rows]
+    unit_codes, unit_names = _codes(labs["unit"].iloc[rows])
+    unit_keys = pd.Series(unit_names.astype(str)).str.lower().str.replace(" ", "")
     out = pd.DataFrame(
         {
-            "site": selected["site"].astype(object).to_numpy(),
-            "patient_id": selected["patient_id"].astype(object).to_numpy(),
-            "day": selected["day"].to_numpy(dtype=float, na_value=np.nan),
-            "test": selected["test"].astype(object).to_numpy(),
-            "value": pd.to_numeric(selected["value"]).to_numpy(dtype=float, na_value=np.nan),
-        }
+            "site": labs["site"].iloc[rows].to_numpy(object),
+            "patient_id": labs["patient_id"].iloc[rows].to_numpy(object),
+            "day": labs["day"].iloc[rows].to_numpy(dtype=float, na_value=np.nan),
+            "test": test_names.astype(object)[test_codes],
+            "value": pd.to_numeric(labs["value"].iloc[rows]).to_numpy(dtype=float, na_value=np.nan),
+        },
+        copy=False,  # not consolidated: one block per column
     )
-    rows = selected["_row"].to_numpy() if "_row" in selected.columns else [None] * len(out)
-    # Units and tests are looked up once per distinct spelling; rows follow by category code.
-    units = pd.Categorical(selected["unit"].astype(object))
-    unit_keys = pd.Series(units.categories.astype(str)).str.lower().str.replace(" ", "")
-    tests = pd.Categorical(out["test"])
+    rows = labs["_row"].to_numpy()[rows] if "_row" in labs.columns else [None] * len(out)
     factor = np.full(len(out), np.nan)
     problems = []
     for test, (unit, spellings) in RESPONSE_TESTS.items():
-        if test not in tests.categories:
+        if test not in test_names:
             continue
-        is_test = tests.codes == tests.categories.get_loc(test)
+        is_test = test_codes == np.flatnonzero(test_names == test)[0]
         per_unit = np.append(unit_keys.map(spellings).to_numpy(dtype=float), np.nan)
-        factor[is_test] = per_unit[units.codes[is_test]]
+        factor[is_test] = per_unit[unit_codes[is_test]]
         for i in np.flatnonzero(is_test & np.isnan(factor)):
             problems.append(
                 Problem(
@@ -209,7 +213,8 @@ def response_labs(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.DataFr
                     f"{', '.join(sorted(spellings))}",
                 )
             )
-    bad_ife = (out["test"] == "IFE").to_numpy() & ~np.isin(out["value"], [0.0, 1.0])
+    ife = test_codes == (np.flatnonzero(test_names == "IFE").tolist() or [-1])[0]
+    bad_ife = ife & ~np.isin(out["value"], [0.0, 1.0])
     problems += [
         Problem(file_label, _row(rows[i]), "value", "IFE must be 1 (positive) or 0 (negative)")
         for i in np.flatnonzero(bad_ife)
@@ -226,6 +231,8 @@ def _row(row) -> int | None:
 
 def _codes(column: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes (−1 missing) and distinct values of a key column, sorted if asked."""
+    if isinstance(column.dtype, pd.CategoricalDtype) and not sort:
+        return column.cat.codes.to_numpy(np.int64), np.asarray(column.cat.categories)
     codes, uniques = pd.factorize(column, sort=sort)
     return codes.astype(np.int64), np.asarray(uniques)
 
@@ -723,20 +730,19 @@ def derive_adrs_imwg(
             paramcd="PD", day=lambda f: f["progression_day"], avalc="PD"
         ),
     ]
-    out = pd.DataFrame(
-        {col: np.concatenate([_column(p, col) for p in parts]) for col in ADRS_DERIVED_COLUMNS}
-    )
-    out["day"] = pd.array(out["day"].to_numpy(float), dtype="Int64")
-    out["confirmed"] = pd.array(out["confirmed"].to_numpy(float), dtype="Int64")
-    order = {k: i for i, k in enumerate(["BOR", "RSP", "PD", "OVR"])}
-    out = out.sort_values(
-        [*KEYS, "paramcd", "day"],
-        key=lambda s: s.map(order) if s.name == "paramcd" else s,
-        kind="stable",
-    ).reset_index(drop=True)
-    out["site"] = np.asarray(sites, dtype=object)[out["site"].to_numpy(int)]
-    out["patient_id"] = np.asarray(patients, dtype=object)[out["patient_id"].to_numpy(int)]
-    return out
+    # Sorted by patient (in order of appearance), parameter (BOR, RSP, PD, OVR) and day (missing
+    # last), on the arrays: numpy.lexsort is stable, as the sort it stands for.
+    out = {col: np.concatenate([_column(p, col) for p in parts]) for col in ADRS_DERIVED_COLUMNS}
+    param = np.concatenate([np.full(len(p), i) for i, p in enumerate(parts)])
+    param = np.array([3, 0, 1, 2])[param]  # parts are OVR, BOR, RSP, PD
+    order = np.lexsort((out["day"], param, out["patient_id"], out["site"]))
+    out = {col: values[order] for col, values in out.items()}
+    for col in ("day", "confirmed"):
+        missing = np.isnan(out[col])
+        out[col] = pd.arrays.IntegerArray(np.where(missing, 0, out[col]).astype(np.int64), missing)
+    out["site"] = np.asarray(sites, dtype=object)[out["site"].astype(int)]
+    out["patient_id"] = np.asarray(patients, dtype=object)[out["patient_id"].astype(int)]
+    return pd.DataFrame(out, copy=False)
 
 
 def _column(frame: pd.DataFrame, col: str) -> np.ndarray:
@@ -758,17 +764,24 @@ def patient_response(adrs_derived: pd.DataFrame) -> pd.DataFrame:
         last_assessment_day, disease`` (days as floats).
     """
     a = adrs_derived
-    bor = a[a["paramcd"] == "BOR"][[*KEYS, "avalc", "disease"]].rename(
-        columns={"avalc": "best_response"}
-    )
-    days = a.assign(day=a["day"].astype(float))
-    for paramcd, name, how in (
+    # Patients as one integer each (grouping and merging on text keys is slow on large sites).
+    person = np.zeros(len(a), dtype=np.int64)
+    for k in KEYS:
+        codes, uniques = pd.factorize(a[k])
+        person = person * (len(uniques) + 1) + codes
+    paramcd = a["paramcd"].to_numpy(object)
+    day = a["day"].to_numpy(float, na_value=np.nan)
+    is_bor = paramcd == "BOR"
+    bor = a.loc[is_bor, [*KEYS, "avalc", "disease"]].rename(columns={"avalc": "best_response"})
+    bor = bor.reset_index(drop=True)
+    for code, name, how in (
         ("RSP", "first_response_day", "min"),
         ("PD", "progression_day", "min"),
         ("OVR", "last_assessment_day", "max"),
     ):
-        per = days[days["paramcd"] == paramcd].groupby(KEYS)["day"].agg(how).rename(name)
-        bor = bor.merge(per.reset_index(), on=KEYS, how="left")
+        rows = paramcd == code
+        per = pd.Series(day[rows]).groupby(person[rows]).agg(how)
+        bor[name] = per.reindex(person[is_bor]).to_numpy(float)
     cols = [
         "best_response",
         "first_response_day",
