@@ -711,7 +711,9 @@ def derive_adrs_imwg(
     # Patients as integer codes while deriving (grouping on text keys is slow on large sites).
     site_codes, sites = pd.factorize(labs["site"])
     patient_codes, patients = pd.factorize(labs["patient_id"])
-    labs = labs.assign(site=site_codes, patient_id=patient_codes)
+    labs = pd.DataFrame(  # not labs.assign, which would copy every column
+        {**dict(labs.items()), "site": site_codes, "patient_id": patient_codes}, copy=False
+    )
     base = baseline_disease(labs, crit)
     disease = base[[*KEYS, "disease"]]
     assessments = classify_assessments(labs, crit, base)[[*KEYS, "day", "category", "disease"]]
@@ -722,19 +724,27 @@ def derive_adrs_imwg(
     start = confirmed[confirmed["confirmed_level"] <= RANK["PR"]]
     start = start.merge(bor[[*KEYS, "first_response_day"]], on=KEYS)
     start = start[start["day"] == start["first_response_day"]]
+    progressed = bor[bor["progression_day"].notna()]
+    # Each parameter's rows: a table and the columns that differ from it (no copies of them).
     parts = [
-        confirmed.assign(paramcd="OVR", avalc=confirmed["category"]),
-        bor.assign(paramcd="BOR", day=np.nan, avalc=bor["best_response"]),
-        start.assign(paramcd="RSP", avalc=labels[start["confirmed_level"].to_numpy(int)]),
-        bor[bor["progression_day"].notna()].assign(
-            paramcd="PD", day=lambda f: f["progression_day"], avalc="PD"
+        (confirmed, {"avalc": confirmed["category"]}),
+        (bor, {"day": np.full(len(bor), np.nan), "avalc": bor["best_response"]}),
+        (start, {"avalc": labels[start["confirmed_level"].to_numpy(int)]}),
+        (
+            progressed,
+            {"day": progressed["progression_day"], "avalc": np.full(len(progressed), "PD")},
         ),
     ]
     # Sorted by patient (in order of appearance), parameter (BOR, RSP, PD, OVR) and day (missing
     # last), on the arrays: numpy.lexsort is stable, as the sort it stands for.
-    out = {col: np.concatenate([_column(p, col) for p in parts]) for col in ADRS_DERIVED_COLUMNS}
-    param = np.concatenate([np.full(len(p), i) for i, p in enumerate(parts)])
-    param = np.array([3, 0, 1, 2])[param]  # parts are OVR, BOR, RSP, PD
+    out = {
+        col: np.concatenate([_column(frame, col, added) for frame, added in parts])
+        for col in ADRS_DERIVED_COLUMNS
+        if col != "paramcd"
+    }
+    param = np.concatenate([np.full(len(frame), i) for i, (frame, _) in enumerate(parts)])
+    out["paramcd"] = np.array(["OVR", "BOR", "RSP", "PD"], dtype=object)[param]
+    param = np.array([3, 0, 1, 2])[param]  # in the order BOR, RSP, PD, OVR
     order = np.lexsort((out["day"], param, out["patient_id"], out["site"]))
     out = {col: values[order] for col, values in out.items()}
     for col in ("day", "confirmed"):
@@ -742,15 +752,18 @@ def derive_adrs_imwg(
         out[col] = pd.arrays.IntegerArray(np.where(missing, 0, out[col]).astype(np.int64), missing)
     out["site"] = np.asarray(sites, dtype=object)[out["site"].astype(int)]
     out["patient_id"] = np.asarray(patients, dtype=object)[out["patient_id"].astype(int)]
-    return pd.DataFrame(out, copy=False)
+    return pd.DataFrame({col: out[col] for col in ADRS_DERIVED_COLUMNS}, copy=False)
 
 
-def _column(frame: pd.DataFrame, col: str) -> np.ndarray:
-    """A column as numbers (days, flags) or text, NaN when the frame does not have it."""
+def _column(frame: pd.DataFrame, col: str, added: dict | None = None) -> np.ndarray:
+    """A column of ``added``, else of ``frame``, as numbers (days, flags) or text.
+
+    NaN when neither has it.
+    """
     numeric = col in ("day", "confirmed")
-    if col not in frame.columns:
+    if col not in (added or {}) and col not in frame.columns:
         return np.full(len(frame), np.nan, dtype=float if numeric else object)
-    values = frame[col]
+    values = pd.Series((added or {}).get(col, frame.get(col)))
     return values.to_numpy(float, na_value=np.nan) if numeric else values.to_numpy(object)
 
 
