@@ -438,8 +438,10 @@ def derive_adlb(labs: pd.DataFrame) -> pd.DataFrame:
     """Laboratory dataset: validated labs, units already harmonised by validation.
 
     Counts are in 10^9/L and haemoglobin in g/dL (:func:`rwe.units.harmonise_lab_units`).
+    The columns are shared with ``labs``, not copied: a laboratory table has ~90 rows per
+    patient, and ``drop`` would hold two copies at once.
     """
-    return labs.drop(columns=["_row"], errors="ignore")
+    return pd.DataFrame({c: labs[c] for c in labs.columns if c != "_row"}, copy=False)
 
 
 #: Columns of ``responses.csv`` that best overall response is derived from.

@@ -52,6 +52,8 @@ RESPONSE_TESTS = {
     "BMPC": ("%", {"%": 1.0, "percent": 1.0}),
 }
 
+TESTS = list(RESPONSE_TESTS)
+
 
 @dataclass(frozen=True)
 class Criteria:
@@ -176,29 +178,31 @@ def response_labs(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.DataFr
         Every row whose unit is not known for its test, and every ``IFE`` value other than 0
         or 1 (file, row, column; never a value).
     """
-    selected = labs[labs["test"].isin(list(RESPONSE_TESTS))]
+    # Tests and units are looked up once per distinct spelling; rows follow by their codes.
+    test_codes, test_names = _codes(labs["test"])
+    rows = np.flatnonzero(np.isin(test_codes, np.flatnonzero(np.isin(test_names, TESTS))))
+    test_codes = test_codes[rows]
+    unit_codes, unit_names = _codes(labs["unit"].iloc[rows])
+    unit_keys = pd.Series(unit_names.astype(str)).str.lower().str.replace(" ", "")
     out = pd.DataFrame(
         {
-            "site": selected["site"].astype(object).to_numpy(),
-            "patient_id": selected["patient_id"].astype(object).to_numpy(),
-            "day": selected["day"].to_numpy(dtype=float, na_value=np.nan),
-            "test": selected["test"].astype(object).to_numpy(),
-            "value": pd.to_numeric(selected["value"]).to_numpy(dtype=float, na_value=np.nan),
-        }
+            "site": labs["site"].iloc[rows].to_numpy(object),
+            "patient_id": labs["patient_id"].iloc[rows].to_numpy(object),
+            "day": labs["day"].iloc[rows].to_numpy(dtype=float, na_value=np.nan),
+            "test": test_names.astype(object)[test_codes],
+            "value": pd.to_numeric(labs["value"].iloc[rows]).to_numpy(dtype=float, na_value=np.nan),
+        },
+        copy=False,  # not consolidated: one block per column
     )
-    rows = selected["_row"].to_numpy() if "_row" in selected.columns else [None] * len(out)
-    # Units and tests are looked up once per distinct spelling; rows follow by category code.
-    units = pd.Categorical(selected["unit"].astype(object))
-    unit_keys = pd.Series(units.categories.astype(str)).str.lower().str.replace(" ", "")
-    tests = pd.Categorical(out["test"])
+    rows = labs["_row"].to_numpy()[rows] if "_row" in labs.columns else [None] * len(out)
     factor = np.full(len(out), np.nan)
     problems = []
     for test, (unit, spellings) in RESPONSE_TESTS.items():
-        if test not in tests.categories:
+        if test not in test_names:
             continue
-        is_test = tests.codes == tests.categories.get_loc(test)
+        is_test = test_codes == np.flatnonzero(test_names == test)[0]
         per_unit = np.append(unit_keys.map(spellings).to_numpy(dtype=float), np.nan)
-        factor[is_test] = per_unit[units.codes[is_test]]
+        factor[is_test] = per_unit[unit_codes[is_test]]
         for i in np.flatnonzero(is_test & np.isnan(factor)):
             problems.append(
                 Problem(
@@ -209,7 +213,8 @@ def response_labs(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.DataFr
                     f"{', '.join(sorted(spellings))}",
                 )
             )
-    bad_ife = (out["test"] == "IFE").to_numpy() & ~np.isin(out["value"], [0.0, 1.0])
+    ife = test_codes == (np.flatnonzero(test_names == "IFE").tolist() or [-1])[0]
+    bad_ife = ife & ~np.isin(out["value"], [0.0, 1.0])
     problems += [
         Problem(file_label, _row(rows[i]), "value", "IFE must be 1 (positive) or 0 (negative)")
         for i in np.flatnonzero(bad_ife)
@@ -224,10 +229,64 @@ def _row(row) -> int | None:
     return None if row is None or pd.isna(row) else int(row)
 
 
-def _wide(labs: pd.DataFrame) -> pd.DataFrame:
-    """One row per patient and day, one column per test (the last value of a day)."""
-    wide = labs.groupby([*KEYS, "day", "test"], sort=True)["value"].last().unstack("test")
-    return wide.reindex(columns=list(RESPONSE_TESTS)).reset_index()
+def _codes(column: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes (−1 missing) and distinct values of a key column, sorted if asked."""
+    if isinstance(column.dtype, pd.CategoricalDtype) and not sort:
+        return column.cat.codes.to_numpy(np.int64), np.asarray(column.cat.categories)
+    codes, uniques = pd.factorize(column, sort=sort)
+    return codes.astype(np.int64), np.asarray(uniques)
+
+
+def _test_codes(labs: pd.DataFrame) -> np.ndarray:
+    """Position of each row's test in :data:`RESPONSE_TESTS` (−1 for another test)."""
+    return pd.Categorical(labs["test"], categories=list(RESPONSE_TESTS)).codes.astype(np.int64)
+
+
+def _last_values(cell: np.ndarray, value: np.ndarray, n_cells: int, *order: np.ndarray):
+    """The last non-missing value of each cell (pandas' ``groupby(...).last()``), NaN if none.
+
+    Rows count in the order of ``order`` (numpy.lexsort keys, most significant last), then in
+    their own order; ``cell`` −1 is left out.
+    """
+    out = np.full(n_cells, np.nan)
+    keep = (cell >= 0) & ~np.isnan(value)
+    cell, value = cell[keep], value[keep]
+    sort = np.lexsort((*(k[keep] for k in order), cell))  # stable: ties keep the row order
+    cell, value = cell[sort], value[sort]
+    last = np.append(cell[1:] != cell[:-1], True)
+    out[cell[last]] = value[last]
+    return out
+
+
+def _wide(labs: pd.DataFrame) -> dict[str, np.ndarray]:
+    """One row per patient and day, one column per test (the last value of a day).
+
+    Columns as arrays (``site, patient_id, day``, then each test), rows sorted by site, patient
+    and day, as ``groupby(sort=True)`` sorts them; found by integer codes, not tuples.
+    """
+    n_tests = len(RESPONSE_TESTS)
+    (site, sites), (patient, patients), (day, days) = (
+        _codes(labs[c], sort=True) for c in (*KEYS, "day")
+    )
+    known = (site >= 0) & (patient >= 0) & (day >= 0) & labs["test"].notna().to_numpy()
+    draw = (site * len(patients) + patient) * len(days) + day
+    group, keys = pd.factorize(draw[known])  # by hashing, then the distinct draws sorted
+    rank = np.argsort(keys)
+    keys, group = keys[rank], np.argsort(rank)[group]
+    group_of_row = np.full(len(labs), -1, dtype=np.int64)
+    group_of_row[known] = group
+    test = _test_codes(labs)
+    cell = np.where((group_of_row >= 0) & (test >= 0), group_of_row * n_tests + test, -1)
+    value = labs["value"].to_numpy(float, na_value=np.nan)
+    values = _last_values(cell, value, len(keys) * n_tests).reshape(len(keys), n_tests)
+    person, day_code = np.divmod(keys, len(days))
+    out = {
+        "site": sites[person // len(patients)],
+        "patient_id": patients[person % len(patients)],
+        "day": days[day_code],
+    }
+    out.update(zip(RESPONSE_TESTS, values.T, strict=True))
+    return out
 
 
 def _dflc(involved, ratio, kappa) -> np.ndarray:
@@ -251,12 +310,19 @@ def baseline_disease(labs: pd.DataFrame, crit: Criteria) -> pd.DataFrame:
         (κ clone: baseline ratio > 1), ``serum_measurable``, ``urine_measurable`` and
         ``disease`` (one of :data:`DISEASE_TYPES`).
     """
-    before = labs[labs["day"] <= 0].sort_values("day", kind="stable")
-    base = before.groupby([*KEYS, "test"], sort=False)["value"].last().unstack("test")
-    base = base.reindex(columns=list(RESPONSE_TESTS))
-    patients = labs[KEYS].drop_duplicates().set_index(KEYS)
-    base = base.reindex(patients.index)
-    out = base.add_suffix("_0").reset_index()
+    # Patients in the order they first appear; the last value on or before day 0 of each test.
+    (site, _), (patient, patients) = (_codes(labs[c]) for c in KEYS)
+    person = pd.factorize(site * len(patients) + patient)[0]
+    first = np.unique(person, return_index=True)[1]
+    n_tests = len(RESPONSE_TESTS)
+    day = labs["day"].to_numpy(float, na_value=np.nan)
+    test = _test_codes(labs)
+    cell = np.where((day <= 0) & (test >= 0), person * n_tests + test, -1)
+    value = labs["value"].to_numpy(float, na_value=np.nan)
+    values = _last_values(cell, value, len(first) * n_tests, day).reshape(len(first), n_tests)
+    out = labs[KEYS].iloc[first].reset_index(drop=True)
+    for i, test_name in enumerate(RESPONSE_TESTS):
+        out[f"{test_name}_0"] = values[:, i]
     low, high = crit.flc_ratio_normal
     ratio = out["FLC_ratio_0"].to_numpy(float)
     out["kappa"] = ~(ratio < 1)
@@ -363,33 +429,41 @@ def classify_assessments(
         and day. Patients without measurable disease have no rows.
     """
     base = baseline_disease(labs, crit) if base is None else base
+    # Columns as arrays and one frame at the end: merging, adding to and filtering a wide frame
+    # column by column would copy its blocks each time.
     wide = _wide(labs)
-    a = wide[wide["day"] > 0].merge(base[base["disease"] != "none"], on=KEYS, how="inner")
-    a = a.sort_values([*KEYS, "day"], kind="stable", ignore_index=True)
-    group = a.groupby(KEYS, sort=False).ngroup().to_numpy()
-    dflc = _dflc(
-        a["FLC_involved"].to_numpy(float), a["FLC_ratio"].to_numpy(float), a["kappa"].to_numpy(bool)
+    measurable = base[base["disease"] != "none"]
+    # The patient of each row: one integer from the codes of both keys, over both tables.
+    person = np.zeros(len(wide["day"]) + len(measurable), dtype=np.int64)
+    for k in KEYS:
+        codes, uniques = pd.factorize(np.concatenate([wide[k], measurable[k].to_numpy()]))
+        person = person * (len(uniques) + 1) + codes
+    person, measurable_person = person[: len(wide["day"])], person[len(wide["day"]) :]
+    at = pd.Index(measurable_person).get_indexer(person)
+    # Days on treatment of patients with measurable disease (an inner merge: rows stay sorted
+    # by patient and day).
+    rows = np.flatnonzero((wide["day"] > 0) & (at >= 0))
+    cols = {c: v[rows] for c, v in wide.items()}
+    cols.update(
+        (c, measurable[c].to_numpy()[at[rows]]) for c in measurable.columns if c not in KEYS
     )
-    added = {"dflc": dflc, "BMPC_last": a.groupby(KEYS, sort=False)["BMPC"].ffill().to_numpy()}
-    for col, values in (
-        ("SPEP_M", a["SPEP_M"]),
-        ("UPEP_M", a["UPEP_M"]),
-        ("dflc", pd.Series(dflc)),
-        ("BMPC", a["BMPC"]),
-    ):
-        added[f"{col}_nadir"] = _nadir_where_measured(values, group, a[f"{col}_0"])
-    a = pd.concat([a, pd.DataFrame(added)], axis=1)
-    disease = a["disease"]
-    m_protein = (a["serum_measurable"] & a["SPEP_M"].notna()) | (
-        a["urine_measurable"] & a["UPEP_M"].notna()
+    group = pd.factorize(person[rows])[0]
+    cols["dflc"] = _dflc(cols["FLC_involved"], cols["FLC_ratio"], cols["kappa"].astype(bool))
+    cols["BMPC_last"] = pd.Series(cols["BMPC"]).groupby(group, sort=False).ffill().to_numpy()
+    for col in ("SPEP_M", "UPEP_M", "dflc", "BMPC"):
+        cols[f"{col}_nadir"] = _nadir_where_measured(
+            pd.Series(cols[col]), group, pd.Series(cols[f"{col}_0"])
+        )
+    disease = cols["disease"]
+    m_protein = (cols["serum_measurable"] & ~np.isnan(cols["SPEP_M"])) | (
+        cols["urine_measurable"] & ~np.isnan(cols["UPEP_M"])
     )
     assessed = (
         ((disease == "M-protein") & m_protein)
-        | ((disease == "FLC") & a["dflc"].notna())
-        | ((disease == "marrow") & a["BMPC"].notna())
+        | ((disease == "FLC") & ~np.isnan(cols["dflc"]))
+        | ((disease == "marrow") & ~np.isnan(cols["BMPC"]))
     )
-    a = a[assessed.to_numpy()]
-    a.index = pd.RangeIndex(len(a))
+    a = pd.DataFrame({c: v[assessed] for c, v in cols.items()}, copy=False)  # not consolidated
     a.insert(3, "category", categorise(a, crit))
     return a
 
@@ -637,46 +711,59 @@ def derive_adrs_imwg(
     # Patients as integer codes while deriving (grouping on text keys is slow on large sites).
     site_codes, sites = pd.factorize(labs["site"])
     patient_codes, patients = pd.factorize(labs["patient_id"])
-    labs = labs.assign(site=site_codes, patient_id=patient_codes)
+    labs = pd.DataFrame(  # not labs.assign, which would copy every column
+        {**dict(labs.items()), "site": site_codes, "patient_id": patient_codes}, copy=False
+    )
     base = baseline_disease(labs, crit)
     disease = base[[*KEYS, "disease"]]
-    confirmed = confirm_assessments(classify_assessments(labs, crit, base), confirmations)
+    assessments = classify_assessments(labs, crit, base)[[*KEYS, "day", "category", "disease"]]
+    confirmed = confirm_assessments(assessments, confirmations)
     bor = disease.merge(best_overall_response(confirmed), on=KEYS, how="left")
     bor["best_response"] = bor["best_response"].fillna("NE")
     labels = np.array(CATEGORIES, dtype=object)
     start = confirmed[confirmed["confirmed_level"] <= RANK["PR"]]
     start = start.merge(bor[[*KEYS, "first_response_day"]], on=KEYS)
     start = start[start["day"] == start["first_response_day"]]
+    progressed = bor[bor["progression_day"].notna()]
+    # Each parameter's rows: a table and the columns that differ from it (no copies of them).
     parts = [
-        confirmed.assign(paramcd="OVR", avalc=confirmed["category"]),
-        bor.assign(paramcd="BOR", day=np.nan, avalc=bor["best_response"]),
-        start.assign(paramcd="RSP", avalc=labels[start["confirmed_level"].to_numpy(int)]),
-        bor[bor["progression_day"].notna()].assign(
-            paramcd="PD", day=lambda f: f["progression_day"], avalc="PD"
+        (confirmed, {"avalc": confirmed["category"]}),
+        (bor, {"day": np.full(len(bor), np.nan), "avalc": bor["best_response"]}),
+        (start, {"avalc": labels[start["confirmed_level"].to_numpy(int)]}),
+        (
+            progressed,
+            {"day": progressed["progression_day"], "avalc": np.full(len(progressed), "PD")},
         ),
     ]
-    out = pd.DataFrame(
-        {col: np.concatenate([_column(p, col) for p in parts]) for col in ADRS_DERIVED_COLUMNS}
-    )
-    out["day"] = pd.array(out["day"].to_numpy(float), dtype="Int64")
-    out["confirmed"] = pd.array(out["confirmed"].to_numpy(float), dtype="Int64")
-    order = {k: i for i, k in enumerate(["BOR", "RSP", "PD", "OVR"])}
-    out = out.sort_values(
-        [*KEYS, "paramcd", "day"],
-        key=lambda s: s.map(order) if s.name == "paramcd" else s,
-        kind="stable",
-    ).reset_index(drop=True)
-    out["site"] = np.asarray(sites, dtype=object)[out["site"].to_numpy(int)]
-    out["patient_id"] = np.asarray(patients, dtype=object)[out["patient_id"].to_numpy(int)]
-    return out
+    # Sorted by patient (in order of appearance), parameter (BOR, RSP, PD, OVR) and day (missing
+    # last), on the arrays: numpy.lexsort is stable, as the sort it stands for.
+    out = {
+        col: np.concatenate([_column(frame, col, added) for frame, added in parts])
+        for col in ADRS_DERIVED_COLUMNS
+        if col != "paramcd"
+    }
+    param = np.concatenate([np.full(len(frame), i) for i, (frame, _) in enumerate(parts)])
+    out["paramcd"] = np.array(["OVR", "BOR", "RSP", "PD"], dtype=object)[param]
+    param = np.array([3, 0, 1, 2])[param]  # in the order BOR, RSP, PD, OVR
+    order = np.lexsort((out["day"], param, out["patient_id"], out["site"]))
+    out = {col: values[order] for col, values in out.items()}
+    for col in ("day", "confirmed"):
+        missing = np.isnan(out[col])
+        out[col] = pd.arrays.IntegerArray(np.where(missing, 0, out[col]).astype(np.int64), missing)
+    out["site"] = np.asarray(sites, dtype=object)[out["site"].astype(int)]
+    out["patient_id"] = np.asarray(patients, dtype=object)[out["patient_id"].astype(int)]
+    return pd.DataFrame({col: out[col] for col in ADRS_DERIVED_COLUMNS}, copy=False)
 
 
-def _column(frame: pd.DataFrame, col: str) -> np.ndarray:
-    """A column as numbers (days, flags) or text, NaN when the frame does not have it."""
+def _column(frame: pd.DataFrame, col: str, added: dict | None = None) -> np.ndarray:
+    """A column of ``added``, else of ``frame``, as numbers (days, flags) or text.
+
+    NaN when neither has it.
+    """
     numeric = col in ("day", "confirmed")
-    if col not in frame.columns:
+    if col not in (added or {}) and col not in frame.columns:
         return np.full(len(frame), np.nan, dtype=float if numeric else object)
-    values = frame[col]
+    values = pd.Series((added or {}).get(col, frame.get(col)))
     return values.to_numpy(float, na_value=np.nan) if numeric else values.to_numpy(object)
 
 
@@ -690,17 +777,24 @@ def patient_response(adrs_derived: pd.DataFrame) -> pd.DataFrame:
         last_assessment_day, disease`` (days as floats).
     """
     a = adrs_derived
-    bor = a[a["paramcd"] == "BOR"][[*KEYS, "avalc", "disease"]].rename(
-        columns={"avalc": "best_response"}
-    )
-    days = a.assign(day=a["day"].astype(float))
-    for paramcd, name, how in (
+    # Patients as one integer each (grouping and merging on text keys is slow on large sites).
+    person = np.zeros(len(a), dtype=np.int64)
+    for k in KEYS:
+        codes, uniques = pd.factorize(a[k])
+        person = person * (len(uniques) + 1) + codes
+    paramcd = a["paramcd"].to_numpy(object)
+    day = a["day"].to_numpy(float, na_value=np.nan)
+    is_bor = paramcd == "BOR"
+    bor = a.loc[is_bor, [*KEYS, "avalc", "disease"]].rename(columns={"avalc": "best_response"})
+    bor = bor.reset_index(drop=True)
+    for code, name, how in (
         ("RSP", "first_response_day", "min"),
         ("PD", "progression_day", "min"),
         ("OVR", "last_assessment_day", "max"),
     ):
-        per = days[days["paramcd"] == paramcd].groupby(KEYS)["day"].agg(how).rename(name)
-        bor = bor.merge(per.reset_index(), on=KEYS, how="left")
+        rows = paramcd == code
+        per = pd.Series(day[rows]).groupby(person[rows]).agg(how)
+        bor[name] = per.reindex(person[is_bor]).to_numpy(float)
     cols = [
         "best_response",
         "first_response_day",

@@ -91,12 +91,19 @@ def _test_is(labs: pd.DataFrame) -> callable:
     return lambda name: codes == position.get(name, -2)
 
 
-def _unit_matches(unit: pd.Series, expected: str) -> np.ndarray:
-    """Whether each unit is ``expected`` (spaces and case ignored), once per distinct spelling."""
-    codes, uniques = pd.factorize(unit.astype(object))
-    key = expected.replace(" ", "").casefold()
-    same = np.array([str(u).replace(" ", "").casefold() == key for u in uniques], dtype=bool)
-    return np.append(same, False)[codes]
+def _unit_is(labs: pd.DataFrame) -> callable:
+    """A function: unit -> boolean mask of the rows in that unit (spaces and case ignored).
+
+    Compared once per distinct spelling, then on codes.
+    """
+    codes, units = key_codes(labs["unit"])
+    spellings = [str(u).replace(" ", "").casefold() for u in units]
+
+    def unit_is(expected: str) -> np.ndarray:
+        key = expected.replace(" ", "").casefold()
+        return np.append(np.array([s == key for s in spellings], dtype=bool), False)[codes]
+
+    return unit_is
 
 
 def implausible_lab_values(labs: pd.DataFrame) -> np.ndarray:
@@ -116,12 +123,9 @@ def implausible_lab_values(labs: pd.DataFrame) -> np.ndarray:
     if not len(labs):
         return out
     value = labs["value"].to_numpy(dtype=float, na_value=np.nan)
-    test_is = _test_is(labs)
+    test_is, unit_is = _test_is(labs), _unit_is(labs)
     for name, (unit, low, high) in PHYSIOLOGICAL_RANGES.items():
-        rows = np.flatnonzero(test_is(name))
-        if not len(rows):
-            continue
-        rows = rows[_unit_matches(labs["unit"].iloc[rows], unit)]
+        rows = np.flatnonzero(test_is(name) & unit_is(unit))
         v = value[rows]
         out[rows[(v < low) | (v > high)]] = True
     return out
@@ -173,8 +177,9 @@ def anc_above_wbc(labs: pd.DataFrame) -> tuple[int, int]:
     draw = pd.factorize(person * (day.max(initial=0) - first + 1) + (day - first))[0]
     value = labs["value"].to_numpy(dtype=float, na_value=np.nan)[rows]
     wbc = is_wbc[rows]
-    highest_wbc = pd.Series(value[wbc]).groupby(draw[wbc]).max()
-    wbc_of_day = highest_wbc.reindex(draw[~wbc]).to_numpy()
+    highest_wbc = np.full(draw.max(initial=-1) + 1, np.nan)
+    np.fmax.at(highest_wbc, draw[wbc], value[wbc])  # missing values left out, as max() does
+    wbc_of_day = highest_wbc[draw[~wbc]]
     has_wbc = ~np.isnan(wbc_of_day)
     above = has_wbc & (value[~wbc] > wbc_of_day)
     return int(above.sum()), int(has_wbc.sum())

@@ -86,11 +86,14 @@ def grade_from_labs(adlb: pd.DataFrame) -> pd.DataFrame:
         ``category`` "hematologic", ``source`` "labs". Patients never below LLN have no row.
     """
     parts = []
-    on_treatment = (pd.to_numeric(adlb["day"]) >= 0) & adlb["test"].isin(list(LAB_GRADES))
-    on_treatment = on_treatment.to_numpy(dtype=bool, na_value=False)
+    with np.errstate(invalid="ignore"):
+        on_treatment = pd.to_numeric(adlb["day"]).to_numpy(dtype=float, na_value=np.nan) >= 0
+    # Tests compared on their codes, once per distinct name.
+    codes, tests = key_codes(adlb["test"])
+    position = {str(t): i for i, t in enumerate(tests)}
     for test, (term, cuts) in LAB_GRADES.items():
         # Row positions, not copies of the table (a laboratory table has ~90 rows per patient).
-        rows = np.flatnonzero(on_treatment & (adlb["test"] == test).to_numpy(dtype=bool))
+        rows = np.flatnonzero(on_treatment & (codes == position.get(test, -2)))
         if not len(rows):
             continue
         values = adlb["value"].to_numpy(dtype=float)[rows]

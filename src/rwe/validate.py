@@ -179,7 +179,14 @@ def identifying_value(value: str, free_text: bool = False) -> str | None:
     return None
 
 
+#: What an e-mail address (``@``) or a name with a title (a space) cannot do without: a
+#: pseudonym with neither is passed over without running their patterns.
+_ID_MAY_IDENTIFY = re.compile(r"[@\s]")
+
+
 def _identifying_id(value: str) -> str | None:
+    if not _ID_MAY_IDENTIFY.search(value):
+        return None
     for kind in ("an e-mail address", "a name with a title"):
         if IDENTIFYING_VALUES[kind].search(value):
             return kind
