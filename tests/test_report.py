@@ -140,6 +140,22 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
             "events_1": [35, 34, 0],
             "note": ["", "2 patients left out", "not estimable; 2 patients left out"],
         },
+        "conventions_comparison": {
+            "endpoint": ["PFS", "OS", "PFS"],
+            "estimate": ["median", "median", "hr"],
+            "term": [None, None, "gfr_le70"],
+            "r_value": [8.1, 40.0, 2.1],
+            "r_ci_lower": [6.0, 30.1, 1.2],
+            "r_ci_upper": [11.2, None, 3.7],
+            "r_p": [None, None, 0.008],
+            "sas_value": [8.1, 40.0, 2.05],
+            "sas_ci_lower": [5.7, 29.8, 1.17],
+            "sas_ci_upper": [11.9, None, 3.6],
+            "sas_p": [None, None, 0.009],
+            "n": [60, 60, 58],
+            "events": [45, 20, 44],
+            "note": ["", "upper limit not reached", "2 patients left out"],
+        },
         "cox_diagnostics": [
             ("all", "PFS", "multivariable", "lr", None, 9.5, 2, 0.009),
             ("all", "PFS", "multivariable", "zph", "gfr_le70", 0.4, 1, 0.53),
@@ -510,8 +526,13 @@ def test_every_label_follows_the_configuration(tmp_path):
     provenance = fixture_provenance()
     write_report(tables, figures, tmp_path / "figures", provenance, options, path, docx_path)
     html = unescape(path.read_text(encoding="utf-8"))
+    # Only the table that compares both conventions names R's (Efron ties) beside SAS's.
+    start = html.index('<section id="conventions">')
+    elsewhere = html[:start] + html[html.index("</section>", start) :]
+    assert "Efron" in html[start:]
+    assert "Breslow" in html[start:]
     for default in ("95%", "Efron", "efron", "GFR ≤ 70", "≤ 70"):
-        assert default not in html
+        assert default not in elsewhere
     for configured in ("90% CI", "90%", "Breslow ties", "log-log", "GFR ≤ 60"):
         assert configured in html
     methods = html[html.index('<section id="methods">') :]
@@ -855,3 +876,16 @@ def test_notes_shared_by_a_model_are_said_once():
     rows, shared = notes_once(frame, ["analysis_set", "endpoint", "model"])
     assert rows["note"].tolist() == ["not estimable: x", ""]
     assert shared == ["all, PFS, m: 14 patients left out"]
+
+
+def test_the_conventions_section_shows_both_conventions_side_by_side(tmp_path):
+    html = render(tmp_path)
+    section = html[html.index('<section id="conventions">') :]
+    section = section[: section.index("</section>")]
+    assert "R: log CI, Efron ties (95% CI)" in section
+    assert "SAS: log-log CI, Breslow ties (95% CI)" in section
+    assert "8.1 (6.0–11.2)" in section
+    assert "8.1 (5.7–11.9)" in section
+    assert "40.0 (30.1–NR)" in section  # an upper limit not reached stays NR on both sides
+    assert "2.10 (1.20–3.70)" in section
+    assert "2.05 (1.17–3.60)" in section

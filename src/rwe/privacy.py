@@ -456,6 +456,20 @@ RULES: dict[str, dict] = {
         "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
     },
     "competing_risks": {"counts": ["n_risk"]},
+    # Effective sample sizes: in the unweighted sample they are the groups' sizes.
+    "ps_balance": {"counts": ["ess_treated", "ess_control"]},
+    "ps_model": {},  # coefficients of the propensity model: no counts
+    "followup": {},  # median follow-up of a whole set (its size is in km_medians): no counts
+    "exposure_predictions": {},  # model predictions at chosen exposures: no counts
+    "rmst": {},  # restricted means and their differences: no counts
+    "conventions_comparison": {
+        "counts": ["n", "events"],
+        "dependent": {
+            f"{side}_{c}": ["n", "events"]
+            for side in ("r", "sas")
+            for c in ("value", "ci_lower", "ci_upper")
+        },
+    },
     "comparative_km": {
         "counts": ["n_risk"],
         "dependent": {c: ["n_risk"] for c in ("estimate", "ci_lower", "ci_upper")},
@@ -729,7 +743,7 @@ def suppress_small_cells(
 
 
 def suppress_table(name: str, table: pd.DataFrame, k: int) -> pd.DataFrame:
-    """Apply :data:`RULES` of the named output table (an unknown table is returned unchanged).
+    """Apply :data:`RULES` of the named output table.
 
     Parameters
     ----------
@@ -744,9 +758,17 @@ def suppress_table(name: str, table: pd.DataFrame, k: int) -> pd.DataFrame:
     -------
     pandas.DataFrame
         The suppressed copy, with exactly the columns of ``table``.
+
+    Raises
+    ------
+    KeyError
+        A table without a rule, when suppression is on: a new table must say which of its
+        columns are counts before it can leave the machine.
     """
     rule = RULES.get(name)
     if rule is None:
+        if k > 0:
+            raise KeyError(f"no small-cell rule for table {name!r} (rwe.privacy.RULES)")
         return table.copy()
     derived = {}
     for helper, count in rule.get("derived", {}).items():

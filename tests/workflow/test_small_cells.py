@@ -43,7 +43,16 @@ COUNTS = {
     "km_landmarks": ["n_risk"],
     "logrank": ["n_missing"],
     "logrank_stratified": ["n_missing"],
-    "cox": ["n", "events", "n_dropped"],
+    "cox": ["n", "events", "n_dropped", "n_0", "events_0", "n_1", "events_1"],
+    "landmark": ["n", "events", "n_not_at_risk", "n_unknown"],
+    "cox_time_dependent": ["n", "events", "n_rows", "n_dropped", "n_unknown"],
+    "conventions_comparison": ["n", "events"],
+    "duration_of_response": ["n", "events", "n_undated"],
+    "plausibility": ["n_rows"],
+    "comparative_attrition": ["n_in", "n_excluded", "n_out"],
+    "comparative_effects": ["n", "events"],
+    "comparative_km": ["n_risk"],
+    "competing_risks": ["n_risk"],
     "adverse_events": ["n", "N"],
     "nadir": ["n"],
     "nadir_tests": ["n_1", "n_2"],
@@ -54,7 +63,7 @@ COUNTS = {
     "changes_patients": ["n_previous", "n_current", "added", "removed", "outcome_changed"],
 }
 #: Columns named like counts that count no patients: sites left out of a meta-analysis.
-NOT_PATIENTS = {"site_meta": ["n_excluded"]}
+NOT_PATIENTS = {"site_meta": ["n_excluded"], "plausibility": ["n_checked"]}
 #: Rates and the denominators that turn them back into counts: (rate, denominator, scale).
 RATES = {
     "baseline": [("percent", "N", 100)],
@@ -74,6 +83,7 @@ COUNT_ROWS = {
         ["previous", "current", "difference"],
     ),
     "published_comparison": ("unit", {"n"}, ["this_run"]),
+    "response_agreement": ("statistic", {"n", "count"}, ["value"]),
 }
 #: A number of people written in a sentence or a note ("3 patients"), not a threshold.
 COUNT_IN_TEXT = re.compile(
@@ -81,6 +91,8 @@ COUNT_IN_TEXT = re.compile(
 )
 #: Report columns whose whole numbers are not counts.
 NOT_COUNTS = {"Month", "df", "Version", "SHA-256", "p", "p (Fisher)", "W", "Chi-square"}
+# Table 1's level names (prior lines "1" … "4") and the months of the response landmarks.
+NOT_COUNTS |= {"Characteristic", "Landmark, month"}
 
 
 def small(values) -> np.ndarray:

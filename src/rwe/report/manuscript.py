@@ -7,6 +7,9 @@ section that shows a table.
 
 from __future__ import annotations
 
+import datetime
+import io
+import zipfile
 from pathlib import Path
 
 from docx import Document
@@ -64,4 +67,21 @@ def write_tables_docx(context: dict, path: str | Path) -> None:
         document.add_heading(title, level=1)
         for t in tables:
             add_table(document, t)
-    document.save(str(path))
+    # Deterministic bytes: the same tables give the same file (no time of writing inside).
+    fixed = datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC)
+    document.core_properties.created = document.core_properties.modified = fixed
+    document.core_properties.last_printed = fixed
+    buffer = io.BytesIO()
+    document.save(buffer)
+    Path(path).write_bytes(_without_zip_times(buffer.getvalue()))
+
+
+def _without_zip_times(data: bytes) -> bytes:
+    """The same zip (a .docx) with every member dated 1980-01-01, in the same order."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            fixed = zipfile.ZipInfo(info.filename, date_time=(1980, 1, 1, 0, 0, 0))
+            fixed.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(fixed, source.read(info.filename))
+    return out.getvalue()

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from rwe.report.changes import CHANGES_TABLES, changes_section
 from rwe.report.comparative import COMPARATIVE_TABLES, comparative_section
+from rwe.report.conventions import CONVENTIONS_TABLES, conventions_section
 from rwe.report.response_agreement import (
     RESPONSE_AGREEMENT_TABLES,
     response_agreement_section,
@@ -88,6 +89,12 @@ SECTIONS = (
     ),
     Section("survival", "Survival", survival_section, SURVIVAL_TABLES),
     Section("cox", "Cox regression", cox_section, COX_TABLES),
+    Section(
+        "conventions",
+        "R and SAS conventions",
+        conventions_section,
+        CONVENTIONS_TABLES,
+    ),
     Section("comparative", "Comparative effectiveness", comparative_section, COMPARATIVE_TABLES),
     Section("sites", "Sites", sites_section, SITES_TABLES),
     Section("safety", "Safety", safety_section, SAFETY_TABLES),
