@@ -35,8 +35,12 @@ BYTES_PER_PATIENT = 3_850  # on disk, all four CSVs of a cohort (measured: 10^6 
 # What each rule's cost is made of, for the "how cost grows" section.
 RULE_COST = {
     "site": "reads, validates, harmonises and derives one site's extract: linear in rows, and "
-    "labs.csv holds about 90 rows a patient, the largest input (parsed here only: the per-patient "
-    "lab grades and nadirs are made here too, by dense minima over integer codes).",
+    "labs.csv holds about 130 rows a patient (the IMWG response tests included), the largest "
+    "input, parsed here only. From it, on integer codes and numpy arrays rather than text keys, "
+    "merges or per-patient loops: the plausibility checks, the lab grades, the nadirs within "
+    "each patient's window (dense minima) and the IMWG response (the last value of each "
+    "patient, day and test by one hash of integer keys; confirmation and best response on "
+    "sorted arrays).",
     "pool": "concatenates the sites' datasets as bytes (linear in bytes) and tabulates attrition "
     "and baseline from the pooled ADSL (linear in n).",
     "provenance": "the site jobs' input records (SHA-256 of each file) and the config: "

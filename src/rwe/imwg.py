@@ -32,6 +32,7 @@ from scipy import special
 from rwe.derive import DAYS_PER_MONTH, KEYS, RESPONDER
 from rwe.derive import RESPONSE_RANK as RANK
 from rwe.exceptions import InputError, Problem
+from rwe.safety import key_codes
 
 CATEGORIES = tuple(RANK)
 RESPONSE_SOURCES = ("recorded", "derived")
@@ -51,8 +52,6 @@ RESPONSE_TESTS = {
     "IFE": ("0/1", {"0/1": 1.0, "1=positive": 1.0, "positive=1": 1.0}),
     "BMPC": ("%", {"%": 1.0, "percent": 1.0}),
 }
-
-TESTS = list(RESPONSE_TESTS)
 
 
 @dataclass(frozen=True)
@@ -170,7 +169,8 @@ def response_labs(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.DataFr
     -------
     pandas.DataFrame
         ``site, patient_id, day, test, value`` of the tests in :data:`RESPONSE_TESTS`, values
-        converted to the harmonised units.
+        converted to the harmonised units; ``site`` and ``patient_id`` of the dtype of
+        ``labs``, ``test`` categorical.
 
     Raises
     ------
@@ -180,16 +180,20 @@ def response_labs(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.DataFr
     """
     # Tests and units are looked up once per distinct spelling; rows follow by their codes.
     test_codes, test_names = _codes(labs["test"])
-    rows = np.flatnonzero(np.isin(test_codes, np.flatnonzero(np.isin(test_names, TESTS))))
+    code_of = {str(t): i for i, t in enumerate(test_names)}
+    wanted = [code_of[t] for t in RESPONSE_TESTS if t in code_of]
+    rows = np.flatnonzero(np.isin(test_codes, wanted))
     test_codes = test_codes[rows]
     unit_codes, unit_names = _codes(labs["unit"].iloc[rows])
     unit_keys = pd.Series(unit_names.astype(str)).str.lower().str.replace(" ", "")
     out = pd.DataFrame(
         {
-            "site": labs["site"].iloc[rows].to_numpy(object),
-            "patient_id": labs["patient_id"].iloc[rows].to_numpy(object),
+            # Keys as the labs hold them (categorical when validated): 40 million response
+            # tests of a 10^6-patient site would take 8 bytes a cell as Python strings.
+            "site": labs["site"].iloc[rows].array,
+            "patient_id": labs["patient_id"].iloc[rows].array,
             "day": labs["day"].iloc[rows].to_numpy(dtype=float, na_value=np.nan),
-            "test": test_names.astype(object)[test_codes],
+            "test": pd.Categorical.from_codes(test_codes, test_names.astype(object)),
             "value": pd.to_numeric(labs["value"].iloc[rows]).to_numpy(dtype=float, na_value=np.nan),
         },
         copy=False,  # not consolidated: one block per column
@@ -198,9 +202,9 @@ def response_labs(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.DataFr
     factor = np.full(len(out), np.nan)
     problems = []
     for test, (unit, spellings) in RESPONSE_TESTS.items():
-        if test not in test_names:
+        if test not in code_of:
             continue
-        is_test = test_codes == np.flatnonzero(test_names == test)[0]
+        is_test = test_codes == code_of[test]
         per_unit = np.append(unit_keys.map(spellings).to_numpy(dtype=float), np.nan)
         factor[is_test] = per_unit[unit_codes[is_test]]
         for i in np.flatnonzero(is_test & np.isnan(factor)):
@@ -213,8 +217,7 @@ def response_labs(labs: pd.DataFrame, file_label: str = "labs.csv") -> pd.DataFr
                     f"{', '.join(sorted(spellings))}",
                 )
             )
-    ife = test_codes == (np.flatnonzero(test_names == "IFE").tolist() or [-1])[0]
-    bad_ife = ife & ~np.isin(out["value"], [0.0, 1.0])
+    bad_ife = (test_codes == code_of.get("IFE", -2)) & ~np.isin(out["value"], [0.0, 1.0])
     problems += [
         Problem(file_label, _row(rows[i]), "value", "IFE must be 1 (positive) or 0 (negative)")
         for i in np.flatnonzero(bad_ife)
@@ -230,10 +233,8 @@ def _row(row) -> int | None:
 
 
 def _codes(column: pd.Series, sort: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes (−1 missing) and distinct values of a key column, sorted if asked."""
-    if isinstance(column.dtype, pd.CategoricalDtype) and not sort:
-        return column.cat.codes.to_numpy(np.int64), np.asarray(column.cat.categories)
-    codes, uniques = pd.factorize(column, sort=sort)
+    """Integer codes (−1 missing, int64) and distinct values of a key column, sorted if asked."""
+    codes, uniques = pd.factorize(column, sort=True) if sort else key_codes(column)
     return codes.astype(np.int64), np.asarray(uniques)
 
 

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from rwe.exceptions import InputError, Problem
-from rwe.safety import NADIR_TESTS, key_codes, per_patient
+from rwe.safety import NADIR_TESTS, key_codes, per_patient, value_is
 
 #: Columns of ``plausibility.csv``: contract-style ``file, column, check, n_rows``, then how
 #: many rows the check could apply to and what the pipeline does with the rows found.
@@ -86,9 +86,7 @@ def _finding(file, column, check, n_rows, n_checked, note=KEPT) -> dict:
 
 def _test_is(labs: pd.DataFrame) -> callable:
     """A function: test name -> boolean mask of the rows of that test (compared on codes)."""
-    codes, tests = key_codes(labs["test"])
-    position = {str(t): i for i, t in enumerate(tests)}
-    return lambda name: codes == position.get(name, -2)
+    return value_is(labs["test"])
 
 
 def _unit_is(labs: pd.DataFrame) -> callable:

@@ -88,12 +88,10 @@ def grade_from_labs(adlb: pd.DataFrame) -> pd.DataFrame:
     parts = []
     with np.errstate(invalid="ignore"):
         on_treatment = pd.to_numeric(adlb["day"]).to_numpy(dtype=float, na_value=np.nan) >= 0
-    # Tests compared on their codes, once per distinct name.
-    codes, tests = key_codes(adlb["test"])
-    position = {str(t): i for i, t in enumerate(tests)}
+    test_is = value_is(adlb["test"])
     for test, (term, cuts) in LAB_GRADES.items():
         # Row positions, not copies of the table (a laboratory table has ~90 rows per patient).
-        rows = np.flatnonzero(on_treatment & (codes == position.get(test, -2)))
+        rows = np.flatnonzero(on_treatment & test_is(test))
         if not len(rows):
             continue
         values = adlb["value"].to_numpy(dtype=float)[rows]
@@ -291,6 +289,13 @@ def key_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:
         return column.cat.codes.to_numpy(), column.cat.categories
     codes, uniques = pd.factorize(column)
     return codes, pd.Index(uniques)
+
+
+def value_is(column: pd.Series) -> callable:
+    """A function: value -> boolean mask of the rows holding it (compared on the codes)."""
+    codes, values = key_codes(column)
+    position = {str(v): i for i, v in enumerate(values)}
+    return lambda value: codes == position.get(value, -2)
 
 
 # --------------------------------------------------------------------------- AE tables
