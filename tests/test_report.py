@@ -194,6 +194,10 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
             "ci_lower": [0.9],
             "ci_upper": [4.4],
             "p": [0.08],
+            "iqr": [0.5],
+            "odds_ratio_iqr": [2.0**0.5],
+            "or_iqr_ci_lower": [0.9**0.5],
+            "or_iqr_ci_upper": [4.4**0.5],
             "observed_below": [0.1],
             "observed_above": [0.17],
             "cv_auc": [0.62],
@@ -826,13 +830,11 @@ def test_methods_state_that_the_tests_are_exploratory_and_unadjusted(tmp_path):
     ) in html
 
 
-def test_exposure_effects_are_per_iqr_when_the_table_gives_the_iqr(tmp_path):
-    assert "OR per unit (95% CI)" in render(tmp_path)
-    tables = fixture_tables()
-    tables["exposure_response"]["iqr"] = 0.5
-    html = render(tmp_path, tables)
+def test_exposure_effects_are_shown_per_iqr(tmp_path):
+    html = render(tmp_path)
     assert "OR per IQR (95% CI)" in html
-    assert f"{2.0**0.5:.2f} ({0.9**0.5:.2f}–{4.4**0.5:.2f})" in html  # OR and CI to the power IQR
+    assert "OR per unit" not in html
+    assert f"{2.0**0.5:.2f} ({0.9**0.5:.2f}–{4.4**0.5:.2f})" in html  # the stage's OR per IQR
     assert "odds ratios per interquartile range (IQR) of the exposure" in html
 
 

@@ -145,9 +145,10 @@ def test_logistic_models_match_r_glm(tmp_path, demo):
     )
     r_models = pd.read_csv(tmp_path / "r" / "exposure_response.csv")
     cols = ["intercept", "slope", "odds_ratio", "ci_lower", "ci_upper", "p"]
-    assert assert_tables_match(
-        estimable, r_models, ["outcome"], cols, "exposure_response"
-    ) == 6 * len(estimable)
+    cols += ["iqr", "odds_ratio_iqr", "or_iqr_ci_lower", "or_iqr_ci_upper"]
+    assert assert_tables_match(estimable, r_models, ["outcome"], cols, "exposure_response") == len(
+        cols
+    ) * len(estimable)
     r_pred = pd.read_csv(tmp_path / "r" / "exposure_predictions.csv")
     assert (
         assert_tables_match(

@@ -220,7 +220,8 @@ def exposure_response(
     -------
     models : pandas.DataFrame
         Contract columns (``odds_ratio`` per unit of exposure with Wald CI and p), then
-        ``median_exposure``, observed proportions (and exact CIs) below and above the median,
+        ``median_exposure``, ``iqr`` (R ``IQR``) and the odds ratio per IQR with its CI
+        (``odds_ratio_iqr``, ``or_iqr_ci_lower``, ``or_iqr_ci_upper``), observed proportions (and exact CIs) below and above the median,
         ``cv_auc`` and ``note``.
     predictions : pandas.DataFrame
         Predicted probability with CI at each dose of ``predict_at`` (on the AUC scale, at the
@@ -249,6 +250,8 @@ def exposure_response(
         x, y = data["x"].to_numpy(float), data["y"].astype(int).to_numpy()
         n, events = len(y), int(y.sum())
         median = float(np.median(x)) if n else np.nan
+        # Interquartile range as R IQR() (quantile type 7): the unit of the odds ratios shown.
+        iqr = float(np.subtract(*np.percentile(x, [75, 25]))) if n else np.nan
         below, above = y[x <= median], y[x > median]
         observed = [
             below.mean() if len(below) else np.nan,
@@ -282,6 +285,8 @@ def exposure_response(
                     events,
                     *(np.nan,) * 6,
                     median,
+                    iqr,
+                    *(np.nan,) * 3,
                     *observed,
                     np.nan,
                     "; ".join([f"not estimable: {note}", *general]),
@@ -307,6 +312,10 @@ def exposure_response(
                 np.exp(b1 + z * se1),
                 p,
                 median,
+                iqr,
+                np.exp(b1 * iqr),
+                np.exp((b1 - z * se1) * iqr),
+                np.exp((b1 + z * se1) * iqr),
                 *observed,
                 auc,
                 "; ".join(notes),
@@ -316,6 +325,10 @@ def exposure_response(
             preds.append((outcome, exposure, at, *predict_probability(fit, at, conf_level), dose))
     extra = [
         "median_exposure",
+        "iqr",
+        "odds_ratio_iqr",
+        "or_iqr_ci_lower",
+        "or_iqr_ci_upper",
         "observed_below",
         "observed_below_ci_lower",
         "observed_below_ci_upper",

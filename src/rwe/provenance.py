@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-#: The packages the analysis runs on (lifelines and statsmodels are test and benchmark tools).
+#: The packages the analysis runs on (lifelines is a test and benchmark tool only).
 PACKAGES = (
-    *("rwe", "pandas", "numpy", "scipy", "scikit-learn", "plotnine", "matplotlib", "pandera"),
-    *("jinja2", "python-docx", "snakemake"),
+    *("rwe", "pandas", "numpy", "scipy", "scikit-learn", "statsmodels", "plotnine"),
+    *("matplotlib", "pandera", "jinja2", "python-docx", "snakemake"),
 )
 
 

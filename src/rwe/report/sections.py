@@ -100,7 +100,8 @@ SAFETY_TABLES = {
 EXPOSURE_TABLES = {
     "exposure_response": [
         *["outcome", "exposure", "n", "events", "intercept", "slope", "odds_ratio"],
-        *["ci_lower", "ci_upper", "p", "observed_below", "observed_above", "cv_auc", "note"],
+        *["ci_lower", "ci_upper", "p", "iqr", "odds_ratio_iqr", "or_iqr_ci_lower"],
+        *["or_iqr_ci_upper", "observed_below", "observed_above", "cv_auc", "note"],
     ],
     "exposure_predictions": [
         *["outcome", "exposure", "at", "probability", "ci_lower", "ci_upper", "dose_mg"],
@@ -982,15 +983,12 @@ def exposure_section(
     def outcome(r):
         return r["outcome"].replace("_", " ")
 
-    # Effects per interquartile range when the stage gives the exposure's IQR (column ``iqr``).
-    iqr = pd.to_numeric(exposure_response.get("iqr", pd.Series(dtype=float)), errors="coerce")
-    per_iqr = len(iqr) > 0 and bool(iqr.notna().all())
-
     def odds_ratio(r):
-        power = float(r["iqr"]) if per_iqr else 1.0
-        values = (r["odds_ratio"], r["ci_lower"], r["ci_upper"])
-        scaled = [v**power if isinstance(v, float | int) else v for v in values]
-        return estimate_ci(*scaled, digits=2, missing="—")
+        """Per interquartile range of the exposure (R IQR), as the stage computed it."""
+        values = (r["odds_ratio_iqr"], r["or_iqr_ci_lower"], r["or_iqr_ci_upper"])
+        if is_missing(values[0]):  # not estimable: the note says why
+            return "—"
+        return estimate_ci(*values, digits=2, missing="—")
 
     return {
         "exposure_response": table(
@@ -1000,8 +998,8 @@ def exposure_section(
                 ("Exposure", lambda r: r["exposure"]),
                 ("n", lambda r: count(r["n"])),
                 ("Events", lambda r: count(r["events"])),
-                *([("IQR", lambda r: num(r["iqr"], 3))] if per_iqr else []),
-                (f"OR per {'IQR' if per_iqr else 'unit'} ({options.ci})", odds_ratio),
+                ("IQR", lambda r: num(r["iqr"], 3)),
+                (f"OR per IQR ({options.ci})", odds_ratio),
                 ("p", lambda r: pval(r["p"])),
                 (
                     "Observed below / above median %",
@@ -1010,9 +1008,9 @@ def exposure_section(
                 ("CV AUC", lambda r: num(r["cv_auc"], 2)),
                 ("Note", lambda r: text(r.get("note"))),
             ],
-            caption="Logistic regression of each outcome on exposure (Wald CI)"
-            + ("; odds ratios per interquartile range (IQR) of the exposure" if per_iqr else "")
-            + ". Disease control = best response ≥ SD (not CBR).",
+            caption="Logistic regression of each outcome on exposure (Wald CI); odds ratios per "
+            "interquartile range (IQR) of the exposure, exp(slope × IQR). Disease control = best "
+            "response ≥ SD (not CBR).",
         ),
         "exposure_predictions": table(
             exposure_predictions,
