@@ -89,9 +89,14 @@ def pct(v, digits: int = 1) -> str:
 
 
 def estimate_ci(est, lo, hi, digits=1, scale=1.0, missing="NR") -> str:
-    """``est (lo–hi)``; a missing estimate or limit is ``missing`` (not reached)."""
+    """``est (lo–hi)``; a missing estimate or limit is ``missing`` (not reached).
+
+    With ``missing="—"`` (not estimable) a missing estimate is ``—`` alone, without a CI.
+    """
     if SUPPRESSED in (est, lo, hi):
         return SUPPRESSED
+    if missing == "—" and not isinstance(est, str) and is_missing(est):
+        return "—"
 
     def f(v):
         if isinstance(v, str):

@@ -986,8 +986,6 @@ def exposure_section(
     def odds_ratio(r):
         """Per interquartile range of the exposure (R IQR), as the stage computed it."""
         values = (r["odds_ratio_iqr"], r["or_iqr_ci_lower"], r["or_iqr_ci_upper"])
-        if is_missing(values[0]):  # not estimable: the note says why
-            return "—"
         return estimate_ci(*values, digits=2, missing="—")
 
     return {
