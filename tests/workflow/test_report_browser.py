@@ -82,6 +82,9 @@ def test_demo_report_opens_offline_with_every_section_and_figure(demo_run):
     assert len(tables) > 20
     numbers = [int(n) for n in re.findall(r"\bFigure (\d+)\. ", seen["text"])]
     assert numbers == list(range(1, len(figures) + 1))
+    # A lower limit is never "not reached": R's NA is NE, an empty group is —.
+    assert "NR–NR" not in seen["text"]
+    assert "(NR–" not in seen["text"]
     assert "Content-Security-Policy" in seen["html"]
     for heading in (
         "Kaplan–Meier medians",
