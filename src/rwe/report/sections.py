@@ -35,7 +35,7 @@ from rwe.report.format import (
     table,
     text,
 )
-from rwe.response import CATEGORIES
+from rwe.response import CATEGORIES, RESPONSE_TEST_COLUMNS
 from rwe.safety import nadir_window_methods
 from rwe.summary import key_results
 from rwe.survival_tables import COX_LEVEL_COLUMNS, FOLLOWUP_NOTE, IMMORTAL_TIME_NOTE
@@ -56,18 +56,7 @@ RESPONSE_TABLES = {
         *["analysis_set", "variable", "level", "n_evaluable", *CATEGORIES, "NE"],
         *["orr", "orr_ci_lower", "orr_ci_upper", "cbr", "cbr_ci_lower", "cbr_ci_upper"],
     ],
-    "response_tests": [
-        "analysis_set",
-        "variable",
-        "measure",
-        "rate_1",
-        "rate_0",
-        "odds_ratio",
-        "p",
-        "or_ci_lower",
-        "or_ci_upper",
-        "note",
-    ],
+    "response_tests": [*RESPONSE_TEST_COLUMNS, "or_ci_lower", "or_ci_upper", "note"],
 }
 SURVIVAL_TABLES = {
     "km_medians": [
