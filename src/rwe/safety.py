@@ -231,24 +231,28 @@ def patient_nadirs(
     """
     keys = ["site", "patient_id", "test"]
     on_treatment = adlb["test"].isin(NADIR_TESTS).to_numpy(dtype=bool, na_value=False)
-    day = pd.to_numeric(adlb["day"]).to_numpy(dtype=float, na_value=np.nan)
     if exclude is not None:
         on_treatment &= ~np.asarray(exclude, dtype=bool)
     # The minimum per (site, patient, test) is taken over a dense array indexed by the three
-    # codes, chunk by chunk: no copy or sort of a 90-million-row table. Groups are listed in
-    # order of first appearance, as groupby(sort=False) lists them.
+    # codes, chunk by chunk: no copy or sort of a 90-million-row table, and the days and
+    # windows of one chunk at a time. Groups are listed in order of first appearance, as
+    # groupby(sort=False) lists them.
     (site, sites), (patient, patients), (test, tests) = (key_codes(adlb[k]) for k in keys)
-    if windows is None:
-        on_treatment &= day > 0
-    else:
-        first_day, last_day = (per_patient(adlb, windows, c) for c in ("start_day", "end_day"))
-        on_treatment &= (day >= first_day) & (day <= last_day)
+    if windows is not None:
+        first_day, last_day = (_patient_grid(adlb, windows, c) for c in ("start_day", "end_day"))
     shape = (len(sites), len(patients), len(tests))
     nadir = np.full(int(np.prod(shape)), np.nan)  # fmin skips NaN values, as min() does
     first = np.full(len(nadir), len(adlb), dtype=np.int64)
     values = adlb["value"].to_numpy(dtype=float)
     for start in range(0, len(adlb), 1 << 23):
-        rows = start + np.flatnonzero(on_treatment[start : start + (1 << 23)])
+        block = slice(start, start + (1 << 23))
+        day = pd.to_numeric(adlb["day"].iloc[block]).to_numpy(dtype=float, na_value=np.nan)
+        if windows is None:
+            in_window = day > 0
+        else:
+            at = (site[block], patient[block])
+            in_window = (day >= first_day[at]) & (day <= last_day[at])
+        rows = start + np.flatnonzero(on_treatment[block] & in_window)
         rows = rows[(site[rows] >= 0) & (patient[rows] >= 0)]  # a missing key is no group
         cell = np.ravel_multi_index((site[rows], patient[rows], test[rows]), shape)
         np.fmin.at(nadir, cell, values[rows])
@@ -272,15 +276,26 @@ def per_patient(table: pd.DataFrame, patients: pd.DataFrame, column: str) -> np.
     NaN when the patient is not in ``patients``. Looked up on the key columns' codes
     (:func:`key_codes`), never by merging: a laboratory table has ~90 rows per patient.
     """
-    site, sites = key_codes(table["site"])
-    patient, ids = key_codes(table["patient_id"])
+    site, _ = key_codes(table["site"])
+    patient, _ = key_codes(table["patient_id"])
+    return _patient_grid(table, patients, column)[site, patient]
+
+
+def _patient_grid(table: pd.DataFrame, patients: pd.DataFrame, column: str) -> np.ndarray:
+    """``patients[column]`` by the codes of ``table``'s site and patient (:func:`per_patient`).
+
+    Indexed ``[site code, patient code]``; code −1 (a missing key) and a patient not in
+    ``patients`` give NaN.
+    """
+    _, sites = key_codes(table["site"])
+    _, ids = key_codes(table["patient_id"])
     grid = np.full((len(sites) + 1, len(ids) + 1), np.nan)  # the last row/column: missing key
     at_site = pd.Index(sites).get_indexer(patients["site"].to_numpy(dtype=object))
     at_id = pd.Index(ids).get_indexer(patients["patient_id"].to_numpy(dtype=object))
     known = (at_site >= 0) & (at_id >= 0)
     values = patients[column].to_numpy(dtype=float, na_value=np.nan)
     grid[at_site[known], at_id[known]] = values[known]
-    return grid[site, patient]
+    return grid
 
 
 def key_codes(column: pd.Series) -> tuple[np.ndarray, pd.Index]:

@@ -715,7 +715,10 @@ def check_duplicate_rows(table: pd.DataFrame, label: str) -> list[Problem]:
             keys = pd.DataFrame({c: _distinct(table[c])[0] for c in columns})
             repeated = keys.duplicated().to_numpy()
             break
-        key = key * (len(values) + 1) + (codes.astype(np.int64) + 1)
+        # In place: no 8-byte temporaries of a 100-million-row table beside the key.
+        key *= len(values) + 1
+        key += codes
+        key += 1
     else:
         repeated = pd.Series(key).duplicated().to_numpy()
     return [
