@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from rwe.exceptions import InputError, Problem
-from rwe.safety import NADIR_TESTS, key_codes, per_patient, value_is
+from rwe.safety import BLOCK_ROWS, NADIR_TESTS, key_codes, patient_grid, value_is
 
 #: Columns of ``plausibility.csv``: contract-style ``file, column, check, n_rows``, then how
 #: many rows the check could apply to and what the pipeline does with the rows found.
@@ -120,11 +120,11 @@ def implausible_lab_values(labs: pd.DataFrame) -> np.ndarray:
     out = np.zeros(len(labs), dtype=bool)
     if not len(labs):
         return out
-    value = labs["value"].to_numpy(dtype=float, na_value=np.nan)
+    value = labs["value"].array  # the rows of each analyte only, as floats: no whole copy
     test_is, unit_is = _test_is(labs), _unit_is(labs)
     for name, (unit, low, high) in PHYSIOLOGICAL_RANGES.items():
         rows = np.flatnonzero(test_is(name) & unit_is(unit))
-        v = value[rows]
+        v = value[rows].to_numpy(dtype=float, na_value=np.nan)
         out[rows[(v < low) | (v > high)]] = True
     return out
 
@@ -167,13 +167,13 @@ def anc_above_wbc(labs: pd.DataFrame) -> tuple[int, int]:
     # over tens of millions of rows.
     site, _ = key_codes(labs["site"])
     patient, ids = key_codes(labs["patient_id"])
-    day = labs["day"].to_numpy(dtype=float, na_value=np.nan)[rows]
+    day = labs["day"].array[rows].to_numpy(dtype=float, na_value=np.nan)
     known = ~np.isnan(day)
     rows, day = rows[known], day[known].astype(np.int64)
     person = site[rows].astype(np.int64) * (len(ids) + 1) + patient[rows]
     first = day.min(initial=0)
     draw = pd.factorize(person * (day.max(initial=0) - first + 1) + (day - first))[0]
-    value = labs["value"].to_numpy(dtype=float, na_value=np.nan)[rows]
+    value = labs["value"].array[rows].to_numpy(dtype=float, na_value=np.nan)
     wbc = is_wbc[rows]
     highest_wbc = np.full(draw.max(initial=-1) + 1, np.nan)
     np.fmax.at(highest_wbc, draw[wbc], value[wbc])  # missing values left out, as max() does
@@ -215,15 +215,20 @@ def day_order_findings(tables: dict[str, pd.DataFrame], site: str) -> list[dict]
         table = tables.get(stem)
         if table is None or column not in table.columns:
             continue
-        day = table[column].to_numpy(dtype=float, na_value=np.nan)
-        limit = per_patient(table, patients, "death_day")
-        both = ~np.isnan(day) & ~np.isnan(limit)
+        # Counted block by block: the days and limits of a laboratory table are not held whole.
+        site_code, _ = key_codes(table["site"])
+        patient_code, _ = key_codes(table["patient_id"])
+        death_of = patient_grid(table, patients, "death_day")
+        after = checked = 0
+        for start in range(0, len(table), BLOCK_ROWS):
+            block = slice(start, start + BLOCK_ROWS)
+            day = table[column].array[block].to_numpy(dtype=float, na_value=np.nan)
+            limit = death_of[site_code[block], patient_code[block]]
+            both = ~np.isnan(day) & ~np.isnan(limit)
+            after += (day[both] > limit[both]).sum()
+            checked += both.sum()
         check = "row dated after the patient's death_day"
-        rows.append(
-            _finding(
-                f"{site}/{stem}.csv", column, check, (day[both] > limit[both]).sum(), both.sum()
-            )
-        )
+        rows.append(_finding(f"{site}/{stem}.csv", column, check, after, checked))
     return rows
 
 

@@ -201,6 +201,11 @@ def nadir_window_methods(
     )
 
 
+#: Rows of a laboratory table handled at once where per-row temporaries would otherwise span
+#: the whole table (days, windows, masks).
+BLOCK_ROWS = 1 << 23
+
+
 def patient_nadirs(
     adlb: pd.DataFrame, windows: pd.DataFrame | None = None, exclude: np.ndarray | None = None
 ) -> pd.DataFrame:
@@ -239,13 +244,13 @@ def patient_nadirs(
     # groupby(sort=False) lists them.
     (site, sites), (patient, patients), (test, tests) = (key_codes(adlb[k]) for k in keys)
     if windows is not None:
-        first_day, last_day = (_patient_grid(adlb, windows, c) for c in ("start_day", "end_day"))
+        first_day, last_day = (patient_grid(adlb, windows, c) for c in ("start_day", "end_day"))
     shape = (len(sites), len(patients), len(tests))
     nadir = np.full(int(np.prod(shape)), np.nan)  # fmin skips NaN values, as min() does
     first = np.full(len(nadir), len(adlb), dtype=np.int64)
     values = adlb["value"].to_numpy(dtype=float)
-    for start in range(0, len(adlb), 1 << 23):
-        block = slice(start, start + (1 << 23))
+    for start in range(0, len(adlb), BLOCK_ROWS):
+        block = slice(start, start + BLOCK_ROWS)
         day = pd.to_numeric(adlb["day"].iloc[block]).to_numpy(dtype=float, na_value=np.nan)
         if windows is None:
             in_window = day > 0
@@ -270,22 +275,13 @@ def patient_nadirs(
     )
 
 
-def per_patient(table: pd.DataFrame, patients: pd.DataFrame, column: str) -> np.ndarray:
-    """``patients[column]`` of each row's patient (same ``site`` and ``patient_id``), as floats.
+def patient_grid(table: pd.DataFrame, patients: pd.DataFrame, column: str) -> np.ndarray:
+    """``patients[column]`` by the codes of ``table``'s ``site`` and ``patient_id``, as floats.
 
-    NaN when the patient is not in ``patients``. Looked up on the key columns' codes
-    (:func:`key_codes`), never by merging: a laboratory table has ~90 rows per patient.
-    """
-    site, _ = key_codes(table["site"])
-    patient, _ = key_codes(table["patient_id"])
-    return _patient_grid(table, patients, column)[site, patient]
-
-
-def _patient_grid(table: pd.DataFrame, patients: pd.DataFrame, column: str) -> np.ndarray:
-    """``patients[column]`` by the codes of ``table``'s site and patient (:func:`per_patient`).
-
-    Indexed ``[site code, patient code]``; code −1 (a missing key) and a patient not in
-    ``patients`` give NaN.
+    Indexed ``[site code, patient code]`` (:func:`key_codes` of ``table``'s columns), so that
+    ``grid[site, patient]`` is each row's patient's value, for any block of rows. A code −1
+    (a missing key) and a patient not in ``patients`` give NaN. Looked up on codes, never by
+    merging: a laboratory table has ~130 rows per patient.
     """
     _, sites = key_codes(table["site"])
     _, ids = key_codes(table["patient_id"])
