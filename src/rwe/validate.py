@@ -1222,6 +1222,9 @@ def check_site(
     typed = validate_extract(
         {site: raw}, aliases, allow_extra_columns, site_options={site: options}, max_day=max_day
     )
+    # The texts of the columns validation typed (a laboratory table's days and values) are no
+    # longer needed: freed before the plausibility checks and the response tests.
+    del raw
     from rwe.imwg import response_labs
 
     findings = check_extract(typed, on_implausible)
