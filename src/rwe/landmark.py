@@ -29,7 +29,7 @@ import pandas as pd
 
 from rwe.derive import DAYS_PER_MONTH
 from rwe.survival import cox_fit, km_curve, km_quantile, logrank
-from rwe.survival_tables import SMALL_SET_EVENTS, cox_model, endpoint_data
+from rwe.survival_tables import SMALL_SET_EVENTS, cox_model, endpoint_data, level_note
 
 #: Name of the time-dependent response covariate (as in the R model formula).
 RESPONSE_TERM = "responder_td"
@@ -226,18 +226,6 @@ def counting_process(
     return rows
 
 
-def _not_estimable(values: np.ndarray, event: np.ndarray, term: str) -> str:
-    """Why ``term`` cannot be estimated on these rows ('' when it can)."""
-    distinct = np.unique(values)
-    if distinct.size < 2:
-        return "constant: dropped"
-    if set(distinct) <= {0, 1}:
-        for level in (0, 1):
-            if event[values == level].sum() == 0:
-                return f"not estimable: no events with {term} = {level} (monotone likelihood)"
-    return ""
-
-
 def _time_dependent_fit(
     cp: pd.DataFrame, terms: list[str], conf_level, min_events_per_covariate, ties
 ) -> tuple[dict[str, tuple], dict[str, str], list[str]]:
@@ -247,7 +235,7 @@ def _time_dependent_fit(
     note and the notes of the model.
     """
     event = cp["event"].to_numpy()
-    notes = {t: _not_estimable(cp[t].to_numpy(dtype=float), event, t) for t in terms}
+    notes = {t: level_note(cp[t].to_numpy(dtype=float), event, t) for t in terms}
     fitted = [t for t in terms if not notes[t]]
     values = dict.fromkeys(terms, (np.nan,) * 4)
     model_notes = []

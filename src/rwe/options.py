@@ -8,31 +8,29 @@ schema's defaults into a partial config (tests, the command line).
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
+from rwe.config import SCHEMA, check_config
 from rwe.labels import label
 from rwe.survival import Conventions, resolve_conventions
 
 #: The config schema of a source checkout (the Snakefile validates against the same file).
-CONFIG_SCHEMA = Path(__file__).resolve().parents[2] / "workflow" / "schemas" / "config.schema.yaml"
+CONFIG_SCHEMA = SCHEMA
 
 
 def with_schema_defaults(config: Mapping) -> dict:
-    """A copy of ``config`` validated against :data:`CONFIG_SCHEMA`, its defaults filled in.
+    """A copy of ``config`` checked against :data:`CONFIG_SCHEMA`, its defaults filled in.
+
+    The check the workflow runs (:func:`rwe.config.check_config`), without looking for the
+    site folders.
 
     Raises
     ------
-    snakemake.exceptions.WorkflowError
+    rwe.exceptions.ConfigError
         When the config breaks the schema.
     """
-    from snakemake.utils import validate
-
-    filled = copy.deepcopy(dict(config))
-    validate(filled, str(CONFIG_SCHEMA), set_default=True)
-    return filled
+    return check_config(dict(config), CONFIG_SCHEMA, check_sites=False)
 
 
 @dataclass(frozen=True)

@@ -373,10 +373,18 @@ def _term_note(values: np.ndarray, event: np.ndarray, cov: str) -> str:
     """Why ``cov`` cannot be estimated among the complete cases ('' when it can)."""
     if values is None:
         return "not a column of ADSL: dropped"
-    known = values[~np.isnan(values)]
-    if known.size == 0:
+    if np.isnan(values).all():  # also when no patient is left
         return "all missing: dropped"
-    distinct = np.unique(known)
+    return level_note(values, event, cov)
+
+
+def level_note(values: np.ndarray, event: np.ndarray, cov: str) -> str:
+    """Why the levels of ``cov`` leave it without an estimate ('' when they do not).
+
+    Constant (fewer than two known values), or a 0/1 covariate with no events in one level
+    (monotone likelihood: R's estimate runs off to infinity).
+    """
+    distinct = np.unique(values[~np.isnan(values)])
     if distinct.size < 2:
         return "constant: dropped"
     if set(distinct) <= {0, 1}:
