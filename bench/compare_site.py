@@ -6,6 +6,12 @@ runs ``workflow/scripts/site.py`` (outside Snakemake, with the demo config's opt
 extract folder twice: with the code of ``--base`` (``git archive`` of ``src``, ``workflow`` and
 ``config``) and with the working tree's, then lists every output file that differs. Each run's
 wall time is printed. Exit status 1 when an output differs or is missing.
+
+    python bench/compare_site.py data/demo --block-bytes 20000
+
+runs the working tree's job with laboratory blocks of that size (:mod:`rwe.blocks`) and
+compares each output's lines regardless of their order (blocks of patients change the order of
+ADLB and of the per-patient tables, not their rows).
 """
 
 from __future__ import annotations
@@ -31,9 +37,14 @@ class _Names(types.SimpleNamespace):
         return getattr(self, key)
 
 
-def run_site(root: Path, folder: str, out: Path) -> None:
+def run_site(root: Path, folder: str, out: Path, block_bytes: int = 0) -> None:
     """Run ``root``'s site job on ``folder`` (site name ``s``), writing into ``out``."""
     from rwe import config as rc
+
+    if block_bytes:
+        import rwe.blocks
+
+        rwe.blocks.BLOCK_BYTES = block_bytes
     from rwe.catalog import ADAM, LAB_SUMMARIES
 
     schema = root / "workflow" / "schemas" / "config.schema.yaml"
@@ -58,13 +69,25 @@ def run_site(root: Path, folder: str, out: Path) -> None:
     )
 
 
-def timed_run(root: Path, folder: str, out: Path) -> float:
+def timed_run(root: Path, folder: str, out: Path, block_bytes: int = 0) -> float:
     """Run :func:`run_site` in a fresh process importing ``root``'s rwe; return its wall time."""
     env = {**os.environ, "PYTHONPATH": str(root / "src")}
     start = time.perf_counter()
     cmd = [sys.executable, __file__, "--run", str(root), folder, str(out)]
+    cmd += ["--block-bytes", str(block_bytes)]
     subprocess.run(cmd, env=env, check=True)
     return time.perf_counter() - start
+
+
+def _same_bytes(a: Path, b: Path) -> bool:
+    return filecmp.cmp(a, b, shallow=False)
+
+
+def _same_lines(a: Path, b: Path) -> bool:
+    """The same header and the same lines, in any order."""
+    with open(a, "rb") as fa, open(b, "rb") as fb:
+        lines_a, lines_b = fa.readlines(), fb.readlines()
+    return lines_a[:1] == lines_b[:1] and sorted(lines_a[1:]) == sorted(lines_b[1:])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -72,12 +95,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", help="a site extract folder (patients.csv, labs.csv, ...)")
     parser.add_argument("--base", default="HEAD", help="git revision compared with (HEAD)")
+    parser.add_argument(
+        "--block-bytes",
+        type=int,
+        default=0,
+        help="laboratory block size of the working tree's run; outputs compared as sorted lines",
+    )
     parser.add_argument("--run", metavar="ROOT", help=argparse.SUPPRESS)
     parser.add_argument("out", nargs="?", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     folder = str(Path(args.folder).resolve())
     if args.run:
-        run_site(Path(args.run), folder, Path(args.out))
+        run_site(Path(args.run), folder, Path(args.out), args.block_bytes)
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -91,16 +120,16 @@ def main(argv: list[str] | None = None) -> int:
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(base_root)], input=archive, check=True)
         seconds = {
-            name: timed_run(root, folder, tmp / name)
-            for name, root in (("base", base_root), ("new", ROOT))
+            "base": timed_run(base_root, folder, tmp / "base"),
+            "new": timed_run(ROOT, folder, tmp / "new", args.block_bytes),
         }
+        same = _same_lines if args.block_bytes else _same_bytes
         print(f"site job: {args.base} {seconds['base']:.1f} s, working tree {seconds['new']:.1f} s")
         names = sorted(p.name for p in (tmp / "base").iterdir())
         differ = [
             n
             for n in names
-            if not (tmp / "new" / n).is_file()
-            or not filecmp.cmp(tmp / "base" / n, tmp / "new" / n, shallow=False)
+            if not (tmp / "new" / n).is_file() or not same(tmp / "base" / n, tmp / "new" / n)
         ]
         for name in names:
             print(f"{'DIFFERENT' if name in differ else 'identical'}  {name}")

@@ -94,7 +94,10 @@ def _check(args: argparse.Namespace) -> int:
     for site in [args.site] if args.site else sites:
         options = rwe_config.site_options(config, site)
         try:
-            typed, inputs, findings = check_site(options.pop("folder"), site, **options)
+            # Block by block, as the site job reads a large laboratory file; not held.
+            typed, inputs, findings = check_site(
+                options.pop("folder"), site, **options, keep_labs=False
+            )
         except InputError as err:
             print(f"Site '{site}': {err}", file=sys.stderr)
             failed += 1

@@ -420,6 +420,32 @@ def data_quality(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["file", "column", "n", "n_missing", "percent_missing"])
 
 
+def concat_blocks(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """The per-patient tables of blocks of whole patients, one after the other.
+
+    A single block is returned as it is; blocks without rows are left out (all of them
+    without rows: the first).
+    """
+    if len(parts) <= 1:
+        return parts[0] if parts else pd.DataFrame()
+    rows = [part for part in parts if len(part)]
+    return pd.concat(rows, ignore_index=True) if rows else parts[0]
+
+
+def combine_data_quality(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """:func:`data_quality` of tables checked in parts (blocks of a laboratory file), summed.
+
+    Rows keep their first order; ``n`` and ``n_missing`` of the same file and column are added.
+    """
+    table = pd.concat(parts, ignore_index=True)
+    if len(parts) == 1 or not table[["file", "column"]].duplicated().any():
+        return table
+    summed = table.groupby(["file", "column"], sort=False)[["n", "n_missing"]].sum().reset_index()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        percent = 100.0 * summed["n_missing"] / summed["n"].where(summed["n"] > 0)
+    return summed.assign(percent_missing=percent.to_numpy(dtype=float))
+
+
 def derive_adae(adverse_events: pd.DataFrame) -> pd.DataFrame:
     """Adverse-event dataset: reported CTCAE terms with their category (hematologic or not).
 

@@ -13,6 +13,8 @@ import csv
 import ctypes
 import hashlib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -250,13 +252,85 @@ def read_extract_file(
     """
     path = Path(path)
     label = label or path.name
+    fmt, options = _csv_options(path, label)
+    with _parse_errors(path, fmt, options, label):
+        table = pd.read_csv(path, **options)
+    _return_freed_memory()
+    table = _tidy(table, fmt, first_row=1)
+    if problems := _separator_only_rows(table, label, first_row=1):
+        raise InputError(problems)
+    return table, fmt
+
+
+def read_extract_chunks(path: str | Path, label: str, rows: int) -> tuple[Iterator, FileFormat]:
+    """Read one CSV of a site extract ``rows`` data rows at a time, as :func:`read_extract_file`.
+
+    Returns
+    -------
+    chunks : iterator of (pandas.DataFrame, int)
+        Each chunk as :func:`read_extract_file` returns a whole table (its own categories), with
+        the file's data row of its first row. A file with a header only gives one empty chunk.
+    file_format : FileFormat
+
+    Raises
+    ------
+    InputError
+        As :func:`read_extract_file`, while iterating; lines of nothing but separators are
+        listed once the whole file is read.
+    """
+    path = Path(path)
+    fmt, options = _csv_options(path, label)
+
+    def chunks():
+        first, problems = 1, []
+        with _parse_errors(path, fmt, options, label):
+            reader = pd.read_csv(path, chunksize=rows, **options)
+            with reader:
+                for table in reader:
+                    table = _tidy(table, fmt, first)
+                    problems += _separator_only_rows(table, label, first)
+                    yield table, first
+                    first += len(table)
+        if first == 1:  # a header only: pandas gives no chunk
+            yield _tidy(pd.read_csv(path, nrows=0, **options), fmt, first), first
+        if problems:
+            raise InputError(problems)
+
+    return chunks(), fmt
+
+
+def _csv_options(path: Path, label: str) -> tuple[FileFormat, dict]:
+    """The detected format of an extract file and the ``pandas.read_csv`` options to read it.
+
+    Raises
+    ------
+    InputError
+        When the file is not CSV text, is empty, or names a column twice.
+    """
     encoding, description = _file_encoding(path, label)
     with open(path, "rb") as fh:
         head = fh.read(1 << 17)
     # The first 20,000 characters are enough to detect the separator and the decimal mark; a
     # multi-byte character cut at the end of the block is dropped.
     text = head.decode(encoding, errors="ignore")
-    empty = InputError(
+    if not text.replace("\ufeff", "").strip():
+        raise _empty(label)
+    fmt = replace(detect_format(text), encoding=description)
+    if problems := header_problems(text, fmt.separator, label):
+        raise InputError(problems)
+    return fmt, dict(
+        sep=fmt.separator,
+        encoding=encoding,
+        dtype="category",
+        keep_default_na=False,
+        na_values=list(MISSING_TOKENS),
+        quoting=csv.QUOTE_MINIMAL,
+        skipinitialspace=True,
+    )
+
+
+def _empty(label: str) -> InputError:
+    return InputError(
         [
             Problem(
                 label,
@@ -267,33 +341,28 @@ def read_extract_file(
             )
         ]
     )
-    if not text.replace("\ufeff", "").strip():
-        raise empty
-    fmt = replace(detect_format(text), encoding=description)
-    if problems := header_problems(text, fmt.separator, label):
-        raise InputError(problems)
+
+
+@contextmanager
+def _parse_errors(path: Path, fmt: FileFormat, options: dict, label: str):
+    """Turn the parser's errors into the problems of the file (every long row listed)."""
     try:
-        table = pd.read_csv(
-            path,
-            sep=fmt.separator,
-            encoding=encoding,
-            dtype="category",
-            keep_default_na=False,
-            na_values=list(MISSING_TOKENS),
-            quoting=csv.QUOTE_MINIMAL,
-            skipinitialspace=True,
-        )
+        yield
     except pd.errors.EmptyDataError:
-        raise empty from None
+        raise _empty(label) from None
     except (pd.errors.ParserError, csv.Error, UnicodeDecodeError) as err:
-        raise InputError(_field_count_problems(path, encoding, fmt.separator, label, err)) from None
-    _return_freed_memory()
+        problems = _field_count_problems(path, options["encoding"], fmt.separator, label, err)
+        raise InputError(problems) from None
+
+
+def _tidy(table: pd.DataFrame, fmt: FileFormat, first_row: int) -> pd.DataFrame:
+    """Column names stripped and lower-cased, every text column cleaned (:func:`_clean_text`)."""
     table.columns = [str(c).strip().lower() for c in table.columns]
     for i in range(table.shape[1]):
         table.isetitem(i, _clean_text(table.iloc[:, i], fmt.decimal == ","))
-    if problems := _separator_only_rows(table, label):
-        raise InputError(problems)
-    return table, fmt
+    if first_row > 1:
+        table.index = pd.RangeIndex(len(table))
+    return table
 
 
 def header_problems(text: str, separator: str, label: str) -> list[Problem]:
@@ -355,13 +424,16 @@ def _field_count_problems(
     return problems
 
 
-def _separator_only_rows(table: pd.DataFrame, label: str) -> list[Problem]:
-    """Data rows whose every cell is blank: a line of nothing but separators."""
+def _separator_only_rows(table: pd.DataFrame, label: str, first_row: int = 1) -> list[Problem]:
+    """Data rows whose every cell is blank: a line of nothing but separators.
+
+    ``first_row`` is the file's data row of the table's first row (a chunk of a file).
+    """
     if table.shape[1] < 2:
         return []  # one column: a blank line was skipped by the parser, a blank cell is a value
     blank = np.logical_and.reduce([table[c].cat.codes.to_numpy() < 0 for c in table.columns])
     return [
-        Problem(label, int(i) + 1, None, "holds nothing but separators: remove the line")
+        Problem(label, int(i) + first_row, None, "holds nothing but separators: remove the line")
         for i in np.flatnonzero(blank)
     ]
 
@@ -379,7 +451,9 @@ def _return_freed_memory() -> None:
         pass
 
 
-def read_site(folder: str | Path, site: str) -> tuple[dict[str, pd.DataFrame], list[dict]]:
+def read_site(
+    folder: str | Path, site: str, split_into: str | Path | None = None, block_bytes: int = 0
+) -> tuple[dict[str, pd.DataFrame], list[dict]]:
     """Read every file of one site extract.
 
     Parameters
@@ -388,6 +462,13 @@ def read_site(folder: str | Path, site: str) -> tuple[dict[str, pd.DataFrame], l
         The site's folder; ``patients.csv`` is required, the long tables are optional.
     site : str
         The site's name in the config (used in messages and added as column ``site``).
+    split_into : str or pathlib.Path, optional
+        A folder for the blocks of a large ``labs.csv``: when given, a laboratory file larger
+        than ``block_bytes`` is split into blocks of whole patients there
+        (:func:`rwe.blocks.split_by_patient`) and ``tables["labs"]`` is a
+        :class:`rwe.blocks.PatientBlocks`.
+    block_bytes : int
+        Size of a block (default :data:`rwe.blocks.BLOCK_BYTES`).
 
     Returns
     -------
@@ -403,6 +484,8 @@ def read_site(folder: str | Path, site: str) -> tuple[dict[str, pd.DataFrame], l
         When the folder or ``patients.csv`` does not exist, or a file cannot be read as CSV
         (:func:`read_extract_file`; the problems of every file are listed together).
     """
+    from rwe.blocks import BLOCK_BYTES, block_count, split_by_patient
+
     folder = Path(folder)
     if not (folder / "patients.csv").is_file():
         raise InputError(
@@ -420,22 +503,27 @@ def read_site(folder: str | Path, site: str) -> tuple[dict[str, pd.DataFrame], l
         path = folder / f"{stem}.csv"
         if not path.is_file():
             continue
+        label = f"{site}/{stem}.csv"
+        n_blocks = block_count(path, block_bytes or BLOCK_BYTES)
         try:
-            table, fmt = read_extract_file(path, f"{site}/{stem}.csv")
+            if stem == "labs" and split_into is not None and n_blocks > 1:
+                table, fmt = split_by_patient(path, label, site, n_blocks, split_into)
+                rows = table.rows
+            else:
+                table, fmt = read_extract_file(path, label)
+                rows = len(table)
+                table.insert(0, "site", pd.Categorical.from_codes(np.zeros(rows, np.int8), [site]))
+                table["_row"] = np.arange(1, rows + 1, dtype=np.int64 if rows >> 31 else np.int32)
         except InputError as err:  # the other files are still read: every problem is listed
             problems += err.problems
             continue
-        table.insert(0, "site", pd.Categorical.from_codes(np.zeros(len(table), np.int8), [site]))
-        table["_row"] = np.arange(
-            1, len(table) + 1, dtype=np.int64 if len(table) >> 31 else np.int32
-        )
         tables[stem] = table
         inputs.append(
             {
                 "site": site,
                 "file": f"{stem}.csv",
                 "sha256": sha256(path),
-                "rows": len(table),
+                "rows": rows,
                 "format": fmt.describe(),
             }
         )
@@ -643,14 +731,15 @@ def neutralise_formulas(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def write_table(table: pd.DataFrame, path: str | Path) -> None:
+def write_table(table: pd.DataFrame, path: str | Path, append: bool = False) -> None:
     """Write a result table as CSV (unrounded numbers, empty cells for missing).
 
     The bytes are those of ``table.to_csv(path, index=False)`` after
     :func:`neutralise_formulas`: a text cell a spreadsheet would run as a formula is prefixed
     with ``'``, numbers stay numbers. Tables of many rows are formatted column-wise
     (:func:`_csv_bytes`), since pandas formats every cell in Python and took minutes on a
-    laboratory table of 90 million rows.
+    laboratory table of 90 million rows. With ``append``, the rows are added to the end of the
+    file without a header (a table written in blocks).
     """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     # A carriage return inside a cell is quoted by the column-wise writer only (pandas quotes
@@ -658,10 +747,13 @@ def write_table(table: pd.DataFrame, path: str | Path) -> None:
     fast = len(table) >= FAST_WRITE_ROWS or _holds_carriage_return(table)
     cells = _csv_cells(table) if fast and table.shape[1] > 1 else None
     if cells is None:
-        neutralise_formulas(table).to_csv(path, index=False)
+        neutralise_formulas(table).to_csv(
+            path, index=False, mode="a" if append else "w", header=not append
+        )
         return
-    with open(path, "wb") as fh:
-        fh.write(_csv_line([neutralise_cell(str(c)) for c in table.columns]))
+    with open(path, "ab" if append else "wb") as fh:
+        if not append:
+            fh.write(_csv_line([neutralise_cell(str(c)) for c in table.columns]))
         for start in range(0, len(table), WRITE_CHUNK_ROWS):
             fh.write(_csv_bytes(cells, start, min(start + WRITE_CHUNK_ROWS, len(table))))
 

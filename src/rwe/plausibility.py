@@ -129,6 +129,14 @@ def implausible_lab_values(labs: pd.DataFrame) -> np.ndarray:
     return out
 
 
+def _range_check(name: str, unit: str, low: float, high: float) -> str:
+    return f"{name} outside its physiological range {low:g}–{high:g} {unit}"
+
+
+#: The ANC-against-WBC check of :func:`lab_findings`.
+ANC_CHECK = "ANC above WBC of the same day"
+
+
 def lab_range_findings(labs: pd.DataFrame, file: str) -> list[dict]:
     """One finding per analyte of :data:`PHYSIOLOGICAL_RANGES` present in ``labs``."""
     if not len(labs):
@@ -139,7 +147,7 @@ def lab_range_findings(labs: pd.DataFrame, file: str) -> list[dict]:
     for name, (unit, low, high) in PHYSIOLOGICAL_RANGES.items():
         mine = test_is(name)
         if mine.any():
-            check = f"{name} outside its physiological range {low:g}–{high:g} {unit}"
+            check = _range_check(name, unit, low, high)
             note = OUT_OF_RANGE_NOTE if name in NADIR_TESTS else KEPT
             rows.append(_finding(file, "value", check, (bad & mine).sum(), mine.sum(), note))
     return rows
@@ -188,7 +196,7 @@ def lab_findings(labs: pd.DataFrame, file: str) -> list[dict]:
     rows = lab_range_findings(labs, file)
     above, checked = anc_above_wbc(labs)
     if checked:
-        check = "ANC above WBC of the same day"
+        check = ANC_CHECK
         rows.append(_finding(file, "value", check, above, checked, ANC_ABOVE_WBC_NOTE))
     return rows
 
@@ -261,6 +269,36 @@ def plausibility_findings(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         if "labs" in mine:
             rows += lab_findings(mine["labs"], f"{site}/labs.csv")
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+def lab_block_findings(labs: pd.DataFrame, patients: pd.DataFrame, site: str) -> pd.DataFrame:
+    """The laboratory rows of :func:`plausibility_findings` for a block of whole patients.
+
+    Summed over the blocks by :func:`combine_findings`, they are those of the whole file: each
+    check counts rows, and ANC is compared with WBC within a patient.
+    """
+    file = f"{site}/labs.csv"
+    days = day_order_findings({"patients": patients, "labs": labs}, site)
+    rows = [r for r in days if r["file"] == file] + lab_findings(labs, file)
+    return pd.DataFrame(rows, columns=FINDING_COLUMNS)
+
+
+def combine_findings(parts: list[pd.DataFrame]) -> pd.DataFrame:
+    """Findings of the same file, column and check added up over parts (blocks of a file).
+
+    A check's row keeps the place it has in :func:`plausibility_findings`: the day checks, then
+    the analytes in the order of :data:`PHYSIOLOGICAL_RANGES`, then ANC against WBC.
+    """
+    table = pd.concat(parts, ignore_index=True)
+    if len(parts) == 1:
+        return table
+    keys = ["file", "column", "check", "note"]
+    summed = table.groupby(keys, sort=False)[["n_rows", "n_checked"]].sum().reset_index()
+    ranges = PHYSIOLOGICAL_RANGES.items()
+    place = {_range_check(name, *limits): i for i, (name, limits) in enumerate(ranges)}
+    order = summed["check"].map(place).fillna(-1).where(summed["check"] != ANC_CHECK, len(place))
+    summed = summed.iloc[np.argsort(order.to_numpy(), kind="stable")]
+    return summed[FINDING_COLUMNS].reset_index(drop=True)
 
 
 def implausible(findings: pd.DataFrame) -> pd.DataFrame:

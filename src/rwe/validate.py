@@ -22,7 +22,9 @@ The checks run in four passes per file:
 from __future__ import annotations
 
 import re
+import tempfile
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -30,6 +32,7 @@ import pandas as pd
 import pandera.pandas as pa
 from pandas.api.types import union_categoricals
 
+from rwe.blocks import PatientBlocks
 from rwe.exceptions import InputError, Problem
 from rwe.units import harmonise_lab_units
 
@@ -1064,57 +1067,115 @@ def validate_site(
     converted, date_failed = {}, set()
     if dates:
         tables, problems, converted, date_failed = convert_dates(tables, site)
+    coding = dict(
+        regimen_aliases=aliases,
+        response_aliases=response_aliases,
+        sex_aliases=sex_aliases,
+        lab_units=lab_units,
+    )
     typed_tables = {}
     for stem, table in tables.items():
-        if stem == "patients":
-            table = apply_regimen_aliases(table, aliases)
-            table = apply_aliases(table, "sex", sex_aliases)
-        response = "best_response" if stem == "patients" else "response"
-        table = apply_aliases(table, response, response_aliases)
-        if stem == "labs":
-            table = apply_aliases(table, "unit", lab_units)
-        label, fields = f"{site}/{stem}.csv", spec[stem]
-        table = blank_missing_words(table, fields)
-        found = check_columns(table, fields, label, allow_extra_columns)
-        found += check_date_values(table, label)
-        found += check_identifying_values(table, fields, label)
-        if stem == "patients" and len(table) == 0:
-            found.append(
-                Problem(
-                    label,
-                    None,
-                    None,
-                    "has no data rows: expected one row per patient after the header",
-                )
-            )
-        elif stem != "patients":
-            found += check_duplicate_rows(table, label)
-        typed, parse_problems = parse_types(table, fields, label)
-        found += parse_problems
-        parse_failed = {(p.row, p.column) for p in parse_problems}
-        parse_failed |= {(row, col) for s, row, col in date_failed if s == stem}
-        found += check_domain(typed, fields, label, parse_failed, table)
-        if stem == "patients":
-            found += check_patient_logic(typed, label)
-        keep = ["site", *[f.name for f in fields if f.name in typed.columns], "_row"]
-        # Selecting columns copies them: only when there is something to drop (a 90-million-row
-        # laboratory table is not copied for nothing).
-        typed_tables[stem] = typed if keep == list(typed.columns) else typed[keep]
-        del typed
-        if stem == "labs" and {"test", "unit", "value"} <= set(typed_tables[stem].columns):
-            try:
-                typed_tables[stem] = harmonise_lab_units(typed_tables[stem], label)
-            except InputError as err:
-                found += err.problems
+        failed = {(row, col) for s, row, col in date_failed if s == stem}
+        typed_tables[stem], found = validate_table(
+            stem, table, spec[stem], site, allow_extra_columns, failed, **coding
+        )
         problems += _name_date_columns(found, converted.get(stem, {}))
     patients = typed_tables.get("patients")
-    for stem, day_col in (("responses", "day"), ("adverse_events", "onset_day"), ("labs", "day")):
+    for stem in LONG_TABLE_DAY:
         if stem in typed_tables and patients is not None:
-            label = f"{site}/{stem}.csv"
-            found = check_keys(typed_tables[stem], patients, label)
-            found += check_long_table_days(typed_tables[stem], patients, day_col, label)
+            found = check_against_patients(stem, typed_tables[stem], patients, site)
             problems += _name_date_columns(found, converted.get(stem, {}))
     return typed_tables, problems
+
+
+#: The day column of each long table (checked against the patient's last follow-up).
+LONG_TABLE_DAY = {"responses": "day", "adverse_events": "onset_day", "labs": "day"}
+
+
+def validate_table(
+    stem: str,
+    table: pd.DataFrame,
+    fields: list[Field],
+    site: str,
+    allow_extra_columns: bool = False,
+    date_failed: set | None = None,
+    *,
+    regimen_aliases: dict[str, str] | None = None,
+    response_aliases: dict[str, str] | None = None,
+    sex_aliases: dict[str, str] | None = None,
+    lab_units: dict[str, str] | None = None,
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """Validate one raw table of a site (or one block of it) on its own.
+
+    Parameters
+    ----------
+    stem : str
+        The file (``patients``, ``responses``, ``adverse_events``, ``labs``).
+    table : pandas.DataFrame
+        Its raw text table (:func:`rwe.io.read_site`), or a block of whole patients of it
+        (:class:`rwe.blocks.PatientBlocks`).
+    fields : list of Field
+        The file's contract (:func:`contract`).
+    site, allow_extra_columns, regimen_aliases, response_aliases, sex_aliases, lab_units
+        As in :func:`validate_site`.
+    date_failed : set of (int, str), optional
+        Rows and columns whose date :func:`convert_dates` could not convert (already reported).
+
+    Returns
+    -------
+    typed : pandas.DataFrame
+        The contract's columns typed (plus ``site`` and ``_row``); labs in harmonised units.
+    problems : list of Problem
+        Every problem of the table that needs no other table (rows against ``patients.csv``
+        are :func:`check_against_patients`).
+    """
+    if stem == "patients":
+        table = apply_regimen_aliases(table, regimen_aliases or {})
+        table = apply_aliases(table, "sex", sex_aliases)
+    response = "best_response" if stem == "patients" else "response"
+    table = apply_aliases(table, response, response_aliases)
+    if stem == "labs":
+        table = apply_aliases(table, "unit", lab_units)
+    label = f"{site}/{stem}.csv"
+    table = blank_missing_words(table, fields)
+    found = check_columns(table, fields, label, allow_extra_columns)
+    found += check_date_values(table, label)
+    found += check_identifying_values(table, fields, label)
+    if stem == "patients" and len(table) == 0:
+        found.append(
+            Problem(
+                label, None, None, "has no data rows: expected one row per patient after the header"
+            )
+        )
+    elif stem != "patients":
+        found += check_duplicate_rows(table, label)
+    typed, parse_problems = parse_types(table, fields, label)
+    found += parse_problems
+    parse_failed = {(p.row, p.column) for p in parse_problems} | (date_failed or set())
+    found += check_domain(typed, fields, label, parse_failed, table)
+    del table
+    if stem == "patients":
+        found += check_patient_logic(typed, label)
+    keep = ["site", *[f.name for f in fields if f.name in typed.columns], "_row"]
+    # Selecting columns copies them: only when there is something to drop (a 90-million-row
+    # laboratory table is not copied for nothing).
+    if keep != list(typed.columns):
+        typed = typed[keep]
+    if stem == "labs" and {"test", "unit", "value"} <= set(typed.columns):
+        try:
+            typed = harmonise_lab_units(typed, label)
+        except InputError as err:
+            found += err.problems
+    return typed, found
+
+
+def check_against_patients(
+    stem: str, table: pd.DataFrame, patients: pd.DataFrame, site: str
+) -> list[Problem]:
+    """A long table's rows against ``patients.csv``: a known patient, no day after follow-up."""
+    label = f"{site}/{stem}.csv"
+    found = check_keys(table, patients, label)
+    return found + check_long_table_days(table, patients, LONG_TABLE_DAY[stem], label)
 
 
 def _name_date_columns(problems: list[Problem], converted: dict[str, str]) -> list[Problem]:
@@ -1174,15 +1235,18 @@ def validate_extract(
     return {stem: _pool(parts) for stem, parts in pooled.items()}
 
 
-def check_site(
-    folder,
-    site: str,
-    coding: dict | None = None,
-    allow_extra_columns: bool = False,
-    max_day: int = DEFAULT_MAX_DAY,
-    on_implausible: str = "warn",
-) -> tuple[dict[str, pd.DataFrame], list[dict], pd.DataFrame]:
-    """Read and validate one site's folder: the workflow's site job and ``rwe check`` alike.
+class SiteCheck:
+    """One site's folder read and validated as the workflow's site job does, labs block by block.
+
+    A laboratory file larger than ``block_bytes`` is split into blocks of whole patients
+    (:func:`rwe.blocks.split_by_patient`, in a temporary folder removed on exit) and validated
+    one block at a time, so the memory needed grows with a block, not with the file. Use as a
+    context manager::
+
+        with SiteCheck(folder, site, **options) as checked:
+            for labs, response_labs in checked.lab_blocks():
+                ...  # derive from each validated block
+            findings = checked.finish()  # raises InputError listing every problem
 
     Parameters
     ----------
@@ -1196,13 +1260,193 @@ def check_site(
     allow_extra_columns, max_day
         As in :func:`validate_site`.
     on_implausible : {"warn", "stop"}
-        What an implausible value does (:func:`rwe.plausibility.check_extract`).
+        What an implausible value does (:func:`rwe.plausibility.raise_if_stop`).
+    block_bytes : int, optional
+        Size of a laboratory block (default :data:`rwe.blocks.BLOCK_BYTES`).
+
+    Attributes
+    ----------
+    tables : dict of str to pandas.DataFrame
+        The validated tables other than the labs (:func:`validate_site`).
+    inputs : list of dict
+        What was read (:func:`rwe.io.read_site`).
+    has_labs : bool
+        Whether the site sent ``labs.csv``.
+    """
+
+    def __init__(
+        self,
+        folder,
+        site: str,
+        coding: dict | None = None,
+        allow_extra_columns: bool = False,
+        max_day: int = DEFAULT_MAX_DAY,
+        on_implausible: str = "warn",
+        block_bytes: int = 0,
+    ):
+        self.folder, self.site, self.on_implausible = folder, site, on_implausible
+        self.coding = dict(coding or {})
+        self.dates = self.coding.pop("dates", False)
+        self.allow_extra_columns, self.max_day, self.block_bytes = (
+            allow_extra_columns,
+            max_day,
+            block_bytes,
+        )
+        self._spill = None
+
+    def __enter__(self) -> SiteCheck:
+        from rwe.io import read_site
+
+        self._spill = tempfile.TemporaryDirectory(prefix="rwe-labs-")
+        try:
+            raw, self.inputs = read_site(self.folder, self.site, self._spill.name, self.block_bytes)
+        except BaseException:
+            self.__exit__()  # not called when __enter__ raises
+            raise
+        self._labs = raw.pop("labs", None)
+        self.has_labs = self._labs is not None
+        options = {**self.coding, "regimen_aliases": self.coding.get("regimen_aliases", {})}
+        self.tables, self.problems = validate_site(
+            raw,
+            self.site,
+            allow_extra_columns=self.allow_extra_columns,
+            dates=self.dates,
+            max_day=self.max_day,
+            **options,
+        )
+        # Dates of the labs are days from the patients' start_date: their raw table is kept.
+        self._raw_patients = raw.get("patients") if self.dates else None
+        self._findings = []
+        self._quality = []
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._spill is not None:
+            self._spill.cleanup()
+            self._spill = None
+
+    def lab_blocks(self) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+        """Validate the laboratory file block by block.
+
+        Yields
+        ------
+        labs : pandas.DataFrame
+            A validated block of whole patients (one block: the whole file), in harmonised
+            units; a site without ``labs.csv`` gives one empty table.
+        response_labs : pandas.DataFrame
+            Its IMWG response tests (:func:`rwe.imwg.response_labs`).
+
+        Every block is validated; once a problem has been found (in any file) the blocks are
+        still checked, so that :meth:`finish` lists every problem, but no longer yielded.
+        """
+        from rwe.derive import data_quality
+        from rwe.imwg import response_labs
+        from rwe.plausibility import lab_block_findings
+
+        label = f"{self.site}/labs.csv"
+        if not self.has_labs:
+            if not self.problems:
+                labs = empty_table("labs")
+                yield labs, response_labs(labs, label)
+            return
+        regimens = tuple(
+            dict.fromkeys([*REGIMENS, *self.coding.get("regimen_aliases", {}).values()])
+        )
+        fields = contract(regimens, max_day=self.max_day)["labs"]
+        coding = {k: v for k, v in self.coding.items() if k != "regimen_aliases"}
+        patients = self.tables["patients"]
+        blocks = self._labs if isinstance(self._labs, PatientBlocks) else [self._labs]
+        self._labs = None  # a whole table is released once validated
+        for raw in blocks:
+            converted, failed = {}, set()
+            if self.dates:
+                both = {"patients": self._raw_patients, "labs": raw}
+                both, found, converted, failed = convert_dates(both, self.site)
+                raw = both["labs"]
+                self.problems += [p for p in found if p.file == label]
+                converted = converted.get("labs", {})
+                failed = {(row, col) for s, row, col in failed if s == "labs"}
+            labs, found = validate_table(
+                "labs", raw, fields, self.site, self.allow_extra_columns, failed, **coding
+            )
+            del raw
+            found += check_against_patients("labs", labs, patients, self.site)
+            self.problems += _name_date_columns(found, converted)
+            if found:
+                continue
+            try:
+                response = response_labs(labs, label)
+            except InputError as err:  # an unknown unit of a response test, an IFE not 0/1
+                self.problems += err.problems
+                continue
+            if self.problems:  # listed at the end; nothing more is derived
+                continue
+            self._quality.append(data_quality({"labs": labs}))
+            self._findings.append(lab_block_findings(labs, patients, self.site))
+            yield labs, response
+
+    def finish(self) -> pd.DataFrame:
+        """Every problem of the site at once, or its plausibility findings.
+
+        Call after iterating :meth:`lab_blocks` to the end.
+
+        Returns
+        -------
+        pandas.DataFrame
+            The plausibility checks of the validated tables
+            (:func:`rwe.plausibility.plausibility_findings`, the blocks' counts summed).
+
+        Raises
+        ------
+        InputError
+            Every problem of every file of the site (each listed once, by file, row and
+            column), and implausible values with ``on_implausible: stop``.
+        """
+        from rwe.plausibility import combine_findings, plausibility_findings, raise_if_stop
+
+        if self.problems:
+            problems = list(dict.fromkeys(self.problems))  # a block repeats a column's problem
+            problems.sort(
+                key=lambda p: (p.file, p.row if p.row is not None else -1, p.column or "")
+            )
+            raise InputError(problems)
+        # Checked once the tables are known to be valid (a missing column is no finding).
+        findings = combine_findings([plausibility_findings(self.tables), *self._findings])
+        raise_if_stop(findings, self.on_implausible)
+        return findings
+
+    def data_quality(self) -> pd.DataFrame:
+        """Missingness of every column of every file (:func:`rwe.derive.data_quality`)."""
+        from rwe.derive import combine_data_quality, data_quality
+
+        return combine_data_quality([data_quality(self.tables), *self._quality])
+
+
+def check_site(
+    folder,
+    site: str,
+    coding: dict | None = None,
+    allow_extra_columns: bool = False,
+    max_day: int = DEFAULT_MAX_DAY,
+    on_implausible: str = "warn",
+    block_bytes: int = 0,
+    keep_labs: bool = True,
+) -> tuple[dict[str, pd.DataFrame], list[dict], pd.DataFrame]:
+    """Read and validate one site's folder: the workflow's site job and ``rwe check`` alike.
+
+    Parameters
+    ----------
+    folder, site, coding, allow_extra_columns, max_day, on_implausible, block_bytes
+        As in :class:`SiteCheck`.
+    keep_labs : bool
+        Return the validated laboratory table (all its blocks); ``False`` checks it block by
+        block without holding it.
 
     Returns
     -------
     typed : dict of str to pandas.DataFrame
         The validated tables (:func:`validate_extract`), plus ``response_labs`` (the IMWG
-        response tests in harmonised units, :func:`rwe.imwg.response_labs`).
+        response tests in harmonised units, :func:`rwe.imwg.response_labs`) when ``keep_labs``.
     inputs : list of dict
         What was read (:func:`rwe.io.read_site`).
     findings : pandas.DataFrame
@@ -1213,26 +1457,25 @@ def check_site(
     InputError
         Every problem of every file of the site (and implausible values with ``stop``).
     """
-    from rwe.io import read_site
-    from rwe.plausibility import check_extract
-
-    raw, inputs = read_site(folder, site)
-    options = dict(coding or {})
-    aliases = options.pop("regimen_aliases", {})
-    typed = validate_extract(
-        {site: raw}, aliases, allow_extra_columns, site_options={site: options}, max_day=max_day
+    options = dict(
+        coding=coding,
+        allow_extra_columns=allow_extra_columns,
+        max_day=max_day,
+        on_implausible=on_implausible,
+        block_bytes=block_bytes,
     )
-    # The texts of the columns validation typed (a laboratory table's days and values) are no
-    # longer needed: freed before the plausibility checks and the response tests.
-    del raw
-    from rwe.imwg import response_labs
-
-    findings = check_extract(typed, on_implausible)
-    # The IMWG response tests in harmonised units (an unknown unit or IFE code is bad input).
-    typed["response_labs"] = response_labs(
-        typed.get("labs", empty_table("labs")), f"{site}/labs.csv"
-    )
-    return typed, inputs, findings
+    with SiteCheck(folder, site, **options) as checked:
+        blocks = []
+        for block in checked.lab_blocks():
+            if keep_labs:
+                blocks.append(block)
+        findings = checked.finish()
+        typed = dict(checked.tables)
+        if keep_labs:
+            if checked.has_labs:
+                typed["labs"] = _pool([labs for labs, _ in blocks])
+            typed["response_labs"] = _pool([response for _, response in blocks])
+        return typed, checked.inputs, findings
 
 
 def _pool(parts: list[pd.DataFrame]) -> pd.DataFrame:
