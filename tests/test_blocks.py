@@ -52,9 +52,24 @@ def test_each_patient_is_in_one_block_in_file_order(tmp_path, small_chunks):
         assert pd.Series(joined[col].to_numpy()).equals(pd.Series(expected)), col
 
 
-def test_blocked_check_equals_whole(small_chunks):
-    whole, inputs, findings = check_site(DEMO, "s")
-    blocked, blocked_inputs, blocked_findings = check_site(DEMO, "s", block_bytes=BLOCK)
+def multisite_options() -> list:
+    """Each row-level site of the multi-site example with its coding (aliases, units, dates)."""
+    config = rc.check_config(rc.read_config_file(ROOT / "config" / "multisite.yaml"), source="t")
+    sites = []
+    for site in rc.row_level_sites(config):
+        options = rc.site_options(config, site)
+        sites.append(pytest.param(site, options.pop("folder"), options, id=site))
+    return sites
+
+
+@pytest.mark.parametrize(
+    ("site", "folder", "options"), [pytest.param("s", DEMO, {}, id="demo"), *multisite_options()]
+)
+def test_blocked_check_equals_whole(site, folder, options, small_chunks):
+    whole, inputs, findings = check_site(folder, site, **options)
+    blocked, blocked_inputs, blocked_findings = check_site(
+        folder, site, **options, block_bytes=BLOCK
+    )
     assert blocked_inputs == inputs
     pd.testing.assert_frame_equal(blocked_findings, findings)
     assert set(blocked) == set(whole)

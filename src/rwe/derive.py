@@ -92,19 +92,26 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
         ``site``, ``patient_id``, ``best_response``, ``n_assessments`` and
         ``first_response_day`` (first assessment at PR or better, for responders).
     """
-    # Vectorised over all assessments (one pass, no per-patient loop). Within a patient,
-    # assessments are in day order (the same sort as before, so ties keep their order).
-    ordered = responses.sort_values("day")
-    ordered = ordered[ordered[KEYS].notna().all(axis=1)]
-    site = pd.factorize(ordered["site"])[0].astype(np.int64)
-    patient = pd.factorize(ordered["patient_id"])[0].astype(np.int64)
-    group = pd.factorize(site * (int(patient.max(initial=0)) + 1) + patient)[0]  # by appearance
+    # Vectorised over all assessments (one pass, no per-patient loop), on the codes of the key
+    # and response columns: no copy of the table (a 10^6-patient site sends ~10^7 assessments).
+    # Within a patient, assessments are in day order (pandas' sort of the day column, so ties
+    # keep the order they have always had).
+    from rwe.safety import key_codes
+
+    order = responses["day"].reset_index(drop=True).sort_values().index.to_numpy()
+    (site, _), (patient, ids) = (key_codes(responses[k]) for k in KEYS)
+    order = order[(site[order] >= 0) & (patient[order] >= 0)]
+    # Patients numbered in order of first appearance in day order, assessments grouped by them.
+    group = pd.factorize(site[order].astype(np.int64) * (len(ids) + 1) + patient[order])[0]
     n_groups = int(group.max()) + 1 if len(group) else 0
     by_patient = np.argsort(group, kind="stable")
-    group = group[by_patient]
-    response = ordered["response"].astype(object).to_numpy()[by_patient]
-    day = ordered["day"].to_numpy(dtype=float, na_value=np.nan)[by_patient]
-    rank = pd.Series(response).map(RESPONSE_RANK).to_numpy(dtype=float)
+    group, rows = group[by_patient], order[by_patient]
+    del order, by_patient
+    codes, categories = key_codes(responses["response"])
+    codes = codes[rows]
+    per_category = pd.Series(categories.astype(object))
+    rank = np.append(per_category.map(RESPONSE_RANK).to_numpy(dtype=float), np.nan)[codes]
+    day = responses["day"].to_numpy(dtype=float, na_value=np.nan)[rows]
 
     def per_patient(values, mask, how, fill):
         """Reduce ``values[mask]`` per patient (``fill`` for a patient with no such value)."""
@@ -115,8 +122,11 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
     usable = ~np.isnan(rank)
     u_rank, u_group = rank[usable], group[usable]
     is_pd = u_rank == RESPONSE_RANK["PD"]
-    seen_pd = pd.Series(is_pd).groupby(u_group).cumsum().to_numpy() > 0
-    before_pd = ~seen_pd
+    # Assessments are grouped by patient: those before the patient's first PD.
+    first_pd = np.full(n_groups, len(u_rank))
+    with_pd, at = np.unique(u_group[is_pd], return_index=True)
+    first_pd[with_pd] = np.flatnonzero(is_pd)[at]
+    before_pd = np.arange(len(u_rank)) < first_pd[u_group]
     # Confirmation: two consecutive usable assessments before PD, the worse of the two counts.
     pair = np.zeros(len(u_rank), dtype=bool)
     pair[1:] = before_pd[1:] & (u_group[1:] == u_group[:-1])
@@ -137,14 +147,16 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
     label_of = {v: k for k, v in RESPONSE_RANK.items()}
     labels = np.array([label_of.get(int(b), "NE") for b in best], dtype=object)
     n_assessments = np.bincount(group, minlength=n_groups)
-    responded = pd.Series(response).isin(RESPONDER).to_numpy() & ~np.isnan(day)
+    responded = np.append(per_category.isin(RESPONDER).to_numpy(), False)[codes]
+    responded &= ~np.isnan(day)
     first = per_patient(day, responded, "min", np.nan)
     first = np.where(pd.Series(labels).isin(RESPONDER).to_numpy(), first, np.nan)
-    firsts = ordered.iloc[by_patient][KEYS].drop_duplicates(keep="first")
+    # Each patient's keys from its first assessment.
+    firsts = rows[np.flatnonzero(np.diff(group, prepend=-1))]
     return pd.DataFrame(
         {
-            "site": firsts["site"].to_numpy(),
-            "patient_id": firsts["patient_id"].to_numpy(),
+            "site": responses["site"].iloc[firsts].to_numpy(),
+            "patient_id": responses["patient_id"].iloc[firsts].to_numpy(),
             "best_response": labels,
             "n_assessments": n_assessments,
             "first_response_day": first,

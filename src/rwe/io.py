@@ -255,7 +255,7 @@ def read_extract_file(
     fmt, options = _csv_options(path, label)
     with _parse_errors(path, fmt, options, label):
         table = pd.read_csv(path, **options)
-    _return_freed_memory()
+    return_freed_memory()
     table = _tidy(table, fmt, first_row=1)
     if problems := _separator_only_rows(table, label, first_row=1):
         raise InputError(problems)
@@ -438,7 +438,7 @@ def _separator_only_rows(table: pd.DataFrame, label: str, first_row: int = 1) ->
     ]
 
 
-def _return_freed_memory() -> None:
+def return_freed_memory() -> None:
     """Give the memory freed by the CSV parser back to the operating system (glibc only).
 
     Parsing builds and frees a Python string per cell; glibc keeps the freed heap, so a rule
@@ -579,7 +579,7 @@ def read_adam(
     table = pd.read_csv(
         path, usecols=wanted, dtype="category", keep_default_na=False, na_values=WRITTEN_NA
     )[wanted]
-    _return_freed_memory()
+    return_freed_memory()
     for col in wanted:
         if col not in ADAM_INT_COLUMNS and col not in ADAM_FLOAT_COLUMNS:
             continue
@@ -621,7 +621,7 @@ def read_text_table(path: str | Path, drop: tuple[str, ...] = ("_row",)) -> pd.D
         keep_default_na=False,
         na_values=WRITTEN_NA,
     )
-    _return_freed_memory()
+    return_freed_memory()
     return table
 
 

@@ -1341,6 +1341,7 @@ class SiteCheck:
         """
         from rwe.derive import data_quality
         from rwe.imwg import response_labs
+        from rwe.io import return_freed_memory
         from rwe.plausibility import lab_block_findings
 
         label = f"{self.site}/labs.csv"
@@ -1384,6 +1385,8 @@ class SiteCheck:
             self._quality.append(data_quality({"labs": labs}))
             self._findings.append(lab_block_findings(labs, patients, self.site))
             yield labs, response
+            del labs, response
+            return_freed_memory()  # what the block's temporaries held, back to the system
 
     def finish(self) -> pd.DataFrame:
         """Every problem of the site at once, or its plausibility findings.
