@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import hashlib
 import json
 import os
 import platform
@@ -99,7 +100,9 @@ def make_cohort(n: int, seed: int, source_n: int) -> dict:
     """Bootstrap an n-patient cohort from a simulated source extract (reused if already there)."""
     folder = DATA / str(n)
     stamp = folder / "cohort.json"
-    spec = {"n": n, "seed": seed, "source_n": source_n}
+    # The simulator's code is part of what a cohort is: a changed simulator makes new cohorts.
+    simulator = hashlib.sha256((ROOT / "src" / "rwe" / "simulate.py").read_bytes()).hexdigest()
+    spec = {"n": n, "seed": seed, "source_n": source_n, "simulator": simulator[:12]}
     if (
         stamp.is_file()
         and {k: v for k, v in json.loads(stamp.read_text()).items() if k in spec} == spec
@@ -110,7 +113,7 @@ def make_cohort(n: int, seed: int, source_n: int) -> dict:
         raise SystemExit(
             f"bench: {free / 1e9:.0f} GB free, need ~{4 * BYTES_PER_PATIENT * n / 1e9:.0f} GB for n={n}"
         )
-    source = DATA / f"source_{source_n}_{seed}"
+    source = DATA / f"source_{source_n}_{seed}_{simulator[:12]}"
     if not (source / "labs.csv").is_file():
         subprocess.run(
             [BIN / "rwe", "simulate", source, "--n", str(source_n), "--seed", str(seed)], check=True

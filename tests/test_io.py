@@ -123,9 +123,20 @@ def test_read_adam_text_as_category_keeps_values_and_types(tmp_path):
     )
 
 
-def test_concatenate_csv_keeps_the_first_header_and_copies_bytes(tmp_path):
+@pytest.mark.parametrize("kernel_copy", [True, False], ids=["copy_file_range", "python"])
+def test_concatenate_csv_keeps_the_first_header_and_copies_bytes(
+    tmp_path, monkeypatch, kernel_copy
+):
+    import os
+
     from rwe.io import concatenate_csv
 
+    if not kernel_copy:  # a system without os.copy_file_range: copied through Python
+
+        def unsupported(*args):
+            raise OSError("not supported")
+
+        monkeypatch.setattr(os, "copy_file_range", unsupported, raising=False)
     a = _write(tmp_path / "a.csv", "site,x\na,1.10\na,\n")
     b = _write(tmp_path / "b.csv", 'site,x\nb,"2,5"\n')
     concatenate_csv([a, b], tmp_path / "out.csv", block=3)
