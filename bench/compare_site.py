@@ -60,6 +60,7 @@ def run_site(root: Path, folder: str, out: Path, block_bytes: int = 0) -> None:
     keys = ("gfr_cutoff", "pfs_death_events", "nadir_window", "response_source", "imwg")
     snakemake = types.SimpleNamespace(
         wildcards=_Names(site="s"),
+        threads=2,
         log=[str(out.parent / f"{out.name}.log")],
         output=_Names(**output),
         params=_Names(folder=folder, options=options, **{k: config[k] for k in keys}),

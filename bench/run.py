@@ -180,6 +180,8 @@ def run_rwe(config: Path, out: Path, cores: int) -> dict:
 
 def run_r(config: dict, out: Path, raw_max: int, n: int) -> dict:
     """bench_survival.R on rwe's ADSL/ADTTE (and read.csv of the raw extract if n <= raw_max)."""
+    from rwe.survival import resolve_conventions
+
     lists = [
         ",".join(map(str, x))
         for x in (
@@ -193,7 +195,10 @@ def run_r(config: dict, out: Path, raw_max: int, n: int) -> dict:
         "bench/bench_survival.R",
         out / "rwe" / "adam",
         out / "r",
-        config["km"]["conf_type"],
+        # The CI scale the workflow used: km.conf_type, or the one of `conventions` when unset.
+        resolve_conventions(
+            config.get("conventions", "r"), config["km"].get("conf_type")
+        ).conf_type,
         config["conf_level"],
         config["min_regimen_n"],
         *lists,

@@ -143,7 +143,7 @@ class _Names(types.SimpleNamespace):
         return getattr(self, key)
 
 
-def run_site_job(folder: Path, out: Path) -> None:
+def run_site_job(folder: Path, out: Path, threads: int = 1) -> None:
     """The workflow's site script, outside Snakemake, with the default config's options."""
     schema = ROOT / "workflow" / "schemas" / "config.schema.yaml"
     config = rc.read_config_file(ROOT / "config" / "config.yaml")
@@ -157,6 +157,7 @@ def run_site_job(folder: Path, out: Path) -> None:
     keys = ("gfr_cutoff", "pfs_death_events", "nadir_window", "response_source", "imwg")
     snakemake = types.SimpleNamespace(
         wildcards=_Names(site="s"),
+        threads=threads,
         log=[str(out / "site.log")],
         output=_Names(**output),
         params=_Names(folder=str(folder), options=options, **{k: config[k] for k in keys}),
@@ -174,11 +175,12 @@ def spills() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("rwe-labs-*")}
 
 
-def test_site_job_outputs_do_not_depend_on_blocks(tmp_path, monkeypatch, small_chunks):
+@pytest.mark.parametrize("threads", [1, 2], ids=["one process", "two processes"])
+def test_site_job_outputs_do_not_depend_on_blocks(tmp_path, monkeypatch, small_chunks, threads):
     run_site_job(DEMO, tmp_path / "whole")
     before = spills()
     monkeypatch.setattr(rwe.blocks, "BLOCK_BYTES", BLOCK)
-    run_site_job(DEMO, tmp_path / "blocked")
+    run_site_job(DEMO, tmp_path / "blocked", threads)
     assert spills() == before  # the blocks' folder is removed
     names = sorted(p.name for p in (tmp_path / "whole").iterdir() if p.suffix != ".log")
     assert len(names) == 11
@@ -186,19 +188,23 @@ def test_site_job_outputs_do_not_depend_on_blocks(tmp_path, monkeypatch, small_c
         whole, blocked = tmp_path / "whole" / name, tmp_path / "blocked" / name
         assert lines(blocked) == lines(whole), name
     # A blocked ADLB is the whole one grouped by blocks: not the file's order.
-    assert (tmp_path / "blocked" / "adlb.csv").read_bytes() != (
-        tmp_path / "whole" / "adlb.csv"
-    ).read_bytes()
+    blocked_adlb = (tmp_path / "blocked" / "adlb.csv").read_bytes()
+    assert blocked_adlb != (tmp_path / "whole" / "adlb.csv").read_bytes()
+    assert (
+        f"in 20 block(s) by {threads} process(es)"
+        in (tmp_path / "blocked" / "site.log").read_text()
+    )
 
 
-def test_site_job_on_bad_blocks_leaves_no_adlb(tmp_path, monkeypatch, small_chunks):
+@pytest.mark.parametrize("threads", [1, 2], ids=["one process", "two processes"])
+def test_site_job_on_bad_blocks_writes_nothing(tmp_path, monkeypatch, small_chunks, threads):
     folder = tmp_path / "s"
     shutil.copytree(DEMO, folder)
     bad_labs(folder)
     monkeypatch.setattr(rwe.blocks, "BLOCK_BYTES", BLOCK)
     with pytest.raises(SystemExit):
-        run_site_job(folder, tmp_path / "out")
-    assert not (tmp_path / "out" / "adlb.csv").exists()
+        run_site_job(folder, tmp_path / "out", threads)
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["site.log"]
     log = (tmp_path / "out" / "site.log").read_text()
     assert "row 12000" in log
     assert "NOT-A-PATIENT" not in log

@@ -83,3 +83,45 @@ def test_input_checksums_are_by_file_name(tmp_path):
 )
 def test_dry_run_flags(argv, dry):
     assert is_dry_run(argv) is dry
+
+
+def test_digest_cache_rehashes_only_what_changed(tmp_path, monkeypatch):
+
+    from rwe import checksums
+
+    hashed = []
+    real = checksums._sha256
+    monkeypatch.setattr(checksums, "_sha256", lambda p: hashed.append(Path(p).name) or real(p))
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text("x\n1\n")
+    b.write_text("x\n2\n")
+    cache = checksums.DigestCache(tmp_path / "digests.json")
+    first = file_checksums([a, b], cache)
+    cache.save()
+    # A new run (a new cache object, read from the file): nothing is hashed again.
+    again = checksums.DigestCache(tmp_path / "digests.json")
+    assert file_checksums([a, b], again) == first
+    assert hashed == ["a.csv", "b.csv"]
+    # Same size, and the modification time set back: the status-change time still moved.
+    stat = a.stat()
+    a.write_text("x\n9\n")
+    os.utime(a, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    changed = file_checksums([a, b], again)
+    assert hashed == ["a.csv", "b.csv", "a.csv"]
+    assert changed["a.csv"] != first["a.csv"]
+    assert changed["a.csv"] == hashlib.sha256(a.read_bytes()).hexdigest()
+    assert changed["b.csv"] == first["b.csv"]
+
+
+def test_digest_cache_forgets_removed_files_and_survives_damage(tmp_path):
+    from rwe.checksums import DigestCache
+
+    a = tmp_path / "a.csv"
+    a.write_text("x\n")
+    cache = DigestCache(tmp_path / "digests.json")
+    cache.sha256(a)
+    a.unlink()
+    cache.save()
+    assert DigestCache(tmp_path / "digests.json").entries == {}
+    (tmp_path / "digests.json").write_text("{not json")
+    assert DigestCache(tmp_path / "digests.json").entries == {}

@@ -18,6 +18,8 @@ lists it records). Two faults escape that:
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import re
 import shutil
 from collections.abc import Iterable, Sequence
@@ -27,37 +29,84 @@ from pathlib import Path
 IGNORED = (".snakemake_timestamp",)
 
 
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 hex digest of a file's bytes."""
+class DigestCache:
+    """SHA-256 digests of files, re-used while a file's identity is unchanged.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path, optional
+        A JSON file keeping the digests between runs (:meth:`save`); none: this process only.
+    """
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else None
+        self.entries: dict[str, list] = {}
+        if self.path and self.path.is_file():
+            try:
+                self.entries = json.loads(self.path.read_text(encoding="utf-8"))
+            except ValueError:  # a damaged cache is no cache
+                self.entries = {}
+
+    def sha256(self, path: str | Path) -> str:
+        """The digest of a file's bytes: remembered, or computed when its identity changed."""
+        st = os.stat(path)
+        identity = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+        key = str(Path(path).resolve())
+        known = self.entries.get(key)
+        if known is not None and known[:-1] == identity:
+            return known[-1]
+        digest = _sha256(path)
+        self.entries[key] = [*identity, digest]
+        return digest
+
+    def save(self) -> None:
+        """Write the digests of the files that still exist (atomically)."""
+        if self.path is None:
+            return
+        self.entries = {k: v for k, v in self.entries.items() if Path(k).is_file()}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_name(self.path.name + ".tmp")
+        temporary.write_text(json.dumps(self.entries), encoding="utf-8")
+        temporary.replace(self.path)
+
+
+def _sha256(path: str | Path) -> str:
     with open(path, "rb") as fh:
         return hashlib.file_digest(fh, "sha256").hexdigest()
 
 
-def output_sha256(path: str | Path) -> str:
+def file_sha256(path: str | Path, cache: DigestCache | None = None) -> str:
+    """SHA-256 hex digest of a file's bytes (re-used from ``cache`` when it can be)."""
+    return cache.sha256(path) if cache is not None else _sha256(path)
+
+
+def output_sha256(path: str | Path, cache: DigestCache | None = None) -> str:
     """SHA-256 of an output: of its bytes, or for a folder of each file's path and digest."""
     path = Path(path)
     if not path.is_dir():
-        return file_sha256(path)
+        return file_sha256(path, cache)
     digest = hashlib.sha256()
     for item in sorted(p for p in path.rglob("*") if p.is_file() and p.name not in IGNORED):
-        digest.update(f"{item.relative_to(path).as_posix()}\0{file_sha256(item)}\n".encode())
+        digest.update(f"{item.relative_to(path).as_posix()}\0{file_sha256(item, cache)}\n".encode())
     return digest.hexdigest()
 
 
-def file_checksums(paths: Iterable[str | Path]) -> dict[str, str]:
+def file_checksums(paths: Iterable[str | Path], cache: DigestCache | None = None) -> dict[str, str]:
     """File name -> SHA-256 of each existing file (a Snakemake parameter of the job reading them).
 
     Parameters
     ----------
     paths : iterable of str or pathlib.Path
         The job's input files.
+    cache : DigestCache, optional
+        Digests re-used while a file is unchanged.
 
     Returns
     -------
     dict of str to str
         By file name (not path, so that moving the folder re-runs nothing), in the given order.
     """
-    return {Path(p).name: file_sha256(p) for p in paths if Path(p).is_file()}
+    return {Path(p).name: file_sha256(p, cache) for p in paths if Path(p).is_file()}
 
 
 def read_manifest(manifest: str | Path) -> dict[str, str]:
@@ -73,7 +122,9 @@ def read_manifest(manifest: str | Path) -> dict[str, str]:
     return entries
 
 
-def record_outputs(outputs: Iterable[str | Path], manifest: str | Path) -> dict[str, str]:
+def record_outputs(
+    outputs: Iterable[str | Path], manifest: str | Path, cache: DigestCache | None = None
+) -> dict[str, str]:
     """Record the digest of every existing output in ``manifest``, keeping the other entries.
 
     Parameters
@@ -82,6 +133,8 @@ def record_outputs(outputs: Iterable[str | Path], manifest: str | Path) -> dict[
         Output files or folders of the jobs of a run, relative to the working directory.
     manifest : str or pathlib.Path
         The manifest (``results/checksums.sha256``).
+    cache : DigestCache, optional
+        Digests re-used while a file is unchanged.
 
     Returns
     -------
@@ -92,7 +145,7 @@ def record_outputs(outputs: Iterable[str | Path], manifest: str | Path) -> dict[
     entries = read_manifest(manifest)
     for output in {str(o) for o in outputs}:
         if Path(output).exists() and Path(output) != manifest:
-            entries[output] = output_sha256(output)
+            entries[output] = output_sha256(output, cache)
     entries = {path: digest for path, digest in sorted(entries.items()) if Path(path).exists()}
     manifest.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(f"{digest}  {path}\n" for path, digest in entries.items())
@@ -102,12 +155,12 @@ def record_outputs(outputs: Iterable[str | Path], manifest: str | Path) -> dict[
     return entries
 
 
-def changed_outputs(manifest: str | Path) -> list[str]:
+def changed_outputs(manifest: str | Path, cache: DigestCache | None = None) -> list[str]:
     """Outputs recorded in ``manifest`` whose content changed since (missing ones are not)."""
     return [
         path
         for path, digest in read_manifest(manifest).items()
-        if Path(path).exists() and output_sha256(path) != digest
+        if Path(path).exists() and output_sha256(path, cache) != digest
     ]
 
 

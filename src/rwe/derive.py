@@ -7,6 +7,8 @@ of pharmaverse admiral: ``derive_<flag>(adsl) -> Series``. Flags are pandas null
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 
@@ -432,16 +434,119 @@ def data_quality(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["file", "column", "n", "n_missing", "percent_missing"])
 
 
-def concat_blocks(parts: list[pd.DataFrame]) -> pd.DataFrame:
-    """The per-patient tables of blocks of whole patients, one after the other.
+#: What :func:`derive_lab_block` writes of each laboratory block, in this order.
+LAB_BLOCK_OUTPUTS = ("adlb", "lab_grades", "nadirs", "adrs_derived")
 
-    A single block is returned as it is; blocks without rows are left out (all of them
-    without rows: the first).
+
+def derive_lab_block(
+    labs: pd.DataFrame,
+    response_labs: pd.DataFrame,
+    block: int,
+    folder: str | Path,
+    windows: pd.DataFrame,
+    imwg_criteria: str = "2016",
+    imwg_confirmations: int = 2,
+) -> pd.DataFrame:
+    """Everything the site job derives from one validated block of whole patients' labs.
+
+    Writes ``<folder>/<name>.<block>.csv`` for each of :data:`LAB_BLOCK_OUTPUTS`: ADLB
+    (:func:`derive_adlb`), the lab-based CTCAE grades (:func:`rwe.safety.grade_from_labs`),
+    the nadirs within each patient's window, implausible values left out
+    (:func:`rwe.safety.patient_nadirs`), and the IMWG response of every assessment, confirmed
+    (:func:`rwe.imwg.derive_adrs_imwg`). Each is per row or per patient, so the blocks' files
+    one after the other are those of the whole file (:func:`rwe.io.concatenate_csv`).
+
+    Parameters
+    ----------
+    labs, response_labs : pandas.DataFrame
+        A validated block and its response tests (:meth:`rwe.validate.SiteCheck.lab_blocks`).
+    block : int
+        The block's number (in the file names).
+    folder : str or pathlib.Path
+        Where the block's files go.
+    windows : pandas.DataFrame
+        The nadir windows of the site's patients (:func:`rwe.safety.nadir_windows`).
+    imwg_criteria, imwg_confirmations
+        As in :func:`rwe.imwg.derive_adrs_imwg`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The block's patients' best response from the labs (:func:`rwe.imwg.patient_response`),
+        for ADSL.
     """
-    if len(parts) <= 1:
-        return parts[0] if parts else pd.DataFrame()
-    rows = [part for part in parts if len(part)]
-    return pd.concat(rows, ignore_index=True) if rows else parts[0]
+    from rwe import imwg, plausibility, safety
+    from rwe.io import write_table
+
+    def path(name: str) -> Path:
+        return Path(folder) / f"{name}.{block}.csv"
+
+    adlb = derive_adlb(labs)
+    del labs
+    write_table(adlb, path("adlb"))
+    write_table(safety.grade_from_labs(adlb), path("lab_grades"))
+    exclude = plausibility.implausible_lab_values(adlb)
+    write_table(safety.patient_nadirs(adlb, windows, exclude), path("nadirs"))
+    del adlb, exclude
+    adrs_derived = imwg.derive_adrs_imwg(response_labs, imwg_criteria, imwg_confirmations)
+    write_table(adrs_derived, path("adrs_derived"))
+    return imwg.patient_response(adrs_derived)
+
+
+def derive_site_labs(
+    checked,
+    outputs: dict[str, str],
+    nadir_window: dict,
+    imwg: dict,
+    workers: int = 1,
+) -> pd.DataFrame:
+    """ADLB, lab grades, nadirs and ADRS_DERIVED of a site, written block by block.
+
+    Parameters
+    ----------
+    checked : rwe.validate.SiteCheck
+        The site, opened (its non-laboratory tables validated).
+    outputs : dict of str to str
+        The file of each of :data:`LAB_BLOCK_OUTPUTS`; each block's rows are appended to it as
+        soon as the block and those before it are done (:func:`derive_lab_block`).
+    nadir_window : dict
+        Config ``nadir_window`` (:func:`rwe.safety.nadir_windows`).
+    imwg : dict
+        Config ``imwg`` (``criteria``, ``confirmations``).
+    workers : int
+        Processes deriving blocks side by side (:meth:`rwe.validate.SiteCheck.derive_lab_blocks`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Each patient's best response from the labs (:func:`rwe.imwg.patient_response`); when a
+        problem was found, that of the blocks derived before it (:meth:`~rwe.validate.SiteCheck.finish`
+        raises).
+    """
+    from functools import partial
+
+    from rwe.io import append_csv
+    from rwe.safety import nadir_windows
+
+    parts = Path(checked.scratch)
+    derive_block = partial(
+        derive_lab_block,
+        folder=parts,
+        windows=nadir_windows(checked.tables["patients"], **nadir_window),
+        imwg_criteria=imwg["criteria"],
+        imwg_confirmations=imwg["confirmations"],
+    )
+    for name in LAB_BLOCK_OUTPUTS:  # appended to, block by block
+        Path(outputs[name]).unlink(missing_ok=True)
+    responses = []
+    for block, response in enumerate(checked.derive_lab_blocks(derive_block, workers)):
+        for name in LAB_BLOCK_OUTPUTS:
+            append_csv(parts / f"{name}.{block}.csv", outputs[name])
+            (parts / f"{name}.{block}.csv").unlink()
+        responses.append(response)
+    if len(responses) == 1:
+        return responses[0]
+    return pd.concat(responses, ignore_index=True) if responses else pd.DataFrame()
 
 
 def combine_data_quality(parts: list[pd.DataFrame]) -> pd.DataFrame:

@@ -639,20 +639,35 @@ def concatenate_csv(parts: list[str | Path], path: str | Path, block: int = 1 <<
         When the headers differ (the parts would not line up): the files and both headers.
     """
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "wb") as out:
-        header = None
-        for part in parts:
-            with open(part, "rb") as fh:
-                first = fh.readline()
-                if header is None:
-                    header = first
-                    out.write(first)
-                elif first != header:
-                    raise ValueError(
-                        f"{part} has another header than {parts[0]}: "
-                        f"{first.decode().strip()!r} vs {header.decode().strip()!r}"
-                    )
-                _copy_rest(fh, out, block)
+    Path(path).write_bytes(b"")
+    for part in parts:
+        append_csv(part, path, block)
+
+
+def append_csv(part: str | Path, path: str | Path, block: int = 1 << 24) -> None:
+    """Add the rows of the CSV file ``part`` to the end of ``path`` (its header first if empty).
+
+    Raises
+    ------
+    ValueError
+        When the headers differ: the files and both headers.
+    """
+    Path(path).touch()
+    # Not opened for appending: the kernel's copy refuses a file opened so.
+    with open(path, "r+b") as out, open(part, "rb") as fh:
+        first = fh.readline()
+        if out.seek(0, os.SEEK_END) == 0:
+            out.write(first)
+        else:
+            out.seek(0)
+            header = out.readline()
+            out.seek(0, os.SEEK_END)
+            if first != header:
+                raise ValueError(
+                    f"{part} has another header than {path}: "
+                    f"{first.decode().strip()!r} vs {header.decode().strip()!r}"
+                )
+        _copy_rest(fh, out, block)
 
 
 def _copy_rest(source, target, block: int) -> None:

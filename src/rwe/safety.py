@@ -127,15 +127,6 @@ def grade_from_labs(adlb: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def order_lab_grades(grades: pd.DataFrame) -> pd.DataFrame:
-    """Lab grades of several blocks in the order :func:`grade_from_labs` gives: by term."""
-    if not len(grades):
-        return grades
-    terms = {term: i for i, (term, _) in enumerate(LAB_GRADES.values())}
-    order = np.argsort(grades["term"].map(terms).to_numpy(), kind="stable")
-    return grades.iloc[order].reset_index(drop=True)
-
-
 def _patient_codes(table: pd.DataFrame) -> np.ndarray:
     """One integer per (site, patient_id), numbered in order of first appearance."""
     site = pd.factorize(table["site"])[0].astype(np.int64)

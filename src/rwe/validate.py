@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -1235,6 +1235,97 @@ def validate_extract(
     return {stem: _pool(parts) for stem, parts in pooled.items()}
 
 
+@dataclass
+class CheckedBlock:
+    """What checking one laboratory block found.
+
+    Its problems, and for a valid block the validated rows, their response tests, missingness
+    and plausibility counts.
+    """
+
+    problems: list[Problem]
+    labs: pd.DataFrame | None = None
+    response_labs: pd.DataFrame | None = None
+    data_quality: pd.DataFrame | None = None
+    findings: pd.DataFrame | None = None
+
+
+@dataclass
+class LabBlockCheck:
+    """Everything needed to validate one block of a site's laboratory file on its own."""
+
+    site: str
+    fields: list
+    coding: dict
+    allow_extra_columns: bool
+    patients: pd.DataFrame
+    raw_patients: pd.DataFrame | None = None  # with dates: the labs' dates need start_date
+
+    def __call__(self, raw: pd.DataFrame) -> CheckedBlock:
+        """Validate a raw block (:class:`rwe.blocks.PatientBlocks`) against the patients."""
+        from rwe.derive import data_quality
+        from rwe.imwg import response_labs
+        from rwe.plausibility import lab_block_findings
+
+        label = f"{self.site}/labs.csv"
+        problems, converted, failed = [], {}, set()
+        if self.raw_patients is not None:
+            both = {"patients": self.raw_patients, "labs": raw}
+            both, found, converted, failed = convert_dates(both, self.site)
+            raw = both["labs"]
+            problems += [p for p in found if p.file == label]
+            converted = converted.get("labs", {})
+            failed = {(row, col) for s, row, col in failed if s == "labs"}
+        labs, found = validate_table(
+            "labs", raw, self.fields, self.site, self.allow_extra_columns, failed, **self.coding
+        )
+        del raw
+        found += check_against_patients("labs", labs, self.patients, self.site)
+        problems += _name_date_columns(found, converted)
+        if found:
+            return CheckedBlock(problems)
+        try:
+            response = response_labs(labs, label)
+        except InputError as err:  # an unknown unit of a response test, an IFE not 0/1
+            return CheckedBlock(problems + err.problems)
+        return CheckedBlock(
+            problems,
+            labs,
+            response,
+            data_quality({"labs": labs}),
+            lab_block_findings(labs, self.patients, self.site),
+        )
+
+
+@dataclass
+class _BlockJob:
+    check: LabBlockCheck
+    blocks: PatientBlocks
+    derive: Callable
+
+
+#: The job of a worker process of :meth:`SiteCheck.derive_lab_blocks`.
+_JOB: _BlockJob | None = None
+
+
+def _start_worker(job: _BlockJob) -> None:
+    global _JOB
+    _JOB = job
+
+
+def _derive_block(block: int) -> tuple[CheckedBlock, object]:
+    """In a worker: check one block and derive from it when it is valid."""
+    from rwe.io import return_freed_memory
+
+    checked = _JOB.check(_JOB.blocks.block(block))
+    result = None
+    if not checked.problems:
+        result = _JOB.derive(checked.labs, checked.response_labs, block)
+    checked.labs = checked.response_labs = None  # not sent back
+    return_freed_memory()
+    return checked, result
+
+
 class SiteCheck:
     """One site's folder read and validated as the workflow's site job does, labs block by block.
 
@@ -1305,6 +1396,7 @@ class SiteCheck:
             raise
         self._labs = raw.pop("labs", None)
         self.has_labs = self._labs is not None
+        self._n_blocks = len(self._labs) if isinstance(self._labs, PatientBlocks) else 1
         options = {**self.coding, "regimen_aliases": self.coding.get("regimen_aliases", {})}
         self.tables, self.problems = validate_site(
             raw,
@@ -1325,6 +1417,16 @@ class SiteCheck:
             self._spill.cleanup()
             self._spill = None
 
+    @property
+    def n_blocks(self) -> int:
+        """Blocks the laboratory file is validated in (1: read whole, or no file)."""
+        return self._n_blocks
+
+    @property
+    def scratch(self) -> str:
+        """A temporary folder of this check (the blocks), removed with it."""
+        return self._spill.name
+
     def lab_blocks(self) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
         """Validate the laboratory file block by block.
 
@@ -1339,54 +1441,87 @@ class SiteCheck:
         Every block is validated; once a problem has been found (in any file) the blocks are
         still checked, so that :meth:`finish` lists every problem, but no longer yielded.
         """
-        from rwe.derive import data_quality
         from rwe.imwg import response_labs
         from rwe.io import return_freed_memory
-        from rwe.plausibility import lab_block_findings
 
-        label = f"{self.site}/labs.csv"
         if not self.has_labs:
             if not self.problems:
                 labs = empty_table("labs")
-                yield labs, response_labs(labs, label)
+                yield labs, response_labs(labs, f"{self.site}/labs.csv")
             return
+        check = self._block_check()
+        for raw in self._raw_blocks():
+            checked = check(raw)
+            del raw
+            self._add(checked)
+            if not self.problems:
+                yield checked.labs, checked.response_labs
+            del checked
+            return_freed_memory()  # what the block's temporaries held, back to the system
+
+    def derive_lab_blocks(self, derive: Callable, workers: int = 1) -> Iterator:
+        """Validate every laboratory block and derive from each valid one, in parallel.
+
+        Parameters
+        ----------
+        derive : callable
+            ``derive(labs, response_labs, block)`` for each valid block (``block`` its number);
+            picklable (a module-level function or a ``functools.partial`` of one), as it runs in
+            the worker processes. It should write what it makes rather than return it whole.
+        workers : int
+            Processes validating and deriving blocks side by side (fresh interpreters, each
+            with one copy of the validated patients); 1, or a file of one block: in this one.
+
+        Yields
+        ------
+        object
+            What ``derive`` returned, block after block (in block order, each as soon as it and
+            those before it are done). Once a problem has been found (anywhere in the site) no
+            more is yielded, the blocks are still checked, and :meth:`finish` raises.
+        """
+        n_blocks = len(self._labs) if isinstance(self._labs, PatientBlocks) else 1
+        if workers <= 1 or n_blocks == 1:
+            for block, (labs, response) in enumerate(self.lab_blocks()):
+                yield derive(labs, response, block)
+            return
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        job = _BlockJob(self._block_check(), self._labs, derive)
+        self._labs = None
+        spawn = multiprocessing.get_context("spawn")  # not fork: no copy of this process
+        with ProcessPoolExecutor(
+            workers, spawn, initializer=_start_worker, initargs=(job,)
+        ) as pool:
+            for checked, result in pool.map(_derive_block, range(n_blocks)):
+                self._add(checked)
+                if not self.problems:
+                    yield result
+
+    def _block_check(self) -> LabBlockCheck:
         regimens = tuple(
             dict.fromkeys([*REGIMENS, *self.coding.get("regimen_aliases", {}).values()])
         )
-        fields = contract(regimens, max_day=self.max_day)["labs"]
-        coding = {k: v for k, v in self.coding.items() if k != "regimen_aliases"}
-        patients = self.tables["patients"]
+        return LabBlockCheck(
+            site=self.site,
+            fields=contract(regimens, max_day=self.max_day)["labs"],
+            coding={k: v for k, v in self.coding.items() if k != "regimen_aliases"},
+            allow_extra_columns=self.allow_extra_columns,
+            patients=self.tables["patients"],
+            raw_patients=self._raw_patients,
+        )
+
+    def _raw_blocks(self) -> Iterator[pd.DataFrame]:
         blocks = self._labs if isinstance(self._labs, PatientBlocks) else [self._labs]
         self._labs = None  # a whole table is released once validated
-        for raw in blocks:
-            converted, failed = {}, set()
-            if self.dates:
-                both = {"patients": self._raw_patients, "labs": raw}
-                both, found, converted, failed = convert_dates(both, self.site)
-                raw = both["labs"]
-                self.problems += [p for p in found if p.file == label]
-                converted = converted.get("labs", {})
-                failed = {(row, col) for s, row, col in failed if s == "labs"}
-            labs, found = validate_table(
-                "labs", raw, fields, self.site, self.allow_extra_columns, failed, **coding
-            )
-            del raw
-            found += check_against_patients("labs", labs, patients, self.site)
-            self.problems += _name_date_columns(found, converted)
-            if found:
-                continue
-            try:
-                response = response_labs(labs, label)
-            except InputError as err:  # an unknown unit of a response test, an IFE not 0/1
-                self.problems += err.problems
-                continue
-            if self.problems:  # listed at the end; nothing more is derived
-                continue
-            self._quality.append(data_quality({"labs": labs}))
-            self._findings.append(lab_block_findings(labs, patients, self.site))
-            yield labs, response
-            del labs, response
-            return_freed_memory()  # what the block's temporaries held, back to the system
+        yield from blocks
+
+    def _add(self, checked: CheckedBlock) -> None:
+        """A checked block's problems, and the counts of a valid one."""
+        self.problems += checked.problems
+        if checked.data_quality is not None:
+            self._quality.append(checked.data_quality)
+            self._findings.append(checked.findings)
 
     def finish(self) -> pd.DataFrame:
         """Every problem of the site at once, or its plausibility findings.

@@ -11,7 +11,7 @@ CHECKSUMS = results("checksums.sha256")
 STAGE_OUTPUTS["rebuilt"] = []
 
 if workflow.is_main_process:
-    for path in changed_outputs(CHECKSUMS):
+    for path in changed_outputs(CHECKSUMS, DIGESTS):
         if is_dry_run(sys.argv[1:]):
             print(f"rwe: {path} changed since it was written; a run rebuilds it", file=sys.stderr)
         else:
@@ -21,8 +21,10 @@ if workflow.is_main_process:
 
 
 onsuccess:
-    record_outputs((f for job in workflow.dag.jobs for f in job.output), CHECKSUMS)
+    record_outputs((f for job in workflow.dag.jobs for f in job.output), CHECKSUMS, DIGESTS)
+    DIGESTS.save()
 
 
 onerror:
-    record_outputs((f for job in workflow.dag.jobs for f in job.output), CHECKSUMS)
+    record_outputs((f for job in workflow.dag.jobs for f in job.output), CHECKSUMS, DIGESTS)
+    DIGESTS.save()

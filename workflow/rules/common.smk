@@ -7,9 +7,10 @@ from pathlib import Path
 from rwe import config as rwe_config
 
 from rwe.catalog import ADAM, EXTRACT_FILES, FIGURE_KINDS, LAB_SUMMARIES, SITE_TABLES
-from rwe.checksums import file_checksums
+from rwe.checksums import DigestCache, file_checksums
 from rwe.options import ReportOptions
 from rwe.report import REPORT_TABLES
+from rwe.blocks import block_count
 from rwe.survival import resolve_conventions
 
 CUT = config["data_cut"]
@@ -20,6 +21,11 @@ CUT_TABLES = [name for name in REPORT_TABLES if name not in ("changes", "changes
 def results(path):
     """Path of an output under the configured results folder."""
     return f"{config['results_dir']}/{path}"
+
+
+#: Digests of the inputs and outputs, re-used while a file is unchanged (rwe.checksums): a run
+#: does not hash gigabytes it has hashed before. Saved when the run ends (checksums.smk).
+DIGESTS = DigestCache(results(".digests.json"))
 
 
 def adam(name):
@@ -62,6 +68,12 @@ def aggregate_sites():
 def site_folder(site):
     """Folder of a row-level site's extract."""
     return site_entry(site)["path"]
+
+
+def site_threads(wildcards):
+    """Processes of a site job: one per block of its labs.csv (rwe.blocks), at most the cores."""
+    labs = Path(site_folder(wildcards.site)) / "labs.csv"
+    return min(workflow.cores, block_count(labs)) if labs.is_file() else 1
 
 
 def site_options(site):

@@ -14,12 +14,13 @@ rule site:
         folder=lambda wildcards: site_folder(wildcards.site),
         options=lambda wildcards: site_options(wildcards.site),
         # New content re-runs the job even when the files carry older times (rwe.checksums).
-        sha256=lambda wildcards: file_checksums(site_files(wildcards)),
+        sha256=lambda wildcards: file_checksums(site_files(wildcards), DIGESTS),
         gfr_cutoff=config["gfr_cutoff"],
         pfs_death_events=config["pfs_death_events"],
         nadir_window=config["nadir_window"],
         response_source=config["response_source"],
         imwg=config["imwg"],
+    threads: site_threads
     conda:
         "../envs/rwe.yaml"
     log:

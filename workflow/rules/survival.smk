@@ -57,7 +57,7 @@ rule survival:
         conf_level=config["conf_level"],
         aggregate_sites=aggregate_site_folders(),
         aggregate_options=aggregate_options(config),
-        aggregate_sha256=file_checksums(aggregate_site_files()),
+        aggregate_sha256=file_checksums(aggregate_site_files(), DIGESTS),
     conda:
         "../envs/rwe.yaml"
     log:
