@@ -488,10 +488,19 @@ PAIRWISE_REGIMENS = [("Ixa-Pd", "Ixa-Rd"), ("Ixa-Pd", "Ixa-Td"), ("Ixa-Rd", "Ixa
 
 
 def nadirs_by_patient(adsl: pd.DataFrame, nadirs: pd.DataFrame) -> pd.DataFrame:
-    """Each patient's nadirs (:func:`patient_nadirs`) with the regimen and IMiD use of ADSL."""
-    return adsl[["site", "patient_id", "regimen", "imid_containing"]].merge(
-        nadirs, on=["site", "patient_id"]
-    )
+    """Each patient's nadirs (:func:`patient_nadirs`) with the regimen and IMiD use of ADSL.
+
+    An inner join on site and patient, in ADSL's order: joined on one integer per patient (a
+    join on two text columns of 10^6 and 4 x 10^6 rows takes seconds).
+    """
+    keys = ["site", "patient_id"]
+    person = np.zeros(len(adsl) + len(nadirs), dtype=np.int64)
+    for k in keys:
+        codes, uniques = pd.factorize(pd.concat([adsl[k], nadirs[k]], ignore_index=True))
+        person = person * (len(uniques) + 1) + codes
+    left = adsl[[*keys, "regimen", "imid_containing"]].assign(_person=person[: len(adsl)])
+    right = nadirs.drop(columns=keys).assign(_person=person[len(adsl) :])
+    return left.merge(right, on="_person").drop(columns="_person")
 
 
 def nadir_table(sets: dict[str, pd.DataFrame], nadirs: pd.DataFrame) -> pd.DataFrame:
