@@ -40,11 +40,6 @@ class _Names(types.SimpleNamespace):
 def run_site(root: Path, folder: str, out: Path, block_bytes: int = 0) -> None:
     """Run ``root``'s site job on ``folder`` (site name ``s``), writing into ``out``."""
     from rwe import config as rc
-
-    if block_bytes:
-        import rwe.blocks
-
-        rwe.blocks.BLOCK_BYTES = block_bytes
     from rwe.catalog import ADAM, LAB_SUMMARIES
 
     schema = root / "workflow" / "schemas" / "config.schema.yaml"
@@ -53,6 +48,8 @@ def run_site(root: Path, folder: str, out: Path, block_bytes: int = 0) -> None:
     config = rc.check_config(config, schema, "compare_site")
     options = rc.site_options(config, "s", schema)
     del options["folder"]
+    if block_bytes:
+        options["block_bytes"] = block_bytes
     out.mkdir(parents=True, exist_ok=True)
     output = {name: str(out / f"{name}.csv") for name in (*ADAM, *LAB_SUMMARIES)}
     output |= {name: str(out / f"{name}.csv") for name in ("data_quality", "plausibility")}

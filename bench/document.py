@@ -20,6 +20,23 @@ def _mb(x: float | None) -> str:
     return "–" if x is None else f"{x:,.0f}"
 
 
+def _per_patient(results: list[dict]) -> str:
+    """Rows a patient of each cohort file, from the largest cohort measured."""
+    sized = [r for r in results if r["cohort"].get("rows")]
+    if not sized:
+        return "rows not counted"
+    big = max(sized, key=lambda r: r["n"])
+    rows = big["cohort"]["rows"]
+    return (
+        ", ".join(
+            f"{rows[f] / big['n']:.0f} {f.removesuffix('.csv')}"
+            for f in ("labs.csv", "responses.csv", "adverse_events.csv")
+            if f in rows
+        )
+        + " rows a patient"
+    )
+
+
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     return lines + ["| " + " | ".join(row) + " |" for row in rows]
@@ -344,8 +361,8 @@ def render(machine: dict, results: list[dict], args, rule_cost: dict[str, str]) 
         "",
         f"- **Cohorts**: {args.source_n:,} patients simulated by `rwe simulate --seed {args.seed}`, "
         "then bootstrapped to n patients by `rwe resample` (each drawn patient keeps its "
-        "responses, adverse events and ~90 lab rows); the one-off simulation of the source "
-        "is not in the cohort times.",
+        f"responses, adverse events and lab rows: {_per_patient(results)}); the one-off "
+        "simulation of the source is not in the cohort times.",
         f"- **rwe**: `snakemake --cores {args.cores}` of the whole workflow (every rule, figures "
         "and report included) from an empty results folder; per-rule numbers from Snakemake's "
         "`benchmark:` files.",

@@ -35,13 +35,16 @@ BYTES_PER_PATIENT = 3_850  # on disk, all four CSVs of a cohort (measured: 10^6 
 
 # What each rule's cost is made of, for the "how cost grows" section.
 RULE_COST = {
-    "site": "reads, validates, harmonises and derives one site's extract: linear in rows, and "
-    "labs.csv holds about 130 rows a patient (the IMWG response tests included), the largest "
-    "input, parsed here only. From it, on integer codes and numpy arrays rather than text keys, "
-    "merges or per-patient loops: the plausibility checks, the lab grades, the nadirs within "
-    "each patient's window (dense minima) and the IMWG response (the last value of each "
-    "patient, day and test by one hash of integer keys; confirmation and best response on "
-    "sorted arrays).",
+    "site": "reads, validates, harmonises and derives one site's extract: linear in rows. "
+    "labs.csv (about 130 rows a patient, the IMWG response tests included) is the largest "
+    "input, parsed here only: read once in chunks and split into blocks of whole patients "
+    "(128 MiB of file each), then each block validated and derived on its own, in as many "
+    "processes as the job has threads (2 here), its outputs appended as it completes; memory "
+    "grows with a block and with the patients, not with the lab rows. Within a block, integer "
+    "codes and numpy arrays rather than text keys or per-patient loops: the plausibility "
+    "checks, the lab grades, the nadirs within each patient's window (dense minima) and the "
+    "IMWG response (the last value of each patient, day and test by one hash of integer keys; "
+    "confirmation and best response on sorted arrays).",
     "pool": "concatenates the sites' datasets as bytes (linear in bytes) and tabulates attrition "
     "and baseline from the pooled ADSL (linear in n).",
     "provenance": "the site jobs' input records (SHA-256 of each file) and the config: "
@@ -55,6 +58,12 @@ RULE_COST = {
     "tables are groupbys (linear in patients); Mann-Whitney sorts, O(n log n); exposure-response "
     "IRLS is O(n p^2) per iteration and per cross-validation fold.",
     "published_comparison": "compares small aggregate tables with the paper: independent of n.",
+    "response_agreement": "reads ADSL and ADRS_DERIVED (about ten rows a patient) and "
+    "cross-tabulates derived against recorded best response, with duration of response: "
+    "linear in rows.",
+    "comparative": "propensity-score model (IRLS, O(n p^2) per iteration), weights, balance, "
+    "weighted KM, Cox and RMST (one sort per group) and Gray's test and Fine-Gray on the "
+    "distinct times: O(n log n).",
     "figures": "reads ADSL and the nadirs (linear in n); KM from the survival rule's curves "
     "(bounded by distinct times), nadir boxes from five numbers each, patient-level panels a "
     "fixed-size sample: drawing does not grow with n.",
@@ -96,6 +105,12 @@ def timed(cmd: list[str], log: Path, timeout: float | None = None) -> dict:
     }
 
 
+def data_rows(path: Path) -> int:
+    """Lines after the header (the cohorts' CSVs hold no line breaks inside cells)."""
+    with open(path, "rb") as fh:
+        return sum(block.count(b"\n") for block in iter(lambda: fh.read(1 << 24), b"")) - 1
+
+
 def make_cohort(n: int, seed: int, source_n: int) -> dict:
     """Bootstrap an n-patient cohort from a simulated source extract (reused if already there)."""
     folder = DATA / str(n)
@@ -107,7 +122,11 @@ def make_cohort(n: int, seed: int, source_n: int) -> dict:
         stamp.is_file()
         and {k: v for k, v in json.loads(stamp.read_text()).items() if k in spec} == spec
     ):
-        return json.loads(stamp.read_text())
+        info = json.loads(stamp.read_text())
+        if "rows" not in info:  # a cohort made before rows were counted
+            info["rows"] = {p.name: data_rows(p) for p in folder.glob("*.csv")}
+            stamp.write_text(json.dumps(info, indent=1))
+        return info
     free = shutil.disk_usage(DATA.parent).free
     if free < 4 * BYTES_PER_PATIENT * n:  # the cohort, its validated copy, ADaM and slack
         raise SystemExit(
@@ -132,6 +151,7 @@ def make_cohort(n: int, seed: int, source_n: int) -> dict:
         "max_rss_mb": run["max_rss_mb"],
         "bytes": sum(files.values()),
         "files": files,
+        "rows": {p.name: data_rows(p) for p in folder.glob("*.csv")},
     }
     stamp.write_text(json.dumps(info, indent=1))
     return info

@@ -68,7 +68,7 @@ def multisite_options() -> list:
 def test_blocked_check_equals_whole(site, folder, options, small_chunks):
     whole, inputs, findings = check_site(folder, site, **options)
     blocked, blocked_inputs, blocked_findings = check_site(
-        folder, site, **options, block_bytes=BLOCK
+        folder, site, **{**options, "block_bytes": BLOCK}
     )
     assert blocked_inputs == inputs
     pd.testing.assert_frame_equal(blocked_findings, findings)
@@ -143,7 +143,7 @@ class _Names(types.SimpleNamespace):
         return getattr(self, key)
 
 
-def run_site_job(folder: Path, out: Path, threads: int = 1) -> None:
+def run_site_job(folder: Path, out: Path, threads: int = 1, block_bytes: int = 0) -> None:
     """The workflow's site script, outside Snakemake, with the default config's options."""
     schema = ROOT / "workflow" / "schemas" / "config.schema.yaml"
     config = rc.read_config_file(ROOT / "config" / "config.yaml")
@@ -151,6 +151,7 @@ def run_site_job(folder: Path, out: Path, threads: int = 1) -> None:
     config = rc.check_config(config, schema, "test")
     options = rc.site_options(config, "s", schema)
     del options["folder"]
+    options["block_bytes"] = block_bytes or options["block_bytes"]
     output = {n: str(out / f"{n}.csv") for n in (*ADAM, *LAB_SUMMARIES)}
     output |= {n: str(out / f"{n}.csv") for n in ("data_quality", "plausibility")}
     output["inputs"] = str(out / "inputs.json")
@@ -171,17 +172,20 @@ def lines(path: Path) -> tuple[bytes, list[bytes]]:
     return text[0], sorted(text[1:])
 
 
-def spills() -> set[str]:
-    return {p.name for p in Path(tempfile.gettempdir()).glob("rwe-labs-*")}
+@pytest.fixture
+def spills(tmp_path, monkeypatch):
+    """The blocks' folders the site job leaves behind (in a temporary folder of the test's)."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return lambda: list(folder.glob("rwe-labs-*"))
 
 
 @pytest.mark.parametrize("threads", [1, 2], ids=["one process", "two processes"])
-def test_site_job_outputs_do_not_depend_on_blocks(tmp_path, monkeypatch, small_chunks, threads):
+def test_site_job_outputs_do_not_depend_on_blocks(tmp_path, spills, small_chunks, threads):
     run_site_job(DEMO, tmp_path / "whole")
-    before = spills()
-    monkeypatch.setattr(rwe.blocks, "BLOCK_BYTES", BLOCK)
-    run_site_job(DEMO, tmp_path / "blocked", threads)
-    assert spills() == before  # the blocks' folder is removed
+    run_site_job(DEMO, tmp_path / "blocked", threads, BLOCK)
+    assert spills() == []  # the blocks' folder is removed
     names = sorted(p.name for p in (tmp_path / "whole").iterdir() if p.suffix != ".log")
     assert len(names) == 11
     for name in names:
@@ -201,9 +205,8 @@ def test_site_job_on_bad_blocks_writes_nothing(tmp_path, monkeypatch, small_chun
     folder = tmp_path / "s"
     shutil.copytree(DEMO, folder)
     bad_labs(folder)
-    monkeypatch.setattr(rwe.blocks, "BLOCK_BYTES", BLOCK)
     with pytest.raises(SystemExit):
-        run_site_job(folder, tmp_path / "out", threads)
+        run_site_job(folder, tmp_path / "out", threads, BLOCK)
     assert [p.name for p in (tmp_path / "out").iterdir()] == ["site.log"]
     log = (tmp_path / "out" / "site.log").read_text()
     assert "row 12000" in log

@@ -236,17 +236,20 @@ def site_coding(config: dict, site: str, schema: str | Path | None = SCHEMA) -> 
 def site_options(config: dict, site: str, schema: str | Path | None = SCHEMA) -> dict:
     """Everything the workflow's site job validates a site with (:func:`rwe.validate.check_site`).
 
-    ``folder``, ``coding`` (:func:`site_coding`), ``allow_extra_columns``, ``max_day`` and
-    ``on_implausible`` (``plausibility.on_implausible``).
+    ``folder``, ``coding`` (:func:`site_coding`), ``allow_extra_columns``, ``max_day``,
+    ``on_implausible`` (``plausibility.on_implausible``) and ``block_bytes`` (``lab_block_mb``).
     """
+    from rwe.blocks import BLOCK_BYTES
     from rwe.validate import DEFAULT_MAX_DAY
 
+    block_mb = config.get("lab_block_mb")
     return {
         "folder": site_entry(config, site)["path"],
         "coding": site_coding(config, site, schema),
         "allow_extra_columns": config.get("allow_extra_columns", False),
         "max_day": config.get("max_day", DEFAULT_MAX_DAY),
         "on_implausible": config.get("plausibility", {}).get("on_implausible", "warn"),
+        "block_bytes": round(block_mb * 2**20) if block_mb else BLOCK_BYTES,
     }
 
 

@@ -24,8 +24,9 @@ def results(path):
 
 
 #: Digests of the inputs and outputs, re-used while a file is unchanged (rwe.checksums): a run
-#: does not hash gigabytes it has hashed before. Saved when the run ends (checksums.smk).
-DIGESTS = DigestCache(results(".digests.json"))
+#: does not hash gigabytes it has hashed before. Saved when the run ends (checksums.smk), with
+#: Snakemake's own state of this working directory (not a result).
+DIGESTS = DigestCache(".snakemake/rwe-digests.json")
 
 
 def adam(name):
@@ -73,7 +74,9 @@ def site_folder(site):
 def site_threads(wildcards):
     """Processes of a site job: one per block of its labs.csv (rwe.blocks), at most the cores."""
     labs = Path(site_folder(wildcards.site)) / "labs.csv"
-    return min(workflow.cores, block_count(labs)) if labs.is_file() else 1
+    if not labs.is_file():
+        return 1
+    return min(workflow.cores, block_count(labs, site_options(wildcards.site)["block_bytes"]))
 
 
 def site_options(site):
