@@ -1339,6 +1339,8 @@ class SiteCheck:
                 ...  # derive from each validated block
             findings = checked.finish()  # raises InputError listing every problem
 
+    or :meth:`derive_lab_blocks` to derive from the blocks in several processes.
+
     Parameters
     ----------
     folder : str or pathlib.Path
@@ -1479,8 +1481,7 @@ class SiteCheck:
             those before it are done). Once a problem has been found (anywhere in the site) no
             more is yielded, the blocks are still checked, and :meth:`finish` raises.
         """
-        n_blocks = len(self._labs) if isinstance(self._labs, PatientBlocks) else 1
-        if workers <= 1 or n_blocks == 1:
+        if workers <= 1 or self._n_blocks == 1:
             for block, (labs, response) in enumerate(self.lab_blocks()):
                 yield derive(labs, response, block)
             return
@@ -1493,7 +1494,7 @@ class SiteCheck:
         with ProcessPoolExecutor(
             workers, spawn, initializer=_start_worker, initargs=(job,)
         ) as pool:
-            for checked, result in pool.map(_derive_block, range(n_blocks)):
+            for checked, result in pool.map(_derive_block, range(self._n_blocks)):
                 self._add(checked)
                 if not self.problems:
                     yield result
