@@ -187,6 +187,7 @@ def run_rwe(config: Path, out: Path, cores: int) -> dict:
         rules[name] = {
             "wall_s": float(row["s"]),
             "max_rss_mb": float(row["max_rss"]),
+            "max_pss_mb": float(row["max_pss"]),
             "cpu_s": float(row["cpu_time"]),
         }
     report = out / "rwe" / "report.html"
@@ -366,11 +367,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = parser.parse_args(argv)
     sizes = sorted(set(args.sizes) | set(args.cohort_only))
+    here = machine()
     if args.render_only:
-        results = [json.loads((RESULTS / str(n) / "measurements.json").read_text()) for n in sizes]
+        files = [RESULTS / str(n) / "measurements.json" for n in sizes]
+        results = [json.loads(f.read_text()) for f in files]
+        # The date of the measurements, not of this rewrite.
+        last = max(f.stat().st_mtime for f in files)
+        here["date"] = datetime.datetime.fromtimestamp(last, datetime.UTC).strftime(
+            "%Y-%m-%d %H:%M UTC"
+        )
     else:
         results = [bench_size(n, args) for n in sizes]
-    args.out.write_text(render(machine(), results, args, RULE_COST))
+    args.out.write_text(render(here, results, args, RULE_COST))
     print(f"bench: wrote {args.out}")
     return 0
 
