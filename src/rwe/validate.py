@@ -1562,24 +1562,20 @@ class SiteCheck:
 
 
 def check_site(
-    folder,
-    site: str,
-    coding: dict | None = None,
-    allow_extra_columns: bool = False,
-    max_day: int = DEFAULT_MAX_DAY,
-    on_implausible: str = "warn",
-    block_bytes: int = 0,
-    keep_labs: bool = True,
+    folder, site: str, keep_labs: bool = True, **options
 ) -> tuple[dict[str, pd.DataFrame], list[dict], pd.DataFrame]:
     """Read and validate one site's folder: the workflow's site job and ``rwe check`` alike.
 
     Parameters
     ----------
-    folder, site, coding, allow_extra_columns, max_day, on_implausible, block_bytes
+    folder, site
         As in :class:`SiteCheck`.
     keep_labs : bool
         Return the validated laboratory table (all its blocks); ``False`` checks it block by
         block without holding it.
+    **options
+        ``coding``, ``allow_extra_columns``, ``max_day``, ``on_implausible``, ``block_bytes``
+        (:class:`SiteCheck`; :func:`rwe.config.site_options` gives a site's).
 
     Returns
     -------
@@ -1596,13 +1592,6 @@ def check_site(
     InputError
         Every problem of every file of the site (and implausible values with ``stop``).
     """
-    options = dict(
-        coding=coding,
-        allow_extra_columns=allow_extra_columns,
-        max_day=max_day,
-        on_implausible=on_implausible,
-        block_bytes=block_bytes,
-    )
     with SiteCheck(folder, site, **options) as checked:
         blocks = []
         for block in checked.lab_blocks():
