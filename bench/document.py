@@ -321,11 +321,11 @@ def site_limit(big: dict) -> str:
     )
 
 
-#: The site job's phases at 10^6, measured on their own (a thread sampling the job's main
-#: process every 50 ms, `bench/compare_site.py --run`, an idle machine).
+#: The site job's phases at 10^6, measured on their own (bench/profile_site.py: a thread
+#: sampling the job's main process every 50 ms, an idle machine).
 SITE_PROFILE = (
-    "Profiled on its own (2026-12-01 10:15 UTC, its function calls outside Snakemake, an idle "
-    "machine, 153 s in all): reading labs.csv once in chunks of 2 million rows and writing each "
+    "Profiled on its own (`bench/profile_site.py bench/data/1000000`: its function calls "
+    "outside Snakemake, 2026-12-01 10:15 UTC, an idle machine, 153 s in all): reading labs.csv once in chunks of 2 million rows and writing each "
     "row's codes to its block takes about 33 s on one core (pandas' C reader, and the encoding "
     "check's pass over the file), and the other three files are then read and validated in "
     "about 16 s, the second core idle meanwhile; the 37 blocks take about 72 s on two "
