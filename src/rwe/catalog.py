@@ -12,6 +12,9 @@ from typing import NamedTuple
 
 #: Files of a site extract, in reading order; only ``patients`` is required.
 EXTRACT_FILES = ("patients", "responses", "adverse_events", "labs")
+#: The day column of each long table of an extract (checked against the patient's follow-up
+#: and death).
+LONG_TABLE_DAYS = {"responses": "day", "adverse_events": "onset_day", "labs": "day"}
 #: Analysis datasets written by each site job and pooled (``results/adam/<name>.csv``).
 ADAM = ("adsl", "adrs", "adtte", "adae", "adlb", "adrs_derived")
 #: Per-patient summaries of the laboratory values, made by each site job (the only step that

@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from rwe.catalog import LONG_TABLE_DAYS
 from rwe.exceptions import InputError, Problem
 from rwe.safety import BLOCK_ROWS, NADIR_TESTS, key_codes, patient_grid, value_is
 
@@ -75,7 +76,6 @@ AFTER_DEATH = {
     "last_followup_day": "last follow-up after death_day",
 }
 #: Long tables: their day column, each checked against the patient's death_day.
-LONG_TABLE_DAYS = {"responses": "day", "adverse_events": "onset_day", "labs": "day"}
 
 
 def _finding(file, column, check, n_rows, n_checked, note=KEPT) -> dict:
@@ -219,25 +219,33 @@ def day_order_findings(tables: dict[str, pd.DataFrame], site: str) -> list[dict]
             day = patients[column].to_numpy(dtype=float, na_value=np.nan)
             both = ~np.isnan(day) & ~np.isnan(death)
             rows.append(_finding(file, column, check, (day[both] > death[both]).sum(), both.sum()))
-    for stem, column in LONG_TABLE_DAYS.items():
-        table = tables.get(stem)
-        if table is None or column not in table.columns:
-            continue
-        # Counted block by block: the days and limits of a laboratory table are not held whole.
-        site_code, _ = key_codes(table["site"])
-        patient_code, _ = key_codes(table["patient_id"])
-        death_of = patient_grid(table, patients, "death_day")
-        after = checked = 0
-        for start in range(0, len(table), BLOCK_ROWS):
-            block = slice(start, start + BLOCK_ROWS)
-            day = table[column].array[block].to_numpy(dtype=float, na_value=np.nan)
-            limit = death_of[site_code[block], patient_code[block]]
-            both = ~np.isnan(day) & ~np.isnan(limit)
-            after += (day[both] > limit[both]).sum()
-            checked += both.sum()
-        check = "row dated after the patient's death_day"
-        rows.append(_finding(f"{site}/{stem}.csv", column, check, after, checked))
+    for stem in LONG_TABLE_DAYS:
+        if stem in tables:
+            rows += long_table_after_death(tables[stem], stem, patients, site)
     return rows
+
+
+def long_table_after_death(
+    table: pd.DataFrame, stem: str, patients: pd.DataFrame, site: str
+) -> list[dict]:
+    """The rows of a long table dated after their patient's death (one finding, or none)."""
+    column = LONG_TABLE_DAYS[stem]
+    if column not in table.columns or "death_day" not in patients.columns:
+        return []
+    # Counted block by block: the days and limits of a laboratory table are not held whole.
+    site_code, _ = key_codes(table["site"])
+    patient_code, _ = key_codes(table["patient_id"])
+    death_of = patient_grid(table, patients, "death_day")
+    after = checked = 0
+    for start in range(0, len(table), BLOCK_ROWS):
+        block = slice(start, start + BLOCK_ROWS)
+        day = table[column].array[block].to_numpy(dtype=float, na_value=np.nan)
+        limit = death_of[site_code[block], patient_code[block]]
+        both = ~np.isnan(day) & ~np.isnan(limit)
+        after += (day[both] > limit[both]).sum()
+        checked += both.sum()
+    check = "row dated after the patient's death_day"
+    return [_finding(f"{site}/{stem}.csv", column, check, after, checked)]
 
 
 def plausibility_findings(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
@@ -277,9 +285,8 @@ def lab_block_findings(labs: pd.DataFrame, patients: pd.DataFrame, site: str) ->
     Summed over the blocks by :func:`combine_findings`, they are those of the whole file: each
     check counts rows, and ANC is compared with WBC within a patient.
     """
-    file = f"{site}/labs.csv"
-    days = day_order_findings({"patients": patients, "labs": labs}, site)
-    rows = [r for r in days if r["file"] == file] + lab_findings(labs, file)
+    rows = long_table_after_death(labs, "labs", patients, site)
+    rows += lab_findings(labs, f"{site}/labs.csv")
     return pd.DataFrame(rows, columns=FINDING_COLUMNS)
 
 

@@ -33,6 +33,7 @@ import pandera.pandas as pa
 from pandas.api.types import union_categoricals
 
 from rwe.blocks import PatientBlocks
+from rwe.catalog import LONG_TABLE_DAYS
 from rwe.exceptions import InputError, Problem
 from rwe.units import harmonise_lab_units
 
@@ -1081,15 +1082,11 @@ def validate_site(
         )
         problems += _name_date_columns(found, converted.get(stem, {}))
     patients = typed_tables.get("patients")
-    for stem in LONG_TABLE_DAY:
+    for stem in LONG_TABLE_DAYS:
         if stem in typed_tables and patients is not None:
             found = check_against_patients(stem, typed_tables[stem], patients, site)
             problems += _name_date_columns(found, converted.get(stem, {}))
     return typed_tables, problems
-
-
-#: The day column of each long table (checked against the patient's last follow-up).
-LONG_TABLE_DAY = {"responses": "day", "adverse_events": "onset_day", "labs": "day"}
 
 
 def validate_table(
@@ -1175,7 +1172,7 @@ def check_against_patients(
     """A long table's rows against ``patients.csv``: a known patient, no day after follow-up."""
     label = f"{site}/{stem}.csv"
     found = check_keys(table, patients, label)
-    return found + check_long_table_days(table, patients, LONG_TABLE_DAY[stem], label)
+    return found + check_long_table_days(table, patients, LONG_TABLE_DAYS[stem], label)
 
 
 def _name_date_columns(problems: list[Problem], converted: dict[str, str]) -> list[Problem]:
@@ -1500,12 +1497,9 @@ class SiteCheck:
                     yield result
 
     def _block_check(self) -> LabBlockCheck:
-        regimens = tuple(
-            dict.fromkeys([*REGIMENS, *self.coding.get("regimen_aliases", {}).values()])
-        )
         return LabBlockCheck(
             site=self.site,
-            fields=contract(regimens, max_day=self.max_day)["labs"],
+            fields=contract(max_day=self.max_day)["labs"],  # regimens are not the labs
             coding={k: v for k, v in self.coding.items() if k != "regimen_aliases"},
             allow_extra_columns=self.allow_extra_columns,
             patients=self.tables["patients"],
