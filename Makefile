@@ -31,13 +31,15 @@ run: $(STAMP)
 report: run
 	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report $$($(BIN)/python -c "import yaml; print(yaml.safe_load(open('$(CONFIG)')).get('results_dir', 'results'))")/snakemake_report.zip
 
-# R with the survival, metafor, cmprsk and sandwich packages (parity tests) and Chromium (browser test), from Debian.
+# R with the packages the parity tests compare with (survival, metafor, cmprsk, sandwich, mice, boot,
+# riskRegression), Chromium (browser test) and LibreOffice (the Word tables converted to PDF), from Debian.
 system-deps:
-	@if ! command -v Rscript >/dev/null || ! Rscript -e 'library(survival); library(metafor); library(cmprsk); library(sandwich)' >/dev/null 2>&1 \
-	   || ! command -v chromium >/dev/null; then \
-	  echo "Installing R, r-cran-survival, r-cran-metafor and chromium with apt-get"; \
+	@if ! command -v Rscript >/dev/null || ! Rscript -e 'for (p in c("survival", "metafor", "cmprsk", "sandwich", "mice", "boot", "riskRegression")) library(p, character.only = TRUE)' >/dev/null 2>&1 \
+	   || ! command -v chromium >/dev/null || ! command -v soffice >/dev/null; then \
+	  echo "Installing R and its packages, chromium and libreoffice with apt-get"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-	    r-base-core r-cran-survival r-cran-metafor r-cran-cmprsk r-cran-sandwich chromium fonts-dejavu-core >/dev/null; \
+	    r-base-core r-cran-survival r-cran-metafor r-cran-cmprsk r-cran-sandwich r-cran-mice r-cran-boot \
+	    r-cran-riskregression chromium fonts-dejavu-core libreoffice-writer-nogui poppler-utils >/dev/null; \
 	fi
 
 test: $(STAMP) system-deps
