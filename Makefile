@@ -3,17 +3,21 @@ PYTHON ?= python3.11
 VENV ?= .venv
 CONFIG ?= config/config.yaml
 CORES ?= 2
+# Extra Snakemake arguments for `make run`, e.g. ARGS="--rerun-incomplete" or ARGS="--keep-going -n".
+ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test report lint demo-data clean system-deps help bench test-cluster lighthouse
+.PHONY: unlock run test report lint demo-data clean system-deps help bench test-cluster lighthouse
 
 help:
 	@echo "make run [CONFIG=config/config.yaml] [CORES=2]  run the workflow (creates .venv on first use)"
+	@echo "make run ARGS=\"--rerun-incomplete\"           pass Snakemake arguments (resume after a killed run)"
+	@echo "make unlock [CONFIG=...]                       release the lock a killed run left (then make run ARGS=--rerun-incomplete)"
 	@echo "make test                                     install test needs (R, chromium) and run pytest"
 	@echo "make report                                   also build the Snakemake report zip"
 	@echo "make demo-data                                regenerate data/demo from rwe.simulate"
-	@echo "make test-cluster [CONFIG=...]                run on a throw-away one-node SLURM cluster and locally, compare tables"
+	@echo "make test-cluster [CONFIG=config/multisite.yaml] run on a throw-away one-node SLURM cluster and locally, compare tables"
 	@echo "make bench [BENCH_SIZES=\"1000 10000\"]          time rwe beside R and lifelines -> docs/benchmarks.md"
 	@echo "make lighthouse [REPORT=results/report.html]   Lighthouse scores of the report served on localhost"
 
@@ -24,9 +28,15 @@ $(STAMP): pyproject.toml
 	rm -f $(VENV)/.installed-* && touch $@
 
 run: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG)
+	@$(BIN)/rwe check --config-only --config $(CONFIG) >/dev/null
+	$(BIN)/snakemake --cores $(CORES) --configfile $(CONFIG) $(ARGS)
 	@echo ""
 	@echo "Report: $$($(BIN)/python -c "import pathlib, yaml; c = yaml.safe_load(open('$(CONFIG)')); print(pathlib.Path(c.get('results_dir', 'results'), 'report.html').resolve())")"
+
+# A killed run leaves Snakemake's lock on the working directory: release it, then resume with
+# make run ARGS=--rerun-incomplete.
+unlock: $(STAMP)
+	$(BIN)/snakemake --unlock --cores 1 --configfile $(CONFIG)
 
 report: run
 	$(BIN)/snakemake --cores 1 --configfile $(CONFIG) --report $$($(BIN)/python -c "import yaml; print(yaml.safe_load(open('$(CONFIG)')).get('results_dir', 'results'))")/snakemake_report.zip
@@ -88,7 +98,7 @@ test-cluster: $(CLUSTER_STAMP)
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
 	    slurmctld slurmd slurm-client munge >/dev/null; \
 	fi
-	VENV=$(VENV) tests/cluster/run_cluster_test.sh $(CONFIG)
+	VENV=$(VENV) tests/cluster/run_cluster_test.sh $(if $(filter command line,$(origin CONFIG)),$(CONFIG),config/multisite.yaml)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests workflow/scripts

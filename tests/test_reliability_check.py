@@ -116,3 +116,41 @@ def test_export_aggregates_reports_a_broken_config_and_writes_nothing(
     # The pooled run's site folders are not this machine's: they are not checked here.
     good = write_config(tmp_path / "pooled.yaml", {"elsewhere": "/not/here"})
     assert rwe_main([*argv, "--config", good]) == 0
+
+
+def test_config_problems_are_listed_in_one_pass(tmp_path):
+    """Schema errors do not hide a missing folder and a misspelt covariate (issue 24)."""
+    import pytest
+
+    from rwe.exceptions import ConfigError
+
+    config = {
+        "sites": {"a": str(tmp_path / "nowhere")},
+        "conf_level": 95,
+        "bogus_key": 1,
+        "cox": {"covariates": ["gfr_le7"]},
+    }
+    with pytest.raises(ConfigError) as err:
+        check_config(config, source="cfg.yaml")
+    message = str(err.value)
+    assert message.startswith("cfg.yaml has 4 problems")
+    for part in ["bogus_key", "conf_level", "'gfr_le7' is not a column of ADSL", "does not exist"]:
+        assert part in message
+
+
+def test_check_config_only_names_the_file_and_line_without_a_traceback(tmp_path, capsys):
+    """`rwe check --config-only` (what `make run` calls first) for a missing or broken file."""
+    missing = tmp_path / "absent.yaml"
+    assert rwe_main(["check", "--config-only", "--config", str(missing)]) == 2
+    assert f"{missing}: no config file there" in capsys.readouterr().err
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("sites: {a: x}\nconf_level: [0.95\n")
+    assert rwe_main(["check", "--config-only", "--config", str(broken)]) == 2
+    err = capsys.readouterr().err
+    assert f"{broken}, line 3, column 1" in err
+    assert "Traceback" not in err
+
+
+def test_check_config_only_accepts_the_demo_config(capsys):
+    assert rwe_main(["check", "--config-only", "--config", "config/config.yaml"]) == 0
+    assert "every key is valid" in capsys.readouterr().out

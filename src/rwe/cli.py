@@ -84,6 +84,9 @@ def _check(args: argparse.Namespace) -> int:
     except ConfigError as err:
         print(f"rwe check: {err}", file=sys.stderr)
         return 2
+    if args.config_only:
+        print(f"OK: the config names {len(config['sites'])} site(s); every key is valid.")
+        return 0
     if not args.site:
         for site in config["sites"]:
             if site not in sites:
@@ -204,6 +207,12 @@ def build_parser() -> argparse.ArgumentParser:
         "config/config.yaml when no folder is given)",
     )
     check.add_argument("--site", help="check this site of the config only (or name the folder)")
+    check.add_argument(
+        "--config-only",
+        action="store_true",
+        help="check the config as the workflow does (keys, site folders, covariates) and not "
+        "the extracts (`make run` does this before Snakemake reads the config)",
+    )
     check.add_argument(
         "--allow-extra-columns",
         action="store_true",

@@ -118,13 +118,14 @@ def check_config(
         columns, a folder listed twice, a site folder that does not exist.
     """
     config = copy.deepcopy(config)
+    problems = []
     if schema is not None and Path(schema).is_file():
         schema_doc = yaml.safe_load(Path(schema).read_text(encoding="utf-8"))
         problems = _schema_problems(config, schema_doc)
-        if problems:
-            raise ConfigError(_listing(source, problems))
         _fill_defaults(config, schema_doc)
-    problems = _name_problems(config) + (_site_problems(config) if check_sites else [])
+    # One pass: the names and folders are checked beside the schema's problems, so that a
+    # missing folder is not hidden until a misspelt key is fixed.
+    problems += _name_problems(config) + (_site_problems(config) if check_sites else [])
     if problems:
         raise ConfigError(_listing(source, problems))
     return config
@@ -165,11 +166,14 @@ def _fill_defaults(config: dict, schema: dict) -> None:
 def _name_problems(config: dict) -> list[str]:
     known = adsl_columns()
     problems = []
-    named = [("subgroups", config.get("subgroups", []))]
-    named.append(("cox.covariates", (config.get("cox") or {}).get("covariates", [])))
+    cox = config.get("cox")
+    named = [("subgroups", config.get("subgroups"))]
+    named.append(("cox.covariates", cox.get("covariates") if isinstance(cox, dict) else None))
     for key, names in named:
+        if not isinstance(names, list):  # the schema says what is wrong with it
+            continue
         for name in names:
-            if name not in known:
+            if isinstance(name, str) and name not in known:
                 close = _closest(name, known)
                 hint = f" (did you mean '{close}'?)" if close else ""
                 problems.append(f"{key}: '{name}' is not a column of ADSL{hint}")
@@ -197,7 +201,10 @@ def row_level_sites(config: dict) -> list[str]:
 def _site_problems(config: dict) -> list[str]:
     problems = []
     seen: dict[Path, str] = {}
-    for site in config.get("sites", {}):
+    sites = config.get("sites")
+    for site in sites if isinstance(sites, dict) else {}:
+        if not isinstance(sites[site], str | dict):  # the schema says what is wrong with it
+            continue
         entry = site_entry(config, site)
         folder = entry.get("path", entry.get("aggregates"))
         if not isinstance(folder, str):

@@ -72,11 +72,15 @@ def site_folder(site):
 
 
 def site_threads(wildcards):
-    """Processes of a site job: one per block of its labs.csv (rwe.blocks), at most the cores."""
+    """Processes of a site job: one per block of its labs.csv (rwe.blocks), at most the config's
+    `site_threads`. Snakemake lowers it to --cores on a local run; on a cluster it is the job's
+    CPUs (the SLURM profile asks for cpus_per_task = threads). Never read from the submitting
+    host: `workflow.cores` is undefined under an executor that takes --jobs only."""
     labs = Path(site_folder(wildcards.site)) / "labs.csv"
     if not labs.is_file():
         return 1
-    return min(workflow.cores, block_count(labs, site_options(wildcards.site)["block_bytes"]))
+    blocks = block_count(labs, site_options(wildcards.site)["block_bytes"])
+    return max(1, min(config["site_threads"], blocks))
 
 
 def site_options(site):
