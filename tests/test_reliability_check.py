@@ -154,3 +154,15 @@ def test_check_config_only_names_the_file_and_line_without_a_traceback(tmp_path,
 def test_check_config_only_accepts_the_demo_config(capsys):
     assert rwe_main(["check", "--config-only", "--config", "config/config.yaml"]) == 0
     assert "every key is valid" in capsys.readouterr().out
+
+
+def test_check_with_the_id_column_renamed_and_labs_present_lists_problems(site_folder, capsys):
+    """No KeyError when patients.csv lost its key and labs.csv is there (issue 24)."""
+    from bad_extracts import rename_column
+
+    assert (site_folder / "labs.csv").is_file()
+    rename_column(site_folder, "patients", "patient_id", "pid")
+    assert rwe_main(["check", str(site_folder)]) == 1
+    err = capsys.readouterr().err
+    assert "column 'patient_id': required column is missing" in err
+    assert "Traceback" not in err and "KeyError" not in err
