@@ -147,6 +147,8 @@ def record_outputs(
         if Path(output).exists() and Path(output) != manifest:
             entries[output] = output_sha256(output, cache)
     entries = {path: digest for path, digest in sorted(entries.items()) if Path(path).exists()}
+    if not entries and not manifest.exists():
+        return entries  # a run refused before any output: it leaves no manifest either
     manifest.parent.mkdir(parents=True, exist_ok=True)
     text = "".join(f"{digest}  {path}\n" for path, digest in entries.items())
     temporary = manifest.with_name(manifest.name + ".tmp")

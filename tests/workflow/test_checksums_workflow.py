@@ -91,3 +91,41 @@ def test_a_new_data_cut_with_older_file_times_is_run_again(copy):
     assert result.returncode == 0, result.stderr[-5000:]
     adsl = pd.read_csv(copy / "results" / "adam" / "adsl.csv", dtype=str)
     assert adsl.set_index("patient_id").loc[cut.loc[0, "patient_id"], "age"] == age
+
+
+def _digests(results) -> dict[str, str]:
+    """Every file of a results folder but the logs (which say why a run failed) -> SHA-256."""
+    from rwe.checksums import file_sha256
+
+    return {
+        str(path.relative_to(results)): file_sha256(path)
+        for path in sorted(results.rglob("*"))
+        if path.is_file() and path.relative_to(results).parts[0] != "logs"
+    }
+
+
+def test_a_refused_run_leaves_the_previous_results_as_they_were(copy):
+    """Issue 24: a refusal after a good run changes nothing in results/ (checksums included)."""
+    from bad_extracts import set_cell
+
+    results = copy / "results"
+    before = _digests(results)
+    assert len(before) > 100
+    set_cell(copy / "extract", "patients", 3, "age", "sixty")
+    run = run_workflow(copy, config())
+    assert run.returncode != 0
+    assert "expected a whole number" in run.stderr
+    assert _digests(results) == before
+    assert not (results / ".previous").exists()
+
+
+def test_a_refused_first_run_writes_nothing_but_its_log(tmp_path):
+    """Issue 24: no checksums manifest, no analysis dataset: only the log that says why."""
+    from bad_extracts import set_cell
+
+    shutil.copytree(ROOT / "data" / "demo", tmp_path / "extract")
+    set_cell(tmp_path / "extract", "patients", 3, "age", "sixty")
+    run = run_workflow(tmp_path, config())
+    assert run.returncode != 0
+    left = [p.relative_to(tmp_path / "results") for p in (tmp_path / "results").rglob("*")]
+    assert all(p.parts[0] == "logs" for p in left), left

@@ -6,6 +6,7 @@
 import sys
 
 from rwe.checksums import changed_outputs, is_dry_run, record_outputs, remove_output
+from rwe.rollback import discard as discard_previous, keep_previous, roll_back
 
 CHECKSUMS = results("checksums.sha256")
 STAGE_OUTPUTS["rebuilt"] = []
@@ -20,11 +21,29 @@ if workflow.is_main_process:
             print(f"rwe: {path} changed since it was written: removed, to be rebuilt", file=sys.stderr)
 
 
+def run_outputs(jobs):
+    """Every output of ``jobs``, their benchmarks and the manifest (logs say why a run failed:
+    they stay)."""
+    return [f for job in jobs for f in [*job.output, job.benchmark] if f] + [CHECKSUMS]
+
+
+# A run completes or leaves results/ as it was (rwe.rollback): the previous outputs are kept
+# aside (hard links) when the run starts and put back if it fails. A row-level site whose job
+# finished is kept (--keep-going: the good sites are not read again next time).
+onstart:
+    keep_previous(run_outputs(workflow.dag.jobs), config["results_dir"])
+
+
 onsuccess:
     record_outputs((f for job in workflow.dag.jobs for f in job.output), CHECKSUMS, DIGESTS)
+    discard_previous(config["results_dir"])
     DIGESTS.save()
 
 
 onerror:
-    record_outputs((f for job in workflow.dag.jobs for f in job.output), CHECKSUMS, DIGESTS)
+    kept = [j for j in workflow.dag.jobs if j.rule.name == "site" and workflow.dag.finished(j)]
+    undone = [j for j in workflow.dag.jobs if j not in kept]
+    roll_back(run_outputs(undone), config["results_dir"])
+    if kept:
+        record_outputs((f for job in kept for f in job.output), CHECKSUMS, DIGESTS)
     DIGESTS.save()
