@@ -165,4 +165,34 @@ def test_check_with_the_id_column_renamed_and_labs_present_lists_problems(site_f
     assert rwe_main(["check", str(site_folder)]) == 1
     err = capsys.readouterr().err
     assert "column 'patient_id': required column is missing" in err
-    assert "Traceback" not in err and "KeyError" not in err
+    assert "Traceback" not in err
+    assert "KeyError" not in err
+
+
+def test_a_name_typed_into_a_code_column_is_never_echoed(site_folder, capsys):
+    """Issue 24: a message describes a value that is not a code; it never shows it."""
+    from bad_extracts import set_cell
+
+    name = "Hannelore Kowalczyk"
+    for row, column in enumerate(["death_cause", "regimen", "sex", "diagnosis", "setting"], 1):
+        set_cell(site_folder, "patients", row, column, name)
+    set_cell(site_folder, "patients", 6, "age", "Kowalczyk")
+    set_cell(site_folder, "responses", 1, "response", "Kowalczyk")
+    set_cell(site_folder, "labs", 1, "test", "Kowalczyk")
+    assert rwe_main(["check", str(site_folder)]) == 1
+    err = capsys.readouterr().err
+    assert "Kowalczyk" not in err
+    assert "Hannelore" not in err
+    assert err.count("that is not one of the codes; not shown") == 8
+
+
+def test_a_misspelt_code_is_still_shown(site_folder, capsys):
+    """Values made of the contract's own words and numbers are shown, to be fixed quickly."""
+    from bad_extracts import set_cell
+
+    set_cell(site_folder, "patients", 1, "regimen", "ixa rd")
+    set_cell(site_folder, "patients", 2, "age", "inf")
+    assert rwe_main(["check", str(site_folder)]) == 1
+    err = capsys.readouterr().err
+    assert "(got 'ixa rd')" in err
+    assert "(got 'inf')" in err

@@ -21,6 +21,7 @@ The checks run in four passes per file:
 
 from __future__ import annotations
 
+import functools
 import re
 import tempfile
 import unicodedata
@@ -197,13 +198,35 @@ def _identifying_id(value: str) -> str | None:
     return None
 
 
+#: A word of a cell value a message may show: letters, as the contract spells its codes.
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+@functools.cache
+def _contract_words() -> frozenset[str]:
+    """The words of the contract's own codes, lab units and missing-value words (casefolded)."""
+    from rwe.units import ACCEPTED_UNITS, HARMONISED_UNIT
+
+    texts = [str(c) for fields in contract().values() for f in fields for c in (f.codes or ())]
+    texts += [*REGIMENS, *HARMONISED_UNIT.values(), *sum(ACCEPTED_UNITS.values(), ())]
+    texts += [*MISSING_WORDS, "inf", "infinity"]
+    return frozenset(w.casefold() for text in texts for w in _WORD.findall(text))
+
+
 def shown(value) -> str:
-    """Return `` (got 'x')`` for a message, unless the value is long or looks identifying."""
+    """Return `` (got 'x')`` for a message when the value can only be a number or a code.
+
+    A value with a word the contract does not spell (a name typed into a code column, free
+    text) is described, never shown: messages reach logs and terminals. Long values and values
+    that look identifying are not shown either.
+    """
     text = str(value)
     if identifying_value(text) or DIGIT_RUN.search(text):
         return " (the value is not shown: it may identify someone)"
     if len(text) > MOST_SHOWN_CHARS:
         return f" (got a value of {len(text)} characters)"
+    if any(w.casefold() not in _contract_words() for w in _WORD.findall(text)):
+        return f" (got a text of {len(text)} characters that is not one of the codes; not shown)"
     return f" (got '{text}')"
 
 
