@@ -129,8 +129,35 @@ def test_a_row_with_more_fields_than_the_header_is_refused(site_folder):
     rows[9] = [*rows[9], "x"]
     write_rows(path, rows)
     err = _refused(site_folder)
-    assert [p.row for p in _problems(err, "patients.csv")] == [4, 9]
-    assert "quote values that contain the separator" in str(err)
+    (problem,) = _problems(err, "patients.csv")  # one fault, one problem
+    assert "rows 4, 9 have more fields than the" in problem.message
+    assert "quote values that contain the separator" in problem.message
+
+
+def test_a_separator_at_the_end_of_every_line_is_one_problem(site_folder):
+    """Issue 24: pandas would take the first column as the index and shift every column."""
+    path = site_folder / "labs.csv"
+    rows = csv_rows(path)
+    write_rows(path, [rows[0]] + [[*r, ""] for r in rows[1:]])
+    err = _refused(site_folder)
+    (problem,) = err.problems
+    assert problem.file.endswith("labs.csv")
+    assert f"rows 1, 2, 3, 4, 5 and {len(rows) - 6:,} more ({len(rows) - 1:,} lines)" in str(
+        problem
+    )
+    assert "end in a comma after the 5 fields of the header" in problem.message
+
+
+def test_a_separator_at_the_end_of_the_header_names_the_unnamed_column(site_folder):
+    path = site_folder / "adverse_events.csv"
+    rows = csv_rows(path)
+    write_rows(path, [[*rows[0], ""], *rows[1:]])
+    err = _refused(site_folder)
+    (problem,) = err.problems
+    assert "the header's column 5 has no name (a comma at the end of the header line?)" in str(
+        problem
+    )
+    assert "identifier" not in str(err)
 
 
 def test_an_unclosed_quote_is_an_input_error(site_folder):

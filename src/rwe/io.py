@@ -257,6 +257,7 @@ def read_extract_file(
     with _parse_errors(path, fmt, options, label):
         table = pd.read_csv(path, **options)
     return_freed_memory()
+    _check_no_implicit_index(table, path, options, label)
     table = _tidy(table, fmt, first_row=1)
     if problems := _separator_only_rows(table, label, first_row=1):
         raise InputError(problems)
@@ -288,6 +289,7 @@ def read_extract_chunks(path: str | Path, label: str, rows: int) -> tuple[Iterat
             reader = pd.read_csv(path, chunksize=rows, **options)
             with reader:
                 for table in reader:
+                    _check_no_implicit_index(table, path, options, label)
                     table = _tidy(table, fmt, first)
                     problems += _separator_only_rows(table, label, first)
                     yield table, first
@@ -367,7 +369,7 @@ def _tidy(table: pd.DataFrame, fmt: FileFormat, first_row: int) -> pd.DataFrame:
 
 
 def header_problems(text: str, separator: str, label: str) -> list[Problem]:
-    """Columns named more than once in the header line of ``text``.
+    """Columns without a name, and columns named more than once, in the header line of ``text``.
 
     Names are compared as the reader keeps them (stripped, lower-cased), so ``Age`` and ``age``
     are the same column: pandas would rename or drop one of them silently.
@@ -378,7 +380,27 @@ def header_problems(text: str, separator: str, label: str) -> list[Problem]:
     for i, name in enumerate(names, start=1):
         if name:
             positions.setdefault(name, []).append(i)
-    return [
+    unnamed = [i for i, name in enumerate(names, start=1) if not name]
+    problems = (
+        [
+            Problem(
+                label,
+                None,
+                None,
+                f"the header's column{'s' * (len(unnamed) > 1)} {', '.join(map(str, unnamed))} "
+                f"{'has' if len(unnamed) == 1 else 'have'} no name"
+                + (
+                    f" (a {SEPARATOR_NAMES.get(separator, 'separator')} at the end of the header "
+                    "line?): name every column, or remove the separator"
+                    if unnamed == [len(names)]
+                    else ": name every column"
+                ),
+            )
+        ]
+        if unnamed
+        else []
+    )
+    return problems + [
         Problem(
             label,
             None,
@@ -392,37 +414,78 @@ def header_problems(text: str, separator: str, label: str) -> list[Problem]:
     ]
 
 
-def _field_count_problems(
-    path: Path, encoding: str, separator: str, label: str, err: Exception
-) -> list[Problem]:
-    """The data rows with more fields than the header (what stops pandas' parser), all of them.
+#: Rows named as examples in a message about a fault that many rows share.
+EXAMPLE_ROWS = 5
 
-    Rows are counted as the reader counts them: blank lines are skipped.
+
+def _rows_text(rows: list[int], one: str, many: str) -> str:
+    """``row 4 <one>``, ``rows 4, 9 <many>`` or ``rows 1, …, 5 and 9 more (14 lines) <many>``."""
+    shown = ", ".join(map(str, rows[:EXAMPLE_ROWS]))
+    more = len(rows) - EXAMPLE_ROWS
+    if more > 0:
+        return f"rows {shown} and {more:,} more ({len(rows):,} lines) {many}"
+    return f"row {shown} {one}" if len(rows) == 1 else f"rows {shown} {many}"
+
+
+def _field_count_problems(
+    path: Path, encoding: str, separator: str, label: str, err: Exception | None = None
+) -> list[Problem]:
+    """The data rows with more fields than the header (what stops pandas' parser).
+
+    One problem per fault, however many rows share it: lines that end in a separator (an
+    empty field past the header's columns) and lines with values past the header's columns,
+    each with its first rows as examples and a count. Rows are counted as the reader counts
+    them: blank lines are skipped.
     """
-    problems = []
+    trailing, extra = [], []
+    width = 0
     with open(path, encoding=encoding, errors="replace", newline="") as fh:
         rows = (r for r in csv.reader(fh, delimiter=separator) if any(f.strip() for f in r))
         try:
             width = len(next(rows, []))
             for i, fields in enumerate(rows, start=1):
                 if len(fields) > width:
-                    problems.append(
-                        Problem(
-                            label,
-                            i,
-                            None,
-                            f"has more fields than the {width} of "
-                            "the header: quote values that contain the separator "
-                            f"({SEPARATOR_NAMES[separator]})",
-                        )
-                    )
+                    beyond = fields[width:]
+                    (trailing if not any(f.strip() for f in beyond) else extra).append(i)
         except csv.Error:
             pass
+    name = SEPARATOR_NAMES[separator]
+    problems = []
+    if trailing:
+        problems.append(
+            Problem(
+                label,
+                None,
+                None,
+                f"{_rows_text(trailing, 'ends', 'end')} in a {name} after the {width} fields of "
+                f"the header: remove the {name} at the end of the line",
+            )
+        )
+    if extra:
+        problems.append(
+            Problem(
+                label,
+                None,
+                None,
+                f"{_rows_text(extra, 'has', 'have')} more fields than the {width} of the header: "
+                f"quote values that contain the separator ({name})",
+            )
+        )
     if not problems:
-        unclosed = "EOF inside string" in str(err)
+        unclosed = err is not None and "EOF inside string" in str(err)
         why = 'a quote (") is opened and never closed' if unclosed else "its lines do not parse"
         problems.append(Problem(label, None, None, f"could not be read as CSV: {why}"))
     return problems
+
+
+def _check_no_implicit_index(table: pd.DataFrame, path: Path, options: dict, label: str) -> None:
+    """Refuse a table pandas read with its first column as the index.
+
+    pandas does that, silently, when every line has one field more than the header (a
+    separator at the end of each line): every column would be shifted by one.
+    """
+    if not isinstance(table.index, pd.RangeIndex):
+        raise InputError(_field_count_problems(path, options["encoding"], options["sep"], label))
 
 
 def _separator_only_rows(table: pd.DataFrame, label: str, first_row: int = 1) -> list[Problem]:
