@@ -296,9 +296,12 @@ def _site_estimate(e: dict, z: float) -> dict:
 
 
 def pooled_label(method: str, test: str, role: str) -> str:
-    """Reader's name of a pooled row: ``Prespecified: Random effects (REML), Hartung–Knapp``."""
+    """Reader's name of a pooled row: ``Prespecified: Random effects (REML), Hartung–Knapp``.
+
+    The Wald z test is the default and unsaid (``Sensitivity: Fixed effect``).
+    """
     name = META_METHODS.get(method, method)
-    if method != "FE" or test != "z":
+    if test and test != "z":  # Wald z is the default, unsaid
         name += f", {META_TESTS.get(test, test)}"
     return f"{role.capitalize()}: {name}" if role else name
 
@@ -372,7 +375,10 @@ def site_meta(
     estimates = model_estimates(models, covariates)
     aggregate = set()
     if aggregate_estimates is not None and len(aggregate_estimates):
-        estimates = pd.concat([estimates, aggregate_estimates[ESTIMATE_COLUMNS]], ignore_index=True)
+        sent = aggregate_estimates[ESTIMATE_COLUMNS]
+        estimates = (
+            pd.concat([estimates, sent], ignore_index=True) if len(estimates) else sent.copy()
+        )
         aggregate = set(aggregate_estimates["site"].astype(str))
     if estimates["site"].nunique() < 2:
         return one_site_table(SITE_META_COLUMNS)
