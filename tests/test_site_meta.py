@@ -118,3 +118,22 @@ def test_headline_count_says_which_sites_it_holds():
         "patients analysed at 2 sites with patient rows (a, b); c sent aggregates only: in the "
         "meta-analysis and per-site summary, not in this count"
     )
+
+
+@pytest.mark.parametrize(
+    ("meta", "expected"),
+    [
+        ({}, "Hartung–Knapp–Sidik–Jonkman CIs and p (t on k − 1 df) when fewer than 10 sites"),
+        ({"auto_knha_below": 4}, "when fewer than 4 sites are pooled, Wald z CIs and p otherwise"),
+        ({"method": "DL", "test": "z"}, "random effects with τ² by DerSimonian–Laird, Wald z"),
+        ({"method": "FE"}, "fixed effect (inverse variance), Wald z CIs and p"),
+        ({"test": "knha"}, "τ² by REML, Hartung–Knapp–Sidik–Jonkman CIs and p (t on k − 1 df)"),
+    ],
+)
+def test_methods_state_the_prespecified_rule_from_config(meta, expected):
+    from rwe.report.sections import sites_methods
+
+    config = with_schema_defaults({"sites": {"a": "x", "b": "y"}, "meta": meta})
+    text = sites_methods(ReportOptions.from_config(config))
+    assert f"The prespecified analysis is {ReportOptions.from_config(config).meta_rule}" in text
+    assert expected in text
