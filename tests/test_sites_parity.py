@@ -6,7 +6,8 @@ R code behind each table (survival, metafor)::
     binom.test(x, n)$conf.int                               # site_summary ORR, CBR
     survdiff(Surv(aval, event) ~ flag + strata(site))       # logrank_stratified
     coxph(Surv(aval, event) ~ x + strata(site))             # cox_stratified (+ concordance, cox.zph)
-    rma(yi, vi, method = "FE" | "DL" | "REML")              # site_meta, on each site's coxph
+    rma(yi, vi, method = "FE" | "DL" | "REML", test = "z" | "knha")  # site_meta, on each
+    predict(rma); confint(rma)                              # site's coxph (tests/r/meta_fit.R)
 
 Cohorts: a simulated 3-site cohort; the same with heterogeneity between sites (one site's
 GFR flag reversed), a site where a covariate is constant and a site with no events in a level.
@@ -33,8 +34,9 @@ SUBGROUPS += ["gfr_le70", "high_risk_cyto"]
 COVARIATES = ["gfr_le70", "triple_class_refractory", "emd", "high_risk_cyto", "age_ge80"]
 MIN_REGIMEN_N = 40
 SUMMARY_VALUES = [c for c in sites.SITE_SUMMARY_COLUMNS if c not in ("site", "note")]
-META_VALUES = [c for c in sites.SITE_META_COLUMNS if c not in sites.SITE_META_COLUMNS[:6]]
-META_VALUES.remove("note")
+META_KEYS = ["endpoint", "term", "site", "method", "test"]
+META_TEXT = [*sites.SITE_META_KEYS, "role", "sites", "note"]
+META_VALUES = [c for c in sites.SITE_META_COLUMNS if c not in META_TEXT]
 KEYS = {
     "site_summary": (["site"], SUMMARY_VALUES),
     "logrank_stratified": (["analysis_set", "endpoint", "variable"], ["chisq", "df", "p"]),
@@ -46,7 +48,7 @@ KEYS = {
         ["analysis_set", "endpoint", "model", "covariates", "statistic", "term"],
         ["value", "df", "p"],
     ),
-    "site_meta": (["endpoint", "term", "site", "method"], META_VALUES),
+    "site_meta": (META_KEYS, META_VALUES),
 }
 
 
@@ -106,11 +108,11 @@ def compare_with_r(tmp_path: Path, adsl: pd.DataFrame, adtte: pd.DataFrame) -> t
     compared = expected = 0
     for name, (keys, values) in KEYS.items():
         r = pd.read_csv(r_dir / f"{name}.csv", keep_default_na=False, na_values=["NA"])
-        for column in ("term", "method"):
+        for column in ("term", "method", "test"):
             if column in r.columns:
                 r[column] = r[column].fillna("")
         py = ours[name].copy()
-        for column in ("term", "method"):
+        for column in ("term", "method", "test"):
             if column in py.columns:
                 py[column] = py[column].fillna("")
         compared += assert_tables_match(py, r, keys, values, name)
@@ -126,12 +128,21 @@ def test_three_sites_match_r(tmp_path, three_sites):
 def test_edge_sites_match_r(tmp_path, three_sites):
     adsl, adtte = edge_sites(*three_sites)
     tables = rwe_tables(adsl, adtte)
-    meta = tables["site_meta"].set_index(["endpoint", "term", "site", "method"])
+    meta = tables["site_meta"].assign(test=lambda d: d["test"].fillna(""))
+    meta = meta.set_index(META_KEYS)
     # The edge cases are there: a site left out of a term's pooling, and between-site variance.
-    assert "constant" in meta.loc[("PFS", "emd", "site2", ""), "note"]
-    assert "no events" in meta.loc[("OS", "age_ge80", "site3", ""), "note"]
-    assert meta.loc[("OS", "age_ge80", "pooled", "REML"), "k"] == 2
-    assert meta.loc[("PFS", "gfr_le70", "pooled", "REML"), "tau2"] > 0
+    assert "constant" in meta.loc[("PFS", "emd", "site2", "", ""), "note"]
+    assert "no events" in meta.loc[("OS", "age_ge80", "site3", "", ""), "note"]
+    # Three sites: the prespecified REML has Hartung-Knapp intervals (t on 2 df).
+    prespecified = meta.loc[("OS", "age_ge80", "pooled", "REML", "knha")]
+    assert prespecified["role"] == "prespecified"
+    assert prespecified["k"] == 2
+    assert prespecified["df"] == 1
+    het = meta.loc[("PFS", "gfr_le70", "pooled", "REML", "knha")]
+    assert het["tau2"] > 0
+    assert het["df"] == 2
+    assert het["pi_lower"] < het["ci_lower"]
+    assert meta.loc[("PFS", "gfr_le70", "pooled", "REML", "z"), "role"] == "sensitivity"
     compared, expected = compare_with_r(tmp_path, adsl, adtte)
     assert compared == expected > 2500
 
@@ -170,13 +181,13 @@ def test_aggregate_site_pooled_as_r_pools_its_rows(tmp_path):
         r = pd.read_csv(r_dir / f"{name}.csv", keep_default_na=False, na_values=["NA"])
         py = ours[name]
         if name == "site_meta":
-            r["method"] = r["method"].fillna("")
-            py = py.assign(method=py["method"].fillna(""))
+            r[["method", "test"]] = r[["method", "test"]].fillna("")
+            py = py.assign(method=py["method"].fillna(""), test=py["test"].fillna(""))
         else:  # the pooled row of rwe holds the row-level sites only: compare the sites' rows
             r, py = r[r["site"] != "pooled"], py[py["site"] != "pooled"]
         compared += assert_tables_match(py, r, keys, values, name)
         expected += int(r[values].notna().to_numpy().sum())
-    # site_meta: 2 endpoints x 5 terms x (3 sites x 11 values + 3 methods x 14 values) = 750;
-    # site_summary: 3 sites x 19 values, 4 of them NA in both (OS median or its upper limit
-    # not reached).
-    assert compared == expected == 750 + 3 * 19 - 4
+    # site_meta: 2 endpoints x 5 terms x (3 sites x 11 values + 4 pooled rows of 14 to 29
+    # values); site_summary: 3 sites x 19 values, 4 of them NA in both (OS median or its upper
+    # limit not reached).
+    assert compared == expected > 2 * 5 * (3 * 11 + 4 * 14) + 3 * 19 - 4

@@ -74,6 +74,11 @@ class ReportOptions:
     response_landmarks_months: tuple[float, ...]
     min_median_events: int
     min_events_per_covariate: int
+    #: ``meta``: the prespecified meta-analysis method, its test (``auto``, ``knha``, ``z``)
+    #: and the number of sites below which ``auto`` is Hartung–Knapp.
+    meta_method: str
+    meta_test: str
+    meta_auto_knha_below: int
 
     @classmethod
     def from_config(cls, config: Mapping) -> ReportOptions:
@@ -112,6 +117,9 @@ class ReportOptions:
             response_landmarks_months=tuple(config["response_landmarks_months"]),
             min_median_events=int(config["km"]["min_median_events"]),
             min_events_per_covariate=int(config["cox"]["min_events_per_covariate"]),
+            meta_method=config["meta"]["method"],
+            meta_test=config["meta"]["test"],
+            meta_auto_knha_below=int(config["meta"]["auto_knha_below"]),
         )
 
     @property
@@ -123,6 +131,28 @@ class ReportOptions:
     def ci(self) -> str:
         """``95% CI`` at the configured ``conf_level``, for headers and captions."""
         return f"{100 * self.conf_level:g}% CI"
+
+    @property
+    def meta_rule(self) -> str:
+        """The prespecified meta-analysis in words, from ``meta`` (:func:`rwe.meta.resolve_test`).
+
+        E.g. ``random effects with τ² by REML, Hartung–Knapp–Sidik–Jonkman CIs (t on k − 1 df)
+        when fewer than 10 sites are pooled, Wald z CIs otherwise``.
+        """
+        model = {
+            "REML": "random effects with τ² by REML",
+            "DL": "random effects with τ² by DerSimonian–Laird",
+            "FE": "fixed effect (inverse variance)",
+        }[self.meta_method]
+        knha = "Hartung–Knapp–Sidik–Jonkman CIs and p (t on k − 1 df)"
+        if self.meta_test == "knha":
+            return f"{model}, {knha}"
+        if self.meta_test == "z" or self.meta_method == "FE":
+            return f"{model}, Wald z CIs and p"
+        return (
+            f"{model}, {knha} when fewer than {self.meta_auto_knha_below} sites are pooled, "
+            "Wald z CIs and p otherwise"
+        )
 
     @property
     def ties(self) -> str:

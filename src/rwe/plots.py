@@ -609,10 +609,44 @@ def _forest_caption(cox: pd.DataFrame, diagnostics: pd.DataFrame | None) -> str:
 
 #: metafor ``method`` of a pooled row of ``site_meta.csv`` -> its label in the meta forest plot.
 POOLED_LABELS = {"FE": "Fixed effect", "DL": "Random effects (DL)", "REML": "Random effects (REML)"}
+#: metafor ``test`` of a pooled row -> the suffix of its label (Wald z is the default, unsaid).
+POOLED_TESTS = {"z": "", "knha": ", Hartung–Knapp"}
+SENSITIVITY_FILL = "#999999"
 
 
 def _hr_text(hr, lower, upper) -> str:
     return f"{hr:.2f} ({lower:.2f}–{upper:.2f})"
+
+
+def _pooled_plot_label(r) -> str:
+    """``Prespecified: Random effects (REML), Hartung–Knapp`` or ``Sensitivity: Fixed effect``."""
+    test = r.get("test")
+    name = POOLED_LABELS.get(r["method"], r["method"]) + POOLED_TESTS.get(
+        test if isinstance(test, str) else "z", f", {test}"
+    )
+    role = r.get("role")
+    return f"{role.capitalize()}: {name}" if isinstance(role, str) and role else name
+
+
+def _bound(v, digits: int) -> str:
+    return "undefined" if pd.isna(v) else f"{v:.{digits}f}"
+
+
+def _heterogeneity_caption(row) -> str:
+    """Q, I² and τ² of the prespecified pooled row, with their Q-profile CIs where they exist."""
+    q_text = "p < 0.001" if row["q_p"] < 0.001 else f"p = {row['q_p']:.3f}"
+    parts = [f"Q = {row['q']:.2f} ({q_text})", f"I² = {row['i2']:.0f}%"]
+    if pd.notna(row.get("i2_ci_lower")) or pd.notna(row.get("i2_ci_upper")):
+        lo, hi = _bound(row.get("i2_ci_lower"), 0), _bound(row.get("i2_ci_upper"), 0)
+        parts[-1] += f" (CI {lo}–{hi})"
+    if row["method"] != "FE":
+        tau2 = f"τ² = {row['tau2']:.3f}"
+        if pd.notna(row.get("tau2_ci_lower")) or pd.notna(row.get("tau2_ci_upper")):
+            lo, hi = _bound(row.get("tau2_ci_lower"), 3), _bound(row.get("tau2_ci_upper"), 3)
+            tau2 += f" (CI {lo}–{hi})"
+        parts.append(tau2)
+    parts.append(f"k = {int(row['k'])} sites")
+    return "; ".join(parts)
 
 
 def meta_forest_plot(meta: pd.DataFrame, title: str, min_cell_count: int = 0) -> ggplot:
@@ -622,7 +656,8 @@ def meta_forest_plot(meta: pd.DataFrame, title: str, min_cell_count: int = 0) ->
     ----------
     meta : pandas.DataFrame
         The rows of ``site_meta.csv`` of one endpoint and term: one per site (``method``
-        empty), then the pooled rows (``method`` FE, DL, REML).
+        empty), then the pooled rows (``role`` prespecified first, then the sensitivity
+        analyses).
     title : str
         Plot title.
     min_cell_count : int
@@ -631,13 +666,25 @@ def meta_forest_plot(meta: pd.DataFrame, title: str, min_cell_count: int = 0) ->
     Returns
     -------
     plotnine.ggplot
-        Each site's HR and CI (a square sized by its fixed-effect weight; a site left out of the
-        pooling is listed with the reason), a diamond per pooled estimate, log scale, reference
-        line at 1; Q, I² and τ² in the caption.
+        Each site's HR and CI (a square sized by its weight in the prespecified analysis, as
+        metafor ``weights()``; a site left out of the pooling is listed with the reason), the prespecified pooled estimate as a filled
+        diamond with its prediction interval as a dotted line through it (as metafor's
+        ``forest(addpred = TRUE)``), the sensitivity estimates as grey diamonds, log scale,
+        reference line at 1; Q, I² and τ² (with their Q-profile CIs) of the prespecified
+        analysis in the caption.
     """
     method = meta["method"].fillna("").astype(str)
     per_site, pooled = meta[method == ""].copy(), meta[method != ""].copy()
-    pooled["label"] = pooled["method"].map(POOLED_LABELS)
+    if "role" not in pooled:
+        pooled["role"] = ""
+    # Squares and percentages: each site's weight in the prespecified analysis.
+    first = pooled[pooled["role"] != "sensitivity"]["method"]
+    weight_name = f"weight_{first.iloc[0].lower()}" if len(first) else "weight_fe"
+    if weight_name not in per_site or per_site[weight_name].isna().all():
+        weight_name = "weight_fe"
+    per_site["weight"] = per_site[weight_name]
+    pooled["label"] = [_pooled_plot_label(r) for r in pooled.to_dict("records")]
+    pooled["fill"] = np.where(pooled["role"] == "sensitivity", "sensitivity", "prespecified")
     labels = [*per_site["site"].astype(str), *pooled["label"]]
     y = {name: float(len(labels) - i) for i, name in enumerate(labels)}
     small = (per_site["n"] < min_cell_count) | (per_site["events"] < min_cell_count)
@@ -650,34 +697,44 @@ def meta_forest_plot(meta: pd.DataFrame, title: str, min_cell_count: int = 0) ->
         else (
             "left out of the pooling"
             if np.isnan(r.hr)
-            else _hr_text(r.hr, r.ci_lower, r.ci_upper) + f"  {r.weight_fe:.0f}%"
+            else _hr_text(r.hr, r.ci_lower, r.ci_upper) + f"  {r.weight:.0f}%"
         )
         for r, is_small in zip(per_site.itertuples(), small, strict=True)
     ]
-    pooled = pooled[pooled["hr"].notna()]
-    texts += [_hr_text(r.hr, r.ci_lower, r.ci_upper) for r in pooled.itertuples()]
-    limits = pd.concat([shown[["ci_lower", "ci_upper"]], pooled[["ci_lower", "ci_upper"]]])
+    for r in pooled.to_dict("records"):
+        if pd.isna(r["hr"]):
+            texts.append("not estimable")
+            continue
+        line = _hr_text(r["hr"], r["ci_lower"], r["ci_upper"])
+        if r["fill"] == "prespecified" and pd.notna(r.get("pi_lower")):
+            line += f"; PI {r['pi_lower']:.2f}–{r['pi_upper']:.2f}"
+        texts.append(line)
+    estimable = pooled[pooled["hr"].notna()]
+    spans = [shown[["ci_lower", "ci_upper"]], estimable[["ci_lower", "ci_upper"]]]
+    predicted = estimable[(estimable["fill"] == "prespecified")]
+    if "pi_lower" in predicted:
+        predicted = predicted[predicted["pi_lower"].notna()].assign(y=lambda d: d["label"].map(y))
+        spans.append(predicted[["pi_lower", "pi_upper"]].set_axis(["ci_lower", "ci_upper"], axis=1))
+    else:
+        predicted = predicted.iloc[0:0].assign(y=[], pi_lower=[], pi_upper=[])
+    limits = pd.concat(spans)
     low = max(min(float(limits["ci_lower"].min()), 0.5) * 0.8, 1e-3) if len(limits) else 0.5
     top = min(max(float(limits["ci_upper"].max()), 2.0), 1e3) if len(limits) else 2.0
     text = pd.DataFrame({"y": [y[n] for n in labels[: len(texts)]], "text": texts, "x": top * 1.6})
     diamonds = pd.DataFrame(
         [
-            (r.label, x, y[r.label] + dy)
-            for r in pooled.itertuples()
+            (r.label, r.fill, x, y[r.label] + dy)
+            for r in estimable.itertuples()
             for x, dy in ((r.ci_lower, 0), (r.hr, 0.3), (r.ci_upper, 0), (r.hr, -0.3))
         ],
-        columns=["label", "x", "y"],
+        columns=["label", "fill", "x", "y"],
     )
-    fe = pooled[pooled["method"] == "FE"]
-    caption = ""
-    if len(fe):
-        reml = pooled[pooled["method"] == "REML"]
-        tau2 = f"; τ² (REML) = {reml['tau2'].iloc[0]:.3f}" if len(reml) else ""
-        q, q_p, i2 = fe["q"].iloc[0], fe["q_p"].iloc[0], fe["i2"].iloc[0]
-        q_text = "p < 0.001" if q_p < 0.001 else f"p = {q_p:.3f}"
-        caption = (
-            f"%: fixed-effect weight. Q = {q:.2f} ({q_text}); I² = {i2:.0f}%{tau2}; "
-            f"k = {int(fe['k'].iloc[0])} sites"
+    main = estimable[estimable["fill"] == "prespecified"]
+    weight_label = {"weight_fe": "fixed-effect", "weight_dl": "DL", "weight_reml": "REML"}
+    caption = f"%: {weight_label[weight_name]} weight"
+    if len(main):
+        caption += "; PI: prediction interval (dotted). " + _heterogeneity_caption(
+            main.iloc[0].to_dict()
         )
     plot = (
         ggplot()
@@ -685,8 +742,18 @@ def meta_forest_plot(meta: pd.DataFrame, title: str, min_cell_count: int = 0) ->
         + geom_segment(
             shown, aes(x="ci_lower", xend="ci_upper", y="y", yend="y"), color=OKABE_ITO[0]
         )
-        + geom_point(shown, aes(x="hr", y="y", size="weight_fe"), shape="s", color=OKABE_ITO[0])
-        + geom_polygon(diamonds, aes(x="x", y="y", group="label"), fill=OKABE_ITO[1])
+        + geom_segment(
+            predicted,
+            aes(x="pi_lower", xend="pi_upper", y="y", yend="y"),
+            linetype="dotted",
+            color=OKABE_ITO[1],
+            size=0.8,
+        )
+        + geom_point(shown, aes(x="hr", y="y", size="weight"), shape="s", color=OKABE_ITO[0])
+        + geom_polygon(diamonds, aes(x="x", y="y", group="label", fill="fill"))
+        + scale_fill_manual(
+            values={"prespecified": OKABE_ITO[1], "sensitivity": SENSITIVITY_FILL}, guide=None
+        )
         + geom_text(text, aes(x="x", y="y", label="text"), ha="left", size=8)
         + scale_size_continuous(range=(1, 6), limits=(0, 100), guide=None)
         + scale_x_log10(limits=(low, top * 12))

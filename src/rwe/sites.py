@@ -9,8 +9,10 @@ machinery of :mod:`rwe.survival_tables`; the pooled ADSL has a ``site`` column.
 - :func:`stratified_cox_models` — R ``coxph(Surv(time, status) ~ x + strata(site))``, read by
   :func:`rwe.survival_tables.cox_table` and :func:`rwe.survival_tables.cox_diagnostics_table`.
 - :func:`site_cox_models` and :func:`site_meta` — the multivariable Cox model of each site, and
-  each term's per-site log hazard ratios pooled by inverse variance, fixed effect and random
-  effects (DerSimonian–Laird, REML) as R ``metafor::rma``.
+  each term's per-site log hazard ratios pooled by inverse variance as R ``metafor::rma``: the
+  prespecified analysis of config ``meta`` (default REML with Hartung–Knapp intervals below
+  ``meta.auto_knha_below`` sites) with its prediction interval and Q-profile CIs of τ², τ, I²
+  and H², then fixed effect and random effects with Wald intervals as sensitivity analyses.
 
 With one site nothing is stratified or pooled: each table is one row holding
 :data:`ONE_SITE_NOTE`, never a number.
@@ -27,7 +29,7 @@ from scipy import special  # the kernels of scipy.stats' norm and chi2, without 
 
 from rwe import survival_tables as st
 from rwe.aggregates import ESTIMATE_COLUMNS
-from rwe.meta import inverse_variance
+from rwe.meta import heterogeneity_ci, inverse_variance, resolve_test
 from rwe.response import response_table
 from rwe.survival import km_curve, km_quantile, logrank
 
@@ -41,6 +43,10 @@ META_METHODS = {
     "DL": "Random effects (DerSimonian–Laird)",
     "REML": "Random effects (REML)",
 }
+#: metafor ``test`` -> reader's name.
+META_TESTS = {"z": "Wald z", "knha": "Hartung–Knapp"}
+#: ``role`` of a pooled row of ``site_meta.csv``.
+PRESPECIFIED, SENSITIVITY = "prespecified", "sensitivity"
 SITE_SUMMARY_COLUMNS = ["site", "n"]
 for _endpoint in ("pfs", "os"):
     SITE_SUMMARY_COLUMNS += [f"{_endpoint}_{c}" for c in ("events", "median", "ci_lower")]
@@ -51,10 +57,16 @@ FOLLOWUP_COLUMNS = ["median_followup", "followup_ci_lower", "followup_ci_upper"]
 SITE_SUMMARY_COLUMNS += [*RESPONSE_COLUMNS, *FOLLOWUP_COLUMNS, "note"]
 LOGRANK_STRATIFIED_COLUMNS = [*st.LOGRANK_COLUMNS, "stratified_by", "n_missing", "note"]
 COX_STRATIFIED_COLUMNS = [*st.COX_COLUMNS, "n_dropped", "note"]
-SITE_META_COLUMNS = ["analysis_set", "endpoint", "model", "term", "site", "method", "log_hr"]
-SITE_META_COLUMNS += ["se", "hr", "ci_lower", "ci_upper", "p", "weight_fe", "weight_dl"]
-SITE_META_COLUMNS += ["weight_reml", "n", "events", "k", "n_excluded", "q", "q_df", "q_p", "i2"]
-SITE_META_COLUMNS += ["h2", "tau2", "note"]
+SITE_META_COLUMNS = ["analysis_set", "endpoint", "model", "term", "site", "method", "test"]
+SITE_META_COLUMNS += ["role", "log_hr", "se", "hr", "ci_lower", "ci_upper", "p", "df"]
+SITE_META_COLUMNS += ["pi_lower", "pi_upper", "weight_fe", "weight_dl", "weight_reml", "n"]
+SITE_META_COLUMNS += ["events", "k", "n_excluded", "sites", "q", "q_df", "q_p", "i2"]
+SITE_META_COLUMNS += ["i2_ci_lower", "i2_ci_upper", "h2", "h2_ci_lower", "h2_ci_upper", "tau2"]
+SITE_META_COLUMNS += ["tau2_ci_lower", "tau2_ci_upper", "tau", "tau_ci_lower", "tau_ci_upper"]
+SITE_META_COLUMNS += ["note"]
+#: The keys of a row of ``site_meta.csv``; the other columns but ``role``, ``sites`` and ``note``
+#: are numbers.
+SITE_META_KEYS = ["analysis_set", "endpoint", "model", "term", "site", "method", "test"]
 
 
 def site_names(adsl: pd.DataFrame) -> list[str]:
@@ -283,13 +295,48 @@ def _site_estimate(e: dict, z: float) -> dict:
     }
 
 
+def pooled_label(method: str, test: str, role: str) -> str:
+    """Reader's name of a pooled row: ``Prespecified: Random effects (REML), Hartung–Knapp``.
+
+    The Wald z test is the default and unsaid (``Sensitivity: Fixed effect``).
+    """
+    name = META_METHODS.get(method, method)
+    if test and test != "z":  # Wald z is the default, unsaid
+        name += f", {META_TESTS.get(test, test)}"
+    return f"{role.capitalize()}: {name}" if role else name
+
+
+def _pooled_sites(used: list[dict], aggregate: set[str]) -> str:
+    """``site1, site2 (patient rows); site3 (aggregates)``: the sites of one pooling."""
+    kinds = [
+        (ROW_LEVEL, [s["site"] for s in used if s["site"] not in aggregate]),
+        (AGGREGATE, [s["site"] for s in used if s["site"] in aggregate]),
+    ]
+    return "; ".join(f"{', '.join(names)} ({kind})" for kind, names in kinds if names)
+
+
+def meta_analyses(method: str, test: str, k: int, auto_knha_below: int) -> list[tuple]:
+    """The pooled rows of one term: ``(method, test, role)``, the prespecified one first.
+
+    The prespecified analysis is config ``meta.method`` with ``meta.test`` resolved for the
+    ``k`` sites pooled (:func:`rwe.meta.resolve_test`); the sensitivity analyses are every
+    method of :data:`META_METHODS` with the Wald z test, but the prespecified one.
+    """
+    chosen = (method, resolve_test(test, method, k, auto_knha_below))
+    others = [(m, "z") for m in META_METHODS if (m, "z") != chosen]
+    return [(*chosen, PRESPECIFIED), *[(m, t, SENSITIVITY) for m, t in others]]
+
+
 def site_meta(
     models: list[st.CoxModel],
     covariates: list[str],
     conf_level: float = 0.95,
     aggregate_estimates: pd.DataFrame | None = None,
+    method: str = "REML",
+    test: str = "auto",
+    auto_knha_below: int = 10,
 ) -> pd.DataFrame:
-    """Per-site log hazard ratios of each term pooled by inverse variance, as R ``metafor::rma``.
+    """Per-site log hazard ratios of each term pooled by inverse variance, as R ``metafor``.
 
     Parameters
     ----------
@@ -303,6 +350,9 @@ def site_meta(
         The multivariable estimates of aggregate-only sites
         (:func:`rwe.aggregates.cox_estimates`), pooled with the row-level sites' by the same
         code; an estimate withheld at the site (small cells) leaves the site out, counted.
+    method, test, auto_knha_below
+        Config ``meta.method`` (FE, DL, REML), ``meta.test`` (auto, knha, z) and
+        ``meta.auto_knha_below``: the prespecified analysis (:func:`meta_analyses`).
 
     Returns
     -------
@@ -311,14 +361,25 @@ def site_meta(
         with its Wald CI and ``p`` as R ``summary(coxph)``; ``weight_fe``, ``weight_dl``,
         ``weight_reml`` in percent as metafor's ``weights()``; ``n``, ``events``; ``note`` says
         why a site is left out: a constant covariate, no events in a level, an infinite
-        estimate), then ``site = "pooled"`` rows for ``method`` FE, DL and REML (R
-        ``rma(yi, vi, method = ...)``): the pooled log HR, its Wald CI and p, ``k`` sites
-        pooled, ``n_excluded`` sites left out, Cochran's ``q`` (``q_df``, ``q_p``), ``i2`` (%),
-        ``h2`` and ``tau2``. With one site: one row holding :data:`ONE_SITE_NOTE`.
+        estimate), then ``site = "pooled"`` rows, ``role`` ``prespecified`` first, then each
+        ``sensitivity`` analysis (``method`` FE, DL, REML; ``test`` z or knha, as R
+        ``rma(yi, vi, method, test)``): the pooled log HR, its CI and p (t on ``df`` = k − 1
+        under knha), the prediction interval ``pi_lower``, ``pi_upper`` (R ``predict``; none
+        for FE), ``k`` sites pooled and which (``sites``: patient rows or aggregates),
+        ``n_excluded`` sites left out, Cochran's ``q`` (``q_df``, ``q_p``), ``i2`` (%), ``h2``,
+        ``tau2`` and ``tau`` with Q-profile CIs (R ``confint``; random effects only; an
+        undefined bound is empty and the note says why). With fewer than two sites estimating
+        a term, one prespecified row with the reason. With one site in all: one row holding
+        :data:`ONE_SITE_NOTE`.
     """
     estimates = model_estimates(models, covariates)
+    aggregate = set()
     if aggregate_estimates is not None and len(aggregate_estimates):
-        estimates = pd.concat([estimates, aggregate_estimates[ESTIMATE_COLUMNS]], ignore_index=True)
+        sent = aggregate_estimates[ESTIMATE_COLUMNS]
+        estimates = (
+            pd.concat([estimates, sent], ignore_index=True) if len(estimates) else sent.copy()
+        )
+        aggregate = set(aggregate_estimates["site"].astype(str))
     if estimates["site"].nunique() < 2:
         return one_site_table(SITE_META_COLUMNS)
     z = float(special.ndtri(1 - (1 - conf_level) / 2))
@@ -336,34 +397,66 @@ def site_meta(
             used = [s for s in sites if not s["note"]]
             yi = np.array([s["log_hr"] for s in used])
             vi = np.array([s["se"] ** 2 for s in used])
-            left_out = [s for s in sites if s["note"]]
-            pooled = []
-            for method in META_METHODS:
-                res = inverse_variance(yi, vi, method, conf_level)
-                if used and np.isfinite(res["tau2"]):
+            left_out = [f"{s['site']} {s['note']}" for s in sites if s["note"]]
+            pooled_base = {
+                **base,
+                "site": POOLED,
+                "k": len(used),
+                "n_excluded": len(sites) - len(used),
+                "sites": _pooled_sites(used, aggregate),
+            }
+            if len(used) < 2:
+                reason = (
+                    f"not estimable: only {used[0]['site']} estimates this term, nothing to pool"
+                    if used
+                    else "not estimable: no site estimates this term"
+                )
+                chosen = (method, resolve_test(test, method, len(used), auto_knha_below))
+                pooled = [
+                    {
+                        **pooled_base,
+                        "method": chosen[0],
+                        "test": chosen[1],
+                        "role": PRESPECIFIED,
+                        "note": "; ".join([reason, *left_out]),
+                    }
+                ]
+                rows += sites + pooled
+                continue
+            for m in META_METHODS:  # weights as metafor's weights(): the same under z and knha
+                res = inverse_variance(yi, vi, m, conf_level)
+                if np.isfinite(res["tau2"]):
                     w = 1 / (vi + res["tau2"])
                     for s, weight in zip(used, 100 * w / w.sum(), strict=True):
-                        s[f"weight_{method.lower()}"] = weight
-                notes = [res["note"]] + [f"{s['site']} {s['note']}" for s in left_out]
+                        s[f"weight_{m.lower()}"] = weight
+            pooled = []
+            for m, t, role in meta_analyses(method, test, len(used), auto_knha_below):
+                res = inverse_variance(yi, vi, m, conf_level, t)
+                ci = {"ci_note": ""}
+                if m != "FE" and np.isfinite(res["tau2"]):
+                    ci = heterogeneity_ci(yi, vi, res["tau2"], conf_level)
+                notes = [res["note"], ci["ci_note"], *left_out]
+                log_scale = {c: res[c] for c in ("ci_lower", "ci_upper", "pi_lower", "pi_upper")}
                 pooled.append(
                     {
-                        **base,
-                        "site": POOLED,
-                        "method": method,
+                        **pooled_base,
+                        **{c: v for c, v in ci.items() if c != "ci_note"},
+                        **{c: np.exp(v) for c, v in log_scale.items()},
+                        "method": m,
+                        "test": t,
+                        "role": role,
                         "log_hr": res["estimate"],
                         "se": res["se"],
                         "hr": np.exp(res["estimate"]),
-                        "ci_lower": np.exp(res["ci_lower"]),
-                        "ci_upper": np.exp(res["ci_upper"]),
                         "p": res["p"],
-                        "k": res["k"],
-                        "n_excluded": len(left_out),
+                        "df": res["df"],
                         "q": res["q"],
                         "q_df": res["q_df"],
                         "q_p": res["q_p"],
                         "i2": res["i2"],
                         "h2": res["h2"],
                         "tau2": res["tau2"],
+                        "tau": res["tau"],
                         "note": "; ".join(n for n in notes if n),
                     }
                 )

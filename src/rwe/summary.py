@@ -106,6 +106,30 @@ def _few_per_covariate(events, covariates: int, threshold: int) -> str:
     return f"{events / covariates:.1f} events per covariate (< {threshold})"
 
 
+def patients_quantity(row_level_sites=(), aggregate_sites=()) -> str:
+    """The headline count's name, saying which sites it holds.
+
+    ``patients analysed`` with one site; otherwise the sites that sent patient rows (the
+    count) and those that sent aggregates only (in the meta-analysis and the per-site summary,
+    not in the count), e.g. ``patients analysed at 2 sites with patient rows (a, b); c sent
+    aggregates only: in the meta-analysis and per-site summary, not in this count``.
+    """
+    row_level, aggregate = list(row_level_sites), list(aggregate_sites)
+    if len(row_level) < 2 and not aggregate:
+        return "patients analysed"
+    noun = "site" if len(row_level) == 1 else "sites"
+    name = (
+        f"patients analysed at {len(row_level)} {noun} with patient rows ({', '.join(row_level)})"
+    )
+    if aggregate:
+        verb = "sent" if len(aggregate) == 1 else "each sent"
+        name += (
+            f"; {', '.join(aggregate)} {verb} aggregates only: in the meta-analysis and "
+            "per-site summary, not in this count"
+        )
+    return name
+
+
 def key_results(
     tables: dict[str, pd.DataFrame],
     covariates: list[str],
@@ -113,6 +137,8 @@ def key_results(
     min_median_events: int,
     gfr_cutoff: float,
     analysis_set: str = "all",
+    row_level_sites=(),
+    aggregate_sites=(),
 ) -> pd.DataFrame:
     """Every prespecified estimate of ``analysis_set``, with its CI, p and fragility flag.
 
@@ -129,6 +155,9 @@ def key_results(
         Config ``gfr_cutoff`` (the label of ``gfr_le70``).
     analysis_set : str
         The set reported.
+    row_level_sites, aggregate_sites : sequence of str
+        The sites that sent patient rows and those that sent aggregates only: the headline
+        count says which are in it (:func:`patients_quantity`).
 
     Returns
     -------
@@ -140,7 +169,8 @@ def key_results(
     out = _Rows(analysis_set)
     one = {"analysis_set": analysis_set}
     for r in _rows(tables.get("baseline"), **one, variable="patients").head(1).to_dict("records"):
-        out.add("patients", "patients analysed", (r["n"],), "n", counts=(r["n"], np.nan))
+        name = patients_quantity(row_level_sites, aggregate_sites)
+        out.add("patients", name, (r["n"],), "n", counts=(r["n"], np.nan))
     for r in _rows(tables.get("response"), **one, variable="all").head(1).to_dict("records"):
         for measure, name in (("orr", "ORR (≥ PR)"), ("cbr", "CBR (≥ MR)")):
             values = [r[measure], r[f"{measure}_ci_lower"], r[f"{measure}_ci_upper"]]

@@ -1,7 +1,8 @@
 # Reference values for the site-aware tables (rwe.sites), computed with R's survival and metafor.
 #
 # Usage: Rscript sites_reference.R ADAM_DIR OUT_DIR CONF_TYPE CONF_LEVEL MIN_REGIMEN_N SUBGROUPS COVARIATES
-# (SUBGROUPS, COVARIATES comma-separated). Reads adsl.csv (with a site column) and adtte.csv and
+#        [META_METHOD META_TEST AUTO_KNHA_BELOW]
+# (SUBGROUPS, COVARIATES comma-separated; the meta-analysis defaults REML, auto, 10). Reads adsl.csv (with a site column) and adtte.csv and
 # writes site_summary.csv, logrank_stratified.csv, cox_stratified.csv,
 # cox_stratified_diagnostics.csv and site_meta.csv (site rows and pooled rows).
 # Conventions that are not R output (documented in rwe.sites) are applied here independently:
@@ -15,6 +16,15 @@ adam_dir <- args[1]; out_dir <- args[2]; conf_type <- args[3]
 conf_level <- as.numeric(args[4]); min_regimen_n <- as.integer(args[5])
 split <- function(x) if (is.na(x) || x == "") character(0) else strsplit(x, ",")[[1]]
 subgroups <- split(args[6]); covariates <- split(args[7])
+meta_method <- if (length(args) >= 8) args[8] else "REML"
+meta_test <- if (length(args) >= 9) args[9] else "auto"
+auto_knha_below <- if (length(args) >= 10) as.integer(args[10]) else 10L
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))), "meta_fit.R"))
+# The test of the prespecified analysis: auto = knha for random effects below auto_knha_below sites.
+resolve_test <- function(k) {
+  if (meta_test != "auto") return(meta_test)
+  if (meta_method != "FE" && k < auto_knha_below) "knha" else "z"
+}
 
 adsl <- read.csv(file.path(adam_dir, "adsl.csv"), stringsAsFactors = FALSE)
 adtte <- read.csv(file.path(adam_dir, "adtte.csv"), stringsAsFactors = FALSE)
@@ -157,9 +167,12 @@ if (length(sites) > 1) for (ep in endpoints) {
     site_rows <- list()
     for (s in sites) {
       m <- per_site[[s]]
-      row <- data.frame(site = s, method = "", log_hr = NA, se = NA, hr = NA, ci_lower = NA, ci_upper = NA,
-                        p = NA, weight_fe = NA, weight_dl = NA, weight_reml = NA, n = nrow(m$x), events = sum(m$x$event),
-                        k = NA, n_excluded = NA, q = NA, q_df = NA, q_p = NA, i2 = NA, h2 = NA, tau2 = NA)
+      row <- data.frame(site = s, method = "", test = "", log_hr = NA, se = NA, hr = NA, ci_lower = NA,
+                        ci_upper = NA, p = NA, df = NA, pi_lower = NA, pi_upper = NA, weight_fe = NA, weight_dl = NA,
+                        weight_reml = NA, n = nrow(m$x), events = sum(m$x$event), k = NA, n_excluded = NA, q = NA,
+                        q_df = NA, q_p = NA, i2 = NA, i2_ci_lower = NA, i2_ci_upper = NA, h2 = NA, h2_ci_lower = NA,
+                        h2_ci_upper = NA, tau2 = NA, tau2_ci_lower = NA, tau2_ci_upper = NA, tau = NA,
+                        tau_ci_lower = NA, tau_ci_upper = NA)
       if (!is.null(m$fit) && c %in% m$usable && !(c %in% m$infinite)) {
         b <- coef(m$fit)[[c]]; se <- sqrt(vcov(m$fit)[c, c])
         row$log_hr <- b; row$se <- se; row$hr <- exp(b); row$ci_lower <- exp(b - z * se); row$ci_upper <- exp(b + z * se)
@@ -169,20 +182,33 @@ if (length(sites) > 1) for (ep in endpoints) {
       site_rows[[s]] <- row
     }
     pooled <- list()
-    for (method in c("FE", "DL", "REML")) {
-      row <- data.frame(site = "pooled", method = method, log_hr = NA, se = NA, hr = NA, ci_lower = NA, ci_upper = NA,
-                        p = NA, weight_fe = NA, weight_dl = NA, weight_reml = NA, n = NA, events = NA, k = length(yi),
-                        n_excluded = length(sites) - length(used), q = NA, q_df = NA, q_p = NA, i2 = NA, h2 = NA, tau2 = NA)
-      if (length(yi) > 0) {
-        fit <- rma(yi = yi, vi = vi, method = method, level = 100 * conf_level)
-        b <- as.numeric(fit$beta)
-        row$log_hr <- b; row$se <- fit$se; row$hr <- exp(b); row$ci_lower <- exp(fit$ci.lb); row$ci_upper <- exp(fit$ci.ub)
-        row$p <- fit$pval; row$q <- fit$QE; row$q_df <- fit$k - 1; row$q_p <- fit$QEp; row$i2 <- fit$I2
-        row$h2 <- fit$H2; row$tau2 <- fit$tau2
-        w <- weights(fit)
+    empty <- data.frame(site = "pooled", method = "", test = "", log_hr = NA, se = NA, hr = NA, ci_lower = NA,
+                        ci_upper = NA, p = NA, df = NA, pi_lower = NA, pi_upper = NA, weight_fe = NA, weight_dl = NA,
+                        weight_reml = NA, n = NA, events = NA, k = length(yi), n_excluded = length(sites) - length(used),
+                        q = NA, q_df = NA, q_p = NA, i2 = NA, i2_ci_lower = NA, i2_ci_upper = NA, h2 = NA,
+                        h2_ci_lower = NA, h2_ci_upper = NA, tau2 = NA, tau2_ci_lower = NA, tau2_ci_upper = NA,
+                        tau = NA, tau_ci_lower = NA, tau_ci_upper = NA)
+    chosen <- c(meta_method, resolve_test(length(yi)))
+    if (length(yi) < 2) {  # nothing to pool: one prespecified row with the reason
+      row <- empty; row$method <- chosen[1]; row$test <- chosen[2]
+      pooled[[1]] <- row
+    } else {
+      for (method in c("FE", "DL", "REML")) {
+        w <- weights(rma(yi = yi, vi = vi, method = method))
         for (i in seq_along(used)) site_rows[[used[i]]][[paste0("weight_", tolower(method))]] <- w[[i]]
       }
-      pooled[[method]] <- row
+      analyses <- list(chosen)
+      for (method in c("FE", "DL", "REML")) if (!identical(c(method, "z"), chosen)) analyses[[length(analyses) + 1]] <- c(method, "z")
+      for (a in analyses) {
+        fit <- suppressWarnings(meta_fit(yi, vi, a[1], a[2], conf_level))
+        row <- empty; row$method <- a[1]; row$test <- a[2]
+        for (col in intersect(names(fit), names(row))) row[[col]] <- fit[[col]]
+        row$log_hr <- fit$estimate; row$q_df <- fit$k - 1
+        for (col in c("hr", "ci_lower", "ci_upper", "pi_lower", "pi_upper")) {
+          row[[col]] <- exp(if (col == "hr") fit$estimate else fit[[col]])
+        }
+        pooled[[length(pooled) + 1]] <- row
+      }
     }
     for (r in c(site_rows, pooled)) meta[[length(meta) + 1]] <- cbind(data.frame(analysis_set = "all", endpoint = ep,
       model = "multivariable", term = c), r)

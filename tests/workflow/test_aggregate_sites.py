@@ -44,9 +44,17 @@ def test_meta_analysis_pools_the_aggregate_site(mixed_run):
     per_site = meta[meta["method"].isna()]
     assert set(per_site["site"]) == {"site1", "site2", "site3"}
     pooled = meta[meta["site"] == "pooled"]
-    assert len(pooled) == 2 * 5 * 3  # endpoints x covariates x FE/DL/REML
+    # endpoints x covariates x (prespecified REML with Hartung-Knapp below 10 sites; FE, DL,
+    # REML with Wald z as sensitivity), each saying which sites it pooled
+    assert len(pooled) == 2 * 5 * 4
+    prespecified = pooled[pooled["role"] == "prespecified"]
+    assert len(prespecified) == 2 * 5
+    assert set(zip(prespecified["method"], prespecified["test"], strict=True)) == {("REML", "knha")}
+    assert (prespecified["df"] == prespecified["k"] - 1).all()
     assert (pooled["k"] + pooled["n_excluded"] == 3).all()
     assert (pooled["k"] == 3).sum() > 20
+    full = pooled[pooled["k"] == 3]
+    assert (full["sites"] == "site1, site2 (patient rows); site3 (aggregates)").all()
     # The pooled cohort's analyses hold the row-level sites' patients only.
     adsl = pd.read_csv(results / "adam" / "adsl.csv")
     assert set(adsl["site"]) == {"site1", "site2"}

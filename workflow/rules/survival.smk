@@ -55,6 +55,7 @@ rule survival:
         min_events_per_covariate=config["cox"]["min_events_per_covariate"],
         covariates=config["cox"]["covariates"],
         conf_level=config["conf_level"],
+        meta=config["meta"],
         aggregate_sites=aggregate_site_folders(),
         aggregate_options=aggregate_options(config),
         aggregate_sha256=file_checksums(aggregate_site_files(), DIGESTS),

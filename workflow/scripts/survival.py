@@ -72,6 +72,9 @@ def main(snakemake):
         p.covariates,
         p.conf_level,
         pd.concat(estimates, ignore_index=True) if estimates else None,
+        method=p.meta["method"],
+        test=p.meta["test"],
+        auto_knha_below=p.meta["auto_knha_below"],
     )
     tables |= {
         "site_summary": sites.site_summary(adsl, adtte, **ci, aggregate_rows=summary_rows),

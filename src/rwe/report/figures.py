@@ -102,9 +102,12 @@ def descriptions(options: ReportOptions) -> dict[str, str]:
         "confidence band, and the observed proportion (exact CI) below and above the median.",
         "swimmer": "One bar per patient from day 0 to last contact, with first response, "
         "progression and death marked.",
-        "meta": f"Per-site hazard ratios with {level}% confidence intervals (squares sized by "
-        "weight) and the pooled estimates (diamonds): fixed effect, and random effects by "
-        "DerSimonian–Laird and REML.",
+        "meta": f"Per-site hazard ratios with {level}% Wald confidence intervals (squares "
+        "sized by their weight in the prespecified analysis) and the pooled estimates as "
+        f"diamonds: the prespecified one ({options.meta_rule}) in colour with its {level}% "
+        "prediction interval dotted, and the sensitivity analyses (fixed effect, random "
+        "effects by DerSimonian–Laird and REML with Wald z CIs) in grey. The caption gives Q, "
+        "and I² and τ² with their Q-profile CIs.",
     }
 
 

@@ -146,6 +146,8 @@ def summary_section(
         options.min_events_per_covariate,
         options.min_median_events,
         options.gfr_cutoff,
+        row_level_sites=[s for s in options.sites if s not in options.aggregate_sites],
+        aggregate_sites=options.aggregate_sites,
     )
     columns = [
         ("Estimate", lambda r: r["quantity"]),
@@ -314,11 +316,15 @@ def sites_methods(options: ReportOptions) -> str:
         "stratified by site (R survdiff strata()) and Cox models stratified by site (R coxph "
         "strata()): a baseline hazard per site, concordance within sites, cox.zph as R computes "
         "it for a stratified model. Each site's multivariable Cox model gives a log hazard ratio "
-        "and its variance per covariate; these are pooled by inverse variance, fixed effect and "
-        "random effects with the between-site variance tau² by DerSimonian–Laird and REML as "
-        "metafor::rma, with Cochran's Q, I² and H². A site where a covariate cannot be estimated "
-        "(constant, no events in a level, an infinite estimate) is left out of that covariate's "
-        "pooling, and counted."
+        "and its variance per covariate; these are pooled by inverse variance as metafor::rma. "
+        f"The prespecified analysis is {options.meta_rule}, with its "
+        f"{100 * options.conf_level:g}% prediction interval (metafor predict, the same "
+        "quantile) and Q-profile CIs of the between-site variance τ², I² and H² (metafor "
+        "confint); fixed effect and random effects by DerSimonian–Laird and REML with Wald z "
+        "CIs are sensitivity analyses, with Cochran's Q. A site where a covariate cannot be "
+        "estimated (constant, no events in a level, an infinite estimate) is left out of that "
+        "covariate's pooling, and counted; a covariate fewer than two sites estimate is not "
+        "pooled."
     ) + aggregate_sites_methods(options)
 
 

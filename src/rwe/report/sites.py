@@ -6,7 +6,18 @@ import pandas as pd
 
 from rwe.catalog import SITE_TABLES
 from rwe.options import ReportOptions
-from rwe.report.format import count, estimate_ci, hr_ci, missing, num, pval, table, text
+from rwe.privacy import SUPPRESSED
+from rwe.report.format import (
+    count,
+    estimate_ci,
+    hr_ci,
+    is_missing,
+    missing,
+    num,
+    pval,
+    table,
+    text,
+)
 from rwe.report.sections import rate_ci
 from rwe.sites import (
     COX_STRATIFIED_COLUMNS,
@@ -15,6 +26,7 @@ from rwe.sites import (
     SITE_CONTRIBUTION_COLUMNS,
     SITE_META_COLUMNS,
     SITE_SUMMARY_COLUMNS,
+    pooled_label,
 )
 from rwe.survival_tables import COX_DIAGNOSTICS_COLUMNS
 
@@ -33,7 +45,6 @@ SITES_TABLES = dict(
         strict=True,
     )
 )
-META_METHODS = {"FE": "Fixed effect", "DL": "Random (DerSimonian–Laird)", "REML": "Random (REML)"}
 
 
 def one_site(frame: pd.DataFrame) -> bool:
@@ -145,26 +156,73 @@ def logrank_stratified_table(logrank_stratified: pd.DataFrame, options: ReportOp
     )
 
 
+def bounded(est, lower, upper, digits: int = 2) -> str:
+    """``est (lower–upper)``; a bound that does not exist is ``undefined`` (the note says why)."""
+    if SUPPRESSED in (est, lower, upper):
+        return SUPPRESSED
+    if is_missing(est):
+        return "—"
+    if is_missing(lower) and is_missing(upper):  # no CI (fixed effect), or an empty one
+        return f"{est:.{digits}f}"
+
+    def f(v):
+        return "undefined" if is_missing(v) else f"{v:.{digits}f}"
+
+    return f"{est:.{digits}f} ({f(lower)}–{f(upper)})"
+
+
+def interval(lower, upper, digits: int = 2) -> str:
+    """``lower–upper``, or empty when the interval does not exist."""
+    if SUPPRESSED in (lower, upper):
+        return SUPPRESSED
+    if is_missing(lower) or is_missing(upper):
+        return ""
+    return f"{lower:.{digits}f}–{upper:.{digits}f}"
+
+
+def _pooled_sites(r) -> str:
+    return f"{count(r['k'])}: {r['sites']}" if not is_missing(r.get("sites")) else count(r["k"])
+
+
 def site_meta_table(site_meta: pd.DataFrame, options: ReportOptions) -> dict:
-    """The pooled rows of the meta-analysis of the per-site multivariable Cox models."""
+    """The pooled rows of the meta-analysis of the per-site multivariable Cox models.
+
+    Per endpoint and covariate, the prespecified analysis (config ``meta``) first, with its
+    prediction interval and the Q-profile CIs of I² and τ², then the sensitivity analyses.
+    """
     pooled = site_meta[site_meta["method"].fillna("").astype(str) != ""]
     return table(
         pooled,
         [
             ("Endpoint", lambda r: r["endpoint"]),
             ("Covariate", lambda r: options.label(r["term"])),
-            ("Model", lambda r: META_METHODS.get(r["method"], r["method"])),
+            ("Analysis", lambda r: pooled_label(r["method"], text(r["test"]), text(r["role"]))),
             (f"HR ({options.ci})", hr_ci),
+            (
+                f"{100 * options.conf_level:g}% prediction interval",
+                lambda r: interval(r["pi_lower"], r["pi_upper"]),
+            ),
             ("p", lambda r: pval(r["p"])),
-            ("Sites", lambda r: count(r["k"])),
+            ("Sites pooled", _pooled_sites),
             ("Q (p)", lambda r: f"{num(r['q'], 2)} ({pval(r['q_p'])})"),
-            ("I² %", lambda r: num(r["i2"], 0)),
-            ("τ²", lambda r: num(r["tau2"], 3)),
+            (
+                f"I² % ({options.ci})",
+                lambda r: bounded(r["i2"], r["i2_ci_lower"], r["i2_ci_upper"], 0),
+            ),
+            (
+                f"τ² ({options.ci})",
+                lambda r: bounded(r["tau2"], r["tau2_ci_lower"], r["tau2_ci_upper"], 3),
+            ),
             ("Note", lambda r: text(r["note"])),
         ],
-        caption="Meta-analysis of the per-site multivariable Cox models: inverse-variance "
-        "pooled hazard ratios, fixed effect and random effects (DerSimonian–Laird and REML, "
-        "as metafor::rma); per-site estimates and weights in site_meta.csv and the plots.",
+        caption="Meta-analysis of the per-site multivariable Cox models, inverse-variance "
+        f"pooled hazard ratios as R metafor::rma. Prespecified: {options.meta_rule}; its "
+        "prediction interval as metafor predict() (the same quantile), and Q-profile CIs of I² "
+        "and τ² as confint() (an undefined bound, beyond metafor's search limit or an empty "
+        "set, is said in the note). Sensitivity: fixed effect and random effects "
+        "(DerSimonian–Laird, REML) with Wald z CIs. Sites pooled: how many, and whether each "
+        "sent patient rows or aggregates only; per-site estimates and weights in site_meta.csv "
+        "and the plots.",
     )
 
 
