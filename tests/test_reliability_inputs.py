@@ -675,3 +675,21 @@ def test_a_key_given_twice_in_the_config_is_refused_not_overwritten(tmp_path):
         ConfigError, match="line 4, column 1: the key 'min_cell_count' is given twice"
     ):
         read_config_file(path)
+
+
+def test_a_huge_cell_is_refused_at_once_by_row_and_column(site_folder):
+    """Issue 24: a 5 MB value got no answer in 7 minutes; now it is refused when read."""
+    import time
+
+    from rwe.io import MOST_CELL_CHARS
+
+    set_cell(site_folder, "adverse_events", 3, "term", "x" * 5_000_000)
+    started = time.process_time()
+    err = _refused(site_folder)
+    assert time.process_time() - started < 30  # bounded: no check reads the value
+    (problem,) = _problems(err, "adverse_events.csv", "term")
+    assert problem.row == 3
+    assert f"holds a value of 5,000,000 characters; a cell holds at most {MOST_CELL_CHARS:,}" in (
+        problem.message
+    )
+    assert "xxxx" not in str(err)

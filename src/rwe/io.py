@@ -258,6 +258,8 @@ def read_extract_file(
         table = pd.read_csv(path, **options)
     return_freed_memory()
     _check_no_implicit_index(table, path, options, label)
+    if problems := _overlong_cells(table, label, first_row=1):
+        raise InputError(problems)
     table = _tidy(table, fmt, first_row=1)
     if problems := _separator_only_rows(table, label, first_row=1):
         raise InputError(problems)
@@ -290,6 +292,8 @@ def read_extract_chunks(path: str | Path, label: str, rows: int) -> tuple[Iterat
             with reader:
                 for table in reader:
                     _check_no_implicit_index(table, path, options, label)
+                    if overlong := _overlong_cells(table, label, first):
+                        raise InputError(overlong)
                     table = _tidy(table, fmt, first)
                     problems += _separator_only_rows(table, label, first)
                     yield table, first
@@ -486,6 +490,35 @@ def _check_no_implicit_index(table: pd.DataFrame, path: Path, options: dict, lab
     """
     if not isinstance(table.index, pd.RangeIndex):
         raise InputError(_field_count_problems(path, options["encoding"], options["sep"], label))
+
+
+#: The longest cell a site file may hold (characters): longer is no value of the contract (the
+#: longest adverse-event term of CTCAE v5 has under 100), and it is refused before any check
+#: reads it, so that one pasted document cannot hold up the run.
+MOST_CELL_CHARS = 1_000
+
+
+def _overlong_cells(table: pd.DataFrame, label: str, first_row: int = 1) -> list[Problem]:
+    """Cells longer than :data:`MOST_CELL_CHARS`, each by row and column (never shown)."""
+    problems = []
+    for name in table.columns:
+        column = table[name]
+        categories = column.cat.categories
+        if not len(categories) or categories.str.len().max() <= MOST_CELL_CHARS:
+            continue
+        long = np.flatnonzero(categories.str.len() > MOST_CELL_CHARS)
+        rows = np.flatnonzero(np.isin(column.cat.codes.to_numpy(), long))
+        problems += [
+            Problem(
+                label,
+                int(i) + first_row,
+                str(name).strip().lower(),
+                f"holds a value of {len(column.iloc[i]):,} characters; a cell holds at most "
+                f"{MOST_CELL_CHARS:,} (not read further, not shown)",
+            )
+            for i in rows
+        ]
+    return problems
 
 
 def _separator_only_rows(table: pd.DataFrame, label: str, first_row: int = 1) -> list[Problem]:
