@@ -38,6 +38,7 @@ INFLUENCE_COLUMNS = [
     "term",
     "n",
     "max_abs_dfbetas",
+    "rule",
     "cutoff",
     "n_above",
 ]
@@ -285,10 +286,11 @@ def cox_influence_table(models, c: float = 2.0) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        :data:`INFLUENCE_COLUMNS` then ``note``: a model that was not fitted, or a term without
+        :data:`INFLUENCE_COLUMNS` then ``note`` (``rule`` is the cutoff's rule, ``c/√n``, and
+        ``cutoff`` its value for the model's n): a model that was not fitted, or a term without
         an estimate, has a "not estimable: <reason>" row. Aggregates only (no patient ids).
     """
-    rows = []
+    rows, rule = [], cutoff_label(c)
     for m in models:
         base = (m.analysis_set, m.endpoint, m.model)
         if m.fit is None:
@@ -296,21 +298,39 @@ def cox_influence_table(models, c: float = 2.0) -> pd.DataFrame:
             if not reason.startswith("not estimable"):
                 reason = f"not estimable: {reason}"
             for term in m.covariates:
-                rows.append((*base, term, m.n, np.nan, dfbetas_cutoff(m.n, c), np.nan, reason))
+                rows.append(
+                    (*base, term, m.n, np.nan, rule, dfbetas_cutoff(m.n, c), np.nan, reason)
+                )
             continue
         table = influence(m.fit, c).set_index("term")
         for term in m.covariates:
             note = m.term_notes.get(term, "")
             if term not in table.index:
-                rows.append((*base, term, m.n, np.nan, dfbetas_cutoff(m.n, c), np.nan, note))
+                rows.append((*base, term, m.n, np.nan, rule, dfbetas_cutoff(m.n, c), np.nan, note))
                 continue
             r = table.loc[term]
             if not note and not np.isfinite(r["max_abs_dfbetas"]):
                 note = "not estimable: no finite dfbetas"
             rows.append(
-                (*base, term, int(r["n"]), r["max_abs_dfbetas"], r["cutoff"], r["n_above"], note)
+                (
+                    *base,
+                    term,
+                    int(r["n"]),
+                    r["max_abs_dfbetas"],
+                    rule,
+                    r["cutoff"],
+                    r["n_above"],
+                    note,
+                )
             )
-    return pd.DataFrame(rows, columns=[*INFLUENCE_COLUMNS, "note"])
+    out = pd.DataFrame(rows, columns=[*INFLUENCE_COLUMNS, "note"])
+    # Whole numbers where counted (written 5, not 5.0), NaN where not estimable.
+    out["n_above"] = pd.Series(
+        [int(v) if np.isfinite(v) else np.nan for v in out["n_above"].astype(float)],
+        index=out.index,
+        dtype=object,
+    )
+    return out
 
 
 def stratum_codes(strata, n: int) -> np.ndarray:
