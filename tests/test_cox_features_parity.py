@@ -2,8 +2,8 @@
 variance and ``summary(survfit, extend)`` against R, live (``tests/r/cox_features.R``).
 
 R fits its own data sets (``lung`` with Efron and Breslow ties and with strata, ``ovarian``
-with fractional case weights, ``heart`` as counting-process rows with ``cluster(id)``) and the
-demo cohort (OS, with times rounded to whole months so that ties occur), writes the rows it
+with fractional case weights, also with Breslow ties and strata, ``heart`` as counting-process
+rows with ``cluster(id)`` and with Breslow ties) and the demo cohort (OS, with times rounded to whole months so that ties occur), writes the rows it
 fitted, and every value rwe computes from those rows must equal R's at 1e-4.
 """
 
@@ -123,7 +123,8 @@ def test_residuals_match_r(r_dir):
             theirs = read(r_dir, f"{name}_{type}")
             compared += close(ours["time"], theirs["time"], f"{name} {type} time")
             compared += close(ours[fit.terms], theirs[fit.terms], f"{name} {type}")
-    assert {"lung_strata", "ovarian_weighted", "heart_counting", "demo_efron"} <= seen
+    assert {"lung_strata", "ovarian_weighted", "ovarian_breslow_strata", "heart_counting"} <= seen
+    assert {"heart_breslow", "demo_efron", "demo_breslow"} <= seen
     assert compared > 10_000
 
 

@@ -20,7 +20,7 @@ put <- function(x, name) write.csv(x, file.path(out_dir, paste0(name, ".csv")), 
 lung2 <- na.omit(lung[, c("time", "status", "age", "sex", "ph.ecog")])
 lung2$status <- lung2$status - 1
 lung2$sex <- lung2$sex - 1  # 0/1
-ovarian2 <- ovarian[, c("futime", "fustat", "age", "rx")]
+ovarian2 <- ovarian[, c("futime", "fustat", "age", "rx", "resid.ds")]
 names(ovarian2)[1:2] <- c("time", "status")
 ovarian2$rx <- ovarian2$rx - 1
 ovarian2$w <- 0.5 + (seq_len(nrow(ovarian2)) %% 3) / 2  # fractional case weights
@@ -33,8 +33,12 @@ cases <- list(
   lung_breslow = list(data = lung2, covs = c("age", "sex", "ph.ecog"), ties = "breslow"),
   lung_strata = list(data = lung2, covs = c("age", "ph.ecog"), ties = "efron", strata = "sex"),
   ovarian_weighted = list(data = ovarian2, covs = c("rx", "age"), ties = "efron", weights = "w"),
+  ovarian_breslow_strata = list(data = ovarian2, covs = c("rx", "age"), ties = "breslow",
+                                weights = "w", strata = "resid.ds"),
   heart_counting = list(data = heart2, covs = c("transplant", "age", "surgery"), ties = "efron",
-                        start = "start", cluster = "id")
+                        start = "start", cluster = "id"),
+  heart_breslow = list(data = heart2, covs = c("transplant", "age", "surgery"), ties = "breslow",
+                       start = "start")
 )
 if (!is.na(demo_csv)) {
   demo <- read.csv(demo_csv)
