@@ -144,3 +144,20 @@ def test_adjusted_table_small_cells_are_hidden():
     out = suppress_table("comparative_adjusted", table, 11)
     assert (out["n"] == "<11").all()
     assert (out["estimate"].astype(str).isin([SUPPRESSED, "nan"])).all()
+
+
+def test_a_term_without_an_estimate_has_no_influence_either(models):
+    """A term cox.csv does not estimate (monotone likelihood) gets no dfbetas, with its note."""
+    table = cox_residuals.cox_influence_table(models, 2.0)
+    noted = [
+        (m.analysis_set, m.endpoint, m.model, t)
+        for m in models
+        if m.fit is not None
+        for t, note in m.term_notes.items()
+        if note
+    ]
+    assert noted  # the demo has such terms
+    keyed = table.set_index(["analysis_set", "endpoint", "model", "term"])
+    for key in noted:
+        assert np.isnan(keyed.loc[key, "max_abs_dfbetas"])
+        assert keyed.loc[key, "note"].startswith("not estimable")

@@ -162,7 +162,7 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
         ],
         "cox_influence": [
             ("all", "PFS", "multivariable", "gfr_le70", 58, 0.41, "2/√n", 0.263, 3, ""),
-            ("all", "PFS", "multivariable", "emd", 58, None, "2/√n", 0.263, None, XSS),
+            ("all", "PFS", "multivariable", "emd", 58, None, "2/√n", 0.263, None, "not estimable"),
         ],
         "adverse_events": [
             ("all", "hematologic", "Anemia", g, n, 60, 100 * n / 60)

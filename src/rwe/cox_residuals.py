@@ -287,7 +287,8 @@ def cox_influence_table(models, c: float = 2.0) -> pd.DataFrame:
     -------
     pandas.DataFrame
         :data:`INFLUENCE_COLUMNS` then ``note`` (``rule`` is the cutoff's rule, ``c/√n``, and
-        ``cutoff`` its value for the model's n): a model that was not fitted, or a term without
+        ``cutoff`` its value for the model's n; the note carries the model's notes, as
+        ``cox.csv``'s): a term without an estimate in ``cox.csv`` or a model that was not fitted, or a term without
         an estimate, has a "not estimable: <reason>" row. Aggregates only (no patient ids).
     """
     rows, rule = [], cutoff_label(c)
@@ -304,13 +305,15 @@ def cox_influence_table(models, c: float = 2.0) -> pd.DataFrame:
             continue
         table = influence(m.fit, c).set_index("term")
         for term in m.covariates:
-            note = m.term_notes.get(term, "")
-            if term not in table.index:
+            term_note = m.term_notes.get(term, "")
+            if term_note or term not in table.index:  # no estimate in cox.csv: no influence
+                note = "; ".join(n for n in [term_note or "not estimable", *m.notes] if n)
                 rows.append((*base, term, m.n, np.nan, rule, dfbetas_cutoff(m.n, c), np.nan, note))
                 continue
             r = table.loc[term]
-            if not note and not np.isfinite(r["max_abs_dfbetas"]):
-                note = "not estimable: no finite dfbetas"
+            note = "; ".join(m.notes)
+            if not np.isfinite(r["max_abs_dfbetas"]):
+                note = "; ".join(n for n in ["not estimable: no finite dfbetas", *m.notes] if n)
             rows.append(
                 (
                     *base,

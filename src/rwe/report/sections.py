@@ -844,6 +844,12 @@ def cox_section(
     }
 
 
+def _not_estimable(note) -> str:
+    """The "not estimable: ..." part of a note (the model's notes are under the Cox table)."""
+    first = str(note).split("; ")[0] if isinstance(note, str) else ""
+    return first if first.startswith("not estimable") else ""
+
+
 def cox_influence_table(cox_influence: pd.DataFrame | None, options: ReportOptions) -> dict:
     """Influence of single patients on the multivariable models (from ``cox_influence.csv``).
 
@@ -863,7 +869,7 @@ def cox_influence_table(cox_influence: pd.DataFrame | None, options: ReportOptio
             ("Largest |dfbetas|", lambda r: num(r["max_abs_dfbetas"], 3)),
             (f"Cutoff {rule}", lambda r: num(r["cutoff"], 3)),
             ("Patients above", lambda r: count(r["n_above"])),
-            ("Note", lambda r: text(r.get("note"))),
+            ("Note", lambda r: text(_not_estimable(r.get("note")))),
         ],
         caption="Influence of single patients on the multivariable models: per term, the "
         "largest absolute dfbetas (the change in the coefficient, in standard errors, when the "
