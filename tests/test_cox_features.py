@@ -161,3 +161,29 @@ def test_a_term_without_an_estimate_has_no_influence_either(models):
     for key in noted:
         assert np.isnan(keyed.loc[key, "max_abs_dfbetas"])
         assert keyed.loc[key, "note"].startswith("not estimable")
+
+
+@pytest.mark.parametrize("ties", ["efron", "breslow"])
+@pytest.mark.parametrize("stratified", [False, True])
+def test_collapsed_dfbetas_equal_the_patients_own(ties, stratified):
+    """The fast path's dfbetas per collapsed row are each of its patients' (R's per row)."""
+    rng = np.random.default_rng(7)
+    n = 400
+    X = rng.integers(0, 2, (n, 3)).astype(float)
+    time = rng.integers(1, 15, n).astype(float)  # many ties of time and covariates
+    event = rng.integers(0, 2, n)
+    strata = rng.integers(0, 3, n) if stratified else None
+    terms = ["a", "b", "c"]
+    fit = cox_fit(time, event, X, terms, strata=strata, ties=ties)
+    rows, patients = cox_residuals.dfbetas_of_fit(fit)
+    assert len(rows) < n  # patients were collapsed
+    assert patients.sum() == n
+    own = cox_residuals.residuals_coxph(
+        fit, "dfbetas", time=time, event=event, X=X, strata=strata
+    ).to_numpy()
+    # Every patient's dfbetas is among the rows', as often as the rows stand for patients.
+    ours = np.repeat(rows, patients.astype(int), axis=0)
+    np.testing.assert_allclose(np.sort(ours, axis=0), np.sort(own, axis=0), rtol=1e-9, atol=1e-12)
+    table = cox_residuals.influence(fit, 1.0)
+    cutoff = 1.0 / np.sqrt(n)
+    assert table["n_above"].tolist() == (np.abs(own) > cutoff).sum(axis=0).tolist()

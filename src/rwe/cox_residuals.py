@@ -20,7 +20,15 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from rwe.survival import CoxResult, _CountingRiskSets, _RiskSets, _stratum_codes, _sum_by
+from rwe.survival import (
+    CoxResult,
+    _CountingRiskSets,
+    _cumsum,
+    _reverse_cumsum,
+    _RiskSets,
+    _stratum_codes,
+    _sum_by,
+)
 
 RESIDUAL_TYPES = (
     "martingale",
@@ -226,18 +234,70 @@ def residuals_coxph(
         return pd.DataFrame(resid, columns=fit.terms, index=index)
 
 
-def dfbetas_of_fit(fit: CoxResult) -> np.ndarray:
-    """The dfbetas of every patient of ``fit`` (R ``residuals(fit, type = "dfbetas")``).
+def _collapsed_score_residuals(rs: _RiskSets, beta: np.ndarray) -> np.ndarray:
+    """Score residual of one patient of each collapsed row of the fast path (R ``coxscore2``).
 
-    Rows in the fit's time-sorted order (the caller's row identities are not needed for maxima
-    and counts); an aliased term's column is NaN.
+    The patients a row stands for share stratum, time, status and covariates, so they share
+    their residual: computed once per row, from the same risk-set sums as the fit (a row is at
+    risk at every death time of its stratum up to its own time: cumulative sums over the
+    distinct times). With Efron ties a death bears the (1 − j/d) share of its time's j-th term.
     """
-    rs, _ = patient_risk_sets(fit)
-    vv = _naive_var(fit)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        resid = rs.score_residuals(_beta(fit)) @ vv / np.sqrt(np.diag(vv)) * rs.weight[:, None]
-    resid[:, fit.aliased] = np.nan
+    X, w, dead, k = rs.X, rs.weight, rs.dead, rs.death_index
+    score = np.exp(X @ beta)
+    risk = w * score
+    at_death, n_d = rs.death_times, rs.deaths.size
+    s0 = _reverse_cumsum(np.add.reduceat(risk, rs.starts), rs.bounds)[at_death]
+    s1 = _reverse_cumsum(np.add.reduceat(X * risk[:, None], rs.starts), rs.bounds)[at_death]
+    d0 = _sum_by(k, risk[dead], n_d)
+    d1 = _sum_by(k, X[dead] * risk[dead][:, None], n_d)
+    t, f = rs.term_time, rs.fraction
+    a0 = s0[t] - f * d0[t]
+    xbar = (s1[t] - f[:, None] * d1[t]) / a0[:, None]
+    hazard = 1 / a0  # each term is one patient's death
+    per_death = lambda v: _sum_by(t, v, n_d)  # noqa: E731
+
+    def up_to_own_time(per_time: np.ndarray) -> np.ndarray:
+        runs = np.zeros((rs.n_times, *per_time.shape[1:]))
+        runs[at_death] = per_time
+        return _cumsum(runs, rs.bounds)[rs.run]
+
+    cum = up_to_own_time(per_death(hazard))
+    cum_x = up_to_own_time(per_death(xbar * hazard[:, None]))
+    resid = -score[:, None] * (X * cum[:, None] - cum_x)
+    mh1 = per_death(f * hazard)[k]
+    mh2 = per_death(xbar * (f * hazard)[:, None])[k]
+    mh3 = (per_death(xbar) / rs.deaths[:, None])[k]
+    Xd = X[dead]
+    resid[dead] += Xd - mh3 + score[dead][:, None] * (Xd * mh1[:, None] - mh2)
     return resid
+
+
+def dfbetas_of_fit(fit: CoxResult) -> tuple[np.ndarray, np.ndarray]:
+    """The dfbetas of the patients of ``fit`` (R ``residuals(fit, type = "dfbetas")``).
+
+    Returns
+    -------
+    dfbetas : numpy.ndarray
+        One row per row of the fit's risk sets: on the fast path, a row stands for identical
+        patients, who share their dfbetas (rows in the fit's time-sorted order: the caller's
+        row identities are not needed for maxima and counts); an aliased term's column is NaN.
+    patients : numpy.ndarray
+        The number of patients each row stands for (1 on the general path).
+    """
+    rs = fit.risk_sets
+    vv = _naive_var(fit)
+    beta = _beta(fit)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        if isinstance(rs, _RiskSets):
+            resid, patients = _collapsed_score_residuals(rs, beta), rs.weight
+            case_weight = np.ones(rs.weight.size)
+        else:
+            expanded, _ = patient_risk_sets(fit)
+            resid, patients = expanded.score_residuals(beta), np.ones(expanded.n)
+            case_weight = expanded.weight
+        resid = resid @ vv / np.sqrt(np.diag(vv)) * case_weight[:, None]
+    resid[:, fit.aliased] = np.nan
+    return resid, patients
 
 
 def dfbetas_cutoff(n: int, c: float = 2.0) -> float:
@@ -261,7 +321,8 @@ def influence(fit: CoxResult, c: float = 2.0) -> pd.DataFrame:
     pandas.DataFrame
         ``term, n, max_abs_dfbetas, cutoff, n_above``; NaN for an aliased term.
     """
-    dfbetas = np.abs(dfbetas_of_fit(fit))
+    dfbetas, patients = dfbetas_of_fit(fit)
+    dfbetas = np.abs(dfbetas)
     cutoff = dfbetas_cutoff(fit.n, c)
     rows = []
     for j, term in enumerate(fit.terms):
@@ -269,7 +330,8 @@ def influence(fit: CoxResult, c: float = 2.0) -> pd.DataFrame:
         if fit.aliased[j] or not np.all(np.isfinite(column)):
             rows.append((term, fit.n, np.nan, cutoff, np.nan))
             continue
-        rows.append((term, fit.n, float(column.max()), cutoff, int((column > cutoff).sum())))
+        above = int(patients[column > cutoff].sum())
+        rows.append((term, fit.n, float(column.max()), cutoff, above))
     return pd.DataFrame(rows, columns=["term", "n", "max_abs_dfbetas", "cutoff", "n_above"])
 
 
