@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from rwe.cox_residuals import patient_risk_sets
-from rwe.survival import CoxResult, _sum_by, km_confint
+from rwe.survival import CoxResult, _reverse_cumsum, _RiskSets, _sum_by, km_confint
 
 SURVFIT_COXPH_COLUMNS = [
     "profile",
@@ -49,8 +49,10 @@ def _baseline(fit: CoxResult, ctype: int | None):
     if ctype not in (1, 2):
         raise ValueError(f"ctype must be 1 or 2, not {ctype!r}")
     ties = "efron" if ctype == 2 else "breslow"
-    rs, _ = patient_risk_sets(fit, ties=ties)
     beta = np.where(fit.aliased, 0.0, fit.coef)
+    if isinstance(fit.risk_sets, _RiskSets):
+        return _collapsed_baseline(fit.risk_sets, beta, ties)
+    rs, _ = patient_risk_sets(fit, ties=ties)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         _, _, _, a0, xbar = rs._terms(beta)
     t, m = rs.term_time, rs.term_weight
@@ -86,6 +88,51 @@ def _baseline(fit: CoxResult, ctype: int | None):
         haz[grid], vh[grid], xh[grid] = hazard[k], varhaz[k], xbar_hazard[k]
         out[int(s)] = (time, n_risk, n_event, n_censor, haz, vh, xh)
     center = rs.weight @ rs.X_raw / rs.weight.sum()
+    return out, center, beta
+
+
+def _collapsed_baseline(rs: _RiskSets, beta: np.ndarray, ties: str):
+    """:func:`_baseline` on the fast path's collapsed rows (no patient expanded).
+
+    Each death of a time is one term (patients are unweighted): with Efron ties the j-th of d
+    sees S0 − (j/d) D0, with Breslow ties all see S0 (R ``agsurv``: haz = Σ 1/a0, varhaz =
+    Σ 1/a0², xbar·haz = Σ x̄/a0 over the terms).
+    """
+    X, w, dead, k = rs.X, rs.weight, rs.dead, rs.death_index
+    risk = w * np.exp(X @ beta)
+    at_death, n_d = rs.death_times, rs.deaths.size
+    s0 = _reverse_cumsum(np.add.reduceat(risk, rs.starts), rs.bounds)[at_death]
+    s1 = _reverse_cumsum(np.add.reduceat(X * risk[:, None], rs.starts), rs.bounds)[at_death]
+    d0 = _sum_by(k, risk[dead], n_d)
+    d1 = _sum_by(k, X[dead] * risk[dead][:, None], n_d)
+    t = rs.term_time
+    first_term = np.cumsum(rs.deaths) - rs.deaths
+    f = (np.arange(t.size) - first_term[t]) / rs.deaths[t] if ties == "efron" else 0.0 * t
+    a0 = s0[t] - f * d0[t]
+    xbar = (s1[t] - f[:, None] * d1[t]) / a0[:, None]
+    per_death = lambda v: _sum_by(t, v, n_d)  # noqa: E731
+    per_run = np.zeros((3 + beta.size, rs.n_times))
+    per_run[0, at_death] = per_death(1 / a0)
+    per_run[1, at_death] = per_death(1 / a0**2)
+    per_run[3:, at_death] = per_death(xbar / a0[:, None]).T
+    n_total = np.add.reduceat(w, rs.starts)
+    n_event = np.add.reduceat(w * dead, rs.starts)
+    n_risk = _reverse_cumsum(n_total, rs.bounds)
+    time = rs.time[rs.starts]
+    run_stratum = rs.stratum[rs.starts]
+    out = {}
+    for lo, hi in zip(rs.bounds[:-1], rs.bounds[1:], strict=True):
+        sl = slice(lo, hi)
+        out[int(run_stratum[lo])] = (
+            time[sl],
+            n_risk[sl],
+            n_event[sl],
+            n_total[sl] - n_event[sl],
+            per_run[0, sl],
+            per_run[1, sl],
+            per_run[3:, sl].T,
+        )
+    center = w @ rs.X_raw / w.sum()
     return out, center, beta
 
 
