@@ -179,6 +179,27 @@ def test_survfit_coxph_profiles_match_r(r_dir, conf_type):
     assert compared > 5_000
 
 
+def test_survfit_coxph_other_ctype_matches_r(r_dir):
+    """``ctype`` other than the fit's ties: Breslow's baseline for an Efron fit and back."""
+    compared = 0
+    for case in cases(r_dir):
+        if case["start"] or case["strata"]:
+            continue
+        fit, _, d, _ = fit_case(r_dir, case)
+        ctype = 1 if case["ties"] == "efron" else 2
+        ours = cox_predict.survfit_coxph(fit, d.loc[:1, fit.terms], ctype=ctype)
+        theirs = read(r_dir, f"{case['case']}_survfit_ctype{ctype}")
+        ours = ours.assign(profile=ours["profile"] + 1)
+        compared += assert_tables_match(
+            floats(ours, "time"),
+            floats(theirs, "time"),
+            ["profile", "time"],
+            ["cumhaz", "std_err", "ci_lower", "ci_upper"],
+            f"{case['case']} ctype {ctype}",
+        )
+    assert compared > 2_000
+
+
 def test_direct_adjusted_curves_match_r(r_dir):
     compared = 0
     for case in cases(r_dir):

@@ -120,6 +120,13 @@ for (name in names(cases)) {
       }
       put(curves, paste0(name, "_survfit_", ct))
     }
+    if (is.null(case$strata)) {  # the other baseline hazard than the fit's ties (ctype =)
+      other <- if (case$ties == "efron") 1 else 2
+      sf <- survfit(fit, newdata = newdata, ctype = other)
+      put(data.frame(profile = rep(1:2, each = length(sf$time)), time = rep(sf$time, 2),
+                     cumhaz = c(sf$cumhaz), std_err = c(sf$std.err), ci_lower = c(sf$lower),
+                     ci_upper = c(sf$upper)), paste0(name, "_survfit_ctype", other))
+    }
     # Direct-adjusted (marginal) survival: the cohort's curves averaged, first covariate set to
     # each of its two lowest values.
     if (is.null(case$strata)) {
