@@ -285,7 +285,9 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         f"CIs on the '{options.conf_type}' scale; median CIs as R quantile.survfit. Median "
         "follow-up by reverse Kaplan–Meier. Groups are compared with the log-rank test. Cox "
         "models use Wald CIs and p, complete cases; proportional hazards are checked with the "
-        "score test of R cox.zph (Kaplan–Meier transform). "
+        "score test of R cox.zph (Kaplan–Meier transform), and the influence of single patients "
+        "with their dfbetas (R residuals.coxph), counted above the size-adjusted cutoff c/√n "
+        "(c from cox.dfbetas_cutoff, stated with the table; exploratory). "
         f"Multivariable covariates: {covariates}. {options.conventions.methods_sentence()}",
         sites_methods(options),
         "Adverse events are graded by CTCAE v5; hematologic grades are "
