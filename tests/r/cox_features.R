@@ -97,7 +97,7 @@ for (name in names(cases)) {
   }
 
   # survfit.coxph for two covariate profiles (rows 1 and 2 of the data), log and log-log CIs
-  if (is.null(case$start)) {
+  {
     newdata <- d[1:2, c(case$covs, case$strata), drop = FALSE]
     for (ct in c("log", "log-log")) {
       sf <- survfit(fit, newdata = newdata, conf.type = ct)
