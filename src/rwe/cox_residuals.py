@@ -26,7 +26,6 @@ from rwe.survival import (
     _cumsum,
     _reverse_cumsum,
     _RiskSets,
-    _stratum_codes,
     _sum_by,
 )
 
@@ -396,8 +395,3 @@ def cox_influence_table(models, c: float = 2.0) -> pd.DataFrame:
         dtype=object,
     )
     return out
-
-
-def stratum_codes(strata, n: int) -> np.ndarray:
-    """Stratum code of each row as the fit numbers them (sorted labels), for callers' keys."""
-    return _stratum_codes(strata, n)
