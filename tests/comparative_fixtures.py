@@ -175,5 +175,20 @@ def comparative_tables(imbalanced: bool = True, level: str = "Ixa-Pd") -> dict[s
                 "p": 0.81,
             },
         ],
+        "comparative_adjusted": [
+            {
+                "endpoint": e,
+                "comparison": label,
+                "method": "direct-adjusted Cox",
+                "group": g,
+                "month": 12.0,
+                "estimate": s,
+                "n": 60,
+                "events": 40,
+                "note": "",
+            }
+            for e in ("PFS", "OS")
+            for g, s in (("Ixa-Rd", 0.52), (level, 0.47))
+        ],  # fmt: skip
     }
     return {name: pd.DataFrame(r).reindex(columns=TABLE_COLUMNS[name]) for name, r in rows.items()}

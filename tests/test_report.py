@@ -160,6 +160,10 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
             ("all", "PFS", "multivariable", "lr", None, 9.5, 2, 0.009),
             ("all", "PFS", "multivariable", "zph", "gfr_le70", 0.4, 1, 0.53),
         ],
+        "cox_influence": [
+            ("all", "PFS", "multivariable", "gfr_le70", 58, 0.41, "2/√n", 0.263, 3, ""),
+            ("all", "PFS", "multivariable", "emd", 58, None, "2/√n", 0.263, None, "not estimable"),
+        ],
         "adverse_events": [
             ("all", "hematologic", "Anemia", g, n, 60, 100 * n / 60)
             for g, n in (("any", 9), ("ge2", 6), ("ge3", 2), ("ge4", 0))

@@ -418,6 +418,8 @@ RULES: dict[str, dict] = {
         "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
     },
     "cox_diagnostics": {"derived": {"_count": _DIAGNOSTIC_COUNT}, "reveals": {"value": ["_count"]}},
+    # Largest |dfbetas| per term and the patients above the cutoff: aggregates, no patient ids.
+    "cox_influence": {"counts": ["n", "n_above"], "dependent": {"max_abs_dfbetas": ["n"]}},
     "site_summary": {
         "counts": ["n", "pfs_events", "os_events", "n_evaluable"],
         "derived": {
@@ -456,6 +458,8 @@ RULES: dict[str, dict] = {
         "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
     },
     "competing_risks": {"counts": ["n_risk"]},
+    # Direct-adjusted survival at the landmarks: averages over the analysed cohort.
+    "comparative_adjusted": {"counts": ["n", "events"], "dependent": {"estimate": ["n", "events"]}},
     # Effective sample sizes: in the unweighted sample they are the groups' sizes.
     "ps_balance": {"counts": ["ess_treated", "ess_control"]},
     "ps_model": {},  # coefficients of the propensity model: no counts

@@ -12,7 +12,7 @@ table with R and ``tests/test_survival_parity.py`` compares them at 1e-4.
   ``survfit(Surv(time, factor(status)) ~ 1)`` with its infinitesimal-jackknife SE.
 - :func:`km_quantile` — ``quantile.survfit`` (its internal ``findq``), so medians and their CIs,
   including the midpoint rule for a curve that is flat at exactly 0.5.
-- :func:`km_at` — ``summary(fit, times = t)``.
+- :func:`km_at` — ``summary(fit, times = t, extend =)``.
 - :func:`logrank` — ``survdiff`` (optionally ``+ strata(s)``).
 - :func:`cox_fit` — ``coxph`` by Newton–Raphson (Efron or Breslow ties; counting-process
   rows, case weights, strata, robust and cluster sandwich variance); Wald, likelihood-ratio
@@ -368,8 +368,8 @@ def km_quantile(curve: pd.DataFrame, prob: float = 0.5) -> tuple[float, float, f
     return q("surv"), q("ci_lower"), q("ci_upper")
 
 
-def km_at(curve: pd.DataFrame, t: float, n_subjects: int) -> dict:
-    """Survival at time ``t``, as R ``summary(fit, times = t)`` (``extend = FALSE``).
+def km_at(curve: pd.DataFrame, t: float, n_subjects: int, extend: bool = False) -> dict:
+    """Survival at time ``t``, as R ``summary(fit, times = t, extend = extend)``.
 
     Parameters
     ----------
@@ -379,14 +379,21 @@ def km_at(curve: pd.DataFrame, t: float, n_subjects: int) -> dict:
         The time.
     n_subjects : int
         Patients in the curve (at risk before the first time).
+    extend : bool
+        R ``extend``: beyond the last follow-up time, False (the default) gives NaN (R leaves
+        the time out); True carries the last value forward with nobody at risk (n_risk 0).
 
     Returns
     -------
     dict
         ``n_risk, surv, ci_lower, ci_upper``: the curve's value at the last time ≤ t and the
-        number still at risk at ``t``; NaN beyond the last follow-up time (undefined).
+        number still at risk at ``t``; NaN beyond the last follow-up time unless ``extend``.
     """
     times = curve["time"].to_numpy(float)
+    if times.size and t > times[-1] and extend:
+        last = curve.iloc[-1]
+        return {"n_risk": 0, "surv": last["surv"], "ci_lower": last["ci_lower"],
+                "ci_upper": last["ci_upper"]}  # fmt: skip
     if times.size == 0 or t > times[-1]:
         return {"n_risk": np.nan, "surv": np.nan, "ci_lower": np.nan, "ci_upper": np.nan}
     after = int(np.searchsorted(times, t, side="left"))  # first time >= t

@@ -8,6 +8,7 @@ COMPARATIVE_TABLES = [
     "comparative_km",
     "rmst",
     "competing_risks",
+    "comparative_adjusted",
 ]
 
 

@@ -27,6 +27,11 @@ rule survival:
             caption="../report/cox_diagnostics.rst",
             category="Survival",
         ),
+        cox_influence=report(
+            table("cox_influence"),
+            caption="../report/cox_influence.rst",
+            category="Survival",
+        ),
         landmark=report(
             table("landmark"), caption="../report/landmark.rst", category="Survival"
         ),
@@ -53,6 +58,7 @@ rule survival:
         response_landmarks_months=config["response_landmarks_months"],
         min_median_events=config["km"]["min_median_events"],
         min_events_per_covariate=config["cox"]["min_events_per_covariate"],
+        dfbetas_cutoff=config["cox"]["dfbetas_cutoff"],
         covariates=config["cox"]["covariates"],
         conf_level=config["conf_level"],
         meta=config["meta"],
@@ -78,6 +84,7 @@ STAGE_OUTPUTS["survival"] = [adam("km_curves")] + [
         "logrank",
         "cox",
         "cox_diagnostics",
+        "cox_influence",
         "landmark",
         "cox_time_dependent",
         "conventions_comparison",

@@ -9,7 +9,7 @@ import sys
 
 import pandas as pd
 
-from rwe import aggregates, landmark, sites
+from rwe import aggregates, cox_residuals, landmark, sites
 from rwe import survival_tables as st
 from rwe.derive import analysis_sets
 from rwe.io import read_adam, write_table
@@ -37,6 +37,7 @@ def main(snakemake):
         "logrank": st.logrank_table(adsl, adtte, sets, p.subgroups),
         "cox": st.cox_table(models, p.conf_level),
         "cox_diagnostics": st.cox_diagnostics_table(models),
+        "cox_influence": cox_residuals.cox_influence_table(models, p.dfbetas_cutoff),
         "landmark": landmark.landmark_table(
             adsl,
             adtte,

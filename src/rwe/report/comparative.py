@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from rwe.options import ReportOptions
+from rwe.report.adjusted import ADJUSTED_FIGURES, ADJUSTED_TABLES, adjusted_table
 from rwe.report.format import count, estimate_ci, hr_ci, is_missing, num, pval, table, text
 
 COMPARATIVE_TABLES = {
@@ -32,6 +33,7 @@ COMPARATIVE_TABLES = {
         *["n_risk", "statistic", "df", "p", "note", "comparison"],
     ],
 }
+COMPARATIVE_TABLES |= ADJUSTED_TABLES
 METHOD_NAMES = {"unweighted": "Unweighted", "weighted": "IPT-weighted"}
 #: The R functions the section's estimators reproduce (checked against R in the test suite).
 R_EQUIVALENTS = (
@@ -46,7 +48,7 @@ R_EQUIVALENTS = (
 )
 #: Order of the figures in the section (stems of rwe.comparative_plots.make_figures).
 FIGURE_ORDER = ["love_plot", "ps_overlap", "km_weighted_pfs", "km_weighted_os"]
-FIGURE_ORDER += ["km_unweighted_pfs", "km_unweighted_os", "cif"]
+FIGURE_ORDER += ["km_unweighted_pfs", "km_unweighted_os", "cif", *ADJUSTED_FIGURES]
 
 
 def _flag(v) -> bool:
@@ -138,6 +140,7 @@ def comparative_section(
     competing_risks: pd.DataFrame,
     figures: dict[str, list],
     options: ReportOptions,
+    comparative_adjusted: pd.DataFrame | None = None,
 ) -> dict:
     """Propensity-score weighted comparison: balance, HRs with E-values, RMST, competing risks.
 
@@ -267,4 +270,5 @@ def comparative_section(
             "cmprsk::cuminc; chi-square statistic) and the Fine–Gray subdistribution hazard ratio "
             "(R cmprsk::crr; Wald z).",
         ),
+        "adjusted": adjusted_table(comparative_adjusted, options),
     }

@@ -80,6 +80,10 @@ COX_TABLES = {
     "cox_diagnostics": [
         *["analysis_set", "endpoint", "model", "statistic", "term", "value", "df", "p"],
     ],
+    "cox_influence": [
+        *["analysis_set", "endpoint", "model", "term", "n", "max_abs_dfbetas", "rule"],
+        *["cutoff", "n_above", "note"],
+    ],
 }
 SAFETY_TABLES = {
     "adverse_events": ["analysis_set", "category", "term", "grade_group", "n", "N", "percent"],
@@ -283,7 +287,9 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         f"CIs on the '{options.conf_type}' scale; median CIs as R quantile.survfit. Median "
         "follow-up by reverse Kaplan–Meier. Groups are compared with the log-rank test. Cox "
         "models use Wald CIs and p, complete cases; proportional hazards are checked with the "
-        "score test of R cox.zph (Kaplan–Meier transform). "
+        "score test of R cox.zph (Kaplan–Meier transform), and the influence of single patients "
+        "with their dfbetas (R residuals.coxph), counted above the size-adjusted cutoff c/√n "
+        "(c from cox.dfbetas_cutoff, stated with the table; exploratory). "
         f"Multivariable covariates: {covariates}. {options.conventions.methods_sentence()}",
         sites_methods(options),
         "Adverse events are graded by CTCAE v5; hematologic grades are "
@@ -795,6 +801,7 @@ def cox_section(
     cox_diagnostics: pd.DataFrame,
     figures: dict[str, list],
     options: ReportOptions,
+    cox_influence: pd.DataFrame | None = None,
 ) -> dict:
     """The Cox models side by side (univariable, multivariable), diagnostics, forest plots."""
     diag = cox_diagnostics[
@@ -841,7 +848,43 @@ def cox_section(
             caption="Diagnostics of the multivariable models: global tests, concordance, and the "
             "proportional-hazards test of R cox.zph (Kaplan–Meier transform of time).",
         ),
+        "cox_influence": cox_influence_table(cox_influence, options),
     }
+
+
+def _not_estimable(note) -> str:
+    """The "not estimable: ..." part of a note (the model's notes are under the Cox table)."""
+    first = str(note).split("; ")[0] if isinstance(note, str) else ""
+    return first if first.startswith("not estimable") else ""
+
+
+def cox_influence_table(cox_influence: pd.DataFrame | None, options: ReportOptions) -> dict:
+    """Influence of single patients on the multivariable models (from ``cox_influence.csv``).
+
+    The cutoff's rule (``c/√n``, c from config ``cox.dfbetas_cutoff``) is read from the table,
+    so the caption states the rule the run used.
+    """
+    if cox_influence is None:
+        return {}
+    rows = cox_influence[cox_influence["model"] == "multivariable"]
+    rule = next(iter(rows["rule"].dropna()), "") if "rule" in rows else ""
+    return table(
+        rows,
+        [
+            ("Set", lambda r: r["analysis_set"]),
+            ("Endpoint", lambda r: r["endpoint"]),
+            ("Term", lambda r: options.label(r["term"])),
+            ("Largest |dfbetas|", lambda r: num(r["max_abs_dfbetas"], 3)),
+            (f"Cutoff {rule}", lambda r: num(r["cutoff"], 3)),
+            ("Patients above", lambda r: count(r["n_above"])),
+            ("Note", lambda r: text(_not_estimable(r.get("note")))),
+        ],
+        caption="Influence of single patients on the multivariable models: per term, the "
+        "largest absolute dfbetas (the change in the coefficient, in standard errors, when the "
+        'patient is left out; R residuals(coxph, type = "dfbetas"), same ties) and the patients '
+        f"whose |dfbetas| exceeds the size-adjusted cutoff {rule} (Belsley, Kuh & Welsch; c from "
+        "config cox.dfbetas_cutoff). Exploratory: a diagnostic, not a test.",
+    )
 
 
 # --------------------------------------------------------------------------- safety, exposure
