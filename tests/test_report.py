@@ -881,6 +881,22 @@ def test_notes_shared_by_a_model_are_said_once():
     assert shared == ["all, PFS, m: 14 patients left out"]
 
 
+def test_a_note_with_a_semicolon_in_brackets_is_kept_whole_and_in_order():
+    """Issue 22: "(R reports NA; …)" was split at its inner "; " and the pieces reordered."""
+    from rwe.report.sections import notes_once
+
+    note = (
+        "not estimable: collinear (singular information; R reports NA); "
+        "14 patients with a missing covariate left out"
+    )
+    frame = pd.DataFrame(
+        {"analysis_set": "Ixa-Pd", "endpoint": "OS", "model": "univariable", "note": [note] * 2}
+    )
+    rows, shared = notes_once(frame, ["analysis_set", "endpoint", "model"])
+    assert shared == [f"Ixa-Pd, OS, univariable: {note}"]
+    assert rows["note"].tolist() == ["", ""]
+
+
 def test_the_conventions_section_shows_both_conventions_side_by_side(tmp_path):
     html = render(tmp_path)
     section = html[html.index('<section id="conventions">') :]

@@ -735,12 +735,27 @@ def notes_once(frame: pd.DataFrame, model: list[str]) -> tuple[pd.DataFrame, lis
             "; ".join(n for n in _notes(note) if n not in shared) for note in part["note"]
         ]
         if shared:
-            shared_lines.append(f"{', '.join(map(str, key))}: {'; '.join(sorted(shared))}")
+            common = "; ".join(_in_order(shared, part["note"]))
+            shared_lines.append(f"{', '.join(map(str, key))}: {common}")
     return out, shared_lines
 
 
 def _notes(note) -> list[str]:
-    return [n for n in text(note).split("; ") if n]
+    """A note's parts, split at the top-level "; " only (a part may hold "; " in brackets)."""
+    parts, depth, start, note = [], 0, 0, text(note)
+    for i, char in enumerate(note):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
+        if depth == 0 and note.startswith("; ", i):
+            parts.append(note[start:i])
+            start = i + 2
+    parts.append(note[start:])
+    return [n for n in parts if n]
+
+
+def _in_order(shared: set[str], notes) -> list[str]:
+    """The shared notes in the order the first note gives them (not sorted: not reordered)."""
+    first = _notes(next(iter(notes), ""))
+    return [n for n in first if n in shared]
 
 
 def cox_side_by_side(
@@ -788,7 +803,7 @@ def cox_side_by_side(
             )
         if len(multi):
             first = multi.iloc[0]
-            common = "; ".join(sorted(shared["multivariable"]))
+            common = "; ".join(_in_order(shared["multivariable"], multi["note"]))
             model_notes.append(
                 f"{name}, {endpoint}: multivariable model of {count(first['n'])} patients and "
                 f"{count(first['events'])} events" + (f" ({common})" if common else "")
