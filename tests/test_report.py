@@ -908,3 +908,16 @@ def test_the_conventions_section_shows_both_conventions_side_by_side(tmp_path):
     assert "40.0 (30.1–NR)" in section  # an upper limit not reached stays NR on both sides
     assert "2.10 (1.20–3.70)" in section
     assert "2.05 (1.17–3.60)" in section
+
+
+def test_the_privacy_sentence_names_the_patient_level_figures(tmp_path):
+    """Issue 22: the report said "no patient-level rows" above a swimmer plot of every patient."""
+    from rwe.report.figures import patient_level_figures
+
+    figures = pd.DataFrame({"name": ["km_pfs_all", "swimmer_all", "nadir_anc"]})
+    assert patient_level_figures(figures) == ["the swimmer plot", "the points of the nadir plots"]
+    assert patient_level_figures(pd.DataFrame({"name": ["km_pfs_all"]})) == []
+    html = render(tmp_path)
+    header = html[html.index("<header>") : html.index("</header>")]
+    assert "no patient-level rows" not in header
+    assert "No dates or identifiers appear in this file." in header

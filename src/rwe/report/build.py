@@ -10,7 +10,7 @@ import pandas as pd
 
 from rwe.options import ReportOptions
 from rwe.privacy import suppress_inputs, suppress_tables
-from rwe.report.figures import embed_figures
+from rwe.report.figures import embed_figures, patient_level_figures
 from rwe.report.format import missing, numeric_columns
 from rwe.report.manuscript import write_tables_docx
 from rwe.report.registry import SECTIONS, TABLE_COLUMNS, Section
@@ -128,6 +128,8 @@ def build_context(
         "title": options.title,
         "csp": CSP,
         "k": k,
+        "patient_level": patient_level_figures(figures),
+        "max_patients": options.max_patients,
         "sites": list(options.sites),
         "data_cut": options.data_cut,
         "run_time": provenance.get("run_time", ""),

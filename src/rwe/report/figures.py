@@ -96,12 +96,14 @@ def descriptions(options: ReportOptions) -> dict[str, str]:
         "best-response category, per group.",
         "rates": "Share of the patients with an evaluable response with PR or better (ORR) and "
         f"MR or better (CBR) per group, with exact {level}% Clopper–Pearson confidence intervals.",
-        "nadir": "Each patient's lowest count in the nadir window (Methods): boxes show the median and quartiles, "
-        "whiskers reach 1.5 IQR; dashed lines mark the CTCAE v5 grade-3 thresholds.",
+        "nadir": "Patient-level figure: each patient's lowest count in the nadir window "
+        "(Methods) is a point; boxes show the median and quartiles, whiskers reach 1.5 IQR; "
+        "dashed lines mark the CTCAE v5 grade-3 thresholds.",
         "exposure": f"Probability of each outcome fitted by logistic regression with its {level}% "
         "confidence band, and the observed proportion (exact CI) below and above the median.",
-        "swimmer": "One bar per patient from day 0 to last contact, with first response, "
-        "progression and death marked.",
+        "swimmer": "Patient-level figure: one bar per patient from day 0 to last contact, "
+        "with first response, progression and death marked (days from the start of therapy, "
+        "no dates or identifiers).",
         "meta": f"Per-site hazard ratios with {level}% Wald confidence intervals (squares "
         "sized by their weight in the prespecified analysis) and the pooled estimates as "
         f"diamonds: the prespecified one ({options.meta_rule}) in colour with its {level}% "
@@ -134,3 +136,13 @@ def embed_figures(
             }
         )
     return out
+
+
+#: Figure kinds that draw individual patients, as the report's privacy sentence names them.
+PATIENT_LEVEL_FIGURES = {"swimmer": "the swimmer plot", "nadir": "the points of the nadir plots"}
+
+
+def patient_level_figures(figures: pd.DataFrame) -> list[str]:
+    """The patient-level figures the report shows (:data:`PATIENT_LEVEL_FIGURES`), by name."""
+    kinds = {str(name).split("_")[0] for name in figures.get("name", [])}
+    return [words for kind, words in PATIENT_LEVEL_FIGURES.items() if kind in kinds]
