@@ -93,6 +93,21 @@ def test_best_response_needs_two_consecutive_assessments():
     assert best["after_pd"] == "SD"  # nothing after progression counts
 
 
+def test_a_response_is_known_from_the_assessment_that_confirms_it():
+    """First response = first assessment at PR or better (start of DOR); confirmation = the
+    later assessment of the first two consecutive ones at PR or better (no look-ahead)."""
+    responses = _responses(
+        ("pair", [(28, "SD"), (56, "PR"), (84, "VGPR"), (112, "PD")]),
+        ("gap", [(28, "PR"), (56, "SD"), (84, "PR"), (112, "PR")]),
+        ("mr", [(28, "MR"), (56, "MR")]),
+    )
+    out = derive.compute_best_response(responses).set_index("patient_id")
+    assert out.loc["pair", ["first_response_day", "response_confirmed_day"]].tolist() == [56, 84]
+    # The PR on day 28 is not confirmed (SD follows); the pair on days 84 and 112 is.
+    assert out.loc["gap", ["first_response_day", "response_confirmed_day"]].tolist() == [28, 112]
+    assert out.loc["mr", ["first_response_day", "response_confirmed_day"]].isna().all()
+
+
 def _outcomes():
     # p0 progresses day 100 then dies; p1 dies of myeloma without progression day 200;
     # p2 dies of another cause day 150; p3 alive, censored at last assessment 300 (< fu 330);

@@ -307,6 +307,14 @@ def test_confirmed_level_is_the_worse_of_consecutive_assessments():
     assert best("VGPR", "PR", "VGPR", "VGPR")["best_response"] == "VGPR"
 
 
+def test_a_response_is_known_on_the_last_of_its_confirming_assessments():
+    result = best("SD", "PR", "PR", "SD")
+    assert (result["first_response_day"], result["response_confirmed_day"]) == (56, 84)
+    result = best("PR", "VGPR", "PR", "SD", confirmations=3)
+    assert (result["first_response_day"], result["response_confirmed_day"]) == (28, 84)
+    assert np.isnan(best("SD", "PR", "SD")["response_confirmed_day"])
+
+
 def test_mr_is_confirmed_but_is_not_a_first_response():
     result = best("MR", "MR", "SD")
     assert result["best_response"] == "MR"
@@ -362,10 +370,12 @@ def test_adrs_derived_has_assessment_best_response_first_response_and_progressio
     assert list(adrs.columns) == imwg.ADRS_DERIVED_COLUMNS
     assert by.loc["BOR", "avalc"] == "PR"
     assert (by.loc["RSP", "day"], by.loc["RSP", "avalc"]) == (28, "PR")
+    assert (by.loc["RSPCONF", "day"], by.loc["RSPCONF", "avalc"]) == (56, "PR")
     assert by.loc["PD", "day"] == 84
     assert adrs.loc[adrs["paramcd"] == "OVR", "avalc"].tolist() == ["PR", "PR", "PD", "PD"]
     summary = imwg.patient_response(adrs).iloc[0]
     assert (summary["first_response_day"], summary["progression_day"]) == (28, 84)
+    assert summary["response_confirmed_day"] == 56
     assert summary["last_assessment_day"] == 112
 
 

@@ -91,8 +91,11 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``site``, ``patient_id``, ``best_response``, ``n_assessments`` and
-        ``first_response_day`` (first assessment at PR or better, for responders).
+        ``site``, ``patient_id``, ``best_response``, ``n_assessments``,
+        ``first_response_day`` (first assessment at PR or better, for responders: the start of
+        the duration of response) and ``response_confirmed_day`` (the assessment that first
+        confirms PR or better: the second of the first two consecutive assessments at PR or
+        better before progression, the day the response became known).
     """
     # Vectorised over all assessments (one pass, no per-patient loop), on the codes of the key
     # and response columns: no copy of the table (a 10^6-patient site sends ~10^7 assessments).
@@ -152,7 +155,14 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
     responded = np.append(per_category.isin(RESPONDER).to_numpy(), False)[codes]
     responded &= ~np.isnan(day)
     first = per_patient(day, responded, "min", np.nan)
-    first = np.where(pd.Series(labels).isin(RESPONDER).to_numpy(), first, np.nan)
+    is_responder = pd.Series(labels).isin(RESPONDER).to_numpy()
+    first = np.where(is_responder, first, np.nan)
+    # The day a response became known: the later assessment of the first confirming pair.
+    confirms = confirmed & (pair_rank <= RESPONSE_RANK["PR"])
+    u_day = day[usable]
+    confirmation = np.full(n_groups, np.inf)
+    np.minimum.at(confirmation, u_group[confirms], u_day[confirms])
+    confirmation = np.where(is_responder & np.isfinite(confirmation), confirmation, np.nan)
     # Each patient's keys from its first assessment.
     firsts = rows[np.flatnonzero(np.diff(group, prepend=-1))]
     return pd.DataFrame(
@@ -162,6 +172,7 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
             "best_response": labels,
             "n_assessments": n_assessments,
             "first_response_day": first,
+            "response_confirmed_day": confirmation,
         }
     )
 
@@ -215,6 +226,8 @@ def derive_adsl(
         adsl.loc[from_responses, "best_response_source"] = "responses.csv"
         first = computed["first_response_day"].reindex(idx).to_numpy()
         adsl["first_response_day"] = pd.array(first, dtype="Int64")
+        confirmation = computed["response_confirmed_day"].reindex(idx).to_numpy()
+        adsl["response_confirmed_day"] = pd.array(confirmation, dtype="Int64")
     from rwe.imwg import select_best_response  # imwg builds on this module's constants
 
     adsl = select_best_response(
