@@ -150,8 +150,28 @@ def test_os_is_death_from_any_cause_censored_at_last_followup():
 
 def test_adtte_has_one_row_per_patient_and_endpoint():
     adtte = derive.derive_adtte(_outcomes())
-    assert len(adtte) == 12
-    assert adtte.groupby("paramcd").size().to_dict() == {"OS": 6, "PFS": 6}
+    assert len(adtte) == 18
+    # Primary PFS (all deaths), OS, and PFS under the paper's rule as a sensitivity definition.
+    assert adtte.groupby("paramcd").size().to_dict() == {"OS": 6, "PFS": 6, "PFSMYE": 6}
+    assert adtte["paramcd"].drop_duplicates().tolist() == ["PFS", "OS", "PFSMYE"]
+
+
+@pytest.mark.parametrize(
+    ("primary", "sensitivity"),
+    [
+        ("all", {"PFSMYE": "myeloma"}),
+        ("myeloma", {"PFSALL": "all"}),
+        ("none", {"PFSALL": "all", "PFSMYE": "myeloma"}),
+    ],
+)
+def test_adtte_holds_pfs_under_each_rule_the_primary_is_not(primary, sensitivity):
+    adtte = derive.derive_adtte(_outcomes(), primary).set_index("paramcd")
+    expected = {"PFS": primary, **sensitivity}
+    assert set(adtte.index.unique()) == {"OS", *expected}
+    for paramcd, rule in expected.items():
+        pfs = derive.derive_pfs(_outcomes(), rule)
+        assert adtte.loc[paramcd, "cnsr"].tolist() == pfs["cnsr"].tolist()
+        assert adtte.loc[paramcd, "aval_days"].tolist() == pfs["aval_days"].tolist()
 
 
 def test_derive_adsl_prefers_serial_assessments_per_site(demo_tables):

@@ -30,6 +30,7 @@ from rwe.report import (
     TABLE_COLUMNS,
     build_context,
     render_report,
+    sections,
     write_report,
 )
 from rwe.report.figures import svg_data_uri
@@ -516,6 +517,28 @@ def test_methods_follow_the_configuration(tmp_path):
     assert "Efron" in html
     html = render(tmp_path)
     assert "death from any cause without prior progression is a PFS event" in html
+
+
+def test_methods_name_the_primary_pfs_its_sensitivity_and_the_response_rule():
+    """Issue 20, items 1 and 5: which PFS is primary, that IMWG/FDA count any death, the
+    sensitivity endpoints, what the published comparison uses; responses from confirmation."""
+    for primary, sensitivity, paper in (
+        ("myeloma", ["PFSALL"], "PFS"),
+        ("all", ["PFSMYE"], "PFSMYE"),
+        ("none", ["PFSALL", "PFSMYE"], "PFSMYE"),
+    ):
+        options = fixture_options(pfs_death_events=primary)
+        text = " ".join(sections.methods_text(options, fixture_provenance()))
+        assert f"primary PFS definition (pfs_death_events: {primary})" in text
+        assert "IMWG and the FDA count death from any cause" in text
+        for code in sensitivity:
+            assert f"(endpoint {code})" in text
+        assert f"uses PFS under the paper's rule (endpoint {paper})" in text
+    text = sections.response_survival_methods(fixture_options(response_landmarks_months=[2, 4]))
+    assert "landmark analyses at months 2, 4" in text
+    assert "counts from the day it was confirmed" in text
+    assert "switches on at the confirmation day" in text
+    assert "exploratory" in text
 
 
 def test_every_label_follows_the_configuration(tmp_path):

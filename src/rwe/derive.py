@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rwe.endpoints import pfs_paramcd, pfs_sensitivity_rules
+
 DAYS_PER_MONTH = 30.4375
 RESPONSE_RANK = {"sCR": 0, "CR": 1, "VGPR": 2, "PR": 3, "MR": 4, "SD": 5, "PD": 6}
 RESPONDER = ("sCR", "CR", "VGPR", "PR")
@@ -264,7 +266,7 @@ def derive_os(adsl: pd.DataFrame) -> pd.DataFrame:
     return _tte(adsl, "OS", days, (~died).astype(int))
 
 
-def derive_pfs(adsl: pd.DataFrame, death_events: str = "all") -> pd.DataFrame:
+def derive_pfs(adsl: pd.DataFrame, death_events: str = "all", paramcd: str = "PFS") -> pd.DataFrame:
     """Progression-free survival: day 0 to progression or death.
 
     Parameters
@@ -275,11 +277,13 @@ def derive_pfs(adsl: pd.DataFrame, death_events: str = "all") -> pd.DataFrame:
         every death. ``myeloma``: deaths from myeloma or of unknown cause; deaths from other
         causes are censored at the day of death (Zhou et al.). ``none``: every death is censored
         at its day.
+    paramcd : str
+        PARAMCD of the rows (``PFS`` for the primary definition; :mod:`rwe.endpoints`).
 
     Returns
     -------
     pandas.DataFrame
-        ADTTE rows with PARAMCD ``PFS``. Patients without an event are censored at
+        ADTTE rows with PARAMCD ``paramcd``. Patients without an event are censored at
         ``last_assessment_day`` (or ``last_followup_day`` when blank).
     """
     if death_events not in PFS_DEATH_EVENTS:
@@ -299,7 +303,7 @@ def derive_pfs(adsl: pd.DataFrame, death_events: str = "all") -> pd.DataFrame:
     days = censor_day.where(~died, adsl["death_day"])
     days = days.where(~progressed, adsl["progression_day"])
     event = progressed | death_is_event
-    return _tte(adsl, "PFS", days, (~event).astype(int))
+    return _tte(adsl, paramcd, days, (~event).astype(int))
 
 
 def _tte(adsl: pd.DataFrame, paramcd: str, days: pd.Series, cnsr: pd.Series) -> pd.DataFrame:
@@ -317,8 +321,19 @@ def _tte(adsl: pd.DataFrame, paramcd: str, days: pd.Series, cnsr: pd.Series) -> 
 
 
 def derive_adtte(adsl: pd.DataFrame, pfs_death_events: str = "all") -> pd.DataFrame:
-    """Time-to-event dataset: one row per patient and endpoint (PFS, OS), ``aval`` in months."""
-    return pd.concat([derive_pfs(adsl, pfs_death_events), derive_os(adsl)], ignore_index=True)
+    """Time-to-event dataset: one row per patient and endpoint, ``aval`` in months.
+
+    PARAMCD ``PFS`` (primary: deaths counted as ``pfs_death_events`` says), ``OS``, then PFS
+    under each sensitivity rule (:func:`rwe.endpoints.pfs_sensitivity_rules`: ``PFSALL``,
+    death from any cause, and/or ``PFSMYE``, the published study's rule).
+    """
+    sensitivity = [
+        derive_pfs(adsl, rule, pfs_paramcd(rule, pfs_death_events))
+        for rule in pfs_sensitivity_rules(pfs_death_events)
+    ]
+    return pd.concat(
+        [derive_pfs(adsl, pfs_death_events), derive_os(adsl), *sensitivity], ignore_index=True
+    )
 
 
 def analysis_sets(adsl: pd.DataFrame, min_regimen_n: int = 20) -> dict[str, pd.DataFrame]:
