@@ -18,6 +18,7 @@ from rwe.catalog import SELECTION_SEED
 from rwe.derive import DAYS_PER_MONTH
 from rwe.endpoints import (
     PAPER_PFS_RULE,
+    PFS_RULE_WORDS,
     PFS_SENSITIVITY_PARAMCD,
     endpoint_label,
     pfs_paramcd,
@@ -316,7 +317,7 @@ def pfs_definitions_methods(options: ReportOptions) -> str:
     """
     primary = options.pfs_death_events
     sensitivity = [
-        f"{PFS_DEATHS[rule]} (endpoint {PFS_SENSITIVITY_PARAMCD[rule]})"
+        f"with {PFS_RULE_WORDS[rule]} as an event (endpoint {PFS_SENSITIVITY_PARAMCD[rule]})"
         for rule in pfs_sensitivity_rules(primary)
     ]
     paper = pfs_paramcd(PAPER_PFS_RULE, primary)
@@ -324,9 +325,10 @@ def pfs_definitions_methods(options: ReportOptions) -> str:
         f"This is the primary PFS definition (pfs_death_events: {primary}). IMWG and the FDA "
         "count death from any cause without prior progression as a PFS event; the published "
         "study censored deaths from other causes. As prespecified sensitivity definitions, PFS "
-        "is also analysed, with the same Kaplan–Meier, landmark, log-rank and Cox analyses, "
-        f"where {'; and where '.join(sensitivity)}; they are labelled 'sensitivity' in every "
-        f"table and never replace the primary. The comparison with the published study uses "
+        "is also analysed, with the same Kaplan–Meier medians and survival at the landmark "
+        f"months, log-rank tests and Cox models, {' and '.join(sensitivity)}; these are "
+        "labelled 'sensitivity' in every table and shown beside the primary, never instead of "
+        "it. The comparison with the published study uses "
         f"PFS under the paper's rule (endpoint {paper})."
     )
 
