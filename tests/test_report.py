@@ -705,7 +705,7 @@ def test_summary_reports_every_prespecified_estimate_whatever_its_p(tmp_path):
     assert "GFR ≤ 70, HR (multivariable)" in summary
     assert "Extramedullary disease, HR (multivariable)" in summary  # not estimable, still listed
     assert "not estimable" in summary
-    assert "responded by month 3 vs not (landmark), HR" in summary
+    assert "response confirmed by month 3 vs not (landmark), HR" in summary
     assert "response (time-dependent), HR unadjusted" in summary
 
 

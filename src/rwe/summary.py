@@ -195,7 +195,7 @@ def key_results(
             _few_events(r["events"], min_median_events),
         ]
         values = (r["hr"], r["hr_ci_lower"], r["hr_ci_upper"], r["hr_p"])
-        name = f"responded by month {r['landmark_month']:g} vs not (landmark), HR"
+        name = f"response confirmed by month {r['landmark_month']:g} vs not (landmark), HR"
         out.add("landmark", name, values, "HR", r["endpoint"], (r["n"], r["events"]), flags)
     td = _rows(tables.get("cox_time_dependent"), **one, term="responder_td")
     for r in td.to_dict("records"):

@@ -621,7 +621,11 @@ def response_section(
     }
 
 
-LANDMARK_GROUPS = {"all": "At risk at the landmark", "1": "Responded by then", "0": "Not responded"}
+LANDMARK_GROUPS = {
+    "all": "At risk at the landmark",
+    "1": "Response confirmed by then",
+    "0": "No confirmed response by then",
+}
 TD_TERMS = {RESPONSE_TERM: "Response (time-dependent)"}
 
 
