@@ -430,6 +430,7 @@ def adsl_frame() -> pd.DataFrame:
             "best_response": ["PR", "SD", "CR"],
             "best_response_source": "responses.csv",
             "first_response_day": pd.array([56, pd.NA, 28], dtype="Int64"),
+            "response_confirmed_day": pd.array([84, pd.NA, 56], dtype="Int64"),
         }
     )
 
@@ -440,6 +441,7 @@ DERIVED = pd.DataFrame(
         "patient_id": ["a", "b"],
         "best_response": ["SD", "VGPR"],
         "first_response_day": [np.nan, 84.0],
+        "response_confirmed_day": [np.nan, 112.0],
         "progression_day": [np.nan, 200.0],
         "last_assessment_day": [300.0, 220.0],
         "disease": "M-protein",
@@ -459,6 +461,9 @@ def test_derived_response_source_drives_best_response_where_labs_exist():
     assert adsl["best_response"].tolist() == ["SD", "VGPR", "CR"]  # c has no labs: recorded
     assert adsl["best_response_recorded"].tolist() == ["PR", "SD", "CR"]
     assert adsl["first_response_day"].tolist() == [pd.NA, 84, 28]
+    # The confirmation day comes from the same source as the response it confirms.
+    assert adsl["response_confirmed_day"].tolist() == [pd.NA, 112, 56]
+    assert adsl["response_confirmed_day_recorded"].tolist() == [84, pd.NA, 56]
     assert adsl["best_response_source"].tolist() == ["labs.csv", "labs.csv", "responses.csv"]
 
 
