@@ -207,10 +207,24 @@ def methods_section(
     return {
         "paragraphs": [
             *methods_text(options, provenance),
+            analysis_roles_text(options),
             multiplicity_text(tests, 1 - options.conf_level),
             software_text(options, provenance),
         ]
     }
+
+
+def analysis_roles_text(options: ReportOptions) -> str:
+    """Which analyses are primary, which are sensitivity analyses, which are exploratory."""
+    codes = [PFS_SENSITIVITY_PARAMCD[r] for r in pfs_sensitivity_rules(options.pfs_death_events)]
+    return (
+        "Primary: in all patients from the start of therapy, best overall response (ORR, CBR), "
+        f"PFS under its primary definition (pfs_death_events: {options.pfs_death_events}) and "
+        f"OS. Sensitivity (prespecified, beside the primary): PFS as {' and '.join(codes)}. "
+        "Secondary and exploratory: the Cox models, the subgroup comparisons, the per-regimen "
+        "analysis sets, response compared with survival (landmark and time-dependent Cox), "
+        "adverse events, nadirs and exposure–response."
+    )
 
 
 def multiplicity_text(tests: dict[str, pd.DataFrame], alpha: float) -> str:
@@ -341,8 +355,8 @@ def response_survival_methods(options: ReportOptions) -> str:
     """
     months = ", ".join(f"{m:g}" for m in options.response_landmarks_months)
     return (
-        "Response and survival (PFS, OS) are compared without immortal-time bias, as exploratory "
-        "analyses, among the patients whose best response is known from dated assessments (a "
+        "Response and survival (PFS, OS) are compared without immortal-time bias, as prespecified "
+        "exploratory analyses, among the patients whose best response is known from dated assessments (a "
         "responder whose response cannot be dated is left out, and counted). A response (PR or "
         "better) counts from the day it was confirmed, the last of its confirming "
         "assessments, when it became known; its first assessment remains the start of the "
