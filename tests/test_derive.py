@@ -93,6 +93,21 @@ def test_best_response_needs_two_consecutive_assessments():
     assert best["after_pd"] == "SD"  # nothing after progression counts
 
 
+def test_a_response_is_known_from_the_assessment_that_confirms_it():
+    """First response = first assessment at PR or better (start of DOR); confirmation = the
+    later assessment of the first two consecutive ones at PR or better (no look-ahead)."""
+    responses = _responses(
+        ("pair", [(28, "SD"), (56, "PR"), (84, "VGPR"), (112, "PD")]),
+        ("gap", [(28, "PR"), (56, "SD"), (84, "PR"), (112, "PR")]),
+        ("mr", [(28, "MR"), (56, "MR")]),
+    )
+    out = derive.compute_best_response(responses).set_index("patient_id")
+    assert out.loc["pair", ["first_response_day", "response_confirmed_day"]].tolist() == [56, 84]
+    # The PR on day 28 is not confirmed (SD follows); the pair on days 84 and 112 is.
+    assert out.loc["gap", ["first_response_day", "response_confirmed_day"]].tolist() == [28, 112]
+    assert out.loc["mr", ["first_response_day", "response_confirmed_day"]].isna().all()
+
+
 def _outcomes():
     # p0 progresses day 100 then dies; p1 dies of myeloma without progression day 200;
     # p2 dies of another cause day 150; p3 alive, censored at last assessment 300 (< fu 330);
@@ -135,8 +150,28 @@ def test_os_is_death_from_any_cause_censored_at_last_followup():
 
 def test_adtte_has_one_row_per_patient_and_endpoint():
     adtte = derive.derive_adtte(_outcomes())
-    assert len(adtte) == 12
-    assert adtte.groupby("paramcd").size().to_dict() == {"OS": 6, "PFS": 6}
+    assert len(adtte) == 18
+    # Primary PFS (all deaths), OS, and PFS under the paper's rule as a sensitivity definition.
+    assert adtte.groupby("paramcd").size().to_dict() == {"OS": 6, "PFS": 6, "PFSMYE": 6}
+    assert adtte["paramcd"].drop_duplicates().tolist() == ["PFS", "OS", "PFSMYE"]
+
+
+@pytest.mark.parametrize(
+    ("primary", "sensitivity"),
+    [
+        ("all", {"PFSMYE": "myeloma"}),
+        ("myeloma", {"PFSALL": "all"}),
+        ("none", {"PFSALL": "all", "PFSMYE": "myeloma"}),
+    ],
+)
+def test_adtte_holds_pfs_under_each_rule_the_primary_is_not(primary, sensitivity):
+    adtte = derive.derive_adtte(_outcomes(), primary).set_index("paramcd")
+    expected = {"PFS": primary, **sensitivity}
+    assert set(adtte.index.unique()) == {"OS", *expected}
+    for paramcd, rule in expected.items():
+        pfs = derive.derive_pfs(_outcomes(), rule)
+        assert adtte.loc[paramcd, "cnsr"].tolist() == pfs["cnsr"].tolist()
+        assert adtte.loc[paramcd, "aval_days"].tolist() == pfs["aval_days"].tolist()
 
 
 def test_derive_adsl_prefers_serial_assessments_per_site(demo_tables):

@@ -307,6 +307,14 @@ def test_confirmed_level_is_the_worse_of_consecutive_assessments():
     assert best("VGPR", "PR", "VGPR", "VGPR")["best_response"] == "VGPR"
 
 
+def test_a_response_is_known_on_the_last_of_its_confirming_assessments():
+    result = best("SD", "PR", "PR", "SD")
+    assert (result["first_response_day"], result["response_confirmed_day"]) == (56, 84)
+    result = best("PR", "VGPR", "PR", "SD", confirmations=3)
+    assert (result["first_response_day"], result["response_confirmed_day"]) == (28, 84)
+    assert np.isnan(best("SD", "PR", "SD")["response_confirmed_day"])
+
+
 def test_mr_is_confirmed_but_is_not_a_first_response():
     result = best("MR", "MR", "SD")
     assert result["best_response"] == "MR"
@@ -362,10 +370,12 @@ def test_adrs_derived_has_assessment_best_response_first_response_and_progressio
     assert list(adrs.columns) == imwg.ADRS_DERIVED_COLUMNS
     assert by.loc["BOR", "avalc"] == "PR"
     assert (by.loc["RSP", "day"], by.loc["RSP", "avalc"]) == (28, "PR")
+    assert (by.loc["RSPCONF", "day"], by.loc["RSPCONF", "avalc"]) == (56, "PR")
     assert by.loc["PD", "day"] == 84
     assert adrs.loc[adrs["paramcd"] == "OVR", "avalc"].tolist() == ["PR", "PR", "PD", "PD"]
     summary = imwg.patient_response(adrs).iloc[0]
     assert (summary["first_response_day"], summary["progression_day"]) == (28, 84)
+    assert summary["response_confirmed_day"] == 56
     assert summary["last_assessment_day"] == 112
 
 
@@ -420,6 +430,7 @@ def adsl_frame() -> pd.DataFrame:
             "best_response": ["PR", "SD", "CR"],
             "best_response_source": "responses.csv",
             "first_response_day": pd.array([56, pd.NA, 28], dtype="Int64"),
+            "response_confirmed_day": pd.array([84, pd.NA, 56], dtype="Int64"),
         }
     )
 
@@ -430,6 +441,7 @@ DERIVED = pd.DataFrame(
         "patient_id": ["a", "b"],
         "best_response": ["SD", "VGPR"],
         "first_response_day": [np.nan, 84.0],
+        "response_confirmed_day": [np.nan, 112.0],
         "progression_day": [np.nan, 200.0],
         "last_assessment_day": [300.0, 220.0],
         "disease": "M-protein",
@@ -449,6 +461,9 @@ def test_derived_response_source_drives_best_response_where_labs_exist():
     assert adsl["best_response"].tolist() == ["SD", "VGPR", "CR"]  # c has no labs: recorded
     assert adsl["best_response_recorded"].tolist() == ["PR", "SD", "CR"]
     assert adsl["first_response_day"].tolist() == [pd.NA, 84, 28]
+    # The confirmation day comes from the same source as the response it confirms.
+    assert adsl["response_confirmed_day"].tolist() == [pd.NA, 112, 56]
+    assert adsl["response_confirmed_day_recorded"].tolist() == [84, pd.NA, 56]
     assert adsl["best_response_source"].tolist() == ["labs.csv", "labs.csv", "responses.csv"]
 
 

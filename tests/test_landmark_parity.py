@@ -4,7 +4,8 @@ R computes, independently of rwe, at each landmark L: ``survfit``/``quantile`` m
 ``survdiff`` and ``coxph(Surv(aval - L, event) ~ responded_by_landmark)`` among patients with
 ``aval > L``; and ``coxph(Surv(tstart, tstop, event) ~ responder_td [+ covariates])`` on the
 rows ``tmerge(..., event = event(aval, event))`` then ``tmerge(..., responder_td = tdc(rt))``
-build.
+build. No look-ahead: R reads only ``response_confirmed_day`` (the day a response became
+known), so responded-by-L means confirmed by L and ``rt`` is the confirmation month.
 """
 
 from __future__ import annotations
@@ -70,6 +71,14 @@ def compare(tmp_path, adsl, adtte, min_regimen_n=20, conf_type="log") -> int:
 
 @pytest.mark.parametrize("conf_type", ["log", "log-log"])
 def test_demo_matches_r(tmp_path, demo, conf_type):
+    adsl = demo[0]
+    # The demo holds responses first seen by a landmark and confirmed after it (the look-ahead
+    # the confirmation day removes): those patients are "not responded" at that landmark.
+    first, confirmed = (
+        adsl[c].to_numpy(float, na_value=np.nan) / landmark.DAYS_PER_MONTH
+        for c in ("first_response_day", landmark.CONFIRMED_DAY)
+    )
+    assert all(((first <= L) & (confirmed > L)).sum() >= 5 for L in LANDMARKS[:2])
     assert compare(tmp_path, *demo, conf_type=conf_type) > 300
 
 
@@ -93,15 +102,17 @@ def test_edge_cohorts_match_r(tmp_path, demo):
     adsl, adtte = demo
     adsl = adsl.copy()
     responders = adsl.index[adsl["responder"] == 1]
-    adsl.loc[responders[:3], "first_response_day"] = 0  # covariate 1 from the start
+    day = landmark.CONFIRMED_DAY
+    adsl.loc[responders[:3], day] = 0  # covariate 1 from the start
     os_days = adtte[adtte["paramcd"] == "OS"].set_index("patient_id")["aval_days"]
     ids = adsl.loc[responders[3:6], "patient_id"]
-    adsl.loc[responders[3:6], "first_response_day"] = os_days.loc[ids].to_numpy()  # at the end
-    adsl.loc[responders[6:9], "first_response_day"] = pd.NA  # a responder without a date: unknown
+    adsl.loc[responders[3:6], day] = os_days.loc[ids].to_numpy()  # at the end
+    adsl.loc[responders[6:9], day] = pd.NA  # a responder without a confirmation day: unknown
+    adsl.loc[responders[9:12], "best_response_source"] = "labs.csv"  # derived: dated, known
     adsl.loc[adsl.index[:5], "responder"] = pd.NA  # NE: unknown
     pd_regimen = adsl["regimen"] == "Ixa-Pd"
     adsl.loc[pd_regimen, "responder"] = 0  # no responder in this set: not compared
-    adsl.loc[pd_regimen, "first_response_day"] = pd.NA
+    adsl.loc[pd_regimen, day] = pd.NA
     assert compare(tmp_path, adsl, adtte) > 300
     table = landmark.landmark_table(adsl, adtte, analysis_sets(adsl, 20), LANDMARKS)
     not_compared = table[(table["analysis_set"] == "Ixa-Pd") & (table["level"] == "all")]

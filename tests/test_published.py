@@ -115,3 +115,32 @@ def test_labels_show_the_run_cutoff_and_note_the_paper_s_when_it_differs():
     assert out.loc["PFS log-rank p, GFR ≤ 60", "note"].endswith("the paper's flag is GFR ≤ 70")
     same = published_comparison(_tables(), **RUN).set_index("quantity")
     assert same.loc["PFS HR, GFR ≤ 70 (multivariable)", "note"] == ""
+
+
+def test_pfs_is_compared_under_the_paper_rule_whatever_the_primary():
+    """Primary PFS counting every death: the paper's rule is the sensitivity PFSMYE."""
+    tables = _tables()
+    paper = pd.DataFrame(
+        {
+            "analysis_set": ["all"],
+            "endpoint": ["PFSMYE"],
+            "variable": ["all"],
+            "level": ["all"],
+            "median": [9.0],
+            "ci_lower": [7.0],
+            "ci_upper": [12.0],
+        }
+    )
+    tables["km_medians"] = pd.concat([tables["km_medians"], paper], ignore_index=True)
+    tables["cox"] = pd.concat(
+        [tables["cox"], tables["cox"].assign(endpoint="PFSMYE", hr=[1.5, 3.0])], ignore_index=True
+    )
+    out = published_comparison(tables, **RUN).set_index("quantity")
+    assert out.loc["median PFS", "this_run"] == 9.0
+    assert "PFS, sensitivity: death from myeloma" in out.loc["median PFS", "note"]
+    assert out.loc["PFS HR, GFR ≤ 70 (multivariable)", "this_run"] == 1.5
+    # Without a PFSMYE endpoint the primary PFS is the paper's rule: read as before.
+    assert (
+        published_comparison(_tables(), **RUN).set_index("quantity").loc["median PFS", "this_run"]
+        == 8.1
+    )

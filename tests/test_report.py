@@ -30,6 +30,7 @@ from rwe.report import (
     TABLE_COLUMNS,
     build_context,
     render_report,
+    sections,
     write_report,
 )
 from rwe.report.figures import svg_data_uri
@@ -519,6 +520,31 @@ def test_methods_follow_the_configuration(tmp_path):
     assert "death from any cause without prior progression is a PFS event" in html
 
 
+def test_methods_name_the_primary_pfs_its_sensitivity_and_the_response_rule():
+    """Issue 20, items 1 and 5: which PFS is primary, that IMWG/FDA count any death, the
+    sensitivity endpoints, what the published comparison uses; responses from confirmation."""
+    for primary, sensitivity, paper in (
+        ("myeloma", ["PFSALL"], "PFS"),
+        ("all", ["PFSMYE"], "PFSMYE"),
+        ("none", ["PFSALL", "PFSMYE"], "PFSMYE"),
+    ):
+        options = fixture_options(pfs_death_events=primary)
+        text = " ".join(sections.methods_text(options, fixture_provenance()))
+        assert f"primary PFS definition (pfs_death_events: {primary})" in text
+        assert "IMWG and the FDA count death from any cause" in text
+        for code in sensitivity:
+            assert f"(endpoint {code})" in text
+        assert f"uses PFS under the paper's rule (endpoint {paper})" in text
+        roles = sections.analysis_roles_text(options)
+        assert f"primary definition (pfs_death_events: {primary})" in roles
+        assert f"PFS as {' and '.join(sensitivity)}" in roles
+    text = sections.response_survival_methods(fixture_options(response_landmarks_months=[2, 4]))
+    assert "landmark analyses at months 2, 4" in text
+    assert "counts from the day it was confirmed" in text
+    assert "switches on at the confirmation day" in text
+    assert "exploratory" in text
+
+
 def test_every_label_follows_the_configuration(tmp_path):
     """CI level, conventions and GFR cutoff: no literal of the defaults is left anywhere."""
     tables = fixture_tables()
@@ -683,7 +709,7 @@ def test_summary_reports_every_prespecified_estimate_whatever_its_p(tmp_path):
     assert "GFR ≤ 70, HR (multivariable)" in summary
     assert "Extramedullary disease, HR (multivariable)" in summary  # not estimable, still listed
     assert "not estimable" in summary
-    assert "responded by month 3 vs not (landmark), HR" in summary
+    assert "response confirmed by month 3 vs not (landmark), HR" in summary
     assert "response (time-dependent), HR unadjusted" in summary
 
 

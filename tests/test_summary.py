@@ -84,3 +84,22 @@ def test_suppressed_cells_pass_through_and_absent_tables_give_no_rows():
     rows = key_results(tables, COVARIATES, **CONFIG).set_index("quantity")
     assert rows.loc["median PFS", "estimate"] == "suppressed"
     assert key_results({}, COVARIATES, **CONFIG).empty
+
+
+def test_the_summary_lists_pfs_under_both_rules_and_says_which_is_primary():
+    tables = _tables()
+    extra = tables["km_medians"].iloc[[0]].assign(endpoint="PFSALL", median=6.5, events=80)
+    tables["km_medians"] = pd.concat([tables["km_medians"], extra], ignore_index=True)
+    rows = key_results(tables, COVARIATES, **CONFIG, pfs_death_events="myeloma")
+    medians = rows[rows["topic"] == "survival"].set_index("quantity")
+    primary = medians.loc[
+        "median PFS, primary: death from myeloma or unknown cause (other deaths censored)"
+    ]
+    assert (primary["endpoint"], primary["estimate"]) == ("PFS", 7.9)
+    sensitivity = medians.loc["median PFS, sensitivity: death from any cause"]
+    assert (sensitivity["endpoint"], sensitivity["estimate"], sensitivity["events"]) == (
+        "PFSALL",
+        6.5,
+        80,
+    )
+    assert list(medians.index[:2]) == [primary.name, sensitivity.name]  # primary first

@@ -14,8 +14,10 @@ import pandas as pd
 import pytest
 
 from r_reference import assert_tables_match, run_r
+from rwe import pfs_sensitivity
 from rwe import survival_tables as st
 from rwe.derive import analysis_sets, derive_adsl, derive_adtte
+from rwe.endpoints import PFS_SENSITIVITY_PARAMCD
 from rwe.io import read_site
 from rwe.survival import resolve_conventions
 from rwe.validate import validate_extract
@@ -225,3 +227,53 @@ def test_veteran_through_the_extract_format_matches_r(tmp_path):
     adsl, adtte = veteran(tmp_path)
     assert len(adsl) == 137
     assert compare_with_r(tmp_path, adsl, adtte, min_regimen_n=60) > 200
+
+
+@pytest.mark.parametrize("primary", ["myeloma", "all"])
+def test_pfs_sensitivity_definitions_match_r(tmp_path, primary):
+    """PFS under the rule the primary is not, derived by R itself from ADSL (death from any cause,
+    or only from myeloma or unknown cause, an event): survfit medians and landmarks, survdiff,
+    coxph and its diagnostics as R computes them (survival_reference.R with PFS_RULE)."""
+    adsl, adtte = extract_to_adam(ROOT / "data" / "demo", "demo", pfs_death_events=primary)
+    rule = "all" if primary == "myeloma" else "myeloma"
+    code = PFS_SENSITIVITY_PARAMCD[rule]
+    assert set(adtte["paramcd"]) == {"PFS", "OS", code}
+    adam = tmp_path / "adam"
+    adam.mkdir()
+    adsl.to_csv(adam / "adsl.csv", index=False)
+    adtte.to_csv(adam / "adtte.csv", index=False)
+    run_r(
+        "survival_reference.R",
+        adam,
+        tmp_path / "r",
+        "log",
+        0.95,
+        20,
+        ",".join(SUBGROUPS),
+        ",".join(COVARIATES),
+        ",".join(map(str, LANDMARKS)),
+        "efron",
+        rule,
+    )
+    sets = analysis_sets(adsl, 20)
+    ours = pfs_sensitivity.sensitivity_tables(
+        adsl, adtte, sets, SUBGROUPS, COVARIATES, LANDMARKS, "log", 0.95
+    )
+    # The sensitivity definition differs from the primary (the demo has deaths from other causes).
+    primary_events = adtte.loc[adtte["paramcd"] == "PFS", "cnsr"].eq(0).sum()
+    assert adtte.loc[adtte["paramcd"] == code, "cnsr"].eq(0).sum() != primary_events
+    compared = 0
+    for name, (keys, values) in KEYS.items():
+        if name == "followup":
+            continue
+        assert (ours[name]["endpoint"] == code).all()
+        r = pd.read_csv(tmp_path / "r" / f"{name}.csv")
+        assert (r["endpoint"] == "PFS").all()
+        r["endpoint"] = code
+        if "term" in r.columns:
+            r["term"] = r["term"].fillna("")
+        py = ours[name]
+        if name == "cox_diagnostics":
+            py = py[~py["statistic"].isin(["n", "events", "n_dropped"])]
+        compared += assert_tables_match(py, r, keys, values, name)
+    assert compared > 500

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from rwe.endpoints import pfs_paramcd, pfs_sensitivity_rules
+
 DAYS_PER_MONTH = 30.4375
 RESPONSE_RANK = {"sCR": 0, "CR": 1, "VGPR": 2, "PR": 3, "MR": 4, "SD": 5, "PD": 6}
 RESPONDER = ("sCR", "CR", "VGPR", "PR")
@@ -91,8 +93,11 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``site``, ``patient_id``, ``best_response``, ``n_assessments`` and
-        ``first_response_day`` (first assessment at PR or better, for responders).
+        ``site``, ``patient_id``, ``best_response``, ``n_assessments``,
+        ``first_response_day`` (first assessment at PR or better, for responders: the start of
+        the duration of response) and ``response_confirmed_day`` (the assessment that first
+        confirms PR or better: the second of the first two consecutive assessments at PR or
+        better before progression, the day the response became known).
     """
     # Vectorised over all assessments (one pass, no per-patient loop), on the codes of the key
     # and response columns: no copy of the table (a 10^6-patient site sends ~10^7 assessments).
@@ -152,7 +157,14 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
     responded = np.append(per_category.isin(RESPONDER).to_numpy(), False)[codes]
     responded &= ~np.isnan(day)
     first = per_patient(day, responded, "min", np.nan)
-    first = np.where(pd.Series(labels).isin(RESPONDER).to_numpy(), first, np.nan)
+    is_responder = pd.Series(labels).isin(RESPONDER).to_numpy()
+    first = np.where(is_responder, first, np.nan)
+    # The day a response became known: the later assessment of the first confirming pair.
+    confirms = confirmed & (pair_rank <= RESPONSE_RANK["PR"])
+    u_day = day[usable]
+    confirmation = np.full(n_groups, np.inf)
+    np.minimum.at(confirmation, u_group[confirms], u_day[confirms])
+    confirmation = np.where(is_responder & np.isfinite(confirmation), confirmation, np.nan)
     # Each patient's keys from its first assessment.
     firsts = rows[np.flatnonzero(np.diff(group, prepend=-1))]
     return pd.DataFrame(
@@ -162,6 +174,7 @@ def compute_best_response(responses: pd.DataFrame) -> pd.DataFrame:
             "best_response": labels,
             "n_assessments": n_assessments,
             "first_response_day": first,
+            "response_confirmed_day": confirmation,
         }
     )
 
@@ -215,6 +228,8 @@ def derive_adsl(
         adsl.loc[from_responses, "best_response_source"] = "responses.csv"
         first = computed["first_response_day"].reindex(idx).to_numpy()
         adsl["first_response_day"] = pd.array(first, dtype="Int64")
+        confirmation = computed["response_confirmed_day"].reindex(idx).to_numpy()
+        adsl["response_confirmed_day"] = pd.array(confirmation, dtype="Int64")
     from rwe.imwg import select_best_response  # imwg builds on this module's constants
 
     adsl = select_best_response(
@@ -251,7 +266,7 @@ def derive_os(adsl: pd.DataFrame) -> pd.DataFrame:
     return _tte(adsl, "OS", days, (~died).astype(int))
 
 
-def derive_pfs(adsl: pd.DataFrame, death_events: str = "all") -> pd.DataFrame:
+def derive_pfs(adsl: pd.DataFrame, death_events: str = "all", paramcd: str = "PFS") -> pd.DataFrame:
     """Progression-free survival: day 0 to progression or death.
 
     Parameters
@@ -262,11 +277,13 @@ def derive_pfs(adsl: pd.DataFrame, death_events: str = "all") -> pd.DataFrame:
         every death. ``myeloma``: deaths from myeloma or of unknown cause; deaths from other
         causes are censored at the day of death (Zhou et al.). ``none``: every death is censored
         at its day.
+    paramcd : str
+        PARAMCD of the rows (``PFS`` for the primary definition; :mod:`rwe.endpoints`).
 
     Returns
     -------
     pandas.DataFrame
-        ADTTE rows with PARAMCD ``PFS``. Patients without an event are censored at
+        ADTTE rows with PARAMCD ``paramcd``. Patients without an event are censored at
         ``last_assessment_day`` (or ``last_followup_day`` when blank).
     """
     if death_events not in PFS_DEATH_EVENTS:
@@ -286,7 +303,7 @@ def derive_pfs(adsl: pd.DataFrame, death_events: str = "all") -> pd.DataFrame:
     days = censor_day.where(~died, adsl["death_day"])
     days = days.where(~progressed, adsl["progression_day"])
     event = progressed | death_is_event
-    return _tte(adsl, "PFS", days, (~event).astype(int))
+    return _tte(adsl, paramcd, days, (~event).astype(int))
 
 
 def _tte(adsl: pd.DataFrame, paramcd: str, days: pd.Series, cnsr: pd.Series) -> pd.DataFrame:
@@ -304,8 +321,19 @@ def _tte(adsl: pd.DataFrame, paramcd: str, days: pd.Series, cnsr: pd.Series) -> 
 
 
 def derive_adtte(adsl: pd.DataFrame, pfs_death_events: str = "all") -> pd.DataFrame:
-    """Time-to-event dataset: one row per patient and endpoint (PFS, OS), ``aval`` in months."""
-    return pd.concat([derive_pfs(adsl, pfs_death_events), derive_os(adsl)], ignore_index=True)
+    """Time-to-event dataset: one row per patient and endpoint, ``aval`` in months.
+
+    PARAMCD ``PFS`` (primary: deaths counted as ``pfs_death_events`` says), ``OS``, then PFS
+    under each sensitivity rule (:func:`rwe.endpoints.pfs_sensitivity_rules`: ``PFSALL``,
+    death from any cause, and/or ``PFSMYE``, the published study's rule).
+    """
+    sensitivity = [
+        derive_pfs(adsl, rule, pfs_paramcd(rule, pfs_death_events))
+        for rule in pfs_sensitivity_rules(pfs_death_events)
+    ]
+    return pd.concat(
+        [derive_pfs(adsl, pfs_death_events), derive_os(adsl), *sensitivity], ignore_index=True
+    )
 
 
 def analysis_sets(adsl: pd.DataFrame, min_regimen_n: int = 20) -> dict[str, pd.DataFrame]:

@@ -607,7 +607,9 @@ def confirm_assessments(assessments: pd.DataFrame, confirmations: int = 2) -> pd
     pandas.DataFrame
         ``assessments`` with ``confirmed`` (1/0 for MR or better and PD: the assessment's own
         category is confirmed; missing for SD), ``confirmed_level`` (rank of the response level
-        confirmed from this assessment, NaN if none) and ``pd_confirmed`` (bool).
+        confirmed from this assessment, NaN if none), ``confirmed_day`` (the day of the last of
+        the confirming assessments: when the level became known; NaN if none) and
+        ``pd_confirmed`` (bool).
     """
     if confirmations < 1:
         raise ValueError("imwg.confirmations must be at least 1")
@@ -622,6 +624,9 @@ def confirm_assessments(assessments: pd.DataFrame, confirmations: int = 2) -> pd
         worst, best = np.fmax(worst, nxt), np.fmin(best, nxt)
     responding = complete & (worst <= RANK["MR"])
     out["confirmed_level"] = np.where(responding, worst, np.nan)
+    day = out["day"].to_numpy(float, na_value=np.nan)
+    known_on = _group_shift(day, group, 1 - confirmations) if confirmations > 1 else day
+    out["confirmed_day"] = np.where(responding, known_on, np.nan)
     out["pd_confirmed"] = complete & (best == RANK["PD"])
     own = np.where(rank == RANK["PD"], out["pd_confirmed"], responding & (worst == rank))
     out["confirmed"] = pd.array(own.astype(int), dtype="Int64")
@@ -639,7 +644,9 @@ def best_overall_response(confirmed: pd.DataFrame) -> pd.DataFrame:
     confirm progression, else NE (an unconfirmed progression alone is not counted, as in
     admiralonco). The first response is the first assessment from which PR or better is
     confirmed: "the date of the initial test is considered as the date of response for
-    evaluation of time dependent outcomes such as duration of response" (Kumar 2016).
+    evaluation of time dependent outcomes such as duration of response" (Kumar 2016). The
+    response became known on the last of its confirming assessments
+    (``response_confirmed_day``): what an analysis that must not look ahead uses.
 
     Parameters
     ----------
@@ -649,8 +656,8 @@ def best_overall_response(confirmed: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``site, patient_id, best_response, first_response_day, progression_day,
-        last_assessment_day, n_assessments`` (days as floats, NaN when none).
+        ``site, patient_id, best_response, first_response_day, response_confirmed_day,
+        progression_day, last_assessment_day, n_assessments`` (days as floats, NaN when none).
     """
     c = confirmed.reset_index(drop=True)
     grouped = c.groupby(KEYS, sort=False)
@@ -662,6 +669,7 @@ def best_overall_response(confirmed: pd.DataFrame) -> pd.DataFrame:
     best = pd.Series(level).groupby(keys, sort=False).min()
     responded = before & (c["confirmed_level"].to_numpy(float) <= RANK["PR"])
     first = c["day"].where(responded).groupby(keys, sort=False).min()
+    known_on = c["confirmed_day"].where(responded).groupby(keys, sort=False).min()
     not_pd = pd.Series(before & (c["category"] != "PD").to_numpy()).groupby(keys, sort=False).any()
     out = grouped["day"].agg(last_assessment_day="max", n_assessments="size")
     out["progression_day"] = progression.min()
@@ -673,8 +681,10 @@ def best_overall_response(confirmed: pd.DataFrame) -> pd.DataFrame:
         np.where(not_pd.to_numpy(), "SD", np.where(out["progression_day"].notna(), "PD", "NE")),
     )
     out["first_response_day"] = first.to_numpy(float)
+    out["response_confirmed_day"] = known_on.to_numpy(float)
     out = out.reset_index()
-    columns = ["best_response", "first_response_day", "progression_day", "last_assessment_day"]
+    columns = ["best_response", "first_response_day", "response_confirmed_day"]
+    columns += ["progression_day", "last_assessment_day"]
     return out[[*KEYS, *columns, "n_assessments"]]
 
 
@@ -701,8 +711,10 @@ def derive_adrs_imwg(
         :data:`ADRS_DERIVED_COLUMNS`. One row per patient with any response test, per
         parameter: ``OVR`` each assessment (its category, ``confirmed``), ``BOR`` best overall
         response (NE without measurable disease or assessments), ``RSP`` first response PR or
-        better (``day``; ``avalc`` the level confirmed from it) and ``PD`` first confirmed
-        progression (``day``). ``disease`` is the measurable disease at baseline.
+        better (``day``; ``avalc`` the level confirmed from it), ``RSPCONF`` the day that
+        response was confirmed (the last of its confirming assessments: when it became known)
+        and ``PD`` first confirmed progression (``day``). ``disease`` is the measurable disease
+        at baseline.
     """
     crit = criteria(version)
     if labs.empty:
@@ -725,6 +737,7 @@ def derive_adrs_imwg(
     start = confirmed[confirmed["confirmed_level"] <= RANK["PR"]]
     start = start.merge(bor[[*KEYS, "first_response_day"]], on=KEYS)
     start = start[start["day"] == start["first_response_day"]]
+    known_on = start[start["confirmed_day"].notna()]
     progressed = bor[bor["progression_day"].notna()]
     # Each parameter's rows: a table and the columns that differ from it (no copies of them).
     parts = [
@@ -732,11 +745,18 @@ def derive_adrs_imwg(
         (bor, {"day": np.full(len(bor), np.nan), "avalc": bor["best_response"]}),
         (start, {"avalc": labels[start["confirmed_level"].to_numpy(int)]}),
         (
+            known_on,
+            {
+                "day": known_on["confirmed_day"],
+                "avalc": labels[known_on["confirmed_level"].to_numpy(int)],
+            },
+        ),
+        (
             progressed,
             {"day": progressed["progression_day"], "avalc": np.full(len(progressed), "PD")},
         ),
     ]
-    # Sorted by patient (in order of appearance), parameter (BOR, RSP, PD, OVR) and day (missing
+    # Sorted by patient (in order of appearance), parameter (BOR, RSP, RSPCONF, PD, OVR) and day (missing
     # last), on the arrays: numpy.lexsort is stable, as the sort it stands for.
     out = {
         col: np.concatenate([_column(frame, col, added) for frame, added in parts])
@@ -744,8 +764,8 @@ def derive_adrs_imwg(
         if col != "paramcd"
     }
     param = np.concatenate([np.full(len(frame), i) for i, (frame, _) in enumerate(parts)])
-    out["paramcd"] = np.array(["OVR", "BOR", "RSP", "PD"], dtype=object)[param]
-    param = np.array([3, 0, 1, 2])[param]  # in the order BOR, RSP, PD, OVR
+    out["paramcd"] = np.array(["OVR", "BOR", "RSP", "RSPCONF", "PD"], dtype=object)[param]
+    param = np.array([4, 0, 1, 2, 3])[param]  # in the order BOR, RSP, RSPCONF, PD, OVR
     order = np.lexsort((out["day"], param, out["patient_id"], out["site"]))
     out = {col: values[order] for col, values in out.items()}
     for col in ("day", "confirmed"):
@@ -774,8 +794,8 @@ def patient_response(adrs_derived: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``site, patient_id, best_response, first_response_day, progression_day,
-        last_assessment_day, disease`` (days as floats).
+        ``site, patient_id, best_response, first_response_day, response_confirmed_day,
+        progression_day, last_assessment_day, disease`` (days as floats).
     """
     a = adrs_derived
     # Patients as one integer each (grouping and merging on text keys is slow on large sites).
@@ -790,6 +810,7 @@ def patient_response(adrs_derived: pd.DataFrame) -> pd.DataFrame:
     bor = bor.reset_index(drop=True)
     for code, name, how in (
         ("RSP", "first_response_day", "min"),
+        ("RSPCONF", "response_confirmed_day", "min"),
         ("PD", "progression_day", "min"),
         ("OVR", "last_assessment_day", "max"),
     ):
@@ -799,6 +820,7 @@ def patient_response(adrs_derived: pd.DataFrame) -> pd.DataFrame:
     cols = [
         "best_response",
         "first_response_day",
+        "response_confirmed_day",
         "progression_day",
         "last_assessment_day",
         "disease",
@@ -1044,11 +1066,12 @@ def select_best_response(
 ) -> pd.DataFrame:
     """Best response from the configured source, keeping both (config ``response_source``).
 
-    Adds ``best_response_recorded`` and ``first_response_day_recorded`` (the recorded values),
-    ``best_response_derived`` (from the laboratory values; missing for a patient without any
-    response test) and, with ``response_source: derived``, replaces ``best_response``,
-    ``first_response_day`` and ``best_response_source`` by the derived ones for every patient
-    who has them (the others keep the recorded response).
+    Adds ``best_response_recorded``, ``first_response_day_recorded`` and
+    ``response_confirmed_day_recorded`` (the recorded values), ``best_response_derived`` (from
+    the laboratory values; missing for a patient without any response test) and, with
+    ``response_source: derived``, replaces ``best_response``, ``first_response_day``,
+    ``response_confirmed_day`` and ``best_response_source`` by the derived ones for every
+    patient who has them (the others keep the recorded response).
 
     Parameters
     ----------
@@ -1069,10 +1092,12 @@ def select_best_response(
             f"response_source must be one of {RESPONSE_SOURCES}, not {response_source!r}"
         )
     out = adsl.copy()
-    if "first_response_day" not in out.columns:
-        out["first_response_day"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    for day in ("first_response_day", "response_confirmed_day"):
+        if day not in out.columns:
+            out[day] = pd.array([pd.NA] * len(out), dtype="Int64")
     out["best_response_recorded"] = out["best_response"]
     out["first_response_day_recorded"] = out["first_response_day"]
+    out["response_confirmed_day_recorded"] = out["response_confirmed_day"]
     d = out[KEYS].merge(derived, on=KEYS, how="left") if len(derived) else None
     out["best_response_derived"] = (
         d["best_response"].to_numpy(object) if d is not None else pd.Series(pd.NA, index=out.index)
@@ -1080,7 +1105,9 @@ def select_best_response(
     if response_source == "derived" and d is not None:
         has = d["best_response"].notna().to_numpy()
         out.loc[has, "best_response"] = d["best_response"].to_numpy(object)[has]
-        first = pd.array(d["first_response_day"].to_numpy(float), dtype="Int64")
-        out["first_response_day"] = out["first_response_day"].where(~has, first)
+        for day in ("first_response_day", "response_confirmed_day"):
+            values = d[day].to_numpy(float) if day in d else np.full(len(d), np.nan)
+            derived_day = pd.array(values, dtype="Int64")
+            out[day] = out[day].where(~has, derived_day)
         out.loc[has, "best_response_source"] = "labs.csv"
     return out

@@ -72,6 +72,7 @@ ADAM_INT_COLUMNS = (
     "day",
     "_row",
     "first_response_day",
+    "response_confirmed_day",
     *ADSL_FLAGS,
 )
 

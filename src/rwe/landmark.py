@@ -15,11 +15,19 @@ dependent covariates and time dependent coefficients in the Cox model*, survival
   does, and :func:`time_dependent_cox_table` fits
   ``coxph(Surv(tstart, tstop, event) ~ responder_td [+ covariates])`` on them.
 
+No look-ahead: a patient's group at time t uses only what was known at t. A response (PR or
+better) needs a later assessment to confirm it (IMWG), so it is known from the confirming
+assessment (``response_confirmed_day`` of ADSL), not from the first assessment at PR or better
+(``first_response_day``, which stays the start of the duration of response). At landmark L only
+responses confirmed on or before L count, and the time-dependent covariate switches on at the
+confirmation day. Grouping by the first assessment instead would classify patients at L by an
+assessment made after L.
+
 Who is compared: patients whose best response is known (the ``responder`` flag is 0 or 1) and
-whose site sent dated assessments (``responses.csv``), so that the day of the first response
-(``first_response_day`` of ADSL: the first assessment at PR or better of a confirmed responder)
-is known; the others are counted in ``n_unknown``. The estimators are those of
-:mod:`rwe.survival`; ``tests/r/landmark_reference.R`` recomputes both tables with R.
+whose response comes from dated assessments (``responses.csv``, or the laboratory values with
+``response_source: derived``), so that a responder's confirmation day is known; the others are
+counted in ``n_unknown``. The estimators are those of :mod:`rwe.survival`;
+``tests/r/landmark_reference.R`` recomputes both tables with R.
 """
 
 from __future__ import annotations
@@ -42,21 +50,27 @@ LANDMARK_COLUMNS += ["note"]
 COX_TD_COLUMNS = ["analysis_set", "endpoint", "model", "term", "hr", "ci_lower", "ci_upper", "p"]
 COX_TD_COLUMNS += ["n", "events", "n_rows", "n_dropped", "n_unknown", "note"]
 COUNTING_PROCESS_COLUMNS = ["id", "tstart", "tstop", "event", RESPONSE_TERM]
-#: Column of :func:`endpoint_data` that holds each patient's month of first response.
+#: ADSL column of the day a response became known (its confirming assessment).
+CONFIRMED_DAY = "response_confirmed_day"
+#: Sources of best response whose assessments are dated (ADSL ``best_response_source``).
+DATED_SOURCES = ("responses.csv", "labs.csv")
+#: Column of :func:`endpoint_data` that holds each patient's month of confirmed response.
 _RESPONSE_MONTH = "response_month"
 _KNOWN = "response_known"
 
 
 def response_timing(adsl: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Each ADSL row's month of first response and whether its response history is known.
+    """Each ADSL row's month of confirmed response and whether its response history is known.
 
     Returns
     -------
     dict
-        ``response_month``: ``first_response_day`` / 30.4375 for responders, ``inf`` for
+        ``response_month``: ``response_confirmed_day`` / 30.4375 for responders (the day the
+        response became known, not its first assessment: no look-ahead), ``inf`` for
         non-responders (they never respond), NaN when unknown; ``response_known``: 1.0 when the
-        patient is compared (the ``responder`` flag is known, and a responder's first response
-        day is known from dated assessments), else 0.0. Arrays in ADSL's row order.
+        patient is compared (the ``responder`` flag is known, the response comes from dated
+        assessments, :data:`DATED_SOURCES`, and a responder's confirmation day is known), else
+        0.0. Arrays in ADSL's row order.
     """
     n = len(adsl)
     responder = (
@@ -64,18 +78,18 @@ def response_timing(adsl: pd.DataFrame) -> dict[str, np.ndarray]:
         if "responder" in adsl
         else np.full(n, np.nan)
     )
-    first = (
-        adsl["first_response_day"].to_numpy(dtype=float, na_value=np.nan)
-        if "first_response_day" in adsl
+    confirmed = (
+        adsl[CONFIRMED_DAY].to_numpy(dtype=float, na_value=np.nan)
+        if CONFIRMED_DAY in adsl
         else np.full(n, np.nan)
     )
     dated = (
-        (adsl["best_response_source"] == "responses.csv").to_numpy()
+        adsl["best_response_source"].isin(DATED_SOURCES).to_numpy()
         if "best_response_source" in adsl
-        else np.isfinite(first)
+        else np.isfinite(confirmed)
     )
     month = np.where(
-        responder == 1, first / DAYS_PER_MONTH, np.where(responder == 0, np.inf, np.nan)
+        responder == 1, confirmed / DAYS_PER_MONTH, np.where(responder == 0, np.inf, np.nan)
     )
     known = dated & ~np.isnan(month)
     return {_RESPONSE_MONTH: np.where(known, month, np.nan), _KNOWN: known.astype(float)}
@@ -99,10 +113,12 @@ def landmark_table(
     """Landmark analysis of responders vs non-responders per set, endpoint and landmark month.
 
     At landmark L (months): the patients with a known response history whose PFS/OS time is
-    beyond L (event-free and under follow-up at L), in two groups: responded by L (first
-    response at or before L) or not; time is counted from L (time − L). As R::
+    beyond L (event-free and under follow-up at L), in two groups: responded by L (a response
+    confirmed on or before L: :func:`response_timing`) or not; a response first seen before L
+    but confirmed after it is "not responded" at L. Time is counted from L (time − L). As R::
 
-        d <- subset(d, aval > L); d$responded <- d$response_month <= L
+        d <- subset(d, aval > L)
+        d$responded <- d$response_confirmed_day / 30.4375 <= L  # Inf for non-responders
         survfit(Surv(aval - L, event) ~ responded, d)     # medians: quantile(fit, 0.5)
         survdiff(Surv(aval - L, event) ~ responded, d)
         coxph(Surv(aval - L, event) ~ responded, d)       # HR of responders vs not
@@ -178,7 +194,8 @@ def counting_process(
     time, event : array-like
         Follow-up time (> 0; R refuses an ending time of 0) and 1 = event / 0 = censored.
     response_time : array-like
-        Time of the first response on the same scale; NaN or ``inf`` for never.
+        Time the response became known (its confirmation) on the same scale; NaN or ``inf``
+        for never.
     covariates : pandas.DataFrame, optional
         Baseline covariates, one row per patient: repeated on each of the patient's rows.
 
@@ -285,7 +302,9 @@ def time_dependent_cox_table(
 
     ``univariable``: ``coxph(Surv(tstart, tstop, event) ~ responder_td)``; ``multivariable``:
     ``~ responder_td + covariates`` (complete cases), on the :func:`counting_process` rows of
-    the patients with a known response history and a follow-up time > 0. Wald CI and p, as
+    the patients with a known response history and a follow-up time > 0, ``responder_td``
+    switching on at the confirmation day (``tdc(response_confirmed_day / 30.4375)``: the day
+    the response became known, :func:`response_timing`). Wald CI and p, as
     :func:`rwe.survival.cox_fit`; ``ties`` as :func:`landmark_table`.
 
     Returns

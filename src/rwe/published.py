@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from rwe.endpoints import PFS, endpoint_label, paper_pfs_endpoint
 from rwe.labels import label
 
 COMPARISON_COLUMNS = ["quantity", "published", "this_run", "unit", "note"]
@@ -131,7 +132,9 @@ def published_comparison(
         :data:`COMPARISON_COLUMNS` then :data:`COMPARISON_EXTRA_COLUMNS`. Percentages in
         percent, times in months; counts (unit ``n``) are whole numbers. ``same_conclusion``
         as :func:`same_conclusion` where both sides have a p value (for a published bound,
-        ``p < bound``).
+        ``p < bound``). PFS is this run's PFS under the paper's rule (deaths from other causes
+        censored): the primary PFS when that is the configured rule, else the sensitivity
+        definition ``PFSMYE`` (:func:`rwe.endpoints.paper_pfs_endpoint`), said in the note.
     """
     ref = published_reference()[reference]
     base, surv, resp, safety = ref["baseline"], ref["survival"], ref["response"], ref["safety"]
@@ -170,6 +173,18 @@ def published_comparison(
         )
 
     everyone = {"analysis_set": "all"}
+    km_endpoints = t["km_medians"]["endpoint"] if t["km_medians"] is not None else []
+    paper_pfs = paper_pfs_endpoint(km_endpoints)
+
+    def endpoint_of(name: str) -> str:
+        """The endpoint of this run compared with the paper's ``name`` (PFS: under its rule)."""
+        return paper_pfs if name.upper() == PFS else name.upper()
+
+    pfs_note = (
+        f"this run's {endpoint_label(paper_pfs)}: the paper's rule (the primary PFS differs)"
+        if paper_pfs != PFS
+        else ""
+    )
 
     def defined_otherwise(flag: str) -> str:
         """A note when this run's flag is not the paper's (another ``gfr_cutoff``)."""
@@ -248,11 +263,12 @@ def published_comparison(
     )
     for endpoint in ("pfs", "os"):
         e = endpoint.upper()
-        where = {**everyone, "endpoint": e, "variable": "all"}
+        where = {**everyone, "endpoint": endpoint_of(e), "variable": "all"}
         upper = surv[endpoint]["ci"][1]
         notes = ["the paper's upper limit was not reached" if upper is None else ""]
         if e == "PFS":
             notes.append("the paper censored deaths from other causes (pfs_death_events: myeloma)")
+            notes.append(pfs_note)
         add(
             f"median {e}",
             "months",
@@ -266,7 +282,7 @@ def published_comparison(
         for term, est in terms.items():
             where = {
                 **everyone,
-                "endpoint": endpoint.upper(),
+                "endpoint": endpoint_of(endpoint),
                 "model": "multivariable",
                 "term": term,
             }
@@ -276,7 +292,14 @@ def published_comparison(
                 "HR",
                 est["hr"],
                 hr,
-                defined_otherwise(term),
+                "; ".join(
+                    n
+                    for n in (
+                        defined_otherwise(term),
+                        pfs_note if endpoint_of(endpoint) != endpoint.upper() else "",
+                    )
+                    if n
+                ),
                 published_ci=est["ci"],
                 this_run_ci=tuple(_one(t["cox"], c, **where) for c in ("ci_lower", "ci_upper")),
                 p=(est["p"], _one(t["cox"], "p", **where)),
@@ -289,11 +312,13 @@ def published_comparison(
             if f"{endpoint}_p" not in values:
                 continue
             e = endpoint.upper()
-            where = {**everyone, "endpoint": e, "variable": flag}
+            where = {**everyone, "endpoint": endpoint_of(e), "variable": flag}
             # Direction: positive when the flag goes with shorter survival. The paper gives
             # medians (with, without); this run its univariable HR (else its medians).
             medians = values.get(endpoint)
-            hr = _one(t["cox"], "hr", **everyone, endpoint=e, model="univariable", term=flag)
+            hr = _one(
+                t["cox"], "hr", **everyone, endpoint=endpoint_of(e), model="univariable", term=flag
+            )
             run = [_one(t["km_medians"], "median", **where, level=level) for level in ("1", "0")]
             add(
                 f"{e} log-rank p, {label(flag, gfr_cutoff)}",
@@ -305,6 +330,7 @@ def published_comparison(
                     for n in (
                         "direction: the paper's medians, this run's univariable HR",
                         defined_otherwise(flag),
+                        pfs_note if e == PFS else "",
                     )
                     if n
                 ),

@@ -2,7 +2,8 @@
 
 :func:`key_results` reads the output tables (already small-cell suppressed, so a value may be
 the text the suppression put there) and returns one structured row per prespecified estimate,
-whatever its p value: the patients analysed, ORR and CBR, median PFS and OS, median follow-up,
+whatever its p value: the patients analysed, ORR and CBR, median PFS (primary, then each
+sensitivity definition, :mod:`rwe.endpoints`) and OS, median follow-up,
 every term of the multivariable Cox models, the landmark and time-dependent Cox hazard ratios
 of response, and grade ≥3 hematologic adverse events. ``flag`` says why an estimate is fragile:
 fewer than ``min_events_per_covariate`` events per covariate, a median from fewer than
@@ -18,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from rwe.endpoints import PFS, PFS_RULE_WORDS, PFS_SENSITIVITY_PARAMCD, endpoint_label
 from rwe.labels import label
 
 KEY_RESULT_COLUMNS = ["topic", "quantity", "analysis_set", "endpoint", "estimate", "ci_lower"]
@@ -139,6 +141,7 @@ def key_results(
     analysis_set: str = "all",
     row_level_sites=(),
     aggregate_sites=(),
+    pfs_death_events: str | None = None,
 ) -> pd.DataFrame:
     """Every prespecified estimate of ``analysis_set``, with its CI, p and fragility flag.
 
@@ -158,6 +161,10 @@ def key_results(
     row_level_sites, aggregate_sites : sequence of str
         The sites that sent patient rows and those that sent aggregates only: the headline
         count says which are in it (:func:`patients_quantity`).
+    pfs_death_events : str, optional
+        Config ``pfs_death_events``, the rule of the primary PFS: its median is then named
+        ``median PFS, primary: <rule>``; a sensitivity definition's ``median PFS, sensitivity:
+        <rule>`` (:func:`rwe.endpoints.endpoint_label`).
 
     Returns
     -------
@@ -177,13 +184,15 @@ def key_results(
             values = [100 * v if _number(v) is not None else v for v in values]
             out.add("response", name, values, "%", counts=(r["n_evaluable"], np.nan))
     km = tables.get("km_medians")
-    for endpoint in ("PFS", "OS"):
+    primary = f"PFS, primary: {PFS_RULE_WORDS[pfs_death_events]}" if pfs_death_events else PFS
+    names = {PFS: primary} | {e: endpoint_label(e) for e in PFS_SENSITIVITY_PARAMCD.values()}
+    for endpoint in (PFS, *PFS_SENSITIVITY_PARAMCD.values(), "OS"):
         for r in _rows(km, **one, endpoint=endpoint, variable="all").to_dict("records"):
             values = (r["median"], r["ci_lower"], r["ci_upper"])
             flag = _few_events(r["events"], min_median_events)
             out.add(
                 "survival",
-                f"median {endpoint}",
+                f"median {names.get(endpoint, endpoint)}",
                 values,
                 "months",
                 endpoint,
@@ -216,7 +225,7 @@ def key_results(
             _few_events(r["events"], min_median_events),
         ]
         values = (r["hr"], r["hr_ci_lower"], r["hr_ci_upper"], r["hr_p"])
-        name = f"responded by month {r['landmark_month']:g} vs not (landmark), HR"
+        name = f"response confirmed by month {r['landmark_month']:g} vs not (landmark), HR"
         out.add("landmark", name, values, "HR", r["endpoint"], (r["n"], r["events"]), flags)
     td = _rows(tables.get("cox_time_dependent"), **one, term="responder_td")
     for r in td.to_dict("records"):

@@ -104,6 +104,9 @@ def endpoint_data(
 ) -> Iterator[tuple[str, str, pd.DataFrame]]:
     """Per analysis set and endpoint, the set's patients that have the endpoint in ADTTE.
 
+    The endpoints are those of :data:`ENDPOINTS` that ADTTE has (every one when it is empty);
+    other PARAMCDs (the sensitivity definitions of PFS, :mod:`rwe.pfs_sensitivity`) are not read.
+
     ADTTE is joined to ADSL once per endpoint (each ADTTE row located in ADSL by its keys);
     each set is then a selection of ADSL rows, sorted by time (stable: ties keep the set's
     order), so that no estimator downstream sorts again.
@@ -119,7 +122,10 @@ def endpoint_data(
     values = {c: adsl[c].to_numpy(dtype=float, na_value=np.nan) for c in columns}
     values.update(codes or {})
     aval, cnsr = {}, {}
-    for endpoint in ENDPOINTS:
+    present = set(adtte["paramcd"].unique())
+    # The endpoints ADTTE has (all when it is empty): a table of PFS alone gives PFS alone.
+    endpoints = [e for e in ENDPOINTS if e in present] or list(ENDPOINTS)
+    for endpoint in endpoints:
         tte = adtte[adtte["paramcd"] == endpoint]
         rows = _positions_in(adsl, tte)
         found = rows >= 0
@@ -129,7 +135,7 @@ def endpoint_data(
         cnsr[endpoint][rows[found]] = tte["cnsr"].to_numpy(dtype=float, na_value=np.nan)[found]
     for name, subset in sets.items():
         rows = _rows_of(adsl, subset)
-        for endpoint in ENDPOINTS:
+        for endpoint in endpoints:
             with_endpoint = rows[~np.isnan(cnsr[endpoint][rows])]
             time = aval[endpoint][with_endpoint]
             with_endpoint = with_endpoint[np.argsort(time, kind="stable")]

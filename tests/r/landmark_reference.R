@@ -5,8 +5,11 @@
 #                LANDMARKS COVARIATES
 # (LANDMARKS, COVARIATES comma-separated). Reads adsl.csv and adtte.csv and writes landmark.csv
 # and cox_time_dependent.csv. Conventions that are not R output, applied here independently of
-# rwe: a patient is compared when the responder flag is known, the site sent dated assessments
-# (best_response_source "responses.csv") and a responder's first response day is known; a
+# rwe: a patient is compared when the responder flag is known, the response comes from dated
+# assessments (best_response_source "responses.csv" or "labs.csv") and a responder's
+# confirmation day is known; no look-ahead: a response counts from the day it was confirmed
+# (response_confirmed_day: at landmark L only responses confirmed by L, and tdc() at that day),
+# not from its first assessment (first_response_day, not read here); a
 # 0/1 covariate with no events in a level, or one coxph warns "may be infinite", is NA;
 # log-rank with fewer than two groups having expected events is NA.
 suppressPackageStartupMessages(library(survival))
@@ -20,9 +23,9 @@ days_per_month <- 30.4375
 
 adsl <- read.csv(file.path(adam_dir, "adsl.csv"), stringsAsFactors = FALSE)
 adtte <- read.csv(file.path(adam_dir, "adtte.csv"), stringsAsFactors = FALSE)
-adsl$known <- !is.na(adsl$responder) & adsl$best_response_source %in% "responses.csv" &
-  (adsl$responder == 0 | !is.na(adsl$first_response_day))
-adsl$response_month <- ifelse(adsl$responder == 1, adsl$first_response_day / days_per_month, Inf)
+adsl$known <- !is.na(adsl$responder) & adsl$best_response_source %in% c("responses.csv", "labs.csv") &
+  (adsl$responder == 0 | !is.na(adsl$response_confirmed_day))
+adsl$response_month <- ifelse(adsl$responder == 1, adsl$response_confirmed_day / days_per_month, Inf)
 counts <- sort(table(adsl$regimen), decreasing = TRUE)
 regimens <- names(counts)[counts > min_regimen_n]
 sets <- c(list(all = adsl), setNames(lapply(regimens, function(r) adsl[adsl$regimen == r, ]), regimens))

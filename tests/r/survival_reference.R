@@ -1,8 +1,11 @@
 # Reference values for the survival tables, computed with R's survival package.
 #
 # Usage: Rscript survival_reference.R ADAM_DIR OUT_DIR CONF_TYPE CONF_LEVEL MIN_REGIMEN_N \
-#                SUBGROUPS COVARIATES LANDMARKS [TIES]
-# (SUBGROUPS, COVARIATES, LANDMARKS comma-separated). Reads adsl.csv and adtte.csv, derives the
+#                SUBGROUPS COVARIATES LANDMARKS [TIES [PFS_RULE]]
+# (SUBGROUPS, COVARIATES, LANDMARKS comma-separated). With PFS_RULE (all or myeloma), PFS alone
+# is analysed, derived here from adsl.csv under that rule (DESIGN.md §4: death from any cause
+# an event, or only from myeloma or unknown cause), not read from adtte.csv: the reference of
+# rwe's sensitivity definitions of PFS. Otherwise reads adsl.csv and adtte.csv, derives the
 # analysis sets on its own (all + each regimen with more than MIN_REGIMEN_N patients) and writes
 # km_medians.csv, km_landmarks.csv, followup.csv, logrank.csv, cox.csv, cox_diagnostics.csv.
 # Conventions that are not R output (documented in rwe.survival) are applied here independently:
@@ -19,7 +22,9 @@ adam_dir <- args[1]; out_dir <- args[2]; conf_type <- args[3]
 conf_level <- as.numeric(args[4]); min_regimen_n <- as.integer(args[5])
 split <- function(x) if (is.na(x) || x == "") character(0) else strsplit(x, ",")[[1]]
 subgroups <- split(args[6]); covariates <- split(args[7]); landmarks <- as.numeric(split(args[8]))
+days_per_month <- 30.4375
 ties <- if (length(args) >= 9) args[9] else "efron"  # conventions: r (efron) or sas (breslow)
+pfs_rule <- if (length(args) >= 10) args[10] else ""
 
 adsl <- read.csv(file.path(adam_dir, "adsl.csv"), stringsAsFactors = FALSE)
 adtte <- read.csv(file.path(adam_dir, "adtte.csv"), stringsAsFactors = FALSE)
@@ -27,6 +32,17 @@ counts <- sort(table(adsl$regimen), decreasing = TRUE)
 regimens <- names(counts)[counts > min_regimen_n]
 sets <- c(list(all = adsl), setNames(lapply(regimens, function(r) adsl[adsl$regimen == r, ]), regimens))
 endpoints <- c("PFS", "OS")
+if (pfs_rule != "") {
+  progressed <- !is.na(adsl$progression_day)
+  died <- !is.na(adsl$death_day) & !progressed
+  cause <- ifelse(is.na(adsl$death_cause) | adsl$death_cause == "", "unknown", adsl$death_cause)
+  death_event <- died & (pfs_rule == "all" | cause %in% c("myeloma", "unknown"))
+  censor_day <- ifelse(is.na(adsl$last_assessment_day), adsl$last_followup_day, adsl$last_assessment_day)
+  day <- ifelse(progressed, adsl$progression_day, ifelse(died, adsl$death_day, censor_day))
+  adtte <- data.frame(site = adsl$site, patient_id = adsl$patient_id, paramcd = "PFS",
+    aval = day / days_per_month, cnsr = as.integer(!(progressed | death_event)))
+  endpoints <- "PFS"
+}
 
 with_tte <- function(subset, endpoint) {
   tte <- adtte[adtte$paramcd == endpoint, c("site", "patient_id", "aval", "cnsr")]

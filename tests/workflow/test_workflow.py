@@ -38,7 +38,8 @@ def test_demo_adsl_has_every_patient_and_flag(demo_run):
 def test_demo_adtte_and_attrition(demo_run):
     results, _ = demo_run
     adtte = pd.read_csv(results / "adam" / "adtte.csv")
-    assert adtte.groupby("paramcd").size().to_dict() == {"OS": 126, "PFS": 126}
+    # Primary PFS (the demo: the paper's rule), OS, and PFS counting every death (sensitivity).
+    assert adtte.groupby("paramcd").size().to_dict() == {"OS": 126, "PFS": 126, "PFSALL": 126}
     attrition = pd.read_csv(results / "tables" / "attrition.csv")
     assert list(attrition.columns) == ["step", "n_in", "n_excluded", "reason", "n_out"]
     assert attrition.loc[0, "n_out"] == 126

@@ -1,5 +1,6 @@
 """Kaplan–Meier medians, landmarks and curves, reverse-KM follow-up, log-rank and Cox tables
 (with the CI scale and ties of the configured conventions, and both conventions side by side);
+PFS under its sensitivity definitions (rows after the primary ones, endpoint PFSALL/PFSMYE);
 response compared without immortal-time bias (landmark analysis, time-dependent Cox);
 per-site summary, analyses stratified by site and the per-site meta-analysis (with the
 aggregate-only sites' estimates), and which analyses each site contributes to."""
@@ -9,7 +10,7 @@ import sys
 
 import pandas as pd
 
-from rwe import aggregates, cox_residuals, landmark, sites
+from rwe import aggregates, cox_residuals, landmark, pfs_sensitivity, sites
 from rwe import survival_tables as st
 from rwe.derive import analysis_sets
 from rwe.io import read_adam, write_table
@@ -54,6 +55,23 @@ def main(snakemake):
             adsl, adtte, p.covariates, p.conf_level
         ),
     }
+    sensitivity = pfs_sensitivity.sensitivity_tables(
+        adsl,
+        adtte,
+        sets,
+        p.subgroups,
+        p.covariates,
+        p.landmarks_months,
+        **ci,
+        min_median_events=p.min_median_events,
+        min_events_per_covariate=epv,
+        ties=p.ties,
+    )
+    logging.info(
+        "PFS sensitivity definitions: %s",
+        ", ".join(pfs_sensitivity.sensitivity_endpoints(adtte)) or "none",
+    )
+    tables = pfs_sensitivity.append_sensitivity(tables, sensitivity)
     try:
         sent = {
             name: aggregates.read_site_aggregates(folder, name, p.aggregate_options)

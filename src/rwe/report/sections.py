@@ -16,6 +16,14 @@ import yaml
 
 from rwe.catalog import SELECTION_SEED
 from rwe.derive import DAYS_PER_MONTH
+from rwe.endpoints import (
+    PAPER_PFS_RULE,
+    PFS_RULE_WORDS,
+    PFS_SENSITIVITY_PARAMCD,
+    endpoint_label,
+    pfs_paramcd,
+    pfs_sensitivity_rules,
+)
 from rwe.labels import LAB_UNIT_DISPLAY, unit
 from rwe.landmark import COX_TD_COLUMNS, LANDMARK_COLUMNS, RESPONSE_TERM
 from rwe.options import ReportOptions
@@ -152,6 +160,7 @@ def summary_section(
         options.gfr_cutoff,
         row_level_sites=[s for s in options.sites if s not in options.aggregate_sites],
         aggregate_sites=options.aggregate_sites,
+        pfs_death_events=options.pfs_death_events,
     )
     columns = [
         ("Estimate", lambda r: r["quantity"]),
@@ -164,7 +173,8 @@ def summary_section(
         ("Caution", lambda r: text(r["flag"])),
     ]
     caption = (
-        "Every prespecified estimate of all patients, whatever its p value: response, survival, "
+        "Every prespecified estimate of all patients, whatever its p value: response, survival "
+        "(PFS under its primary and its sensitivity definitions), "
         "each covariate of the multivariable Cox models, response compared with survival without "
         "immortal-time bias (landmark and time-dependent Cox), and grade ≥3 hematologic adverse "
         f"events. Caution: fewer than {options.min_events_per_covariate} events per covariate, "
@@ -203,10 +213,24 @@ def methods_section(
     return {
         "paragraphs": [
             *methods_text(options, provenance),
+            analysis_roles_text(options),
             multiplicity_text(tests, 1 - options.conf_level),
             software_text(options, provenance),
         ]
     }
+
+
+def analysis_roles_text(options: ReportOptions) -> str:
+    """Which analyses are primary, which are sensitivity analyses, which are exploratory."""
+    codes = [PFS_SENSITIVITY_PARAMCD[r] for r in pfs_sensitivity_rules(options.pfs_death_events)]
+    return (
+        "Primary: in all patients from the start of therapy, best overall response (ORR, CBR), "
+        f"PFS under its primary definition (pfs_death_events: {options.pfs_death_events}) and "
+        f"OS. Sensitivity (prespecified, beside the primary): PFS as {' and '.join(codes)}. "
+        "Secondary and exploratory: the Cox models, the subgroup comparisons, the per-regimen "
+        "analysis sets, response compared with survival (landmark and time-dependent Cox), "
+        "adverse events, nadirs and exposure–response."
+    )
 
 
 def multiplicity_text(tests: dict[str, pd.DataFrame], alpha: float) -> str:
@@ -278,11 +302,13 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         f"{DAYS_PER_MONTH}. Overall survival (OS) runs to death from any cause, censored at last "
         "follow-up. Progression-free survival (PFS) runs to progression or death; "
         f"{PFS_DEATHS[options.pfs_death_events]}; patients without an event are censored at "
-        "their last disease assessment (last follow-up when no assessment is recorded).",
+        "their last disease assessment (last follow-up when no assessment is recorded). "
+        f"{pfs_definitions_methods(options)}",
         f"Best overall response follows the IMWG {options.imwg_criteria} criteria (a response "
         f"needs {options.imwg_confirmations} consecutive assessments); ORR is PR or better and CBR MR or better, among patients with an "
         f"evaluable response; {level}% CIs are exact (Clopper–Pearson). Subgroups are compared "
         "with Fisher's exact test (two-sided) and the conditional maximum-likelihood odds ratio.",
+        response_survival_methods(options),
         f"Survival is estimated by Kaplan–Meier with Greenwood variance and {level}% pointwise "
         f"CIs on the '{options.conf_type}' scale; median CIs as R quantile.survfit. Median "
         "follow-up by reverse Kaplan–Meier. Groups are compared with the log-rank test. Cox "
@@ -302,6 +328,55 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         f"All p values are two-sided; intervals are {level}%. Analysis sets: all patients, and "
         f"each regimen with more than {options.min_regimen_n} patients. {privacy}",
     ]
+
+
+def pfs_definitions_methods(options: ReportOptions) -> str:
+    """The methods sentences on the primary and sensitivity definitions of PFS.
+
+    Names the primary rule (config ``pfs_death_events``), that IMWG and the FDA count death from
+    any cause, each sensitivity definition with its endpoint code (:mod:`rwe.endpoints`), and
+    which definition the comparison with the published study uses (the paper's rule).
+    """
+    primary = options.pfs_death_events
+    sensitivity = [
+        f"with {PFS_RULE_WORDS[rule]} as an event (endpoint {PFS_SENSITIVITY_PARAMCD[rule]})"
+        for rule in pfs_sensitivity_rules(primary)
+    ]
+    paper = pfs_paramcd(PAPER_PFS_RULE, primary)
+    return (
+        f"This is the primary PFS definition (pfs_death_events: {primary}). IMWG and the FDA "
+        "count death from any cause without prior progression as a PFS event; the published "
+        "study censored deaths from other causes. As prespecified sensitivity definitions, PFS "
+        "is also analysed, with the same Kaplan–Meier medians and survival at the landmark "
+        f"months, log-rank tests and Cox models, {' and '.join(sensitivity)}; these are "
+        "labelled 'sensitivity' in every table and shown beside the primary, never instead of "
+        "it. The comparison with the published study uses "
+        f"PFS under the paper's rule (endpoint {paper})."
+    )
+
+
+def response_survival_methods(options: ReportOptions) -> str:
+    """The methods paragraph of response compared with survival without immortal-time bias.
+
+    States the population, time zero, the rule that classifies a patient as a responder at
+    each time (the confirmation day: no look-ahead) and that the analyses are exploratory.
+    """
+    months = ", ".join(f"{m:g}" for m in options.response_landmarks_months)
+    return (
+        "Response and survival (PFS, OS) are compared without immortal-time bias, as prespecified "
+        "exploratory analyses, among the patients whose best response is known from dated assessments (a "
+        "responder whose response cannot be dated is left out, and counted). A response (PR or "
+        "better) counts from the day it was confirmed, the last of its confirming "
+        "assessments, when it became known; its first assessment remains the start of the "
+        "duration of response. Only what was known at time t classifies a patient at t: "
+        f"(i) landmark analyses at months {months}: the patients event-free and under "
+        "follow-up at the landmark, grouped by a response confirmed on or before it (a response "
+        "first seen before the landmark but confirmed after it is not counted), with time zero "
+        "at the landmark; (ii) Cox models from the start of therapy with response as a "
+        "time-dependent covariate that switches on at the confirmation day (counting-process "
+        "rows as R survival::tmerge builds them), alone and adjusted for the multivariable "
+        "covariates."
+    )
 
 
 def nadir_methods(options: ReportOptions) -> str:
@@ -572,7 +647,11 @@ def response_section(
     }
 
 
-LANDMARK_GROUPS = {"all": "At risk at the landmark", "1": "Responded by then", "0": "Not responded"}
+LANDMARK_GROUPS = {
+    "all": "At risk at the landmark",
+    "1": "Response confirmed by then",
+    "0": "No confirmed response by then",
+}
 TD_TERMS = {RESPONSE_TERM: "Response (time-dependent)"}
 
 
@@ -591,7 +670,10 @@ def survival_section(
     With them, response compared with survival without immortal-time bias (landmark analysis
     and time-dependent Cox).
     """
-    set_endpoint = [("Set", lambda r: r["analysis_set"]), ("Endpoint", lambda r: r["endpoint"])]
+    set_endpoint = [
+        ("Set", lambda r: r["analysis_set"]),
+        ("Endpoint", lambda r: endpoint_label(r["endpoint"])),
+    ]
     note = ("Note", lambda r: text(r.get("note")))
     biased = (
         f"The responder subgroup is compared from day 0, as configured: {IMMORTAL_TIME_NOTE}."
@@ -683,8 +765,9 @@ def survival_section(
                 note,
             ],
             caption=f"Landmark analysis of response (months {months}): patients event-free and "
-            "under follow-up at the landmark, by whether they had responded (≥ PR) by then; time "
-            "counted from the landmark.",
+            "under follow-up at the landmark, by whether a response (≥ PR) had been confirmed by "
+            "then (a response confirmed after the landmark does not count); time counted from "
+            "the landmark.",
             note=median_note(options),
         ),
         "cox_time_dependent": table(
@@ -700,9 +783,9 @@ def survival_section(
                 note,
             ],
             caption="Cox models with response (≥ PR) as a time-dependent covariate (counting-"
-            "process rows as R tmerge builds them: each patient's follow-up split at the first "
-            f"response), alone and adjusted for the multivariable covariates; {options.ties}, "
-            "Wald CI.",
+            "process rows as R tmerge builds them: each patient's follow-up split at the day "
+            "the response was confirmed), alone and adjusted for the multivariable covariates; "
+            f"{options.ties}, Wald CI.",
             note="; ".join(td_notes) + "." if td_notes else "",
         ),
         "figures": figures.get("survival", []),
@@ -791,7 +874,7 @@ def cox_side_by_side(
             rows.append(
                 [
                     name,
-                    endpoint,
+                    endpoint_label(endpoint),
                     covariate(term),
                     "" if u is None else f"{count(u['n'])} ({count(u['events'])})",
                     "" if u is None else hr_text(u),
@@ -805,7 +888,8 @@ def cox_side_by_side(
             first = multi.iloc[0]
             common = "; ".join(_in_order(shared["multivariable"], multi["note"]))
             model_notes.append(
-                f"{name}, {endpoint}: multivariable model of {count(first['n'])} patients and "
+                f"{name}, {endpoint_label(endpoint)}: multivariable model of {count(first['n'])} "
+                "patients and "
                 f"{count(first['events'])} events" + (f" ({common})" if common else "")
             )
     return rows, model_notes
@@ -848,7 +932,7 @@ def cox_section(
             diag,
             [
                 ("Set", lambda r: r["analysis_set"]),
-                ("Endpoint", lambda r: r["endpoint"]),
+                ("Endpoint", lambda r: endpoint_label(r["endpoint"])),
                 ("Statistic", lambda r: DIAGNOSTIC_NAMES.get(r["statistic"], r["statistic"])),
                 (
                     "Term",
