@@ -1009,9 +1009,8 @@ def hematologic_toxicity_display(
     }
 
 
-def safety_window_display(safety_window: pd.DataFrame, options: ReportOptions) -> dict:
+def safety_window_display(safety_window: pd.DataFrame) -> dict:
     """What the treatment-emergent window counted out, per kind of record."""
-    window = window_text(*window_options(options))
     return table(
         safety_window,
         [
@@ -1027,7 +1026,8 @@ def safety_window_display(safety_window: pd.DataFrame, options: ReportOptions) -
             ("Implausible (left out)", lambda r: count(r["n_implausible"])),
             ("Analysed", lambda r: count(r["n_analysed"])),
         ],
-        caption=f"Records in and out of the treatment-emergent window ({window}), all sites.",
+        caption="Records in and out of the treatment-emergent window (the window of the "
+        "sentence above), all sites; values outside the physiological ranges are left out.",
     )
 
 
@@ -1056,7 +1056,7 @@ def safety_section(
     out = {
         "text": safety_text(options),
         "hematologic_toxicity": hematologic_toxicity_display(hematologic_toxicity, options),
-        "safety_window": safety_window_display(safety_window, options),
+        "safety_window": safety_window_display(safety_window),
         "adverse_events": adverse_event_table(adverse_events, options),
         "ae_by_set": adverse_events_by_set(adverse_events, options),
         "nadir": table(
