@@ -136,9 +136,10 @@ def lab_toxicity(
     graded = ~before & ~after & ~implausible
     values = adlb["value"].to_numpy(dtype=float, na_value=np.nan)[rows]
     grade = np.zeros(len(rows), dtype=np.int64)
-    test_of_row = np.asarray(tests, dtype=object)[test[rows]]
+    code = {str(name): i for i, name in enumerate(tests)}
+    test_of_row = test[rows]
     for name, (_, cuts) in LAB_GRADES.items():
-        of_test = test_of_row == name
+        of_test = test_of_row == code.get(name, -2)
         for bound, g in reversed(cuts):  # mildest first, so the worst bound wins
             grade[of_test & graded & (values < bound)] = g
     # Per cell (patient and test), on dense arrays: the worst grade, then its first day.
