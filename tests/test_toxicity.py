@@ -173,3 +173,21 @@ def test_small_cells_of_the_toxicity_and_window_tables_are_hidden():
     out = suppress_table("safety_window", window, 11).loc[0]
     assert out["n_after_window"] == "<11"
     assert out["n_analysed"] == SUPPRESSED  # 114 - 110 would tell the 4
+
+
+def test_safety_section_states_the_window_the_grading_and_the_conf_level(tmp_path):
+    """The sentence and captions come from the config the run used (conf_level 0.9 here)."""
+    from test_report import render
+
+    html = render(tmp_path, conf_level=0.9)
+    section = html[html.index('<section id="safety">') :]
+    section = section[: section.index("</section>")]
+    assert "treatment-emergent from day 1 to the earlier of progression and 30 days" in section
+    assert "ANC &lt;1.8, &lt;1.5, &lt;1.0, &lt;0.5 ×10⁹/L for grades 1–4" in section
+    assert "HGB &lt;12, &lt;10, &lt;8 g/dL for grades 1–3" in section
+    assert "90% CI, exact Clopper–Pearson" in section
+    assert "95%" not in section
+    # The toxicity table's cells: n (%; CI) as the table holds them (the fixture's 6 of 60 by
+    # labs at grade ≥3, its CI computed at 95%: the report formats, it does not recompute).
+    lower, upper = safety.exact_percent(6, 60)[1:]
+    assert f"6 (10.0; {lower:.1f}–{upper:.1f})" in section

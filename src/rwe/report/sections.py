@@ -306,9 +306,10 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         f"{HEMATOLOGIC_GRADES[options.hematologic_source]}. Patients, not events, are counted at "
         f"their worst grade, with {level}% exact (Clopper–Pearson) CIs. "
         f"{treatment_emergent_methods(*window_options(options))} Hematologic toxicity is also "
-        f"graded from the blood counts with CTCAE v5 thresholds ({ctcae_thresholds_text()}), "
-        "values outside the physiological ranges of the plausibility checks left out, and shown "
-        "beside the reported events. "
+        f"graded from the blood counts with CTCAE v5 thresholds ({ctcae_thresholds_text()}; "
+        "grade 1 against one lower limit of normal for every patient), values outside the "
+        "physiological ranges of the plausibility checks left out (an ANC above the WBC of the "
+        "same day is counted, not left out), and shown beside the reported events. "
         f"{nadir_methods(options)} Nadirs are compared between groups with "
         "the Wilcoxon rank-sum test "
         "(exact for samples under 50 without ties, otherwise normal approximation with "
@@ -333,7 +334,8 @@ def ctcae_thresholds_text() -> str:
     parts = []
     for test in TOXICITY_TESTS:
         cuts = sorted(LAB_GRADES[test][1], key=lambda cut: cut[1])
-        bounds = ", ".join(f"<{bound:g}" for bound, _ in cuts)
+        decimals = 1 if any(bound != int(bound) for bound, _ in cuts) else 0
+        bounds = ", ".join(f"<{bound:.{decimals}f}" for bound, _ in cuts)
         grades = "–".join(str(g) for g in (cuts[0][1], cuts[-1][1]))
         parts.append(f"{test} {bounds} {LAB_UNIT_DISPLAY[test]} for grades {grades}")
     return "; ".join(parts)
