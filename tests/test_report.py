@@ -35,6 +35,7 @@ from rwe.report import (
 )
 from rwe.report.figures import svg_data_uri
 from rwe.report.format import ALPHA, numeric_columns, p_text, pval
+from rwe.safety import exact_percent
 from rwe.sites import site_contributions
 from snapshot import assert_matches_snapshot
 
@@ -166,14 +167,24 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
             ("all", "PFS", "multivariable", "emd", 58, None, "2/√n", 0.263, None, "not estimable"),
         ],
         "adverse_events": [
-            ("all", "hematologic", "Anemia", g, n, 60, 100 * n / 60)
+            ("all", "hematologic", "Anemia", g, n, 60, *exact_percent(n, 60))
             for g, n in (("any", 9), ("ge2", 6), ("ge3", 2), ("ge4", 0))
         ]
         + [
-            ("all", "non-hematologic", XSS, g, n, 60, 100 * n / 60)
+            ("all", "non-hematologic", XSS, g, n, 60, *exact_percent(n, 60))
             for g, n in (("any", 12), ("ge2", 5), ("ge3", 1), ("ge4", 0))
         ]
-        + [("all", "hematologic", "any hematologic", "ge3", 2, 60, 100 * 2 / 60)],
+        + [("all", "hematologic", "any hematologic", "ge3", 2, 60, *exact_percent(2, 60))],
+        "hematologic_toxicity": [
+            ("all", test, "term", g, source, n, 60, *exact_percent(n, 60), with_labs, "")
+            for test, with_labs in (("ANC", 58), ("any", 59))
+            for g, counts in (("any", (9, 20, 22)), ("ge3", (2, 6, 7)), ("ge4", (0, 1, 1)))
+            for source, n in zip(("reported", "labs", "either"), counts, strict=True)
+        ],
+        "safety_window": [
+            ("reported adverse events", 40, 0, 6, 0, 34),
+            ("ANC", 900, 60, 200, 0, 640),
+        ],
         "nadir": [
             ("all", "ANC", "all", 60, 1.9, 0.4, 6.1),
             ("all", "ANC", "IMiD-free", 3, 2.8, 1.1, 6.1),

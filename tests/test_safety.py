@@ -166,7 +166,7 @@ def test_stage_runs_on_header_only_adam_files(tmp_path):
         ae = safety.combine_hematologic(adae, lab_grades, source)
         table = safety.adverse_event_table({"all": adsl}, ae, source)
         assert table.empty
-        assert list(table.columns) == [*safety.AE_COLUMNS, "source", "note"]
+        assert list(table.columns) == [*safety.AE_COLUMNS, "ci_lower", "ci_upper", "source", "note"]
     assert safety.nadir_table({"all": adsl}, safety.patient_nadirs(adlb)).empty
     assert safety.nadir_test_table({"all": adsl}, safety.patient_nadirs(adlb)).empty
     models, predictions = exposure.exposure_response(adsl, ae)

@@ -478,8 +478,9 @@ def derive_lab_block(
     """Everything the site job derives from one validated block of whole patients' labs.
 
     Writes ``<folder>/<name>.<block>.csv`` for each of :data:`LAB_BLOCK_OUTPUTS`: ADLB
-    (:func:`derive_adlb`), the lab-based CTCAE grades (:func:`rwe.safety.grade_from_labs`),
-    the nadirs within each patient's window, implausible values left out
+    (:func:`derive_adlb`), the worst lab-based CTCAE grades and what was counted out
+    (:func:`rwe.safety.lab_toxicity`) and the nadirs, both within each patient's window
+    (the treatment-emergent window) with the implausible values left out
     (:func:`rwe.safety.patient_nadirs`), and the IMWG response of every assessment, confirmed
     (:func:`rwe.imwg.derive_adrs_imwg`). Each is per row or per patient, so the blocks' files
     one after the other are those of the whole file (:func:`rwe.io.concatenate_csv`).
@@ -493,7 +494,8 @@ def derive_lab_block(
     folder : str or pathlib.Path
         Where the block's files go.
     windows : pandas.DataFrame
-        The nadir windows of the site's patients (:func:`rwe.safety.nadir_windows`).
+        The nadir (treatment-emergent) windows of the site's patients
+        (:func:`rwe.safety.nadir_windows`).
     imwg_criteria, imwg_confirmations
         As in :func:`rwe.imwg.derive_adrs_imwg`.
 
@@ -512,8 +514,8 @@ def derive_lab_block(
     adlb = derive_adlb(labs)
     del labs
     write_table(adlb, path("adlb"))
-    write_table(safety.grade_from_labs(adlb), path("lab_grades"))
     exclude = plausibility.implausible_lab_values(adlb)
+    write_table(safety.lab_toxicity(adlb, windows, exclude), path("lab_grades"))
     write_table(safety.patient_nadirs(adlb, windows, exclude), path("nadirs"))
     del adlb, exclude
     adrs_derived = imwg.derive_adrs_imwg(response_labs, imwg_criteria, imwg_confirmations)

@@ -46,6 +46,10 @@ _EVALUABLE = ["sCR", "CR", "VGPR", "PR", "MR", "SD", "PD"]
 _RESPONSE_COUNTS = ["n_evaluable", *_EVALUABLE, "NE", "n_not_evaluable", "n_missing"]
 #: Nested grade groups of the adverse-event table, widest first.
 _GRADE_GROUPS = ["any", "ge2", "ge3", "ge4"]
+#: Nested grade bands of the hematologic toxicity table (rwe.safety.TOXICITY_GRADE_GROUPS).
+_TOXICITY_GRADES = ["any", "ge3", "ge4"]
+#: What the treatment-emergent window did with each record (safety_window.csv).
+_WINDOW_PARTS = ["n_before_window", "n_after_window", "n_implausible", "n_analysed"]
 #: The two groups of the IMiD comparison in the nadir table (rwe.safety.IMID_GROUPS).
 _IMID_GROUPS = ("IMiD-containing", "IMiD-free")
 #: Columns whose free text may carry a number of patients.
@@ -251,6 +255,17 @@ def _by_set(column: str, key: str = "analysis_set") -> Callable:
         if column not in frame:
             return []
         return [[(int(r), column) for r in rows] for rows in _groups(frame, [key])]
+
+    return build
+
+
+def _same_within(column: str, keys: Sequence[str]) -> Callable:
+    """``column`` holds one number per group of ``keys``, repeated on every row of the group."""
+
+    def build(frame: pd.DataFrame) -> list[list[Cell]]:
+        if column not in frame:
+            return []
+        return [[(int(r), column) for r in rows] for rows in _groups(frame, keys)]
 
     return build
 
@@ -529,7 +544,7 @@ RULES: dict[str, dict] = {
     },
     "adverse_events": {
         "counts": ["n", "N"],
-        "reveals": {"percent": ["n", "N"]},
+        "reveals": {c: ["n", "N"] for c in ("percent", "ci_lower", "ci_upper")},
         "margins": [
             _nested(["analysis_set", "category", "term"], "grade_group", _GRADE_GROUPS, "n", "N"),
             _parts_of(
@@ -538,6 +553,27 @@ RULES: dict[str, dict] = {
             _set_sizes,
         ],
         "same": [_by_set("N")],
+    },
+    "hematologic_toxicity": {
+        "counts": ["n", "N", "n_with_labs"],
+        "reveals": {c: ["n", "N"] for c in ("percent", "ci_lower", "ci_upper")},
+        "margins": [
+            _nested(["analysis_set", "test", "source"], "grade_group", _TOXICITY_GRADES, "n", "N"),
+            _parts_of(
+                ["test", "grade_group", "source"],
+                "analysis_set",
+                "all",
+                _every_set,
+                ["n", "n_with_labs"],
+                ["n", "n_with_labs"],
+            ),
+            _set_sizes,
+        ],
+        "same": [_by_set("N"), _same_within("n_with_labs", ["analysis_set", "test"])],
+    },
+    "safety_window": {
+        "counts": [*_WINDOW_PARTS, "n_records"],
+        "margins": [_across("n_records", _WINDOW_PARTS)],
     },
     "nadir": {
         "counts": ["n"],

@@ -54,8 +54,23 @@ def ae_category(term: str) -> str:
     return "hematologic" if str(term).strip().casefold() in _HEMATOLOGIC_KEYS else "non-hematologic"
 
 
-def grade_from_labs(adlb: pd.DataFrame) -> pd.DataFrame:
-    """CTCAE v5 grades of hematologic toxicity from blood counts on treatment (day ≥ 0).
+#: Columns of the per-patient lab toxicity summary (``lab_grades.csv``, :func:`lab_toxicity`):
+#: the ADAE columns of the worst grade, then the analyte and what was counted of its values.
+LAB_TOXICITY_COLUMNS = [
+    *ADAE_COLUMNS,
+    "test",
+    "n_values",
+    "n_before_window",
+    "n_after_window",
+    "n_implausible",
+    "n_graded",
+]
+
+
+def lab_toxicity(
+    adlb: pd.DataFrame, windows: pd.DataFrame | None = None, exclude: np.ndarray | None = None
+) -> pd.DataFrame:
+    """Worst CTCAE v5 grade of each patient's blood counts in the treatment-emergent window.
 
     Thresholds (:data:`LAB_GRADES`, CTCAE v5.0 "Investigations" and "Anemia"), with one lower
     limit of normal for everyone: ANC 1.8, PLT 150, WBC 4.0 (10^9/L), HGB 12 g/dL (the female
@@ -70,68 +85,126 @@ def grade_from_labs(adlb: pd.DataFrame) -> pd.DataFrame:
     Anemia                        HGB     < 12         < 10    < 8     —
     ============================  ======  ===========  ======  ======  ======
 
-    Anemia grade 4 (life-threatening) is a clinical, not a laboratory, grade.
+    Anemia grade 4 (life-threatening) is a clinical, not a laboratory, grade. A value is graded
+    when it lies in its patient's window (both ends included) and is not in ``exclude``; the
+    values left out are counted, first those outside the window, then the implausible ones
+    within it.
 
     Parameters
     ----------
     adlb : pandas.DataFrame
         ``site, patient_id, day, test, value`` with harmonised units
         (:func:`rwe.units.harmonise_lab_units`).
+    windows : pandas.DataFrame, optional
+        Per patient ``site, patient_id, start_day, end_day`` (:func:`nadir_windows`, the
+        treatment-emergent window); a patient not listed has no value in a window. Without
+        it, every value from day 0 on.
+    exclude : numpy.ndarray of bool, optional
+        Rows of ``adlb`` left out (the implausible values,
+        :func:`rwe.plausibility.implausible_lab_values`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`LAB_TOXICITY_COLUMNS`, one row per patient and graded test with at least one
+        value, in order of first appearance: ``grade`` the worst grade of the graded values
+        (0 when none is below the LLN or none was graded), ``onset_day`` the first day that
+        grade was reached (blank for grade 0), ``n_values`` every value of the test,
+        ``n_before_window`` and ``n_after_window`` those outside the window, ``n_implausible``
+        those in it left out, ``n_graded`` the rest.
+    """
+    graded_test = adlb["test"].isin(list(LAB_GRADES)).to_numpy(dtype=bool, na_value=False)
+    (site, sites), (patient, patients), (test, tests) = (
+        key_codes(adlb[k]) for k in ("site", "patient_id", "test")
+    )
+    rows = np.flatnonzero(graded_test)
+    rows = rows[(site[rows] >= 0) & (patient[rows] >= 0)]  # a missing key is no patient
+    shape = (len(sites), len(patients), len(tests))
+    cell = np.ravel_multi_index((site[rows], patient[rows], test[rows]), shape)
+    day = pd.to_numeric(adlb["day"].iloc[rows]).to_numpy(dtype=float, na_value=np.nan)
+    with np.errstate(invalid="ignore"):
+        if windows is None:
+            before, after = ~(day >= 0), np.zeros(len(rows), dtype=bool)
+        else:
+            at = (site[rows], patient[rows])
+            first_day, last_day = (patient_grid(adlb, windows, c) for c in ("start_day", "end_day"))
+            before = ~(day >= first_day[at]) & ~(day > last_day[at])  # no window: before it
+            after = day > last_day[at]
+    implausible = np.zeros(len(rows), dtype=bool)
+    if exclude is not None:
+        implausible = np.asarray(exclude, dtype=bool)[rows] & ~before & ~after
+    graded = ~before & ~after & ~implausible
+    values = adlb["value"].to_numpy(dtype=float, na_value=np.nan)[rows]
+    grade = np.zeros(len(rows), dtype=np.int64)
+    code = {str(name): i for i, name in enumerate(tests)}
+    test_of_row = test[rows]
+    for name, (_, cuts) in LAB_GRADES.items():
+        of_test = test_of_row == code.get(name, -2)
+        for bound, g in reversed(cuts):  # mildest first, so the worst bound wins
+            grade[of_test & graded & (values < bound)] = g
+    # Per cell (patient and test), on dense arrays: the worst grade, then its first day.
+    size = int(np.prod(shape))
+    worst = np.zeros(size, dtype=np.int64)
+    np.maximum.at(worst, cell, grade)
+    at_worst = graded & (grade > 0) & (grade == worst[cell])
+    onset = np.full(size, np.nan)
+    np.fmin.at(onset, cell[at_worst], day[at_worst])
+    first_row = np.full(size, len(adlb), dtype=np.int64)
+    np.minimum.at(first_row, cell, rows)
+
+    def count(mask: np.ndarray) -> np.ndarray:
+        return np.bincount(cell[mask], minlength=size)
+
+    n_values = count(np.ones(len(rows), dtype=bool))
+    cells = np.flatnonzero(n_values)
+    cells = cells[np.argsort(first_row[cells], kind="stable")]
+    s, p, t = np.unravel_index(cells, shape)
+    test_names = np.asarray(tests, dtype=object)[t]
+    return pd.DataFrame(
+        {
+            "site": np.asarray(sites, dtype=object)[s],
+            "patient_id": np.asarray(patients, dtype=object)[p],
+            "term": [LAB_GRADES[x][0] for x in test_names],
+            "grade": worst[cells],
+            "onset_day": pd.array(onset[cells], dtype="Int64"),
+            "category": "hematologic",
+            "source": "labs",
+            "test": test_names,
+            "n_values": n_values[cells],
+            "n_before_window": count(before)[cells],
+            "n_after_window": count(after)[cells],
+            "n_implausible": count(implausible)[cells],
+            "n_graded": count(graded)[cells],
+        },
+        columns=LAB_TOXICITY_COLUMNS,
+    )
+
+
+def lab_events(lab_grades: pd.DataFrame) -> pd.DataFrame:
+    """The lab-graded adverse events of a :func:`lab_toxicity` summary: grade ≥ 1, ADAE columns.
+
+    A table already in ADAE form (no ``test`` column) is returned as it is.
+    """
+    if "test" not in lab_grades.columns:
+        return lab_grades
+    graded = lab_grades[pd.to_numeric(lab_grades["grade"]) > 0]
+    return graded[ADAE_COLUMNS].reset_index(drop=True)
+
+
+def grade_from_labs(
+    adlb: pd.DataFrame, windows: pd.DataFrame | None = None, exclude: np.ndarray | None = None
+) -> pd.DataFrame:
+    """CTCAE v5 grades of hematologic toxicity from blood counts (:func:`lab_toxicity`).
 
     Returns
     -------
     pandas.DataFrame
         ADAE-shaped rows (``site, patient_id, term, grade, onset_day, category, source``): the
-        worst grade per patient and term, ``onset_day`` the first day that grade was reached,
-        ``category`` "hematologic", ``source`` "labs". Patients never below LLN have no row.
+        worst grade per patient and term in the window (from day 0 on without one),
+        ``onset_day`` the first day that grade was reached, ``category`` "hematologic",
+        ``source`` "labs". Patients never below LLN have no row.
     """
-    parts = []
-    with np.errstate(invalid="ignore"):
-        on_treatment = pd.to_numeric(adlb["day"]).to_numpy(dtype=float, na_value=np.nan) >= 0
-    test_is = value_is(adlb["test"])
-    for test, (term, cuts) in LAB_GRADES.items():
-        # Row positions, not copies of the table (a laboratory table has ~90 rows per patient).
-        rows = np.flatnonzero(on_treatment & test_is(test))
-        if not len(rows):
-            continue
-        values = adlb["value"].to_numpy(dtype=float)[rows]
-        grade = np.zeros(len(rows), dtype=int)
-        for bound, g in reversed(cuts):  # mildest first, so the worst bound wins
-            grade[values < bound] = g
-        graded = grade > 0
-        if not graded.any():
-            continue
-        # Per patient (in order of appearance): the worst grade and the first day it was reached.
-        part = adlb[["site", "patient_id", "day"]].iloc[rows[graded]]
-        patient = _patient_codes(part)
-        grade, day = grade[graded], part["day"].to_numpy(dtype=float, na_value=np.nan)
-        worst = pd.Series(grade).groupby(patient, sort=False).max()
-        at_worst = grade == worst.reindex(patient).to_numpy()
-        first = pd.Series(day[at_worst]).groupby(patient[at_worst], sort=False).min()
-        keys = part[["site", "patient_id"]].astype(object).drop_duplicates()
-        parts.append(
-            pd.DataFrame(
-                {
-                    "site": keys["site"].to_numpy(),
-                    "patient_id": keys["patient_id"].to_numpy(),
-                    "term": term,
-                    "grade": worst.to_numpy(),
-                    "onset_day": first.reindex(worst.index).to_numpy().astype(np.int64),
-                    "category": "hematologic",
-                    "source": "labs",
-                }
-            )
-        )
-    if not parts:
-        return pd.DataFrame([], columns=ADAE_COLUMNS)
-    return pd.concat(parts, ignore_index=True)
-
-
-def _patient_codes(table: pd.DataFrame) -> np.ndarray:
-    """One integer per (site, patient_id), numbered in order of first appearance."""
-    site = pd.factorize(table["site"])[0].astype(np.int64)
-    patient = pd.factorize(table["patient_id"])[0].astype(np.int64)
-    return pd.factorize(site * (int(patient.max(initial=0)) + 1) + patient)[0]
+    return lab_events(lab_toxicity(adlb, windows, exclude))
 
 
 def nadir_windows(
@@ -176,10 +249,10 @@ def nadir_windows(
     )
 
 
-def nadir_window_methods(
+def window_text(
     start_day: int = 1, days_after_end_of_treatment: int = 30, until_progression: bool = True
 ) -> str:
-    """The methods sentence that defines the nadir window of :func:`nadir_windows`.
+    """The days of :func:`nadir_windows` in words ("from day 1 to the earlier of …").
 
     Parameters
     ----------
@@ -194,10 +267,42 @@ def nadir_window_methods(
         end, otherwise = f"the earlier of progression and {after}", "neither occurred"
     else:
         end, otherwise = after, "treatment had not ended"
+    return f"from day {start_day} to {end} (to the last follow-up when {otherwise})"
+
+
+def nadir_window_methods(
+    start_day: int = 1, days_after_end_of_treatment: int = 30, until_progression: bool = True
+) -> str:
+    """The methods sentence that defines the nadir window of :func:`nadir_windows`.
+
+    Parameters
+    ----------
+    start_day, days_after_end_of_treatment, until_progression
+        ``nadir_window`` of the config (the values the run used).
+    """
+    window = window_text(start_day, days_after_end_of_treatment, until_progression)
     return (
         f"Nadir blood counts are each patient's lowest WBC, ANC, haemoglobin and platelet count "
-        f"from day {start_day} to {end} (to the last follow-up when {otherwise}); values "
-        "outside the physiological ranges of the plausibility checks are left out and counted."
+        f"{window}; values outside the physiological ranges of the plausibility checks are left "
+        "out and counted."
+    )
+
+
+def treatment_emergent_methods(
+    start_day: int = 1, days_after_end_of_treatment: int = 30, until_progression: bool = True
+) -> str:
+    """The methods sentence of the treatment-emergent window (the nadir window, one concept).
+
+    Parameters
+    ----------
+    start_day, days_after_end_of_treatment, until_progression
+        ``nadir_window`` of the config (the values the run used).
+    """
+    window = window_text(start_day, days_after_end_of_treatment, until_progression)
+    return (
+        f"Adverse events are treatment-emergent {window}, both ends included (config "
+        "nadir_window, the same window as the nadirs): reported events with onset outside it "
+        "and blood counts outside it are counted out, and their numbers stated."
     )
 
 
@@ -322,7 +427,7 @@ def combine_hematologic(
     adae : pandas.DataFrame
         Reported AEs (ADAE).
     lab_grades : pandas.DataFrame
-        :func:`grade_from_labs` output.
+        :func:`lab_toxicity` (or :func:`grade_from_labs`) output.
     source : {"reported", "labs", "both"}
         ``safety.hematologic_source``.
     """
@@ -332,10 +437,11 @@ def combine_hematologic(
         )
     reported_heme = adae[adae["category"] == "hematologic"]
     non_heme = adae[adae["category"] != "hematologic"]
+    lab_graded = lab_events(lab_grades)
     parts = {
         "reported": [reported_heme],
-        "labs": [lab_grades],
-        "both": [reported_heme, lab_grades],
+        "labs": [lab_graded],
+        "both": [reported_heme, lab_graded],
     }[source]
     return pd.concat([non_heme, *parts], ignore_index=True)
 
@@ -349,7 +455,10 @@ def worst_grades(ae: pd.DataFrame) -> pd.DataFrame:
 
 
 def adverse_event_table(
-    sets: dict[str, pd.DataFrame], ae: pd.DataFrame, hematologic_source: str = "both"
+    sets: dict[str, pd.DataFrame],
+    ae: pd.DataFrame,
+    hematologic_source: str = "both",
+    conf_level: float = 0.95,
 ) -> pd.DataFrame:
     """Patients with each CTCAE term at any grade, grade ≥2, ≥3 and 4, per analysis set.
 
@@ -369,16 +478,20 @@ def adverse_event_table(
         category``.
     hematologic_source : {"reported", "labs", "both"}
         Where the hematologic grades came from; written in the ``source`` column.
+    conf_level : float
+        Of the exact CIs.
 
     Returns
     -------
     pandas.DataFrame
         ``analysis_set, category, term, grade_group, n, N, percent`` (``N`` every patient of
-        the set, ``percent`` = 100 n / N), then ``source`` and ``note``. No rows when there are
+        the set, ``percent`` = 100 n / N), then ``ci_lower``, ``ci_upper`` (the exact
+        Clopper–Pearson CI of the percentage, in percent: :func:`exact_percent`), ``source``
+        and ``note``. No rows when there are
         no adverse-event records at all (no ``adverse_events.csv`` and no lab grades): zero
         counts would claim an absence of toxicity that was never recorded.
     """
-    columns = [*AE_COLUMNS, "source", "note"]
+    columns = [*AE_COLUMNS, "ci_lower", "ci_upper", "source", "note"]
     if ae.empty:
         return pd.DataFrame(columns=columns)
     source = {
@@ -422,9 +535,217 @@ def adverse_event_table(
         for cat, term, g, src, note in blocks:
             for group, lowest in GRADE_GROUPS.items():
                 n = int((g["grade"] >= lowest).sum())
-                percent = 100.0 * n / n_total if n_total else np.nan
-                rows.append((name, cat, term, group, n, n_total, percent, src, note))
+                percent, lower, upper = exact_percent(n, n_total, conf_level)
+                rows.append((name, cat, term, group, n, n_total, percent, lower, upper, src, note))
     return pd.DataFrame(rows, columns=columns)
+
+
+# --------------------------------------------------------------------------- window, CIs
+
+
+#: Columns of safety_window.csv (:func:`window_counts`).
+WINDOW_COLUMNS = [
+    "records",
+    "n_records",
+    "n_before_window",
+    "n_after_window",
+    "n_implausible",
+    "n_analysed",
+]
+REPORTED_RECORDS = "reported adverse events"
+
+
+def in_window(table: pd.DataFrame, windows: pd.DataFrame, day: str = "onset_day") -> np.ndarray:
+    """Which rows of ``table`` have ``day`` in their patient's window (both ends included).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        ``site, patient_id`` and ``day`` (ADAE: ``onset_day``).
+    windows : pandas.DataFrame
+        ``site, patient_id, start_day, end_day`` (:func:`nadir_windows`); a patient not listed
+        has no day in a window.
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        One per row.
+    """
+    if not len(table):
+        return np.zeros(0, dtype=bool)
+    at = (key_codes(table["site"])[0], key_codes(table["patient_id"])[0])
+    first, last = (patient_grid(table, windows, c)[at] for c in ("start_day", "end_day"))
+    days = pd.to_numeric(table[day]).to_numpy(dtype=float, na_value=np.nan)
+    return (days >= first) & (days <= last)
+
+
+def window_counts(
+    adae: pd.DataFrame, windows: pd.DataFrame, lab_grades: pd.DataFrame
+) -> pd.DataFrame:
+    """What the treatment-emergent window counted out: reported AEs and blood counts.
+
+    Parameters
+    ----------
+    adae : pandas.DataFrame
+        Every reported AE (ADAE, before the window): ``site, patient_id, onset_day``.
+    windows : pandas.DataFrame
+        :func:`nadir_windows` of the patients.
+    lab_grades : pandas.DataFrame
+        :func:`lab_toxicity` of the labs (its counts per patient and test).
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`WINDOW_COLUMNS`: one row for the reported AEs (when there are any; onset days
+        are validated, so none is implausible) and one per graded blood count sent (ANC, HGB,
+        PLT, WBC). ``n_records`` = ``n_before_window`` + ``n_after_window`` +
+        ``n_implausible`` + ``n_analysed``.
+    """
+    rows = []
+    if len(adae):
+        kept = in_window(adae, windows)
+        days = pd.to_numeric(adae["onset_day"]).to_numpy(dtype=float, na_value=np.nan)
+        ends = patient_grid(adae, windows, "end_day")[
+            key_codes(adae["site"])[0], key_codes(adae["patient_id"])[0]
+        ]
+        after = ~kept & (days > ends)
+        rows.append(
+            (REPORTED_RECORDS, len(adae), int((~kept & ~after).sum()), int(after.sum()), 0)
+            + (int(kept.sum()),)
+        )
+    if "test" in lab_grades.columns and len(lab_grades):
+        counts = ["n_values", "n_before_window", "n_after_window", "n_implausible", "n_graded"]
+        sums = lab_grades.groupby("test")[counts].sum()
+        for test in TOXICITY_TESTS:
+            if test in sums.index:
+                rows.append((test, *(int(v) for v in sums.loc[test])))
+    return pd.DataFrame(rows, columns=WINDOW_COLUMNS)
+
+
+def exact_percent(n: int, size: int, conf_level: float = 0.95) -> tuple[float, float, float]:
+    """``100 n / size`` and its exact (Clopper–Pearson) CI in percent.
+
+    The CI is R ``100 * binom.test(n, size, conf.level = conf_level)$conf.int``
+    (:func:`rwe.response.clopper_pearson`); NaN for an empty set.
+    """
+    from rwe.response import clopper_pearson  # imported here: validation imports this module
+
+    if not size:
+        return np.nan, np.nan, np.nan
+    lower, upper = clopper_pearson(int(n), int(size), conf_level)
+    return 100.0 * n / size, 100.0 * lower, 100.0 * upper
+
+
+# --------------------------------------------------------------------------- lab vs reported
+
+#: The blood counts graded, in the order of the table, and the toxicity each grades.
+TOXICITY_TESTS = {
+    "ANC": "Neutropenia",
+    "HGB": "Anaemia",
+    "PLT": "Thrombocytopenia",
+    "WBC": "Leukopenia",
+}
+#: The row of patients with any of :data:`TOXICITY_TESTS`.
+ANY_TEST = "any"
+ANY_TEST_TERM = "any of the four blood-count terms"
+#: Grade bands of the hematologic toxicity table (lowest grade of each).
+TOXICITY_GRADE_GROUPS = {"any": 1, "ge3": 3, "ge4": 4}
+#: Where a patient's grade comes from: a reported AE, the blood counts, or the worse of both.
+TOXICITY_SOURCES = ("reported", "labs", "either")
+HEMATOLOGIC_TOXICITY_COLUMNS = [
+    *["analysis_set", "test", "term", "grade_group", "source", "n", "N", "percent"],
+    *["ci_lower", "ci_upper", "n_with_labs", "note"],
+]
+
+
+def _grades_by_test(graded: pd.DataFrame, patients: pd.MultiIndex) -> pd.DataFrame:
+    """Worst grade per patient (rows, ``patients``' order) and test (columns), 0 when none."""
+    tests = list(TOXICITY_TESTS)
+    if graded.empty:
+        return pd.DataFrame(0, index=patients, columns=tests)
+    worst = graded.groupby(["site", "patient_id", "test"], observed=True)["grade"].max()
+    worst = worst.unstack("test")
+    return worst.reindex(index=patients, columns=tests).fillna(0).astype(int)
+
+
+def _worst_of(grades: pd.DataFrame, test: str) -> pd.Series:
+    """A patient's grade of ``test`` (of any of them for :data:`ANY_TEST`)."""
+    return grades.max(axis=1) if test == ANY_TEST else grades[test]
+
+
+def hematologic_toxicity_table(
+    sets: dict[str, pd.DataFrame],
+    adae: pd.DataFrame,
+    lab_grades: pd.DataFrame,
+    conf_level: float = 0.95,
+) -> pd.DataFrame:
+    """Patients with each hematologic toxicity: reported, graded from blood counts, or either.
+
+    For each analysis set, analyte of :data:`TOXICITY_TESTS` (and ``any`` of them), grade band
+    (any grade, grade ≥3, grade 4) and source: the patients whose worst grade is in the band,
+    counted once. ``reported`` is the worst reported grade of the analyte's CTCAE v5 term
+    (:data:`LAB_GRADES`: Neutrophil count decreased, Anemia, Platelet count decreased, White
+    blood cell decreased); ``labs`` the worst grade of its graded blood counts
+    (:func:`lab_toxicity`); ``either`` the worse of the two. Both are restricted to the
+    treatment-emergent window beforehand (:func:`in_window`, :func:`lab_toxicity`).
+
+    Parameters
+    ----------
+    sets : dict of str to pandas.DataFrame
+        Analysis sets of ADSL (``site, patient_id``).
+    adae : pandas.DataFrame
+        The reported AEs in the window (``site, patient_id, term, grade``).
+    lab_grades : pandas.DataFrame
+        :func:`lab_toxicity` of the blood counts in the window.
+    conf_level : float
+        Of the exact CIs.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`HEMATOLOGIC_TOXICITY_COLUMNS`: ``n`` of ``N`` (every patient of the set),
+        ``percent`` and its exact Clopper–Pearson CI in percent (R ``binom.test``),
+        ``n_with_labs`` the patients of the set with at least one graded value of the analyte
+        (of any of them for ``any``), ``note`` when a grade cannot come from a source (CTCAE
+        anemia grade 4 is clinical). No rows when there is neither a reported AE nor a blood
+        count.
+    """
+    has_labs = "test" in lab_grades.columns and len(lab_grades) > 0
+    if adae.empty and not has_labs:
+        return pd.DataFrame(columns=HEMATOLOGIC_TOXICITY_COLUMNS)
+    term_test = {term.casefold(): test for test, (term, _) in LAB_GRADES.items()}
+    reported = adae.assign(test=adae["term"].astype(str).str.strip().str.casefold().map(term_test))
+    reported = reported[reported["test"].isin(list(TOXICITY_TESTS))]
+    labs = lab_grades if has_labs else pd.DataFrame(columns=LAB_TOXICITY_COLUMNS)
+    labs = labs[labs["test"].isin(list(TOXICITY_TESTS))]
+    rows = []
+    for name, adsl in sets.items():
+        patients = pd.MultiIndex.from_frame(adsl[["site", "patient_id"]].astype(object))
+        size = len(patients)
+        grades = {
+            "reported": _grades_by_test(reported, patients),
+            "labs": _grades_by_test(labs[labs["n_graded"] > 0], patients),
+        }
+        grades["either"] = np.maximum(grades["reported"], grades["labs"])
+        with_labs = _grades_by_test(labs[labs["n_graded"] > 0].assign(grade=1), patients)
+        for test in [*TOXICITY_TESTS, ANY_TEST]:
+            term = LAB_GRADES[test][0] if test in LAB_GRADES else ANY_TEST_TERM
+            highest = max(g for _, g in LAB_GRADES[test][1]) if test in LAB_GRADES else 4
+            n_with_labs = int(_worst_of(with_labs, test).sum())
+            for group, lowest in TOXICITY_GRADE_GROUPS.items():
+                for source in TOXICITY_SOURCES:
+                    n = int((_worst_of(grades[source], test) >= lowest).sum())
+                    percent, lower, upper = exact_percent(n, size, conf_level)
+                    note = ""
+                    if source == "labs" and lowest > highest:
+                        note = (
+                            f"CTCAE v5 grade {lowest} of {term} is clinical, not graded from {test}"
+                        )
+                    rows.append(
+                        (name, test, term, group, source, n, size, percent, lower, upper)
+                        + (n_with_labs, note)
+                    )
+    return pd.DataFrame(rows, columns=HEMATOLOGIC_TOXICITY_COLUMNS)
 
 
 # --------------------------------------------------------------------------- nadirs

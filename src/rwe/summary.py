@@ -5,7 +5,8 @@ the text the suppression put there) and returns one structured row per prespecif
 whatever its p value: the patients analysed, ORR and CBR, median PFS (primary, then each
 sensitivity definition, :mod:`rwe.endpoints`) and OS, median follow-up,
 every term of the multivariable Cox models, the landmark and time-dependent Cox hazard ratios
-of response, and grade ≥3 hematologic adverse events. ``flag`` says why an estimate is fragile:
+of response, grade ≥3 hematologic adverse events, and grade ≥3 toxicity of the four graded
+blood counts as reported, graded from the counts, and either. ``flag`` says why an estimate is fragile:
 fewer than ``min_events_per_covariate`` events per covariate, a median from fewer than
 ``min_median_events`` events, a sparse level of a covariate (fewer events in one level than
 ``min_median_events``), or an estimate that does not exist. The report's summary section
@@ -21,7 +22,14 @@ import pandas as pd
 
 from rwe.endpoints import PFS, PFS_RULE_WORDS, PFS_SENSITIVITY_PARAMCD, endpoint_label
 from rwe.labels import label
+from rwe.safety import TOXICITY_TESTS
 
+#: How the key results name the sources of the hematologic toxicity table.
+TOXICITY_SOURCE_WORDS = {
+    "reported": "reported AE",
+    "labs": "graded from blood counts (CTCAE v5)",
+    "either": "reported or graded from blood counts",
+}
 KEY_RESULT_COLUMNS = ["topic", "quantity", "analysis_set", "endpoint", "estimate", "ci_lower"]
 KEY_RESULT_COLUMNS += ["ci_upper", "p", "unit", "n", "events", "flag"]
 
@@ -149,7 +157,8 @@ def key_results(
     ----------
     tables : dict of str to pandas.DataFrame
         Output tables by name (``baseline``, ``response``, ``km_medians``, ``followup``,
-        ``cox``, ``landmark``, ``cox_time_dependent``, ``adverse_events``); any may be absent.
+        ``cox``, ``landmark``, ``cox_time_dependent``, ``adverse_events``,
+        ``hematologic_toxicity``); any may be absent.
     covariates : list of str
         The multivariable Cox covariates (config ``cox.covariates``), in order.
     min_events_per_covariate, min_median_events : int
@@ -243,5 +252,12 @@ def key_results(
     heme = _rows(tables.get("adverse_events"), **one, term="any hematologic", grade_group="ge3")
     for r in heme.head(1).to_dict("records"):
         name = "grade ≥3 hematologic adverse events"
-        out.add("safety", name, (r["percent"],), "%", counts=(r["N"], r["n"]))
+        values = (r["percent"], r.get("ci_lower", np.nan), r.get("ci_upper", np.nan))
+        out.add("safety", name, values, "%", counts=(r["N"], r["n"]))
+    toxicity = _rows(tables.get("hematologic_toxicity"), **one, test="any", grade_group="ge3")
+    for r in toxicity.to_dict("records"):
+        tests = "/".join(TOXICITY_TESTS)
+        name = f"grade ≥3 {tests} toxicity, {TOXICITY_SOURCE_WORDS[r['source']]}"
+        values = (r["percent"], r["ci_lower"], r["ci_upper"])
+        out.add("safety", name, values, "%", counts=(r["N"], r["n"]))
     return pd.DataFrame(out.rows, columns=KEY_RESULT_COLUMNS)

@@ -56,6 +56,14 @@ COUNTS = {
     "competing_risks": ["n_risk"],
     "comparative_adjusted": ["n", "events"],
     "adverse_events": ["n", "N"],
+    "hematologic_toxicity": ["n", "N", "n_with_labs"],
+    "safety_window": [
+        "n_records",
+        "n_before_window",
+        "n_after_window",
+        "n_implausible",
+        "n_analysed",
+    ],
     "nadir": ["n"],
     "nadir_tests": ["n_1", "n_2"],
     "exposure_response": ["n", "events"],
@@ -70,6 +78,7 @@ NOT_PATIENTS = {"site_meta": ["n_excluded"], "plausibility": ["n_checked"]}
 RATES = {
     "baseline": [("percent", "N", 100)],
     "adverse_events": [("percent", "N", 100)],
+    "hematologic_toxicity": [("percent", "N", 100)],
     "data_quality": [("percent_missing", "n", 100)],
     "response": [("orr", "n_evaluable", 1), ("cbr", "n_evaluable", 1)],
     "response_tests": [("rate_1", "n_1", 1), ("rate_0", "n_0", 1)],
@@ -181,6 +190,15 @@ def test_suppressed_cells_cannot_be_recovered_by_subtraction(k11_run):
         parts = rows.loc[rows["analysis_set"] != "all", "n"]
         if len(total) and not hidden(total.iloc[0]):
             assert sum(map(hidden, parts)) != 1, keys
+    tox = t["hematologic_toxicity"]
+    for _, rows in tox.groupby(["analysis_set", "test", "source"]):  # N ≥ any ≥ ge3 ≥ ge4
+        order = rows.set_index("grade_group").reindex(["any", "ge3", "ge4"])["n"].dropna()
+        chain = [rows["N"].iloc[0], *order, "0"]
+        shown = [float(v) for v in chain if not hidden(v)]
+        assert all(a - b == 0 or a - b >= K for a, b in zip(shown, shown[1:], strict=False))
+    for _, row in t["safety_window"].iterrows():  # sent = before + after + implausible + kept
+        cells = [row[c] for c in COUNTS["safety_window"]]
+        assert sum(map(hidden, cells)) != 1, row.to_dict()
     km = t["km_medians"]
     for (s, e), rows in km.groupby(["analysis_set", "endpoint"]):  # levels add up to the set
         whole = rows[rows["variable"] == "all"]
@@ -220,9 +238,10 @@ def test_no_small_count_in_the_report(k11_run):
         for column in table.columns:
             if column in NOT_COUNTS:
                 continue
-            # A count is a whole number, alone or before its percentage: "7" or "7 (5.6)".
+            # A count is a whole number, alone or before its percentage (and its CI): "7",
+            # "7 (5.6)" or "7 (5.6; 2.3–11.1)".
             cells = table[column].astype(str)
-            counts = cells.str.extract(r"^(\d+)(?:\s*\([\d.]+%?\))?$")[0]
+            counts = cells.str.extract(r"^(\d+)(?:\s*\([\d.]+%?(?:;\s*[\d.]+–[\d.]+)?\))?$")[0]
             leaks += [(column, v) for v in cells[small(counts)]]
     parser = Text()
     parser.feed(html)

@@ -139,6 +139,9 @@ def test_extract_without_labs_or_adverse_events_still_runs(tmp_path):
     html = (results / "report.html").read_text()
     assert "no site sent adverse_events.csv" in html
     assert "no site sent labs.csv" in html
+    # Nothing to grade and nothing reported: empty safety tables, no error and no zero rates.
+    assert pd.read_csv(results / "tables" / "hematologic_toxicity.csv").empty
+    assert pd.read_csv(results / "tables" / "safety_window.csv").empty
 
 
 def test_unknown_lab_unit_fails_with_a_clear_message(tmp_path):
@@ -191,6 +194,8 @@ def test_small_cells_are_suppressed_in_the_report(demo_run):
         "cox",
         "cox_diagnostics",
         "adverse_events",
+        "hematologic_toxicity",
+        "safety_window",
         "nadir",
         "nadir_tests",
         "exposure_response",
@@ -203,12 +208,15 @@ def test_small_cells_are_suppressed_in_the_report(demo_run):
     figures = pd.read_csv(results / "figures.csv").iloc[0:0]
     html = render_report(build_context(tables, figures, results / "figures", provenance, options))
     assert "&lt;10" in html
-    # The AE counts between 1 and 9 of the unsuppressed table are nowhere as "n (%)" cells.
-    ae = tables["adverse_events"]
-    small = ae[(ae["analysis_set"] == "all") & ae["n"].between(1, 9)]
-    assert len(small)
-    for row in small.itertuples():
-        assert f"<td>{row.n} ({row.percent:.1f})</td>" not in html.replace(' class="num"', "")
+    # The AE and toxicity counts between 1 and 9 of the unsuppressed tables are nowhere as
+    # "n (%; CI)" cells.
+    for name in ("adverse_events", "hematologic_toxicity"):
+        rates = tables[name]
+        small = rates[(rates["analysis_set"] == "all") & rates["n"].between(1, 9)]
+        assert len(small), name
+        for row in small.itertuples():
+            cell = f"<td>{row.n} ({row.percent:.1f}; "
+            assert cell not in html.replace(' class="num"', ""), (name, cell)
 
 
 def test_invalid_config_is_refused_before_anything_runs(tmp_path):

@@ -10,6 +10,14 @@ rule safety:
             caption="../report/adverse_events.rst",
             category="Safety",
         ),
+        hematologic_toxicity=report(
+            table("hematologic_toxicity"),
+            caption="../report/hematologic_toxicity.rst",
+            category="Safety",
+        ),
+        safety_window=report(
+            table("safety_window"), caption="../report/safety_window.rst", category="Safety"
+        ),
         nadir=report(table("nadir"), caption="../report/nadir.rst", category="Safety"),
         nadir_tests=report(
             table("nadir_tests"), caption="../report/nadir_tests.rst", category="Safety"
@@ -29,6 +37,7 @@ rule safety:
     params:
         min_regimen_n=config["min_regimen_n"],
         hematologic_source=config["safety"]["hematologic_source"],
+        nadir_window=config["nadir_window"],
         predict_at=config["exposure"]["predict_at"],
         cv_folds=config["exposure"]["cv_folds"],
         conf_level=config["conf_level"],
@@ -46,6 +55,8 @@ STAGE_OUTPUTS["safety"] = [
     table(name)
     for name in [
         "adverse_events",
+        "hematologic_toxicity",
+        "safety_window",
         "nadir",
         "nadir_tests",
         "exposure_response",

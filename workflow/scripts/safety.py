@@ -16,6 +16,22 @@ def main(snakemake):
     # rows per patient, is not read here.
     lab_grades, nadirs = read_adam(snakemake.input.lab_grades), read_adam(snakemake.input.nadirs)
     sets = analysis_sets(adsl, p.min_regimen_n)
+    # Treatment-emergent: the reported AEs with onset in each patient's window (the site jobs
+    # graded only the blood counts in it).
+    windows = safety.nadir_windows(adsl, **p.nadir_window)
+    counted_out = safety.window_counts(adae, windows, lab_grades)
+    write_table(counted_out, snakemake.output.safety_window)
+    for r in counted_out.itertuples():
+        logging.info(
+            "%s: %d of %d in the treatment-emergent window (%d before, %d after, %d implausible)",
+            r.records,
+            r.n_analysed,
+            r.n_records,
+            r.n_before_window,
+            r.n_after_window,
+            r.n_implausible,
+        )
+    adae = adae[safety.in_window(adae, windows)]
     ae = safety.combine_hematologic(adae, lab_grades, p.hematologic_source)
     logging.info(
         "hematologic AEs from: %s; %d AE rows, %d lab-graded events",
@@ -27,12 +43,18 @@ def main(snakemake):
     by_regimen = {
         r: adsl[adsl["regimen"] == r] for r in sorted(adsl["regimen"].unique()) if r not in sets
     }
-    ae_table = safety.adverse_event_table({**sets, **by_regimen}, ae, p.hematologic_source)
+    ae_table = safety.adverse_event_table(
+        {**sets, **by_regimen}, ae, p.hematologic_source, p.conf_level
+    )
     if ae_table.empty:
         logging.info(
             "no adverse-event records (reported or from labs): adverse_events.csv is empty"
         )
     write_table(ae_table, snakemake.output.adverse_events)
+    toxicity = safety.hematologic_toxicity_table(
+        {**sets, **by_regimen}, adae, lab_grades, p.conf_level
+    )
+    write_table(toxicity, snakemake.output.hematologic_toxicity)
     write_table(safety.nadir_table(sets, nadirs), snakemake.output.nadir)
     write_table(safety.nadir_test_table(sets, nadirs), snakemake.output.nadir_tests)
     models, predictions = exposure.exposure_response(

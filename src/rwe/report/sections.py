@@ -44,7 +44,17 @@ from rwe.report.format import (
     text,
 )
 from rwe.response import CATEGORIES, RESPONSE_TEST_COLUMNS
-from rwe.safety import nadir_window_methods
+from rwe.safety import (
+    HEMATOLOGIC_TOXICITY_COLUMNS,
+    LAB_GRADES,
+    REPORTED_RECORDS,
+    TOXICITY_GRADE_GROUPS,
+    TOXICITY_TESTS,
+    WINDOW_COLUMNS,
+    nadir_window_methods,
+    treatment_emergent_methods,
+    window_text,
+)
 from rwe.summary import key_results
 from rwe.survival_tables import COX_LEVEL_COLUMNS, FOLLOWUP_NOTE, IMMORTAL_TIME_NOTE
 from rwe.tables import BASELINE_COLUMNS, BASELINE_TYPE, baseline_display
@@ -94,7 +104,12 @@ COX_TABLES = {
     ],
 }
 SAFETY_TABLES = {
-    "adverse_events": ["analysis_set", "category", "term", "grade_group", "n", "N", "percent"],
+    "adverse_events": [
+        *["analysis_set", "category", "term", "grade_group", "n", "N", "percent"],
+        *["ci_lower", "ci_upper"],
+    ],
+    "hematologic_toxicity": HEMATOLOGIC_TOXICITY_COLUMNS,
+    "safety_window": WINDOW_COLUMNS,
     "nadir": ["analysis_set", "test", "group", "n", "median", "min", "max"],
     "nadir_tests": ["analysis_set", "test", "comparison", "p", "W", "method"],
 }
@@ -135,6 +150,7 @@ def summary_section(
     landmark: pd.DataFrame,
     cox_time_dependent: pd.DataFrame,
     adverse_events: pd.DataFrame,
+    hematologic_toxicity: pd.DataFrame,
     options: ReportOptions,
 ) -> dict:
     """Every prespecified estimate of all patients with its CI and p (:func:`rwe.summary.key_results`).
@@ -151,6 +167,7 @@ def summary_section(
         "landmark": landmark,
         "cox_time_dependent": cox_time_dependent,
         "adverse_events": adverse_events,
+        "hematologic_toxicity": hematologic_toxicity,
     }
     rows = key_results(
         tables,
@@ -176,8 +193,9 @@ def summary_section(
         "Every prespecified estimate of all patients, whatever its p value: response, survival "
         "(PFS under its primary and its sensitivity definitions), "
         "each covariate of the multivariable Cox models, response compared with survival without "
-        "immortal-time bias (landmark and time-dependent Cox), and grade ≥3 hematologic adverse "
-        f"events. Caution: fewer than {options.min_events_per_covariate} events per covariate, "
+        "immortal-time bias (landmark and time-dependent Cox), grade ≥3 hematologic adverse "
+        "events, and grade ≥3 toxicity of the graded blood counts (reported, graded from the "
+        f"counts, either; treatment-emergent, exact CIs). Caution: fewer than {options.min_events_per_covariate} events per covariate, "
         f"a median or comparison from fewer than {options.min_median_events} events, a sparse "
         "covariate level, or an estimate that does not exist."
     )
@@ -320,7 +338,13 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         sites_methods(options),
         "Adverse events are graded by CTCAE v5; hematologic grades are "
         f"{HEMATOLOGIC_GRADES[options.hematologic_source]}. Patients, not events, are counted at "
-        f"their worst grade. {nadir_methods(options)} Nadirs are compared between groups with "
+        f"their worst grade, with {level}% exact (Clopper–Pearson) CIs. "
+        f"{treatment_emergent_methods(*window_options(options))} Hematologic toxicity is also "
+        f"graded from the blood counts with CTCAE v5 thresholds ({ctcae_thresholds_text()}; "
+        "grade 1 against one lower limit of normal for every patient), values outside the "
+        "physiological ranges of the plausibility checks left out (an ANC above the WBC of the "
+        "same day is counted, not left out), and shown beside the reported events. "
+        f"{nadir_methods(options)} Nadirs are compared between groups with "
         "the Wilcoxon rank-sum test "
         "(exact for samples under 50 without ties, otherwise normal approximation with "
         "continuity correction). Exposure–response uses logistic regression on the "
@@ -377,6 +401,27 @@ def response_survival_methods(options: ReportOptions) -> str:
         "rows as R survival::tmerge builds them), alone and adjusted for the multivariable "
         "covariates."
     )
+
+
+def window_options(options: ReportOptions) -> tuple[int, int, bool]:
+    """``nadir_window`` of the run (the treatment-emergent window), as the window functions take it."""
+    return (
+        options.nadir_start_day,
+        options.nadir_days_after_end_of_treatment,
+        options.nadir_until_progression,
+    )
+
+
+def ctcae_thresholds_text() -> str:
+    """The CTCAE v5 thresholds of :data:`rwe.safety.LAB_GRADES` in words, grade 1 first."""
+    parts = []
+    for test in TOXICITY_TESTS:
+        cuts = sorted(LAB_GRADES[test][1], key=lambda cut: cut[1])
+        decimals = 1 if any(bound != int(bound) for bound, _ in cuts) else 0
+        bounds = ", ".join(f"<{bound:.{decimals}f}" for bound, _ in cuts)
+        grades = "–".join(str(g) for g in (cuts[0][1], cuts[-1][1]))
+        parts.append(f"{test} {bounds} {LAB_UNIT_DISPLAY[test]} for grades {grades}")
+    return "; ".join(parts)
 
 
 def nadir_methods(options: ReportOptions) -> str:
@@ -994,12 +1039,22 @@ def n_percent(n, percent) -> str:
     return f"{count(n)} ({num(percent)})" if not isinstance(percent, str) else f"{n}"
 
 
-def adverse_event_table(adverse_events: pd.DataFrame) -> dict:
+def n_percent_ci(r) -> str:
+    """``n (percent; lower–upper)`` of a row with an exact CI; suppressed: the count only."""
+    values = [r["percent"], r.get("ci_lower"), r.get("ci_upper")]
+    if any(isinstance(v, str) for v in values):
+        return f"{r['n']}"
+    if any(is_missing(v) for v in values):
+        return n_percent(r["n"], r["percent"])
+    return f"{count(r['n'])} ({num(values[0])}; {num(values[1])}–{num(values[2])})"
+
+
+def adverse_event_table(adverse_events: pd.DataFrame, options: ReportOptions) -> dict:
     """Patients with each adverse event of all patients, by worst grade (one column per group)."""
     ae = adverse_events[adverse_events["analysis_set"] == "all"]
     if ae.empty:
         return {}
-    cells = ae.assign(cell=[n_percent(n, p) for n, p in zip(ae["n"], ae["percent"], strict=True)])
+    cells = ae.assign(cell=[n_percent_ci(r) for r in ae.to_dict("records")])
     wide = cells.pivot_table(
         index=["category", "term"],
         columns="grade_group",
@@ -1016,12 +1071,13 @@ def adverse_event_table(adverse_events: pd.DataFrame) -> dict:
     return {
         "header": ["Category", "Term (CTCAE v5)", "Any grade", "Grade ≥2", "Grade ≥3", "Grade 4"],
         "rows": rows,
-        "caption": f"Patients with each adverse event, n (%) of N = {n_all}; worst grade per patient.",
+        "caption": f"Patients with each treatment-emergent adverse event, n (%; {options.ci}, "
+        f"exact) of N = {n_all}; worst grade per patient.",
         "note": "",
     }
 
 
-def adverse_events_by_set(adverse_events: pd.DataFrame) -> dict:
+def adverse_events_by_set(adverse_events: pd.DataFrame, options: ReportOptions) -> dict:
     """Patients with any hematologic and non-hematologic event, by analysis set."""
     totals = adverse_events[
         adverse_events["term"].isin(["any hematologic", "any non-hematologic"])
@@ -1032,7 +1088,7 @@ def adverse_events_by_set(adverse_events: pd.DataFrame) -> dict:
     grades = totals["grade_group"].map({"any": "any grade", "ge3": "grade ≥3"})
     totals = totals.assign(
         col=totals["term"].str.replace("any ", "") + " " + grades,
-        cell=[n_percent(n, p) for n, p in zip(totals["n"], totals["percent"], strict=True)],
+        cell=[n_percent_ci(r) for r in totals.to_dict("records")],
     )
     wide = totals.pivot_table(
         index="analysis_set", columns="col", values="cell", aggfunc="first", sort=False
@@ -1041,14 +1097,105 @@ def adverse_events_by_set(adverse_events: pd.DataFrame) -> dict:
     return {
         "header": ["Analysis set / regimen", "N", *wide.columns],
         "rows": [[s, count(sizes[s]), *wide.loc[s].tolist()] for s in wide.index],
-        "caption": "Patients with any hematologic and non-hematologic adverse event, by analysis "
-        "set and regimen, n (%).",
+        "caption": "Patients with any treatment-emergent hematologic and non-hematologic adverse "
+        f"event, by analysis set and regimen, n (%; {options.ci}, exact).",
         "note": "",
     }
 
 
+#: Readers' names of the grade bands of the hematologic toxicity table.
+TOXICITY_GRADE_WORDS = {
+    group: "any grade" if lowest == 1 else f"grade {lowest}" if lowest == 4 else f"grade ≥{lowest}"
+    for group, lowest in TOXICITY_GRADE_GROUPS.items()
+}
+
+
+def toxicity_name(test: str) -> str:
+    """``Neutropenia (ANC)``; the row of any of them names the four tests."""
+    if test in TOXICITY_TESTS:
+        return f"{TOXICITY_TESTS[test]} ({test})"
+    return f"Any of the four ({', '.join(TOXICITY_TESTS)})"
+
+
+def hematologic_toxicity_display(
+    hematologic_toxicity: pd.DataFrame, options: ReportOptions
+) -> dict:
+    """Reported vs lab-graded hematologic toxicity of all patients, one row per analyte and band."""
+    tox = hematologic_toxicity[hematologic_toxicity["analysis_set"] == "all"]
+    if tox.empty:
+        return {}
+    cells = tox.assign(cell=[n_percent_ci(r) for r in tox.to_dict("records")])
+    wide = cells.pivot_table(
+        index=["test", "grade_group"], columns="source", values="cell", aggfunc="first", sort=False
+    )
+    with_labs = tox.groupby("test", sort=False)["n_with_labs"].first()
+    rows = [
+        [
+            toxicity_name(test),
+            TOXICITY_GRADE_WORDS[band],
+            *[wide.loc[(test, band), source] for source in ("reported", "labs", "either")],
+            count(with_labs[test]),
+        ]
+        for test, band in wide.index
+    ]
+    size = count(tox["N"].iloc[0])
+    notes = [n for n in dict.fromkeys(tox["note"].fillna("")) if n]
+    window = window_text(*window_options(options))
+    return {
+        "header": [
+            "Toxicity (test)",
+            "Worst grade",
+            "Reported adverse event",
+            "Graded from blood counts (CTCAE v5)",
+            "Either",
+            "Patients with counts",
+        ],
+        "rows": rows,
+        "caption": f"Hematologic toxicity, all patients (N = {size}): patients with a reported "
+        "adverse event of the analyte's CTCAE v5 term, patients whose plausible blood counts "
+        "reach the grade by CTCAE v5 thresholds, and patients with either; treatment-emergent, "
+        f"{window}; worst grade per patient; n (%; {options.ci}, exact Clopper–Pearson).",
+        "note": "; ".join(notes) + ("." if notes else ""),
+    }
+
+
+def safety_window_display(safety_window: pd.DataFrame) -> dict:
+    """What the treatment-emergent window counted out, per kind of record."""
+    return table(
+        safety_window,
+        [
+            (
+                "Records",
+                lambda r: (
+                    r["records"] if r["records"] == REPORTED_RECORDS else f"{r['records']} values"
+                ),
+            ),
+            ("Sent", lambda r: count(r["n_records"])),
+            ("Before the window", lambda r: count(r["n_before_window"])),
+            ("After the window", lambda r: count(r["n_after_window"])),
+            ("Implausible (left out)", lambda r: count(r["n_implausible"])),
+            ("Analysed", lambda r: count(r["n_analysed"])),
+        ],
+        caption="Records in and out of the treatment-emergent window (the window of the "
+        "sentence above), all sites; values outside the physiological ranges are left out.",
+    )
+
+
+def safety_text(options: ReportOptions) -> str:
+    """The sentence that states the window and the grading of the safety tables."""
+    return (
+        f"{treatment_emergent_methods(*window_options(options))} Hematologic toxicity is shown "
+        "as reported and as graded from the blood counts in the same window by CTCAE v5 "
+        f"thresholds ({ctcae_thresholds_text()}); values outside the physiological ranges of "
+        "the plausibility checks are left out. The adverse-event tables grade hematologic "
+        f"events {HEMATOLOGIC_GRADES[options.hematologic_source]} (safety.hematologic_source)."
+    )
+
+
 def safety_section(
     adverse_events: pd.DataFrame,
+    hematologic_toxicity: pd.DataFrame,
+    safety_window: pd.DataFrame,
     nadir: pd.DataFrame,
     nadir_tests: pd.DataFrame,
     figures: dict[str, list],
@@ -1057,8 +1204,11 @@ def safety_section(
 ) -> dict:
     """Adverse events, nadir blood counts and their tests; what was not sent is named."""
     out = {
-        "adverse_events": adverse_event_table(adverse_events),
-        "ae_by_set": adverse_events_by_set(adverse_events),
+        "text": safety_text(options),
+        "hematologic_toxicity": hematologic_toxicity_display(hematologic_toxicity, options),
+        "safety_window": safety_window_display(safety_window),
+        "adverse_events": adverse_event_table(adverse_events, options),
+        "ae_by_set": adverse_events_by_set(adverse_events, options),
         "nadir": table(
             nadir[nadir["analysis_set"] == "all"],
             [
@@ -1098,6 +1248,13 @@ def safety_section(
                 out[key] = missing(
                     f"Not available: no site sent {needed}, so this analysis was not run."
                 )
+    for needed, column in (
+        ("adverse_events.csv", "reported adverse events"),
+        ("labs.csv", "grades from blood counts"),
+    ):
+        if needed not in supplied and out["hematologic_toxicity"].get("rows"):
+            note = f"{out['hematologic_toxicity']['note']} No site sent {needed}: no {column}."
+            out["hematologic_toxicity"]["note"] = note.strip()
     if "labs.csv" not in supplied and options.hematologic_source != "reported":
         out["adverse_events"]["note"] = (
             "Hematologic grades from labs were requested, but no labs.csv was sent."
