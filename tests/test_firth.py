@@ -10,6 +10,7 @@ from scipy import optimize, stats
 from r_reference import assert_tables_match, run_r
 from rwe.firth import firth_cox
 from rwe.survival import cox_fit
+from rwe.survival_tables import cox_models, cox_table
 
 
 def test_two_patients_by_hand():
@@ -120,3 +121,77 @@ def test_firth_matches_r_penalised_likelihood(tmp_path):
     monotone = python[(python["name"] == "monotone") & (python["term"] == "x2")].iloc[0]
     assert np.isfinite(monotone["hr"])  # finite where the MLE is not
     assert monotone["hr"] < 1
+
+
+def _cohort(n: int = 60, seed: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """ADSL and ADTTE of ``n`` patients with two flags; nobody with ``emd`` = 1 has an event."""
+    rng = np.random.default_rng(seed)
+    adsl = pd.DataFrame(
+        {
+            "site": "s",
+            "patient_id": [f"p{i}" for i in range(n)],
+            "gfr_le70": rng.integers(0, 2, n).astype(float),
+            "emd": (rng.random(n) < 0.2).astype(float),
+        }
+    )
+    rows = []
+    for endpoint in ("PFS", "OS"):
+        event = (rng.random(n) < 0.5).astype(int)
+        event[adsl["emd"].to_numpy() == 1] = 0
+        rows.append(
+            pd.DataFrame(
+                {
+                    "site": "s",
+                    "patient_id": adsl["patient_id"],
+                    "paramcd": endpoint,
+                    "aval": np.round(rng.exponential(12, n), 2) + 0.1,
+                    "cnsr": 1 - event,
+                }
+            )
+        )
+    return adsl, pd.concat(rows, ignore_index=True)
+
+
+def test_cox_table_shows_firth_beside_a_monotone_term():
+    adsl, adtte = _cohort()
+    models = cox_models(adsl, adtte, {"all": adsl}, ["gfr_le70", "emd"])
+    table = cox_table(models)
+    emd = table[(table["model"] == "multivariable") & (table["term"] == "emd")]
+    assert emd["hr"].isna().all()  # the ordinary estimate does not exist
+    assert emd["note"].str.contains("monotone likelihood").all()
+    assert emd["note"].str.contains("Firth-penalised estimate beside").all()
+    assert (emd["firth_hr"] > 0).all()
+    assert (emd["firth_hr"] < 1).all()
+    # The columns are rwe.firth.firth_cox's on the complete cases, same ties.
+    model = next(m for m in models if m.model == "multivariable" and m.endpoint == "OS")
+    time, event, X, terms, _, ties = model.firth_inputs
+    direct = firth_cox(time, event, X, terms, ties=ties).table().set_index("term")
+    row = emd[emd["endpoint"] == "OS"].iloc[0]
+    assert row["firth_hr"] == pytest.approx(direct.loc["emd", "hr"], rel=1e-12)
+    assert row["firth_ci_upper"] == pytest.approx(direct.loc["emd", "ci_upper"], rel=1e-12)
+    assert row["firth_p"] == pytest.approx(direct.loc["emd", "p"], rel=1e-12)
+
+
+def test_firth_only_where_sparse():
+    """gfr_le70 alone with ~30 events: no Firth columns at a threshold of 10 events per
+    covariate; with a threshold of 100, Firth beside it."""
+    adsl, adtte = _cohort()
+    plain = cox_table(cox_models(adsl, adtte, {"all": adsl}, ["gfr_le70"]))
+    assert plain["events"].min() >= 10
+    assert plain["firth_hr"].isna().all()
+    assert plain["hr"].notna().all()
+    strict = cox_models(adsl, adtte, {"all": adsl}, ["gfr_le70"], min_events_per_covariate=100)
+    sparse = cox_table(strict)
+    assert sparse["firth_hr"].notna().all()
+    assert sparse["hr"].tolist() == plain["hr"].tolist()  # the ordinary fit is unchanged
+
+
+def test_no_hazard_ratio_from_fewer_than_min_events():
+    adsl, adtte = _cohort()
+    models = cox_models(adsl, adtte, {"all": adsl}, ["gfr_le70", "emd"])
+    table = cox_table(models, min_events=1000)
+    assert table[["hr", "ci_lower", "ci_upper", "p", "firth_hr", "firth_p"]].isna().all().all()
+    expected = table["events"].map(lambda e: f"not estimable: {e} events (fewer than 1000)")
+    assert [n.startswith(e) for n, e in zip(table["note"], expected, strict=True)] == [True] * len(
+        table
+    )

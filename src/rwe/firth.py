@@ -127,6 +127,8 @@ def _maximise(rs: _RiskSets, beta: np.ndarray, free: np.ndarray) -> tuple[np.nda
     value, score, info, _ = _moments(rs, beta)
     if not free.any():
         return beta, value, True
+    if not np.isfinite(value):  # I(β) singular: the penalty does not exist
+        return beta, value, False
     for _ in range(MAX_ITER):
         if np.abs(score[free]).max() < TOLERANCE:
             return beta, value, True
@@ -144,6 +146,8 @@ def _maximise(rs: _RiskSets, beta: np.ndarray, free: np.ndarray) -> tuple[np.nda
             if np.isfinite(new_value) and new_value >= value - 1e-12 * abs(value):
                 break
             step /= 2
+        else:  # no step raises the penalised likelihood: stop where it is
+            return beta, value, bool(np.abs(score[free]).max() < 1e-6)
         beta, value, score, info = trial, new_value, new_score, new_info
     return beta, value, bool(np.abs(score[free]).max() < 1e-6)
 
@@ -172,19 +176,25 @@ class FirthCoxResult:
         ``note`` says where a profile limit was not found within :data:`PROFILE_REACH` of the
         estimate (the limit is NaN: unbounded).
         """
-        return pd.DataFrame(
-            {
-                "term": self.terms,
-                "coef": self.coef,
-                "se": np.sqrt(np.diag(self.var)),
-                "hr": np.exp(self.coef),
-                "ci_lower": np.exp(self.ci_lower),
-                "ci_upper": np.exp(self.ci_upper),
-                "p": self.p,
-                "note": self.notes,
-            },
-            columns=FIRTH_COLUMNS,
-        )
+        if not self.converged:
+            nan = np.full(len(self.terms), np.nan)
+            note = "Firth estimate not found: the penalised likelihood has no maximum"
+            values = dict.fromkeys(FIRTH_COLUMNS[1:-1], nan)
+            return pd.DataFrame({"term": self.terms, **values, "note": note}, columns=FIRTH_COLUMNS)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return pd.DataFrame(
+                {
+                    "term": self.terms,
+                    "coef": self.coef,
+                    "se": np.sqrt(np.clip(np.diag(self.var), 0, None)),
+                    "hr": np.exp(self.coef),
+                    "ci_lower": np.exp(self.ci_lower),
+                    "ci_upper": np.exp(self.ci_upper),
+                    "p": self.p,
+                    "note": self.notes,
+                },
+                columns=FIRTH_COLUMNS,
+            )
 
 
 def _profile(rs, beta_hat, value_hat, r, b, start) -> tuple[float, np.ndarray]:
@@ -236,14 +246,15 @@ def firth_cox(
     with np.errstate(over="ignore", under="ignore", invalid="ignore", divide="ignore"):
         beta, value, converged = _maximise(rs, np.zeros(p), np.ones(p, dtype=bool))
         _, _, info, _ = _moments(rs, beta)
-        var = np.linalg.pinv(info)
+        var = np.linalg.pinv(info) if np.all(np.isfinite(info)) else np.full((p, p), np.nan)
         cut = stats.chi2.ppf(conf_level, 1) / 2
         lower, upper, pvalues, notes = np.full(p, np.nan), np.full(p, np.nan), np.ones(p), []
-        for r in range(p):
+        for r in range(p if converged else 0):
             start = beta.copy()
 
             def drop(b, r=r, start=start):
-                return value - _profile(rs, beta, value, r, b, start)[0] - cut
+                profiled = _profile(rs, beta, value, r, b, start)[0]
+                return value - profiled - cut if np.isfinite(profiled) else 1e10
 
             limits = []
             for side in (-1, 1):
@@ -258,7 +269,7 @@ def firth_cox(
                 limits.append(found)
             lower[r], upper[r] = limits
             stat = 2 * (value - _profile(rs, beta, value, r, 0.0, beta)[0])
-            pvalues[r] = special.chdtrc(1, max(stat, 0.0))
+            pvalues[r] = special.chdtrc(1, max(stat, 0.0)) if np.isfinite(stat) else np.nan
             missing = [s for s, v in zip(("lower", "upper"), limits, strict=True) if np.isnan(v)]
             notes.append(
                 f"profile {' and '.join(missing)} limit not found within a hazard ratio of "
