@@ -121,7 +121,7 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
         ],
         "km_landmarks": [("all", "PFS", "all", "all", 12, 21, 0.41, 0.3, 0.55)],
         "followup": [("all", "OS", 26.0, 22.1, 31.0)],
-        "logrank": [("all", "PFS", "emd", 4.2, 1, 0.04, "")],
+        "logrank": [("all", "PFS", "emd", 4.2, 1, 0.04, "", "prespecified")],
         "cox": {
             "analysis_set": "all",
             "endpoint": "PFS",
@@ -138,7 +138,32 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
             "events_0": [10, 10, 44],
             "n_1": [39, 38, 8],
             "events_1": [35, 34, 0],
+            "firth_hr": [None, 2.0, 0.09],
+            "firth_ci_lower": [None, 1.1, 0.001],
+            "firth_ci_upper": [None, 3.6, 1.6],
+            "firth_p": [None, 0.02, 0.11],
             "note": ["", "2 patients left out", "not estimable; 2 patients left out"],
+            "analysis": ["exploratory", "prespecified", "prespecified"],
+        },
+        "subgroup_interactions": {
+            "endpoint": "PFS",
+            "variable": ["gfr_le70", "gfr_le70", "emd"],
+            "level": ["0", "1", "0"],
+            "treatment": "Ixa-Rd vs Ixa-Pd",
+            "n": [20, 38, 50],
+            "events": [3, 30, 40],
+            "hr": [None, 1.4, 0.9],
+            "ci_lower": [None, 0.7, 0.5],
+            "ci_upper": [None, 2.9, 1.7],
+            "interaction_chisq": [1.2, 1.2, None],
+            "interaction_df": [1, 1, 0],
+            "interaction_p": [0.27, 0.27, None],
+            "analysis": ["prespecified", "prespecified", "exploratory"],
+            "note": [
+                "not estimable: 3 events (fewer than 5)",
+                "",
+                "interaction not testable: one level only; 1 empty level dropped",
+            ],
         },
         "conventions_comparison": {
             "endpoint": ["PFS", "OS", "PFS"],
@@ -200,7 +225,12 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
             "or_iqr_ci_upper": [4.4**0.5],
             "observed_below": [0.1],
             "observed_above": [0.17],
-            "cv_auc": [0.62],
+            "cv_auc": [0.52],
+            "adjusted_for": ["regimen"],
+            "odds_ratio_adjusted_iqr": [1.3],
+            "adjusted_iqr_ci_lower": [0.8],
+            "adjusted_iqr_ci_upper": [2.1],
+            "p_adjusted": [0.3],
             "note": ["fewer than 10 events"],
         },
         "exposure_predictions": [("neutropenia_ge3", "exposure_auc", 0.72, 0.11, 0.05, 0.2, 3.0)],
@@ -216,8 +246,9 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
             "this_run_ci_lower": [6.0, None, 1.2],
             "this_run_ci_upper": [None, None, 3.7],
             "this_run_p": [None, None, 0.008],
-            "difference": [0.2, -66, -0.01],
-            "same_conclusion": ["", "", "yes"],
+            "difference": [0.2, -66, None],
+            "ratio": [None, None, 2.1 / 2.11],
+            "intervals_overlap": ["yes", "", "yes"],
         },
         "landmark": {
             "analysis_set": "all",
@@ -822,12 +853,19 @@ def test_methods_say_what_computed_the_numbers_and_on_which_data(tmp_path):
     assert "R was not found where this run was made." in html
 
 
-def test_methods_state_that_the_tests_are_exploratory_and_unadjusted(tmp_path):
+def test_methods_state_what_was_prespecified_and_that_the_rest_is_exploratory(tmp_path):
     html = render(tmp_path)
     assert (
-        "All tests are exploratory and unadjusted for multiplicity (1 log-rank tests, "
-        "1 Fisher&#39;s exact tests, 1 Wilcoxon rank-sum tests, besides the Wald tests"
+        "Prespecified comparisons (config primary_comparisons): PFS and OS by GFR ≤ 70; "
+        "PFS and OS by Triple-class refractory"
     ) in html
+    assert "(1 log-rank tests); they alone carry a p value on the Kaplan–Meier plots" in html
+    assert (
+        "All other tests are exploratory and unadjusted for multiplicity (1 Fisher&#39;s exact "
+        "tests, 1 Wilcoxon rank-sum tests, besides the Wald tests"
+    ) in html
+    none = render(tmp_path / "none", primary_comparisons=[])
+    assert "No comparison was prespecified. All other tests are exploratory" in none
 
 
 def test_exposure_effects_are_shown_per_iqr(tmp_path):
@@ -891,3 +929,36 @@ def test_the_conventions_section_shows_both_conventions_side_by_side(tmp_path):
     assert "40.0 (30.1–NR)" in section  # an upper limit not reached stays NR on both sides
     assert "2.10 (1.20–3.70)" in section
     assert "2.05 (1.17–3.60)" in section
+
+
+def test_firth_estimates_sit_beside_the_ordinary_cox_fit(tmp_path):
+    html = render(tmp_path)
+    assert "Firth HR (profile 95% CI)" in html
+    assert "0.09\xa0(0.00–1.60)" in html  # the monotone term: no ordinary HR, the Firth one
+    assert "fewer than 10 events per covariate, or a covariate has no events" in html
+    assert "No hazard ratio is shown from fewer than 5 events" in html
+    assert render(tmp_path / "k", min_events=7).count("from fewer than 7 events") >= 2
+
+
+def test_subgroup_effects_are_interaction_tests(tmp_path):
+    html = render(tmp_path)
+    assert "Interaction p (LR)" in html
+    assert "HR Ixa-Rd vs Ixa-Pd (95% CI)" in html
+    assert "1 empty level dropped" in html
+    assert "no p value within a level" in html
+
+
+def test_exposure_response_says_when_discrimination_is_chance(tmp_path):
+    html = render(tmp_path)
+    assert "OR per IQR adjusted (95% CI)" in html
+    assert "1.30 (0.80–2.10)" in html
+    assert "Exposure: Time-averaged AUC per day (ng·h/mL)." in html
+    assert "cross-validated AUC is at or below 0.55" in html
+    assert "at or below" not in render(tmp_path / "c", exposure={"chance_auc": 0.4})
+
+
+def test_published_comparison_uses_ratios_and_overlap_not_p(tmp_path):
+    html = render(tmp_path)
+    assert "Same conclusion" not in html
+    assert f"ratio {2.1 / 2.11:.2f}" in html
+    assert "CIs overlap" in html

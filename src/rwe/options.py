@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from rwe.config import SCHEMA, check_config
 from rwe.labels import label
+from rwe.multiplicity import primary_pairs
 from rwe.survival import Conventions, resolve_conventions
 
 #: The config schema of a source checkout (the Snakefile validates against the same file).
@@ -74,6 +75,13 @@ class ReportOptions:
     response_landmarks_months: tuple[float, ...]
     min_median_events: int
     min_events_per_covariate: int
+    #: ``min_events``: no hazard or odds ratio from fewer events; ``primary_comparisons`` as
+    #: ``(endpoint, variable)`` pairs (:func:`rwe.multiplicity.primary_pairs`).
+    min_events: int = 0
+    primary_comparisons: tuple[tuple[str, str], ...] = ()
+    #: ``exposure.auc_unit`` and ``exposure.chance_auc``.
+    auc_unit: str = ""
+    chance_auc: float = 0.5
 
     @classmethod
     def from_config(cls, config: Mapping) -> ReportOptions:
@@ -112,6 +120,10 @@ class ReportOptions:
             response_landmarks_months=tuple(config["response_landmarks_months"]),
             min_median_events=int(config["km"]["min_median_events"]),
             min_events_per_covariate=int(config["cox"]["min_events_per_covariate"]),
+            min_events=int(config["min_events"]),
+            primary_comparisons=primary_pairs(config["primary_comparisons"]),
+            auc_unit=str(config["exposure"]["auc_unit"]),
+            chance_auc=float(config["exposure"]["chance_auc"]),
         )
 
     @property
