@@ -275,7 +275,7 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
             ("all", "PFS", "univariable", "responder_td", 0.5, 0.3, 0.9, 0.02, 57, 44, 80, 0, 3, "")
         ],
     }
-    extra = {"response_tests": ["n_1", "n_0"]}
+    extra: dict[str, list[str]] = {}  # columns beyond what the report reads
     tables = {
         name: pd.DataFrame(rows[name], columns=TABLE_COLUMNS[name] + extra.get(name, []))
         for name in rows
@@ -962,3 +962,21 @@ def test_published_comparison_uses_ratios_and_overlap_not_p(tmp_path):
     assert "Same conclusion" not in html
     assert f"ratio {2.1 / 2.11:.2f}" in html
     assert "CIs overlap" in html
+
+
+def test_empty_levels_are_dropped_with_a_count_and_small_levels_get_no_odds_ratio(tmp_path):
+    tables = fixture_tables()
+    empty = tables["response"].iloc[[1]].assign(level="0", n_evaluable=0)
+    tables["response"] = pd.concat([tables["response"], empty], ignore_index=True)
+    km = tables["km_medians"]
+    tables["km_medians"] = pd.concat(
+        [km, km.iloc[[0]].assign(variable="imid_containing", level="0", n=0, events=0)],
+        ignore_index=True,
+    )
+    html = render(tmp_path, tables=tables)
+    assert html.count("1 empty subgroup level (no patients) not shown.") == 2
+    assert "IMiD-containing: no" not in html
+    # emd yes has 4 evaluable patients (< min_events 5): no odds ratio from them.
+    assert "0.90\xa0(0.06–13.10)" not in html
+    assert "no odds ratio where a level has fewer than 5 patients" in html
+    assert "0.90\xa0(0.06–13.10)" in render(tmp_path / "k", tables=tables, min_events=4)

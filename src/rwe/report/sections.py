@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -63,7 +64,7 @@ RESPONSE_TABLES = {
         *["analysis_set", "variable", "level", "n_evaluable", *CATEGORIES, "NE"],
         *["orr", "orr_ci_lower", "orr_ci_upper", "cbr", "cbr_ci_lower", "cbr_ci_upper"],
     ],
-    "response_tests": [*RESPONSE_TEST_COLUMNS, "or_ci_lower", "or_ci_upper", "note"],
+    "response_tests": [*RESPONSE_TEST_COLUMNS, "or_ci_lower", "or_ci_upper", "note", "n_1", "n_0"],
 }
 SURVIVAL_TABLES = {
     "km_medians": [
@@ -537,6 +538,31 @@ def median_note(options: ReportOptions) -> str:
     )
 
 
+def _count_or_inf(value) -> float:
+    """A count as a float; infinity when unknown (a table without per-level counts)."""
+    try:
+        return float(value) if not is_missing(value) else np.inf
+    except (TypeError, ValueError):  # a suppressed cell ("<k"): too small anyway
+        return 0.0
+
+
+def drop_empty_levels(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, int]:
+    """``frame`` without the subgroup levels that have no patients (``column`` 0), and their number.
+
+    The whole set (``variable`` ``all``) is kept even when empty.
+    """
+    values = pd.to_numeric(frame[column], errors="coerce") if len(frame) else frame[column]
+    empty = (values == 0) & (frame["variable"].astype(str) != "all")
+    return frame[~empty], int(empty.sum())
+
+
+def empty_note(empty: int) -> str:
+    """The note on the empty subgroup levels a table leaves out ('' when none)."""
+    if not empty:
+        return ""
+    return f"{empty} empty subgroup level{'s' if empty != 1 else ''} (no patients) not shown."
+
+
 def rate_ci(r, name: str) -> str:
     """A rate (ORR, CBR) in % with its CI from a row: ``<name>``, ``<name>_ci_lower/upper``."""
     return estimate_ci(
@@ -550,8 +576,20 @@ def response_section(
     figures: dict[str, list],
     options: ReportOptions,
 ) -> dict:
-    """Best overall response by set and subgroup, and the subgroup tests."""
+    """Best overall response by set and subgroup, and the subgroup tests.
+
+    Subgroup levels without evaluable patients are dropped and counted; no odds ratio is shown
+    where a level has fewer than ``min_events`` patients.
+    """
     counts = [(c, lambda r, c=c: count(r[c])) for c in CATEGORIES]
+    response, empty = drop_empty_levels(response, "n_evaluable")
+
+    def odds_ratio(r):
+        smaller = min(_count_or_inf(r.get("n_1")), _count_or_inf(r.get("n_0")))
+        if smaller < options.min_events:
+            return "—"
+        return hr_text(r, "odds_ratio", "or_ci_lower", "or_ci_upper")
+
     return {
         "figures": figures.get("response", []),
         "response": table(
@@ -567,6 +605,7 @@ def response_section(
             ],
             caption="Best overall response (IMWG). ORR = PR or better; CBR = MR or better; exact "
             "Clopper–Pearson CIs. NE: not evaluable, excluded from the denominators.",
+            note=empty_note(empty),
         ),
         "response_tests": table(
             response_tests,
@@ -576,16 +615,14 @@ def response_section(
                 ("Measure", lambda r: r["measure"].upper()),
                 ("Rate yes %", lambda r: pct(r["rate_1"])),
                 ("Rate no %", lambda r: pct(r["rate_0"])),
-                (
-                    f"Odds ratio ({options.ci})",
-                    lambda r: hr_text(r, "odds_ratio", "or_ci_lower", "or_ci_upper"),
-                ),
+                (f"Odds ratio ({options.ci})", odds_ratio),
                 ("p (Fisher)", lambda r: pval(r["p"])),
                 ("Note", lambda r: text(r.get("note"))),
             ],
             caption="Fisher's exact test, two-sided; odds ratio of response with the subgroup "
             "flag (yes vs no): the conditional maximum-likelihood estimate with its exact "
-            "conditional CI (R fisher.test).",
+            "conditional CI (R fisher.test). Exploratory, not adjusted for multiplicity; no odds "
+            f"ratio where a level has fewer than {options.min_events} patients.",
         ),
     }
 
@@ -618,6 +655,7 @@ def survival_section(
     )
     months = ", ".join(f"{m:g}" for m in options.response_landmarks_months)
     td_rows, td_notes = notes_once(cox_time_dependent, ["analysis_set", "endpoint", "model"])
+    km_medians, empty = drop_empty_levels(km_medians, "n")
     return {
         "km_medians": table(
             km_medians,
@@ -630,7 +668,7 @@ def survival_section(
                 note,
             ],
             caption="Kaplan–Meier medians.",
-            note=" ".join(n for n in (median_note(options), biased) if n),
+            note=" ".join(n for n in (median_note(options), biased, empty_note(empty)) if n),
         ),
         "followup": table(
             followup,
