@@ -937,6 +937,11 @@ def test_firth_estimates_sit_beside_the_ordinary_cox_fit(tmp_path):
     assert "0.09\xa0(0.00–1.60)" in html  # the monotone term: no ordinary HR, the Firth one
     assert "fewer than 10 events per covariate, or a covariate has no events" in html
     assert "No hazard ratio is shown from fewer than 5 events" in html
+    assert (
+        "Firth&#39;s penalised partial likelihood (Heinze &amp; Schemper 2001) with the same "
+        "Efron ties"
+    ) in html  # the methods, with the ties actually used
+    assert "with the same Breslow ties" in render(tmp_path / "sas", conventions="sas")
     assert render(tmp_path / "k", min_events=7).count("from fewer than 7 events") >= 2
 
 
@@ -954,7 +959,10 @@ def test_exposure_response_says_when_discrimination_is_chance(tmp_path):
     assert "1.30 (0.80–2.10)" in html
     assert "Exposure: Time-averaged AUC per day (ng·h/mL)." in html
     assert "cross-validated AUC is at or below 0.55" in html
-    assert "at or below" not in render(tmp_path / "c", exposure={"chance_auc": 0.4})
+    assert "unadjusted and adjusted for regimen; discrimination is the cross-validated" in html
+    lower = render(tmp_path / "c", exposure={"chance_auc": 0.4})
+    assert "cross-validated AUC is at or below" not in lower  # 0.52 is above the rule
+    assert "no better than chance at or below 0.4." in lower
 
 
 def test_published_comparison_uses_ratios_and_overlap_not_p(tmp_path):

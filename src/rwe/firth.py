@@ -5,9 +5,10 @@ the maximum partial-likelihood estimate of a Cox model is biased away from 0 or 
 Firth's penalty, ``l*(β) = l(β) + ½ log det I(β)`` (``l`` the partial log-likelihood, ``I``
 its information matrix), removes the first-order bias and keeps every estimate finite
 (Heinze G, Schemper M. A solution to the problem of monotone likelihood in Cox regression.
-Biometrics 2001;57:114-9). R's ``coxphf`` fits it with Breslow's handling of tied times; here
-ties follow the ordinary fit beside it (Efron, R's default, or Breslow under the ``sas``
-conventions), so that the two columns differ only by the penalty.
+Biometrics 2001;57:114-9). R's ``coxphf`` (not in Debian, so not run here) treats tied times
+as Breslow does, as far as its documentation goes; here ties follow the ordinary fit beside
+it (Efron, R's default, or Breslow under the ``sas`` conventions), so that the two columns
+differ only by the penalty, and the parity test covers both.
 
 The partial likelihood and its derivatives come from :class:`rwe.survival._RiskSets` (the
 sorted, collapsed risk sets of the ordinary fit). Each (Efron or Breslow) term of the partial
@@ -229,7 +230,7 @@ def firth_cox(
     strata : array-like, optional
         Stratum of each row (risk sets within strata, R ``+ strata(s)``).
     ties : {"efron", "breslow"}
-        Handling of tied event times (R ``coxphf`` uses Breslow's).
+        Handling of tied event times (as the ordinary fit; see the module docstring).
     conf_level : float
         Level of the profile penalised likelihood intervals.
 

@@ -82,6 +82,8 @@ class ReportOptions:
     #: ``exposure.auc_unit`` and ``exposure.chance_auc``.
     auc_unit: str = ""
     chance_auc: float = 0.5
+    #: ``exposure.adjust_for``.
+    adjust_for: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: Mapping) -> ReportOptions:
@@ -124,6 +126,7 @@ class ReportOptions:
             primary_comparisons=primary_pairs(config["primary_comparisons"]),
             auc_unit=str(config["exposure"]["auc_unit"]),
             chance_auc=float(config["exposure"]["chance_auc"]),
+            adjust_for=tuple(config["exposure"]["adjust_for"]),
         )
 
     @property

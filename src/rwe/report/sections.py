@@ -313,7 +313,15 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         "follow-up by reverse Kaplan–Meier. Groups are compared with the log-rank test. Cox "
         "models use Wald CIs and p, complete cases; proportional hazards are checked with the "
         "score test of R cox.zph (Kaplan–Meier transform). "
-        f"Multivariable covariates: {covariates}. {options.conventions.methods_sentence()}",
+        f"Multivariable covariates: {covariates}. {options.conventions.methods_sentence()} "
+        f"A model with fewer than {options.min_events_per_covariate} events per covariate, or "
+        "with a covariate without events in one level (monotone likelihood), is also fitted by "
+        "Firth's penalised partial likelihood (Heinze & Schemper 2001) with the same "
+        f"{options.ties}, shown with profile penalised likelihood CIs and the penalised "
+        "likelihood-ratio p beside the ordinary estimate. No "
+        f"hazard or odds ratio is reported from fewer than {options.min_events} events. "
+        "Subgroup effects of the compared treatments are tested by the likelihood-ratio test "
+        "of the treatment × subgroup interaction in a Cox model.",
         sites_methods(options),
         "Adverse events are graded by CTCAE v5; hematologic grades are "
         f"{HEMATOLOGIC_GRADES[options.hematologic_source]}. Patients, not events, are counted at "
@@ -321,7 +329,14 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         "the Wilcoxon rank-sum test "
         "(exact for samples under 50 without ties, otherwise normal approximation with "
         "continuity correction). Exposure–response uses logistic regression on the "
-        "time-averaged AUC per day when available, else on the starting dose (Gupta et al. 2016).",
+        "time-averaged AUC per day when available, else on the starting dose (Gupta et al. 2016)"
+        + (
+            f", unadjusted and adjusted for {', '.join(options.adjust_for)}"
+            if options.adjust_for
+            else ""
+        )
+        + "; discrimination is the cross-validated ROC AUC, reported as no better than chance "
+        f"at or below {options.chance_auc:g}.",
         f"All p values are two-sided; intervals are {level}%. Analysis sets: all patients, and "
         f"each regimen with more than {options.min_regimen_n} patients. {privacy}",
     ]
@@ -925,7 +940,7 @@ def cox_section(
             "no events in one level (monotone likelihood), Firth's penalised partial likelihood "
             f"(Heinze & Schemper 2001, same {options.ties}) is fitted too: its hazard ratio with "
             "the profile penalised likelihood CI and the penalised likelihood-ratio p (as R "
-            "coxphf, which uses Breslow ties). No hazard ratio is shown from fewer than "
+            "coxphf(pl = TRUE) reports them). No hazard ratio is shown from fewer than "
             f"{options.min_events} events. Analysis: prespecified (the configured primary "
             "comparisons, multivariable model of all patients) or exploratory.",
             "note": "; ".join(model_notes) + "." if model_notes else "",
