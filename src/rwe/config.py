@@ -167,6 +167,16 @@ def _name_problems(config: dict) -> list[str]:
     problems = []
     named = [("subgroups", config.get("subgroups", []))]
     named.append(("cox.covariates", (config.get("cox") or {}).get("covariates", [])))
+    named.append(
+        (
+            "primary_comparisons",
+            [
+                entry.get("variable")
+                for entry in config.get("primary_comparisons") or []
+                if isinstance(entry, dict)
+            ],
+        )
+    )
     for key, names in named:
         for name in names:
             if name not in known:
