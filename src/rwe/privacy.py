@@ -445,7 +445,10 @@ RULES: dict[str, dict] = {
     "logrank_stratified": {"counts": ["n_missing"]},
     "cox_stratified": {
         "counts": ["n", "events", "n_dropped"],
-        "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
+        "dependent": {
+            c: ["n", "events"]
+            for c in ("hr", "ci_lower", "ci_upper", "firth_hr", "firth_ci_lower", "firth_ci_upper")
+        },
         "margins": [_cox_margins],
     },
     "cox_stratified_diagnostics": {
