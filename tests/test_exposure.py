@@ -110,3 +110,44 @@ def test_partly_missing_auc_falls_back_to_dose_with_a_note():
     assert models["note"].str.contains("exposure_auc missing for 5 of 300 patients").all()
     models, _ = exposure.exposure_response(adsl.dropna(subset=["exposure_auc"]), ae)
     assert (models["exposure"] == "exposure_auc").all()
+
+
+def test_adjustment_matrix_codes_a_category_against_its_first_level_as_r():
+    adsl = pd.DataFrame({"regimen": ["Ixa-Rd", "Ixa-Pd", None, "Ixa-d"], "age": [60, 70, 80, 90]})
+    design = exposure.adjustment_matrix(adsl, ["regimen", "age", "absent"])
+    assert list(design.columns) == ["regimenIxa-Rd", "regimenIxa-d", "age"]  # Ixa-Pd: reference
+    assert design.iloc[0].tolist() == [1.0, 0.0, 60.0]
+    assert design.iloc[1].tolist() == [0.0, 0.0, 70.0]
+    assert design.iloc[2, :2].isna().all()  # a missing regimen stays missing
+
+
+def test_chance_note_follows_the_configured_rule():
+    assert exposure.chance_note(0.55, 0.55).startswith("cross-validated AUC 0.55 ≤ 0.55")
+    assert exposure.chance_note(0.56, 0.55) == ""
+    assert exposure.chance_note(float("nan"), 0.55) == ""
+
+
+def test_no_odds_ratio_from_fewer_than_min_events():
+    rng = np.random.default_rng(1)
+    n = 80
+    adsl = pd.DataFrame(
+        {
+            "site": "s",
+            "patient_id": [f"p{i}" for i in range(n)],
+            "exposure_auc": rng.uniform(0.5, 2, n),
+            "start_dose_mg": 4.0,
+            "regimen": np.where(np.arange(n) % 2, "Ixa-Rd", "Ixa-Pd"),
+            "best_response": np.where(np.arange(n) < 3, "PD", "PR"),  # 77 with disease control
+        }
+    )
+    ae = pd.DataFrame(columns=["site", "patient_id", "term", "grade"])
+    models, _ = exposure.exposure_response(adsl, ae, min_events=100, adjust_for=["regimen"])
+    row = models.set_index("outcome").loc["disease_control"]
+    assert np.isnan(row["odds_ratio"])
+    assert np.isnan(row["odds_ratio_adjusted"])
+    assert row["note"].startswith("not estimable: 77 events (fewer than 100)")
+    fitted, _ = exposure.exposure_response(adsl, ae, min_events=5, adjust_for=["regimen"])
+    row = fitted.set_index("outcome").loc["disease_control"]
+    assert np.isfinite(row["odds_ratio"])
+    assert np.isfinite(row["odds_ratio_adjusted"])
+    assert row["adjusted_for"] == "regimen"

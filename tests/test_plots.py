@@ -486,3 +486,68 @@ def test_risk_table_rows_are_the_levels_and_the_legend_is_titled_by_the_shared_n
     texts = {t.get_text() for t in built.findobj(lambda o: hasattr(o, "get_text"))}
     assert "EMD" in texts  # the legend's title: the name the groups share
     assert "EMD: no" not in texts
+
+
+def test_km_plots_carry_a_p_value_only_for_prespecified_comparisons(cohort, tmp_path, monkeypatch):
+    """emd is a primary comparison by default (a Cox covariate): its log-rank p is drawn; with
+    no primary comparisons configured, no KM plot carries a p, and titles say exploratory."""
+    drawn = {}
+    real = plots.km_plot
+
+    def spy(curves, title, **kwargs):
+        drawn[title] = kwargs.get("p_value")
+        return real(curves, title, **kwargs)
+
+    monkeypatch.setattr(plots, "km_plot", spy)
+    index = make(cohort, tmp_path).set_index("name")
+    title = index.loc["km_os_all_emd", "title"]
+    assert title.endswith("(prespecified)")
+    assert drawn[title] == pytest.approx(0.0004)
+    drawn.clear()
+    index = make(cohort, tmp_path / "none", primary_comparisons=[]).set_index("name")
+    title = index.loc["km_os_all_emd", "title"]
+    assert title.endswith("(exploratory: no p value)")
+    assert all(p is None for p in drawn.values())
+
+
+def interaction_rows() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "endpoint": "PFS",
+            "variable": ["emd", "emd", "age_ge80"],
+            "level": ["0", "1", "0"],
+            "treatment": "Ixa-Rd vs Ixa-Pd",
+            "n": [30, 10, 37],
+            "events": [20, 2, 24],
+            "hr": [1.5, np.nan, 0.8],
+            "ci_lower": [0.7, np.nan, 0.4],
+            "ci_upper": [3.2, np.nan, 1.6],
+            "interaction_chisq": [2.0, 2.0, np.nan],
+            "interaction_df": [1, 1, 0],
+            "interaction_p": [0.157, 0.157, np.nan],
+            "analysis": "exploratory",
+            "note": ["", "not estimable: 2 events (fewer than 5)", "1 empty level dropped"],
+        }
+    )
+
+
+def test_subgroup_forest_rows_put_the_interaction_p_on_each_subgroups_first_row():
+    options = ReportOptions.from_config(with_schema_defaults({"sites": {"s": "s"}}))
+    rows = plots.subgroup_forest_rows(interaction_rows(), options)
+    assert rows["covariate"].tolist() == ["Extramedullary disease", "", "Age ≥ 80"]
+    assert rows["level"].tolist() == ["no", "yes", "no"]
+    assert rows["p_text"].tolist() == ["0.157", "", ""]
+    assert rows["hr_text"].tolist()[1] == "not estimable"
+
+
+def test_subgroup_forest_plot_is_drawn_per_endpoint(cohort, tmp_path):
+    adsl, adtte, adlb = cohort
+    sets = {"all": adsl}
+    options = ReportOptions.from_config(with_schema_defaults({"sites": {"s": "s"}}))
+    tables = figure_tables() | {"subgroup_interactions": interaction_rows()}
+    tables["km_curves"] = km_curves(km_fits(adsl, adtte, sets, []))
+    index = plots.make_figures(adsl, patient_nadirs(adlb), tables, sets, options, tmp_path)
+    forest = index.set_index("name").loc["forest_subgroups_pfs"]
+    assert forest["title"] == "Subgroup effects on PFS: Ixa-Rd vs Ixa-Pd"
+    assert (tmp_path / f"{forest['file']}.png").stat().st_size > 10_000
+    assert "forest_subgroups_os" not in set(index["name"])  # no OS rows

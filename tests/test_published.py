@@ -5,8 +5,8 @@ import pytest
 from rwe.published import (
     COMPARISON_COLUMNS,
     COMPARISON_EXTRA_COLUMNS,
+    intervals_overlap,
     published_comparison,
-    same_conclusion,
 )
 
 #: The reference and config of the demo run.
@@ -74,38 +74,40 @@ def test_comparison_reads_each_estimate_from_its_table():
     assert np.isnan(out.loc["median age", "this_run"])
 
 
-def test_a_different_conclusion_is_flagged():
-    """The paper's PFS triple-class HR 3.76 (1.00–14.20), p = 0.051 against a significant 4.09."""
-    row = (
-        published_comparison(_tables(), **RUN)
-        .set_index("quantity")
-        .loc["PFS HR, Triple-class refractory (multivariable)"]
-    )
+def test_hazard_ratios_are_compared_by_their_ratio_and_interval_overlap():
+    """The paper's PFS triple-class HR 3.76 (1.00–14.20) against 4.09 (2.33–7.20): ratio 1.09.
+
+    No verdict from p values: p 0.051 (paper) vs 0.0004 (this run) is no disagreement, since
+    the intervals overlap.
+    """
+    out = published_comparison(_tables(), **RUN).set_index("quantity")
+    row = out.loc["PFS HR, Triple-class refractory (multivariable)"]
     assert (row["published"], row["published_p"], row["this_run_p"]) == (3.76, 0.051, 0.0004)
-    assert row["same_conclusion"] == "no"
-    same = published_comparison(_tables(tcr_hr=(3.0, 0.9, 10.0, 0.08)), **RUN).set_index("quantity")
-    assert same.loc["PFS HR, Triple-class refractory (multivariable)", "same_conclusion"] == "yes"
-    gfr = same.loc["PFS HR, GFR ≤ 70 (multivariable)"]
-    assert gfr["same_conclusion"] == "yes"  # both significant, both HR > 1
+    assert row["ratio"] == pytest.approx(4.09 / 3.76)
+    assert np.isnan(row["difference"])  # a difference of hazard ratios means nothing
+    assert row["intervals_overlap"] == "yes"
+    far = published_comparison(_tables(tcr_hr=(30.0, 15.0, 60.0, 1e-6)), **RUN)
+    far = far.set_index("quantity").loc["PFS HR, Triple-class refractory (multivariable)"]
+    assert far["intervals_overlap"] == "no"
+    assert "same_conclusion" not in out.columns
+    orr = out.loc["ORR (≥PR)"]  # percentages: difference in points, no ratio
+    assert orr["difference"] == pytest.approx(-2.5)
+    assert np.isnan(orr["ratio"])
 
 
 @pytest.mark.parametrize(
     ("published", "this_run", "expected"),
     [
-        ((1, 0.01), (1, 0.001), "yes"),
-        ((1, 0.01), (-1, 0.001), "no"),  # significant both, opposite directions
-        ((1, 0.2), (-1, 0.5), "yes"),  # neither significant
-        ((1, 0.051), (1, 0.001), "no"),
-        ((1, np.nan), (1, 0.001), ""),
+        ((1.0, 2.0), (1.5, 3.0), "yes"),
+        ((1.0, 2.0), (2.5, 3.0), "no"),
+        ((1.0, 2.0), (2.0, 3.0), "yes"),  # touching limits share a value
+        ((50.0, np.nan), (10.0, 40.0), "no"),  # upper not reached: unbounded above
+        ((50.0, np.nan), (10.0, 60.0), "yes"),
+        ((np.nan, np.nan), (1.0, 2.0), ""),
     ],
 )
-def test_same_conclusion(published, this_run, expected):
-    assert same_conclusion(published, this_run) == expected
-
-
-def test_significance_follows_the_confidence_level():
-    assert same_conclusion((1, 0.03), (1, 0.2), alpha=0.05) == "no"
-    assert same_conclusion((1, 0.03), (1, 0.2), alpha=0.01) == "yes"
+def test_intervals_overlap(published, this_run, expected):
+    assert intervals_overlap(published, this_run) == expected
 
 
 def test_labels_show_the_run_cutoff_and_note_the_paper_s_when_it_differs():

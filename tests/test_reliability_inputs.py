@@ -329,6 +329,18 @@ def test_a_covariate_that_is_not_a_column_stops_the_run(site_folder):
         check_config(config)
 
 
+def test_a_primary_comparison_that_is_not_a_column_stops_the_run(site_folder):
+    """A typo would otherwise leave every test exploratory without a word."""
+    config = {
+        "sites": {"s1": str(site_folder)},
+        "primary_comparisons": [{"endpoint": "OS", "variable": "triple_class_refactory"}],
+    }
+    with pytest.raises(
+        ConfigError, match="primary_comparisons: 'triple_class_refactory' is not a column of ADSL"
+    ):
+        check_config(config)
+
+
 def test_the_same_site_folder_listed_twice_is_refused(site_folder):
     config = {"sites": {"a": str(site_folder), "b": {"path": f"{site_folder}/."}}}
     with pytest.raises(

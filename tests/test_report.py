@@ -123,7 +123,7 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
         ],
         "km_landmarks": [("all", "PFS", "all", "all", 12, 21, 0.41, 0.3, 0.55)],
         "followup": [("all", "OS", 26.0, 22.1, 31.0)],
-        "logrank": [("all", "PFS", "emd", 4.2, 1, 0.04, "")],
+        "logrank": [("all", "PFS", "emd", 4.2, 1, 0.04, "", "prespecified")],
         "cox": {
             "analysis_set": "all",
             "endpoint": "PFS",
@@ -140,7 +140,32 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
             "events_0": [10, 10, 44],
             "n_1": [39, 38, 8],
             "events_1": [35, 34, 0],
+            "firth_hr": [None, 2.0, 0.09],
+            "firth_ci_lower": [None, 1.1, 0.001],
+            "firth_ci_upper": [None, 3.6, 1.6],
+            "firth_p": [None, 0.02, 0.11],
             "note": ["", "2 patients left out", "not estimable; 2 patients left out"],
+            "analysis": ["exploratory", "prespecified", "prespecified"],
+        },
+        "subgroup_interactions": {
+            "endpoint": "PFS",
+            "variable": ["gfr_le70", "gfr_le70", "emd"],
+            "level": ["0", "1", "0"],
+            "treatment": "Ixa-Rd vs Ixa-Pd",
+            "n": [20, 38, 50],
+            "events": [3, 30, 40],
+            "hr": [None, 1.4, 0.9],
+            "ci_lower": [None, 0.7, 0.5],
+            "ci_upper": [None, 2.9, 1.7],
+            "interaction_chisq": [1.2, 1.2, None],
+            "interaction_df": [1, 1, 0],
+            "interaction_p": [0.27, 0.27, None],
+            "analysis": ["prespecified", "prespecified", "exploratory"],
+            "note": [
+                "not estimable: 3 events (fewer than 5)",
+                "",
+                "interaction not testable: one level only; 1 empty level dropped",
+            ],
         },
         "conventions_comparison": {
             "endpoint": ["PFS", "OS", "PFS"],
@@ -216,7 +241,12 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
             "or_iqr_ci_upper": [4.4**0.5],
             "observed_below": [0.1],
             "observed_above": [0.17],
-            "cv_auc": [0.62],
+            "cv_auc": [0.52],
+            "adjusted_for": ["regimen"],
+            "odds_ratio_adjusted_iqr": [1.3],
+            "adjusted_iqr_ci_lower": [0.8],
+            "adjusted_iqr_ci_upper": [2.1],
+            "p_adjusted": [0.3],
             "note": ["fewer than 10 events"],
         },
         "exposure_predictions": [("neutropenia_ge3", "exposure_auc", 0.72, 0.11, 0.05, 0.2, 3.0)],
@@ -232,8 +262,9 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
             "this_run_ci_lower": [6.0, None, 1.2],
             "this_run_ci_upper": [None, None, 3.7],
             "this_run_p": [None, None, 0.008],
-            "difference": [0.2, -66, -0.01],
-            "same_conclusion": ["", "", "yes"],
+            "difference": [0.2, -66, None],
+            "ratio": [None, None, 2.1 / 2.11],
+            "intervals_overlap": ["yes", "", "yes"],
         },
         "landmark": {
             "analysis_set": "all",
@@ -260,7 +291,7 @@ def fixture_tables(regimen: str = "Ixa-Rd") -> dict[str, pd.DataFrame]:
             ("all", "PFS", "univariable", "responder_td", 0.5, 0.3, 0.9, 0.02, 57, 44, 80, 0, 3, "")
         ],
     }
-    extra = {"response_tests": ["n_1", "n_0"]}
+    extra: dict[str, list[str]] = {}  # columns beyond what the report reads
     tables = {
         name: pd.DataFrame(rows[name], columns=TABLE_COLUMNS[name] + extra.get(name, []))
         for name in rows
@@ -860,12 +891,19 @@ def test_methods_say_what_computed_the_numbers_and_on_which_data(tmp_path):
     assert "R was not found where this run was made." in html
 
 
-def test_methods_state_that_the_tests_are_exploratory_and_unadjusted(tmp_path):
+def test_methods_state_what_was_prespecified_and_that_the_rest_is_exploratory(tmp_path):
     html = render(tmp_path)
     assert (
-        "All tests are exploratory and unadjusted for multiplicity (1 log-rank tests, "
-        "1 Fisher&#39;s exact tests, 1 Wilcoxon rank-sum tests, besides the Wald tests"
+        "Prespecified comparisons (config primary_comparisons): PFS and OS by GFR ≤ 70; "
+        "PFS and OS by Triple-class refractory"
     ) in html
+    assert "(1 log-rank tests); they alone carry a p value on the Kaplan–Meier plots" in html
+    assert (
+        "All other tests are exploratory and unadjusted for multiplicity (1 Fisher&#39;s exact "
+        "tests, 1 Wilcoxon rank-sum tests, besides the Wald tests"
+    ) in html
+    none = render(tmp_path / "none", primary_comparisons=[])
+    assert "No comparison was prespecified. All other tests are exploratory" in none
 
 
 def test_exposure_effects_are_shown_per_iqr(tmp_path):
@@ -958,3 +996,62 @@ def test_the_privacy_sentence_names_the_patient_level_figures(tmp_path):
     header = html[html.index("<header>") : html.index("</header>")]
     assert "no patient-level rows" not in header
     assert "No dates or identifiers appear in this file." in header
+
+
+def test_firth_estimates_sit_beside_the_ordinary_cox_fit(tmp_path):
+    html = render(tmp_path)
+    assert "Firth HR (profile 95% CI)" in html
+    assert "0.09\xa0(0.00–1.60)" in html  # the monotone term: no ordinary HR, the Firth one
+    assert "fewer than 10 events per covariate, or a covariate has no events" in html
+    assert "No hazard ratio is shown from fewer than 5 events" in html
+    assert (
+        "Firth&#39;s penalised partial likelihood (Heinze &amp; Schemper 2001) with the same "
+        "Efron ties"
+    ) in html  # the methods, with the ties actually used
+    assert "with the same Breslow ties" in render(tmp_path / "sas", conventions="sas")
+    assert render(tmp_path / "k", min_events=7).count("from fewer than 7 events") >= 2
+
+
+def test_subgroup_effects_are_interaction_tests(tmp_path):
+    html = render(tmp_path)
+    assert "Interaction p (LR)" in html
+    assert "HR Ixa-Rd vs Ixa-Pd (95% CI)" in html
+    assert "1 empty level dropped" in html
+    assert "no p value within a level" in html
+
+
+def test_exposure_response_says_when_discrimination_is_chance(tmp_path):
+    html = render(tmp_path)
+    assert "OR per IQR adjusted (95% CI)" in html
+    assert "1.30 (0.80–2.10)" in html
+    assert "Exposure: Time-averaged AUC per day (ng·h/mL)." in html
+    assert "cross-validated AUC is at or below 0.55" in html
+    assert "unadjusted and adjusted for regimen; discrimination is the cross-validated" in html
+    lower = render(tmp_path / "c", exposure={"chance_auc": 0.4})
+    assert "cross-validated AUC is at or below" not in lower  # 0.52 is above the rule
+    assert "no better than chance at or below 0.4." in lower
+
+
+def test_published_comparison_uses_ratios_and_overlap_not_p(tmp_path):
+    html = render(tmp_path)
+    assert "Same conclusion" not in html
+    assert f"ratio {2.1 / 2.11:.2f}" in html
+    assert "CIs overlap" in html
+
+
+def test_empty_levels_are_dropped_with_a_count_and_small_levels_get_no_odds_ratio(tmp_path):
+    tables = fixture_tables()
+    empty = tables["response"].iloc[[1]].assign(level="0", n_evaluable=0)
+    tables["response"] = pd.concat([tables["response"], empty], ignore_index=True)
+    km = tables["km_medians"]
+    tables["km_medians"] = pd.concat(
+        [km, km.iloc[[0]].assign(variable="imid_containing", level="0", n=0, events=0)],
+        ignore_index=True,
+    )
+    html = render(tmp_path, tables=tables)
+    assert html.count("1 empty subgroup level (no patients) not shown.") == 2
+    assert "IMiD-containing: no" not in html
+    # emd yes has 4 evaluable patients (< min_events 5): no odds ratio from them.
+    assert "0.90\xa0(0.06–13.10)" not in html
+    assert "no odds ratio where a level has fewer than 5 patients" in html
+    assert "0.90\xa0(0.06–13.10)" in render(tmp_path / "k", tables=tables, min_events=4)

@@ -125,12 +125,21 @@ def test_logistic_models_match_r_glm(tmp_path, demo):
     adsl, adae, adlb = demo
     ae = safety.combine_hematologic(adae, safety.grade_from_labs(adlb), "both")
     flags = exposure.outcome_flags(adsl, ae)
-    models, predictions = exposure.exposure_response(adsl, ae, predict_at=(3, 4))
+    models, predictions = exposure.exposure_response(
+        adsl, ae, predict_at=(3, 4), adjust_for=["regimen"], min_events=5
+    )
     estimable = models[~models["note"].fillna("").str.startswith("not estimable")]
     assert len(estimable) >= 5
     data = pd.concat(
         [
-            pd.DataFrame({"outcome": o, "x": adsl["exposure_auc"], "y": flags[o]}).dropna()
+            pd.DataFrame(
+                {
+                    "outcome": o,
+                    "x": adsl["exposure_auc"],
+                    "y": flags[o],
+                    "regimen": adsl["regimen"],
+                }
+            ).dropna()
             for o in estimable["outcome"]
         ]
     )
@@ -146,6 +155,9 @@ def test_logistic_models_match_r_glm(tmp_path, demo):
     r_models = pd.read_csv(tmp_path / "r" / "exposure_response.csv")
     cols = ["intercept", "slope", "odds_ratio", "ci_lower", "ci_upper", "p"]
     cols += ["iqr", "odds_ratio_iqr", "or_iqr_ci_lower", "or_iqr_ci_upper"]
+    # Adjusted for regimen (R glm(y ~ x + factor(regimen))), as exposure.adjust_for does.
+    cols += ["odds_ratio_adjusted", "adjusted_ci_lower", "adjusted_ci_upper", "p_adjusted"]
+    assert estimable["odds_ratio_adjusted"].notna().all()
     assert assert_tables_match(estimable, r_models, ["outcome"], cols, "exposure_response") == len(
         cols
     ) * len(estimable)

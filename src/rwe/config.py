@@ -169,6 +169,16 @@ def _name_problems(config: dict) -> list[str]:
     cox = config.get("cox")
     named = [("subgroups", config.get("subgroups"))]
     named.append(("cox.covariates", cox.get("covariates") if isinstance(cox, dict) else None))
+    named.append(
+        (
+            "primary_comparisons",
+            [
+                entry.get("variable")
+                for entry in config.get("primary_comparisons") or []
+                if isinstance(entry, dict)
+            ],
+        )
+    )
     for key, names in named:
         if not isinstance(names, list):  # the schema says what is wrong with it
             continue

@@ -5,6 +5,13 @@ as ``logit P = intercept + slope * exposure`` with the time-averaged AUC per day
 patient of the set has one, otherwise the starting dose. Coefficients, Wald CIs and p are those
 of R ``glm(outcome ~ exposure, family = binomial)``; predicted probabilities and their CIs are
 computed on the link scale and transformed, as ``predict(fit, se.fit = TRUE)``.
+
+Patients on different regimens are not pooled without comment: each model is also fitted
+adjusted for the configured columns (``exposure.adjust_for``, default the regimen), as R
+``glm(outcome ~ exposure + factor(regimen), family = binomial)``, and the adjusted odds ratio
+is shown beside the unadjusted one. No odds ratio is shown from fewer events than
+``min_events``; a cross-validated AUC at or below ``exposure.chance_auc`` is said to be no
+better than chance.
 """
 
 from __future__ import annotations
@@ -42,6 +49,77 @@ ER_COLUMNS = [
 ]
 PREDICTION_COLUMNS = ["outcome", "exposure", "at", "probability", "ci_lower", "ci_upper", "dose_mg"]
 FEW_EVENTS = 10
+#: Columns of the adjusted model, after ``cv_auc`` (before ``note``).
+ADJUSTED_COLUMNS = [
+    "adjusted_for",
+    "odds_ratio_adjusted",
+    "adjusted_ci_lower",
+    "adjusted_ci_upper",
+    "p_adjusted",
+    "odds_ratio_adjusted_iqr",
+    "adjusted_iqr_ci_lower",
+    "adjusted_iqr_ci_upper",
+]
+
+
+def chance_note(auc: float, chance_auc: float) -> str:
+    """The note on a cross-validated AUC at or below ``chance_auc`` ('' above it or when NaN).
+
+    The rule: an AUC of 0.5 is a coin toss; at or below ``chance_auc`` (config
+    ``exposure.chance_auc``) the model does not tell patients with the outcome from those
+    without better than chance, whatever its odds ratio.
+    """
+    if not np.isfinite(auc) or auc > chance_auc:
+        return ""
+    return f"cross-validated AUC {auc:.2f} ≤ {chance_auc:g}: discrimination no better than chance"
+
+
+def adjustment_matrix(adsl: pd.DataFrame, columns) -> pd.DataFrame:
+    """Design columns of the adjustment variables (R ``model.matrix`` without the intercept).
+
+    A numeric column enters as it is; any other (the regimen) as one 0/1 indicator per level
+    but the first in sorted order (R's factor coding, treatment contrasts). Missing values stay
+    missing (the patient is left out of the adjusted model). Columns not in ADSL are skipped.
+    """
+    parts = {}
+    for column in columns:
+        if column not in adsl.columns:
+            continue
+        values = adsl[column]
+        if pd.api.types.is_numeric_dtype(values):
+            parts[column] = values.astype(float).to_numpy()
+            continue
+        levels = sorted(values.dropna().astype(str).unique())
+        for level in levels[1:]:
+            parts[f"{column}{level}"] = np.where(
+                values.isna(), np.nan, (values.astype(str) == level).astype(float)
+            )
+    return pd.DataFrame(parts, index=adsl.index)
+
+
+def adjusted_fit(x, y, design: pd.DataFrame, conf_level: float = 0.95) -> tuple[float, ...]:
+    """Odds ratio of exposure adjusted for ``design`` (R ``glm(y ~ x + ..., binomial)``).
+
+    Rows with a missing adjustment value are left out; an indicator that is constant among the
+    rest (a regimen nobody left has, or everybody has) is dropped, as R ``droplevels``.
+
+    Returns
+    -------
+    tuple of float
+        Odds ratio, Wald CI and p of the exposure (NaN when not estimable).
+    """
+    keep = ~design.isna().any(axis=1).to_numpy()
+    D = design.to_numpy(float)[keep]
+    x, y = np.asarray(x, float)[keep], np.asarray(y, int)[keep]
+    D = D[:, [j for j in range(D.shape[1]) if np.unique(D[:, j]).size > 1]]
+    if y.sum() == 0 or y.sum() == len(y) or np.unique(x).size < 2:
+        return (np.nan,) * 4
+    fit = logistic_fit(np.column_stack([x, D]), y)
+    b, se = fit.params[1], fit.bse[1]
+    if not fit.converged or not np.isfinite(se) or se > 1e3:
+        return (np.nan,) * 4
+    z = stats.norm.ppf(1 - (1 - conf_level) / 2)
+    return np.exp(b), np.exp(b - z * se), np.exp(b + z * se), float(fit.pvalues[1])
 
 
 def outcome_flags(adsl: pd.DataFrame, ae: pd.DataFrame) -> pd.DataFrame:
@@ -103,12 +181,15 @@ class LogisticFit:
 def logistic_fit(x, y, epsilon: float = 1e-8, maxit: int = 25) -> LogisticFit:
     """Logistic regression of y on x by IRLS exactly as R ``glm.fit(family = binomial)``.
 
+    ``x`` is one covariate, or a matrix of several (one column each, after the intercept).
+
     Same start (mustart = (y + 0.5) / 2), same convergence rule (relative change in deviance
     below ``epsilon``), and the covariance from the weights of the last iteration, which is
     what ``summary.glm`` reports; so standard errors agree with R to many digits even when
     few events make the likelihood flat.
     """
-    X = np.column_stack([np.ones(len(x)), np.asarray(x, dtype=float)])
+    x = np.asarray(x, dtype=float)
+    X = np.column_stack([np.ones(len(x)), x.reshape(len(x), -1)])
     y = np.asarray(y, dtype=float)
     mu = (y + 0.5) / 2
     eta = np.log(mu / (1 - mu))
@@ -132,7 +213,7 @@ def logistic_fit(x, y, epsilon: float = 1e-8, maxit: int = 25) -> LogisticFit:
         return 2 * terms.sum()
 
     dev_old = deviance(mu)
-    converged, beta, xtwx = False, np.zeros(2), np.eye(2)
+    converged, beta, xtwx = False, np.zeros(X.shape[1]), np.eye(X.shape[1])
     iteration = 0
     while iteration < maxit:
         iteration += 1
@@ -213,8 +294,15 @@ def exposure_response(
     predict_at=(3, 4),
     cv_folds: int = 5,
     conf_level: float = 0.95,
+    adjust_for=(),
+    min_events: int = 0,
+    chance_auc: float = 0.5,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Logistic exposure/dose–response models for every outcome.
+
+    ``adjust_for``: ADSL columns of the adjusted model beside each (:func:`adjusted_fit`,
+    :func:`adjustment_matrix`); ``min_events``: fewer events than this and no odds ratio is
+    shown ("not estimable: k events"); ``chance_auc``: the rule of :func:`chance_note`.
 
     Returns
     -------
@@ -222,7 +310,8 @@ def exposure_response(
         Contract columns (``odds_ratio`` per unit of exposure with Wald CI and p), then
         ``median_exposure``, ``iqr`` (R ``IQR``) and the odds ratio per IQR with its CI
         (``odds_ratio_iqr``, ``or_iqr_ci_lower``, ``or_iqr_ci_upper``), observed proportions (and exact CIs) below and above the median,
-        ``cv_auc`` and ``note``.
+        ``cv_auc``, the adjusted model (:data:`ADJUSTED_COLUMNS`: ``adjusted_for`` names the
+        columns, ``+``-joined) and ``note``.
     predictions : pandas.DataFrame
         Predicted probability with CI at each dose of ``predict_at`` (on the AUC scale, at the
         median exposure of the patients on that dose; see :func:`prediction_points`).
@@ -242,12 +331,15 @@ def exposure_response(
         general.append(
             f"exposure_auc missing for {missing} of {len(adsl)} patients: start dose used"
         )
+    design = adjustment_matrix(adsl, adjust_for)
+    adjusted_for = "+".join(c for c in adjust_for if c in adsl.columns)
     rows, preds = [], []
     for outcome, (term, _) in OUTCOMES.items():
         data = pd.DataFrame(
             {"x": adsl[exposure].to_numpy(float), "y": flags[outcome].to_numpy()}
         ).dropna()
         x, y = data["x"].to_numpy(float), data["y"].astype(int).to_numpy()
+        rows_design = design.iloc[data.index.to_numpy()]
         n, events = len(y), int(y.sum())
         median = float(np.median(x)) if n else np.nan
         # Interquartile range as R IQR() (quantile type 7): the unit of the odds ratios shown.
@@ -269,6 +361,8 @@ def exposure_response(
             note = "no events" if events == 0 else "every patient had the outcome"
         elif np.unique(x).size < 2:
             note = "exposure is constant"
+        elif events < min_events:
+            note = f"{events} event{'s' if events != 1 else ''} (fewer than {min_events})"
         else:
             note = ""
             fit = logistic_fit(x, y)
@@ -289,6 +383,8 @@ def exposure_response(
                     *(np.nan,) * 3,
                     *observed,
                     np.nan,
+                    adjusted_for,
+                    *(np.nan,) * 7,
                     "; ".join([f"not estimable: {note}", *general]),
                 )
             )
@@ -298,7 +394,11 @@ def exposure_response(
         notes = [] if np.isfinite(auc) else [f"too few events for {cv_folds}-fold AUC"]
         if events < FEW_EVENTS:
             notes.insert(0, f"fewer than {FEW_EVENTS} events: estimate unstable")
-        notes += general
+        notes.append(chance_note(auc, chance_auc))
+        adjusted = adjusted_fit(x, y, rows_design, conf_level) if adjusted_for else (np.nan,) * 4
+        if adjusted_for and not np.isfinite(adjusted[0]):
+            notes.append(f"not estimable adjusted for {adjusted_for}")
+        notes = [n for n in notes if n] + general
         rows.append(
             (
                 outcome,
@@ -318,6 +418,9 @@ def exposure_response(
                 np.exp((b1 + z * se1) * iqr),
                 *observed,
                 auc,
+                adjusted_for,
+                *adjusted,
+                *(np.asarray(adjusted[:3]) ** iqr),  # per IQR: exp(slope × IQR)
                 "; ".join(notes),
             )
         )
@@ -338,6 +441,7 @@ def exposure_response(
         "median_exposure_below",
         "median_exposure_above",
         "cv_auc",
+        *ADJUSTED_COLUMNS,
         "note",
     ]
     return pd.DataFrame(rows, columns=[*ER_COLUMNS, *extra]), pd.DataFrame(

@@ -40,3 +40,13 @@ LAB_UNIT_DISPLAY = {"ANC": "×10⁹/L", "WBC": "×10⁹/L", "PLT": "×10⁹/L", 
 def unit(name) -> str:
     """A unit as printed: ``10^9/L`` as ×10⁹/L; other units (and empty cells) as they are."""
     return UNIT_DISPLAY.get(name, name)
+
+
+def exposure_axis_label(exposure: str, auc_unit: str = "") -> str:
+    """The name of an exposure with its unit: the time-averaged AUC per day, or the dose.
+
+    ``auc_unit`` is config ``exposure.auc_unit`` (the unit of ``exposure_auc``).
+    """
+    if exposure != "exposure_auc":
+        return "Starting dose (mg)"
+    return "Time-averaged AUC per day" + (f" ({auc_unit})" if auc_unit else "")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from rwe.config import SCHEMA, check_config
 from rwe.labels import label
+from rwe.multiplicity import primary_pairs
 from rwe.survival import Conventions, resolve_conventions
 
 #: The config schema of a source checkout (the Snakefile validates against the same file).
@@ -79,6 +80,15 @@ class ReportOptions:
     meta_method: str
     meta_test: str
     meta_auto_knha_below: int
+    #: ``min_events``: no hazard or odds ratio from fewer events; ``primary_comparisons`` as
+    #: ``(endpoint, variable)`` pairs (:func:`rwe.multiplicity.primary_pairs`).
+    min_events: int = 0
+    primary_comparisons: tuple[tuple[str, str], ...] = ()
+    #: ``exposure.auc_unit`` and ``exposure.chance_auc``.
+    auc_unit: str = ""
+    chance_auc: float = 0.5
+    #: ``exposure.adjust_for``.
+    adjust_for: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: Mapping) -> ReportOptions:
@@ -120,6 +130,11 @@ class ReportOptions:
             meta_method=config["meta"]["method"],
             meta_test=config["meta"]["test"],
             meta_auto_knha_below=int(config["meta"]["auto_knha_below"]),
+            min_events=int(config["min_events"]),
+            primary_comparisons=primary_pairs(config["primary_comparisons"]),
+            auc_unit=str(config["exposure"]["auc_unit"]),
+            chance_auc=float(config["exposure"]["chance_auc"]),
+            adjust_for=tuple(config["exposure"]["adjust_for"]),
         )
 
     @property

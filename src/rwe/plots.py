@@ -63,7 +63,8 @@ from plotnine import (
 
 from rwe.catalog import FIGURE_KINDS, SELECTION_SEED
 from rwe.derive import DAYS_PER_MONTH, KEYS
-from rwe.labels import LAB_UNIT_DISPLAY
+from rwe.labels import LAB_UNIT_DISPLAY, exposure_axis_label
+from rwe.multiplicity import EXPLORATORY, PRESPECIFIED, is_prespecified
 from rwe.options import ReportOptions
 from rwe.response import CATEGORIES
 from rwe.survival import KM_CURVE_COLUMNS, km_curve, km_quantile
@@ -529,7 +530,20 @@ def forest_plot(
     diagnostics : pandas.DataFrame, optional
         The rows of ``cox_diagnostics.csv`` of the same model (``statistic`` lr, concordance).
     """
-    rows = forest_rows(cox, options)
+    caption = _forest_caption(cox, diagnostics)
+    return _forest_figure(forest_rows(cox, options), title, options, caption)
+
+
+def _forest_figure(
+    rows: pd.DataFrame,
+    title: str,
+    options: ReportOptions,
+    caption: str,
+    headers: dict[str, str] | None = None,
+) -> ggplot:
+    """The forest plot of ``rows`` (:func:`forest_rows`' columns); ``headers`` renames columns."""
+    names = {"HR (CI)": f"HR ({options.ci})", **(headers or {})}
+    rows = rows.copy()
     rows["y"] = np.arange(len(rows), 0, -1, dtype=float)
     forest = next(name for name, _, text in FOREST_COLUMNS if not text)
     limits = pd.concat([rows["ci_lower"], rows["ci_upper"], pd.Series([1.0])])
@@ -570,7 +584,7 @@ def forest_plot(
         ". ~ panel",
         scales="free_x",
         space={"x": [w for _, w, _ in FOREST_COLUMNS], "y": [1]},
-        labeller=lambda name: f"HR ({options.ci})" if name == "HR (CI)" else name,
+        labeller=lambda name: names.get(name, name),
     )
     plot += scale_x_continuous(
         breaks=_log_breaks, labels=lambda v: [f"{10**x:g}" for x in v], expand=(0, 0)
@@ -586,7 +600,56 @@ def forest_plot(
         panel_spacing_x=0.0,
         plot_caption=element_text(size=8.5),
     )
-    return plot + labs(x="", y="", title=title, caption=_forest_caption(cox, diagnostics))
+    return plot + labs(x="", y="", title=title, caption=caption)
+
+
+def subgroup_forest_rows(interactions: pd.DataFrame, options: ReportOptions) -> pd.DataFrame:
+    """The rows of a subgroup forest plot: per subgroup its levels, each with the treatment HR.
+
+    The interaction p (likelihood ratio, :func:`rwe.subgroups.interaction_test`) is on the
+    first row of its subgroup; a level's HR that is not estimable says so. Empty levels are not
+    in ``interactions`` (dropped and counted there).
+    """
+    rows = []
+    for variable, part in interactions.groupby("variable", sort=False):
+        for i, r in enumerate(part.to_dict("records")):
+            estimable = not pd.isna(r["hr"])
+            hr_text = (
+                _hr_text(r["hr"], r["ci_lower"], r["ci_upper"]) if estimable else "not estimable"
+            )
+            p = r["interaction_p"]
+            p_text = p_label(p).removeprefix("= ") if i == 0 and not pd.isna(p) else ""
+            level = {"1": "yes", "0": "no"}.get(str(r["level"]), str(r["level"]))
+            estimate = (r["hr"], r["ci_lower"], r["ci_upper"]) if estimable else (np.nan,) * 3
+            name = options.label(variable) if i == 0 else ""
+            rows.append((name, level, r["n"], r["events"], *estimate, hr_text, p_text))
+    columns = ["covariate", "level", "n", "events", "hr", "ci_lower", "ci_upper"]
+    return pd.DataFrame(rows, columns=[*columns, "hr_text", "p_text"])
+
+
+def subgroup_forest_plot(interactions: pd.DataFrame, title: str, options: ReportOptions) -> ggplot:
+    """Forest plot of a treatment's HR within subgroup levels, with each interaction test's p.
+
+    ``interactions``: the rows of ``subgroup_interactions.csv`` of one endpoint. The caption
+    says what the p values are (likelihood-ratio tests of the interaction, not tests within a
+    level) and that the analysis is exploratory unless prespecified.
+    """
+    treatment = interactions["treatment"].iloc[0] if len(interactions) else ""
+    empty = (
+        interactions.drop_duplicates("variable")["note"]
+        .fillna("")
+        .str.extract(r"(\d+) empty level", expand=False)
+    )
+    dropped = int(pd.to_numeric(empty, errors="coerce").fillna(0).sum())
+    caption = (
+        f"HR of {treatment} within each level (Wald {options.ci}, {options.ties}). p*: "
+        "likelihood-ratio test of the treatment × subgroup interaction.\n"
+        "Exploratory unless a primary comparison; not adjusted for multiplicity."
+        + (f" Empty levels dropped: {dropped}." if dropped else "")
+    )
+    rows = subgroup_forest_rows(interactions, options)
+    headers = {"Covariate": "Subgroup", "p": "p*"}
+    return _forest_figure(rows, title, options, caption, headers)
 
 
 def _forest_caption(cox: pd.DataFrame, diagnostics: pd.DataFrame | None) -> str:
@@ -926,13 +989,19 @@ def nadir_plot(
 
 
 def exposure_response_plot(
-    curves: pd.DataFrame, observed: pd.DataFrame, exposure: str, title: str, ci: str
+    curves: pd.DataFrame,
+    observed: pd.DataFrame,
+    exposure: str,
+    title: str,
+    ci: str,
+    auc_unit: str = "",
 ) -> ggplot:
     """Fitted probability with CI band and observed proportions below/above the median exposure.
 
-    ``ci`` names the intervals (:attr:`rwe.options.ReportOptions.ci`, ``95% CI``).
+    ``ci`` names the intervals (:attr:`rwe.options.ReportOptions.ci`, ``95% CI``); ``auc_unit``
+    (config ``exposure.auc_unit``) is shown on the axis of the time-averaged AUC.
     """
-    xlab = "Time-averaged AUC per day" if exposure == "exposure_auc" else "Starting dose (mg)"
+    xlab = exposure_axis_label(exposure, auc_unit)
     return (
         ggplot(curves, aes("x", "probability"))
         + geom_ribbon(aes(ymin="ci_lower", ymax="ci_upper"), fill=OKABE_ITO[5], alpha=0.3)
@@ -945,7 +1014,7 @@ def exposure_response_plot(
             x=xlab,
             y="Probability of the outcome",
             title=title,
-            caption=f"Line and band: logistic model with {ci}. Points: observed proportion "
+            caption=f"Line and band: unadjusted logistic model with {ci}. Points: observed proportion "
             f"(exact {ci}) below/above the median exposure.",
         )
     )
@@ -1187,7 +1256,8 @@ def make_figures(
                 if len(sizes) < (1 if var == "all" else 2) or not big_enough(sizes):
                     continue
                 p = None
-                if var != "all":
+                primary = is_prespecified(set_name, endpoint, var, options.primary_comparisons)
+                if var != "all" and primary:  # a p value only for a prespecified comparison
                     row = logrank[
                         (logrank["analysis_set"] == set_name)
                         & (logrank["endpoint"] == endpoint)
@@ -1198,6 +1268,8 @@ def make_figures(
                 t = f"{endpoint}{by}, {set_title(set_name)}"
                 if var in DAY_ZERO_BIASED:
                     t += " (from day 0: biased by immortal time)"
+                if var != "all":
+                    t += f" ({PRESPECIFIED})" if primary else f" ({EXPLORATORY}: no p value)"
                 plot = km_plot(
                     part,
                     t,
@@ -1231,6 +1303,24 @@ def make_figures(
                 t,
                 9,
                 height,
+            )
+    interactions = tables.get("subgroup_interactions")
+    for endpoint in ("PFS", "OS"):
+        part = (
+            interactions[interactions["endpoint"] == endpoint]
+            if interactions is not None
+            else pd.DataFrame()
+        )
+        if len(part) and part["hr"].notna().any():
+            t = f"Subgroup effects on {endpoint}: {part['treatment'].iloc[0]}"
+            rows = len(subgroup_forest_rows(part, options))
+            emit(
+                subgroup_forest_plot(part, t, options),
+                "forest",
+                f"forest_subgroups_{endpoint.lower()}",
+                t,
+                9,
+                1.5 + 0.32 * rows,
             )
     meta = tables.get("site_meta", pd.DataFrame(columns=["endpoint", "term", "hr"]))
     for (endpoint, term), part in meta.dropna(subset=["term"]).groupby(
@@ -1302,7 +1392,12 @@ def make_figures(
         rows = int(np.ceil(preds["outcome"].nunique() / 3))
         exposure = models["exposure"].iloc[0]
         plot = exposure_response_plot(
-            preds, _observed_points(models), exposure, "Exposure–response", options.ci
+            preds,
+            _observed_points(models),
+            exposure,
+            "Exposure–response",
+            options.ci,
+            options.auc_unit,
         )
         title = "Exposure–response: fitted probability and observed proportions"
         emit(plot, "exposure", "exposure_response", title, width=9, height=2.6 * rows + 1)

@@ -414,12 +414,19 @@ RULES: dict[str, dict] = {
     "logrank": {"counts": ["n_missing"]},
     "cox": {
         "counts": ["n", "events", "n_dropped", "n_0", "events_0", "n_1", "events_1"],
-        "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
+        "dependent": {
+            c: ["n", "events"]
+            for c in ("hr", "ci_lower", "ci_upper", "firth_hr", "firth_ci_lower", "firth_ci_upper")
+        },
         "margins": [
             _cox_margins,
             _across("n", ["n_0", "n_1"]),
             _across("events", ["events_0", "events_1"]),
         ],
+    },
+    "subgroup_interactions": {
+        "counts": ["n", "events"],
+        "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
     },
     "landmark": {
         "counts": ["n", "events", "n_not_at_risk", "n_unknown"],
@@ -455,7 +462,10 @@ RULES: dict[str, dict] = {
     "logrank_stratified": {"counts": ["n_missing"]},
     "cox_stratified": {
         "counts": ["n", "events", "n_dropped"],
-        "dependent": {c: ["n", "events"] for c in ("hr", "ci_lower", "ci_upper")},
+        "dependent": {
+            c: ["n", "events"]
+            for c in ("hr", "ci_lower", "ci_upper", "firth_hr", "firth_ci_lower", "firth_ci_upper")
+        },
         "margins": [_cox_margins],
     },
     "cox_stratified_diagnostics": {

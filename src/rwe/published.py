@@ -1,10 +1,13 @@
 """The "published vs this run" table: the seed paper's estimates next to this run's.
 
 Each row puts one published estimate, with its CI and p where the paper gives them, next to
-this run's, with the difference (this run − published) and whether the two reach the same
-conclusion: both significant in the same direction, or both not significant, at the run's
-level (``1 − conf_level``). Published figures are bundled with the package
-(``rwe/data/published.yaml``, a copy of the seed papers' numbers).
+this run's, and compares the two estimates on their own scale: hazard ratios by their ratio
+(this run / published), percentages, months and counts by their difference (this run −
+published; percentage points for percentages), and whether the two confidence intervals
+overlap. Two estimates are never called the same or different by which side of 0.05 their p
+values fall (with over a hundred exploratory tests, that verdict says nothing). Published
+figures are bundled with the package (``rwe/data/published.yaml``, a copy of the seed papers'
+numbers).
 """
 
 from __future__ import annotations
@@ -28,8 +31,11 @@ COMPARISON_EXTRA_COLUMNS = [
     "this_run_ci_upper",
     "this_run_p",
     "difference",
-    "same_conclusion",
+    "ratio",
+    "intervals_overlap",
 ]
+#: Units compared on the ratio scale (this run / published); the others by their difference.
+RATIO_UNITS = ("HR",)
 #: Tables the comparison reads.
 COMPARED_TABLES = [
     "baseline",
@@ -64,36 +70,26 @@ def _one(table: pd.DataFrame | None, column: str, **where) -> float:
     return float(hits.iloc[0]) if len(hits) and pd.notna(hits.iloc[0]) else np.nan
 
 
-def same_conclusion(
-    published: tuple[float, float], this_run: tuple[float, float], alpha: float = 0.05
-) -> str:
-    """``yes`` when both sides are significant in the same direction, or both are not; else ``no``.
+def intervals_overlap(published: tuple[float, float], this_run: tuple[float, float]) -> str:
+    """``yes`` when the two confidence intervals share a value, ``no`` when they do not.
 
     Parameters
     ----------
     published, this_run : tuple of float
-        ``(direction, p)``: the sign of the effect (HR − 1, a difference of rates or medians;
-        NaN when unknown) and the p value (NaN when unknown).
-    alpha : float
-        Significance level.
+        ``(lower, upper)`` of each CI; NaN where a limit is unknown (an upper limit not
+        reached counts as unbounded when its lower limit is known).
 
     Returns
     -------
     str
-        ``yes``, ``no``, or ``''`` when a p value is missing or a direction is needed and
-        missing.
+        ``yes``, ``no``, or ``''`` when either CI is missing (no lower limit).
     """
-    (d_pub, p_pub), (d_run, p_run) = published, this_run
-    if np.isnan(p_pub) or np.isnan(p_run):
+    (pl, pu), (rl, ru) = published, this_run
+    if np.isnan(pl) or np.isnan(rl):
         return ""
-    significant = (p_pub < alpha, p_run < alpha)
-    if not any(significant):
-        return "yes"
-    if not all(significant):
-        return "no"
-    if np.isnan(d_pub) or np.isnan(d_run):
-        return ""
-    return "yes" if np.sign(d_pub) == np.sign(d_run) else "no"
+    pu = np.inf if np.isnan(pu) else pu
+    ru = np.inf if np.isnan(ru) else ru
+    return "yes" if max(pl, rl) <= min(pu, ru) else "no"
 
 
 def _yes_no(values: dict) -> dict:
@@ -122,7 +118,7 @@ def published_comparison(
     reference : str
         Key of ``published.yaml``.
     conf_level : float
-        The run's confidence level: significance at 1 − ``conf_level``.
+        The run's confidence level (of this run's intervals; kept for the callers).
     gfr_cutoff : float
         The run's ``gfr_cutoff``, shown in the label of ``gfr_le70``.
 
@@ -130,16 +126,17 @@ def published_comparison(
     -------
     pandas.DataFrame
         :data:`COMPARISON_COLUMNS` then :data:`COMPARISON_EXTRA_COLUMNS`. Percentages in
-        percent, times in months; counts (unit ``n``) are whole numbers. ``same_conclusion``
-        as :func:`same_conclusion` where both sides have a p value (for a published bound,
-        ``p < bound``). PFS is this run's PFS under the paper's rule (deaths from other causes
-        censored): the primary PFS when that is the configured rule, else the sensitivity
-        definition ``PFSMYE`` (:func:`rwe.endpoints.paper_pfs_endpoint`), said in the note.
+        percent, times in months; counts (unit ``n``) are whole numbers. ``difference``
+        is this run − published (NaN for hazard ratios), ``ratio`` this run / published for
+        hazard ratios (:data:`RATIO_UNITS`), ``intervals_overlap`` as :func:`intervals_overlap`
+        where both sides have a CI. PFS is this run's PFS under the paper's rule (deaths from
+        other causes censored): the primary PFS when that is the configured rule, else the
+        sensitivity definition ``PFSMYE`` (:func:`rwe.endpoints.paper_pfs_endpoint`), said in
+        the note.
     """
     ref = published_reference()[reference]
     base, surv, resp, safety = ref["baseline"], ref["survival"], ref["response"], ref["safety"]
     t = {name: tables.get(name) for name in COMPARED_TABLES}
-    alpha = 1 - conf_level
     rows = []
 
     def add(
@@ -151,11 +148,12 @@ def published_comparison(
         published_ci=(np.nan, np.nan),
         this_run_ci=(np.nan, np.nan),
         p=(np.nan, np.nan),
-        direction=(np.nan, np.nan),
     ):
         published = np.nan if published is None else float(published)
         published_ci = tuple(np.nan if v is None else float(v) for v in published_ci)
-        verdict = same_conclusion((direction[0], p[0]), (direction[1], p[1]), alpha)
+        on_ratio = unit in RATIO_UNITS
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = this_run / published if on_ratio else np.nan
         rows.append(
             (
                 quantity,
@@ -167,8 +165,9 @@ def published_comparison(
                 p[0],
                 *this_run_ci,
                 p[1],
-                this_run - published,
-                verdict,
+                np.nan if on_ratio else this_run - published,
+                ratio,
+                intervals_overlap(published_ci, this_run_ci),
             )
         )
 
@@ -249,7 +248,6 @@ def published_comparison(
             rate["1"],
             note,
             p=(p_pub, _one(t["response_tests"], "p", **test)),
-            direction=(published["yes"] - published["no"], rate["1"] - rate["0"]),
         )
         add(f"ORR, not {words}", "%", published["no"], rate["0"])
     add(
@@ -303,7 +301,6 @@ def published_comparison(
                 published_ci=est["ci"],
                 this_run_ci=tuple(_one(t["cox"], c, **where) for c in ("ci_lower", "ci_upper")),
                 p=(est["p"], _one(t["cox"], "p", **where)),
-                direction=(np.log(est["hr"]), np.log(hr)),
             )
     for flag, values in surv.items():
         if not isinstance(values, dict) or not any(k.endswith("_p") for k in values):
@@ -313,32 +310,13 @@ def published_comparison(
                 continue
             e = endpoint.upper()
             where = {**everyone, "endpoint": endpoint_of(e), "variable": flag}
-            # Direction: positive when the flag goes with shorter survival. The paper gives
-            # medians (with, without); this run its univariable HR (else its medians).
-            medians = values.get(endpoint)
-            hr = _one(
-                t["cox"], "hr", **everyone, endpoint=endpoint_of(e), model="univariable", term=flag
-            )
-            run = [_one(t["km_medians"], "median", **where, level=level) for level in ("1", "0")]
             add(
                 f"{e} log-rank p, {label(flag, gfr_cutoff)}",
                 "p",
                 np.nan,
                 np.nan,
-                "; ".join(
-                    n
-                    for n in (
-                        "direction: the paper's medians, this run's univariable HR",
-                        defined_otherwise(flag),
-                        pfs_note if e == PFS else "",
-                    )
-                    if n
-                ),
+                "; ".join(n for n in (defined_otherwise(flag), pfs_note if e == PFS else "") if n),
                 p=(values[f"{endpoint}_p"], _one(t["logrank"], "p", **where)),
-                direction=(
-                    medians[1] - medians[0] if medians else np.nan,
-                    np.log(hr) if np.isfinite(hr) and hr > 0 else run[1] - run[0],
-                ),
             )
     rd = resp.get("Ixa-Rd", {})
     if rd:
@@ -374,7 +352,6 @@ def published_comparison(
             nadir[test][0],
             imid,
             p=(nadir[f"{test}_p"], p_run),
-            direction=(nadir[test][0] - nadir[test][1], imid - free),
         )
         add(f"nadir {test.upper()} median, IMiD-free", "10⁹/L", nadir[test][1], free)
     return pd.DataFrame(rows, columns=[*COMPARISON_COLUMNS, *COMPARISON_EXTRA_COLUMNS])

@@ -109,6 +109,15 @@ def _few_events(events, threshold: int) -> str:
     return f"fewer than {threshold} events" if events is not None and events < threshold else ""
 
 
+def _firth(row) -> str:
+    """The Firth-penalised HR of a sparse Cox term with its profile CI ('' when none)."""
+    values = [_number(row.get(c)) for c in ("firth_hr", "firth_ci_lower", "firth_ci_upper")]
+    if values[0] is None:
+        return ""
+    lower, upper = (f"{v:.2f}" if v is not None else "NE" for v in values[1:])
+    return f"Firth-penalised HR {values[0]:.2f} ({lower}–{upper}, profile likelihood)"
+
+
 def _few_per_covariate(events, covariates: int, threshold: int) -> str:
     events = _number(events)
     if events is None or events >= covariates * threshold:
@@ -224,6 +233,7 @@ def key_results(
                 _not_estimable(r["hr"], r.get("note")),
                 _few_per_covariate(r["events"], fitted, min_events_per_covariate),
                 _sparse_levels(km, analysis_set, endpoint, term, min_median_events, gfr_cutoff),
+                _firth(r),
             ]
             values = (r["hr"], r["ci_lower"], r["ci_upper"], r["p"])
             name = f"{label(term, gfr_cutoff)}, HR (multivariable)"

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from rwe.derive import KEYS
+from rwe.firth import FirthCoxResult, firth_cox
 from rwe.survival import (
     CONVENTIONS,
     KM_CURVE_COLUMNS,
@@ -41,6 +42,9 @@ COX_COLUMNS = ["analysis_set", "endpoint", "model", "term", "hr", "ci_lower", "c
 COX_COLUMNS += ["n", "events"]
 #: Columns of ``cox.csv`` after ``n_dropped``: patients and events per level of a 0/1 term.
 COX_LEVEL_COLUMNS = ["n_0", "events_0", "n_1", "events_1"]
+#: Columns of ``cox.csv`` after those: the Firth-penalised HR with its profile-likelihood CI and
+#: penalised likelihood-ratio p (:mod:`rwe.firth`), where the model is sparse.
+COX_FIRTH_COLUMNS = ["firth_hr", "firth_ci_lower", "firth_ci_upper", "firth_p"]
 COX_DIAGNOSTICS_COLUMNS = ["analysis_set", "endpoint", "model", "covariates", "statistic"]
 COX_DIAGNOSTICS_COLUMNS += ["term", "value", "df", "p"]
 #: Why a hazard ratio whose CI runs to 0 or infinity (or has no width) is not shown.
@@ -364,6 +368,19 @@ class CoxModel:
     #: Per 0/1 term: patients and events with the term 0 and 1 among the complete cases
     #: (``n_0, events_0, n_1, events_1``), for the forest plot's rows.
     level_counts: dict[str, tuple[int, int, int, int]] = field(default_factory=dict)
+    #: Where the model is sparse (fewer events per covariate than the threshold, or a monotone
+    #: likelihood): what :meth:`firth` fits (time, event, X, terms, strata, ties).
+    firth_inputs: tuple | None = field(default=None, repr=False)
+    _firth: dict = field(default_factory=dict, repr=False)
+
+    def firth(self, conf_level: float = 0.95) -> FirthCoxResult | None:
+        """The Firth-penalised fit of a sparse model (:func:`rwe.firth.firth_cox`), else None."""
+        if self.firth_inputs is None:
+            return None
+        if conf_level not in self._firth:
+            time, event, X, terms, strata, ties = self.firth_inputs
+            self._firth[conf_level] = firth_cox(time, event, X, terms, strata, ties, conf_level)
+        return self._firth[conf_level]
 
 
 def _level_counts(values: np.ndarray | None, event: np.ndarray) -> tuple[float, ...]:
@@ -483,6 +500,7 @@ def cox_model(
             f"{dropped} patient{'s' if dropped != 1 else ''} with a missing covariate left out"
         )
     fit = None
+    monotone = [c for c in wanted if term_notes[c].startswith("not estimable: no events with")]
     if terms:
         X = np.column_stack([values[c] for c in terms])
         fit = cox_fit(time, event, X, terms, strata=stratum, ties=ties)
@@ -506,6 +524,14 @@ def cox_model(
             notes.append(
                 f"fewer than {min_events_per_covariate} events per covariate: estimates unstable"
             )
+        monotone += [t for j, t in enumerate(terms) if fit is not None and fit.infinite[j]]
+    firth_inputs = None
+    penalised = [c for c in wanted if c in terms or c in monotone]
+    penalised = [c for c in penalised if "collinear" not in term_notes[c]]
+    sparse = event.sum() < min_events_per_covariate * len(penalised)
+    if penalised and not model_note and (sparse or monotone):
+        X = np.column_stack([values[c] for c in penalised])
+        firth_inputs = (time, event, X, penalised, stratum, ties)
     return CoxModel(
         name,
         endpoint,
@@ -518,6 +544,7 @@ def cox_model(
         notes,
         dropped,
         {c: _level_counts(values.get(c), event) for c in wanted},
+        firth_inputs,
     )
 
 
@@ -557,15 +584,34 @@ def cox_models(
     ]
 
 
-def cox_table(models: list[CoxModel], conf_level: float = 0.95) -> pd.DataFrame:
+def too_few_events(events: int, min_events: int) -> str:
+    """``not estimable: 2 events (fewer than 5)`` when ``events`` < ``min_events``, else ''.
+
+    No hazard or odds ratio is shown from fewer events than config ``min_events``.
+    """
+    if events >= min_events:
+        return ""
+    return f"not estimable: {events} event{'s' if events != 1 else ''} (fewer than {min_events})"
+
+
+def cox_table(
+    models: list[CoxModel], conf_level: float = 0.95, min_events: int = 0
+) -> pd.DataFrame:
     """HR, Wald CI and p per term of the Cox models (R ``summary(coxph)``).
 
     After the contract columns: ``n_dropped``, then for a 0/1 term the patients and events
-    with it 0 and 1 among the complete cases (:data:`COX_LEVEL_COLUMNS`), then ``note``.
+    with it 0 and 1 among the complete cases (:data:`COX_LEVEL_COLUMNS`), then, for a sparse
+    model (fewer events per covariate than the threshold, or a monotone likelihood), the
+    Firth-penalised HR with its profile penalised likelihood CI and p
+    (:data:`COX_FIRTH_COLUMNS`, :func:`rwe.firth.firth_cox`), then ``note``. A model with fewer
+    than ``min_events`` events (config ``min_events``) shows no hazard ratio at all.
     """
     rows = []
     for m in models:
+        few = too_few_events(m.events, min_events) if m.events else ""
         estimates = m.fit.table(conf_level).set_index("term") if m.fit is not None else None
+        firth = None if few else m.firth(conf_level)
+        firth = firth.table().set_index("term") if firth is not None else None
         for term in m.covariates:
             term_note = m.term_notes[term]
             values = (np.nan,) * 4
@@ -575,6 +621,15 @@ def cox_table(models: list[CoxModel], conf_level: float = 0.95) -> pd.DataFrame:
                 if not (np.all(np.isfinite(values)) and e["ci_lower"] > 0 and e["se"] > 0):
                     values = (np.nan,) * 4
                     term_note = UNBOUNDED_CI
+            penalised = (np.nan,) * 4
+            if firth is not None and term in firth.index:
+                f = firth.loc[term]
+                penalised = (f["hr"], f["ci_lower"], f["ci_upper"], f["p"])
+                extra = "Firth-penalised estimate beside (monotone or sparse likelihood)"
+                term_note = "; ".join(n for n in (term_note, f["note"], extra) if n)
+            if few:
+                values = (np.nan,) * 4
+                term_note = few
             note = "; ".join(n for n in [term_note, *m.notes] if n)
             rows.append(
                 (
@@ -587,10 +642,12 @@ def cox_table(models: list[CoxModel], conf_level: float = 0.95) -> pd.DataFrame:
                     m.events,
                     m.n_dropped,
                     *m.level_counts.get(term, (np.nan,) * 4),
+                    *penalised,
                     note,
                 )
             )
-    return pd.DataFrame(rows, columns=[*COX_COLUMNS, "n_dropped", *COX_LEVEL_COLUMNS, "note"])
+    columns = [*COX_COLUMNS, "n_dropped", *COX_LEVEL_COLUMNS, *COX_FIRTH_COLUMNS, "note"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 def cox_diagnostics_table(models: list[CoxModel]) -> pd.DataFrame:

@@ -48,6 +48,7 @@ COUNTS = {
     "landmark": ["n", "events", "n_not_at_risk", "n_unknown"],
     "cox_time_dependent": ["n", "events", "n_rows", "n_dropped", "n_unknown"],
     "conventions_comparison": ["n", "events"],
+    "subgroup_interactions": ["n", "events"],
     "duration_of_response": ["n", "events", "n_undated"],
     "plausibility": ["n_rows"],
     "comparative_attrition": ["n_in", "n_excluded", "n_out"],

@@ -1,6 +1,14 @@
 # Figures, the reviewer's HTML report and the shareable (small-cell suppressed) tables.
 
-FIGURE_TABLES = ["logrank", "cox", "cox_diagnostics", "response", "exposure_response", "site_meta"]
+FIGURE_TABLES = [
+    "logrank",
+    "cox",
+    "cox_diagnostics",
+    "subgroup_interactions",
+    "response",
+    "exposure_response",
+    "site_meta",
+]
 
 
 rule figures:

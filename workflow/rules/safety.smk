@@ -40,6 +40,9 @@ rule safety:
         nadir_window=config["nadir_window"],
         predict_at=config["exposure"]["predict_at"],
         cv_folds=config["exposure"]["cv_folds"],
+        adjust_for=config["exposure"]["adjust_for"],
+        chance_auc=config["exposure"]["chance_auc"],
+        min_events=config["min_events"],
         conf_level=config["conf_level"],
     conda:
         "../envs/rwe.yaml"

@@ -45,6 +45,11 @@ rule survival:
             caption="../report/conventions_comparison.rst",
             category="Survival",
         ),
+        subgroup_interactions=report(
+            table("subgroup_interactions"),
+            caption="../report/subgroup_interactions.rst",
+            category="Survival",
+        ),
         **{
             name: report(table(name), caption=f"../report/{name}.rst", category="Sites")
             for name in SITE_TABLES
@@ -59,6 +64,9 @@ rule survival:
         min_median_events=config["km"]["min_median_events"],
         min_events_per_covariate=config["cox"]["min_events_per_covariate"],
         dfbetas_cutoff=config["cox"]["dfbetas_cutoff"],
+        min_events=config["min_events"],
+        primary_comparisons=config["primary_comparisons"],
+        compare=config["compare"],
         covariates=config["cox"]["covariates"],
         conf_level=config["conf_level"],
         meta=config["meta"],
@@ -88,6 +96,7 @@ STAGE_OUTPUTS["survival"] = [adam("km_curves")] + [
         "landmark",
         "cox_time_dependent",
         "conventions_comparison",
+        "subgroup_interactions",
         *SITE_TABLES,
     ]
 ]

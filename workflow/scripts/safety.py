@@ -58,7 +58,14 @@ def main(snakemake):
     write_table(safety.nadir_table(sets, nadirs), snakemake.output.nadir)
     write_table(safety.nadir_test_table(sets, nadirs), snakemake.output.nadir_tests)
     models, predictions = exposure.exposure_response(
-        adsl, ae, p.predict_at, p.cv_folds, p.conf_level
+        adsl,
+        ae,
+        p.predict_at,
+        p.cv_folds,
+        p.conf_level,
+        adjust_for=p.adjust_for,
+        min_events=p.min_events,
+        chance_auc=p.chance_auc,
     )
     write_table(models, snakemake.output.exposure_response)
     write_table(predictions, snakemake.output.exposure_predictions)

@@ -10,11 +10,12 @@ import sys
 
 import pandas as pd
 
-from rwe import aggregates, cox_residuals, landmark, pfs_sensitivity, sites
+from rwe import aggregates, cox_residuals, landmark, pfs_sensitivity, sites, subgroups
 from rwe import survival_tables as st
 from rwe.derive import analysis_sets
 from rwe.io import read_adam, write_table
 from rwe.logs import log_to
+from rwe.multiplicity import label_analysis, primary_pairs
 
 
 def main(snakemake):
@@ -27,6 +28,7 @@ def main(snakemake):
     km = st.km_fits(adsl, adtte, sets, p.subgroups, **ci)
     logging.info("conventions: KM CI on the %s scale, %s ties", p.conf_type, p.ties)
     epv = p.min_events_per_covariate
+    primary = primary_pairs(p.primary_comparisons)
     models = st.cox_models(
         adsl, adtte, sets, p.covariates, min_events_per_covariate=epv, ties=p.ties
     )
@@ -35,8 +37,24 @@ def main(snakemake):
         "km_landmarks": st.km_landmark_table(km, p.landmarks_months),
         "km_curves": st.km_curves(km),
         "followup": st.followup_table(adsl, adtte, sets, **ci),
-        "logrank": st.logrank_table(adsl, adtte, sets, p.subgroups),
-        "cox": st.cox_table(models, p.conf_level),
+        "logrank": label_analysis(st.logrank_table(adsl, adtte, sets, p.subgroups), primary),
+        "cox": label_analysis(
+            st.cox_table(models, p.conf_level, p.min_events),
+            primary,
+            variable="term",
+            only_models=["multivariable"],
+        ),
+        "subgroup_interactions": subgroups.interaction_table(
+            adsl,
+            adtte,
+            p.subgroups,
+            p.compare["treatment"],
+            p.compare["levels"],
+            primary,
+            p.conf_level,
+            p.ties,
+            p.min_events,
+        ),
         "cox_diagnostics": st.cox_diagnostics_table(models),
         "cox_influence": cox_residuals.cox_influence_table(models, p.dfbetas_cutoff),
         "landmark": landmark.landmark_table(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 import yaml
 
@@ -24,8 +25,9 @@ from rwe.endpoints import (
     pfs_paramcd,
     pfs_sensitivity_rules,
 )
-from rwe.labels import LAB_UNIT_DISPLAY, unit
+from rwe.labels import LAB_UNIT_DISPLAY, exposure_axis_label, unit
 from rwe.landmark import COX_TD_COLUMNS, LANDMARK_COLUMNS, RESPONSE_TERM
+from rwe.multiplicity import PRESPECIFIED, primary_text
 from rwe.options import ReportOptions
 from rwe.plausibility import FINDING_COLUMNS
 from rwe.privacy import SUPPRESSED
@@ -55,8 +57,14 @@ from rwe.safety import (
     treatment_emergent_methods,
     window_text,
 )
+from rwe.subgroups import INTERACTION_COLUMNS
 from rwe.summary import key_results
-from rwe.survival_tables import COX_LEVEL_COLUMNS, FOLLOWUP_NOTE, IMMORTAL_TIME_NOTE
+from rwe.survival_tables import (
+    COX_FIRTH_COLUMNS,
+    COX_LEVEL_COLUMNS,
+    FOLLOWUP_NOTE,
+    IMMORTAL_TIME_NOTE,
+)
 from rwe.tables import BASELINE_COLUMNS, BASELINE_TYPE, baseline_display
 
 # --------------------------------------------------------------------------- tables read
@@ -74,7 +82,7 @@ RESPONSE_TABLES = {
         *["analysis_set", "variable", "level", "n_evaluable", *CATEGORIES, "NE"],
         *["orr", "orr_ci_lower", "orr_ci_upper", "cbr", "cbr_ci_lower", "cbr_ci_upper"],
     ],
-    "response_tests": [*RESPONSE_TEST_COLUMNS, "or_ci_lower", "or_ci_upper", "note"],
+    "response_tests": [*RESPONSE_TEST_COLUMNS, "or_ci_lower", "or_ci_upper", "note", "n_1", "n_0"],
 }
 SURVIVAL_TABLES = {
     "km_medians": [
@@ -86,14 +94,15 @@ SURVIVAL_TABLES = {
         *["surv", "ci_lower", "ci_upper"],
     ],
     "followup": ["analysis_set", "endpoint", "median_followup", "ci_lower", "ci_upper"],
-    "logrank": ["analysis_set", "endpoint", "variable", "chisq", "df", "p", "note"],
+    "logrank": ["analysis_set", "endpoint", "variable", "chisq", "df", "p", "note", "analysis"],
     "landmark": LANDMARK_COLUMNS,
     "cox_time_dependent": COX_TD_COLUMNS,
 }
 COX_TABLES = {
     "cox": [
         *["analysis_set", "endpoint", "model", "term", "hr", "ci_lower", "ci_upper", "p"],
-        *["n", "events", "n_dropped", *COX_LEVEL_COLUMNS, "note"],
+        *["n", "events", "n_dropped", *COX_LEVEL_COLUMNS, *COX_FIRTH_COLUMNS, "note"],
+        "analysis",
     ],
     "cox_diagnostics": [
         *["analysis_set", "endpoint", "model", "statistic", "term", "value", "df", "p"],
@@ -102,6 +111,7 @@ COX_TABLES = {
         *["analysis_set", "endpoint", "model", "term", "n", "max_abs_dfbetas", "rule"],
         *["cutoff", "n_above", "note"],
     ],
+    "subgroup_interactions": INTERACTION_COLUMNS,
 }
 SAFETY_TABLES = {
     "adverse_events": [
@@ -118,6 +128,8 @@ EXPOSURE_TABLES = {
         *["outcome", "exposure", "n", "events", "intercept", "slope", "odds_ratio"],
         *["ci_lower", "ci_upper", "p", "iqr", "odds_ratio_iqr", "or_iqr_ci_lower"],
         *["or_iqr_ci_upper", "observed_below", "observed_above", "cv_auc", "note"],
+        *["adjusted_for", "odds_ratio_adjusted_iqr", "adjusted_iqr_ci_lower"],
+        *["adjusted_iqr_ci_upper", "p_adjusted"],
     ],
     "exposure_predictions": [
         *["outcome", "exposure", "at", "probability", "ci_lower", "ci_upper", "dose_mg"],
@@ -232,7 +244,7 @@ def methods_section(
         "paragraphs": [
             *methods_text(options, provenance),
             analysis_roles_text(options),
-            multiplicity_text(tests, 1 - options.conf_level),
+            multiplicity_text(tests, 1 - options.conf_level, options),
             software_text(options, provenance),
         ]
     }
@@ -251,19 +263,38 @@ def analysis_roles_text(options: ReportOptions) -> str:
     )
 
 
-def multiplicity_text(tests: dict[str, pd.DataFrame], alpha: float) -> str:
-    """The multiplicity statement, with the number of tests of each kind in this report.
+def multiplicity_text(
+    tests: dict[str, pd.DataFrame], alpha: float, options: ReportOptions | None = None
+) -> str:
+    """The multiplicity statement: which comparisons were prespecified, how many tests are not.
 
-    ``alpha`` is the significance level of the run (1 − ``conf_level``).
+    ``alpha`` is the significance level of the run (1 − ``conf_level``); ``options`` gives the
+    prespecified comparisons (config ``primary_comparisons``). A table with an ``analysis``
+    column counts its prespecified rows apart.
     """
-    counted = [
-        f"{len(frame)} {name} tests" for name, frame in tests.items() if frame["p"].notna().any()
-    ]
+    counted, prespecified = [], 0
+    for name, frame in tests.items():
+        if not frame["p"].notna().any():
+            continue
+        primary = frame.get("analysis", pd.Series("", index=frame.index)) == PRESPECIFIED
+        prespecified += int((primary & frame["p"].notna()).sum())
+        if (~primary).any():
+            counted.append(f"{int((~primary).sum())} {name} tests")
     shown = f" ({', '.join(counted)}, besides the Wald tests of the Cox models)" if counted else ""
+    primary_pairs = options.primary_comparisons if options is not None else ()
+    head = (
+        f"Prespecified comparisons (config primary_comparisons): "
+        f"{primary_text(primary_pairs, options.label)}, in all patients, by the multivariable Cox "
+        f"model and the log-rank test ({prespecified} log-rank tests); they alone carry a p value "
+        "on the Kaplan–Meier plots. "
+        if primary_pairs
+        else "No comparison was prespecified. "
+    )
     return (
-        f"All tests are exploratory and unadjusted for multiplicity{shown}: a p value below {alpha:g} "
-        "is not a finding on its own, and the estimates with their confidence intervals are the "
-        "results."
+        f"{head}All other tests are exploratory and unadjusted for multiplicity{shown}: a p value "
+        f"below {alpha:g} is not a finding on its own, and the estimates with their confidence "
+        "intervals are the results. Subgroups are compared by the treatment × subgroup "
+        "interaction, not by p values within levels."
     )
 
 
@@ -334,7 +365,15 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         "score test of R cox.zph (Kaplan–Meier transform), and the influence of single patients "
         "with their dfbetas (R residuals.coxph), counted above the size-adjusted cutoff c/√n "
         "(c from cox.dfbetas_cutoff, stated with the table; exploratory). "
-        f"Multivariable covariates: {covariates}. {options.conventions.methods_sentence()}",
+        f"Multivariable covariates: {covariates}. {options.conventions.methods_sentence()} "
+        f"A model with fewer than {options.min_events_per_covariate} events per covariate, or "
+        "with a covariate without events in one level (monotone likelihood), is also fitted by "
+        "Firth's penalised partial likelihood (Heinze & Schemper 2001) with the same "
+        f"{options.ties}, shown with profile penalised likelihood CIs and the penalised "
+        "likelihood-ratio p beside the ordinary estimate. No "
+        f"hazard or odds ratio is reported from fewer than {options.min_events} events. "
+        "Subgroup effects of the compared treatments are tested by the likelihood-ratio test "
+        "of the treatment × subgroup interaction in a Cox model.",
         sites_methods(options),
         "Adverse events are graded by CTCAE v5; hematologic grades are "
         f"{HEMATOLOGIC_GRADES[options.hematologic_source]}. Patients, not events, are counted at "
@@ -348,7 +387,14 @@ def methods_text(options: ReportOptions, provenance: dict) -> list[str]:
         "the Wilcoxon rank-sum test "
         "(exact for samples under 50 without ties, otherwise normal approximation with "
         "continuity correction). Exposure–response uses logistic regression on the "
-        "time-averaged AUC per day when available, else on the starting dose (Gupta et al. 2016).",
+        "time-averaged AUC per day when available, else on the starting dose (Gupta et al. 2016)"
+        + (
+            f", unadjusted and adjusted for {', '.join(options.adjust_for)}"
+            if options.adjust_for
+            else ""
+        )
+        + "; discrimination is the cross-validated ROC AUC, reported as no better than chance "
+        f"at or below {options.chance_auc:g}.",
         f"All p values are two-sided; intervals are {level}%. Analysis sets: all patients, and "
         f"each regimen with more than {options.min_regimen_n} patients. {privacy}",
     ]
@@ -639,6 +685,31 @@ def median_note(options: ReportOptions) -> str:
     )
 
 
+def _count_or_inf(value) -> float:
+    """A count as a float; infinity when unknown (a table without per-level counts)."""
+    try:
+        return float(value) if not is_missing(value) else np.inf
+    except (TypeError, ValueError):  # a suppressed cell ("<k"): too small anyway
+        return 0.0
+
+
+def drop_empty_levels(frame: pd.DataFrame, column: str) -> tuple[pd.DataFrame, int]:
+    """``frame`` without the subgroup levels that have no patients (``column`` 0), and their number.
+
+    The whole set (``variable`` ``all``) is kept even when empty.
+    """
+    values = pd.to_numeric(frame[column], errors="coerce") if len(frame) else frame[column]
+    empty = (values == 0) & (frame["variable"].astype(str) != "all")
+    return frame[~empty], int(empty.sum())
+
+
+def empty_note(empty: int) -> str:
+    """The note on the empty subgroup levels a table leaves out ('' when none)."""
+    if not empty:
+        return ""
+    return f"{empty} empty subgroup level{'s' if empty != 1 else ''} (no patients) not shown."
+
+
 def rate_ci(r, name: str) -> str:
     """A rate (ORR, CBR) in % with its CI from a row: ``<name>``, ``<name>_ci_lower/upper``."""
     return estimate_ci(
@@ -652,8 +723,20 @@ def response_section(
     figures: dict[str, list],
     options: ReportOptions,
 ) -> dict:
-    """Best overall response by set and subgroup, and the subgroup tests."""
+    """Best overall response by set and subgroup, and the subgroup tests.
+
+    Subgroup levels without evaluable patients are dropped and counted; no odds ratio is shown
+    where a level has fewer than ``min_events`` patients.
+    """
     counts = [(c, lambda r, c=c: count(r[c])) for c in CATEGORIES]
+    response, empty = drop_empty_levels(response, "n_evaluable")
+
+    def odds_ratio(r):
+        smaller = min(_count_or_inf(r.get("n_1")), _count_or_inf(r.get("n_0")))
+        if smaller < options.min_events:
+            return "—"
+        return hr_text(r, "odds_ratio", "or_ci_lower", "or_ci_upper")
+
     return {
         "figures": figures.get("response", []),
         "response": table(
@@ -669,6 +752,7 @@ def response_section(
             ],
             caption="Best overall response (IMWG). ORR = PR or better; CBR = MR or better; exact "
             "Clopper–Pearson CIs. NE: not evaluable, excluded from the denominators.",
+            note=empty_note(empty),
         ),
         "response_tests": table(
             response_tests,
@@ -678,16 +762,14 @@ def response_section(
                 ("Measure", lambda r: r["measure"].upper()),
                 ("Rate yes %", lambda r: pct(r["rate_1"])),
                 ("Rate no %", lambda r: pct(r["rate_0"])),
-                (
-                    f"Odds ratio ({options.ci})",
-                    lambda r: hr_text(r, "odds_ratio", "or_ci_lower", "or_ci_upper"),
-                ),
+                (f"Odds ratio ({options.ci})", odds_ratio),
                 ("p (Fisher)", lambda r: pval(r["p"])),
                 ("Note", lambda r: text(r.get("note"))),
             ],
             caption="Fisher's exact test, two-sided; odds ratio of response with the subgroup "
             "flag (yes vs no): the conditional maximum-likelihood estimate with its exact "
-            "conditional CI (R fisher.test).",
+            "conditional CI (R fisher.test). Exploratory, not adjusted for multiplicity; no odds "
+            f"ratio where a level has fewer than {options.min_events} patients.",
         ),
     }
 
@@ -727,6 +809,7 @@ def survival_section(
     )
     months = ", ".join(f"{m:g}" for m in options.response_landmarks_months)
     td_rows, td_notes = notes_once(cox_time_dependent, ["analysis_set", "endpoint", "model"])
+    km_medians, empty = drop_empty_levels(km_medians, "n")
     return {
         "km_medians": table(
             km_medians,
@@ -739,7 +822,7 @@ def survival_section(
                 note,
             ],
             caption="Kaplan–Meier medians.",
-            note=" ".join(n for n in (median_note(options), biased) if n),
+            note=" ".join(n for n in (median_note(options), biased, empty_note(empty)) if n),
         ),
         "followup": table(
             followup,
@@ -777,9 +860,11 @@ def survival_section(
                 ("Chi-square", lambda r: num(r["chisq"], 2)),
                 ("df", lambda r: count(r["df"])),
                 ("p", lambda r: pval(r["p"])),
+                ("Analysis", lambda r: text(r.get("analysis"))),
                 note,
             ],
-            caption="Log-rank tests.",
+            caption="Log-rank tests: prespecified (the configured primary comparisons, all "
+            "patients) or exploratory; none adjusted for multiplicity.",
             note=biased,
         ),
         "landmark": table(
@@ -926,6 +1011,9 @@ def cox_side_by_side(
                     "" if u is None else pval(u["p"]),
                     "" if m is None else hr_text(m),
                     "" if m is None else pval(m["p"]),
+                    "" if m is None else hr_text(m, *COX_FIRTH_COLUMNS[:3]),
+                    "" if m is None or is_missing(m["firth_p"]) else pval(m["firth_p"]),
+                    "" if m is None else text(m.get("analysis", "")),
                     "; ".join(own),
                 ]
             )
@@ -940,14 +1028,45 @@ def cox_side_by_side(
     return rows, model_notes
 
 
+def subgroup_table(subgroup_interactions: pd.DataFrame, options: ReportOptions) -> dict:
+    """Treatment HR within each subgroup level, with the interaction test of each subgroup."""
+    frame = subgroup_interactions
+    first = ~frame.duplicated(["endpoint", "variable"])
+    treatment = text(frame["treatment"].iloc[0]) if len(frame) else ""
+    return table(
+        frame,
+        [
+            ("Endpoint", lambda r: r["endpoint"]),
+            ("Subgroup", lambda r: options.label(r["variable"])),
+            ("Level", lambda r: {"1": "yes", "0": "no"}.get(str(r["level"]), str(r["level"]))),
+            ("n", lambda r: count(r["n"])),
+            ("Events", lambda r: count(r["events"])),
+            (f"HR {treatment} ({options.ci})", hr_text),
+            (
+                "Interaction p (LR)",
+                lambda r: "" if is_missing(r["interaction_p"]) else pval(r["interaction_p"]),
+            ),
+            ("Analysis", lambda r: text(r["analysis"])),
+            ("Note", lambda r: text(r["note"])),
+        ],
+        caption=f"Subgroup effects of {treatment}: the hazard ratio within each level of each "
+        "subgroup (Wald CI; no p value within a level) and, per subgroup, the likelihood-ratio "
+        "test of the treatment × subgroup interaction in a Cox model (R anova of coxph with and "
+        f"without the interaction; {options.ties}). Empty levels are dropped and counted; no "
+        f"hazard ratio from fewer than {options.min_events} events. "
+        f"{int(first.sum())} subgroup comparisons, none adjusted for multiplicity.",
+    )
+
+
 def cox_section(
     cox: pd.DataFrame,
     cox_diagnostics: pd.DataFrame,
+    subgroup_interactions: pd.DataFrame,
     figures: dict[str, list],
     options: ReportOptions,
     cox_influence: pd.DataFrame | None = None,
 ) -> dict:
-    """The Cox models side by side (univariable, multivariable), diagnostics, forest plots."""
+    """The Cox models side by side, diagnostics, forest plots, and the subgroup effects."""
     diag = cox_diagnostics[
         (cox_diagnostics["model"] == "multivariable")
         & ~cox_diagnostics["statistic"].isin(["n", "events", "n_dropped"])
@@ -962,6 +1081,9 @@ def cox_section(
         "p",
         f"Multivariable HR ({options.ci})",
         "p",
+        f"Firth HR (profile {options.ci})",
+        "p",
+        "Analysis",
         "Note",
     ]
     return {
@@ -970,7 +1092,14 @@ def cox_section(
             "header": header,
             "rows": rows,
             "caption": "Cox proportional-hazards models, univariable and multivariable side by "
-            f"side: {options.ties}, Wald CIs and p, complete cases.",
+            f"side: {options.ties}, Wald CIs and p, complete cases. Where a model has fewer "
+            f"than {options.min_events_per_covariate} events per covariate, or a covariate has "
+            "no events in one level (monotone likelihood), Firth's penalised partial likelihood "
+            f"(Heinze & Schemper 2001, same {options.ties}) is fitted too: its hazard ratio with "
+            "the profile penalised likelihood CI and the penalised likelihood-ratio p (as R "
+            "coxphf(pl = TRUE) reports them). No hazard ratio is shown from fewer than "
+            f"{options.min_events} events. Analysis: prespecified (the configured primary "
+            "comparisons, multivariable model of all patients) or exploratory.",
             "note": "; ".join(model_notes) + "." if model_notes else "",
         },
         "cox_diagnostics": table(
@@ -993,6 +1122,7 @@ def cox_section(
             "proportional-hazards test of R cox.zph (Kaplan–Meier transform of time).",
         ),
         "cox_influence": cox_influence_table(cox_influence, options),
+        "subgroups": subgroup_table(subgroup_interactions, options),
     }
 
 
@@ -1282,6 +1412,37 @@ def exposure_section(
         values = (r["odds_ratio_iqr"], r["or_iqr_ci_lower"], r["or_iqr_ci_upper"])
         return estimate_ci(*values, digits=2, missing="—")
 
+    def adjusted_odds_ratio(r):
+        """The same, adjusted for ``exposure.adjust_for`` (the regimen)."""
+        values = (
+            r["odds_ratio_adjusted_iqr"],
+            r["adjusted_iqr_ci_lower"],
+            r["adjusted_iqr_ci_upper"],
+        )
+        return estimate_ci(*values, digits=2, missing="—")
+
+    adjusted_for = exposure_response["adjusted_for"].dropna().astype(str)
+    adjusted_for = adjusted_for.iloc[0] if len(adjusted_for) else ""
+    chance = exposure_response["cv_auc"] <= options.chance_auc
+    unit = exposure_axis_label(
+        exposure_response["exposure"].iloc[0] if len(exposure_response) else "", options.auc_unit
+    )
+    sentences = [
+        f"Exposure: {unit}.",
+        f"Adjusted for {adjusted_for.replace('+', ', ')} (patients on different regimens are "
+        "not pooled without it)."
+        if adjusted_for
+        else "Not adjusted for regimen (exposure.adjust_for is empty).",
+        f"No odds ratio from fewer than {options.min_events} events.",
+    ]
+    if chance.any():
+        sentences.append(
+            f"For {int(chance.sum())} of {int(exposure_response['cv_auc'].notna().sum())} "
+            f"outcomes the cross-validated AUC is at or below {options.chance_auc:g}: the "
+            "exposure does not discriminate patients with the outcome from those without "
+            "better than chance, whatever its odds ratio."
+        )
+
     return {
         "exposure_response": table(
             exposure_response,
@@ -1293,6 +1454,8 @@ def exposure_section(
                 ("IQR", lambda r: num(r["iqr"], 3)),
                 (f"OR per IQR ({options.ci})", odds_ratio),
                 ("p", lambda r: pval(r["p"])),
+                (f"OR per IQR adjusted ({options.ci})", adjusted_odds_ratio),
+                ("p", lambda r: pval(r["p_adjusted"])),
                 (
                     "Observed below / above median %",
                     lambda r: f"{pct(r['observed_below'])} / {pct(r['observed_above'])}",
@@ -1303,6 +1466,7 @@ def exposure_section(
             caption="Logistic regression of each outcome on exposure (Wald CI); odds ratios per "
             "interquartile range (IQR) of the exposure, exp(slope × IQR). Disease control = best "
             "response ≥ SD (not CBR).",
+            note=" ".join(sentences),
         ),
         "exposure_predictions": table(
             exposure_predictions,
@@ -1347,7 +1511,7 @@ def published_value(r, side: str) -> str:
 
 
 def published_section(published_comparison: pd.DataFrame, options: ReportOptions) -> dict:
-    """The seed paper's estimates next to this run's: CIs and p, difference, same conclusion."""
+    """The seed paper's estimates next to this run's: CIs and p, ratio or difference, overlap."""
     reference = options.published_reference
     if not reference or not len(published_comparison):
         return {"published_comparison": {}}
@@ -1367,21 +1531,26 @@ def published_section(published_comparison: pd.DataFrame, options: ReportOptions
         (f"This run ({options.ci})", lambda r: published_value(r, "this_run")),
         ("p", lambda r: p_or_blank(r["this_run_p"])),
         (
-            "Difference",
+            "Ratio or difference",
             lambda r: (
-                ""
+                f"ratio {num(r['ratio'], 2)}"
+                if not is_missing(r.get("ratio"))
+                else ""
                 if r["unit"] in ("n", "p") or is_missing(r["difference"])
-                else signed(r["difference"], 2 if r["unit"] == "HR" else 1)
+                else signed(r["difference"], 1) + (" points" if r["unit"] == "%" else "")
             ),
         ),
-        ("Same conclusion", lambda r: text(r["same_conclusion"])),
+        ("CIs overlap", lambda r: text(r.get("intervals_overlap"))),
         ("Note", lambda r: text(r.get("note"))),
     ]
     caption = (
-        f"Published estimates ({reference}) next to this run, with the difference (this run − "
-        f"published) and whether both reach the same conclusion at p < {1 - options.conf_level:g} "
-        "(both significant in the same direction, or both not). The demo extract is synthetic "
-        "and calibrated to them: agreement checks the pipeline, not the medicine."
+        f"Published estimates ({reference}) next to this run, compared on their own scale: "
+        "hazard ratios by their ratio (this run / published), percentages by their difference "
+        "in percentage points, other quantities by their difference (this run − published), "
+        f"and whether the intervals overlap (the paper's as published, this run's {options.ci}). "
+        "Conclusions are not "
+        "compared by which side of a significance level the p values fall. The demo extract is "
+        "synthetic and calibrated to the paper: agreement checks the pipeline, not the medicine."
     )
     return {"published_comparison": table(published_comparison, columns, caption=caption)}
 
