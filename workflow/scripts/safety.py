@@ -23,7 +23,7 @@ def main(snakemake):
     write_table(counted_out, snakemake.output.safety_window)
     for r in counted_out.itertuples():
         logging.info(
-            "%s: %d of %d in the treatment-emergent window (%d before, %d after, %d implausible)",
+            "%s: %d of %d analysed in the treatment-emergent window (%d before, %d after, %d implausible)",
             r.records,
             r.n_analysed,
             r.n_records,
@@ -34,10 +34,10 @@ def main(snakemake):
     adae = adae[safety.in_window(adae, windows)]
     ae = safety.combine_hematologic(adae, lab_grades, p.hematologic_source)
     logging.info(
-        "hematologic AEs from: %s; %d AE rows, %d lab-graded events",
+        "hematologic AEs from: %s; %d treatment-emergent AE rows, %d lab-graded events",
         p.hematologic_source,
         len(ae),
-        len(lab_grades),
+        len(safety.lab_events(lab_grades)),
     )
     # Adverse events are also tabulated for every regimen, however small (suppression applies).
     by_regimen = {
