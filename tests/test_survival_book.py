@@ -160,3 +160,53 @@ def test_monotone_likelihood_converges_and_flags_as_r():
     assert fit.infinite.all()
     # infcox.R: all.equal(round(fit3$log, 4), c(-6.8669, -1.7918))
     assert np.round([fit.loglik_null, fit.loglik], 4).tolist() == [-6.8669, -1.7918]
+
+
+@pytest.fixture(scope="module")
+def demo_monotone_rows():
+    """The demo's Ixa-Pd PFS multivariable time-dependent Cox rows (two coefficients → ∞)."""
+    from pathlib import Path
+
+    from rwe import landmark
+    from rwe.derive import analysis_sets
+    from test_survival_parity import COVARIATES, extract_to_adam
+
+    adsl, adtte = extract_to_adam(Path(__file__).resolve().parents[1] / "data" / "demo", "demo")
+    fitted = []
+    original = landmark._time_dependent_fit
+
+    def spy(cp, terms, *args):
+        fitted.append((cp, terms))
+        return original(cp, terms, *args)
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(landmark, "_time_dependent_fit", spy)
+    try:
+        sets = {"Ixa-Pd": analysis_sets(adsl, 20)["Ixa-Pd"]}
+        landmark.time_dependent_cox_table(adsl, adtte, sets, COVARIATES)
+    finally:
+        mp.undo()
+    cp, terms = next((cp, terms) for cp, terms in fitted if len(terms) == 6)  # PFS first
+    return cp, terms
+
+
+def test_monotone_fit_does_not_depend_on_the_order_of_the_sums(demo_monotone_rows):
+    """The fit R reports with "Loglik converged before variable 4,5": the same iterations,
+    flags and finite coefficients (to 1e-10) whatever the order of the rows, i.e. of every
+    running sum; so on any CPU and BLAS (R's values: test_landmark_parity.py)."""
+    cp, terms = demo_monotone_rows
+    fits = []
+    for seed in range(4):
+        rows = cp.sample(frac=1, random_state=seed) if seed else cp
+        X = rows[terms].to_numpy(float)
+        fits.append(cox_fit(rows["tstop"], rows["event"], X, terms, start=rows["tstart"]))
+    first = fits[0]
+    assert first.converged
+    assert [terms[j] for j in np.flatnonzero(first.infinite)] == ["emd", "high_risk_cyto"]
+    finite = ~first.infinite
+    assert np.exp(first.coef[0]) == pytest.approx(0.1915, abs=5e-5)
+    for fit in fits[1:]:
+        assert fit.iterations == first.iterations
+        assert (fit.infinite == first.infinite).all()
+        np.testing.assert_allclose(fit.coef[finite], first.coef[finite], rtol=1e-10)
+        np.testing.assert_allclose(fit.coef, first.coef, rtol=1e-6)
