@@ -264,16 +264,22 @@ def _time_dependent_fit(
     if fit.infinite.any():
         # R coxph's warning, with R's numbering of the fitted terms; R estimates the others.
         which = np.flatnonzero(fit.infinite)
+        names = ", ".join(fitted[j] for j in which)
         flag = (
-            f"Loglik converged before variable {','.join(str(j + 1) for j in which)} "
-            f"({', '.join(fitted[j] for j in which)}); coefficient may be infinite"
+            "coefficient may be infinite (monotone likelihood: R coxph warns that the "
+            f"log-likelihood converged before variable {','.join(str(j + 1) for j in which)}, "
+            f"{names})"
         )
-        model_notes.append(f"{flag}: the other coefficients are estimated with it, as R does")
+        if (~fit.infinite & ~fit.aliased).any():
+            model_notes.append(
+                f"{names} may be infinite: the other coefficients are estimated with "
+                f"{'it' if which.size == 1 else 'them'}, as R does"
+            )
     for t, infinite, aliased in zip(fitted, fit.infinite, fit.aliased, strict=True):
         if aliased:
             notes[t] = "not estimable: collinear (singular information; R reports NA)"
         elif infinite:
-            notes[t] = f"not estimable: {flag} (monotone likelihood, as R coxph warns)"
+            notes[t] = f"not estimable: {flag}"
         else:
             values[t] = tuple(table.loc[t, ["hr", "ci_lower", "ci_upper", "p"]])
     return values, notes, model_notes
