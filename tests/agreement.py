@@ -330,20 +330,22 @@ def _rel(a, b) -> float:
 
 
 def _number(v: float) -> str:
-    """Seven significant digits: the page must not change with a machine's last digits."""
-    return "NA" if np.isnan(v) else f"{v:.7g}"
+    """Six significant digits: the page must not change with a machine's last digits."""
+    return "NA" if np.isnan(v) else f"{v:.6g}"
 
 
 def _error(v: float) -> str:
-    """A relative error as the power of ten above it (0 and anything below 1e-12 as < 1e-12).
+    """A relative error as the bound above it: 1e-12, 1e-9 or 1e-6 (else the value).
 
-    The last digits of an error differ between machines; its order of magnitude does not.
+    The last digits of an error differ between machines (a coefficient running to infinity
+    is where the iteration stops, sensitive to rounding at 1e-8); these bounds do not.
     """
     if np.isnan(v):
         return "—"
-    if v < 1e-12:
-        return "< 1e-12"
-    return f"< 1e{int(np.floor(np.log10(v))) + 1}"
+    for bound in (1e-12, 1e-9, 1e-6):
+        if v < bound:
+            return f"< {bound:g}"
+    return f"{v:.1e}"
 
 
 def render(table: pd.DataFrame) -> str:

@@ -746,7 +746,8 @@ class _RiskSets:
         run_of = np.zeros(self.n_times)
 
         def information(g):
-            mean_sq = _gram(s1 * (g * inv2)[:, None], s1) + _gram(d1 * (g * ff_inv2)[:, None], d1)
+            mean_sq = _gram(s1 * (g * inv2)[:, None], s1, True)
+            mean_sq += _gram(d1 * (g * ff_inv2)[:, None], d1, True)
             cross = _gram(s1 * (g * f_inv2)[:, None], d1)
             mean_sq -= cross + cross.T
             # sum g (S2 - f D2) / a0: S2 of a time is over rows at risk, so each row carries
@@ -754,8 +755,8 @@ class _RiskSets:
             run_of[:] = 0
             run_of[at_death] = g * inv
             at_risk = _cumsum(run_of, self.bounds)[self.run]
-            total = _gram(X, X * (risk * at_risk)[:, None])
-            total -= _gram(Xd, Xd * (risk_d * (g * f_inv)[k])[:, None])
+            total = _gram(X, X * (risk * at_risk)[:, None], True)
+            total -= _gram(Xd, Xd * (risk_d * (g * f_inv)[k])[:, None], True)
             return total - mean_sq
 
         info = information(np.ones(n_d))
@@ -777,12 +778,18 @@ def _fdot(a: np.ndarray, b: np.ndarray) -> float:
     return _total(np.asarray(a, dtype=float) * np.asarray(b, dtype=float))
 
 
-def _gram(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a.T @ b`` in row order, column pair by column pair, without BLAS."""
+def _gram(a: np.ndarray, b: np.ndarray, symmetric: bool = False) -> np.ndarray:
+    """``a.T @ b`` in row order, column pair by column pair, without BLAS.
+
+    ``symmetric``: the result is known to be symmetric (``b`` is ``a`` times a weight per
+    row), so only the lower triangle is summed.
+    """
     out = np.empty((a.shape[1], b.shape[1]))
     for i in range(a.shape[1]):
-        for j in range(b.shape[1]):
+        for j in range(i + 1 if symmetric else b.shape[1]):
             out[i, j] = _total(a[:, i] * b[:, j])
+            if symmetric:
+                out[j, i] = out[i, j]
     return out
 
 
@@ -882,16 +889,19 @@ class _CountingRiskSets:
             through = np.searchsorted(keys[order], np.arange(self.n_deaths), side="right")
             self._entries = (order, through)
         order, through = self._entries
-        entries = np.concatenate([values, -values])[order]
-        running = np.cumsum(entries, axis=0)
-        before = np.concatenate([np.zeros_like(running[:1]), running[:-1]])
+        # Rows of the transpose: each column's running sum is over a contiguous row.
+        columns = np.ascontiguousarray(values.T)
+        entries = np.concatenate([columns, -columns], axis=-1)[..., order]
+        running = np.cumsum(entries, axis=-1)
+        before = np.zeros_like(running)
+        before[..., 1:] = running[..., :-1]
         added = running - before
         error = (before - (running - added)) + (entries - added)
-        exact = running + np.cumsum(error, axis=0)
-        out = np.zeros((self.n_deaths, *values.shape[1:]))
+        exact = running + np.cumsum(error, axis=-1)
+        out = np.zeros((*values.shape[1:], self.n_deaths))
         has = through > 0
-        out[has] = exact[through[has] - 1]
-        return out
+        out[..., has] = exact[..., through[has] - 1]
+        return out.T
 
     def _over_range(self, per_death: np.ndarray) -> np.ndarray:
         """Per row, the sum of ``per_death`` over the death times at which the row is at risk."""
@@ -933,9 +943,9 @@ class _CountingRiskSets:
         def information(g):
             gm = g[t] * m
             on_risk = self._over_range(per_death(gm / a0))
-            total = _gram(X, X * (wr * on_risk)[:, None])
-            total -= _gram(Xd, Xd * (wr_d * per_death(gm * f / a0)[k])[:, None])
-            return total - _gram(xbar * gm[:, None], xbar)
+            total = _gram(X, X * (wr * on_risk)[:, None], True)
+            total -= _gram(Xd, Xd * (wr_d * per_death(gm * f / a0)[k])[:, None], True)
+            return total - _gram(xbar * gm[:, None], xbar, True)
 
         info = information(np.ones(size))
         weighted = [(_gram(g[:, None], u_t)[0], information(g)) for g in weights]
