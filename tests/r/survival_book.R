@@ -1,7 +1,7 @@
 # R survival's own hand-computed test cases (therneau/survival tests/book1-6.R, infcox.R,
-# singtest.R, testnull.R), fitted live by R on the same data rwe fits in
-# tests/test_survival_book.py. Writes <out>/book.csv (case, quantity, value) and the bladder
-# data sets testnull.R uses (<out>/bladder.csv, <out>/bladder2.csv).
+# singtest.R, testnull.R, doaml.R, difftest.R), fitted live by R on the same data rwe fits in
+# tests/test_survival_book.py. Writes <out>/book.csv (case, quantity, value) and the data sets of
+# R's survival package the cases use (bladder, bladder2, aml, lung) as CSV files in <out>.
 # Usage: Rscript survival_book.R <out>
 suppressPackageStartupMessages(library(survival))
 args <- commandArgs(trailingOnly = TRUE)
@@ -93,6 +93,34 @@ fitn2 <- coxph(Surv(start, stop, event) ~ strata(number), bladder2)
 put("testnull", "loglik, counting process", fitn2$loglik)
 write.csv(bladder[, c("stop", "event", "rx", "number")], file.path(out, "bladder.csv"), row.names = FALSE)
 write.csv(bladder2[, c("start", "stop", "event", "rx", "number")], file.path(out, "bladder2.csv"),
+          row.names = FALSE)
+
+# doaml.R: the aml data, Breslow ties; survdiff; a weight of 2 for everyone
+fita <- coxph(Surv(time, status) ~ x, aml, method = "breslow")
+put("doaml", "coef", coef(fita))
+put("doaml", "loglik", fita$loglik[2])
+put("doaml", "var", fita$var)
+put("doaml", "log-rank chisq", survdiff(Surv(time, status) ~ x, aml)$chisq)
+km1 <- survfit(Surv(time, status) ~ 1, aml)
+km2 <- survfit(Surv(time, status) ~ 1, aml, weights = rep(2, 23))
+put("doaml", "surv at the last event, weights 2", km2$surv[max(which(km2$n.event > 0))])
+put("doaml", "std.err^2 ratio, weights 1 to 2",
+    km1$std.err[max(which(km1$n.event > 0))]^2 / km2$std.err[max(which(km2$n.event > 0))]^2)
+write.csv(aml, file.path(out, "aml.csv"), row.names = FALSE)
+
+# difftest.R: a third group with no events (aml3); stratified survdiff on lung (with missing
+# pat.karno) against the Cox score test at 0
+aml3 <- data.frame(time = c(9, 13, 13, 18, 23, 28, 31, 34, 45, 48, 161, 5, 5, 8, 8, 12, 16, 23,
+                            27, 30, 33, 43, 45, 1, 2, 2, 3, 3, 3, 4),
+                   status = c(1, 1, 0, 1, 1, 0, 1, 1, 0, 1, 0, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1,
+                              0, 0, 0, 0, 0, 0, 0),
+                   x = c(rep("Maintained", 11), rep("Nonmaintained", 12), rep("Dummy", 7)))
+put("difftest", "aml3 log-rank chisq", survdiff(Surv(time, status) ~ x, aml3)$chisq)
+fitd <- survdiff(Surv(time, status) ~ pat.karno + strata(inst), lung)
+put("difftest", "lung stratified log-rank chisq", fitd$chisq)
+cfit <- coxph(Surv(time, status) ~ factor(pat.karno) + strata(inst), lung, iter.max = 0)
+put("difftest", "lung Cox score test at 0", cfit$score)
+write.csv(lung[, c("time", "status", "pat.karno", "inst")], file.path(out, "lung.csv"),
           row.names = FALSE)
 
 write.csv(do.call(rbind, rows), file.path(out, "book.csv"), row.names = FALSE)
