@@ -1,5 +1,5 @@
 # R survival's own hand-computed test cases (therneau/survival tests/book1-6.R, infcox.R,
-# singtest.R, testnull.R, doaml.R, difftest.R), fitted live by R on the same data rwe fits in
+# singtest.R, testnull.R, doaml.R, difftest.R, quantile.R), fitted live by R on the same data rwe fits in
 # tests/test_survival_book.py. Writes <out>/book.csv (case, quantity, value) and the data sets of
 # R's survival package the cases use (bladder, bladder2, aml, lung) as CSV files in <out>.
 # Usage: Rscript survival_book.R <out>
@@ -122,5 +122,19 @@ cfit <- coxph(Surv(time, status) ~ factor(pat.karno) + strata(inst), lung, iter.
 put("difftest", "lung Cox score test at 0", cfit$score)
 write.csv(lung[, c("time", "status", "pat.karno", "inst")], file.path(out, "lung.csv"),
           row.names = FALSE)
+
+# quantile.R: quantiles of a Kaplan-Meier curve and their CI, overall and by x
+test1q <- rbind(test1, data.frame(time = 10, status = 0, x = 0))
+qq <- c(13/14, 6/7, 2/3, .5, 9/35, .1)
+labels <- c("13/14", "6/7", "2/3", "1/2", "9/35", "1/10")
+quantile_rows <- function(case, fit) {
+  q <- quantile(fit, 1 - qq)
+  for (k in c("quantile", "lower", "upper")) for (i in seq_along(qq)) {
+    put(case, sprintf("%s, p = 1 - %s", k, labels[i]), q[[k]][i])
+  }
+}
+quantile_rows("quantile", survfit(Surv(time, status) ~ 1, test1q))
+quantile_rows("quantile x = 0", survfit(Surv(time, status) ~ 1, test1q[test1q$x == 0, ]))
+quantile_rows("quantile x = 1", survfit(Surv(time, status) ~ 1, test1q[test1q$x == 1, ]))
 
 write.csv(do.call(rbind, rows), file.path(out, "book.csv"), row.names = FALSE)
