@@ -1,5 +1,6 @@
 # R survival's own hand-computed test cases (therneau/survival tests/book1-6.R, infcox.R,
-# singtest.R, testnull.R, doaml.R, difftest.R, quantile.R), fitted live by R on the same data rwe fits in
+# singtest.R, testnull.R, doaml.R, difftest.R, quantile.R,
+# doweight.R), fitted live by R on the same data rwe fits in
 # tests/test_survival_book.py. Writes <out>/book.csv (case, quantity, value) and the data sets of
 # R's survival package the cases use (bladder, bladder2, aml, lung) as CSV files in <out>.
 # Usage: Rscript survival_book.R <out>
@@ -122,6 +123,15 @@ cfit <- coxph(Surv(time, status) ~ factor(pat.karno) + strata(inst), lung, iter.
 put("difftest", "lung Cox score test at 0", cfit$score)
 write.csv(lung[, c("time", "status", "pat.karno", "inst")], file.path(out, "lung.csv"),
           row.names = FALSE)
+
+# doweight.R: case weights are replicated rows (Breslow ties)
+testw2 <- testw1[rep(1:9, testw1$wt), ]
+fitw <- coxph(Surv(time, status) ~ x, testw1, weights = wt, ties = "breslow")
+fitr <- coxph(Surv(time, status) ~ x, testw2, ties = "breslow")
+put("doweight", "coef, weights", coef(fitw))
+put("doweight", "loglik, weights", fitw$loglik[2])
+put("doweight", "var, weights", fitw$var)
+put("doweight", "coef, replicated rows", coef(fitr))
 
 # quantile.R: quantiles of a Kaplan-Meier curve and their CI, overall and by x
 test1q <- rbind(test1, data.frame(time = 10, status = 0, x = 0))
