@@ -1,6 +1,6 @@
 # R survival's own hand-computed test cases (therneau/survival tests/book1-6.R, infcox.R,
 # singtest.R, testnull.R, doaml.R, difftest.R, quantile.R,
-# doweight.R), fitted live by R on the same data rwe fits in
+# doweight.R, concordance.R), fitted live by R on the same data rwe fits in
 # tests/test_survival_book.py. Writes <out>/book.csv (case, quantity, value) and the data sets of
 # R's survival package the cases use (bladder, bladder2, aml, lung) as CSV files in <out>.
 # Usage: Rscript survival_book.R <out>
@@ -132,6 +132,14 @@ put("doweight", "coef, weights", coef(fitw))
 put("doweight", "loglik, weights", fitw$loglik[2])
 put("doweight", "var, weights", fitw$var)
 put("doweight", "coef, replicated rows", coef(fitr))
+
+# concordance.R: Harrell's C of a risk score (reverse = TRUE: a higher x, a shorter time)
+tdata <- aml[aml$x == "Maintained", c("time", "status")]
+tdata$x <- c(1, 6, 2, 7, 3, 7, 3, 8, 4, 4, 5)
+tdata$wt <- c(1, 2, 3, 2, 1, 2, 3, 4, 3, 2, 1)
+put("concordance", "C", concordance(Surv(time, status) ~ x, tdata, reverse = TRUE)$concordance)
+put("concordance", "C, weighted",
+    concordance(Surv(time, status) ~ x, tdata, weights = wt, reverse = TRUE)$concordance)
 
 # quantile.R: quantiles of a Kaplan-Meier curve and their CI, overall and by x
 test1q <- rbind(test1, data.frame(time = 10, status = 0, x = 0))
