@@ -20,7 +20,10 @@ table with R and ``tests/test_survival_parity.py`` compares them at 1e-4.
   ``cox.zph(transform = "km")``.
 
 Every estimator sorts its data by time once and works with cumulative sums over the sorted
-data, so each is O(n log n) with no Python loop over event times.
+data, so each is O(n log n) with no Python loop over event times. Every estimator's input goes
+through one gate (:func:`rwe.survival_inputs.survival_inputs`: incomplete rows out, as R); the
+Cox iteration is R's (:mod:`rwe.cox_newton`, :mod:`rwe.cholesky`), its sums in a fixed order.
+R survival's own hand-computed tests are ported in ``tests/test_survival_book.py``.
 """
 
 from __future__ import annotations
