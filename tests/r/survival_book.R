@@ -1,6 +1,6 @@
 # R survival's own hand-computed test cases (therneau/survival tests/book1-6.R, infcox.R,
 # singtest.R, testnull.R, doaml.R, difftest.R, quantile.R,
-# doweight.R, concordance.R), fitted live by R on the same data rwe fits in
+# doweight.R, concordance.R, zph.R), fitted live by R on the same data rwe fits in
 # tests/test_survival_book.py. Writes <out>/book.csv (case, quantity, value) and the data sets of
 # R's survival package the cases use (bladder, bladder2, aml, lung) as CSV files in <out>.
 # Usage: Rscript survival_book.R <out>
@@ -140,6 +140,13 @@ tdata$wt <- c(1, 2, 3, 2, 1, 2, 3, 4, 3, 2, 1)
 put("concordance", "C", concordance(Surv(time, status) ~ x, tdata, reverse = TRUE)$concordance)
 put("concordance", "C, weighted",
     concordance(Surv(time, status) ~ x, tdata, weights = wt, reverse = TRUE)$concordance)
+
+# zph.R: the score test of cox.zph, here with R's default transform ("km")
+for (ties in c("breslow", "efron")) {
+  zfit <- coxph(Surv(time, status) ~ x, test1, ties = ties)
+  put("zph", sprintf("chisq, %s, km transform", ties),
+      cox.zph(zfit, transform = "km", global = FALSE)$table[1, 1])
+}
 
 # quantile.R: quantiles of a Kaplan-Meier curve and their CI, overall and by x
 test1q <- rbind(test1, data.frame(time = 10, status = 0, x = 0))
