@@ -2,13 +2,12 @@
 
 The cases are those of the ``tests/`` folder of R's survival package (therneau/survival:
 Therneau and Grambsch's appendix in ``book1.R`` to ``book6.R``, and ``infcox.R``,
-``singtest.R``, ``testnull.R``, ``doaml.R``, ``difftest.R``, ``quantile.R``,
-``doweight.R``, ``concordance.R``, ``zph.R``) that rwe's estimators
-express.
-For each quantity: rwe's value, the closed form or identity ("hand", ported from those files)
-where there is one, and R's value, fitted live by ``tests/r/survival_book.R`` on the same data. ``tests/test_survival_book.py`` asserts
-each at 1e-6; ``python tests/agreement.py`` rewrites docs/agreement.md from the same rows (a
-test checks it is up to date).
+``singtest.R``, ``testnull.R``, ``doaml.R``, ``difftest.R``, ``quantile.R``, ``doweight.R``,
+``concordance.R``, ``zph.R``) that rwe's estimators express. For each quantity: rwe's value,
+the closed form or identity ("hand", ported from those files) where there is one, and R's
+value, fitted live by ``tests/r/survival_book.R`` on the same data.
+``tests/test_survival_book.py`` asserts each at 1e-6; ``python tests/agreement.py`` rewrites
+docs/agreement.md from the same rows (a test checks it is up to date).
 """
 
 from __future__ import annotations
