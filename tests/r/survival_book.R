@@ -1,6 +1,6 @@
 # R survival's own hand-computed test cases (therneau/survival tests/book1-6.R, infcox.R,
 # singtest.R, testnull.R, doaml.R, difftest.R, quantile.R,
-# doweight.R, concordance.R, zph.R), fitted live by R on the same data rwe fits in
+# doweight.R, concordance.R, zph.R, testci.R), fitted live by R on the same data rwe fits in
 # tests/test_survival_book.py. Writes <out>/book.csv (case, quantity, value) and the data sets of
 # R's survival package the cases use (bladder, bladder2, aml, lung) as CSV files in <out>.
 # Usage: Rscript survival_book.R <out>
@@ -146,6 +146,15 @@ for (ties in c("breslow", "efron")) {
   zfit <- coxph(Surv(time, status) ~ x, test1, ties = ties)
   put("zph", sprintf("chisq, %s, km transform", ties),
       cox.zph(zfit, transform = "km", global = FALSE)$table[1, 1])
+}
+
+# testci.R: Aalen-Johansen probabilities of two competing events and their standard errors
+tci <- data.frame(time = c(1, 2, 2, 3, 3, 3, 5, 6), status = c(0, 1, 0, 1, 0, 1, 0, 1),
+                  event = c(1, 1, 2, 2, 1, 2, 3, 2))
+aj <- survfit(Surv(time, factor(status * event)) ~ 1, tci)
+for (cause in 1:2) for (t in c(2, 3, 6)) {
+  put("testci", sprintf("probability of event %d at %g", cause, t), aj$pstate[aj$time == t, cause + 1])
+  put("testci", sprintf("std.err of event %d at %g", cause, t), aj$std.err[aj$time == t, cause + 1])
 }
 
 # quantile.R: quantiles of a Kaplan-Meier curve and their CI, overall and by x
