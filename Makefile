@@ -6,7 +6,7 @@ CORES ?= 2
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: run test report lint demo-data clean system-deps help bench test-cluster lighthouse
+.PHONY: run test report lint demo-data clean system-deps help bench test-cluster lighthouse agreement
 
 help:
 	@echo "make run [CONFIG=config/config.yaml] [CORES=2]  run the workflow (creates .venv on first use)"
@@ -16,6 +16,7 @@ help:
 	@echo "make test-cluster [CONFIG=...]                run on a throw-away one-node SLURM cluster and locally, compare tables"
 	@echo "make bench [BENCH_SIZES=\"1000 10000\"]          time rwe beside R and lifelines -> docs/benchmarks.md"
 	@echo "make lighthouse [REPORT=results/report.html]   Lighthouse scores of the report served on localhost"
+	@echo "make agreement                                R survival's hand-computed cases vs rwe and R -> docs/agreement.md"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -93,6 +94,9 @@ test-cluster: $(CLUSTER_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests workflow/scripts
 	$(BIN)/snakemake --lint --configfile $(CONFIG)
+
+agreement: $(STAMP)
+	$(BIN)/python tests/agreement.py
 
 demo-data: $(STAMP)
 	$(BIN)/rwe simulate data/demo --n 126 --seed 77
