@@ -8,7 +8,7 @@ ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: unlock run test report lint demo-data clean system-deps help bench test-cluster lighthouse
+.PHONY: unlock run test report lint demo-data clean system-deps help bench test-cluster lighthouse agreement
 
 help:
 	@echo "make run [CONFIG=config/config.yaml] [CORES=2]  run the workflow (creates .venv on first use)"
@@ -20,6 +20,7 @@ help:
 	@echo "make test-cluster [CONFIG=config/multisite.yaml] run on a throw-away one-node SLURM cluster and locally, compare tables"
 	@echo "make bench [BENCH_SIZES=\"1000 10000\"]          time rwe beside R and lifelines -> docs/benchmarks.md"
 	@echo "make lighthouse [REPORT=results/report.html]   Lighthouse scores of the report served on localhost"
+	@echo "make agreement                                R survival's hand-computed cases vs rwe and R -> docs/agreement.md"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -103,6 +104,9 @@ test-cluster: $(CLUSTER_STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check src tests workflow/scripts
 	$(BIN)/snakemake --lint --configfile $(CONFIG)
+
+agreement: $(STAMP)
+	$(BIN)/python tests/agreement.py
 
 demo-data: $(STAMP)
 	$(BIN)/rwe simulate data/demo --n 126 --seed 77

@@ -262,16 +262,15 @@ def _time_dependent_fit(
         model_notes.append(
             f"fewer than {min_events_per_covariate} events per covariate: estimates unstable"
         )
-    # Rows that all start at 0 are plain right-censored data: the same likelihood, fitted by
-    # cox_fit's right-censored path (no counting-process bookkeeping).
-    start = cp["tstart"].to_numpy()
+    # Always as counting-process rows: R fits Surv(tstart, tstop, event) by agreg.fit, whose
+    # iteration and "may be infinite" rule cox_fit follows when given start.
     with np.errstate(invalid="ignore", over="ignore"):  # a diverging fit: noted below
         fit = cox_fit(
             cp["tstop"].to_numpy(),
             event,
             cp[fitted].to_numpy(dtype=float),
             fitted,
-            start=start if start.any() else None,
+            start=cp["tstart"].to_numpy(),
             ties=ties,
         )
     if not fit.converged:
@@ -279,11 +278,25 @@ def _time_dependent_fit(
             notes[t] = "not estimable: the model did not converge (as R coxph warns)"
         return values, notes, model_notes
     table = fit.table(conf_level).set_index("term")
+    if fit.infinite.any():
+        # R coxph's warning, with R's numbering of the fitted terms; R estimates the others.
+        which = np.flatnonzero(fit.infinite)
+        names = ", ".join(fitted[j] for j in which)
+        flag = (
+            "coefficient may be infinite (monotone likelihood: R coxph warns that the "
+            f"log-likelihood converged before variable {','.join(str(j + 1) for j in which)}, "
+            f"{names})"
+        )
+        if (~fit.infinite & ~fit.aliased).any():
+            model_notes.append(
+                f"{names} may be infinite: the other coefficients are estimated with "
+                f"{'it' if which.size == 1 else 'them'}, as R does"
+            )
     for t, infinite, aliased in zip(fitted, fit.infinite, fit.aliased, strict=True):
         if aliased:
             notes[t] = "not estimable: collinear (singular information; R reports NA)"
         elif infinite:
-            notes[t] = "not estimable: coefficient may be infinite (monotone likelihood)"
+            notes[t] = f"not estimable: {flag}"
         else:
             values[t] = tuple(table.loc[t, ["hr", "ci_lower", "ci_upper", "p"]])
     return values, notes, model_notes

@@ -20,7 +20,10 @@ table with R and ``tests/test_survival_parity.py`` compares them at 1e-4.
   ``cox.zph(transform = "km")``.
 
 Every estimator sorts its data by time once and works with cumulative sums over the sorted
-data, so each is O(n log n) with no Python loop over event times.
+data, so each is O(n log n) with no Python loop over event times. Every estimator's input goes
+through one gate (:func:`rwe.survival_inputs.survival_inputs`: incomplete rows out, as R); the
+Cox iteration is R's (:mod:`rwe.cox_newton`, :mod:`rwe.cholesky`), its sums in a fixed order.
+R survival's own hand-computed tests are ported in ``tests/test_survival_book.py``.
 """
 
 from __future__ import annotations
@@ -31,6 +34,12 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 from scipy import special  # the kernels of scipy.stats' norm and chi2, without its import cost
+
+from rwe.cholesky import TOLER_CHOL, decompose
+from rwe.cholesky import inverse as cholesky_inverse
+from rwe.cholesky import solve as cholesky_solve
+from rwe.cox_newton import covariate_scale, newton_raphson
+from rwe.survival_inputs import survival_inputs
 
 CONF_TYPES = ("log", "log-log", "plain")
 FINDQ_TOL = np.sqrt(np.finfo(float).eps)  # R: sqrt(.Machine$double.eps)
@@ -242,7 +251,8 @@ def km_curve(
     time : array-like of float
         Follow-up times (months).
     event : array-like of {0, 1}
-        1 = event, 0 = censored.
+        1 = event, 0 = censored. A row with a missing time, status or weight is left out, as
+        R's model frame does (:func:`rwe.survival_inputs.survival_inputs`).
     conf_type : {"log", "log-log", "plain"}
         Scale of the pointwise confidence interval (R ``conf.type``).
     conf_level : float
@@ -254,14 +264,12 @@ def km_curve(
         ``time, n_risk, n_event, n_censor, surv, std_err, ci_lower, ci_upper``; ``std_err`` is the
         Greenwood standard error of the cumulative hazard (R's ``std.err``).
     """
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=float)
+    data = survival_inputs(time, event, weights=weights)  # R: rows with a missing value left out
+    time, event = data.time, data.event
     if time.size == 0:
         return pd.DataFrame(columns=KM_CURVE_COLUMNS)
     if weights is not None:
-        return _weighted_km_curve(
-            time, event, np.asarray(weights, float), conf_type, conf_level, robust
-        )
+        return _weighted_km_curve(time, event, data.weights, conf_type, conf_level, robust)
     if np.any(time[1:] < time[:-1]):
         order = np.argsort(time, kind="stable")
         time, event = time[order], event[order]
@@ -574,7 +582,8 @@ def logrank(time, event, group, strata=None) -> dict:
     Parameters
     ----------
     time, event : array-like
-        Follow-up times and 1 = event / 0 = censored.
+        Follow-up times and 1 = event / 0 = censored (a row with a missing time, status, group
+        or stratum is left out, as R does).
     group : array-like
         Group of each patient.
     strata : array-like, optional
@@ -589,9 +598,10 @@ def logrank(time, event, group, strata=None) -> dict:
         patient at risk having the event at one time: R returns chisq 0), the test is
         undefined: NaN with the reason in ``note``.
     """
-    time = np.asarray(time, dtype=float)
-    event = np.asarray(event, dtype=float)
+    data = survival_inputs(time, event, group=group, strata=strata)  # R: incomplete rows out
+    time, event, group, strata = data.time, data.event, data.group, data.strata
     groups, g = np.unique(np.asarray(group), return_inverse=True)
+    g = g.reshape(-1)
     k = len(groups)
     observed, expected, var = np.zeros(k), np.zeros(k), np.zeros((k, k))
     layers = (
@@ -717,7 +727,7 @@ class _RiskSets:
             ``weighted`` is a list of ``(sum g U_t, sum g I_t)`` per weight.
         """
         X, w, dead, k = self.X, self.weight, self.dead, self.death_index
-        eta = X @ beta
+        eta = _linear(X, beta)
         with np.errstate(over="ignore"):
             risk = w * np.exp(eta)
         # Risk-set sums at each death time: S0, S1 over rows at risk; D0, D1 over its deaths.
@@ -735,7 +745,7 @@ class _RiskSets:
         a0 = s0[t] - f * d0[t]
         per_time = lambda v: np.bincount(t, weights=v, minlength=n_d)  # noqa: E731
         with np.errstate(divide="ignore"):
-            loglik = float(w[dead] @ eta[dead] - np.log(a0).sum())
+            loglik = _fdot(w[dead], eta[dead]) - _total(np.log(a0))
         q = [per_time(v) for v in (1 / a0, f / a0, 1 / a0**2, f / a0**2, f * f / a0**2)]
         inv, f_inv, inv2, f_inv2, ff_inv2 = q
         x_dead = np.column_stack([np.bincount(k, weights=w[dead] * x, minlength=n_d) for x in Xd.T])
@@ -746,21 +756,59 @@ class _RiskSets:
         run_of = np.zeros(self.n_times)
 
         def information(g):
-            mean_sq = (s1 * (g * inv2)[:, None]).T @ s1 + (d1 * (g * ff_inv2)[:, None]).T @ d1
-            cross = (s1 * (g * f_inv2)[:, None]).T @ d1
+            mean_sq = _gram(s1 * (g * inv2)[:, None], s1, True)
+            mean_sq += _gram(d1 * (g * ff_inv2)[:, None], d1, True)
+            cross = _gram(s1 * (g * f_inv2)[:, None], d1)
             mean_sq -= cross + cross.T
             # sum g (S2 - f D2) / a0: S2 of a time is over rows at risk, so each row carries
             # the cumulative weight of the death times of its stratum up to its own.
             run_of[:] = 0
             run_of[at_death] = g * inv
             at_risk = _cumsum(run_of, self.bounds)[self.run]
-            total = X.T @ (X * (risk * at_risk)[:, None])
-            total -= Xd.T @ (Xd * (risk_d * (g * f_inv)[k])[:, None])
+            total = _gram(X, X * (risk * at_risk)[:, None], True)
+            total -= _gram(Xd, Xd * (risk_d * (g * f_inv)[k])[:, None], True)
             return total - mean_sq
 
         info = information(np.ones(n_d))
-        weighted = [(g @ u_t, information(g)) for g in weights]
-        return loglik, u_t.sum(axis=0), info, weighted
+        weighted = [(_gram(g[:, None], u_t)[0], information(g)) for g in weights]
+        return loglik, _total(u_t), info, weighted
+
+
+def _total(values: np.ndarray) -> np.ndarray | float:
+    """Sum over the rows in row order (a cumulative sum: the same rounding on every machine)."""
+    values = np.asarray(values, dtype=float)
+    if values.shape[0] == 0:
+        return 0.0 if values.ndim == 1 else np.zeros(values.shape[1:])
+    out = np.cumsum(values, axis=0)[-1]
+    return float(out) if values.ndim == 1 else out
+
+
+def _fdot(a: np.ndarray, b: np.ndarray) -> float:
+    """``a @ b`` in row order, without BLAS (whose summation order depends on the CPU)."""
+    return _total(np.asarray(a, dtype=float) * np.asarray(b, dtype=float))
+
+
+def _gram(a: np.ndarray, b: np.ndarray, symmetric: bool = False) -> np.ndarray:
+    """``a.T @ b`` in row order, column pair by column pair, without BLAS.
+
+    ``symmetric``: the result is known to be symmetric (``b`` is ``a`` times a weight per
+    row), so only the lower triangle is summed.
+    """
+    out = np.empty((a.shape[1], b.shape[1]))
+    for i in range(a.shape[1]):
+        for j in range(i + 1 if symmetric else b.shape[1]):
+            out[i, j] = _total(a[:, i] * b[:, j])
+            if symmetric:
+                out[j, i] = out[i, j]
+    return out
+
+
+def _linear(X: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    """``X @ beta`` summed over the columns in order (R's ``zbeta`` loop), without BLAS."""
+    eta = np.zeros(X.shape[0])
+    for j in range(X.shape[1]):
+        eta = eta + X[:, j] * beta[j]
+    return eta
 
 
 def _sum_by(index: np.ndarray, values: np.ndarray, size: int) -> np.ndarray:
@@ -837,10 +885,33 @@ class _CountingRiskSets:
         return int(self.dead.sum())
 
     def _range_sum(self, values: np.ndarray) -> np.ndarray:
-        """Per death time k, the sum of ``values`` over the rows at risk then (lo ≤ k < hi)."""
-        size = self.n_deaths + 1
-        diff = _sum_by(self.lo, values, size) - _sum_by(self.hi, values, size)
-        return np.cumsum(diff, axis=0)[:-1]
+        """Per death time k, the sum of ``values`` over the rows at risk then (lo ≤ k < hi).
+
+        Each row is added at its first death time and taken out after its last, in one running
+        sum over death times. A row of large risk score (a coefficient running to infinity)
+        that leaves the risk set would take the digits of the small rows that stay with it, so
+        the running sum carries its rounding error exactly (TwoSum) and adds it back: every
+        risk-set sum is accurate to the last digits of its own size, in a fixed order.
+        """
+        if not hasattr(self, "_entries"):
+            keys = np.concatenate([self.lo, self.hi])
+            order = np.argsort(keys, kind="stable")
+            through = np.searchsorted(keys[order], np.arange(self.n_deaths), side="right")
+            self._entries = (order, through)
+        order, through = self._entries
+        # Rows of the transpose: each column's running sum is over a contiguous row.
+        columns = np.ascontiguousarray(values.T)
+        entries = np.concatenate([columns, -columns], axis=-1)[..., order]
+        running = np.cumsum(entries, axis=-1)
+        before = np.zeros_like(running)
+        before[..., 1:] = running[..., :-1]
+        added = running - before
+        error = (before - (running - added)) + (entries - added)
+        exact = running + np.cumsum(error, axis=-1)
+        out = np.zeros((*values.shape[1:], self.n_deaths))
+        has = through > 0
+        out[..., has] = exact[..., through[has] - 1]
+        return out.T
 
     def _over_range(self, per_death: np.ndarray) -> np.ndarray:
         """Per row, the sum of ``per_death`` over the death times at which the row is at risk."""
@@ -850,7 +921,7 @@ class _CountingRiskSets:
     def _terms(self, beta):
         """Risk scores and the Efron or Breslow terms at ``beta``."""
         X, w, dead, k = self.X, self.weight, self.dead, self.death_index
-        eta = X @ beta
+        eta = _linear(X, beta)
         with np.errstate(over="ignore"):
             score = np.exp(eta)
         wr = w * score
@@ -874,7 +945,7 @@ class _CountingRiskSets:
         t, f, m = self.term_time, self.fraction, self.term_weight
         size = self.n_deaths
         with np.errstate(divide="ignore"):
-            loglik = float(w[dead] @ eta[dead] - m @ np.log(a0))
+            loglik = _fdot(w[dead], eta[dead]) - _fdot(m, np.log(a0))
         per_death = lambda v: _sum_by(t, v, size)  # noqa: E731
         Xd, wr_d = X[dead], wr[dead]
         u_t = _sum_by(k, Xd * w[dead][:, None], size) - per_death(xbar * m[:, None])
@@ -882,13 +953,13 @@ class _CountingRiskSets:
         def information(g):
             gm = g[t] * m
             on_risk = self._over_range(per_death(gm / a0))
-            total = X.T @ (X * (wr * on_risk)[:, None])
-            total -= Xd.T @ (Xd * (wr_d * per_death(gm * f / a0)[k])[:, None])
-            return total - (xbar * gm[:, None]).T @ xbar
+            total = _gram(X, X * (wr * on_risk)[:, None], True)
+            total -= _gram(Xd, Xd * (wr_d * per_death(gm * f / a0)[k])[:, None], True)
+            return total - _gram(xbar * gm[:, None], xbar, True)
 
         info = information(np.ones(size))
-        weighted = [(g @ u_t, information(g)) for g in weights]
-        return loglik, u_t.sum(axis=0), info, weighted
+        weighted = [(_gram(g[:, None], u_t)[0], information(g)) for g in weights]
+        return loglik, _total(u_t), info, weighted
 
     def score_residuals(self, beta: np.ndarray) -> np.ndarray:
         """Score residual of each row, unweighted, as R ``residuals(fit, type = "score")``.
@@ -931,43 +1002,37 @@ class _CountingRiskSets:
         return np.bincount(self.death_index, g, self.n_deaths) / self.deaths
 
 
-def _pivots(imat: np.ndarray, toler: float = np.finfo(float).eps ** 0.75) -> np.ndarray:
+def _pivots(imat: np.ndarray, toler: float = TOLER_CHOL) -> np.ndarray:
     """Columns that R's ``cholesky2`` keeps (the others are deemed singular: aliased).
 
     R ``coxph.control(toler.chol = .Machine$double.eps^0.75)``: a pivot of the symmetric
-    decomposition below ``toler`` times the largest diagonal element marks its column singular.
+    decomposition below ``toler`` times the largest diagonal element marks its column singular
+    (:func:`rwe.cholesky.decompose`).
     """
-    a = np.array(imat, dtype=float)
-    p = a.shape[0]
-    keep = np.zeros(p, dtype=bool)
-    diag = np.diag(a)
-    eps = diag.max(initial=0)
-    eps = toler if eps <= 0 or not np.isfinite(eps) else eps * toler
-    for i in range(p):
-        pivot = a[i, i]
-        if not np.isfinite(pivot) or pivot < eps:
-            continue
-        keep[i] = True
-        col = a[i + 1 :, i] / pivot
-        a[i + 1 :, i + 1 :] -= np.outer(col, a[i, i + 1 :])
-    return keep
+    return decompose(imat, toler).kept
 
 
 def _solve(imat: np.ndarray, u: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
-    """``imat⁻¹ u`` over the non-singular columns, 0 for the others (R ``chsolve2``)."""
-    keep = _pivots(imat) if keep is None else keep
-    out = np.zeros_like(np.asarray(u, dtype=float))
+    """``imat⁻¹ u`` with 0 for the singular columns (R ``cholesky2`` then ``chsolve2``).
+
+    With ``keep``, over those columns only (the others 0).
+    """
+    u = np.asarray(u, dtype=float)
+    if keep is None:
+        return cholesky_solve(decompose(imat), u)
+    out = np.zeros_like(u)
     if keep.any():
-        out[keep] = np.linalg.solve(imat[np.ix_(keep, keep)], u[keep])
+        out[keep] = cholesky_solve(decompose(imat[np.ix_(keep, keep)]), u[keep])
     return out
 
 
 def _inverse(imat: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
-    """Inverse over the non-singular columns, 0 in the singular rows and columns (R ``chinv2``)."""
-    keep = _pivots(imat) if keep is None else keep
+    """Inverse with 0 in the singular rows and columns (R ``cholesky2`` then ``chinv2``)."""
+    if keep is None:
+        return cholesky_inverse(decompose(imat))
     out = np.zeros_like(imat, dtype=float)
     if keep.any():
-        out[np.ix_(keep, keep)] = np.linalg.inv(imat[np.ix_(keep, keep)])
+        out[np.ix_(keep, keep)] = cholesky_inverse(decompose(imat[np.ix_(keep, keep)]))
     return out
 
 
@@ -1144,6 +1209,7 @@ class CoxResult:
     aliased: np.ndarray | None = None
     var_naive: np.ndarray | None = None
     robust_score: float | None = None
+    note: str = ""
 
     def __post_init__(self):
         if self.aliased is None:
@@ -1252,8 +1318,13 @@ def cox_fit(
     """Cox proportional-hazards model, as R ``coxph`` (Newton–Raphson).
 
     Starts at 0 and iterates with step halving until the relative change of the partial
-    log-likelihood is below ``eps`` (R ``coxph.control(eps = 1e-9)``); the variance is the
-    inverse information at the estimate. A covariate whose column of the information matrix is
+    log-likelihood is below ``eps`` (R ``coxph.control(eps = 1e-9)``), step for step as R's
+    ``coxph.fit`` (right-censored data) or, with ``start``, ``agreg.fit``
+    (:func:`rwe.cox_newton.newton_raphson`); the variance is the inverse information at the
+    estimate. A coefficient running to infinity (monotone likelihood) is estimated as R does,
+    the others with it, and flagged in ``infinite`` by R's rule ("Loglik converged before
+    variable k; coefficient may be infinite"). Every sum is taken in a fixed order (no BLAS),
+    so a fit is the same on every machine. A covariate whose column of the information matrix is
     singular (aliased with the others, R ``cholesky2`` with ``toler.chol``) gets no estimate:
     NaN, flagged in ``aliased`` (R: coefficient NA, "X matrix deemed to be singular").
 
@@ -1264,13 +1335,16 @@ def cox_fit(
     Parameters
     ----------
     time, event : array-like
-        Follow-up (stop) times and 1 = event / 0 = censored.
+        Follow-up (stop) times and 1 = event / 0 = censored. A row with a missing time,
+        status, covariate, stratum, entry time, weight or cluster is left out (R ``na.omit``;
+        :func:`rwe.survival_inputs.survival_inputs`); a weight ≤ 0 is refused, as R does.
     X : array-like, shape (n, p)
-        Covariates.
+        Covariates; with no columns, the null model (its log-likelihood only).
     terms : list of str
         Names of the columns of ``X``.
     max_iter, eps : int, float
-        R ``coxph.control(iter.max, eps)``.
+        R ``coxph.control(iter.max, eps)``: ``max_iter`` Newton steps after the evaluation at
+        0, as R counts them (``iter.max = 1`` gives the first Newton step).
     strata : array-like, optional
         Stratum of each row: risk sets are formed within strata and each stratum has its
         own baseline hazard, as R ``coxph(Surv(time, status) ~ x + strata(s))``.
@@ -1296,9 +1370,18 @@ def cox_fit(
     """
     if ties not in TIES:
         raise ValueError(f"ties must be one of {TIES}, not {ties!r}")
+    data = survival_inputs(
+        time, event, X=X, strata=strata, start=start, weights=weights, cluster=cluster, cox=True
+    )
+    time, event, X, strata = data.time, data.event, data.X, data.strata
+    start, weights, cluster = data.start, data.weights, data.cluster
     if robust is None:
         fractional = weights is not None and np.any(np.asarray(weights) % 1 != 0)
         robust = cluster is not None or bool(fractional)
+    terms = list(terms)
+    null_model = X.shape[1] == 0
+    if null_model:  # R: a null model is a dummy covariate with no iteration
+        X = np.zeros((time.size, 1))
     general = start is not None or weights is not None or robust
     if general:
         risk_sets = _CountingRiskSets(time, event, X, strata, ties, start, weights)
@@ -1306,50 +1389,75 @@ def cox_fit(
     else:
         risk_sets = _RiskSets(time, event, X, strata, ties)
         evaluate = risk_sets.efron
-    beta = np.zeros(risk_sets.X.shape[1])
+    rule = "agreg.fit" if start is not None else "coxph.fit"
+    if not null_model and not np.any(event == 1):
+        return _no_event_result(risk_sets, terms, ties)
     with np.errstate(over="ignore", under="ignore", divide="ignore", invalid="ignore"):
         # Monotone likelihood drives a coefficient to infinity: overflow there is expected,
         # and the fit reports the coefficient as "may be infinite", as R does.
-        return _newton(risk_sets, evaluate, beta, terms, max_iter, eps, ties, robust, cluster)
+        path = newton_raphson(
+            lambda beta: evaluate(beta)[:3],
+            covariate_scale(risk_sets.X_raw, risk_sets.weight),
+            0 if null_model else max_iter,
+            eps,
+            rule,
+        )
+        if null_model:
+            return _null_result(path, risk_sets, ties)
+        return _cox_result(path, risk_sets, terms, ties, robust, cluster)
 
 
-def _newton(risk_sets, evaluate, beta, terms, max_iter, eps, ties, robust, cluster) -> CoxResult:
-    """The Newton–Raphson iteration and the variance of :func:`cox_fit`."""
-    ll0, u0, i0, _ = evaluate(beta)
-    score_test = _quadratic(i0, u0)
-    # The iteration of R's coxfit6.c / agfit4.c: a step that lowers the log-likelihood is
-    # halved (and counts as an iteration); convergence is tested only after a full step.
-    ll, u, imat = ll0, u0, i0
-    new_beta = beta + _solve(imat, u)
-    converged, halving, iterations = False, False, 0
-    for iterations in range(1, max_iter + 1):
-        new_ll, new_u, new_imat, _ = evaluate(new_beta)
-        if not halving and abs(1 - np.float64(ll) / new_ll) <= eps:  # 0 / 0: NaN, as R
-            beta, ll, u, imat, converged = new_beta, new_ll, new_u, new_imat, True
-            break
-        if iterations == max_iter:
-            break
-        if not np.isfinite(new_ll) or new_ll < ll:
-            halving = True
-            new_beta = (new_beta + beta) / 2
-        else:
-            halving = False
-            beta, ll, u, imat = new_beta, new_ll, new_u, new_imat
-            new_beta = beta + _solve(imat, u)
-    if np.all(np.isfinite(imat)):
-        keep = _pivots(imat)
-        var = _inverse(imat, keep)
-    else:  # overflow at a diverging estimate: no variance (the fit did not converge)
-        keep = np.ones(len(beta), dtype=bool)
-        var = np.full((len(beta), len(beta)), np.nan)
-    aliased = ~keep
+def _no_event_result(risk_sets, terms, ties) -> CoxResult:
+    """No events: R ``coxph`` returns coefficients NA, variance 0 and log-likelihood 0."""
+    p = len(terms)
+    return CoxResult(
+        terms=terms,
+        coef=np.full(p, np.nan),
+        var=np.zeros((p, p)),
+        loglik_null=0.0,
+        loglik=0.0,
+        score_test=0.0,
+        n=risk_sets.n,
+        events=0,
+        iterations=0,
+        converged=True,
+        infinite=np.zeros(p, dtype=bool),
+        risk_sets=risk_sets,
+        ties=ties,
+        note="not estimable: no events (R: coefficients NA)",
+    )
+
+
+def _null_result(path, risk_sets, ties) -> CoxResult:
+    """A model without covariates: its log-likelihood only (R ``coxph.null``)."""
+    empty = np.zeros(0)
+    return CoxResult(
+        terms=[],
+        coef=empty,
+        var=np.zeros((0, 0)),
+        loglik_null=path.loglik0,
+        loglik=path.loglik0,
+        score_test=0.0,
+        n=risk_sets.n,
+        events=risk_sets.events,
+        iterations=0,
+        converged=True,
+        infinite=np.zeros(0, dtype=bool),
+        risk_sets=risk_sets,
+        ties=ties,
+        aliased=np.zeros(0, dtype=bool),
+    )
+
+
+def _cox_result(path, risk_sets, terms, ties, robust, cluster) -> CoxResult:
+    """The :class:`CoxResult` of a Newton path, with the robust variance when asked."""
+    beta, aliased = path.beta, path.singular
+    var = path.var.copy()
     coef = np.where(aliased, np.nan, beta)
     var[aliased, :] = np.nan
     var[:, aliased] = np.nan
-    # R coxph.fit: a coefficient whose next Newton step is still large relative to itself
-    # "may be infinite" (monotone likelihood); toler.inf = sqrt(eps).
-    step = np.abs(u @ np.nan_to_num(var))
-    infinite = (step > eps) & (step > np.sqrt(eps) * np.abs(beta)) & ~aliased
+    if not np.all(np.isfinite(beta)):  # overflow at a diverging estimate: no variance
+        var[:] = np.nan
     var_naive, robust_score = None, None
     if robust:
         var_naive = var
@@ -1365,14 +1473,14 @@ def _newton(risk_sets, evaluate, beta, terms, max_iter, eps, ties, robust, clust
         terms=list(terms),
         coef=coef,
         var=var,
-        loglik_null=ll0,
-        loglik=ll,
-        score_test=score_test,
+        loglik_null=path.loglik0,
+        loglik=path.loglik,
+        score_test=path.score_test,
         n=risk_sets.n,
         events=risk_sets.events,
-        iterations=iterations,
-        converged=converged,
-        infinite=infinite,
+        iterations=path.iterations,
+        converged=path.converged,
+        infinite=path.infinite,
         risk_sets=risk_sets,
         ties=ties,
         aliased=aliased,
