@@ -516,6 +516,13 @@ def cox_model(
                 term_notes[term] = infinite + ("" if fit.converged else ": did not converge")
             elif not fit.converged:
                 term_notes[term] = "not estimable: the model did not converge (as R coxph warns)"
+        # Monotone likelihood: a coefficient R flags "may be infinite", or a fit that runs out
+        # of iterations (R coxph.fit's warning when the loglik never levels off): Firth below.
+        monotone += [
+            t
+            for j, t in enumerate(terms)
+            if fit.infinite[j] or not (fit.converged or fit.aliased[j])
+        ]
         if not fit.converged or fit.aliased.all():
             fit = None
         if fit is not None and fit.infinite.any() and len(terms) > 1:
@@ -524,7 +531,6 @@ def cox_model(
             notes.append(
                 f"fewer than {min_events_per_covariate} events per covariate: estimates unstable"
             )
-        monotone += [t for j, t in enumerate(terms) if fit is not None and fit.infinite[j]]
     firth_inputs = None
     penalised = [c for c in wanted if c in terms or c in monotone]
     penalised = [c for c in penalised if "collinear" not in term_notes[c]]
