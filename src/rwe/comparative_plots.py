@@ -101,13 +101,26 @@ def ps_bins(cohort: pd.DataFrame, levels: list[str], bins: int = 20) -> pd.DataF
     return out.assign(mid=(out["lower"] + out["upper"]) / 2)
 
 
+def _outside_text(n: int, min_cell_count: int) -> str:
+    """A count of patients for the overlap figure's subtitle (``<k`` when small)."""
+    return f"<{min_cell_count}" if 0 < n < min_cell_count else f"{n}"
+
+
 def ps_overlap_plot(
-    bins: pd.DataFrame, levels: list[str], title: str, trim=None, min_cell_count: int = 0
+    bins: pd.DataFrame,
+    levels: list[str],
+    title: str,
+    trim=None,
+    min_cell_count: int = 0,
+    support: tuple[float, float] | None = None,
+    outside: dict | None = None,
 ) -> ggplot:
     """Mirrored histograms of the propensity score: treated above the axis, control below.
 
-    With ``min_cell_count`` k > 0, a bin of 1 to k − 1 patients is drawn k high (its count is
-    not shown), and the subtitle says so.
+    ``support`` (lower, upper) draws the common support as dotted lines and ``outside``
+    (group -> patients outside it) states the counts in the subtitle. With ``min_cell_count``
+    k > 0, a bin of 1 to k − 1 patients is drawn k high (its count is not shown), a count of
+    patients outside the support from 1 to k − 1 is written ``<k``, and the subtitle says so.
     """
     shown = bins["n"].where(~bins["n"].between(1, min_cell_count - 1), min_cell_count)
     data = bins.assign(y=np.where(bins["group"] == levels[0], shown, -shown))
@@ -120,6 +133,15 @@ def ps_overlap_plot(
     if trim:
         plot += geom_vline(xintercept=[trim, 1 - trim], linetype="dashed", color="#555555")
         subtitle += f"; dashed: trimming bounds {trim:g} and {1 - trim:g}"
+    if support is not None and np.isfinite(support[0]):
+        plot += geom_vline(xintercept=list(support), linetype="dotted", color="#222222")
+        counts = ", ".join(
+            f"{g} {_outside_text(int(n), min_cell_count)}" for g, n in (outside or {}).items()
+        )
+        subtitle += (
+            f"\ndotted: common support [{support[0]:.2f}, {support[1]:.2f}]; "
+            f"patients outside it: {counts}"
+        )
     if min_cell_count > 0 and (shown != bins["n"]).any():
         subtitle += f"; bins of fewer than {min_cell_count} patients drawn at {min_cell_count}"
     plot += scale_fill_manual(values=colours, breaks=levels)
@@ -272,7 +294,10 @@ def make_figures(
     from rwe.plots import save
 
     out_dir = Path(out_dir)
+    if comparison.reason:  # a cohort that cannot support the comparison: no figure
+        return pd.DataFrame(columns=FIGURE_INDEX_COLUMNS)
     levels, data, name = comparison.levels, comparison.analysed, comparison.label
+    weights = comparison.tables["ps_weights"].set_index("group")
     balance = comparison.tables["ps_balance"]
     titles = {
         "love_plot": f"Covariate balance: {name}",
@@ -288,6 +313,11 @@ def make_figures(
                 titles["ps_overlap"],
                 trim,
                 min_cell_count,
+                support=(
+                    float(weights["support_lower"].iloc[0]),
+                    float(weights["support_upper"].iloc[0]),
+                ),
+                outside={level: weights.loc[level, "n_outside_support"] for level in levels},
             ),
             "ps_overlap",
             4,

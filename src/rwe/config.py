@@ -167,6 +167,9 @@ def _name_problems(config: dict) -> list[str]:
     problems = []
     named = [("subgroups", config.get("subgroups", []))]
     named.append(("cox.covariates", (config.get("cox") or {}).get("covariates", [])))
+    compare = config.get("compare") or {}
+    named.append(("compare.covariates", compare.get("covariates") or []))
+    named.append(("compare.spline_knots", list(compare.get("spline_knots") or {})))
     for key, names in named:
         for name in names:
             if name not in known:

@@ -53,6 +53,8 @@ COUNTS = {
     "comparative_effects": ["n", "events"],
     "comparative_km": ["n_risk"],
     "competing_risks": ["n_risk"],
+    "ps_weights": ["n", "n_outside_support"],
+    "comparative_sensitivity": ["n"],
     "adverse_events": ["n", "N"],
     "nadir": ["n"],
     "nadir_tests": ["n_1", "n_2"],
