@@ -14,6 +14,7 @@ from scipy import special
 
 from rwe import comparative as cmp
 from rwe import comparative_inference as ci
+from rwe.exceptions import ConfigError
 from test_comparative import adsl_adtte
 
 
@@ -229,3 +230,9 @@ def test_target_trial_protocol_is_written_from_the_options():
     for phrase in ("age, gfr", "ATT", "τ = 18 months (prespecified)", "90% intervals", "200 boot"):
         assert phrase in text
     assert "deaths from other causes censored" in text
+
+
+def test_a_spline_of_a_covariate_not_in_the_model_is_a_config_error():
+    adsl, adtte = adsl_adtte()
+    with pytest.raises(ConfigError, match="compare.spline_knots: not propensity covariates: gfr"):
+        cmp.compare(adsl, adtte, covariates=["age_ge80"], spline_knots={"gfr": 3})

@@ -1654,6 +1654,11 @@ def compare(
     levels = list(levels)
     label = comparison_label(levels)
     splines = dict(spline_knots or {})
+    not_covariates = [c for c in splines if c not in covariates]
+    if not_covariates:
+        raise ConfigError(
+            f"compare.spline_knots: not propensity covariates: {', '.join(not_covariates)}"
+        )
     bootstrap = {"replicates": 200, "seed": 2026, "max_patients": 20000, **(bootstrap or {})}
     weighting = weighting_text(estimand, stabilize, trim, truncate)
     protocol = target_trial_table(

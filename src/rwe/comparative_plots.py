@@ -164,8 +164,12 @@ def weighted_km_plot(
     weighted: bool,
     conf_level: float = 0.95,
     min_cell_count: int = 0,
+    balanced: bool = True,
 ) -> ggplot:
     """Kaplan–Meier curves of the two groups (:func:`rwe.plots.km_plot`), weighted or not.
+
+    ``balanced`` False (weighting left a covariate imbalanced) says in the weighted figure's
+    caption that the curves are not interpretable as an effect of the regimen.
 
     Parameters
     ----------
@@ -188,7 +192,13 @@ def weighted_km_plot(
         min_cell_count=min_cell_count,
     )
     if weighted:
-        plot += labs(caption="Curves IPT-weighted; numbers at risk are patients (unweighted)")
+        caption = "Curves IPT-weighted; numbers at risk are patients (unweighted)"
+        if not balanced:
+            caption += (
+                "\nNot interpretable as an effect of the regimen: the weights did not balance "
+                "every covariate"
+            )
+        plot += labs(caption=caption)
     return plot
 
 
@@ -338,6 +348,7 @@ def make_figures(
                 method == "weighted",
                 conf_level,
                 min_cell_count,
+                balanced=not balance.loc[balance["sample"] == "weighted", "imbalanced"].any(),
             )
             jobs.append((plot, stem, 5))
     cif = comparison.curves["cif"].rename(columns={"cif": "estimate"})
