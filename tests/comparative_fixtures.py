@@ -19,6 +19,7 @@ def comparative_tables(imbalanced: bool = True, level: str = "Ixa-Pd") -> dict[s
     balance = {"type": "binary", "threshold": 0.1, "comparison": label}
     weighted_emd = 0.16 if imbalanced else 0.02
     weights = {"comparison": label, "support_lower": 0.2, "support_upper": 0.9}
+    not_interpretable = "not interpretable: balance not achieved (|SMD| > 0.1: emd +0.160)"
     rows = {
         "target_trial": [
             {"component": "Time zero", "target_trial": "Randomisation", "emulation": "Day 0"},
@@ -58,9 +59,7 @@ def comparative_tables(imbalanced: bool = True, level: str = "Ixa-Pd") -> dict[s
                 "replicates": 199,
                 "failed": 1,
                 "seed": 2026,
-                "note": "not interpretable: balance not achieved (|SMD| > 0.1: emd +0.160)"
-                if imbalanced
-                else "",
+                "note": not_interpretable if imbalanced else "",
             },
             {
                 "endpoint": "PFS",
@@ -77,6 +76,7 @@ def comparative_tables(imbalanced: bool = True, level: str = "Ixa-Pd") -> dict[s
                 "replicates": 200,
                 "failed": 0,
                 "seed": 2026,
+                "note": not_interpretable if imbalanced else "",
             },
         ],
         "comparative_sensitivity": [
@@ -198,6 +198,7 @@ def comparative_tables(imbalanced: bool = True, level: str = "Ixa-Pd") -> dict[s
                 "ci_lower": 0.3,
                 "ci_upper": 0.55,
                 "n_risk": 9,
+                "balance_achieved": not imbalanced,
             },
         ],
         "rmst": [

@@ -248,7 +248,7 @@ def comparative_section(
             f"Common support of the propensity score: {num(r['support_lower'], 2)} to "
             f"{num(r['support_upper'], 2)}; patients outside it: {count(r['n_outside_support'])}."
         )
-    return {
+    context = {
         "protocol": table(
             target_trial,
             [
@@ -459,3 +459,8 @@ def comparative_section(
             "(R cmprsk::crr; Wald z).",
         ),
     }
+    # Tables are numbered in the order of this dict: the order the partial shows them.
+    first = ["comparison", "weighting", "methods", "protocol", "balance_statement"]
+    first += ["balance_failed", "figures", "attrition", "balance", "overlap", "weights"]
+    first += ["effects", "bootstrap_text", "bootstrap", "sensitivity"]
+    return {k: context[k] for k in first} | context
