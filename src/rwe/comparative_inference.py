@@ -16,6 +16,9 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from rwe.labels import LABELS, label
+from rwe.tables import baseline_label
+
 #: The bootstrap quantities of each endpoint, in table order.
 BOOT_QUANTITIES = ("hr", "rmst_difference", "rmst_ratio", "surv_difference")
 BOOTSTRAP_COLUMNS = [
@@ -33,6 +36,15 @@ TARGET_TRIAL_COLUMNS = ["component", "target_trial", "emulation"]
 
 
 # --------------------------------------------------------------------------- protocol
+def covariate_label(variable: str, gfr_cutoff: float) -> str:
+    """Reader's name of a propensity covariate: a flag's label, else its baseline label.
+
+    ``emd`` is "Extramedullary disease", ``gfr`` "Creatinine clearance (GFR), mL/min/1.73 m²"
+    (:func:`rwe.tables.baseline_label`), ``refractory_imid`` "IMiD refractory".
+    """
+    if variable in LABELS:
+        return label(variable, gfr_cutoff)
+    return baseline_label(variable, gfr_cutoff)
 
 
 def target_trial_table(
@@ -62,13 +74,13 @@ def target_trial_table(
     treated, control = levels
     deaths = {
         "all": "progression or death from any cause",
-        "myeloma": "progression or death from myeloma or of unknown cause (deaths from other "
-        "causes censored at death)",
-        "none": "progression (deaths censored at death)",
+        "myeloma": "progression or death from myeloma or of unknown cause, deaths from other "
+        "causes censored at death",
+        "none": "progression, deaths censored at death",
     }[pfs_death_events]
     contrast = {
-        "ATE": "average treatment effect in the eligible population (ATE)",
-        "ATT": f"average treatment effect in patients who started {treated} (ATT)",
+        "ATE": "Average treatment effect in the eligible population (ATE)",
+        "ATT": f"Average treatment effect in patients who started {treated} (ATT)",
     }[estimand]
     tau = (
         f"at τ = {tau_months:g} months (prespecified)"
@@ -107,7 +119,7 @@ def target_trial_table(
         ),
         (
             "Outcomes",
-            f"PFS ({deaths}); OS (death from any cause).",
+            f"PFS: {deaths}. OS: death from any cause.",
             "As in the trial, from day 0, in months.",
         ),
         (

@@ -39,7 +39,7 @@ from plotnine import (
     theme,
 )
 
-from rwe.labels import label
+from rwe.comparative_inference import covariate_label
 from rwe.plots import OKABE_ITO, km_plot, month_breaks, risk_table, rwe_theme
 
 SAMPLE_LABELS = {"unweighted": "Unweighted", "weighted": "IPT-weighted"}
@@ -59,7 +59,7 @@ def love_plot(balance: pd.DataFrame, title: str, gfr_cutoff: float) -> ggplot:
     data = balance.assign(
         abs_smd=balance["smd"].abs(),
         sample=balance["sample"].map(SAMPLE_LABELS),
-        name=[label(c, gfr_cutoff) for c in balance["covariate"]],
+        name=[covariate_label(c, gfr_cutoff) for c in balance["covariate"]],
     )
     order = (
         data[data["sample"] == SAMPLE_LABELS["unweighted"]].sort_values("abs_smd")["name"].tolist()

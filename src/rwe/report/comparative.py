@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from rwe.comparative_inference import covariate_label
 from rwe.options import ReportOptions
 from rwe.report.format import count, estimate_ci, hr_ci, is_missing, num, pval, table, text
 
@@ -87,7 +88,7 @@ def balance_statement(ps_balance: pd.DataFrame, options: ReportOptions) -> str:
             f"mean difference of at most {threshold}."
         )
     names = ", ".join(
-        f"{options.label(c)} (SMD {num(s, 3)})"
+        f"{covariate_label(c, options.gfr_cutoff)} (SMD {num(s, 3)})"
         for c, s in zip(failed["covariate"], failed["smd"], strict=True)
     )
     return (
@@ -360,7 +361,7 @@ def comparative_section(
         "balance": table(
             ps_balance,
             [
-                ("Covariate", lambda r: options.label(r["covariate"])),
+                ("Covariate", lambda r: covariate_label(r["covariate"], options.gfr_cutoff)),
                 ("Sample", lambda r: METHOD_NAMES.get(r["sample"], r["sample"])),
                 (f"Mean {treated}", lambda r: num(r["mean_treated"], 2)),
                 (f"Mean {control}", lambda r: num(r["mean_control"], 2)),
