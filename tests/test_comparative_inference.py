@@ -236,3 +236,20 @@ def test_a_spline_of_a_covariate_not_in_the_model_is_a_config_error():
     adsl, adtte = adsl_adtte()
     with pytest.raises(ConfigError, match="compare.spline_knots: not propensity covariates: gfr"):
         cmp.compare(adsl, adtte, covariates=["age_ge80"], spline_knots={"gfr": 3})
+
+
+def test_the_config_check_names_a_propensity_covariate_or_spline_that_is_not_in_adsl(tmp_path):
+    from rwe.config import check_config
+
+    config = {
+        "sites": {"s1": str(tmp_path)},
+        "compare": {"covariates": ["age", "prior_line"], "spline_knots": {"egfr": 3}},
+    }
+    with pytest.raises(ConfigError) as err:
+        check_config(config)
+    assert "compare.covariates: 'prior_line' is not a column of ADSL" in str(err.value)
+    assert "compare.spline_knots: 'egfr' is not a column of ADSL" in str(err.value)
+    defaults = check_config({"sites": {"s1": str(tmp_path)}})["compare"]
+    assert defaults["rmst_tau_months"] == 18
+    assert defaults["bootstrap"] == {"replicates": 200, "seed": 2026, "max_patients": 5000}
+    assert defaults["sensitivity"] == {"trim": 0.05, "truncate": [0.01, 0.99]}
