@@ -138,7 +138,9 @@ def target_trial_table(
             f"{bootstrap_replicates} bootstrap replicates of the whole pipeline (propensity "
             "model, weights, estimate). Estimates are interpretable only when every covariate "
             f"is balanced after weighting (|SMD| ≤ {balance_threshold:g}); trimming and "
-            "truncation of the weights are prespecified sensitivity analyses.",
+            "truncation of the weights are prespecified sensitivity analyses. The unweighted "
+            "comparisons and the competing-risks analyses (Gray's test, Fine–Gray) are "
+            "descriptive and exploratory.",
         ),
     ]
     return pd.DataFrame(rows, columns=TARGET_TRIAL_COLUMNS)
