@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pandas as pd
+
 from comparative_fixtures import comparative_tables
 from rwe.report.comparative import balance_statement, comparative_section
 from test_report import XSS, fixture_options, fixture_tables, render
@@ -111,3 +113,22 @@ def test_protocol_weights_and_bootstrap_are_shown():
     assert boot[1]["Estimate"] == "-5.0"
     assert boot[1]["95% CI, weights fixed"] == "(-20.0–10.0)"
     assert context["bootstrap_text"].startswith("Bootstrap: 200 replicates (seed 2026)")
+
+
+def test_a_comparison_the_cohort_cannot_support_is_reported_with_its_reason(tmp_path):
+    from rwe import comparative as cmp
+    from test_comparative import adsl_adtte
+
+    adsl, adtte = adsl_adtte()
+    result = cmp.compare(adsl, adtte, levels=["Ixa-Rd", "Ixa-Xd"], covariates=["age_ge80"])
+    tables = {}
+    for name, frame in result.tables.items():  # as the report reads them: from CSV
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+        tables[name] = pd.read_csv(tmp_path / f"{name}.csv")
+    shown = {k: v for k, v in tables.items() if k != "ps_model"}  # not in the report
+    context = comparative_section(**shown, figures={}, options=fixture_options())
+    notes = [cell for row in context["effects"]["rows"] for cell in row]
+    assert any("no patient with regimen = Ixa-Xd" in str(cell) for cell in notes)
+    assert not context["balance_failed"]
+    html = section_html(render(tmp_path, fixture_tables() | tables))
+    assert "no patient with regimen = Ixa-Xd" in html

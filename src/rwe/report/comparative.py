@@ -171,10 +171,11 @@ QUANTITY_NAMES = {
 
 
 def _quantity(r) -> str:
-    name = QUANTITY_NAMES.get(r["quantity"], r["quantity"])
-    if r["quantity"] == "surv_difference":
+    quantity = text(r["quantity"])
+    name = QUANTITY_NAMES.get(quantity, quantity)
+    if quantity == "surv_difference":
         return f"{name} at {num(r['month'], 0)} months (%)"
-    if r["quantity"].startswith("rmst"):
+    if quantity.startswith("rmst"):
         return f"{name}, τ = {num(r['month'], 1)}"
     return name
 
@@ -200,7 +201,15 @@ def _boot_estimate(r) -> str:
 
 def _boot_interpretable(r) -> str:
     note = text(r.get("note"))
-    return "no: balance not achieved" if note.startswith("not interpretable") else "yes"
+    if note.startswith("not interpretable"):
+        return "no: balance not achieved"
+    return "—" if note.startswith("not estimable") or is_missing(r["estimate"]) else "yes"
+
+
+def _boot_note(r) -> str:
+    """The bootstrap row's note, unless it only repeats the balance verdict."""
+    note = text(r.get("note"))
+    return "" if note.startswith("not interpretable") else note
 
 
 def comparative_section(
@@ -304,6 +313,7 @@ def comparative_section(
                     lambda r: f"{count(r['replicates'])} ({count(r['failed'])})",
                 ),
                 ("Interpretable", _boot_interpretable),
+                ("Note", _boot_note),
             ],
             caption="IPT-weighted estimates with intervals that hold the estimated weights fixed "
             "(robust sandwich for the hazard ratio, R survfit's weighted variance for RMST and "
@@ -332,6 +342,7 @@ def comparative_section(
                     ),
                 ),
                 ("Interpretable", lambda r: _interpretable({**r, "method": "weighted"})),
+                ("Note", lambda r: text(r.get("note"))),
             ],
             caption="The primary weighted analysis beside its prespecified sensitivity analyses "
             "(propensity-score trimming, weight truncation): weighted Cox HR (robust variance) "
