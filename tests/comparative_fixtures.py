@@ -18,7 +18,92 @@ def comparative_tables(imbalanced: bool = True, level: str = "Ixa-Pd") -> dict[s
     label = f"Ixa-Rd vs {level}"
     balance = {"type": "binary", "threshold": 0.1, "comparison": label}
     weighted_emd = 0.16 if imbalanced else 0.02
+    weights = {"comparison": label, "support_lower": 0.2, "support_upper": 0.9}
+    not_interpretable = "not interpretable: balance not achieved (|SMD| > 0.1: emd +0.160)"
     rows = {
+        "target_trial": [
+            {"component": "Time zero", "target_trial": "Randomisation", "emulation": "Day 0"},
+        ],
+        "ps_weights": [
+            {
+                **weights,
+                "group": g,
+                "n": n,
+                "n_outside_support": o,
+                "weight_min": 0.5,
+                "weight_p05": 0.6,
+                "weight_p25": 0.8,
+                "weight_median": 1.0,
+                "weight_p75": 1.2,
+                "weight_p95": 2.5,
+                "weight_max": 4.2,
+                "weight_sum": n,
+                "ess": 0.8 * n,
+            }
+            for g, n, o in (("Ixa-Rd", 25, 2), (level, 15, 1), ("all", 40, 3))
+        ],
+        "comparative_bootstrap": [
+            {
+                "endpoint": "PFS",
+                "comparison": label,
+                "quantity": "hr",
+                "estimate": 0.7,
+                "fixed_ci_lower": 0.45,
+                "fixed_ci_upper": 1.1,
+                "boot_se": 0.3,
+                "boot_bias": 0.01,
+                "normal_lower": 0.4,
+                "normal_upper": 1.25,
+                "percentile_lower": 0.42,
+                "percentile_upper": 1.3,
+                "replicates": 199,
+                "failed": 1,
+                "seed": 2026,
+                "note": not_interpretable if imbalanced else "",
+            },
+            {
+                "endpoint": "PFS",
+                "comparison": label,
+                "quantity": "surv_difference",
+                "month": 12.0,
+                "estimate": -0.05,
+                "fixed_ci_lower": -0.2,
+                "fixed_ci_upper": 0.1,
+                "normal_lower": -0.25,
+                "normal_upper": 0.12,
+                "percentile_lower": -0.22,
+                "percentile_upper": 0.15,
+                "replicates": 200,
+                "failed": 0,
+                "seed": 2026,
+                "note": not_interpretable if imbalanced else "",
+            },
+        ],
+        "comparative_sensitivity": [
+            {
+                "analysis": a,
+                "weighting": w,
+                "endpoint": "PFS",
+                "comparison": label,
+                "n": n,
+                "ess_treated": 23.1,
+                "ess_control": 12.4,
+                "max_abs_smd": smd,
+                "balance_achieved": smd <= 0.1,
+                "hr": 0.7,
+                "ci_lower": 0.45,
+                "ci_upper": 1.1,
+                "p": 0.12,
+                "rmst_difference": 2.5,
+                "rmst_ci_lower": -0.5,
+                "rmst_ci_upper": 5.5,
+                "tau": 18.0,
+            }
+            for a, w, n, smd in (
+                ("primary", "ATE, stabilised", 40, weighted_emd),
+                ("trimmed", "ATE, stabilised, PS trimmed to [0.05, 0.95]", 38, 0.05),
+            )
+        ],
         "comparative_attrition": [
             {"step": "patients in the extract", "n_in": 60, "n_excluded": 0, "n_out": 60},
             {
@@ -83,9 +168,10 @@ def comparative_tables(imbalanced: bool = True, level: str = "Ixa-Pd") -> dict[s
                 "estimand": "ATE",
                 "weighting": "ATE, stabilised",
                 "ties": "breslow",
-                "evalue": 2.21,
-                "evalue_ci": 1.0,
+                "evalue": None if imbalanced else 2.21,
+                "evalue_ci": None if imbalanced else 1.0,
                 "note": "",
+                "balance_achieved": not imbalanced,
             },
         ],
         "comparative_km": [
@@ -99,6 +185,7 @@ def comparative_tables(imbalanced: bool = True, level: str = "Ixa-Pd") -> dict[s
                 "ci_lower": 6.0,
                 "ci_upper": None,
                 "n_risk": 25,
+                "balance_achieved": not imbalanced,
             },
             {
                 "endpoint": "PFS",
@@ -111,6 +198,7 @@ def comparative_tables(imbalanced: bool = True, level: str = "Ixa-Pd") -> dict[s
                 "ci_lower": 0.3,
                 "ci_upper": 0.55,
                 "n_risk": 9,
+                "balance_achieved": not imbalanced,
             },
         ],
         "rmst": [
@@ -126,6 +214,7 @@ def comparative_tables(imbalanced: bool = True, level: str = "Ixa-Pd") -> dict[s
                 "ci_upper": e + 3,
                 "p": p,
                 "note": "",
+                "balance_achieved": not imbalanced,
             }
             for g, e, p in (
                 ("Ixa-Rd", 12.5, None),

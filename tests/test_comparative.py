@@ -175,7 +175,6 @@ def test_trimming_is_counted_in_attrition():
     ("treatment", "levels", "covariates", "message"),
     [
         ("arm", ["Ixa-Rd", "Ixa-Pd"], [], "not a column"),
-        ("regimen", ["Ixa-Rd", "Ixa-Xd"], [], "no patient has regimen = 'Ixa-Xd'"),
         ("regimen", ["Ixa-Rd", "Ixa-Pd"], ["frailty"], "not columns of ADSL: frailty"),
         ("regimen", ["Ixa-Rd", "Ixa-Rd"], [], "two different levels"),
         ("regimen", ["Ixa-Rd", "Ixa-Pd"], ["site"], "not numeric"),
@@ -187,21 +186,40 @@ def test_a_comparison_that_cannot_be_made_is_a_config_error(treatment, levels, c
         cmp.comparison_cohort(adsl, adtte, treatment, levels, covariates)
 
 
-def test_default_covariates_are_the_cox_covariates_that_exist():
+def test_default_covariates_are_the_confounders_of_regimen_choice_that_exist():
     adsl, _ = adsl_adtte()
-    assert cmp.comparison_covariates(adsl, None, ["emd", "gfr_le70", "age_ge80"]) == [
-        "emd",
-        "age_ge80",
-    ]
-    assert cmp.comparison_covariates(adsl, ["gfr_le70"], ["emd"]) == ["gfr_le70"]
+    adsl = adsl.assign(prior_lines=2, gfr=60.0, refractory_imid=0)
+    assert cmp.comparison_covariates(adsl, None) == ["refractory_imid", "prior_lines", "gfr"]
+    assert cmp.comparison_covariates(adsl, ["emd"]) == ["emd"]
 
 
-def test_rmst_tau_defaults_to_the_time_both_groups_reach():
-    data = pd.DataFrame({"treated": [1, 1, 0, 0], "pfs_time": [3.0, 9.0, 5.0, 7.0]})
-    assert cmp.rmst_tau(data, "PFS", None) == (7.0, "")
-    tau, note = cmp.rmst_tau(data, "PFS", 8.0)
-    assert tau == 8.0
-    assert "beyond" in note
+def test_a_cohort_with_one_level_writes_every_table_with_the_reason():
+    adsl, adtte = adsl_adtte()
+    result = cmp.compare(adsl, adtte, levels=["Ixa-Rd", "Ixa-Xd"], covariates=["age_ge80"])
+    assert set(result.tables) == set(cmp.TABLE_NAMES)
+    assert "no patient with regimen = Ixa-Xd" in result.reason
+    for name, table in result.tables.items():
+        if name in ("target_trial", "comparative_attrition"):
+            continue
+        assert len(table) == 1, name
+        assert table.astype(str).apply(lambda c: c.str.contains("not estimable")).any().any(), name
+    # The attrition still counts every patient.
+    attrition = result.tables["comparative_attrition"]
+    assert attrition["n_in"].iloc[0] == len(adsl)
+
+
+def test_trimming_that_empties_a_group_is_not_an_error():
+    adsl, adtte = adsl_adtte(90, seed=3)
+    # Only Ixa-Rd patients have age_ge80 = 1 and emd = 1 here: their PS is the highest, and
+    # trimming just below it keeps no Ixa-Pd patient.
+    adsl.loc[adsl["regimen"] == "Ixa-Pd", ["age_ge80", "emd"]] = 0
+    adsl.loc[adsl["regimen"] == "Ixa-Rd", ["age_ge80", "emd"]] = 1
+    adsl.loc[adsl.index[adsl["regimen"] == "Ixa-Rd"][:3], ["age_ge80", "emd"]] = 0
+    result = cmp.compare(
+        adsl, adtte, covariates=["age_ge80", "emd"], trim=0.3, bootstrap={"replicates": 0}
+    )
+    assert "no patient of one level is left after trimming at 0.3" in result.reason
+    assert result.tables["comparative_effects"]["note"].str.contains("not estimable").all()
 
 
 # --------------------------------------------------------------------------- competing risks

@@ -30,6 +30,14 @@ COX_COVARIATES = ["gfr_le70", "triple_class_refractory", "emd", "high_risk_cyto"
 LANDMARKS = [6, 12, 24]
 KEYS = {
     "ps_model": (["term"], ["coef", "se", "z", "p"]),
+    "ps_weights": (
+        ["group"],
+        [
+            *["n", "n_outside_support", "support_lower", "support_upper", "weight_min"],
+            *["weight_p05", "weight_p25", "weight_median", "weight_p75", "weight_p95"],
+            *["weight_max", "weight_sum", "ess"],
+        ],
+    ),
     "ps_balance": (
         ["covariate", "sample"],
         [
@@ -105,6 +113,8 @@ def compare_with_r(tmp_path: Path, adsl, adtte, **options) -> int:
         "trim": None,
         "truncate": None,
         "rmst_tau_months": None,
+        "rmst_min_at_risk": 1,
+        "spline_knots": {},
         "balance_threshold": 0.1,
         "evalue_common_outcome": 0.15,
         "conf_type": "log",
@@ -130,7 +140,10 @@ def compare_with_r(tmp_path: Path, adsl, adtte, **options) -> int:
         na(LANDMARKS),
         o["conf_type"],
         o["ties"],
+        o["rmst_min_at_risk"],
+        na([f"{c}:{k}" for c, k in o["spline_knots"].items()] or None),
     )
+    o["bootstrap"] = {"replicates": 0}  # the bootstrap has its own parity test
     result = cmp.compare(adsl, adtte, landmarks_months=LANDMARKS, **o)
     r_dir = tmp_path / "r"
     # Per patient: the propensity score and the final weight.
@@ -191,5 +204,46 @@ def test_simulated_att_stabilised_matches_r(tmp_path, simulated):
         truncate=[0.01, 0.99],
         levels=["Ixa-Pd", "Ixa-Rd"],
         conf_type="plain",
+    )
+    assert n > 150
+
+
+def test_demo_regimen_confounders_with_splines_and_refused_tau_match_r(tmp_path, demo):
+    adsl, adtte = demo
+    n = compare_with_r(
+        tmp_path,
+        adsl,
+        adtte,
+        covariates=cmp.REGIMEN_CONFOUNDERS,
+        spline_knots={"gfr": 3, "age": 4},
+        rmst_tau_months=30,
+        rmst_min_at_risk=5,
+    )
+    assert n > 150
+    # PFS at 30 months is refused for Ixa-Pd (fewer than 5 at risk), OS is not.
+    result = cmp.compare(
+        adsl,
+        adtte,
+        covariates=cmp.REGIMEN_CONFOUNDERS,
+        rmst_tau_months=30,
+        rmst_min_at_risk=5,
+        bootstrap={"replicates": 0},
+    )
+    rmst = result.tables["rmst"]
+    pfs = rmst[rmst["endpoint"] == "PFS"]
+    assert pfs["estimate"].isna().all()
+    assert pfs["note"].str.contains("beyond the time where Ixa-Pd has fewer than 5").all()
+    assert rmst.loc[rmst["endpoint"] == "OS", "estimate"].notna().all()
+
+
+def test_data_driven_tau_is_the_last_time_with_enough_at_risk_as_r(tmp_path, simulated):
+    adsl, adtte = simulated
+    n = compare_with_r(
+        tmp_path,
+        adsl,
+        adtte,
+        covariates=["age", "gfr", "prior_lines"],
+        spline_knots={"gfr": 5},
+        rmst_min_at_risk=10,
     )
     assert n > 150

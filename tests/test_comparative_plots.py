@@ -46,3 +46,29 @@ def test_make_figures_writes_every_figure_and_its_index(tmp_path):
     balance = result.tables["ps_balance"].replace({"covariate": {"emd": "gfr_le70"}})
     names = set(cp.love_plot(balance, "t", gfr_cutoff=60).data["name"])
     assert names == {"Age ≥ 80", "GFR ≤ 60"}  # the configured cutoff labels the flag
+
+
+def test_weighted_km_figure_says_when_balance_failed():
+    adsl, adtte = adsl_adtte(120, seed=2)
+    result = cmp.compare(adsl, adtte, covariates=["age_ge80", "emd"], bootstrap={"replicates": 0})
+    curves = cmp.km_by_group(result.analysed, result.levels, "PFS", True)
+    counts = cmp.km_by_group(result.analysed, result.levels, "PFS", False)
+    failed = cp.weighted_km_plot(curves, counts, "PFS", "t", True, balanced=False)
+    assert "Not interpretable" in failed.labels.get("caption", "")
+    fine = cp.weighted_km_plot(curves, counts, "PFS", "t", True, balanced=True)
+    assert "Not interpretable" not in fine.labels.get("caption", "")
+
+
+def test_overlap_figure_states_the_common_support_and_small_counts_as_below_k():
+    cohort = pd.DataFrame({"treated": [1, 1, 0, 0], "ps": [0.2, 0.9, 0.1, 0.6]})
+    plot = cp.ps_overlap_plot(
+        cp.ps_bins(cohort, ["A", "B"]),
+        ["A", "B"],
+        "t",
+        min_cell_count=5,
+        support=(0.2, 0.6),
+        outside={"A": 1, "B": 0},
+    )
+    assert "common support [0.20, 0.60]; patients outside it: A <5, B 0" in plot.labels.get(
+        "subtitle", ""
+    )

@@ -28,6 +28,14 @@ import pandas as pd
 from pandas.api.types import is_numeric_dtype
 from scipy import special
 
+from rwe.comparative_inference import (
+    BOOTSTRAP_COLUMNS,
+    boot_ci,
+    bootstrap_indices,
+    rmst_horizon,
+    target_trial_table,
+    weight_summary,
+)
 from rwe.exceptions import ConfigError
 from rwe.survival import cox_fit, cumulative_incidence, km_at, km_curve, km_quantile, rmst
 
@@ -44,21 +52,13 @@ ATTRITION_COLUMNS = ["step", "n_in", "n_excluded", "reason", "n_out"]
 def check_comparison(adsl: pd.DataFrame, treatment: str, levels: list[str], covariates) -> None:
     """Raise :class:`~rwe.exceptions.ConfigError` when the configured comparison can't be made.
 
-    The treatment column must exist and hold both levels; the two levels must differ; every
-    covariate must be a numeric column of ADSL.
+    The treatment column must exist; the two levels must differ; every covariate must be a
+    numeric column of ADSL. A level no patient has is not an error of the config but a cohort
+    that cannot support the comparison: :func:`compare` writes its tables with the reason.
     """
     problems = []
     if treatment not in adsl.columns:
         problems.append(f"compare.treatment: '{treatment}' is not a column of ADSL")
-    else:
-        present = set(adsl[treatment].dropna().astype(str))
-        # The levels present are named only when they are few (codes, never identifiers).
-        shown = ", ".join(sorted(present)) if len(present) <= 12 else f"{len(present)} values"
-        for level in levels:
-            if level not in present:
-                problems.append(
-                    f"compare.levels: no patient has {treatment} = '{level}' (present: {shown})"
-                )
     if len(levels) != 2 or levels[0] == levels[1]:
         problems.append("compare.levels: give two different levels (treated first, then control)")
     missing = [c for c in covariates if c not in adsl.columns]
@@ -245,6 +245,72 @@ def propensity_score(treated, X: pd.DataFrame) -> PropensityModel:
     )
 
 
+#: Harrell's default knot percentiles of a restricted cubic spline, by number of knots
+#: (Regression Modeling Strategies, 2nd ed., table 2.3; R ``rms::rcs``).
+RCS_KNOT_PERCENTILES = {
+    3: [0.10, 0.50, 0.90],
+    4: [0.05, 0.35, 0.65, 0.95],
+    5: [0.05, 0.275, 0.50, 0.725, 0.95],
+}
+
+
+def rcs_knots(x, n_knots: int) -> np.ndarray:
+    """Knots of a restricted cubic spline: Harrell's percentiles of ``x``.
+
+    R ``quantile(type = 7)`` at :data:`RCS_KNOT_PERCENTILES`, duplicates removed.
+    """
+    if n_knots not in RCS_KNOT_PERCENTILES:
+        raise ValueError(f"n_knots must be one of {sorted(RCS_KNOT_PERCENTILES)}")
+    return np.unique(np.quantile(np.asarray(x, dtype=float), RCS_KNOT_PERCENTILES[n_knots]))
+
+
+def rcs_basis(x, knots) -> np.ndarray:
+    """Nonlinear terms of a restricted cubic spline, as R ``Hmisc::rcspline.eval(norm = 2)``.
+
+    For knots t₁ < … < t_k, term j (j = 1 … k − 2) is (x − t_j)₊³ − (x − t_{k−1})₊³ (t_k −
+    t_j)/(t_k − t_{k−1}) + (x − t_k)₊³ (t_{k−1} − t_j)/(t_k − t_{k−1}), divided by (t_k − t₁)²;
+    with x itself they span the cubic splines that are linear beyond the outer knots.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n, k − 2)`` (no column with fewer than 3 distinct knots).
+    """
+    x = np.asarray(x, dtype=float)
+    t = np.asarray(knots, dtype=float)
+    k = t.size
+    if k < 3:
+        return np.empty((x.size, 0))
+
+    def cube(v):
+        return np.maximum(v, 0.0) ** 3
+
+    last, before = t[-1], t[-2]
+    cols = [
+        cube(x - t[j])
+        - cube(x - before) * (last - t[j]) / (last - before)
+        + cube(x - last) * (before - t[j]) / (last - before)
+        for j in range(k - 2)
+    ]
+    return np.column_stack(cols) / (last - t[0]) ** 2
+
+
+def ps_design(cohort: pd.DataFrame, covariates: list[str], splines=None) -> pd.DataFrame:
+    """The propensity model's design: the covariates, plus restricted cubic spline terms.
+
+    ``splines`` maps a continuous covariate to its number of knots (3–5): its nonlinear terms
+    (:func:`rcs_basis`, knots :func:`rcs_knots` of this cohort) are added after it, named
+    ``age'``, ``age''`` as R ``rms`` names them.
+    """
+    X = cohort[covariates].astype(float)
+    for c, n_knots in (splines or {}).items():
+        basis = rcs_basis(X[c], rcs_knots(X[c], n_knots))
+        at = X.columns.get_loc(c) + 1
+        for j in range(basis.shape[1]):
+            X.insert(at + j, c + "'" * (j + 1), basis[:, j])
+    return X
+
+
 def trim_keep(ps, trim: float | None) -> np.ndarray:
     """Patients kept by PS trimming: ``trim <= ps <= 1 - trim`` (all when ``trim`` is None)."""
     ps = np.asarray(ps, dtype=float)
@@ -277,7 +343,7 @@ def ipt_weights(treated, ps, estimand: str = "ATE", stabilize: bool = False) -> 
         raise ValueError(f"estimand must be one of {ESTIMANDS}, not {estimand!r}")
     t = np.asarray(treated) == 1
     ps = np.asarray(ps, dtype=float)
-    share = t.mean()
+    share = t.mean() if t.size else np.nan
     if estimand == "ATE":
         w = np.where(t, 1 / ps, 1 / (1 - ps))
         return w * np.where(t, share, 1 - share) if stabilize else w
@@ -318,6 +384,12 @@ def _variance(x: np.ndarray, binary: bool) -> float:
         p = (x == x.max()).mean()
         return float(p * (1 - p))
     return float(x.var(ddof=1)) if x.size > 1 else np.nan
+
+
+BALANCE_COLUMNS = [
+    *["covariate", "type", "sample", "mean_treated", "mean_control", "diff", "sd_denominator"],
+    *["smd", "imbalanced", "threshold", "ess_treated", "ess_control"],
+]
 
 
 def balance_table(
@@ -389,7 +461,7 @@ def balance_table(
                     "ess_control": ess[sample][1],
                 }
             )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=BALANCE_COLUMNS)
 
 
 # --------------------------------------------------------------------------- E-values
@@ -786,13 +858,16 @@ class Comparison:
     covariates: list[str]
     estimand: str
     cohort: pd.DataFrame
-    model: PropensityModel
+    model: PropensityModel | None
     tables: dict[str, pd.DataFrame]
     curves: dict[str, pd.DataFrame] = field(default_factory=dict)
+    reason: str = ""
 
     @property
     def analysed(self) -> pd.DataFrame:
         """The patients of the weighted analyses (after PS trimming)."""
+        if "kept" not in self.cohort:
+            return self.cohort.iloc[:0]
         return self.cohort[self.cohort["kept"]]
 
     @property
@@ -825,8 +900,11 @@ def weight_cohort(
     stabilize: bool = True,
     trim: float | None = None,
     truncate: list[float] | None = None,
+    splines=None,
 ) -> tuple[pd.DataFrame, PropensityModel, pd.DataFrame]:
     """Propensity score, trimming and IPT weights of a :func:`comparison_cohort`.
+
+    ``splines``: covariate -> number of knots of its restricted cubic spline (:func:`ps_design`).
 
     Returns
     -------
@@ -836,7 +914,7 @@ def weight_cohort(
     attrition : pandas.DataFrame
         The trimming step (no row without trimming).
     """
-    model = propensity_score(cohort["treated"], cohort[covariates])
+    model = propensity_score(cohort["treated"], ps_design(cohort, covariates, splines))
     out = cohort.assign(ps=model.ps, kept=trim_keep(model.ps, trim))
     kept = out["kept"].to_numpy()
     w = ipt_weights(out["treated"].to_numpy()[kept], model.ps[kept], estimand, stabilize)
@@ -922,6 +1000,7 @@ def effects_table(label: str, data, evalue_common_outcome=0.15, conf_level=0.95,
 
 RMST_COLUMNS = ["endpoint", "comparison", "method", "group", "tau", "estimate", "se"]
 RMST_COLUMNS += ["ci_lower", "ci_upper", "p", "note"]
+RMST_CONTRASTS = ("difference", "ratio")
 CR_COLUMNS = ["analysis", "group", "cause", "month", "estimate", "se", "ci_lower", "ci_upper"]
 CR_COLUMNS += ["n_risk", "statistic", "df", "p", "note"]
 
@@ -930,21 +1009,6 @@ def _groups(data: pd.DataFrame, levels: list[str]):
     """The treated then the control patients: ``(level, boolean mask)``."""
     treated = data["treated"].to_numpy() == 1
     return [(levels[0], treated), (levels[1], ~treated)]
-
-
-def rmst_tau(data: pd.DataFrame, endpoint: str, tau_months: float | None) -> tuple[float, str]:
-    """The RMST horizon: the configured one, else the largest time both groups reach.
-
-    Returns the horizon and a note when a configured horizon lies beyond a group's last
-    follow-up time (its curve is then extended flat, as R does).
-    """
-    time = data[f"{endpoint.lower()}_time"].to_numpy(float)
-    treated = data["treated"].to_numpy() == 1
-    reach = min(time[treated].max(), time[~treated].max())
-    if tau_months is None:
-        return float(reach), ""
-    note = "" if tau_months <= reach else "tau beyond a group's last follow-up: curve extended flat"
-    return float(tau_months), note
 
 
 def km_by_group(data, levels, endpoint, weighted: bool, conf_type="log", conf_level=0.95):
@@ -1035,13 +1099,16 @@ def rmst_table(
     levels: list[str],
     tau_months: float | None = None,
     conf_level: float = 0.95,
+    min_at_risk: int = 1,
 ) -> pd.DataFrame:
     """Restricted mean survival time at τ per group, their difference and ratio.
 
     Per group as R ``print(survfit(Surv(time, event) ~ group), rmean = tau)`` (and with
     ``weights = w`` for the IPT-weighted rows); the difference treated − control with SE
     √(se₁² + se₀²) and the ratio on the log scale with SE √((se₁/μ₁)² + (se₀/μ₀)²), Wald CIs
-    and p, as ``survRM2::rmst2`` combines them.
+    and p, as ``survRM2::rmst2`` combines them. τ is
+    :func:`rwe.comparative_inference.rmst_horizon`: a τ beyond the time where a group has fewer
+    than ``min_at_risk`` patients at risk gives rows without estimates and a note saying so.
 
     Returns
     -------
@@ -1051,12 +1118,16 @@ def rmst_table(
     z = float(special.ndtri(1 - (1 - conf_level) / 2))
     rows = []
     for endpoint in ENDPOINTS:
-        tau, note = rmst_tau(data, endpoint, tau_months)
+        tau, note, refusal = rmst_horizon(data, endpoint, levels, tau_months, min_at_risk)
         for method in METHODS:
+            base = {"endpoint": endpoint, "method": method, "tau": tau}
+            if refusal:
+                rows += [{**base, "group": g, "note": refusal} for g in (*levels, *RMST_CONTRASTS)]
+                continue
+            base["note"] = note
             curves = km_by_group(data, levels, endpoint, method == "weighted")
             treated, control = (rmst(curves[level], tau) for level in levels)
             m1, s1, m0, s0 = treated["rmean"], treated["se"], control["rmean"], control["se"]
-            base = {"endpoint": endpoint, "method": method, "tau": tau, "note": note}
             rows += [
                 {**base, "group": levels[0], **_wald(m1, s1, z), "p": np.nan},
                 {**base, "group": levels[1], **_wald(m0, s0, z), "p": np.nan},
@@ -1065,7 +1136,7 @@ def rmst_table(
             with np.errstate(divide="ignore", invalid="ignore"):
                 ratio = _wald(np.log(m1 / m0), np.hypot(s1 / m1, s0 / m0), z, log=True)
             rows.append({**base, "group": "ratio", **ratio})
-    return pd.DataFrame(rows).assign(comparison=comparison_label(levels))[RMST_COLUMNS]
+    return pd.DataFrame(rows, columns=RMST_COLUMNS).assign(comparison=comparison_label(levels))
 
 
 def competing_tests(data: pd.DataFrame, conf_level: float = 0.95) -> list[dict]:
@@ -1167,11 +1238,375 @@ def cif_landmarks(curves: pd.DataFrame, landmarks_months) -> list[dict]:
     return rows
 
 
-def comparison_covariates(adsl: pd.DataFrame, configured, cox_covariates) -> list[str]:
-    """The PS covariates: the configured list, else the Cox covariates that are ADSL columns."""
+#: The default propensity covariates: what drives the choice between two IMiD regimens
+#: (IMiD, PI and CD38 refractoriness, prior lines) and the prognostic factors that also weigh
+#: on it (age, GFR), continuous where the data are.
+REGIMEN_CONFOUNDERS = [
+    "refractory_imid",
+    "prior_lines",
+    "refractory_pi",
+    "refractory_cd38",
+    "age",
+    "gfr",
+]
+
+
+def comparison_covariates(adsl: pd.DataFrame, configured) -> list[str]:
+    """The PS covariates: the configured list, else :data:`REGIMEN_CONFOUNDERS` in ADSL."""
     if configured is not None:
         return list(configured)
-    return [c for c in cox_covariates if c in adsl.columns]
+    return [c for c in REGIMEN_CONFOUNDERS if c in adsl.columns]
+
+
+TABLE_NAMES = [
+    "target_trial",
+    "comparative_attrition",
+    "ps_model",
+    "ps_balance",
+    "ps_weights",
+    "comparative_effects",
+    "comparative_km",
+    "rmst",
+    "comparative_bootstrap",
+    "comparative_sensitivity",
+    "competing_risks",
+]
+SENSITIVITY_COLUMNS = [
+    *["analysis", "weighting", "endpoint", "comparison", "n", "ess_treated", "ess_control"],
+    *["max_abs_smd", "balance_achieved", "hr", "ci_lower", "ci_upper", "p"],
+    *["rmst_difference", "rmst_ci_lower", "rmst_ci_upper", "tau", "note"],
+]
+
+
+def balance_note(balance: pd.DataFrame, threshold: float) -> str:
+    """The note of estimates from weights that did not balance the covariates.
+
+    ``"not interpretable: balance not achieved (...)"`` naming each covariate whose weighted
+    |SMD| exceeds ``threshold``; empty when there is none.
+    """
+    weighted = balance[balance["sample"] == "weighted"]
+    failed = weighted[weighted["smd"].abs() > threshold]
+    if failed.empty:
+        return ""
+    names = ", ".join(
+        f"{c} {v:+.3f}" for c, v in zip(failed["covariate"], failed["smd"], strict=True)
+    )
+    return f"not interpretable: balance not achieved (|SMD| > {threshold:g}: {names})"
+
+
+def _surv_at(curve: pd.DataFrame, month: float) -> tuple[float, float]:
+    """S(month) and its SE on the survival scale, as R ``summary(fit, times)``.
+
+    NaN beyond the last time (``extend = FALSE``).
+    """
+    times = curve["time"].to_numpy(float)
+    if times.size == 0 or month > times[-1]:
+        return np.nan, np.nan
+    last = int(np.searchsorted(times, month, side="right")) - 1
+    if last < 0:
+        return 1.0, 0.0
+    surv = float(curve["surv"].iloc[last])
+    return surv, surv * float(curve["std_err"].iloc[last])
+
+
+def weighted_estimates(
+    cohort: pd.DataFrame,
+    levels: list[str],
+    covariates: list[str],
+    *,
+    estimand: str,
+    stabilize: bool,
+    trim,
+    truncate,
+    splines,
+    taus: dict,
+    landmarks_months,
+    ties: str,
+) -> dict:
+    """The weighted pipeline from the cohort to every estimate the bootstrap intervals cover.
+
+    Propensity model (:func:`ps_design`, :func:`propensity_score`), trimming, weights,
+    truncation (:func:`weight_cohort`); then per endpoint the weighted Cox log hazard ratio
+    (R ``coxph(weights = w)``), the RMST difference and log ratio at ``taus[endpoint]`` (NaN
+    when τ is refused) and the weighted Kaplan–Meier survival difference at each landmark
+    (treated − control; NaN beyond a group's last time). A quantity that a (resampled) cohort
+    cannot support is NaN.
+
+    Returns
+    -------
+    dict
+        ``(endpoint, quantity, month) -> value``; quantities of
+        :data:`rwe.comparative_inference.BOOT_QUANTITIES` (``hr`` on the log scale, ``rmst_ratio``
+        too).
+    """
+    out = {}
+    weighted, _, _ = weight_cohort(cohort, covariates, estimand, stabilize, trim, truncate, splines)
+    data = weighted[weighted["kept"]]
+    treated = data["treated"].to_numpy() == 1
+    both = treated.any() and (~treated).any()
+    w = data["weight"].to_numpy(float)
+    for endpoint in ENDPOINTS:
+        ep = endpoint.lower()
+        time = data[f"{ep}_time"].to_numpy(float)
+        event = data[f"{ep}_event"].to_numpy(int)
+        log_hr = np.nan
+        if both and event[treated].any() and event[~treated].any():
+            fit = cox_fit(
+                time, event, treated[:, None].astype(float), ["treated"], weights=w, ties=ties
+            )
+            if not fit.infinite.any():
+                log_hr = float(fit.coef[0])
+        out[(endpoint, "hr", np.nan)] = log_hr
+        tau = taus.get(endpoint, np.nan)
+        curves = km_by_group(data, levels, endpoint, True) if both else None
+        diff = ratio = np.nan
+        if curves is not None and np.isfinite(tau):
+            m1, m0 = (rmst(curves[level], tau)["rmean"] for level in levels)
+            diff = m1 - m0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = float(np.log(m1 / m0))
+        out[(endpoint, "rmst_difference", tau)] = diff
+        out[(endpoint, "rmst_ratio", tau)] = ratio
+        for month in landmarks_months:
+            value = np.nan
+            if curves is not None:
+                value = (
+                    _surv_at(curves[levels[0]], month)[0] - _surv_at(curves[levels[1]], month)[0]
+                )
+            out[(endpoint, "surv_difference", float(month))] = value
+    return out
+
+
+def bootstrap_comparison(
+    cohort: pd.DataFrame,
+    levels: list[str],
+    covariates: list[str],
+    point: dict,
+    *,
+    replicates: int,
+    seed: int,
+    indices: np.ndarray | None = None,
+    conf_level: float = 0.95,
+    **pipeline,
+) -> tuple[dict, np.ndarray]:
+    """Nonparametric bootstrap of the whole weighted pipeline, stratified by group.
+
+    Each replicate resamples the patients of each group with replacement
+    (:func:`rwe.comparative_inference.bootstrap_indices`, or the given ``indices``), refits the
+    propensity model and recomputes the weights and every estimate (:func:`weighted_estimates`
+    with ``pipeline``); the intervals are R ``boot.ci``'s normal and percentile ones
+    (:func:`rwe.comparative_inference.boot_ci`) around ``point`` (the estimates of the cohort).
+
+    Returns
+    -------
+    intervals : dict
+        key of ``point`` -> ``boot_ci`` result plus ``replicates`` and ``failed`` (replicates
+        where the quantity was not estimable; they are left out, as ``boot.ci`` does).
+    replicates : numpy.ndarray
+        ``(B, len(point))``, the replicate estimates in ``point``'s key order.
+    """
+    if indices is None:
+        indices = bootstrap_indices(cohort["treated"].to_numpy(), replicates, seed)
+    keys = list(point)
+    t = np.full((len(indices), len(keys)), np.nan)
+    for b, rows in enumerate(indices):
+        sample = cohort.iloc[rows].reset_index(drop=True)
+        est = weighted_estimates(sample, levels, covariates, **pipeline)
+        t[b] = [est.get(k, np.nan) for k in keys]
+    out = {}
+    for j, key in enumerate(keys):
+        finite = np.isfinite(t[:, j])
+        out[key] = boot_ci(point[key], t[finite, j], conf_level) | {
+            "replicates": int(finite.sum()),
+            "failed": int((~finite).sum()),
+        }
+    return out, t
+
+
+def sensitivity_table(
+    cohort: pd.DataFrame,
+    levels: list[str],
+    covariates: list[str],
+    primary: dict,
+    analyses: dict,
+    *,
+    balance_threshold: float,
+    taus: dict,
+    conf_level: float,
+    ties: str,
+) -> pd.DataFrame:
+    """The primary weighted analysis beside its prespecified trimming and truncation variants.
+
+    Each analysis refits nothing but the weights (the same propensity model): ``analyses`` maps
+    a name to the options that differ from ``primary`` (``trim``, ``truncate``). Per analysis
+    and endpoint: the patients kept, Kish ESS per group, the largest weighted |SMD| and whether
+    balance holds, the weighted Cox HR (robust variance) and the weighted RMST difference at
+    the primary's τ, each as :func:`effects_table` and :func:`rmst_table` compute them. An
+    analysis that leaves a group empty gets a ``not estimable`` row.
+
+    Returns
+    -------
+    pandas.DataFrame
+        :data:`SENSITIVITY_COLUMNS`.
+    """
+    label = comparison_label(levels)
+    z = float(special.ndtri(1 - (1 - conf_level) / 2))
+    rows = []
+    for name, changes in {"primary": {}, **analyses}.items():
+        o = {**primary, **changes}
+        weighted, _, _ = weight_cohort(
+            cohort,
+            covariates,
+            o["estimand"],
+            o["stabilize"],
+            o["trim"],
+            o["truncate"],
+            o["splines"],
+        )
+        data = weighted[weighted["kept"]]
+        text = weighting_text(o["estimand"], o["stabilize"], o["trim"], o["truncate"])
+        base = {"analysis": name, "weighting": text, "comparison": label, "n": len(data)}
+        if data["treated"].nunique() < 2:
+            for endpoint in ENDPOINTS:
+                rows.append(
+                    {**base, "endpoint": endpoint, "note": "not estimable: a group is empty"}
+                )
+            continue
+        balance = balance_table(
+            data[covariates], data["treated"], data["weight"], o["estimand"], balance_threshold
+        )
+        smd = balance.loc[balance["sample"] == "weighted", "smd"].abs()
+        note = balance_note(balance, balance_threshold)
+        curves_of = {e: km_by_group(data, levels, e, True) for e in ENDPOINTS}
+        for endpoint in ENDPOINTS:
+            hr = _hr_row(data, endpoint, True, 1.0, conf_level, ties)
+            tau = taus.get(endpoint, np.nan)
+            diff = {"estimate": np.nan, "ci_lower": np.nan, "ci_upper": np.nan}
+            if np.isfinite(tau):
+                (m1, s1), (m0, s0) = (
+                    (r["rmean"], r["se"])
+                    for r in (rmst(curves_of[endpoint][level], tau) for level in levels)
+                )
+                diff = _wald(m1 - m0, np.hypot(s1, s0), z)
+            rows.append(
+                {
+                    **base,
+                    "endpoint": endpoint,
+                    "ess_treated": hr["ess_treated"],
+                    "ess_control": hr["ess_control"],
+                    "max_abs_smd": float(smd.max()),
+                    "balance_achieved": not note,
+                    "hr": hr.get("hr", np.nan),
+                    "ci_lower": hr.get("ci_lower", np.nan),
+                    "ci_upper": hr.get("ci_upper", np.nan),
+                    "p": hr.get("p", np.nan),
+                    "rmst_difference": diff["estimate"],
+                    "rmst_ci_lower": diff["ci_lower"],
+                    "rmst_ci_upper": diff["ci_upper"],
+                    "tau": tau,
+                    "note": "; ".join(x for x in (hr["note"], note) if x),
+                }
+            )
+    return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)
+
+
+BOOTSTRAP_FIXED = {
+    "hr": "robust sandwich (weights fixed)",
+    "rmst_difference": "R survfit weighted-count variance (weights fixed)",
+    "rmst_ratio": "R survfit weighted-count variance (weights fixed)",
+    "surv_difference": "R survfit infinitesimal jackknife (weights fixed)",
+}
+
+
+def bootstrap_table(
+    point: dict,
+    intervals: dict,
+    fixed: dict,
+    label: str,
+    seed: int,
+    note: str = "",
+) -> pd.DataFrame:
+    """Rows of ``comparative_bootstrap``: fixed-weight and bootstrap intervals side by side.
+
+    Each estimate with its fixed-weight interval and its bootstrap SE, bias, normal and
+    percentile intervals (``hr`` and ``rmst_ratio`` back on the ratio scale).
+    """
+    rows = []
+    for (endpoint, quantity, month), value in point.items():
+        ci = intervals.get((endpoint, quantity, month))
+        log = quantity in ("hr", "rmst_ratio")
+        back = np.exp if log else (lambda v: v)
+        lo, hi = fixed.get((endpoint, quantity, month), (np.nan, np.nan))
+        row = {
+            "endpoint": endpoint,
+            "comparison": label,
+            "quantity": quantity,
+            "month": month,
+            "estimate": back(value),
+            "fixed_ci_lower": lo,
+            "fixed_ci_upper": hi,
+            "fixed_variance": BOOTSTRAP_FIXED[quantity],
+            "seed": seed,
+            "note": note,
+        }
+        if ci is not None:
+            row |= {
+                "boot_se": ci["se"],
+                "boot_bias": ci["bias"],
+                "normal_lower": back(ci["normal"][0]),
+                "normal_upper": back(ci["normal"][1]),
+                "percentile_lower": back(ci["percentile"][0]),
+                "percentile_upper": back(ci["percentile"][1]),
+                "replicates": ci["replicates"],
+                "failed": ci["failed"],
+            }
+        if not np.isfinite(value) and not row["note"]:
+            row["note"] = "not estimable in the cohort"
+        rows.append(row)
+    return pd.DataFrame(rows, columns=BOOTSTRAP_COLUMNS)
+
+
+def _fixed_intervals(data, levels, effects, rmst_rows, landmarks_months, conf_level) -> dict:
+    """The fixed-weight (sandwich / survfit) CIs of the bootstrap's quantities."""
+    z = float(special.ndtri(1 - (1 - conf_level) / 2))
+    out = {}
+    for r in effects[effects["method"] == "weighted"].to_dict("records"):
+        out[(r["endpoint"], "hr", np.nan)] = (r["ci_lower"], r["ci_upper"])
+    for r in rmst_rows[rmst_rows["method"] == "weighted"].to_dict("records"):
+        if r["group"] in RMST_CONTRASTS:
+            key = (r["endpoint"], f"rmst_{r['group']}", r["tau"])
+            out[key] = (r["ci_lower"], r["ci_upper"])
+    for endpoint in ENDPOINTS:
+        curves = km_by_group(data, levels, endpoint, True)
+        for month in landmarks_months:
+            (s1, e1), (s0, e0) = (_surv_at(curves[level], month) for level in levels)
+            se = np.hypot(e1, e0)
+            out[(endpoint, "surv_difference", float(month))] = (s1 - s0 - z * se, s1 - s0 + z * se)
+    return out
+
+
+def _empty_tables(label: str, reason: str, attrition: pd.DataFrame, protocol) -> dict:
+    """Every table of a comparison the cohort cannot support: one row that says why."""
+    from rwe.comparative_inference import WEIGHT_COLUMNS
+
+    columns = {
+        "ps_model": ["term", "coef", "se", "z", "p", "note", "comparison"],
+        "ps_balance": [*BALANCE_COLUMNS, "comparison"],
+        "ps_weights": WEIGHT_COLUMNS,
+        "comparative_effects": [*EFFECT_COLUMNS, "balance_achieved"],
+        "comparative_km": [*KM_COLUMNS, "balance_achieved"],
+        "rmst": [*RMST_COLUMNS, "balance_achieved"],
+        "comparative_bootstrap": BOOTSTRAP_COLUMNS,
+        "comparative_sensitivity": SENSITIVITY_COLUMNS,
+        "competing_risks": [*CR_COLUMNS, "comparison"],
+    }
+    # The reason goes in the table's note, else in its first text column.
+    where = {"ps_balance": "covariate", "ps_weights": "group", "comparative_km": "statistic"}
+    tables = {"target_trial": protocol, "comparative_attrition": attrition}
+    for name, cols in columns.items():
+        row = {"comparison": label, where.get(name, "note"): reason}
+        tables[name] = pd.DataFrame([row], columns=cols)
+    return tables
 
 
 def compare(
@@ -1181,69 +1616,198 @@ def compare(
     treatment: str = "regimen",
     levels: tuple[str, str] = ("Ixa-Rd", "Ixa-Pd"),
     covariates: list[str],
+    spline_knots: dict | None = None,
     estimand: str = "ATE",
     stabilize: bool = True,
     trim: float | None = None,
     truncate: list[float] | None = None,
     rmst_tau_months: float | None = None,
+    rmst_min_at_risk: int = 1,
     balance_threshold: float = 0.1,
     evalue_common_outcome: float = 0.15,
+    sensitivity: dict | None = None,
+    bootstrap: dict | None = None,
+    pfs_death_events: str = "all",
     landmarks_months=(6, 12, 24),
     conf_type: str = "log",
     ties: str = "efron",
     conf_level: float = 0.95,
 ) -> Comparison:
-    """The whole comparison of two levels: cohort, PS weights and every table.
+    """The whole comparison of two levels: target-trial protocol, cohort, PS weights, tables.
 
     ``conf_type`` (Kaplan–Meier CIs) and ``ties`` (Cox) are the run's software conventions.
+    ``spline_knots`` maps a continuous covariate to the knots of its restricted cubic spline
+    in the propensity model. ``sensitivity`` holds the prespecified ``trim`` and ``truncate``
+    of the sensitivity analyses (None: none); ``bootstrap`` its ``replicates``, ``seed`` and
+    ``max_patients`` (above which it is not run, and the table says so).
+
+    When any covariate stays imbalanced after weighting (|SMD| > ``balance_threshold``), every
+    weighted estimate carries ``balance_achieved = False`` and a "not interpretable" note, and
+    no E-value is computed. A cohort without patients of both levels gives every table one
+    row with the reason (it does not raise).
 
     Returns
     -------
     Comparison
-        ``tables``: ``comparative_attrition``, ``ps_model``, ``ps_balance``,
-        ``comparative_effects``, ``comparative_km``, ``rmst``, ``competing_risks``.
+        ``tables``: :data:`TABLE_NAMES`.
     """
     levels = list(levels)
-    cohort, attrition = comparison_cohort(adsl, adtte, treatment, levels, covariates)
-    if cohort["treated"].nunique() < 2:
+    label = comparison_label(levels)
+    splines = dict(spline_knots or {})
+    not_covariates = [c for c in splines if c not in covariates]
+    if not_covariates:
         raise ConfigError(
-            f"compare: after leaving out patients with unknown covariates, {treatment} "
-            f"{' and '.join(levels)} do not both have patients"
+            f"compare.spline_knots: not propensity covariates: {', '.join(not_covariates)}"
         )
-    cohort, model, trimmed = weight_cohort(cohort, covariates, estimand, stabilize, trim, truncate)
+    bootstrap = {"replicates": 200, "seed": 2026, "max_patients": 20000, **(bootstrap or {})}
+    weighting = weighting_text(estimand, stabilize, trim, truncate)
+    protocol = target_trial_table(
+        levels,
+        treatment,
+        covariates,
+        estimand,
+        weighting,
+        rmst_tau_months,
+        rmst_min_at_risk,
+        pfs_death_events,
+        bootstrap["replicates"],
+        conf_level,
+        balance_threshold,
+    )
+    cohort, attrition = comparison_cohort(adsl, adtte, treatment, levels, covariates)
+    counts = cohort["group"].value_counts()
+    empty = [level for level in levels if counts.get(level, 0) == 0]
+    if empty:
+        reason = (
+            f"not estimable: no patient with {treatment} = {' or '.join(empty)} and the "
+            "covariates known"
+        )
+        comparison = Comparison(levels, covariates, estimand, cohort, None, {}, reason=reason)
+        comparison.tables = _empty_tables(label, reason, attrition, protocol)
+        return comparison
+    cohort, model, trimmed = weight_cohort(
+        cohort, covariates, estimand, stabilize, trim, truncate, splines
+    )
     comparison = Comparison(levels, covariates, estimand, cohort, model, {})
+    attrition = pd.concat([attrition, trimmed], ignore_index=True)
     data = comparison.analysed
     if data["treated"].nunique() < 2:
-        raise ConfigError(f"compare.trim {trim}: no patient of one level is left after trimming")
-    label = comparison.label
+        reason = f"not estimable: no patient of one level is left after trimming at {trim:g}"
+        comparison.reason = reason
+        comparison.tables = _empty_tables(label, reason, attrition, protocol)
+        return comparison
     balance = balance_table(
         data[covariates], data["treated"], data["weight"], estimand, balance_threshold
     )
+    not_interpretable = balance_note(balance, balance_threshold)
+    balanced = not not_interpretable
     cif = cif_curves(data, levels, conf_level)
     risks = cif_landmarks(cif, landmarks_months) + competing_tests(data, conf_level)
     effects = effects_table(label, data, evalue_common_outcome, conf_level, ties).assign(
-        estimand=estimand, weighting=weighting_text(estimand, stabilize, trim, truncate), ties=ties
+        estimand=estimand, weighting=weighting, ties=ties
     )
     ps_model = model.table().assign(note="")
+    weighted = effects["method"] == "weighted"
     if model.separated:
         separated = (
             "propensity scores of 0 or 1 (separation): weights unstable, consider compare.trim"
         )
         ps_model.loc[0, "note"] = separated
-        weighted = effects["method"] == "weighted"
         effects.loc[weighted, "note"] = effects.loc[weighted, "note"].where(
             effects.loc[weighted, "note"] != "", separated
         )
+    if not balanced:
+        effects.loc[weighted, ["evalue", "evalue_ci"]] = np.nan
+        effects.loc[weighted, "note"] = [
+            "; ".join(x for x in (n, not_interpretable) if x) for n in effects.loc[weighted, "note"]
+        ]
     if model.dropped:
         note = pd.DataFrame({"term": model.dropped, "note": "constant in the cohort: left out"})
         ps_model = pd.concat([ps_model, note], ignore_index=True)
+    rmst_rows = rmst_table(data, levels, rmst_tau_months, conf_level, rmst_min_at_risk)
+    if not balanced:
+        w_rows = (rmst_rows["method"] == "weighted") & ~rmst_rows["note"].str.startswith(
+            "not estimable"
+        )
+        rmst_rows.loc[w_rows, "note"] = [
+            "; ".join(x for x in (n, not_interpretable) if x) for n in rmst_rows.loc[w_rows, "note"]
+        ]
+    km = km_table(data, levels, landmarks_months, conf_type, conf_level)
+    # Balance concerns the weighted rows; the unweighted ones are crude comparisons.
+    flag = {"weighted": balanced, "unweighted": np.nan}
+    taus = {}
+    for endpoint in ENDPOINTS:
+        tau, _, refusal = rmst_horizon(data, endpoint, levels, rmst_tau_months, rmst_min_at_risk)
+        taus[endpoint] = np.nan if refusal else tau
+    pipeline = {
+        "estimand": estimand,
+        "stabilize": stabilize,
+        "trim": trim,
+        "truncate": truncate,
+        "splines": splines,
+        "taus": taus,
+        "landmarks_months": landmarks_months,
+        "ties": ties,
+    }
+    base = comparison.cohort.drop(columns=["ps", "kept", "weight"])
+    point = weighted_estimates(base, levels, covariates, **pipeline)
+    fixed = _fixed_intervals(data, levels, effects, rmst_rows, landmarks_months, conf_level)
+    n = len(base)
+    if bootstrap["replicates"] > 0 and n <= bootstrap["max_patients"]:
+        intervals, _ = bootstrap_comparison(
+            base,
+            levels,
+            covariates,
+            point,
+            replicates=bootstrap["replicates"],
+            seed=bootstrap["seed"],
+            conf_level=conf_level,
+            **pipeline,
+        )
+        boot_note = not_interpretable
+    else:
+        intervals = {}
+        boot_note = (
+            f"bootstrap not run: {n} patients exceed compare.bootstrap.max_patients "
+            f"({bootstrap['max_patients']})"
+            if bootstrap["replicates"] > 0
+            else "bootstrap not run: compare.bootstrap.replicates is 0"
+        )
+    boot = bootstrap_table(point, intervals, fixed, label, bootstrap["seed"], boot_note)
+    primary = {
+        "estimand": estimand,
+        "stabilize": stabilize,
+        "trim": trim,
+        "truncate": truncate,
+        "splines": splines,
+    }
+    analyses = {
+        name: {name: value} for name, value in (sensitivity or {}).items() if value is not None
+    }
+    renamed = {"trim": "trimmed", "truncate": "truncated"}
+    analyses = {renamed.get(k, k): v for k, v in analyses.items()}
+    sens = sensitivity_table(
+        base,
+        levels,
+        covariates,
+        primary,
+        analyses,
+        balance_threshold=balance_threshold,
+        taus=taus,
+        conf_level=conf_level,
+        ties=ties,
+    )
     comparison.tables = {
-        "comparative_attrition": pd.concat([attrition, trimmed], ignore_index=True),
+        "target_trial": protocol,
+        "comparative_attrition": attrition,
         "ps_model": ps_model.assign(comparison=label),
         "ps_balance": balance.assign(comparison=label),
-        "comparative_effects": effects,
-        "comparative_km": km_table(data, levels, landmarks_months, conf_type, conf_level),
-        "rmst": rmst_table(data, levels, rmst_tau_months, conf_level),
+        "ps_weights": weight_summary(comparison.cohort, levels, label),
+        "comparative_effects": effects.assign(balance_achieved=effects["method"].map(flag)),
+        "comparative_km": km.assign(balance_achieved=km["method"].map(flag)),
+        "rmst": rmst_rows.assign(balance_achieved=rmst_rows["method"].map(flag)),
+        "comparative_bootstrap": boot,
+        "comparative_sensitivity": sens,
         "competing_risks": pd.DataFrame(risks, columns=CR_COLUMNS).assign(comparison=label),
     }
     comparison.curves = {"cif": cif}

@@ -39,7 +39,7 @@ from plotnine import (
     theme,
 )
 
-from rwe.labels import label
+from rwe.comparative_inference import covariate_label
 from rwe.plots import OKABE_ITO, km_plot, month_breaks, risk_table, rwe_theme
 
 SAMPLE_LABELS = {"unweighted": "Unweighted", "weighted": "IPT-weighted"}
@@ -59,7 +59,7 @@ def love_plot(balance: pd.DataFrame, title: str, gfr_cutoff: float) -> ggplot:
     data = balance.assign(
         abs_smd=balance["smd"].abs(),
         sample=balance["sample"].map(SAMPLE_LABELS),
-        name=[label(c, gfr_cutoff) for c in balance["covariate"]],
+        name=[covariate_label(c, gfr_cutoff) for c in balance["covariate"]],
     )
     order = (
         data[data["sample"] == SAMPLE_LABELS["unweighted"]].sort_values("abs_smd")["name"].tolist()
@@ -101,13 +101,26 @@ def ps_bins(cohort: pd.DataFrame, levels: list[str], bins: int = 20) -> pd.DataF
     return out.assign(mid=(out["lower"] + out["upper"]) / 2)
 
 
+def _outside_text(n: int, min_cell_count: int) -> str:
+    """A count of patients for the overlap figure's subtitle (``<k`` when small)."""
+    return f"<{min_cell_count}" if 0 < n < min_cell_count else f"{n}"
+
+
 def ps_overlap_plot(
-    bins: pd.DataFrame, levels: list[str], title: str, trim=None, min_cell_count: int = 0
+    bins: pd.DataFrame,
+    levels: list[str],
+    title: str,
+    trim=None,
+    min_cell_count: int = 0,
+    support: tuple[float, float] | None = None,
+    outside: dict | None = None,
 ) -> ggplot:
     """Mirrored histograms of the propensity score: treated above the axis, control below.
 
-    With ``min_cell_count`` k > 0, a bin of 1 to k − 1 patients is drawn k high (its count is
-    not shown), and the subtitle says so.
+    ``support`` (lower, upper) draws the common support as dotted lines and ``outside``
+    (group -> patients outside it) states the counts in the subtitle. With ``min_cell_count``
+    k > 0, a bin of 1 to k − 1 patients is drawn k high (its count is not shown), a count of
+    patients outside the support from 1 to k − 1 is written ``<k``, and the subtitle says so.
     """
     shown = bins["n"].where(~bins["n"].between(1, min_cell_count - 1), min_cell_count)
     data = bins.assign(y=np.where(bins["group"] == levels[0], shown, -shown))
@@ -120,6 +133,15 @@ def ps_overlap_plot(
     if trim:
         plot += geom_vline(xintercept=[trim, 1 - trim], linetype="dashed", color="#555555")
         subtitle += f"; dashed: trimming bounds {trim:g} and {1 - trim:g}"
+    if support is not None and np.isfinite(support[0]):
+        plot += geom_vline(xintercept=list(support), linetype="dotted", color="#222222")
+        counts = ", ".join(
+            f"{g} {_outside_text(int(n), min_cell_count)}" for g, n in (outside or {}).items()
+        )
+        subtitle += (
+            f"\ndotted: common support [{support[0]:.2f}, {support[1]:.2f}]; "
+            f"patients outside it: {counts}"
+        )
     if min_cell_count > 0 and (shown != bins["n"]).any():
         subtitle += f"; bins of fewer than {min_cell_count} patients drawn at {min_cell_count}"
     plot += scale_fill_manual(values=colours, breaks=levels)
@@ -142,8 +164,12 @@ def weighted_km_plot(
     weighted: bool,
     conf_level: float = 0.95,
     min_cell_count: int = 0,
+    balanced: bool = True,
 ) -> ggplot:
     """Kaplan–Meier curves of the two groups (:func:`rwe.plots.km_plot`), weighted or not.
+
+    ``balanced`` False (weighting left a covariate imbalanced) says in the weighted figure's
+    caption that the curves are not interpretable as an effect of the regimen.
 
     Parameters
     ----------
@@ -166,7 +192,13 @@ def weighted_km_plot(
         min_cell_count=min_cell_count,
     )
     if weighted:
-        plot += labs(caption="Curves IPT-weighted; numbers at risk are patients (unweighted)")
+        caption = "Curves IPT-weighted; numbers at risk are patients (unweighted)"
+        if not balanced:
+            caption += (
+                "\nNot interpretable as an effect of the regimen: the weights did not balance "
+                "every covariate"
+            )
+        plot += labs(caption=caption)
     return plot
 
 
@@ -272,7 +304,10 @@ def make_figures(
     from rwe.plots import save
 
     out_dir = Path(out_dir)
+    if comparison.reason:  # a cohort that cannot support the comparison: no figure
+        return pd.DataFrame(columns=FIGURE_INDEX_COLUMNS)
     levels, data, name = comparison.levels, comparison.analysed, comparison.label
+    weights = comparison.tables["ps_weights"].set_index("group")
     balance = comparison.tables["ps_balance"]
     titles = {
         "love_plot": f"Covariate balance: {name}",
@@ -288,6 +323,11 @@ def make_figures(
                 titles["ps_overlap"],
                 trim,
                 min_cell_count,
+                support=(
+                    float(weights["support_lower"].iloc[0]),
+                    float(weights["support_upper"].iloc[0]),
+                ),
+                outside={level: weights.loc[level, "n_outside_support"] for level in levels},
             ),
             "ps_overlap",
             4,
@@ -308,6 +348,7 @@ def make_figures(
                 method == "weighted",
                 conf_level,
                 min_cell_count,
+                balanced=not balance.loc[balance["sample"] == "weighted", "imbalanced"].any(),
             )
             jobs.append((plot, stem, 5))
     cif = comparison.curves["cif"].rename(columns={"cif": "estimate"})

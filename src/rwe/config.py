@@ -179,6 +179,9 @@ def _name_problems(config: dict) -> list[str]:
             ],
         )
     )
+    compare = config.get("compare") if isinstance(config.get("compare"), dict) else {}
+    named.append(("compare.covariates", compare.get("covariates") or []))
+    named.append(("compare.spline_knots", list(compare.get("spline_knots") or {})))
     for key, names in named:
         if not isinstance(names, list):  # the schema says what is wrong with it
             continue

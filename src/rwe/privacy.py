@@ -491,6 +491,30 @@ RULES: dict[str, dict] = {
     "followup": {},  # median follow-up of a whole set (its size is in km_medians): no counts
     "exposure_predictions": {},  # model predictions at chosen exposures: no counts
     "rmst": {},  # restricted means and their differences: no counts
+    "target_trial": {},  # the protocol, written from the config: no counts
+    # Weights of a group are statistics of its patients: hidden with the group's size.
+    "ps_weights": {
+        "counts": ["n", "n_outside_support", "ess"],
+        "dependent": {
+            c: ["n"]
+            for c in (
+                "weight_min",
+                "weight_p05",
+                "weight_p25",
+                "weight_median",
+                "weight_p75",
+                "weight_p95",
+                "weight_max",
+                "weight_sum",
+            )
+        },
+    },
+    # Estimates and intervals; replicates and failed count bootstrap replicates, not patients.
+    "comparative_bootstrap": {},
+    "comparative_sensitivity": {
+        "counts": ["n", "ess_treated", "ess_control"],
+        "dependent": {c: ["n"] for c in ("hr", "ci_lower", "ci_upper")},
+    },
     "conventions_comparison": {
         "counts": ["n", "events"],
         "dependent": {

@@ -1,9 +1,12 @@
 # Reference values for the comparative-effectiveness tables, computed with R.
 #
 # Usage: Rscript comparative_reference.R ADAM_DIR OUT_DIR TREATMENT LEVELS COVARIATES ESTIMAND \
-#                STABILIZE TRIM TRUNCATE TAU THRESHOLD COMMON CONF_LEVEL LANDMARKS CONF_TYPE TIES
+#                STABILIZE TRIM TRUNCATE TAU THRESHOLD COMMON CONF_LEVEL LANDMARKS CONF_TYPE TIES \
+#                MIN_AT_RISK SPLINES
 # (LEVELS, COVARIATES, TRUNCATE, LANDMARKS comma-separated; TRIM, TRUNCATE, TAU may be "NA").
+# SPLINES is "covariate:knots,..." or NA (restricted cubic splines, Hmisc::rcspline.eval).
 # Reads adsl.csv and adtte.csv and writes ps.csv (per patient: ps, weight), ps_model.csv,
+# ps_weights.csv,
 # ps_balance.csv, comparative_effects.csv, comparative_km.csv, rmst.csv and competing_risks.csv,
 # with the keys and
 # columns of rwe.comparative's tables. Each quantity is computed here with base R, survival and
@@ -26,6 +29,10 @@ stabilize <- as.logical(args[7]); trim <- suppressWarnings(as.numeric(args[8]))
 truncate <- as.numeric(split(args[9])); tau_config <- suppressWarnings(as.numeric(args[10]))
 threshold <- as.numeric(args[11]); common_share <- as.numeric(args[12])
 conf_level <- as.numeric(args[13]); landmarks <- as.numeric(split(args[14])); conf_type <- args[15]; ties <- args[16]
+min_at_risk <- as.integer(args[17])
+# SPLINES: "covariate:knots,..." (restricted cubic splines of the PS model) or NA.
+splines <- split(args[18])
+spline_knots <- setNames(as.integer(sub(".*:", "", splines)), sub(":.*", "", splines))
 z <- qnorm(1 - (1 - conf_level) / 2)
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
 write <- function(x, name) write.csv(x, file.path(out_dir, name), row.names = FALSE)
@@ -46,12 +53,31 @@ d$treated <- as.integer(d[[treatment]] == levels[1])
 d$cr_status <- ifelse(!is.na(d$progression_day), 1, ifelse(!is.na(d$death_day), 2, 0))
 
 # Propensity score (a covariate constant in the cohort is left out, as rwe does; R: NA).
-varying <- covariates[vapply(covariates, function(v) length(unique(d[[v]])) > 1, logical(1))]
-ps_fit <- glm(reformulate(if (length(varying)) varying else "1", "treated"), family = binomial, data = d,
+# Restricted cubic splines: Harrell's knot percentiles (quantile type 7) and Hmisc's basis.
+knot_probs <- list("3" = c(.10, .50, .90), "4" = c(.05, .35, .65, .95), "5" = c(.05, .275, .5, .725, .95))
+design <- d[, covariates, drop = FALSE]
+term_names <- covariates
+for (v in names(spline_knots)) {
+  knots <- unique(quantile(d[[v]], knot_probs[[as.character(spline_knots[[v]])]], type = 7))
+  basis <- Hmisc::rcspline.eval(d[[v]], knots = knots, inclx = FALSE, norm = 2)
+  for (j in seq_len(ncol(basis))) {
+    design[[paste0(v, "_s", j)]] <- basis[, j]
+  }
+  term_names <- c(term_names, paste0(v, strrep("'", seq_len(ncol(basis)))))
+}
+names(term_names) <- names(design)
+varying <- names(design)[vapply(names(design), function(v) length(unique(design[[v]])) > 1, logical(1))]
+design$treated <- d$treated
+ps_fit <- glm(reformulate(if (length(varying)) varying else "1", "treated"), family = binomial, data = design,
               control = glm.control(epsilon = 1e-12, maxit = 100))
 d$ps <- fitted(ps_fit)
 cf <- summary(ps_fit)$coefficients
-write(data.frame(term = rownames(cf), coef = cf[, 1], se = cf[, 2], z = cf[, 3], p = cf[, 4]), "ps_model.csv")
+shown <- ifelse(rownames(cf) == "(Intercept)", "(Intercept)", term_names[rownames(cf)])
+write(data.frame(term = shown, coef = cf[, 1], se = cf[, 2], z = cf[, 3], p = cf[, 4]), "ps_model.csv")
+# Overlap: the common support on the whole cohort (before trimming).
+support <- c(max(tapply(d$ps, d$treated, min)), min(tapply(d$ps, d$treated, max)))
+outside <- d$ps < support[1] | d$ps > support[2]
+outside_n <- c(sum(outside & d$treated == 1), sum(outside & d$treated == 0), sum(outside))
 if (!is.na(trim)) d <- d[d$ps >= trim & d$ps <= 1 - trim, ]
 t1 <- d$treated == 1
 share <- mean(t1)
@@ -68,6 +94,15 @@ if (length(truncate) == 2) {
 }
 d$w <- w
 write(data.frame(site = d$site, patient_id = d$patient_id, ps = d$ps, weight = d$w), "ps.csv")
+# Weight distribution per group (quantile type 7) and Kish's ESS.
+wrow <- function(g, x, n_out) data.frame(group = g, n = length(x), n_outside_support = n_out,
+  support_lower = support[1], support_upper = support[2], weight_min = min(x),
+  weight_p05 = quantile(x, .05, type = 7), weight_p25 = quantile(x, .25, type = 7),
+  weight_median = quantile(x, .5, type = 7), weight_p75 = quantile(x, .75, type = 7),
+  weight_p95 = quantile(x, .95, type = 7), weight_max = max(x), weight_sum = sum(x),
+  ess = sum(x)^2 / sum(x^2))
+write(rbind(wrow(levels[1], d$w[t1], outside_n[1]), wrow(levels[2], d$w[!t1], outside_n[2]),
+            wrow("all", d$w, outside_n[3])), "ps_weights.csv")
 
 # Balance: cobalt's SMD, by hand.
 ess <- function(x) sum(x)^2 / sum(x^2)
@@ -87,7 +122,10 @@ for (v in covariates) {
       ess_control = ess(ww[!t1]))
   }
 }
-write(do.call(rbind, bal), "ps_balance.csv")
+bal <- do.call(rbind, bal)
+write(bal, "ps_balance.csv")
+# Weighted estimates are interpretable only when every covariate is balanced: no E-value else.
+balanced <- !any(bal$imbalanced[bal$sample == "weighted"])
 
 # Hazard ratios and E-values (VanderWeele & Ding 2017, by hand).
 rr_scale <- function(hr, common) if (common) (1 - 0.5^sqrt(hr)) / (1 - 0.5^sqrt(1 / hr)) else hr
@@ -106,7 +144,7 @@ for (ep in c("PFS", "OS")) {
     se <- if (method == "weighted") s$coefficients[1, "robust se"] else s$coefficients[1, "se(coef)"]
     hr <- s$conf.int[1, 1]; lo <- s$conf.int[1, 3]; hi <- s$conf.int[1, 4]
     ev <- NA; ev_ci <- NA
-    if (method == "weighted") {
+    if (method == "weighted" && balanced) {
       r <- rr_scale(c(hr, lo, hi), common)
       ev <- e_value(r[1])
       ev_ci <- if (r[2] <= 1 && 1 <= r[3]) 1 else e_value(if (r[1] >= 1) r[2] else r[3])
@@ -115,7 +153,17 @@ for (ep in c("PFS", "OS")) {
       ci_upper = hi, p = s$coefficients[1, ncol(s$coefficients)], se = se, n = fit$n,
       events = fit$nevent, outcome_share = share_events, evalue = ev, evalue_ci = ev_ci)
     # RMST per group at tau (print(survfit, rmean = tau)), difference and ratio.
-    tau <- if (is.na(tau_config)) min(tapply(time, d$treated, max)) else tau_config
+    # tau: refused beyond the time where a group has fewer than min_at_risk at risk (the
+    # min_at_risk-th largest time of the group); NA config = that time.
+    kth <- function(x) if (length(x) >= min_at_risk) sort(x, decreasing = TRUE)[min_at_risk] else -Inf
+    limit <- min(tapply(time, d$treated, kth))
+    tau <- if (is.na(tau_config)) limit else tau_config
+    if (tau > limit) {
+      rm[[length(rm) + 1]] <- data.frame(endpoint = ep, method = method,
+        group = c(levels[1], levels[2], "difference", "ratio"), tau = tau, estimate = NA, se = NA,
+        ci_lower = NA, ci_upper = NA, p = NA)
+      next
+    }
     km <- if (method == "weighted") {
       survfit(Surv(time, event) ~ treated, data = dd, weights = w)
     } else survfit(Surv(time, event) ~ treated, data = dd)

@@ -56,6 +56,8 @@ COUNTS = {
     "comparative_km": ["n_risk"],
     "competing_risks": ["n_risk"],
     "comparative_adjusted": ["n", "events"],
+    "ps_weights": ["n", "n_outside_support"],
+    "comparative_sensitivity": ["n"],
     "adverse_events": ["n", "N"],
     "hematologic_toxicity": ["n", "N", "n_with_labs"],
     "safety_window": [

@@ -1,12 +1,16 @@
 # Comparative effectiveness of two levels of compare.treatment: propensity-score weighting,
 # balance, weighted Kaplan-Meier and Cox, RMST, competing risks, E-values (rwe.comparative).
 COMPARATIVE_TABLES = [
+    "target_trial",
     "comparative_attrition",
     "ps_model",
     "ps_balance",
+    "ps_weights",
     "comparative_effects",
     "comparative_km",
     "rmst",
+    "comparative_bootstrap",
+    "comparative_sensitivity",
     "competing_risks",
     "comparative_adjusted",
 ]
@@ -35,7 +39,7 @@ rule comparative:
         figure_index=results("figures_comparative.csv"),
     params:
         compare=config["compare"],
-        cox_covariates=config["cox"]["covariates"],
+        pfs_death_events=config["pfs_death_events"],
         landmarks_months=config["km"]["landmarks_months"],
         conf_type=CONVENTIONS.conf_type,
         ties=CONVENTIONS.ties,

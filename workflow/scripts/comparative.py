@@ -21,9 +21,7 @@ def main(snakemake):
     p = snakemake.params
     options = dict(p.compare)
     adsl, adtte = read_adam(snakemake.input.adsl), read_adam(snakemake.input.adtte)
-    covariates = comparative.comparison_covariates(
-        adsl, options.pop("covariates"), p.cox_covariates
-    )
+    covariates = comparative.comparison_covariates(adsl, options.pop("covariates"))
     try:
         result = comparative.compare(
             adsl,
@@ -33,6 +31,7 @@ def main(snakemake):
             conf_type=p.conf_type,
             ties=p.ties,
             conf_level=p.conf_level,
+            pfs_death_events=p.pfs_death_events,
             **options,
         )
     except ConfigError as err:
