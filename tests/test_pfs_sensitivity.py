@@ -69,3 +69,17 @@ def test_endpoint_rules_and_labels():
     assert endpoints.endpoint_label("OS") == "OS"
     assert endpoints.paper_pfs_endpoint(["PFS", "OS", "PFSMYE"]) == "PFSMYE"
     assert endpoints.paper_pfs_endpoint(["PFS", "OS", "PFSALL"]) == "PFS"
+
+
+def test_sensitivity_rows_of_labelled_tables_are_labelled_sensitivity():
+    """The multiplicity label (rwe.multiplicity) of the primary rows: sensitivity rows say so."""
+    from rwe.multiplicity import label_analysis
+
+    adsl, adtte = _cohort()
+    sets = {"all": adsl}
+    primary = {"logrank": label_analysis(st.logrank_table(adsl, adtte, sets, ["emd"]), [])}
+    extra = pfs_sensitivity.sensitivity_tables(adsl, adtte, sets, ["emd"], ["emd"], [6])
+    out = pfs_sensitivity.append_sensitivity(primary, extra)["logrank"]
+    assert list(out.columns) == list(primary["logrank"].columns)
+    assert out.set_index("endpoint").loc["PFSALL", "analysis"] == "sensitivity"
+    assert set(out.loc[out["endpoint"] != "PFSALL", "analysis"]) == {"exploratory"}

@@ -16,6 +16,8 @@ import pandas as pd
 
 PRESPECIFIED = "prespecified"
 EXPLORATORY = "exploratory"
+#: The rows of a prespecified sensitivity definition (PFS under the other death rule).
+SENSITIVITY = "sensitivity"
 #: The analysis set whose comparisons can be prespecified (regimen subsets are exploratory).
 PRIMARY_SET = "all"
 

@@ -15,6 +15,7 @@ import pandas as pd
 
 from rwe import survival_tables as st
 from rwe.endpoints import PFS, PFS_SENSITIVITY_PARAMCD
+from rwe.multiplicity import SENSITIVITY
 
 #: The output tables that carry the sensitivity definitions of PFS.
 SENSITIVITY_TABLES = ("km_medians", "km_landmarks", "logrank", "cox", "cox_diagnostics")
@@ -43,6 +44,7 @@ def sensitivity_tables(
     min_median_events: int = st.SMALL_SET_EVENTS,
     min_events_per_covariate: int = st.SMALL_SET_EVENTS,
     ties: str = "efron",
+    min_events: int = 0,
 ) -> dict[str, pd.DataFrame]:
     """The :data:`SENSITIVITY_TABLES` rows of every sensitivity definition of PFS.
 
@@ -50,6 +52,7 @@ def sensitivity_tables(
     survival (R ``survfit``, ``quantile``, ``summary``), log-rank tests (``survdiff``) per
     subgroup, univariable and multivariable Cox models (``coxph``) and their diagnostics, per
     analysis set; the parameters are those of :func:`rwe.survival_tables.km_fits`,
+    :func:`~rwe.survival_tables.cox_table` (``min_events``),
     :func:`~rwe.survival_tables.km_median_table`, :func:`~rwe.survival_tables.cox_models`.
 
     Returns
@@ -74,7 +77,7 @@ def sensitivity_tables(
             "km_medians": st.km_median_table(km, min_median_events),
             "km_landmarks": st.km_landmark_table(km, landmarks_months),
             "logrank": st.logrank_table(adsl, pfs, sets, subgroups),
-            "cox": st.cox_table(models, conf_level),
+            "cox": st.cox_table(models, conf_level, min_events),
             "cox_diagnostics": st.cox_diagnostics_table(models),
         }
         for name, frame in tables.items():
@@ -92,5 +95,7 @@ def append_sensitivity(
     out = dict(tables)
     for name, extra in sensitivity.items():
         if name in out and len(extra):
+            if "analysis" in out[name].columns:  # the multiplicity label (rwe.multiplicity)
+                extra = extra.assign(analysis=SENSITIVITY)
             out[name] = pd.concat([out[name], extra[out[name].columns]], ignore_index=True)
     return out

@@ -84,6 +84,7 @@ def main(snakemake):
         min_median_events=p.min_median_events,
         min_events_per_covariate=epv,
         ties=p.ties,
+        min_events=p.min_events,
     )
     logging.info(
         "PFS sensitivity definitions: %s",
