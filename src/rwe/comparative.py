@@ -30,6 +30,7 @@ from scipy import special
 
 from rwe.exceptions import ConfigError
 from rwe.survival import cox_fit, cumulative_incidence, km_at, km_curve, km_quantile, rmst
+from rwe.survival_tables import ENTRY, has_delayed_entry
 
 ESTIMANDS = ("ATE", "ATT")
 #: Competing-risks status: censored, progression (event of interest), death without progression.
@@ -111,8 +112,8 @@ def comparison_cohort(
     -------
     cohort : pandas.DataFrame
         ``site, patient_id, group, treated`` (1 = ``levels[0]``), the covariates as floats,
-        ``pfs_time, pfs_event, os_time, os_event`` (months, 1 = event) and ``cr_status``
-        (:func:`competing_status`).
+        ``pfs_time, pfs_event, os_time, os_event`` (months, 1 = event), with delayed entry
+        ``pfs_entry, os_entry`` (months), and ``cr_status`` (:func:`competing_status`).
     attrition : pandas.DataFrame
         ``step, n_in, n_excluded, reason, n_out``.
     """
@@ -150,6 +151,9 @@ def comparison_cohort(
         event = np.where(found, 1 - tte["cnsr"].to_numpy(float, na_value=np.nan)[at], np.nan)
         cohort[f"{endpoint.lower()}_time"] = time
         cohort[f"{endpoint.lower()}_event"] = event
+        if ENTRY in tte.columns:  # delayed entry; blank (a site without entry_day) is 0
+            entry = np.where(found, tte[ENTRY].to_numpy(float, na_value=np.nan)[at], np.nan)
+            cohort[f"{endpoint.lower()}_entry"] = np.nan_to_num(entry, nan=0.0)
         usable &= ~np.isnan(time) & ~np.isnan(event)
     rows.append(
         (
@@ -878,6 +882,7 @@ def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level, ties) -
     }
     if event[treated].sum() == 0 or event[~treated].sum() == 0:
         return {**out, "note": "not estimable: no events in a group"}
+    entry = data[f"{ep}_entry"].to_numpy(float) if f"{ep}_entry" in data else None
     fit = cox_fit(
         data[f"{ep}_time"].to_numpy(float),
         event,
@@ -886,6 +891,7 @@ def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level, ties) -
         weights=w if weighted else None,
         robust=True if weighted else None,
         ties=ties,
+        start=entry,
     )
     row = fit.table(conf_level).iloc[0]
     out |= {key: row[key] for key in ("hr", "ci_lower", "ci_upper", "p", "se")}
@@ -901,7 +907,8 @@ def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level, ties) -
 def effects_table(label: str, data, evalue_common_outcome=0.15, conf_level=0.95, ties="efron"):
     """Unweighted and IPT-weighted Cox hazard ratios, treated vs control, per endpoint.
 
-    Unweighted: R ``coxph(Surv(time, event) ~ treated, ties = ties)`` (model variance).
+    Unweighted: R ``coxph(Surv(time, event) ~ treated, ties = ties)`` (model variance); with
+    delayed entry ``Surv(entry, time, event)`` in both.
     Weighted: ``coxph(Surv(time, event) ~ treated, weights = w, robust = TRUE)``: the robust
     (sandwich) variance, its Wald CI and p. E-values (:func:`evalue`) for the weighted, adjusted
     HR, with the common-outcome transformation when the share of patients with the event
@@ -1174,6 +1181,20 @@ def comparison_covariates(adsl: pd.DataFrame, configured, cox_covariates) -> lis
     return [c for c in cox_covariates if c in adsl.columns]
 
 
+#: What the comparative tables that cannot take entry times yet say with delayed entry: the
+#: weighted Kaplan–Meier's infinitesimal-jackknife variance, the Aalen–Johansen CIF's and
+#: Gray's test and Fine–Gray (R cmprsk::crr has no delayed entry) are right-censored only.
+ENTRY_NOT_USED = (
+    "delayed entry not used: computed from day 0 as if every patient were observed from it "
+    "(left truncation is not implemented for this estimate; the Cox hazard ratios use it)"
+)
+
+
+def _with_note(notes: pd.Series, note: str) -> pd.Series:
+    """``notes`` with ``note`` appended to each ('; ' between)."""
+    return notes.fillna("").map(lambda n: f"{n}; {note}" if n else note)
+
+
 def compare(
     adsl: pd.DataFrame,
     adtte: pd.DataFrame,
@@ -1237,13 +1258,21 @@ def compare(
     if model.dropped:
         note = pd.DataFrame({"term": model.dropped, "note": "constant in the cohort: left out"})
         ps_model = pd.concat([ps_model, note], ignore_index=True)
+    if has_delayed_entry(adtte):
+        rmst_rows = rmst_table(data, levels, rmst_tau_months, conf_level)
+        rmst_rows["note"] = _with_note(rmst_rows["note"], ENTRY_NOT_USED)
+        risk_rows = pd.DataFrame(risks, columns=CR_COLUMNS)
+        risk_rows["note"] = _with_note(risk_rows["note"].fillna(""), ENTRY_NOT_USED)
+        risks = risk_rows.to_dict("records")
+    else:
+        rmst_rows = rmst_table(data, levels, rmst_tau_months, conf_level)
     comparison.tables = {
         "comparative_attrition": pd.concat([attrition, trimmed], ignore_index=True),
         "ps_model": ps_model.assign(comparison=label),
         "ps_balance": balance.assign(comparison=label),
         "comparative_effects": effects,
         "comparative_km": km_table(data, levels, landmarks_months, conf_type, conf_level),
-        "rmst": rmst_table(data, levels, rmst_tau_months, conf_level),
+        "rmst": rmst_rows,
         "competing_risks": pd.DataFrame(risks, columns=CR_COLUMNS).assign(comparison=label),
     }
     comparison.curves = {"cif": cif}

@@ -72,6 +72,8 @@ ADAM_INT_COLUMNS = (
     "day",
     "_row",
     "first_response_day",
+    "entry_day",
+    "entry_days",
     *ADSL_FLAGS,
 )
 
@@ -79,6 +81,7 @@ ADAM_INT_COLUMNS = (
 ADAM_FLOAT_COLUMNS = (
     "value",
     "aval",
+    "entry",
     "gfr",
     "years_since_diagnosis",
     "start_dose_mg",

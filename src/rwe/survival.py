@@ -227,8 +227,13 @@ def km_curve(
     *,
     weights=None,
     robust: bool | None = None,
+    entry=None,
 ) -> pd.DataFrame:
     """Kaplan–Meier estimate at every distinct time, as R ``survfit(Surv(time, event) ~ 1)``.
+
+    With ``entry`` (delayed entry, left truncation), a patient is at risk at t when
+    entry < t ≤ time: R ``survfit(Surv(entry, time, event) ~ 1)``, whose curve steps at the
+    distinct exit times only (an entry alone is no row).
 
     With ``weights`` (case weights, R ``survfit(..., weights = w)``), the counts are weighted
     sums and the variance is R's default: Greenwood on the weighted counts when every weight is
@@ -247,6 +252,13 @@ def km_curve(
         Scale of the pointwise confidence interval (R ``conf.type``).
     conf_level : float
         Confidence level.
+    weights : array-like, optional
+        Case weights.
+    robust : bool, optional
+        Infinitesimal-jackknife variance (default: R's choice, see above).
+    entry : array-like, optional
+        Entry time of each patient (same unit as ``time``, each < its ``time``); None (the
+        default) is entry at 0 for all.
 
     Returns
     -------
@@ -258,10 +270,18 @@ def km_curve(
     event = np.asarray(event, dtype=float)
     if time.size == 0:
         return pd.DataFrame(columns=KM_CURVE_COLUMNS)
+    if entry is not None:
+        entry = _checked_entry(entry, time)
     if weights is not None:
         return _weighted_km_curve(
-            time, event, np.asarray(weights, float), conf_type, conf_level, robust
+            time, event, np.asarray(weights, float), conf_type, conf_level, robust, entry
         )
+    if entry is not None:
+        curve = _weighted_km_curve(
+            time, event, np.ones(time.size), conf_type, conf_level, False, entry
+        )
+        counts = ["n_risk", "n_event", "n_censor"]
+        return curve.astype(dict.fromkeys(counts, int))
     if np.any(time[1:] < time[:-1]):
         order = np.argsort(time, kind="stable")
         time, event = time[order], event[order]
@@ -280,18 +300,43 @@ def km_curve(
     return pd.DataFrame(dict(zip(KM_CURVE_COLUMNS, columns, strict=True)))
 
 
-def _weighted_km_curve(time, event, weights, conf_type, conf_level, robust) -> pd.DataFrame:
-    """:func:`km_curve` with case weights (R ``survfitKM`` with ``weights``)."""
+def _checked_entry(entry, time: np.ndarray) -> np.ndarray:
+    """Entry times as floats, each before its exit time (R: start < stop)."""
+    entry = np.asarray(entry, dtype=float)
+    if entry.shape != time.shape:
+        raise ValueError("entry must have one value per patient")
+    if np.any(~np.isfinite(entry)) or np.any(entry >= time):
+        raise ValueError("every entry time must be finite and before its exit time (start < stop)")
+    return entry
+
+
+def _entered_after(entry: np.ndarray, weights: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Total weight of the patients whose entry is at or after each of ``times`` (not yet at risk)."""
+    order = np.argsort(entry, kind="stable")
+    later = np.concatenate([_reverse_cumsum(weights[order]), [0.0]])
+    return later[np.searchsorted(entry[order], times, side="left")]
+
+
+def _weighted_km_curve(
+    time, event, weights, conf_type, conf_level, robust, entry=None
+) -> pd.DataFrame:
+    """:func:`km_curve` with case weights (R ``survfitKM`` with ``weights``) or delayed entry."""
     if np.any(~np.isfinite(weights)) or np.any(weights < 0):
         raise ValueError("case weights must be finite and non-negative")
     if robust is None:
         robust = bool(np.any(weights != np.floor(weights)))
+    if robust and entry is not None:
+        raise ValueError(
+            "the robust variance of a weighted curve is not implemented with delayed entry"
+        )
     order = np.argsort(time, kind="stable")
     time, event, weights = time[order], event[order], weights[order]
     starts, run = _runs(time)
     n_event = np.add.reduceat(event * weights, starts)
     n_total = np.add.reduceat(weights, starts)
     n_risk = _reverse_cumsum(n_total)
+    if entry is not None:  # (entry, exit] risk sets: less those not yet entered
+        n_risk = n_risk - _entered_after(entry[order], weights, time[starts])
     with np.errstate(divide="ignore", invalid="ignore"):
         hazard = np.where(n_event > 0, n_event / n_risk, 0.0)
         surv = np.cumprod(1 - hazard)
@@ -539,8 +584,11 @@ def cumulative_incidence(
 # --------------------------------------------------------------------------- log-rank
 
 
-def _survdiff_terms(time, event, g, k):
-    """Observed, expected and variance matrix of one stratum, from one sort by time."""
+def _survdiff_terms(time, event, g, k, entry=None):
+    """Observed, expected and variance matrix of one stratum, from one sort by time.
+
+    With ``entry``, a patient is at risk at t when entry < t ≤ time (delayed entry).
+    """
     order = np.argsort(time, kind="stable")
     time, event, g = time[order], event[order], g[order]
     starts, run = _runs(time)
@@ -548,6 +596,11 @@ def _survdiff_terms(time, event, g, k):
     # Patients by (time, group), then at risk by group: everyone with a time >= t.
     counts = np.bincount(run * k + g, minlength=n_times * k).reshape(n_times, k)
     n_g = _reverse_cumsum(counts).astype(float)
+    if entry is not None:  # less those of each group not yet entered at t
+        entry = entry[order]
+        for j in range(k):
+            mine = g == j
+            n_g[:, j] -= _entered_after(entry[mine], np.ones(mine.sum()), time[starts])
     d = np.add.reduceat(event, starts)
     keep = d > 0
     n_g, d = n_g[keep], d[keep]
@@ -561,8 +614,14 @@ def _survdiff_terms(time, event, g, k):
     return observed, expected, var
 
 
-def logrank(time, event, group, strata=None) -> dict:
+def logrank(time, event, group, strata=None, *, entry=None) -> dict:
     """Log-rank test of equal survival across groups, as R ``survdiff(rho = 0)``.
+
+    With ``entry`` (delayed entry), the same statistic on (entry, exit] risk sets: R's
+    ``survdiff`` refuses such data ("Right censored data only"); the test is then the score
+    test of ``coxph(Surv(entry, time, event) ~ factor(group) [+ strata(s)], ties = "exact")``,
+    which is the log-rank test (its observed − expected and hypergeometric variance) for any
+    risk sets, and equals ``survdiff`` when every entry is 0.
 
     Parameters
     ----------
@@ -573,6 +632,8 @@ def logrank(time, event, group, strata=None) -> dict:
     strata : array-like, optional
         Stratum of each patient: the stratified test, as R ``survdiff(... + strata(s))``
         (observed, expected and variance summed over strata).
+    entry : array-like, optional
+        Entry time of each patient (each before its ``time``); None is entry at 0 for all.
 
     Returns
     -------
@@ -584,6 +645,8 @@ def logrank(time, event, group, strata=None) -> dict:
     """
     time = np.asarray(time, dtype=float)
     event = np.asarray(event, dtype=float)
+    if entry is not None:
+        entry = _checked_entry(entry, time)
     groups, g = np.unique(np.asarray(group), return_inverse=True)
     k = len(groups)
     observed, expected, var = np.zeros(k), np.zeros(k), np.zeros((k, k))
@@ -594,7 +657,9 @@ def logrank(time, event, group, strata=None) -> dict:
     )
     for layer in np.unique(layers):
         rows = layers == layer
-        o, e, v = _survdiff_terms(time[rows], event[rows], g[rows], k)
+        o, e, v = _survdiff_terms(
+            time[rows], event[rows], g[rows], k, None if entry is None else entry[rows]
+        )
         observed, expected, var = observed + o, expected + e, var + v
     usable = expected > 0
     df = int(usable.sum()) - 1

@@ -1,0 +1,156 @@
+"""Delayed entry (left truncation) against R, live (tests/r/delayed_entry.R).
+
+A simulated cohort in which 40% of the patients enter observation after day 0
+(:func:`rwe.simulate.add_delayed_entry`), through validation and derivation, then every survival
+table on (entry, exit] risk sets: Kaplan–Meier curves, medians, landmarks and follow-up as R
+``survfit(Surv(entry, aval, event) ~ 1)``; the log-rank test as the score test of
+``coxph(Surv(entry, aval, event) ~ factor(x), ties = "exact")`` (``survdiff`` refuses
+counting-process data); Cox HR, CI, p, global tests, concordance and ``cox.zph`` as ``coxph``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from r_reference import assert_tables_match, run_r
+from rwe import survival_tables as st
+from rwe.derive import analysis_sets
+from rwe.simulate import add_delayed_entry, simulate_site, write_site
+from rwe.survival import km_curve, logrank
+from test_survival_parity import COVARIATES, KEYS, LANDMARKS, SUBGROUPS, extract_to_adam
+
+pytestmark = pytest.mark.r
+MIN_REGIMEN_N = 40
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    tables = simulate_site(300, 23, "late")
+    add_delayed_entry(tables, np.random.default_rng(23))
+    folder = tmp_path_factory.mktemp("late")
+    write_site(tables, folder)
+    adsl, adtte = extract_to_adam(folder, "late")
+    return adsl, adtte
+
+
+def run_reference(tmp_path: Path, adsl, adtte, conf_type="log", ties="efron") -> Path:
+    adam = tmp_path / "adam"
+    adam.mkdir(exist_ok=True)
+    adsl.to_csv(adam / "adsl.csv", index=False)
+    adtte.to_csv(adam / "adtte.csv", index=False)
+    run_r(
+        "delayed_entry.R",
+        adam,
+        tmp_path / "r",
+        conf_type,
+        0.95,
+        MIN_REGIMEN_N,
+        ",".join(SUBGROUPS),
+        ",".join(COVARIATES),
+        ",".join(map(str, LANDMARKS)),
+        ties,
+    )
+    return tmp_path / "r"
+
+
+def test_the_cohort_has_delayed_entry(cohort):
+    adsl, adtte = cohort
+    assert {"entry", "entry_days"} <= set(adtte.columns)
+    late = adtte["entry_days"] > 0
+    assert 0.25 < late.mean() < 0.55
+    assert (adtte["entry_days"] < adtte["aval_days"]).all()
+    assert np.allclose(adtte["entry"], adtte["entry_days"] / 30.4375)
+
+
+@pytest.mark.parametrize(("conf_type", "ties"), [("log", "efron"), ("log-log", "breslow")])
+def test_survival_tables_match_r(tmp_path, cohort, conf_type, ties):
+    adsl, adtte = cohort
+    r_dir = run_reference(tmp_path, adsl, adtte, conf_type, ties)
+    sets = analysis_sets(adsl, MIN_REGIMEN_N)
+    assert len(sets) > 1
+    ci = {"conf_type": conf_type, "conf_level": 0.95}
+    km = st.km_fits(adsl, adtte, sets, SUBGROUPS, **ci)
+    models = st.cox_models(adsl, adtte, sets, COVARIATES, ties=ties)
+    ours = {
+        "km_medians": st.km_median_table(km),
+        "km_landmarks": st.km_landmark_table(km, LANDMARKS),
+        "followup": st.followup_table(adsl, adtte, sets, **ci),
+        "logrank": st.logrank_table(adsl, adtte, sets, SUBGROUPS),
+        "cox": st.cox_table(models),
+        "cox_diagnostics": st.cox_diagnostics_table(models),
+    }
+    compared = 0
+    for name, (keys, values) in KEYS.items():
+        r = pd.read_csv(r_dir / f"{name}.csv")
+        if "term" in r.columns:
+            r["term"] = r["term"].fillna("")
+        py = ours[name]
+        if name == "cox_diagnostics":
+            py = py[~py["statistic"].isin(["n", "events", "n_dropped"])]
+        compared += assert_tables_match(py, r, keys, values, name)
+    assert compared > 1500
+    # Every step of each whole-set curve (the (entry, exit] counts at risk included).
+    curves = st.km_curves([f for f in km if f.variable == "all"])
+    r = pd.read_csv(r_dir / "km_curves.csv")
+    r["time_key"] = r["time"].round(9)
+    curves["time_key"] = curves["time"].round(9)
+    values = ["n_risk", "n_event", "n_censor", "surv", "std_err", "ci_lower", "ci_upper"]
+    keys = ["analysis_set", "endpoint", "time_key"]
+    assert assert_tables_match(curves.drop(columns=["time"]), r, keys, values, "km_curves") > 1000
+
+
+def test_the_exact_score_test_is_survdiff_without_delayed_entry(tmp_path, cohort):
+    """The log-rank of delayed entry (coxph ties = "exact" score) is survdiff when entry is 0."""
+    adsl, adtte = cohort
+    r = pd.read_csv(run_reference(tmp_path, adsl, adtte) / "logrank_check.csv")
+    assert len(r) > 20
+    assert np.allclose(r["survdiff"], r["exact_score"], rtol=1e-6)
+    # R's conditional-logistic form of the exact score test is coxph's own (agexact) with entry.
+    both = r.dropna(subset=["agexact_60"])
+    assert len(both) > 10
+    assert np.allclose(both["agexact_60"], both["exact_logrank_60"], rtol=1e-6)
+    # rwe without entry times gives survdiff's statistic too.
+    ours = st.logrank_table(
+        adsl,
+        adtte.drop(columns=["entry", "entry_days"]),
+        analysis_sets(adsl, MIN_REGIMEN_N),
+        SUBGROUPS,
+    )
+    keys = ["analysis_set", "endpoint", "variable"]
+    ours = ours.merge(r[keys], on=keys)
+    n = assert_tables_match(
+        ours.rename(columns={"chisq": "survdiff"}),
+        r,
+        keys,
+        ["survdiff"],
+        "logrank without entry",
+    )
+    assert n > 20
+
+
+def test_delayed_entry_changes_the_risk_sets(cohort):
+    """Entry matters: the (entry, exit] curve differs from the one that ignores it."""
+    _, adtte = cohort
+    os_ = adtte[adtte["paramcd"] == "OS"]
+    late = km_curve(os_["aval"], 1 - os_["cnsr"], entry=os_["entry"])
+    plain = km_curve(os_["aval"], 1 - os_["cnsr"])
+    assert (late["n_risk"] <= plain["n_risk"]).all()
+    assert (late["n_risk"] < plain["n_risk"]).any()
+    # Zero entry times give the right-censored curve and survdiff exactly.
+    zero = km_curve(os_["aval"], 1 - os_["cnsr"], entry=np.zeros(len(os_)))
+    pd.testing.assert_frame_equal(zero, plain)
+    group = (os_["patient_id"].str[-1] < "5").to_numpy()
+    a = logrank(os_["aval"], 1 - os_["cnsr"], group, entry=np.zeros(len(os_)))
+    b = logrank(os_["aval"], 1 - os_["cnsr"], group)
+    assert a["chisq"] == pytest.approx(b["chisq"], rel=1e-12)
+
+
+def test_an_entry_on_or_after_exit_is_refused():
+    with pytest.raises(ValueError, match="start < stop"):
+        km_curve([1.0, 2.0], [1, 0], entry=[0.0, 2.0])
+    with pytest.raises(ValueError, match="start < stop"):
+        logrank([1.0, 2.0], [1, 1], [0, 1], entry=[1.0, 0.0])
