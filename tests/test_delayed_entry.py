@@ -128,7 +128,8 @@ def test_counting_process_rows_start_at_entry():
         [2, 1.0, 6.0, 1.0, 0.0],
     ]
     plain = counting_process([10.0, 10.0, 6.0], [1, 0, 1], [4.0, 3.0, np.inf])
-    assert plain["tstart"].min() == 0.0 and len(plain) == 5
+    assert plain["tstart"].min() == 0.0
+    assert len(plain) == 5
 
 
 def test_a_patient_who_entered_after_the_landmark_is_not_at_risk_at_it():
