@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from r_reference import assert_tables_match, run_r
+from rwe import landmark
 from rwe import survival_tables as st
 from rwe.derive import analysis_sets
 from rwe.simulate import add_delayed_entry, simulate_site, write_site
@@ -154,3 +155,40 @@ def test_an_entry_on_or_after_exit_is_refused():
         km_curve([1.0, 2.0], [1, 0], entry=[0.0, 2.0])
     with pytest.raises(ValueError, match="start < stop"):
         logrank([1.0, 2.0], [1, 1], [0, 1], entry=[1.0, 0.0])
+
+
+def test_landmark_and_time_dependent_cox_match_r(tmp_path, cohort):
+    """Landmark: at risk at L only if entered before L; tmerge(..., tstart = entry) rows."""
+    adsl, adtte = cohort
+    adam = tmp_path / "adam"
+    adam.mkdir()
+    adsl.to_csv(adam / "adsl.csv", index=False)
+    adtte.to_csv(adam / "adtte.csv", index=False)
+    landmarks = [1, 3, 6]
+    run_r(
+        "delayed_entry_landmark.R",
+        adam,
+        tmp_path / "r",
+        "log",
+        0.95,
+        MIN_REGIMEN_N,
+        ",".join(map(str, landmarks)),
+        ",".join(COVARIATES),
+    )
+    sets = analysis_sets(adsl, MIN_REGIMEN_N)
+    ours = landmark.landmark_table(adsl, adtte, sets, landmarks, "log", 0.95)
+    r = pd.read_csv(tmp_path / "r" / "landmark.csv")
+    values = [*landmark.LANDMARK_COLUMNS[4:-2], "n_not_at_risk"]
+    n = assert_tables_match(ours, r, landmark.LANDMARK_COLUMNS[:4], values, "landmark")
+    # Entry matters here: some patients entered after a landmark.
+    assert ours["note"].str.contains("entered observation after month").any()
+    ours = landmark.time_dependent_cox_table(adsl, adtte, sets, COVARIATES, 0.95)
+    r = pd.read_csv(tmp_path / "r" / "cox_time_dependent.csv")
+    n += assert_tables_match(
+        ours,
+        r,
+        landmark.COX_TD_COLUMNS[:4],
+        ["hr", "ci_lower", "ci_upper", "p", "n", "events", "n_rows"],
+        "cox_time_dependent",
+    )
+    assert n > 300
