@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 
 from r_reference import assert_tables_match, run_r
-from rwe import landmark
+from rwe import landmark, sites
 from rwe import survival_tables as st
 from rwe.derive import analysis_sets
 from rwe.simulate import add_delayed_entry, simulate_site, write_site
@@ -192,3 +192,35 @@ def test_landmark_and_time_dependent_cox_match_r(tmp_path, cohort):
         "cox_time_dependent",
     )
     assert n > 300
+
+
+def test_site_stratified_logrank_and_cox_match_r(tmp_path, cohort):
+    """Two sites (the cohort split in halves): strata(site) on (entry, exit] risk sets."""
+    adsl, adtte = cohort
+    half = {pid: "A" if i % 2 else "B" for i, pid in enumerate(adsl["patient_id"])}
+    adsl = adsl.assign(site=adsl["patient_id"].map(half))
+    adtte = adtte.assign(site=adtte["patient_id"].map(half))
+    adam = tmp_path / "adam"
+    adam.mkdir()
+    adsl.to_csv(adam / "adsl.csv", index=False)
+    adtte.to_csv(adam / "adtte.csv", index=False)
+    subgroups = [s for s in SUBGROUPS if s != "responder"]
+    run_r("delayed_entry_sites.R", adam, tmp_path / "r", ",".join(subgroups), ",".join(COVARIATES))
+    everyone = {"all": adsl}
+    ours = sites.logrank_stratified_table(adsl, adtte, everyone, subgroups)
+    r = pd.read_csv(tmp_path / "r" / "logrank_stratified.csv")
+    n = assert_tables_match(
+        ours, r, ["analysis_set", "endpoint", "variable"], ["chisq", "df", "p"], "logrank"
+    )
+    # Not the test that ignores entry.
+    plain = sites.logrank_stratified_table(
+        adsl, adtte.drop(columns=["entry", "entry_days"]), everyone, subgroups
+    )
+    assert not np.allclose(plain["chisq"], ours["chisq"], rtol=1e-3)
+    models = sites.stratified_cox_models(adsl, adtte, everyone, COVARIATES)
+    ours = sites.cox_stratified_table(models)
+    r = pd.read_csv(tmp_path / "r" / "cox_stratified.csv")
+    keys = ["analysis_set", "endpoint", "model", "term"]
+    values = ["hr", "ci_lower", "ci_upper", "p", "n", "events"]
+    n += assert_tables_match(ours, r, keys, values, "cox_stratified")
+    assert n > 100
