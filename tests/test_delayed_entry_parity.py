@@ -17,11 +17,11 @@ import pandas as pd
 import pytest
 
 from r_reference import assert_tables_match, run_r
-from rwe import landmark, sites
+from rwe import comparative, landmark, sites
 from rwe import survival_tables as st
 from rwe.derive import analysis_sets
 from rwe.simulate import add_delayed_entry, simulate_site, write_site
-from rwe.survival import km_curve, logrank
+from rwe.survival import km_curve, km_quantile, logrank, rmst
 from test_survival_parity import COVARIATES, KEYS, LANDMARKS, SUBGROUPS, extract_to_adam
 
 pytestmark = pytest.mark.r
@@ -224,3 +224,85 @@ def test_site_stratified_logrank_and_cox_match_r(tmp_path, cohort):
     values = ["hr", "ci_lower", "ci_upper", "p", "n", "events"]
     n += assert_tables_match(ours, r, keys, values, "cox_stratified")
     assert n > 100
+
+
+@pytest.mark.parametrize("conf_type", ["log", "log-log"])
+def test_weighted_curves_with_delayed_entry_match_r(tmp_path, cohort, conf_type):
+    """survfit(Surv(entry, time, event) ~ 1, weights = w): whole and fractional weights."""
+    _, adtte = cohort
+    os_ = adtte[adtte["paramcd"] == "OS"].reset_index(drop=True)
+    rng = np.random.default_rng(11)
+    data = pd.DataFrame(
+        {
+            "entry": os_["entry"],
+            "time": os_["aval"],
+            "event": 1 - os_["cnsr"],
+            # group 0: fractional weights (IPT-like, R's robust variance); 1: whole numbers
+            "group": np.arange(len(os_)) % 2,
+        }
+    )
+    data["w"] = np.where(
+        data["group"] == 0, rng.uniform(0.3, 3, len(data)), rng.integers(1, 4, len(data))
+    )
+    data.to_csv(tmp_path / "data.csv", index=False)
+    tau = 24.0
+    run_r("delayed_entry_weighted.R", tmp_path / "data.csv", tmp_path / "r", tau, conf_type)
+    curves, summaries = [], []
+    for group, rows in data.groupby("group"):
+        curve = km_curve(
+            rows["time"], rows["event"], conf_type, weights=rows["w"], entry=rows["entry"]
+        )
+        curves.append(curve.assign(group=group))
+        median, lower, upper = km_quantile(curve)
+        area = rmst(curve, tau)
+        summaries.append(
+            {
+                "group": group,
+                "median": median,
+                "median_lower": lower,
+                "median_upper": upper,
+                "rmean": area["rmean"],
+                "rmean_se": area["se"],
+            }
+        )
+    ours = pd.concat(curves, ignore_index=True)
+    r = pd.read_csv(tmp_path / "r" / "curves.csv")
+    ours["time_key"] = ours["time"].round(9)
+    r["time_key"] = r["time"].round(9)
+    values = ["n_risk", "n_event", "surv", "ci_lower", "ci_upper"]
+    n = assert_tables_match(ours.drop(columns="time"), r, ["group", "time_key"], values, "curves")
+    r = pd.read_csv(tmp_path / "r" / "summaries.csv")
+    values = ["median", "median_lower", "median_upper", "rmean", "rmean_se"]
+    n += assert_tables_match(pd.DataFrame(summaries), r, ["group"], values, "summaries")
+    assert n > 1000
+
+
+def test_comparative_effects_km_and_rmst_use_entry_as_r_does(tmp_path, cohort):
+    """IPT-weighted comparison of two regimens: HR (robust), KM medians and RMST with entry."""
+    adsl, adtte = cohort
+    levels = list(adsl["regimen"].value_counts().index[:2])
+    result = comparative.compare(
+        adsl, adtte, levels=tuple(levels), covariates=["age_ge80", "gfr_le70", "second_line"]
+    )
+    data = result.analysed
+    assert {"pfs_entry", "os_entry"} <= set(data.columns)
+    data.to_csv(tmp_path / "cohort.csv", index=False)
+    run_r("delayed_entry_comparative.R", tmp_path / "cohort.csv", tmp_path / "r", "efron")
+    effects = result.tables["comparative_effects"]
+    r = pd.read_csv(tmp_path / "r" / "effects.csv")
+    values = ["hr", "ci_lower", "ci_upper", "p"]
+    n = assert_tables_match(effects, r, ["endpoint", "method"], values, "effects")
+    km = result.tables["comparative_km"]
+    km = km[km["statistic"] == "median"].assign(treated=lambda k: (k["group"] == levels[0]) * 1)
+    r = pd.read_csv(tmp_path / "r" / "km.csv")
+    keys = ["endpoint", "method", "treated"]
+    n += assert_tables_match(km, r, keys, ["estimate", "ci_lower", "ci_upper"], "km")
+    rmst_rows = result.tables["rmst"]
+    rmst_rows = rmst_rows[rmst_rows["group"].isin(levels)].assign(
+        treated=lambda k: (k["group"] == levels[0]) * 1
+    )
+    r = pd.read_csv(tmp_path / "r" / "rmst.csv")
+    n += assert_tables_match(rmst_rows, r, keys, ["tau", "estimate", "se"], "rmst")
+    assert n > 30
+    risks = result.tables["competing_risks"]
+    assert risks["note"].str.contains(comparative.ENTRY_NOT_USED, regex=False).all()

@@ -955,16 +955,30 @@ def rmst_tau(data: pd.DataFrame, endpoint: str, tau_months: float | None) -> tup
 
 
 def km_by_group(data, levels, endpoint, weighted: bool, conf_type="log", conf_level=0.95):
-    """Kaplan–Meier curve of each group, IPT-weighted or not (R ``survfit(..., weights = w)``)."""
+    """Kaplan–Meier curve of each group, IPT-weighted or not (R ``survfit(..., weights = w)``).
+
+    With delayed entry, on (entry, exit] risk sets (R ``Surv(entry, time, event)``).
+    """
     time = data[f"{endpoint.lower()}_time"].to_numpy(float)
     event = data[f"{endpoint.lower()}_event"].to_numpy(float)
     w = data["weight"].to_numpy(float)
+    entry = data[f"{endpoint.lower()}_entry"].to_numpy(float) if _delayed(data) else None
     return {
         level: km_curve(
-            time[rows], event[rows], conf_type, conf_level, weights=w[rows] if weighted else None
+            time[rows],
+            event[rows],
+            conf_type,
+            conf_level,
+            weights=w[rows] if weighted else None,
+            entry=None if entry is None else entry[rows],
         )
         for level, rows in _groups(data, levels)
     }
+
+
+def _delayed(data: pd.DataFrame) -> bool:
+    """True when the cohort carries entry times (:func:`comparison_cohort` with delayed entry)."""
+    return "pfs_entry" in data.columns
 
 
 KM_COLUMNS = ["endpoint", "comparison", "method", "group", "statistic", "month", "estimate"]
@@ -991,13 +1005,14 @@ def km_table(
         :data:`KM_COLUMNS`; ``statistic`` is ``median`` (months) or ``surv`` (at ``month``).
     """
     rows = []
+    rows_of = dict(_groups(data, levels))
     for endpoint in ENDPOINTS:
         counts = km_by_group(data, levels, endpoint, False, conf_type, conf_level)
         weighted = km_by_group(data, levels, endpoint, True, conf_type, conf_level)
         for method, curves in (("unweighted", counts), ("weighted", weighted)):
             for level, curve in curves.items():
                 base = {"endpoint": endpoint, "method": method, "group": level}
-                n = int(counts[level]["n_risk"].iloc[0]) if len(counts[level]) else 0
+                n = int(rows_of[level].sum())  # patients (with delayed entry, not the first n_risk)
                 median, lower, upper = km_quantile(curve, 0.5)
                 rows.append(
                     {
@@ -1045,7 +1060,8 @@ def rmst_table(
 ) -> pd.DataFrame:
     """Restricted mean survival time at τ per group, their difference and ratio.
 
-    Per group as R ``print(survfit(Surv(time, event) ~ group), rmean = tau)`` (and with
+    Per group as R ``print(survfit(Surv(time, event) ~ group), rmean = tau)`` (with delayed
+    entry ``Surv(entry, time, event)``; and with
     ``weights = w`` for the IPT-weighted rows); the difference treated − control with SE
     √(se₁² + se₀²) and the ratio on the log scale with SE √((se₁/μ₁)² + (se₀/μ₀)²), Wald CIs
     and p, as ``survRM2::rmst2`` combines them.
@@ -1181,12 +1197,13 @@ def comparison_covariates(adsl: pd.DataFrame, configured, cox_covariates) -> lis
     return [c for c in cox_covariates if c in adsl.columns]
 
 
-#: What the comparative tables that cannot take entry times yet say with delayed entry: the
-#: weighted Kaplan–Meier's infinitesimal-jackknife variance, the Aalen–Johansen CIF's and
-#: Gray's test and Fine–Gray (R cmprsk::crr has no delayed entry) are right-censored only.
+#: What the competing-risks rows say with delayed entry: the Aalen–Johansen CIF's
+#: infinitesimal-jackknife SE, Gray's test and Fine–Gray (R cmprsk::crr has no delayed entry)
+#: are right-censored only here. Hazard ratios, Kaplan–Meier and RMST use entry.
 ENTRY_NOT_USED = (
     "delayed entry not used: computed from day 0 as if every patient were observed from it "
-    "(left truncation is not implemented for this estimate; the Cox hazard ratios use it)"
+    "(left truncation is not implemented for competing risks; the hazard ratios, "
+    "Kaplan–Meier and RMST use it)"
 )
 
 
@@ -1259,20 +1276,16 @@ def compare(
         note = pd.DataFrame({"term": model.dropped, "note": "constant in the cohort: left out"})
         ps_model = pd.concat([ps_model, note], ignore_index=True)
     if has_delayed_entry(adtte):
-        rmst_rows = rmst_table(data, levels, rmst_tau_months, conf_level)
-        rmst_rows["note"] = _with_note(rmst_rows["note"], ENTRY_NOT_USED)
         risk_rows = pd.DataFrame(risks, columns=CR_COLUMNS)
         risk_rows["note"] = _with_note(risk_rows["note"].fillna(""), ENTRY_NOT_USED)
         risks = risk_rows.to_dict("records")
-    else:
-        rmst_rows = rmst_table(data, levels, rmst_tau_months, conf_level)
     comparison.tables = {
         "comparative_attrition": pd.concat([attrition, trimmed], ignore_index=True),
         "ps_model": ps_model.assign(comparison=label),
         "ps_balance": balance.assign(comparison=label),
         "comparative_effects": effects,
         "comparative_km": km_table(data, levels, landmarks_months, conf_type, conf_level),
-        "rmst": rmst_rows,
+        "rmst": rmst_table(data, levels, rmst_tau_months, conf_level),
         "competing_risks": pd.DataFrame(risks, columns=CR_COLUMNS).assign(comparison=label),
     }
     comparison.curves = {"cif": cif}

@@ -325,10 +325,6 @@ def _weighted_km_curve(
         raise ValueError("case weights must be finite and non-negative")
     if robust is None:
         robust = bool(np.any(weights != np.floor(weights)))
-    if robust and entry is not None:
-        raise ValueError(
-            "the robust variance of a weighted curve is not implemented with delayed entry"
-        )
     order = np.argsort(time, kind="stable")
     time, event, weights = time[order], event[order], weights[order]
     starts, run = _runs(time)
@@ -348,6 +344,23 @@ def _weighted_km_curve(
             # contribution is fixed after its own time, so the sums are cumulative.
             left = n_risk - n_event
             a = np.cumsum(np.where(n_event > 0, hazard / left, 0.0))
+            if entry is not None:
+                return _delayed_entry_ij_curve(
+                    time,
+                    event,
+                    weights,
+                    entry[order],
+                    starts,
+                    run,
+                    n_risk,
+                    n_event,
+                    n_total,
+                    surv,
+                    left,
+                    a,
+                    conf_type,
+                    conf_level,
+                )
             own = np.where(event == 1, 1 / left[run], 0.0) - a[run]
             done = np.cumsum(np.add.reduceat(weights**2 * own**2, starts))
             later = _reverse_cumsum(np.add.reduceat(weights**2, starts)) - np.add.reduceat(
@@ -357,6 +370,53 @@ def _weighted_km_curve(
         std_err = np.sqrt(var_log)
     lower, upper = km_confint(surv, std_err, conf_type, conf_level)
     columns = [time[starts], n_risk, n_event, n_total - n_event, surv, std_err, lower, upper]
+    return pd.DataFrame(dict(zip(KM_CURVE_COLUMNS, columns, strict=True)))
+
+
+def _delayed_entry_ij_curve(
+    time,
+    event,
+    weights,
+    entry,
+    starts,
+    run,
+    n_risk,
+    n_event,
+    n_total,
+    surv,
+    left,
+    a,
+    conf_type,
+    conf_level,
+) -> pd.DataFrame:
+    """The infinitesimal-jackknife variance of a weighted curve with delayed entry.
+
+    As :func:`_weighted_km_curve`'s, with Y_i(t_k) = 1 only for entry_i < t_k <= time_i: the
+    derivative of log S(t) with respect to w_i is -(dN_i(t_k) - Y_i(t_k) h_k) / (n_k - d_k)
+    summed over t_k <= t. With a(t) the cumulative sum of h_k / (n_k - d_k) and A_i = a at
+    the row's entry, a row that has left by t contributes its own fixed term and a row still
+    at risk -(a(t) - A_i), so the variance is sums over entered and exited rows (cumulative).
+    All arrays sorted by ``time``; ``a``, ``n_risk`` … per distinct time.
+    """
+    times = time[starts]
+    at_entry = np.searchsorted(times, entry, side="right") - 1  # last distinct time <= entry
+    big_a = np.where(at_entry >= 0, a[np.maximum(at_entry, 0)], 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = np.where(event == 1, 1 / left[run], 0.0) - (a[run] - big_a)
+    w2 = weights**2
+    done = np.cumsum(np.add.reduceat(w2 * own**2, starts))
+    by_entry = np.argsort(entry, kind="stable")
+    entered_at = np.searchsorted(entry[by_entry], times, side="left")  # entry < t
+    still = []
+    for power in range(3):
+        values = w2 * big_a**power
+        entered = np.concatenate([[0.0], np.cumsum(values[by_entry])])[entered_at]
+        exited = np.cumsum(np.add.reduceat(values, starts))
+        still.append(entered - exited)
+    var_log = done + a**2 * still[0] - 2 * a * still[1] + still[2]
+    std_err = np.sqrt(np.maximum(var_log, 0.0))
+    lower, upper = km_confint(surv, std_err, conf_type, conf_level)
+    columns = [times, n_risk, n_event, n_total - n_event, surv, std_err, lower, upper]
     return pd.DataFrame(dict(zip(KM_CURVE_COLUMNS, columns, strict=True)))
 
 

@@ -227,8 +227,9 @@ def delayed_entry_methods(attrition: pd.DataFrame | None) -> str:
         "accepts right-censored data only, so the log-rank tests are the score tests of coxph "
         '(Surv(entry, time, status) ~ group, ties = "exact"): the log-rank statistic on '
         "these risk sets, equal to survdiff when every entry is at day 0. The comparative "
-        "analysis uses entry in its Cox hazard ratios; its Kaplan–Meier, RMST and "
-        "competing-risks estimates do not yet (their notes say so)."
+        "analysis uses entry in its Cox hazard ratios, weighted and unweighted Kaplan–Meier "
+        "curves and RMST (survfit(Surv(entry, time, status), weights = w)); its competing-risks "
+        "estimates (cumulative incidence, Gray's test, Fine–Gray) do not yet, and say so."
     )
 
 
