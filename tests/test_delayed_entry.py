@@ -21,6 +21,7 @@ from rwe.exceptions import InputError
 from rwe.io import read_site
 from rwe.landmark import counting_process, landmark_table
 from rwe.simulate import add_delayed_entry, apply_codings, write_site
+from rwe.survival import km_at, km_curve
 from rwe.validate import validate_extract
 
 
@@ -161,3 +162,19 @@ def test_a_patient_who_entered_after_the_landmark_is_not_at_risk_at_it():
     assert "entered observation after month 6" in row["note"]
     without = landmark_table(adsl, adtte.drop(columns=["entry"]), {"all": adsl}, [6])
     assert without[(without["endpoint"] == "OS") & (without["level"] == "all")]["n"].iloc[0] == 4
+
+
+def test_survival_before_the_first_time_reports_the_first_times_number_at_risk():
+    """R summary(survfit(Surv(entry, time, status) ~ 1), times = t) before the first time.
+
+    It reports the n.risk of the first time (here 2.5: the 7 patients who entered before it),
+    not the patients of the curve (8; one enters at 3).
+    """
+    curve = km_curve(
+        [5, 4, 6, 3, 7, 8, 2.5, 6], [1, 0, 1, 1, 1, 0, 1, 1], entry=[0, 1, 2, 0, 3, 1, 0, 2]
+    )
+    assert curve["n_risk"].iloc[0] == 7
+    for t in (0.5, 2.2):
+        assert km_at(curve, t, 8) == {"n_risk": 7, "surv": 1.0, "ci_lower": 1.0, "ci_upper": 1.0}
+    plain = km_curve([5, 4, 6, 3, 7, 8, 2.5, 6], [1, 0, 1, 1, 1, 0, 1, 1])
+    assert km_at(plain, 0.5, 8)["n_risk"] == 8

@@ -483,7 +483,9 @@ def km_at(curve: pd.DataFrame, t: float, n_subjects: int) -> dict:
     t : float
         The time.
     n_subjects : int
-        Patients in the curve (at risk before the first time).
+        Patients in the curve (kept for callers; before the first time R, and so this, reports
+        the number at risk at the first time, which is every patient of an unweighted curve
+        without delayed entry).
 
     Returns
     -------
@@ -498,8 +500,8 @@ def km_at(curve: pd.DataFrame, t: float, n_subjects: int) -> dict:
     n_risk = curve["n_risk"].iloc[after]
     n_risk = int(n_risk) if float(n_risk).is_integer() else float(n_risk)
     last = int(np.searchsorted(times, t, side="right")) - 1  # last time <= t
-    if last < 0:
-        return {"n_risk": n_subjects, "surv": 1.0, "ci_lower": 1.0, "ci_upper": 1.0}
+    if last < 0:  # before the first time: R reports the n.risk of that first time
+        return {"n_risk": n_risk, "surv": 1.0, "ci_lower": 1.0, "ci_upper": 1.0}
     return {
         "n_risk": n_risk,
         "surv": curve["surv"].iloc[last],
