@@ -19,6 +19,12 @@ table with R and ``tests/test_survival_parity.py`` compares them at 1e-4.
   and score (log-rank) global tests; :func:`concordance` — ``concordance``; :func:`cox_zph` —
   ``cox.zph(transform = "km")``.
 
+Delayed entry (left truncation): :func:`km_curve` and :func:`logrank` take ``entry=`` and
+:func:`cox_fit` ``start=``, so that a patient is at risk on (entry, exit] only, as R
+``Surv(entry, time, status)``. R's ``survdiff`` refuses such data; :func:`logrank` with entry is
+the score test of ``coxph(..., ties = "exact")``, the log-rank statistic on those risk sets
+(``tests/test_delayed_entry_parity.py``).
+
 Every estimator sorts its data by time once and works with cumulative sums over the sorted
 data, so each is O(n log n) with no Python loop over event times.
 """
@@ -345,79 +351,47 @@ def _weighted_km_curve(
             left = n_risk - n_event
             a = np.cumsum(np.where(n_event > 0, hazard / left, 0.0))
             if entry is not None:
-                return _delayed_entry_ij_curve(
-                    time,
-                    event,
-                    weights,
-                    entry[order],
-                    starts,
-                    run,
-                    n_risk,
-                    n_event,
-                    n_total,
-                    surv,
-                    left,
-                    a,
-                    conf_type,
-                    conf_level,
+                var_log = _ij_var_log_with_entry(
+                    time, event, weights, entry[order], starts, run, left, a
                 )
-            own = np.where(event == 1, 1 / left[run], 0.0) - a[run]
-            done = np.cumsum(np.add.reduceat(weights**2 * own**2, starts))
-            later = _reverse_cumsum(np.add.reduceat(weights**2, starts)) - np.add.reduceat(
-                weights**2, starts
-            )
-            var_log = done + a**2 * later
+            else:
+                own = np.where(event == 1, 1 / left[run], 0.0) - a[run]
+                done = np.cumsum(np.add.reduceat(weights**2 * own**2, starts))
+                later = _reverse_cumsum(np.add.reduceat(weights**2, starts)) - np.add.reduceat(
+                    weights**2, starts
+                )
+                var_log = done + a**2 * later
         std_err = np.sqrt(var_log)
     lower, upper = km_confint(surv, std_err, conf_type, conf_level)
     columns = [time[starts], n_risk, n_event, n_total - n_event, surv, std_err, lower, upper]
     return pd.DataFrame(dict(zip(KM_CURVE_COLUMNS, columns, strict=True)))
 
 
-def _delayed_entry_ij_curve(
-    time,
-    event,
-    weights,
-    entry,
-    starts,
-    run,
-    n_risk,
-    n_event,
-    n_total,
-    surv,
-    left,
-    a,
-    conf_type,
-    conf_level,
-) -> pd.DataFrame:
-    """The infinitesimal-jackknife variance of a weighted curve with delayed entry.
+def _ij_var_log_with_entry(time, event, weights, entry, starts, run, left, a) -> np.ndarray:
+    """The infinitesimal-jackknife variance of log S(t) of a weighted curve with delayed entry.
 
     As :func:`_weighted_km_curve`'s, with Y_i(t_k) = 1 only for entry_i < t_k <= time_i: the
     derivative of log S(t) with respect to w_i is -(dN_i(t_k) - Y_i(t_k) h_k) / (n_k - d_k)
     summed over t_k <= t. With a(t) the cumulative sum of h_k / (n_k - d_k) and A_i = a at
     the row's entry, a row that has left by t contributes its own fixed term and a row still
     at risk -(a(t) - A_i), so the variance is sums over entered and exited rows (cumulative).
-    All arrays sorted by ``time``; ``a``, ``n_risk`` … per distinct time.
+    Rows sorted by ``time``; ``left`` (n_k - d_k) and ``a`` per distinct time (``starts``).
     """
     times = time[starts]
     at_entry = np.searchsorted(times, entry, side="right") - 1  # last distinct time <= entry
     big_a = np.where(at_entry >= 0, a[np.maximum(at_entry, 0)], 0.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        own = np.where(event == 1, 1 / left[run], 0.0) - (a[run] - big_a)
+    own = np.where(event == 1, 1 / left[run], 0.0) - (a[run] - big_a)
     w2 = weights**2
     done = np.cumsum(np.add.reduceat(w2 * own**2, starts))
     by_entry = np.argsort(entry, kind="stable")
     entered_at = np.searchsorted(entry[by_entry], times, side="left")  # entry < t
-    still = []
+    still = []  # sums over the rows at risk at t of w^2 A^m, m = 0, 1, 2
     for power in range(3):
         values = w2 * big_a**power
         entered = np.concatenate([[0.0], np.cumsum(values[by_entry])])[entered_at]
         exited = np.cumsum(np.add.reduceat(values, starts))
         still.append(entered - exited)
-    var_log = done + a**2 * still[0] - 2 * a * still[1] + still[2]
-    std_err = np.sqrt(np.maximum(var_log, 0.0))
-    lower, upper = km_confint(surv, std_err, conf_type, conf_level)
-    columns = [times, n_risk, n_event, n_total - n_event, surv, std_err, lower, upper]
-    return pd.DataFrame(dict(zip(KM_CURVE_COLUMNS, columns, strict=True)))
+    return np.maximum(done + a**2 * still[0] - 2 * a * still[1] + still[2], 0.0)
 
 
 def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float = FINDQ_TOL) -> float:
