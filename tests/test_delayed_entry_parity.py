@@ -21,7 +21,7 @@ from rwe import comparative, landmark, sites
 from rwe import survival_tables as st
 from rwe.derive import analysis_sets
 from rwe.simulate import add_delayed_entry, simulate_site, write_site
-from rwe.survival import km_curve, km_quantile, logrank, rmst
+from rwe.survival import cumulative_incidence, km_curve, km_quantile, logrank, rmst
 from test_survival_parity import COVARIATES, KEYS, LANDMARKS, SUBGROUPS, extract_to_adam
 
 pytestmark = pytest.mark.r
@@ -305,4 +305,40 @@ def test_comparative_effects_km_and_rmst_use_entry_as_r_does(tmp_path, cohort):
     n += assert_tables_match(rmst_rows, r, keys, ["tau", "estimate", "se"], "rmst")
     assert n > 30
     risks = result.tables["competing_risks"]
-    assert risks["note"].str.contains(comparative.ENTRY_NOT_USED, regex=False).all()
+    tests = risks["analysis"].isin(["gray_test", "fine_gray"])
+    assert risks.loc[tests, "note"].str.contains(comparative.ENTRY_NOT_USED, regex=False).all()
+
+
+def test_cumulative_incidence_with_delayed_entry_matches_r(tmp_path, cohort):
+    """survfit(Surv(entry, time, factor(status)) ~ 1): progression vs death without it."""
+    adsl, adtte = cohort
+    pfs = adtte[adtte["paramcd"] == "PFS"].reset_index(drop=True)
+    progressed = adsl["progression_day"].notna().to_numpy()
+    event = 1 - pfs["cnsr"].to_numpy()
+    rng = np.random.default_rng(4)
+    data = pd.DataFrame(
+        {
+            "entry": pfs["entry"],
+            "time": pfs["aval"],
+            "status": np.where(event == 0, 0, np.where(progressed, 1, 2)),
+            "w": rng.uniform(0.3, 3, len(pfs)),
+        }
+    )
+    data.to_csv(tmp_path / "data.csv", index=False)
+    run_r("delayed_entry_cif.R", tmp_path / "data.csv", tmp_path / "cif.csv")
+    parts = []
+    for weighted in (0, 1):
+        curve = cumulative_incidence(
+            data["time"], data["status"], data["w"] if weighted else None, entry=data["entry"]
+        )
+        parts.append(curve.assign(weighted=weighted))
+    ours = pd.concat(parts, ignore_index=True)
+    r = pd.read_csv(tmp_path / "cif.csv")
+    for frame in (ours, r):
+        frame["time_key"] = frame["time"].round(9)
+    keys = ["weighted", "cause", "time_key"]
+    n = assert_tables_match(ours.drop(columns="time"), r, keys, ["cif", "std_err"], "cif")
+    assert n > 500
+    # Entry matters: ignoring it gives another curve.
+    plain = cumulative_incidence(data["time"], data["status"])
+    assert not np.allclose(plain["cif"], parts[0]["cif"])

@@ -1126,7 +1126,8 @@ def cif_curves(data: pd.DataFrame, levels: list[str], conf_level: float = 0.95) 
     """Aalen–Johansen cumulative incidence of progression and of death without progression.
 
     Per group, as R ``survfit(Surv(pfs_time, factor(cr_status)) ~ 1)`` (its ``pstate``):
-    :func:`rwe.survival.cumulative_incidence`.
+    :func:`rwe.survival.cumulative_incidence`; with delayed entry
+    ``Surv(pfs_entry, pfs_time, factor(cr_status))``.
 
     Returns
     -------
@@ -1137,10 +1138,11 @@ def cif_curves(data: pd.DataFrame, levels: list[str], conf_level: float = 0.95) 
     for level, rows in _groups(data, levels):
         time = data["pfs_time"].to_numpy(float)[rows]
         status = data["cr_status"].to_numpy(int)[rows]
-        curve = cumulative_incidence(time, status, conf_level=conf_level)
+        entry = data["pfs_entry"].to_numpy(float)[rows] if _delayed(data) else None
+        curve = cumulative_incidence(time, status, conf_level=conf_level, entry=entry)
         curve["cause"] = curve["cause"].astype(int)
         # A cause without events in the group: an all-zero curve at its times, as R's pstate.
-        steps = km_curve(time, np.zeros(time.size))[["time", "n_risk"]]
+        steps = km_curve(time, np.zeros(time.size), entry=entry)[["time", "n_risk"]]
         for code in CAUSES:
             if not (curve["cause"] == code).any():
                 zero = steps.assign(
@@ -1197,13 +1199,12 @@ def comparison_covariates(adsl: pd.DataFrame, configured, cox_covariates) -> lis
     return [c for c in cox_covariates if c in adsl.columns]
 
 
-#: What the competing-risks rows say with delayed entry: the Aalen–Johansen CIF's
-#: infinitesimal-jackknife SE, Gray's test and Fine–Gray (R cmprsk::crr has no delayed entry)
-#: are right-censored only here. Hazard ratios, Kaplan–Meier and RMST use entry.
+#: What Gray's test and the Fine–Gray rows say with delayed entry: they are right-censored
+#: only here, as R cmprsk (cuminc, crr) is. Everything else of the comparison uses entry.
 ENTRY_NOT_USED = (
     "delayed entry not used: computed from day 0 as if every patient were observed from it "
-    "(left truncation is not implemented for competing risks; the hazard ratios, "
-    "Kaplan–Meier and RMST use it)"
+    "(R cmprsk has no left truncation); the hazard ratios, Kaplan–Meier, RMST and "
+    "cumulative incidence use it"
 )
 
 
@@ -1277,7 +1278,10 @@ def compare(
         ps_model = pd.concat([ps_model, note], ignore_index=True)
     if has_delayed_entry(adtte):
         risk_rows = pd.DataFrame(risks, columns=CR_COLUMNS)
-        risk_rows["note"] = _with_note(risk_rows["note"].fillna(""), ENTRY_NOT_USED)
+        tests = risk_rows["analysis"].isin(["gray_test", "fine_gray"])
+        risk_rows.loc[tests, "note"] = _with_note(
+            risk_rows.loc[tests, "note"].fillna(""), ENTRY_NOT_USED
+        )
         risks = risk_rows.to_dict("records")
     comparison.tables = {
         "comparative_attrition": pd.concat([attrition, trimmed], ignore_index=True),

@@ -19,7 +19,8 @@ table with R and ``tests/test_survival_parity.py`` compares them at 1e-4.
   and score (log-rank) global tests; :func:`concordance` — ``concordance``; :func:`cox_zph` —
   ``cox.zph(transform = "km")``.
 
-Delayed entry (left truncation): :func:`km_curve` and :func:`logrank` take ``entry=`` and
+Delayed entry (left truncation): :func:`km_curve`, :func:`cumulative_incidence` and
+:func:`logrank` take ``entry=`` and
 :func:`cox_fit` ``start=``, so that a patient is at risk on (entry, exit] only, as R
 ``Surv(entry, time, status)``. R's ``survdiff`` refuses such data; :func:`logrank` with entry is
 the score test of ``coxph(..., ties = "exact")``, the log-rank statistic on those risk sets
@@ -526,7 +527,13 @@ CIF_COLUMNS = ["time", "cause", "n_risk", "n_event", "cif", "std_err", "ci_lower
 
 
 def cumulative_incidence(
-    time, status, weights=None, conf_type: str = "log", conf_level: float = 0.95
+    time,
+    status,
+    weights=None,
+    conf_type: str = "log",
+    conf_level: float = 0.95,
+    *,
+    entry=None,
 ) -> pd.DataFrame:
     """Aalen–Johansen cumulative incidence of competing causes, as R ``survfit``'s ``pstate``.
 
@@ -549,6 +556,9 @@ def cumulative_incidence(
         Case weights.
     conf_type, conf_level
         As :func:`km_confint`.
+    entry : array-like, optional
+        Delayed entry: each row at risk on (entry, time] only, as R
+        ``survfit(Surv(entry, time, factor(status)) ~ 1, id = id)``.
 
     Returns
     -------
@@ -562,6 +572,10 @@ def cumulative_incidence(
     w = np.ones(time.size) if weights is None else np.asarray(weights, dtype=float)
     if time.size == 0:
         return pd.DataFrame(columns=CIF_COLUMNS)
+    if entry is not None:
+        return _delayed_entry_cif(
+            time, status, w, _checked_entry(entry, time), conf_type, conf_level
+        )
     order = np.argsort(time, kind="stable")
     time, status, w = time[order], status[order], w[order]
     starts, run = _runs(time)
@@ -602,6 +616,95 @@ def cumulative_incidence(
             pd.DataFrame(
                 {
                     "time": time[starts],
+                    "cause": cause,
+                    "n_risk": n_risk,
+                    "n_event": d_c,
+                    "cif": cif,
+                    "std_err": std_err,
+                    "ci_lower": lower,
+                    "ci_upper": upper,
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=CIF_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[CIF_COLUMNS]
+
+
+def _delayed_entry_cif(time, status, w, entry, conf_type, conf_level) -> pd.DataFrame:
+    """:func:`cumulative_incidence` on (entry, exit] risk sets (R ``Surv(entry, time, factor(status))``).
+
+    The same infinitesimal jackknife with Y_i(t_k) = 1 only for entry_i < t_k <= time_i. With
+    A_i, G_i, C_i the values of a, g and the CIF at the row's entry (last time <= entry): a row
+    that has left by t has derivative e_i - b_i CIF(t), with b_i = (its own b) + A_i and
+    e_i = (its own e) + G_i + A_i C_i; a row still at risk -(g(t) + A_i CIF(t) - K_i), with
+    K_i = G_i + A_i C_i; a row not yet entered 0. The squares are cumulative sums over exited
+    rows and over entered rows less exited ones.
+    """
+    order = np.argsort(time, kind="stable")
+    time, status, w, entry = time[order], status[order], w[order], entry[order]
+    starts, run = _runs(time)
+    times = time[starts]
+    event = status != 0
+    n_risk = _reverse_cumsum(np.add.reduceat(w, starts)) - _entered_after(entry, w, times)
+    d_all = np.add.reduceat(w * event, starts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h_all = d_all / n_risk
+        left = n_risk - d_all
+        surv = np.cumprod(1 - h_all)
+        surv_before = np.concatenate([[1.0], surv[:-1]])
+        a = np.cumsum(np.where(d_all > 0, h_all / left, 0.0))
+        a_before = np.concatenate([[0.0], a[:-1]])
+        b = np.where(event, 1 / left[run], 0.0) - a[run]
+    b = np.nan_to_num(b, posinf=0.0, neginf=0.0)
+    at_entry = np.searchsorted(times, entry, side="right") - 1  # last distinct time <= entry
+
+    def at_entry_of(values: np.ndarray) -> np.ndarray:
+        return np.where(at_entry >= 0, values[np.maximum(at_entry, 0)], 0.0)
+
+    big_a = at_entry_of(a)
+    b = b + big_a
+    w2 = w**2
+    by_entry = np.argsort(entry, kind="stable")
+    entered_at = np.searchsorted(entry[by_entry], times, side="left")  # entry < t
+
+    def at_risk(values: np.ndarray) -> np.ndarray:
+        """Sum of ``values`` over the rows at risk just after each time (entered, not left)."""
+        entered = np.concatenate([[0.0], np.cumsum(values[by_entry])])[entered_at]
+        return entered - np.cumsum(np.add.reduceat(values, starts))
+
+    def per_time(values: np.ndarray) -> np.ndarray:
+        return np.cumsum(np.add.reduceat(w2 * values, starts))
+
+    parts = []
+    for cause in np.unique(status[event]):
+        mine = status == cause
+        d_c = np.add.reduceat(w * mine, starts)
+        h_c = d_c / n_risk
+        cif = np.cumsum(surv_before * h_c)
+        g = np.cumsum(surv_before * h_c * (1 / n_risk - a_before))
+        k = at_entry_of(g) + big_a * at_entry_of(cif)
+        own = -g[run] + np.where(mine, surv_before[run] / n_risk[run], 0.0)
+        e = own + b * cif[run] - big_a * cif[run] + k
+        var = per_time(e * e) - 2 * cif * per_time(e * b) + cif**2 * per_time(b * b)
+        var += (
+            g**2 * at_risk(w2)
+            + cif**2 * at_risk(w2 * big_a**2)
+            + at_risk(w2 * k**2)
+            + 2 * g * cif * at_risk(w2 * big_a)
+            - 2 * g * at_risk(w2 * k)
+            - 2 * cif * at_risk(w2 * big_a * k)
+        )
+        std_err = np.sqrt(np.maximum(var, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lower, upper = km_confint(cif, std_err / cif, conf_type, conf_level)
+        if conf_type == "plain":
+            z = _z(conf_level)
+            lower, upper = np.maximum(cif - z * std_err, 0), np.minimum(cif + z * std_err, 1)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "time": times,
                     "cause": cause,
                     "n_risk": n_risk,
                     "n_event": d_c,

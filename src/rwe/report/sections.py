@@ -228,8 +228,9 @@ def delayed_entry_methods(attrition: pd.DataFrame | None) -> str:
         '(Surv(entry, time, status) ~ group, ties = "exact"): the log-rank statistic on '
         "these risk sets, equal to survdiff when every entry is at day 0. The comparative "
         "analysis uses entry in its Cox hazard ratios, weighted and unweighted Kaplan–Meier "
-        "curves and RMST (survfit(Surv(entry, time, status), weights = w)); its competing-risks "
-        "estimates (cumulative incidence, Gray's test, Fine–Gray) do not yet, and say so."
+        "curves, RMST and cumulative incidence (survfit(Surv(entry, time, status), weights = "
+        "w)); Gray's test and the Fine–Gray model do not (R cmprsk has no delayed entry), and "
+        "say so."
     )
 
 
