@@ -179,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--codings",
         help="per site (comma-separated, in --site-names order) its coding conventions joined "
         "by '+', or none: regimen_codes (IRd, IPd …), sex_numeric (1/2), response_words, "
-        "hgb_g_100ml, dates (start_date and date columns); see rwe.simulate.SITE_CODINGS",
+        "hgb_g_100ml, dates (start_date and date columns), delayed_entry (adds entry_day: "
+        "some patients observed from after day 0); see rwe.simulate.SITE_CODINGS",
     )
     sim.set_defaults(func=_simulate)
     res = sub.add_parser(

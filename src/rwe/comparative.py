@@ -38,6 +38,7 @@ from rwe.comparative_inference import (
 )
 from rwe.exceptions import ConfigError
 from rwe.survival import cox_fit, cumulative_incidence, km_at, km_curve, km_quantile, rmst
+from rwe.survival_tables import ENTRY, has_delayed_entry
 
 ESTIMANDS = ("ATE", "ATT")
 #: Competing-risks status: censored, progression (event of interest), death without progression.
@@ -111,8 +112,8 @@ def comparison_cohort(
     -------
     cohort : pandas.DataFrame
         ``site, patient_id, group, treated`` (1 = ``levels[0]``), the covariates as floats,
-        ``pfs_time, pfs_event, os_time, os_event`` (months, 1 = event) and ``cr_status``
-        (:func:`competing_status`).
+        ``pfs_time, pfs_event, os_time, os_event`` (months, 1 = event), with delayed entry
+        ``pfs_entry, os_entry`` (months), and ``cr_status`` (:func:`competing_status`).
     attrition : pandas.DataFrame
         ``step, n_in, n_excluded, reason, n_out``.
     """
@@ -150,6 +151,9 @@ def comparison_cohort(
         event = np.where(found, 1 - tte["cnsr"].to_numpy(float, na_value=np.nan)[at], np.nan)
         cohort[f"{endpoint.lower()}_time"] = time
         cohort[f"{endpoint.lower()}_event"] = event
+        if ENTRY in tte.columns:  # delayed entry; blank (a site without entry_day) is 0
+            entry = np.where(found, tte[ENTRY].to_numpy(float, na_value=np.nan)[at], np.nan)
+            cohort[f"{endpoint.lower()}_entry"] = np.nan_to_num(entry, nan=0.0)
         usable &= ~np.isnan(time) & ~np.isnan(event)
     rows.append(
         (
@@ -956,6 +960,7 @@ def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level, ties) -
     }
     if event[treated].sum() == 0 or event[~treated].sum() == 0:
         return {**out, "note": "not estimable: no events in a group"}
+    entry = data[f"{ep}_entry"].to_numpy(float) if f"{ep}_entry" in data else None
     fit = cox_fit(
         data[f"{ep}_time"].to_numpy(float),
         event,
@@ -964,6 +969,7 @@ def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level, ties) -
         weights=w if weighted else None,
         robust=True if weighted else None,
         ties=ties,
+        start=entry,
     )
     row = fit.table(conf_level).iloc[0]
     out |= {key: row[key] for key in ("hr", "ci_lower", "ci_upper", "p", "se")}
@@ -979,7 +985,8 @@ def _hr_row(data, endpoint, weighted, evalue_common_outcome, conf_level, ties) -
 def effects_table(label: str, data, evalue_common_outcome=0.15, conf_level=0.95, ties="efron"):
     """Unweighted and IPT-weighted Cox hazard ratios, treated vs control, per endpoint.
 
-    Unweighted: R ``coxph(Surv(time, event) ~ treated, ties = ties)`` (model variance).
+    Unweighted: R ``coxph(Surv(time, event) ~ treated, ties = ties)`` (model variance); with
+    delayed entry ``Surv(entry, time, event)`` in both.
     Weighted: ``coxph(Surv(time, event) ~ treated, weights = w, robust = TRUE)``: the robust
     (sandwich) variance, its Wald CI and p. E-values (:func:`evalue`) for the weighted, adjusted
     HR, with the common-outcome transformation when the share of patients with the event
@@ -1012,16 +1019,30 @@ def _groups(data: pd.DataFrame, levels: list[str]):
 
 
 def km_by_group(data, levels, endpoint, weighted: bool, conf_type="log", conf_level=0.95):
-    """Kaplan–Meier curve of each group, IPT-weighted or not (R ``survfit(..., weights = w)``)."""
+    """Kaplan–Meier curve of each group, IPT-weighted or not (R ``survfit(..., weights = w)``).
+
+    With delayed entry, on (entry, exit] risk sets (R ``Surv(entry, time, event)``).
+    """
     time = data[f"{endpoint.lower()}_time"].to_numpy(float)
     event = data[f"{endpoint.lower()}_event"].to_numpy(float)
     w = data["weight"].to_numpy(float)
+    entry = data[f"{endpoint.lower()}_entry"].to_numpy(float) if _delayed(data) else None
     return {
         level: km_curve(
-            time[rows], event[rows], conf_type, conf_level, weights=w[rows] if weighted else None
+            time[rows],
+            event[rows],
+            conf_type,
+            conf_level,
+            weights=w[rows] if weighted else None,
+            entry=None if entry is None else entry[rows],
         )
         for level, rows in _groups(data, levels)
     }
+
+
+def _delayed(data: pd.DataFrame) -> bool:
+    """True when the cohort carries entry times (:func:`comparison_cohort` with delayed entry)."""
+    return "pfs_entry" in data.columns
 
 
 KM_COLUMNS = ["endpoint", "comparison", "method", "group", "statistic", "month", "estimate"]
@@ -1048,13 +1069,14 @@ def km_table(
         :data:`KM_COLUMNS`; ``statistic`` is ``median`` (months) or ``surv`` (at ``month``).
     """
     rows = []
+    rows_of = dict(_groups(data, levels))
     for endpoint in ENDPOINTS:
         counts = km_by_group(data, levels, endpoint, False, conf_type, conf_level)
         weighted = km_by_group(data, levels, endpoint, True, conf_type, conf_level)
         for method, curves in (("unweighted", counts), ("weighted", weighted)):
             for level, curve in curves.items():
                 base = {"endpoint": endpoint, "method": method, "group": level}
-                n = int(counts[level]["n_risk"].iloc[0]) if len(counts[level]) else 0
+                n = int(rows_of[level].sum())  # patients (with delayed entry, not the first n_risk)
                 median, lower, upper = km_quantile(curve, 0.5)
                 rows.append(
                     {
@@ -1103,7 +1125,8 @@ def rmst_table(
 ) -> pd.DataFrame:
     """Restricted mean survival time at τ per group, their difference and ratio.
 
-    Per group as R ``print(survfit(Surv(time, event) ~ group), rmean = tau)`` (and with
+    Per group as R ``print(survfit(Surv(time, event) ~ group), rmean = tau)`` (with delayed
+    entry ``Surv(entry, time, event)``; and with
     ``weights = w`` for the IPT-weighted rows); the difference treated − control with SE
     √(se₁² + se₀²) and the ratio on the log scale with SE √((se₁/μ₁)² + (se₀/μ₀)²), Wald CIs
     and p, as ``survRM2::rmst2`` combines them. τ is
@@ -1174,7 +1197,8 @@ def cif_curves(data: pd.DataFrame, levels: list[str], conf_level: float = 0.95) 
     """Aalen–Johansen cumulative incidence of progression and of death without progression.
 
     Per group, as R ``survfit(Surv(pfs_time, factor(cr_status)) ~ 1)`` (its ``pstate``):
-    :func:`rwe.survival.cumulative_incidence`.
+    :func:`rwe.survival.cumulative_incidence`; with delayed entry
+    ``Surv(pfs_entry, pfs_time, factor(cr_status))``.
 
     Returns
     -------
@@ -1185,10 +1209,11 @@ def cif_curves(data: pd.DataFrame, levels: list[str], conf_level: float = 0.95) 
     for level, rows in _groups(data, levels):
         time = data["pfs_time"].to_numpy(float)[rows]
         status = data["cr_status"].to_numpy(int)[rows]
-        curve = cumulative_incidence(time, status, conf_level=conf_level)
+        entry = data["pfs_entry"].to_numpy(float)[rows] if _delayed(data) else None
+        curve = cumulative_incidence(time, status, conf_level=conf_level, entry=entry)
         curve["cause"] = curve["cause"].astype(int)
         # A cause without events in the group: an all-zero curve at its times, as R's pstate.
-        steps = km_curve(time, np.zeros(time.size))[["time", "n_risk"]]
+        steps = km_curve(time, np.zeros(time.size), entry=entry)[["time", "n_risk"]]
         for code in CAUSES:
             if not (curve["cause"] == code).any():
                 zero = steps.assign(
@@ -1609,6 +1634,20 @@ def _empty_tables(label: str, reason: str, attrition: pd.DataFrame, protocol) ->
     return tables
 
 
+#: What Gray's test and the Fine–Gray rows say with delayed entry: they are right-censored
+#: only here, as R cmprsk (cuminc, crr) is. Everything else of the comparison uses entry.
+ENTRY_NOT_USED = (
+    "delayed entry not used: computed from day 0 as if every patient were observed from it "
+    "(R cmprsk has no left truncation); the hazard ratios, Kaplan–Meier, RMST and "
+    "cumulative incidence use it"
+)
+
+
+def _with_note(notes: pd.Series, note: str) -> pd.Series:
+    """``notes`` with ``note`` appended to each ('; ' between)."""
+    return notes.fillna("").map(lambda n: f"{n}; {note}" if n else note)
+
+
 def compare(
     adsl: pd.DataFrame,
     adtte: pd.DataFrame,
@@ -1797,6 +1836,13 @@ def compare(
         conf_level=conf_level,
         ties=ties,
     )
+    if has_delayed_entry(adtte):
+        risk_rows = pd.DataFrame(risks, columns=CR_COLUMNS)
+        tests = risk_rows["analysis"].isin(["gray_test", "fine_gray"])
+        risk_rows.loc[tests, "note"] = _with_note(
+            risk_rows.loc[tests, "note"].fillna(""), ENTRY_NOT_USED
+        )
+        risks = risk_rows.to_dict("records")
     comparison.tables = {
         "target_trial": protocol,
         "comparative_attrition": attrition,

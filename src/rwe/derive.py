@@ -308,7 +308,7 @@ def derive_pfs(adsl: pd.DataFrame, death_events: str = "all", paramcd: str = "PF
 
 def _tte(adsl: pd.DataFrame, paramcd: str, days: pd.Series, cnsr: pd.Series) -> pd.DataFrame:
     days = days.astype("Int64")
-    return pd.DataFrame(
+    tte = pd.DataFrame(
         {
             "site": adsl["site"],
             "patient_id": adsl["patient_id"],
@@ -318,6 +318,28 @@ def _tte(adsl: pd.DataFrame, paramcd: str, days: pd.Series, cnsr: pd.Series) -> 
             "cnsr": cnsr.astype("Int64"),
         }
     )
+    return with_entry(tte, adsl)
+
+
+#: ADTTE's delayed-entry columns (only when ``patients.csv`` has ``entry_day``): the start of
+#: each patient's observation in months and in days; the risk interval is (entry, aval].
+ENTRY_COLUMNS = ("entry", "entry_days")
+
+
+def with_entry(tte: pd.DataFrame, adsl: pd.DataFrame) -> pd.DataFrame:
+    """Add ``entry`` (months) and ``entry_days`` to ADTTE rows when ADSL has ``entry_day``.
+
+    Delayed entry (left truncation): a patient referred after day 0 is observed, and so at
+    risk, from ``entry_day`` on. Without the column nothing is added (entry at day 0 for all),
+    so the datasets of an extract without it are unchanged. A blank ``entry_day`` (a pooled
+    site that sent none) is day 0.
+    """
+    if "entry_day" not in adsl.columns:
+        return tte
+    days = pd.array(adsl["entry_day"], dtype="Int64").fillna(0)
+    tte["entry"] = days.astype(float) / DAYS_PER_MONTH
+    tte["entry_days"] = days
+    return tte
 
 
 def derive_adtte(adsl: pd.DataFrame, pfs_death_events: str = "all") -> pd.DataFrame:
@@ -373,6 +395,17 @@ def subgroup_levels(data: pd.DataFrame, subgroups: list[str]):
             )
 
 
+#: The step of the attrition table that counts the patients with delayed entry (only when
+#: ``patients.csv`` has ``entry_day``); the report's methods read it.
+DELAYED_ENTRY_STEP = "delayed entry"
+
+
+#: Its reason (no count: how many entered late would escape small-cell suppression here).
+DELAYED_ENTRY_REASON = (
+    "entry_day given: each patient at risk from entry (left truncation); none left out"
+)
+
+
 def attrition(
     adsl: pd.DataFrame, adtte: pd.DataFrame, flags: list[str], covariates: list[str]
 ) -> pd.DataFrame:
@@ -409,6 +442,8 @@ def attrition(
         rows.append(
             (f"{endpoint} analysis", n, missing, "no usable time" if missing else "", n - missing)
         )
+    if "entry_day" in adsl.columns:
+        rows.append((DELAYED_ENTRY_STEP, n, 0, DELAYED_ENTRY_REASON, n))
     for flag in dict.fromkeys([*flags, *covariates]):
         if flag not in adsl.columns:
             continue

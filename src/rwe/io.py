@@ -73,6 +73,8 @@ ADAM_INT_COLUMNS = (
     "_row",
     "first_response_day",
     "response_confirmed_day",
+    "entry_day",
+    "entry_days",
     *ADSL_FLAGS,
 )
 
@@ -80,6 +82,7 @@ ADAM_INT_COLUMNS = (
 ADAM_FLOAT_COLUMNS = (
     "value",
     "aval",
+    "entry",
     "gfr",
     "years_since_diagnosis",
     "start_dose_mg",

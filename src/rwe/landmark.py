@@ -37,7 +37,7 @@ import pandas as pd
 
 from rwe.derive import DAYS_PER_MONTH
 from rwe.survival import cox_fit, km_curve, km_quantile, logrank
-from rwe.survival_tables import SMALL_SET_EVENTS, cox_model, endpoint_data, level_note
+from rwe.survival_tables import SMALL_SET_EVENTS, cox_model, endpoint_data, entry_of, level_note
 
 #: Name of the time-dependent response covariate (as in the R model formula).
 RESPONSE_TERM = "responder_td"
@@ -130,7 +130,10 @@ def landmark_table(
         (every patient at risk at L; the Kaplan–Meier median, the HR with its Wald CI and p,
         and the log-rank test), then ``1`` (responded by L) and ``0`` (not): their medians.
         ``n_not_at_risk`` counts the known patients with an event or censored by L,
-        ``n_unknown`` those whose response history is unknown (left out). An estimate that
+        ``n_unknown`` those whose response history is unknown (left out). With delayed entry
+        (ADTTE's ``entry``), a patient is in the landmark's risk set only if under observation
+        at L (entry < L < time, R ``subset(d, entry < L & aval > L)``); those who entered
+        at or after L are counted in ``n_not_at_risk`` and named in ``note``. An estimate that
         does not exist is NaN with the reason in ``note``; a comparison with fewer than
         ``min_events`` events is flagged there. ``ties``: ``efron`` (R) or ``breslow`` (SAS),
         as the configured conventions say.
@@ -143,14 +146,22 @@ def landmark_table(
         n_unknown = int((~known).sum())
         time, event = data["time"].to_numpy()[known], data["event"].to_numpy()[known]
         month = data[_RESPONSE_MONTH].to_numpy()[known]
+        entry = entry_of(data)
+        entry = np.zeros(time.size) if entry is None else entry[known]
         for landmark in landmarks_months:
-            at_risk = time > landmark
+            at_risk = (time > landmark) & (entry < landmark)
+            late = int(((time > landmark) & (entry >= landmark)).sum())
             t, e = time[at_risk] - landmark, event[at_risk]
             responded = (month[at_risk] <= landmark).astype(float)
             base = (name, endpoint, landmark)
             counts = (int((~at_risk).sum()), n_unknown)
             n1, n0 = int(responded.sum()), int((1 - responded).sum())
             comparison, notes = [np.nan] * 7, []
+            if late:  # no count here: n_not_at_risk holds them (and is suppressed when small)
+                notes.append(
+                    f"patients who entered observation after month {landmark:g} are not at "
+                    "risk at the landmark (counted in n_not_at_risk)"
+                )
             if n1 == 0 or n0 == 0:
                 who = "responded" if n1 == 0 else "was without a response"
                 notes.append(f"not compared: no patient {who} by month {landmark:g}")
@@ -178,7 +189,7 @@ def landmark_table(
 
 
 def counting_process(
-    time, event, response_time, covariates: pd.DataFrame | None = None
+    time, event, response_time, covariates: pd.DataFrame | None = None, entry=None
 ) -> pd.DataFrame:
     """Counting-process rows with response as a time-dependent covariate, as R ``tmerge``.
 
@@ -198,6 +209,10 @@ def counting_process(
         for never.
     covariates : pandas.DataFrame, optional
         Baseline covariates, one row per patient: repeated on each of the patient's rows.
+    entry : array-like, optional
+        Delayed entry: each patient's follow-up is (entry, time] instead of (0, time], as
+        ``tmerge(d, d, id = id, event = event(time, status), tstart = entry)``: rows that end
+        by the entry are dropped and the first row left starts at the entry.
 
     Returns
     -------
@@ -234,6 +249,10 @@ def counting_process(
     rows = pd.concat([before, after], ignore_index=True).sort_values(
         ["id", "tstart"], kind="stable"
     )
+    if entry is not None:
+        start = np.asarray(entry, dtype=float)[rows["id"].to_numpy()]
+        observed = rows["tstop"].to_numpy() > start
+        rows = rows[observed].assign(tstart=np.maximum(rows["tstart"].to_numpy(), start)[observed])
     rows = rows.reset_index(drop=True)
     if covariates is not None:
         rows = pd.concat(
@@ -339,7 +358,10 @@ def time_dependent_cox_table(
         for model, wanted in specs:
             present = [c for c in wanted if c in data.columns]
             used = data[data[present].notna().all(axis=1).to_numpy()]
-            cp = counting_process(used["time"], used["event"], used[_RESPONSE_MONTH], used[present])
+            entry = entry_of(used)
+            cp = counting_process(
+                used["time"], used["event"], used[_RESPONSE_MONTH], used[present], entry
+            )
             terms = [RESPONSE_TERM, *present]
             values, notes, model_notes = _time_dependent_fit(
                 cp, terms, conf_level, min_events_per_covariate, ties

@@ -804,15 +804,48 @@ def code_dates(tables: dict[str, pd.DataFrame], rng: np.random.Generator) -> Non
     tables["patients"].insert(1, START_DATE, pd.Series(start).dt.strftime("%Y-%m-%d").to_numpy())
 
 
+#: Share of the patients of :func:`add_delayed_entry` who enter observation after day 0.
+DELAYED_ENTRY_SHARE = 0.4
+
+
+def add_delayed_entry(
+    tables: dict[str, pd.DataFrame], rng: np.random.Generator, share: float = DELAYED_ENTRY_SHARE
+) -> None:
+    """Give a ``share`` of the patients a delayed entry (``entry_day`` > 0; left truncation).
+
+    Each such patient's ``entry_day`` is drawn uniformly from 1 to half of the first day that
+    must follow it (progression, death, last disease assessment, last follow-up), so entry is
+    before every event; the others enter at day 0. Serial responses before entry are removed
+    (the site knows the patient from entry only), so the extract passes validation.
+    """
+    patients = tables["patients"]
+    limit = patients[
+        ["progression_day", "death_day", "last_assessment_day", "last_followup_day"]
+    ].apply(pd.to_numeric)
+    first = limit.min(axis=1, skipna=True).to_numpy(dtype=float)
+    delayed = (rng.random(len(patients)) < share) & (first >= 4)
+    entry = np.where(delayed, 1 + np.floor(rng.random(len(patients)) * (first / 2 - 1)), 0)
+    patients["entry_day"] = entry.astype(int)
+    if "responses" in tables:
+        responses = tables["responses"]
+        entry_of = pd.Series(patients["entry_day"].to_numpy(), index=patients["patient_id"])
+        keep = pd.to_numeric(responses["day"]).to_numpy() >= entry_of.reindex(
+            responses["patient_id"]
+        ).to_numpy(dtype=float)
+        tables["responses"] = responses[keep].reset_index(drop=True)
+
+
 #: A site's coding conventions, by the name ``rwe simulate --codings`` takes. Each changes how
 #: a simulated extract is written, not what it holds: the site's ``sites`` entry in the config
-#: maps it back (docs/input_contract.md, config/README.md).
+#: maps it back (docs/input_contract.md, config/README.md). The exception is
+#: ``delayed_entry`` (:func:`add_delayed_entry`), which adds the optional ``entry_day``.
 SITE_CODINGS = {
     "regimen_codes": code_regimens,
     "sex_numeric": code_sex_as_numbers,
     "response_words": code_responses_in_words,
     "hgb_g_100ml": code_hgb_per_100ml,
     "dates": code_dates,
+    "delayed_entry": add_delayed_entry,
 }
 
 

@@ -128,7 +128,10 @@ def site_summary(
     rows = {name: {"site": name, "n": len(subset)} for name, subset in sets.items()}
     for name, endpoint, data in st.endpoint_data(adsl, adtte, sets, []):
         time, event = data["time"].to_numpy(), data["event"].to_numpy()
-        median, lower, upper = km_quantile(km_curve(time, event, conf_type, conf_level))
+        entry = st.entry_of(data)
+        median, lower, upper = km_quantile(
+            km_curve(time, event, conf_type, conf_level, entry=entry)
+        )
         prefix = endpoint.lower()
         rows[name].update(
             {
@@ -139,7 +142,7 @@ def site_summary(
             }
         )
         if endpoint == "OS":
-            follow = km_quantile(km_curve(time, 1 - event, conf_type, conf_level))
+            follow = km_quantile(km_curve(time, 1 - event, conf_type, conf_level, entry=entry))
             rows[name].update(dict(zip(FOLLOWUP_COLUMNS, follow, strict=True)))
     response = response_table(sets, [], conf_level).set_index("analysis_set")
     for name, row in rows.items():
@@ -178,6 +181,7 @@ def logrank_stratified_table(
     for name, endpoint, data in st.endpoint_data(adsl, adtte, sets, subgroups, codes):
         time, event = data["time"].to_numpy(), data["event"].to_numpy()
         stratum = data[st.STRATUM].to_numpy()
+        entry = st.entry_of(data)
         for var in subgroups:
             if var not in data.columns:
                 continue
@@ -189,7 +193,13 @@ def logrank_stratified_table(
                 note = "not testable: one level has no patients"
                 rows.append((*base, np.nan, np.nan, np.nan, SITE, int((~known).sum()), note))
                 continue
-            test = logrank(time[known], event[known], level, strata=stratum[known])
+            test = logrank(
+                time[known],
+                event[known],
+                level,
+                strata=stratum[known],
+                entry=None if entry is None else entry[known],
+            )
             rows.append(
                 (
                     *base,

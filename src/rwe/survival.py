@@ -19,6 +19,13 @@ table with R and ``tests/test_survival_parity.py`` compares them at 1e-4.
   and score (log-rank) global tests; :func:`concordance` — ``concordance``; :func:`cox_zph` —
   ``cox.zph(transform = "km")``.
 
+Delayed entry (left truncation): :func:`km_curve`, :func:`cumulative_incidence` and
+:func:`logrank` take ``entry=`` and
+:func:`cox_fit` ``start=``, so that a patient is at risk on (entry, exit] only, as R
+``Surv(entry, time, status)``. R's ``survdiff`` refuses such data; :func:`logrank` with entry is
+the score test of ``coxph(..., ties = "exact")``, the log-rank statistic on those risk sets
+(``tests/test_delayed_entry_parity.py``).
+
 Every estimator sorts its data by time once and works with cumulative sums over the sorted
 data, so each is O(n log n) with no Python loop over event times. Every estimator's input goes
 through one gate (:func:`rwe.survival_inputs.survival_inputs`: incomplete rows out, as R); the
@@ -236,8 +243,13 @@ def km_curve(
     *,
     weights=None,
     robust: bool | None = None,
+    entry=None,
 ) -> pd.DataFrame:
     """Kaplan–Meier estimate at every distinct time, as R ``survfit(Surv(time, event) ~ 1)``.
+
+    With ``entry`` (delayed entry, left truncation), a patient is at risk at t when
+    entry < t ≤ time: R ``survfit(Surv(entry, time, event) ~ 1)``, whose curve steps at the
+    distinct exit times only (an entry alone is no row).
 
     With ``weights`` (case weights, R ``survfit(..., weights = w)``), the counts are weighted
     sums and the variance is R's default: Greenwood on the weighted counts when every weight is
@@ -257,6 +269,13 @@ def km_curve(
         Scale of the pointwise confidence interval (R ``conf.type``).
     conf_level : float
         Confidence level.
+    weights : array-like, optional
+        Case weights.
+    robust : bool, optional
+        Infinitesimal-jackknife variance (default: R's choice, see above).
+    entry : array-like, optional
+        Entry time of each patient (same unit as ``time``, each < its ``time``); None (the
+        default) is entry at 0 for all.
 
     Returns
     -------
@@ -264,12 +283,21 @@ def km_curve(
         ``time, n_risk, n_event, n_censor, surv, std_err, ci_lower, ci_upper``; ``std_err`` is the
         Greenwood standard error of the cumulative hazard (R's ``std.err``).
     """
-    data = survival_inputs(time, event, weights=weights)  # R: rows with a missing value left out
+    # R: rows with a missing value (time, status, weight, entry) left out
+    data = survival_inputs(time, event, weights=weights, start=entry)
     time, event = data.time, data.event
     if time.size == 0:
         return pd.DataFrame(columns=KM_CURVE_COLUMNS)
+    if entry is not None:
+        entry = _checked_entry(data.start, time)
     if weights is not None:
-        return _weighted_km_curve(time, event, data.weights, conf_type, conf_level, robust)
+        return _weighted_km_curve(time, event, data.weights, conf_type, conf_level, robust, entry)
+    if entry is not None:
+        curve = _weighted_km_curve(
+            time, event, np.ones(time.size), conf_type, conf_level, False, entry
+        )
+        counts = ["n_risk", "n_event", "n_censor"]
+        return curve.astype(dict.fromkeys(counts, int))
     if np.any(time[1:] < time[:-1]):
         order = np.argsort(time, kind="stable")
         time, event = time[order], event[order]
@@ -288,8 +316,27 @@ def km_curve(
     return pd.DataFrame(dict(zip(KM_CURVE_COLUMNS, columns, strict=True)))
 
 
-def _weighted_km_curve(time, event, weights, conf_type, conf_level, robust) -> pd.DataFrame:
-    """:func:`km_curve` with case weights (R ``survfitKM`` with ``weights``)."""
+def _checked_entry(entry, time: np.ndarray) -> np.ndarray:
+    """Entry times as floats, each before its exit time (R: start < stop)."""
+    entry = np.asarray(entry, dtype=float)
+    if entry.shape != time.shape:
+        raise ValueError("entry must have one value per patient")
+    if np.any(~np.isfinite(entry)) or np.any(entry >= time):
+        raise ValueError("every entry time must be finite and before its exit time (start < stop)")
+    return entry
+
+
+def _entered_after(entry: np.ndarray, weights: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Total weight of the patients whose entry is at or after each of ``times`` (not yet at risk)."""
+    order = np.argsort(entry, kind="stable")
+    later = np.concatenate([_reverse_cumsum(weights[order]), [0.0]])
+    return later[np.searchsorted(entry[order], times, side="left")]
+
+
+def _weighted_km_curve(
+    time, event, weights, conf_type, conf_level, robust, entry=None
+) -> pd.DataFrame:
+    """:func:`km_curve` with case weights (R ``survfitKM`` with ``weights``) or delayed entry."""
     if np.any(~np.isfinite(weights)) or np.any(weights < 0):
         raise ValueError("case weights must be finite and non-negative")
     if robust is None:
@@ -300,6 +347,8 @@ def _weighted_km_curve(time, event, weights, conf_type, conf_level, robust) -> p
     n_event = np.add.reduceat(event * weights, starts)
     n_total = np.add.reduceat(weights, starts)
     n_risk = _reverse_cumsum(n_total)
+    if entry is not None:  # (entry, exit] risk sets: less those not yet entered
+        n_risk = n_risk - _entered_after(entry[order], weights, time[starts])
     with np.errstate(divide="ignore", invalid="ignore"):
         hazard = np.where(n_event > 0, n_event / n_risk, 0.0)
         surv = np.cumprod(1 - hazard)
@@ -311,16 +360,48 @@ def _weighted_km_curve(time, event, weights, conf_type, conf_level, robust) -> p
             # contribution is fixed after its own time, so the sums are cumulative.
             left = n_risk - n_event
             a = np.cumsum(np.where(n_event > 0, hazard / left, 0.0))
-            own = np.where(event == 1, 1 / left[run], 0.0) - a[run]
-            done = np.cumsum(np.add.reduceat(weights**2 * own**2, starts))
-            later = _reverse_cumsum(np.add.reduceat(weights**2, starts)) - np.add.reduceat(
-                weights**2, starts
-            )
-            var_log = done + a**2 * later
+            if entry is not None:
+                var_log = _ij_var_log_with_entry(
+                    time, event, weights, entry[order], starts, run, left, a
+                )
+            else:
+                own = np.where(event == 1, 1 / left[run], 0.0) - a[run]
+                done = np.cumsum(np.add.reduceat(weights**2 * own**2, starts))
+                later = _reverse_cumsum(np.add.reduceat(weights**2, starts)) - np.add.reduceat(
+                    weights**2, starts
+                )
+                var_log = done + a**2 * later
         std_err = np.sqrt(var_log)
     lower, upper = km_confint(surv, std_err, conf_type, conf_level)
     columns = [time[starts], n_risk, n_event, n_total - n_event, surv, std_err, lower, upper]
     return pd.DataFrame(dict(zip(KM_CURVE_COLUMNS, columns, strict=True)))
+
+
+def _ij_var_log_with_entry(time, event, weights, entry, starts, run, left, a) -> np.ndarray:
+    """The infinitesimal-jackknife variance of log S(t) of a weighted curve with delayed entry.
+
+    As :func:`_weighted_km_curve`'s, with Y_i(t_k) = 1 only for entry_i < t_k <= time_i: the
+    derivative of log S(t) with respect to w_i is -(dN_i(t_k) - Y_i(t_k) h_k) / (n_k - d_k)
+    summed over t_k <= t. With a(t) the cumulative sum of h_k / (n_k - d_k) and A_i = a at
+    the row's entry, a row that has left by t contributes its own fixed term and a row still
+    at risk -(a(t) - A_i), so the variance is sums over entered and exited rows (cumulative).
+    Rows sorted by ``time``; ``left`` (n_k - d_k) and ``a`` per distinct time (``starts``).
+    """
+    times = time[starts]
+    at_entry = np.searchsorted(times, entry, side="right") - 1  # last distinct time <= entry
+    big_a = np.where(at_entry >= 0, a[np.maximum(at_entry, 0)], 0.0)
+    own = np.where(event == 1, 1 / left[run], 0.0) - (a[run] - big_a)
+    w2 = weights**2
+    done = np.cumsum(np.add.reduceat(w2 * own**2, starts))
+    by_entry = np.argsort(entry, kind="stable")
+    entered_at = np.searchsorted(entry[by_entry], times, side="left")  # entry < t
+    still = []  # sums over the rows at risk at t of w^2 A^m, m = 0, 1, 2
+    for power in range(3):
+        values = w2 * big_a**power
+        entered = np.concatenate([[0.0], np.cumsum(values[by_entry])])[entered_at]
+        exited = np.cumsum(np.add.reduceat(values, starts))
+        still.append(entered - exited)
+    return np.maximum(done + a**2 * still[0] - 2 * a * still[1] + still[2], 0.0)
 
 
 def _findq(x: np.ndarray, y: np.ndarray, p: float, tol: float = FINDQ_TOL) -> float:
@@ -386,7 +467,9 @@ def km_at(curve: pd.DataFrame, t: float, n_subjects: int, extend: bool = False) 
     t : float
         The time.
     n_subjects : int
-        Patients in the curve (at risk before the first time).
+        Patients in the curve (kept for callers; before the first time R, and so this, reports
+        the number at risk at the first time, which is every patient of an unweighted curve
+        without delayed entry).
     extend : bool
         R ``extend``: beyond the last follow-up time, False (the default) gives NaN (R leaves
         the time out); True carries the last value forward with nobody at risk (n_risk 0).
@@ -408,8 +491,8 @@ def km_at(curve: pd.DataFrame, t: float, n_subjects: int, extend: bool = False) 
     n_risk = curve["n_risk"].iloc[after]
     n_risk = int(n_risk) if float(n_risk).is_integer() else float(n_risk)
     last = int(np.searchsorted(times, t, side="right")) - 1  # last time <= t
-    if last < 0:
-        return {"n_risk": n_subjects, "surv": 1.0, "ci_lower": 1.0, "ci_upper": 1.0}
+    if last < 0:  # before the first time: R reports the n.risk of that first time
+        return {"n_risk": n_risk, "surv": 1.0, "ci_lower": 1.0, "ci_upper": 1.0}
     return {
         "n_risk": n_risk,
         "surv": curve["surv"].iloc[last],
@@ -460,7 +543,13 @@ CIF_COLUMNS = ["time", "cause", "n_risk", "n_event", "cif", "std_err", "ci_lower
 
 
 def cumulative_incidence(
-    time, status, weights=None, conf_type: str = "log", conf_level: float = 0.95
+    time,
+    status,
+    weights=None,
+    conf_type: str = "log",
+    conf_level: float = 0.95,
+    *,
+    entry=None,
 ) -> pd.DataFrame:
     """Aalen–Johansen cumulative incidence of competing causes, as R ``survfit``'s ``pstate``.
 
@@ -483,6 +572,9 @@ def cumulative_incidence(
         Case weights.
     conf_type, conf_level
         As :func:`km_confint`.
+    entry : array-like, optional
+        Delayed entry: each row at risk on (entry, time] only, as R
+        ``survfit(Surv(entry, time, factor(status)) ~ 1, id = id)``.
 
     Returns
     -------
@@ -496,6 +588,10 @@ def cumulative_incidence(
     w = np.ones(time.size) if weights is None else np.asarray(weights, dtype=float)
     if time.size == 0:
         return pd.DataFrame(columns=CIF_COLUMNS)
+    if entry is not None:
+        return _delayed_entry_cif(
+            time, status, w, _checked_entry(entry, time), conf_type, conf_level
+        )
     order = np.argsort(time, kind="stable")
     time, status, w = time[order], status[order], w[order]
     starts, run = _runs(time)
@@ -551,11 +647,103 @@ def cumulative_incidence(
     return pd.concat(parts, ignore_index=True)[CIF_COLUMNS]
 
 
+def _delayed_entry_cif(time, status, w, entry, conf_type, conf_level) -> pd.DataFrame:
+    """:func:`cumulative_incidence` on (entry, exit] risk sets (R ``Surv(entry, time, factor(status))``).
+
+    The same infinitesimal jackknife with Y_i(t_k) = 1 only for entry_i < t_k <= time_i. With
+    A_i, G_i, C_i the values of a, g and the CIF at the row's entry (last time <= entry): a row
+    that has left by t has derivative e_i - b_i CIF(t), with b_i = (its own b) + A_i and
+    e_i = (its own e) + G_i + A_i C_i; a row still at risk -(g(t) + A_i CIF(t) - K_i), with
+    K_i = G_i + A_i C_i; a row not yet entered 0. The squares are cumulative sums over exited
+    rows and over entered rows less exited ones.
+    """
+    order = np.argsort(time, kind="stable")
+    time, status, w, entry = time[order], status[order], w[order], entry[order]
+    starts, run = _runs(time)
+    times = time[starts]
+    event = status != 0
+    n_risk = _reverse_cumsum(np.add.reduceat(w, starts)) - _entered_after(entry, w, times)
+    d_all = np.add.reduceat(w * event, starts)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h_all = d_all / n_risk
+        left = n_risk - d_all
+        surv = np.cumprod(1 - h_all)
+        surv_before = np.concatenate([[1.0], surv[:-1]])
+        a = np.cumsum(np.where(d_all > 0, h_all / left, 0.0))
+        a_before = np.concatenate([[0.0], a[:-1]])
+        b = np.where(event, 1 / left[run], 0.0) - a[run]
+    b = np.nan_to_num(b, posinf=0.0, neginf=0.0)
+    at_entry = np.searchsorted(times, entry, side="right") - 1  # last distinct time <= entry
+
+    def at_entry_of(values: np.ndarray) -> np.ndarray:
+        return np.where(at_entry >= 0, values[np.maximum(at_entry, 0)], 0.0)
+
+    big_a = at_entry_of(a)
+    b = b + big_a
+    w2 = w**2
+    by_entry = np.argsort(entry, kind="stable")
+    entered_at = np.searchsorted(entry[by_entry], times, side="left")  # entry < t
+
+    def at_risk(values: np.ndarray) -> np.ndarray:
+        """Sum of ``values`` over the rows at risk just after each time (entered, not left)."""
+        entered = np.concatenate([[0.0], np.cumsum(values[by_entry])])[entered_at]
+        return entered - np.cumsum(np.add.reduceat(values, starts))
+
+    def per_time(values: np.ndarray) -> np.ndarray:
+        return np.cumsum(np.add.reduceat(w2 * values, starts))
+
+    parts = []
+    for cause in np.unique(status[event]):
+        mine = status == cause
+        d_c = np.add.reduceat(w * mine, starts)
+        h_c = d_c / n_risk
+        cif = np.cumsum(surv_before * h_c)
+        g = np.cumsum(surv_before * h_c * (1 / n_risk - a_before))
+        k = at_entry_of(g) + big_a * at_entry_of(cif)
+        own = -g[run] + np.where(mine, surv_before[run] / n_risk[run], 0.0)
+        e = own + b * cif[run] - big_a * cif[run] + k
+        var = per_time(e * e) - 2 * cif * per_time(e * b) + cif**2 * per_time(b * b)
+        var += (
+            g**2 * at_risk(w2)
+            + cif**2 * at_risk(w2 * big_a**2)
+            + at_risk(w2 * k**2)
+            + 2 * g * cif * at_risk(w2 * big_a)
+            - 2 * g * at_risk(w2 * k)
+            - 2 * cif * at_risk(w2 * big_a * k)
+        )
+        std_err = np.sqrt(np.maximum(var, 0.0))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lower, upper = km_confint(cif, std_err / cif, conf_type, conf_level)
+        if conf_type == "plain":
+            z = _z(conf_level)
+            lower, upper = np.maximum(cif - z * std_err, 0), np.minimum(cif + z * std_err, 1)
+        parts.append(
+            pd.DataFrame(
+                {
+                    "time": times,
+                    "cause": cause,
+                    "n_risk": n_risk,
+                    "n_event": d_c,
+                    "cif": cif,
+                    "std_err": std_err,
+                    "ci_lower": lower,
+                    "ci_upper": upper,
+                }
+            )
+        )
+    if not parts:
+        return pd.DataFrame(columns=CIF_COLUMNS)
+    return pd.concat(parts, ignore_index=True)[CIF_COLUMNS]
+
+
 # --------------------------------------------------------------------------- log-rank
 
 
-def _survdiff_terms(time, event, g, k):
-    """Observed, expected and variance matrix of one stratum, from one sort by time."""
+def _survdiff_terms(time, event, g, k, entry=None):
+    """Observed, expected and variance matrix of one stratum, from one sort by time.
+
+    With ``entry``, a patient is at risk at t when entry < t ≤ time (delayed entry).
+    """
     order = np.argsort(time, kind="stable")
     time, event, g = time[order], event[order], g[order]
     starts, run = _runs(time)
@@ -563,6 +751,11 @@ def _survdiff_terms(time, event, g, k):
     # Patients by (time, group), then at risk by group: everyone with a time >= t.
     counts = np.bincount(run * k + g, minlength=n_times * k).reshape(n_times, k)
     n_g = _reverse_cumsum(counts).astype(float)
+    if entry is not None:  # less those of each group not yet entered at t
+        entry = entry[order]
+        for j in range(k):
+            mine = g == j
+            n_g[:, j] -= _entered_after(entry[mine], np.ones(mine.sum()), time[starts])
     d = np.add.reduceat(event, starts)
     keep = d > 0
     n_g, d = n_g[keep], d[keep]
@@ -576,8 +769,14 @@ def _survdiff_terms(time, event, g, k):
     return observed, expected, var
 
 
-def logrank(time, event, group, strata=None) -> dict:
+def logrank(time, event, group, strata=None, *, entry=None) -> dict:
     """Log-rank test of equal survival across groups, as R ``survdiff(rho = 0)``.
+
+    With ``entry`` (delayed entry), the same statistic on (entry, exit] risk sets: R's
+    ``survdiff`` refuses such data ("Right censored data only"); the test is then the score
+    test of ``coxph(Surv(entry, time, event) ~ factor(group) [+ strata(s)], ties = "exact")``,
+    which is the log-rank test (its observed − expected and hypergeometric variance) for any
+    risk sets, and equals ``survdiff`` when every entry is 0.
 
     Parameters
     ----------
@@ -589,6 +788,8 @@ def logrank(time, event, group, strata=None) -> dict:
     strata : array-like, optional
         Stratum of each patient: the stratified test, as R ``survdiff(... + strata(s))``
         (observed, expected and variance summed over strata).
+    entry : array-like, optional
+        Entry time of each patient (each before its ``time``); None is entry at 0 for all.
 
     Returns
     -------
@@ -598,8 +799,11 @@ def logrank(time, event, group, strata=None) -> dict:
         patient at risk having the event at one time: R returns chisq 0), the test is
         undefined: NaN with the reason in ``note``.
     """
-    data = survival_inputs(time, event, group=group, strata=strata)  # R: incomplete rows out
+    # R: incomplete rows out
+    data = survival_inputs(time, event, group=group, strata=strata, start=entry)
     time, event, group, strata = data.time, data.event, data.group, data.strata
+    if entry is not None:
+        entry = _checked_entry(data.start, time)
     groups, g = np.unique(np.asarray(group), return_inverse=True)
     g = g.reshape(-1)
     k = len(groups)
@@ -611,7 +815,9 @@ def logrank(time, event, group, strata=None) -> dict:
     )
     for layer in np.unique(layers):
         rows = layers == layer
-        o, e, v = _survdiff_terms(time[rows], event[rows], g[rows], k)
+        o, e, v = _survdiff_terms(
+            time[rows], event[rows], g[rows], k, None if entry is None else entry[rows]
+        )
         observed, expected, var = observed + o, expected + e, var + v
     usable = expected > 0
     df = int(usable.sum()) - 1

@@ -54,6 +54,8 @@ UNBOUNDED_CI = (
 )
 #: Column of :func:`endpoint_data` that holds the stratum code of a stratified analysis.
 STRATUM = "stratum_code"
+#: Column of ADTTE (and of :func:`endpoint_data`) with each patient's entry in months.
+ENTRY = "entry"
 #: Subgroups defined after day 0: compared from day 0 they are biased by immortal time
 #: (:mod:`rwe.landmark` compares them without that bias).
 DAY_ZERO_BIASED = ("responder",)
@@ -118,14 +120,16 @@ def endpoint_data(
     Yields
     ------
     analysis_set, endpoint, data
-        ``data`` has ``time`` (AVAL), ``event`` (1 − CNSR) and those ADSL ``columns`` present,
+        ``data`` has ``time`` (AVAL), ``event`` (1 − CNSR), with delayed entry ``entry``
+        (ADTTE's entry in months, 0 where blank), and those ADSL ``columns`` present,
         as floats (missing = NaN), and each of ``codes`` (arrays in ADSL's row order, such as
         the integer code of each patient's site: :func:`site_codes`).
     """
     columns = [c for c in dict.fromkeys(columns) if c in adsl.columns]
     values = {c: adsl[c].to_numpy(dtype=float, na_value=np.nan) for c in columns}
     values.update(codes or {})
-    aval, cnsr = {}, {}
+    aval, cnsr, entry = {}, {}, {}
+    delayed = ENTRY in adtte.columns
     present = set(adtte["paramcd"].unique())
     # The endpoints ADTTE has (all when it is empty): a table of PFS alone gives PFS alone.
     endpoints = [e for e in ENDPOINTS if e in present] or list(ENDPOINTS)
@@ -137,6 +141,10 @@ def endpoint_data(
         cnsr[endpoint] = np.full(len(adsl), np.nan)
         aval[endpoint][rows[found]] = tte["aval"].to_numpy(dtype=float, na_value=np.nan)[found]
         cnsr[endpoint][rows[found]] = tte["cnsr"].to_numpy(dtype=float, na_value=np.nan)[found]
+        if delayed:  # blank entry (a pooled site without entry_day): day 0
+            entry[endpoint] = np.zeros(len(adsl))
+            given = tte[ENTRY].to_numpy(dtype=float, na_value=np.nan)[found]
+            entry[endpoint][rows[found]] = np.nan_to_num(given, nan=0.0)
     for name, subset in sets.items():
         rows = _rows_of(adsl, subset)
         for endpoint in endpoints:
@@ -146,7 +154,19 @@ def endpoint_data(
             data = {c: v[with_endpoint] for c, v in values.items()}
             data["time"] = aval[endpoint][with_endpoint]
             data["event"] = 1 - cnsr[endpoint][with_endpoint].astype(int)
+            if delayed:
+                data[ENTRY] = entry[endpoint][with_endpoint]
             yield name, endpoint, pd.DataFrame(data)
+
+
+def entry_of(data: pd.DataFrame) -> np.ndarray | None:
+    """The entry times (months) of :func:`endpoint_data`'s ``data``; None without delayed entry."""
+    return data[ENTRY].to_numpy(dtype=float) if ENTRY in data.columns else None
+
+
+def has_delayed_entry(adtte: pd.DataFrame) -> bool:
+    """True when ADTTE carries entry times (``patients.csv`` had ``entry_day``)."""
+    return ENTRY in adtte.columns
 
 
 def site_codes(adsl: pd.DataFrame, column: str = "site") -> dict[str, np.ndarray]:
@@ -172,6 +192,8 @@ class Group:
     time: np.ndarray = field(repr=False)
     event: np.ndarray = field(repr=False)
     n_missing: int
+    #: Entry times (delayed entry); None when every patient enters at 0.
+    entry: np.ndarray | None = field(default=None, repr=False)
 
 
 def analysis_groups(
@@ -184,8 +206,8 @@ def analysis_groups(
     skipped; ``n_missing`` counts the patients whose flag is missing (left out).
     """
     for name, endpoint, data in endpoint_data(adsl, adtte, sets, subgroups):
-        time, event = data["time"].to_numpy(), data["event"].to_numpy()
-        yield Group(name, endpoint, "all", "all", time, event, 0)
+        time, event, entry = data["time"].to_numpy(), data["event"].to_numpy(), entry_of(data)
+        yield Group(name, endpoint, "all", "all", time, event, 0, entry)
         for var in subgroups:
             if var not in data.columns:
                 continue
@@ -194,7 +216,10 @@ def analysis_groups(
             n_missing = int((~known).sum())
             for level in (0, 1):
                 rows = known & (np.trunc(np.where(known, values, 0)) == level)
-                yield Group(name, endpoint, var, str(level), time[rows], event[rows], n_missing)
+                part = None if entry is None else entry[rows]
+                yield Group(
+                    name, endpoint, var, str(level), time[rows], event[rows], n_missing, part
+                )
 
 
 # --------------------------------------------------------------------------- Kaplan–Meier
@@ -227,7 +252,7 @@ def km_fits(
             len(g.time),
             int(g.event.sum()),
             g.n_missing,
-            km_curve(g.time, g.event, conf_type, conf_level),
+            km_curve(g.time, g.event, conf_type, conf_level, entry=g.entry),
         )
         for g in analysis_groups(adsl, adtte, sets, subgroups)
     ]
@@ -299,7 +324,7 @@ def followup_table(adsl, adtte, sets, conf_type="log", conf_level=0.95) -> pd.Da
     """Median follow-up by reverse Kaplan–Meier (censoring as the event), with its CI."""
     rows = []
     for g in analysis_groups(adsl, adtte, sets, []):
-        curve = km_curve(g.time, 1 - g.event, conf_type, conf_level)
+        curve = km_curve(g.time, 1 - g.event, conf_type, conf_level, entry=g.entry)
         median, lower, upper = km_quantile(curve)
         notes = [_median_note(curve, median, lower, upper) if len(curve) else "no patients"]
         notes.append(FOLLOWUP_NOTE if g.endpoint == "PFS" else "")
@@ -336,8 +361,12 @@ def logrank_table(adsl, adtte, sets, subgroups) -> pd.DataFrame:
             )
             continue
         group = np.repeat([0, 1], [len(zero.time), len(one.time)])
+        entry = None if g.entry is None else np.concatenate([zero.entry, one.entry])
         test = logrank(
-            np.concatenate([zero.time, one.time]), np.concatenate([zero.event, one.event]), group
+            np.concatenate([zero.time, one.time]),
+            np.concatenate([zero.event, one.event]),
+            group,
+            entry=entry,
         )
         note = "; ".join(
             n
@@ -417,7 +446,7 @@ def level_note(values: np.ndarray, event: np.ndarray, cov: str) -> str:
     return ""
 
 
-def _model_not_estimable(time: np.ndarray, event: np.ndarray, strata=None) -> str:
+def _model_not_estimable(time: np.ndarray, event: np.ndarray, strata=None, entry=None) -> str:
     """Why no Cox model can be fitted to these patients at all ('' when one can).
 
     Fewer than two events; or no comparison at any event time: every patient at risk (in
@@ -432,7 +461,7 @@ def _model_not_estimable(time: np.ndarray, event: np.ndarray, strata=None) -> st
     codes = np.zeros(time.size, dtype=int) if strata is None else np.asarray(strata)
     for code in np.unique(codes):
         rows = codes == code
-        curve = km_curve(time[rows], event[rows])
+        curve = km_curve(time[rows], event[rows], entry=None if entry is None else entry[rows])
         at_event = curve["n_event"] > 0
         if (curve["n_risk"][at_event] > curve["n_event"][at_event]).any():
             return ""
@@ -487,7 +516,9 @@ def cox_model(
                     f"constant within every {strata}: not estimable stratified by {strata}"
                 )
     time = data["time"].to_numpy()[complete]
-    model_note = _model_not_estimable(time, event, stratum)
+    entry = entry_of(data)
+    entry = None if entry is None else entry[complete]
+    model_note = _model_not_estimable(time, event, stratum, entry)
     if model_note:  # overrides a term's own reason, unless the term was dropped anyway
         term_notes = {
             c: note if note.endswith("dropped") else model_note for c, note in term_notes.items()
@@ -503,7 +534,7 @@ def cox_model(
     monotone = [c for c in wanted if term_notes[c].startswith("not estimable: no events with")]
     if terms:
         X = np.column_stack([values[c] for c in terms])
-        fit = cox_fit(time, event, X, terms, strata=stratum, ties=ties)
+        fit = cox_fit(time, event, X, terms, strata=stratum, ties=ties, start=entry)
         infinite = "not estimable: coefficient may be infinite (monotone likelihood)"
         for j, term in enumerate(terms):
             if fit.aliased[j]:

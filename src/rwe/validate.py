@@ -244,6 +244,7 @@ DAY_COLUMNS = {
         "death_day",
         "last_followup_day",
         "end_of_treatment_day",
+        "entry_day",
     ),
     "responses": ("day",),
     "adverse_events": ("onset_day",),
@@ -365,6 +366,7 @@ def contract(
             _day("last_followup_day", nullable=False),
             Field("exposure_auc", "float", required=False, nullable=True, low=0),
             _day("end_of_treatment_day", required=False),
+            _day("entry_day", required=False, nullable=False),
         ],
         "responses": [
             Field("patient_id", "id"),
@@ -766,7 +768,8 @@ def check_patient_logic(patients: pd.DataFrame, label: str) -> list[Problem]:
     - every day in the row is at most ``last_followup_day``;
     - death is not before progression;
     - ``death_cause`` is given only with ``death_day``;
-    - ``last_assessment_day`` is not before ``progression_day``.
+    - ``last_assessment_day`` is not before ``progression_day``;
+    - with ``entry_day`` (delayed entry), :func:`check_entry_day`.
     """
     problems = []
     p = patients
@@ -808,7 +811,54 @@ def check_patient_logic(patients: pd.DataFrame, label: str) -> list[Problem]:
             )
             for r in p.loc[bad, "_row"]
         ]
+    return problems + check_entry_day(p, label)
+
+
+#: Days of ``patients.csv`` that must be after ``entry_day``: the observation window is
+#: (entry, exit], so an exit on or before entry has no time at risk (R: start < stop).
+AFTER_ENTRY = ("progression_day", "death_day", "last_assessment_day", "last_followup_day")
+
+
+def check_entry_day(patients: pd.DataFrame, label: str) -> list[Problem]:
+    """Delayed entry: progression, death, last assessment and last follow-up after ``entry_day``.
+
+    Each patient is observed from ``entry_day`` (a patient referred after day 0): every
+    Kaplan–Meier, log-rank and Cox counts the patient at risk on (entry, exit], as R
+    ``Surv(entry, time, status)``, which needs entry < exit; an event on or before entry
+    could not have been observed by the site. Blank days are not checked.
+    """
+    if "entry_day" not in patients.columns:
+        return []
+    problems = []
+    for col in AFTER_ENTRY:
+        if col not in patients.columns:
+            continue
+        bad = (patients[col] <= patients["entry_day"]).fillna(False)
+        problems += [
+            Problem(
+                label,
+                int(r),
+                col,
+                "is on or before entry_day (follow-up runs from entry: every exit and event "
+                "must be after it)",
+            )
+            for r in patients.loc[bad, "_row"]
+        ]
     return problems
+
+
+def check_responses_after_entry(
+    responses: pd.DataFrame, patients: pd.DataFrame, label: str
+) -> list[Problem]:
+    """Delayed entry: no response assessment before the patient's ``entry_day``."""
+    if "entry_day" not in patients.columns or "day" not in responses.columns:
+        return []
+    entry = _per_patient(responses, patients, patients["entry_day"])
+    bad = pd.array(responses["day"].array < entry).fillna(False).to_numpy(dtype=bool)
+    return [
+        Problem(label, int(r), "day", "is before the patient's entry_day (not yet observed)")
+        for r in responses["_row"].to_numpy()[bad]
+    ]
 
 
 def _per_patient(table: pd.DataFrame, patients: pd.DataFrame, values: pd.Series) -> np.ndarray:
@@ -1195,6 +1245,8 @@ def check_against_patients(
     """A long table's rows against ``patients.csv``: a known patient, no day after follow-up."""
     label = f"{site}/{stem}.csv"
     found = check_keys(table, patients, label)
+    if stem == "responses":
+        found += check_responses_after_entry(table, patients, label)
     return found + check_long_table_days(table, patients, LONG_TABLE_DAYS[stem], label)
 
 

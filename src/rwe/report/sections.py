@@ -16,7 +16,7 @@ import pandas as pd
 import yaml
 
 from rwe.catalog import SELECTION_SEED
-from rwe.derive import DAYS_PER_MONTH
+from rwe.derive import DAYS_PER_MONTH, DELAYED_ENTRY_STEP
 from rwe.endpoints import (
     PAPER_PFS_RULE,
     PFS_RULE_WORDS,
@@ -233,21 +233,52 @@ def methods_section(
     logrank: pd.DataFrame,
     response_tests: pd.DataFrame,
     nadir_tests: pd.DataFrame,
+    attrition: pd.DataFrame | None = None,
 ) -> dict:
-    """The methods paragraphs, generated from the configuration actually used."""
+    """The methods paragraphs, generated from the configuration actually used.
+
+    With delayed entry (the attrition table's ``delayed entry`` step), a paragraph says how
+    every survival estimate used it (:func:`delayed_entry_methods`).
+    """
     tests = {
         "log-rank": logrank,
         "Fisher's exact": response_tests,
         "Wilcoxon rank-sum": nadir_tests,
     }
+    entry = delayed_entry_methods(attrition)
     return {
         "paragraphs": [
             *methods_text(options, provenance),
             analysis_roles_text(options),
+            *([entry] if entry else []),
             multiplicity_text(tests, 1 - options.conf_level, options),
             software_text(options, provenance),
         ]
     }
+
+
+def delayed_entry_methods(attrition: pd.DataFrame | None) -> str:
+    """The methods paragraph on delayed entry ('' when the extract has no ``entry_day``)."""
+    if attrition is None or "step" not in attrition:
+        return ""
+    if not (attrition["step"] == DELAYED_ENTRY_STEP).any():
+        return ""
+    return (
+        "Delayed entry (left truncation): patients.csv gives the day each patient entered "
+        "observation (entry_day; a patient referred after the start of therapy), and each "
+        "patient counts in the risk sets "
+        "only from entry, on (entry, exit], as R Surv(entry, time, status): every Kaplan–Meier "
+        "curve, median, landmark and reverse Kaplan–Meier follow-up (survfit), every Cox model, "
+        "stratified, per-site and time-dependent ones included (coxph), and the landmark "
+        "analyses, where a patient is at risk at a landmark only if observed by then. R survdiff "
+        "accepts right-censored data only, so the log-rank tests are the score tests of coxph "
+        '(Surv(entry, time, status) ~ group, ties = "exact"): the log-rank statistic on '
+        "these risk sets, equal to survdiff when every entry is at day 0. The comparative "
+        "analysis uses entry in its Cox hazard ratios, weighted and unweighted Kaplan–Meier "
+        "curves, RMST and cumulative incidence (survfit(Surv(entry, time, status), weights = "
+        "w)); Gray's test and the Fine–Gray model do not (R cmprsk has no delayed entry), and "
+        "say so."
+    )
 
 
 def analysis_roles_text(options: ReportOptions) -> str:
