@@ -107,7 +107,7 @@ def test_adtte_gets_entry_only_when_the_extract_has_it(tmp_path, demo_tables, la
     late = derive_adsl(_validate(tmp_path / "late")["patients"])
     adtte = derive_adtte(late)
     assert list(adtte.columns)[-2:] == ["entry", "entry_days"]
-    days = np.tile(late["entry_day"].to_numpy(dtype=float), 2)
+    days = np.tile(late["entry_day"].to_numpy(dtype=float), adtte["paramcd"].nunique())
     assert np.array_equal(adtte["entry_days"].to_numpy(dtype=float), days)
     assert np.allclose(adtte["entry"], days / DAYS_PER_MONTH)
     assert (adtte["entry_days"] < adtte["aval_days"]).all()
@@ -141,6 +141,7 @@ def test_a_patient_who_entered_after_the_landmark_is_not_at_risk_at_it():
             "patient_id": ["a", "b", "c", "d"],
             "responder": pd.array([1, 0, 1, 0], dtype="Int64"),
             "first_response_day": pd.array([30, pd.NA, 60, pd.NA], dtype="Int64"),
+            "response_confirmed_day": pd.array([58, pd.NA, 88, pd.NA], dtype="Int64"),
             "best_response_source": "responses.csv",
         }
     )

@@ -17,9 +17,10 @@ days_per_month <- 30.4375
 
 adsl <- read.csv(file.path(adam_dir, "adsl.csv"), stringsAsFactors = FALSE)
 adtte <- read.csv(file.path(adam_dir, "adtte.csv"), stringsAsFactors = FALSE)
-adsl$known <- !is.na(adsl$responder) & adsl$best_response_source %in% "responses.csv" &
-  (adsl$responder == 0 | !is.na(adsl$first_response_day))
-adsl$response_month <- ifelse(adsl$responder == 1, adsl$first_response_day / days_per_month, Inf)
+# No look-ahead: a response counts from the day it was confirmed (response_confirmed_day).
+adsl$known <- !is.na(adsl$responder) & adsl$best_response_source %in% c("responses.csv", "labs.csv") &
+  (adsl$responder == 0 | !is.na(adsl$response_confirmed_day))
+adsl$response_month <- ifelse(adsl$responder == 1, adsl$response_confirmed_day / days_per_month, Inf)
 counts <- sort(table(adsl$regimen), decreasing = TRUE)
 regimens <- names(counts)[counts > min_regimen_n]
 sets <- c(list(all = adsl), setNames(lapply(regimens, function(r) adsl[adsl$regimen == r, ]), regimens))
