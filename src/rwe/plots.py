@@ -207,7 +207,9 @@ def risk_table(curves: pd.DataFrame, breaks: list[float], min_cell_count: int = 
             n = int(at_risk[i]) if i < len(times) else 0
             shown = f"<{min_cell_count}" if 0 < n < min_cell_count else str(n)
             rows.append((group, b, n, shown))
-    return pd.DataFrame(rows, columns=["group", "time", "n", "label"])
+    # Typed when empty too (no curve: a cohort without events), so that scales stay continuous.
+    table = pd.DataFrame(rows, columns=["group", "time", "n", "label"])
+    return table.astype({"group": object, "time": float, "n": int, "label": object})
 
 
 def _shared_prefix(groups: list[str]) -> tuple[str, dict[str, str]]:

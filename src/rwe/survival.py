@@ -542,6 +542,11 @@ def rmst(curve: pd.DataFrame, tau: float) -> dict:
 CIF_COLUMNS = ["time", "cause", "n_risk", "n_event", "cif", "std_err", "ci_lower", "ci_upper"]
 
 
+def _no_cif() -> pd.DataFrame:
+    """The curves of no patient, or of no event: no rows, every column numeric."""
+    return pd.DataFrame({c: pd.Series(dtype=int if c == "cause" else float) for c in CIF_COLUMNS})
+
+
 def cumulative_incidence(
     time,
     status,
@@ -587,7 +592,7 @@ def cumulative_incidence(
     status = np.asarray(status)
     w = np.ones(time.size) if weights is None else np.asarray(weights, dtype=float)
     if time.size == 0:
-        return pd.DataFrame(columns=CIF_COLUMNS)
+        return _no_cif()
     if entry is not None:
         return _delayed_entry_cif(
             time, status, w, _checked_entry(entry, time), conf_type, conf_level
@@ -643,7 +648,7 @@ def cumulative_incidence(
             )
         )
     if not parts:
-        return pd.DataFrame(columns=CIF_COLUMNS)
+        return _no_cif()
     return pd.concat(parts, ignore_index=True)[CIF_COLUMNS]
 
 
@@ -732,7 +737,7 @@ def _delayed_entry_cif(time, status, w, entry, conf_type, conf_level) -> pd.Data
             )
         )
     if not parts:
-        return pd.DataFrame(columns=CIF_COLUMNS)
+        return _no_cif()
     return pd.concat(parts, ignore_index=True)[CIF_COLUMNS]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import pandas as pd
@@ -222,3 +223,37 @@ def test_a_configfile_with_a_key_given_twice_stops_the_workflow(tmp_path):
     assert result.returncode == 1
     assert "the key 'min_cell_count' is given twice" in result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def _no_events(folder) -> None:
+    """The demo with no progression and no death: every patient censored."""
+    shutil.copytree(ROOT / "data" / "demo", folder)
+    patients = pd.read_csv(folder / "patients.csv", dtype=str, keep_default_na=False)
+    patients[["progression_day", "death_day", "death_cause"]] = ""
+    patients.to_csv(folder / "patients.csv", index=False)
+    responses = pd.read_csv(folder / "responses.csv", dtype=str, keep_default_na=False)
+    responses.loc[responses["response"] == "PD", "response"] = "SD"
+    responses.to_csv(folder / "responses.csv", index=False)
+
+
+def _one_patient(folder) -> None:
+    """The demo's first patient alone (one regimen, no comparison, no model)."""
+    shutil.copytree(ROOT / "data" / "demo", folder)
+    first = pd.read_csv(folder / "patients.csv", dtype=str, keep_default_na=False).iloc[0]
+    for path in folder.glob("*.csv"):
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+        table[table["patient_id"] == first["patient_id"]].to_csv(path, index=False)
+
+
+@pytest.mark.parametrize("make", [_no_events, _one_patient], ids=["no events", "one patient"])
+def test_a_degenerate_cohort_finishes_with_every_table_and_the_report(tmp_path, make):
+    """Issue 24: no events (figures crashed) and one patient (the comparison stopped the run)
+    give every table and the report, the estimates they cannot support with their reason."""
+    make(tmp_path / "extract")
+    run = run_workflow(tmp_path, demo_config({"a": "extract"}))
+    assert run.returncode == 0, run.stderr[-3000:]
+    results = tmp_path / "results"
+    assert (results / "report.html").is_file()
+    assert "Traceback" not in run.stderr
+    reasons = pd.read_csv(results / "tables" / "cox.csv")["note"].fillna("")
+    assert reasons.str.contains("not estimable").any()
