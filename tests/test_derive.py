@@ -137,6 +137,17 @@ def test_pfs_death_events_options(option, days, cnsr):
     assert (pfs["paramcd"] == "PFS").all()
 
 
+def test_pfs_myeloma_rule_reads_a_categorical_cause_of_death():
+    """Validation may type death_cause as categorical; the myeloma rule (now always derived, as
+    the primary or a sensitivity definition) reads it as the text column."""
+    adsl = _outcomes()
+    adsl["death_cause"] = adsl["death_cause"].where(adsl["death_cause"] != "unknown")  # blank
+    categorical = adsl.assign(death_cause=adsl["death_cause"].astype("category"))
+    assert "unknown" not in categorical["death_cause"].cat.categories
+    expected = derive.derive_pfs(adsl, "myeloma")
+    assert derive.derive_pfs(categorical, "myeloma")["cnsr"].tolist() == expected["cnsr"].tolist()
+
+
 def test_pfs_death_events_rejects_unknown_option():
     with pytest.raises(ValueError, match="pfs_death_events"):
         derive.derive_pfs(_outcomes(), "some")

@@ -295,7 +295,8 @@ def derive_pfs(adsl: pd.DataFrame, death_events: str = "all", paramcd: str = "PF
     if death_events == "all":
         death_is_event = died
     elif death_events == "myeloma":
-        death_is_event = died & adsl["death_cause"].fillna("unknown").isin(["myeloma", "unknown"])
+        cause = adsl["death_cause"].astype(object).fillna("unknown")  # also a categorical column
+        death_is_event = died & cause.isin(["myeloma", "unknown"])
     else:
         death_is_event = pd.Series(False, index=adsl.index)
     death_is_event = death_is_event.astype(bool)

@@ -283,11 +283,14 @@ def delayed_entry_methods(attrition: pd.DataFrame | None) -> str:
 
 def analysis_roles_text(options: ReportOptions) -> str:
     """Which analyses are primary, which are sensitivity analyses, which are exploratory."""
-    codes = [PFS_SENSITIVITY_PARAMCD[r] for r in pfs_sensitivity_rules(options.pfs_death_events)]
+    codes = [
+        f"with {PFS_RULE_WORDS[rule]} as an event ({PFS_SENSITIVITY_PARAMCD[rule]})"
+        for rule in pfs_sensitivity_rules(options.pfs_death_events)
+    ]
     return (
         "Primary: in all patients from the start of therapy, best overall response (ORR, CBR), "
         f"PFS under its primary definition (pfs_death_events: {options.pfs_death_events}) and "
-        f"OS. Sensitivity (prespecified, beside the primary): PFS as {' and '.join(codes)}. "
+        f"OS. Sensitivity (prespecified, beside the primary): PFS {' and '.join(codes)}. "
         "Secondary and exploratory: the Cox models, the subgroup comparisons, the per-regimen "
         "analysis sets, response compared with survival (landmark and time-dependent Cox), "
         "adverse events, nadirs and exposure–response."
