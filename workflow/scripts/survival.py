@@ -53,6 +53,7 @@ def main(snakemake):
             p.conf_level,
             p.ties,
             p.min_events,
+            strata="site" if len(sites.site_names(adsl)) > 1 else None,
         ),
         "cox_diagnostics": st.cox_diagnostics_table(models),
         "landmark": landmark.landmark_table(
