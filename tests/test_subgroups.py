@@ -7,7 +7,11 @@ import pandas as pd
 import pytest
 
 from r_reference import assert_tables_match, run_r
+from rwe.derive import derive_adsl, derive_adtte
+from rwe.io import read_site
+from rwe.simulate import simulate_study
 from rwe.subgroups import interaction_table
+from rwe.validate import validate_extract
 from test_survival_parity import extract_to_adam
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,11 +24,34 @@ def demo():
     return extract_to_adam(ROOT / "data" / "demo", "demo", pfs_death_events="myeloma")
 
 
+@pytest.fixture(scope="module")
+def three_sites(tmp_path_factory):
+    """`rwe simulate OUT --n 600 --seed 3 --sites 3`, read, validated and derived."""
+    folder = tmp_path_factory.mktemp("sites")
+    written = simulate_study(600, 3, 3, folder)
+    typed = validate_extract({site: read_site(folder / site, site)[0] for site in written})
+    adsl = derive_adsl(typed["patients"], typed.get("responses"))
+    return adsl, derive_adtte(adsl)
+
+
 @pytest.mark.r
 @pytest.mark.parametrize("ties", ["efron", "breslow"])
 def test_interactions_and_level_hrs_match_r(tmp_path, demo, ties):
-    adsl, adtte = demo
-    out = interaction_table(adsl, adtte, FLAGS, "regimen", LEVELS, ties=ties, conf_level=0.9)
+    compare_with_r(tmp_path, *demo, ties)
+
+
+@pytest.mark.r
+def test_site_stratified_interactions_match_r(tmp_path, three_sites):
+    """Several sites: every model + strata(site), as the survival rule fits them."""
+    compare_with_r(tmp_path, *three_sites, "efron", strata="site")
+
+
+def compare_with_r(tmp_path, adsl, adtte, ties, strata=None):
+    out = interaction_table(
+        adsl, adtte, FLAGS, "regimen", LEVELS, ties=ties, conf_level=0.9, strata=strata
+    )
+    if strata:
+        assert out["note"].str.contains("stratified by site").all()
     long = []
     for endpoint in ("PFS", "OS"):
         tte = adtte[adtte["paramcd"] == endpoint].merge(adsl, on=["site", "patient_id"])
@@ -42,11 +69,19 @@ def test_interactions_and_level_hrs_match_r(tmp_path, demo, ties):
                         "status": 1 - known["cnsr"],
                         "treat": (known["regimen"] == LEVELS[0]).astype(int),
                         "flag": known[flag].astype(int),
+                        "site": known["site"],
                     }
                 )
             )
     pd.concat(long).to_csv(tmp_path / "data.csv", index=False)
-    run_r("interaction_reference.R", tmp_path / "data.csv", tmp_path / "r", ties, 0.9)
+    run_r(
+        "interaction_reference.R",
+        tmp_path / "data.csv",
+        tmp_path / "r",
+        ties,
+        0.9,
+        int(bool(strata)),
+    )
     r_levels = pd.read_csv(tmp_path / "r" / "levels.csv")
     r_inter = pd.read_csv(tmp_path / "r" / "interactions.csv")
     testable = out[out["interaction_p"].notna()]

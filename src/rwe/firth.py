@@ -42,6 +42,8 @@ MAX_HALVINGS = 20
 MAX_STEP = 0.5
 #: Convergence: largest penalised score.
 TOLERANCE = 1e-9
+#: Steps of a profile maximisation taken with the Hessian at the unrestricted maximum.
+CHORD_ITER = 25
 #: How far from the estimate (on the log-hazard scale) a profile limit is searched for.
 PROFILE_REACH = 50.0
 FIRTH_COLUMNS = ["term", "coef", "se", "hr", "ci_lower", "ci_upper", "p", "note"]
@@ -117,12 +119,16 @@ def _curvature(rs: _RiskSets, beta: np.ndarray, free: np.ndarray, info: np.ndarr
     return info[np.ix_(free, free)]
 
 
-def _maximise(rs: _RiskSets, beta: np.ndarray, free: np.ndarray) -> tuple[np.ndarray, float, bool]:
+def _maximise(
+    rs: _RiskSets, beta: np.ndarray, free: np.ndarray, curvature: np.ndarray | None = None
+) -> tuple[np.ndarray, float, bool]:
     """Maximise the penalised log-likelihood over the ``free`` coefficients (others fixed).
 
     Newton–Raphson on the penalised score with steps capped at :data:`MAX_STEP` per
     coefficient and halved while the penalised likelihood falls; converged when the penalised
-    score is below :data:`TOLERANCE`.
+    score is below :data:`TOLERANCE`. With ``curvature`` (minus the full Hessian at a nearby
+    point, e.g. the unrestricted maximum), the first :data:`CHORD_ITER` steps use it as it is
+    (the chord method: one evaluation per step), then the Hessian is recomputed at each step.
     """
     beta = beta.copy()
     value, score, info, _ = _moments(rs, beta)
@@ -130,11 +136,14 @@ def _maximise(rs: _RiskSets, beta: np.ndarray, free: np.ndarray) -> tuple[np.nda
         return beta, value, True
     if not np.isfinite(value):  # I(β) singular: the penalty does not exist
         return beta, value, False
-    for _ in range(MAX_ITER):
+    chord = None if curvature is None else curvature[np.ix_(free, free)]
+    for iteration in range(MAX_ITER):
         if np.abs(score[free]).max() < TOLERANCE:
             return beta, value, True
+        use_chord = chord is not None and iteration < CHORD_ITER
         try:
-            step = np.linalg.solve(_curvature(rs, beta, free, info), score[free])
+            matrix = chord if use_chord else _curvature(rs, beta, free, info)
+            step = np.linalg.solve(matrix, score[free])
         except np.linalg.LinAlgError:
             return beta, value, False
         largest = np.abs(step).max()
@@ -198,13 +207,16 @@ class FirthCoxResult:
             )
 
 
-def _profile(rs, beta_hat, value_hat, r, b, start) -> tuple[float, np.ndarray]:
-    """Max of the penalised log-likelihood with coefficient ``r`` fixed at ``b``."""
+def _profile(rs, r, b, start, curvature) -> tuple[float, np.ndarray]:
+    """Max of the penalised log-likelihood with coefficient ``r`` fixed at ``b``.
+
+    From ``start`` (the nearest profile point found so far), with ``curvature`` as the chord.
+    """
     beta = start.copy()
     beta[r] = b
     free = np.ones(beta.size, dtype=bool)
     free[r] = False
-    beta, value, _ = _maximise(rs, beta, free)
+    beta, value, _ = _maximise(rs, beta, free, curvature)
     return value, beta
 
 
@@ -250,26 +262,32 @@ def firth_cox(
         var = np.linalg.pinv(info) if np.all(np.isfinite(info)) else np.full((p, p), np.nan)
         cut = stats.chi2.ppf(conf_level, 1) / 2
         lower, upper, pvalues, notes = np.full(p, np.nan), np.full(p, np.nan), np.ones(p), []
+        hessian = _curvature(rs, beta, np.ones(p, dtype=bool), info) if converged else None
         for r in range(p if converged else 0):
-            start = beta.copy()
+            last = {"start": beta}  # warm start: the last profile point of this coefficient
 
-            def drop(b, r=r, start=start):
-                profiled = _profile(rs, beta, value, r, b, start)[0]
-                return value - profiled - cut if np.isfinite(profiled) else 1e10
+            def drop(b, r=r, last=last):
+                """Signed root of the profile deviance minus its cut: nearly linear in b."""
+                profiled, at = _profile(rs, r, b, last["start"], hessian)
+                if not np.isfinite(profiled):
+                    return 1e10
+                last["start"] = at
+                return np.sqrt(2 * max(value - profiled, 0.0)) - np.sqrt(2 * cut)
 
             limits = []
             for side in (-1, 1):
-                reach, found = max(np.sqrt(var[r, r]), 0.1), np.nan
+                last["start"] = beta
+                reach, found = max(np.sqrt(2 * cut * var[r, r]), 0.1), np.nan  # Wald
                 while reach <= PROFILE_REACH:
                     b = beta[r] + side * reach
                     if drop(b) > 0:
                         lo, hi = sorted((beta[r], b))
-                        found = optimize.brentq(drop, lo, hi, xtol=1e-10, rtol=1e-12)
+                        found = optimize.brentq(drop, lo, hi, xtol=1e-9, rtol=1e-11)
                         break
                     reach *= 2
                 limits.append(found)
             lower[r], upper[r] = limits
-            stat = 2 * (value - _profile(rs, beta, value, r, 0.0, beta)[0])
+            stat = 2 * (value - _profile(rs, r, 0.0, beta, hessian)[0])
             pvalues[r] = special.chdtrc(1, max(stat, 0.0)) if np.isfinite(stat) else np.nan
             missing = [s for s, v in zip(("lower", "upper"), limits, strict=True) if np.isnan(v)]
             notes.append(

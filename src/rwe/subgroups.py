@@ -43,7 +43,7 @@ INTERACTION_COLUMNS = [
 
 
 def _hr(
-    time, event, treat, conf_level, min_events, ties="efron"
+    time, event, treat, conf_level, min_events, ties="efron", strata=None
 ) -> tuple[tuple[float, float, float], str]:
     """HR of ``treat`` with its Wald CI among these patients (R ``coxph``), or why not."""
     few = (
@@ -53,7 +53,7 @@ def _hr(
         return (np.nan,) * 3, few
     if np.unique(treat).size < 2:
         return (np.nan,) * 3, "not estimable: one treatment group only"
-    fit = cox_fit(time, event, treat[:, None].astype(float), ["treat"], ties=ties)
+    fit = cox_fit(time, event, treat[:, None].astype(float), ["treat"], ties=ties, strata=strata)
     row = fit.table(conf_level).iloc[0]
     if not fit.converged or fit.infinite[0] or not np.isfinite(row["ci_upper"]):
         return (
@@ -63,9 +63,11 @@ def _hr(
 
 
 def interaction_test(
-    time, event, treat, flag, ties: str = "efron"
+    time, event, treat, flag, ties: str = "efron", strata=None
 ) -> tuple[float, int, float, str]:
     """Likelihood-ratio test of ``treat × flag`` in a Cox model (R ``anova`` of two ``coxph``).
+
+    With ``strata`` (each patient's site code), both models are stratified (R ``+ strata(site)``).
 
     Returns
     -------
@@ -76,9 +78,14 @@ def interaction_test(
     if np.unique(flag).size < 2:
         return np.nan, 0, np.nan, "interaction not testable: one level only"
     X = np.column_stack([treat, flag]).astype(float)
-    reduced = cox_fit(time, event, X, ["treat", "flag"], ties=ties)
+    reduced = cox_fit(time, event, X, ["treat", "flag"], ties=ties, strata=strata)
     full = cox_fit(
-        time, event, np.column_stack([X, X[:, 0] * X[:, 1]]), ["treat", "flag", "inter"], ties=ties
+        time,
+        event,
+        np.column_stack([X, X[:, 0] * X[:, 1]]),
+        ["treat", "flag", "inter"],
+        ties=ties,
+        strata=strata,
     )
     if not (reduced.converged and full.converged) or full.aliased.any():
         return np.nan, 0, np.nan, "interaction not estimable (a treatment group empty in a level)"
@@ -105,8 +112,12 @@ def interaction_table(
     conf_level: float = 0.95,
     ties: str = "efron",
     min_events: int = 0,
+    strata: str | None = None,
 ) -> pd.DataFrame:
     """Treatment HR within each subgroup level and the interaction test per subgroup flag.
+
+    With ``strata`` (``"site"`` when several sites are pooled), every model is stratified by
+    that ADSL column (R ``+ strata(site)``: a baseline hazard per site), and the note says so.
 
     Parameters
     ----------
@@ -140,6 +151,10 @@ def interaction_table(
         time = data["aval"].to_numpy(float) if len(data) else np.array([])
         event = (1 - data["cnsr"].to_numpy(float)).astype(int) if len(data) else np.array([])
         treat = (data[treatment].astype(str) == treated).to_numpy(int) if len(data) else time
+        codes = None
+        if strata and len(data):
+            codes = np.unique(data[strata].astype(str).to_numpy(), return_inverse=True)[1]
+            codes = codes.reshape(-1)
         for variable in subgroups:
             analysis = (
                 PRESPECIFIED if is_prespecified("all", endpoint, variable, primary) else EXPLORATORY
@@ -160,9 +175,16 @@ def interaction_table(
             present = [lv for lv in (0, 1) if (values[known] == lv).any()]
             empty = 2 - len(present)
             chisq, df, p, inter_note = interaction_test(
-                time[known], event[known], treat[known], values[known], ties
+                time[known],
+                event[known],
+                treat[known],
+                values[known],
+                ties,
+                None if codes is None else codes[known],
             )
             general = [inter_note] if inter_note else []
+            if codes is not None:
+                general.append(f"stratified by {strata}")
             if empty:
                 general.append(f"{empty} empty level{'s' if empty > 1 else ''} dropped")
             if unknown:
@@ -173,7 +195,10 @@ def interaction_table(
                 continue
             for level in present:
                 at = known & (values == level)
-                hr, note = _hr(time[at], event[at], treat[at], conf_level, min_events, ties)
+                at_strata = None if codes is None else codes[at]
+                hr, note = _hr(
+                    time[at], event[at], treat[at], conf_level, min_events, ties, at_strata
+                )
                 rows.append(
                     (
                         *base,

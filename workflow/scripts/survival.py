@@ -54,6 +54,7 @@ def main(snakemake):
             p.conf_level,
             p.ties,
             p.min_events,
+            strata="site" if len(sites.site_names(adsl)) > 1 else None,
         ),
         "cox_diagnostics": st.cox_diagnostics_table(models),
         "cox_influence": cox_residuals.cox_influence_table(models, p.dfbetas_cutoff),

@@ -1086,7 +1086,8 @@ def subgroup_table(subgroup_interactions: pd.DataFrame, options: ReportOptions) 
         caption=f"Subgroup effects of {treatment}: the hazard ratio within each level of each "
         "subgroup (Wald CI; no p value within a level) and, per subgroup, the likelihood-ratio "
         "test of the treatment × subgroup interaction in a Cox model (R anova of coxph with and "
-        f"without the interaction; {options.ties}). Empty levels are dropped and counted; no "
+        f"without the interaction; {options.ties}; stratified by site when several sites are "
+        "pooled). Empty levels are dropped and counted; no "
         f"hazard ratio from fewer than {options.min_events} events. "
         f"{int(first.sum())} subgroup comparisons, none adjusted for multiplicity.",
     )
