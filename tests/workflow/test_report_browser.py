@@ -89,7 +89,7 @@ def test_demo_report_opens_offline_with_every_section_and_figure(demo_run):
     for heading in (
         "Kaplan–Meier medians",
         "Cox proportional-hazards models",
-        "Patients with each adverse event",
+        "Patients with each treatment-emergent adverse event",
     ):
         assert heading in seen["text"]
     assert "Not available" not in seen["text"]
