@@ -542,6 +542,17 @@ def rmst(curve: pd.DataFrame, tau: float) -> dict:
 CIF_COLUMNS = ["time", "cause", "n_risk", "n_event", "cif", "std_err", "ci_lower", "ci_upper"]
 
 
+def _cif_rows(time, cause, n_risk, n_event, cif, std_err, conf_type, conf_level) -> pd.DataFrame:
+    """One cause's curve with its pointwise CI (``plain``: on the probability itself)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lower, upper = km_confint(cif, std_err / cif, conf_type, conf_level)
+    if conf_type == "plain":  # the SE is of the probability itself
+        z = _z(conf_level)
+        lower, upper = np.maximum(cif - z * std_err, 0), np.minimum(cif + z * std_err, 1)
+    columns = [time, cause, n_risk, n_event, cif, std_err, lower, upper]
+    return pd.DataFrame(dict(zip(CIF_COLUMNS, columns, strict=True)))
+
+
 def _no_cif() -> pd.DataFrame:
     """The curves of no patient, or of no event: no rows, every column numeric."""
     return pd.DataFrame({c: pd.Series(dtype=int if c == "cause" else float) for c in CIF_COLUMNS})
@@ -628,28 +639,10 @@ def cumulative_incidence(
         var = per_time(e * e) - 2 * cif * per_time(e * b) + cif**2 * per_time(b * b)
         var += g**2 * later
         std_err = np.sqrt(np.maximum(var, 0.0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lower, upper = km_confint(cif, std_err / cif, conf_type, conf_level)
-        if conf_type == "plain":  # the SE is of the probability itself
-            z = _z(conf_level)
-            lower, upper = np.maximum(cif - z * std_err, 0), np.minimum(cif + z * std_err, 1)
         parts.append(
-            pd.DataFrame(
-                {
-                    "time": time[starts],
-                    "cause": cause,
-                    "n_risk": n_risk,
-                    "n_event": d_c,
-                    "cif": cif,
-                    "std_err": std_err,
-                    "ci_lower": lower,
-                    "ci_upper": upper,
-                }
-            )
+            _cif_rows(time[starts], cause, n_risk, d_c, cif, std_err, conf_type, conf_level)
         )
-    if not parts:
-        return _no_cif()
-    return pd.concat(parts, ignore_index=True)[CIF_COLUMNS]
+    return pd.concat(parts, ignore_index=True)[CIF_COLUMNS] if parts else _no_cif()
 
 
 def _delayed_entry_cif(time, status, w, entry, conf_type, conf_level) -> pd.DataFrame:
@@ -717,28 +710,8 @@ def _delayed_entry_cif(time, status, w, entry, conf_type, conf_level) -> pd.Data
             - 2 * cif * at_risk(w2 * big_a * k)
         )
         std_err = np.sqrt(np.maximum(var, 0.0))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lower, upper = km_confint(cif, std_err / cif, conf_type, conf_level)
-        if conf_type == "plain":
-            z = _z(conf_level)
-            lower, upper = np.maximum(cif - z * std_err, 0), np.minimum(cif + z * std_err, 1)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "time": times,
-                    "cause": cause,
-                    "n_risk": n_risk,
-                    "n_event": d_c,
-                    "cif": cif,
-                    "std_err": std_err,
-                    "ci_lower": lower,
-                    "ci_upper": upper,
-                }
-            )
-        )
-    if not parts:
-        return _no_cif()
-    return pd.concat(parts, ignore_index=True)[CIF_COLUMNS]
+        parts.append(_cif_rows(times, cause, n_risk, d_c, cif, std_err, conf_type, conf_level))
+    return pd.concat(parts, ignore_index=True)[CIF_COLUMNS] if parts else _no_cif()
 
 
 # --------------------------------------------------------------------------- log-rank
